@@ -1,0 +1,59 @@
+"""The `forensics` command: Typer only. Parses, calls the library, maps errors to exit codes here, once.
+
+Each command lives in its own module with a `register(app)` function; COMMAND_MODULES lists them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from forensics.errors import ForensicsError
+
+app = typer.Typer(
+    name="forensics",
+    help="Offline pcap and flow-file forensics: import captures into a DuckDB case, answer with reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+COMMAND_MODULES = ["import_cmd", "info", "demo", "report", "packets", "carve"]
+
+for _name in COMMAND_MODULES:
+    try:
+        _mod = importlib.import_module(f"forensics.cli.{_name}")
+    except ModuleNotFoundError as _exc:  # a command module not written yet
+        if _exc.name != f"forensics.cli.{_name}":
+            raise
+        continue
+    _mod.register(app)
+
+
+def main() -> None:
+    """Entry point: run the app; a ForensicsError becomes one line on stderr and its exit code."""
+    try:
+        app(standalone_mode=False)
+    except ForensicsError as exc:
+        print(f"forensics: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("forensics: interrupted; the file being imported was rolled back", file=sys.stderr)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(2)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""The DuckDB case database. Knows tables, not file formats.
+
+    with Case.open("case.duckdb") as case:
+        with case.importing(CaptureMeta(...)) as writer:   # one transaction per input file
+            writer.append_packets(batch)
+        case.con.sql("SELECT count(*) FROM packets")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from forensics import __version__
+from forensics.errors import UsageError
+from forensics.records import PACKET_FIELDS, PacketBatch
+from forensics.resources import read_sql
+
+SCHEMA_VERSION = 1
+
+# Schema files applied in order when a case is opened; other areas add theirs to this list.
+SCHEMA_FILES = ["schema/tables.sql", "schema/macros.sql", "schema/flow_exports.sql"]
+
+
+@dataclass
+class CaptureMeta:
+    """What is known of an input file before its records are read."""
+
+    path: str
+    sha256: str
+    size_bytes: int
+    format: str
+    link_types: str | None = None
+
+
+@dataclass
+class CaptureCounts:
+    """Counters a reader fills while it reads; written to the captures row at commit."""
+
+    packets: int = 0
+    flow_records: int = 0
+    malformed: int = 0
+    undecoded: int = 0
+    rejected: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class CaptureWriter:
+    """Appends one file's records inside the open transaction."""
+
+    def __init__(self, case: Case, capture_id: int) -> None:
+        self.case = case
+        self.con = case.con
+        self.capture_id = capture_id
+        self.counts = CaptureCounts()
+        self._link_types: dict[int, str] = {}
+
+    def add_interface(
+        self, iface: int, section: int, linktype: int, snaplen: int | None,
+        tsresol_ns: int | None, name: str | None = None,
+    ) -> None:
+        """Record an interface of the file (pcapng IDB, or the single pcap 'interface')."""
+        self.con.execute(
+            "INSERT OR REPLACE INTO interfaces VALUES ($cid, $iface, $section, $lt, $snap, $res, $name)",
+            {"cid": self.capture_id, "iface": iface, "section": section, "lt": linktype,
+             "snap": snaplen, "res": tsresol_ns, "name": name},
+        )
+
+    def append_packets(self, batch: PacketBatch) -> None:
+        """Append a batch of decoded packets (see forensics.records)."""
+        n = len(batch["frame"])
+        if n == 0:
+            return
+        table = pa.table({name: batch[name] for name, _ in PACKET_FIELDS})
+        self.con.register("_batch", table)
+        try:
+            self.con.execute(_INSERT_PACKETS, {"cid": self.capture_id})
+        finally:
+            self.con.unregister("_batch")
+        self.counts.packets += n
+        self.counts.malformed += int(np.count_nonzero(batch["malformed"]))
+
+    def append_flow_records(self, records: list[dict]) -> None:
+        """Append exported flow records (dicts with forensics.records.FLOW_RECORD_KEYS)."""
+        if not records:
+            return
+        cols: dict[str, list] = {k: [] for k in _FLOW_COLS}
+        for r in records:
+            for k in _FLOW_COLS:
+                if k.endswith("_hi") or k.endswith("_lo"):
+                    continue
+                cols[k].append(r.get(k))
+            for addr in ("exporter_ip", "src_ip", "dst_ip", "next_hop"):
+                v = r.get(addr)
+                cols[addr + "_hi"].append(None if v is None else v >> 64)
+                cols[addr + "_lo"].append(None if v is None else v & 0xFFFFFFFFFFFFFFFF)
+        types = {k: pa.uint64() if k.endswith(("_hi", "_lo")) else None for k in _FLOW_COLS}
+        arrays = {}
+        for k, v in cols.items():
+            if types[k] is not None:
+                arrays[k] = pa.array(v, type=types[k])
+            elif k == "source":
+                arrays[k] = pa.array(v, type=pa.string())
+            else:
+                arrays[k] = pa.array(v, type=pa.int64())
+        self.con.register("_frecs", pa.table(arrays))
+        try:
+            self.con.execute(_INSERT_FLOW_RECORDS, {"cid": self.capture_id})
+        finally:
+            self.con.unregister("_frecs")
+        self.counts.flow_records += len(records)
+
+
+_FLOW_COLS = [
+    "source", "record_pos", "exporter_ip_hi", "exporter_ip_lo", "observation_domain", "first_ts_us",
+    "last_ts_us", "ip_version", "src_ip_hi", "src_ip_lo", "dst_ip_hi", "dst_ip_lo", "ip_proto", "src_port",
+    "dst_port", "icmp_type", "icmp_code", "vlan", "in_if", "out_if", "src_as", "dst_as", "next_hop_hi",
+    "next_hop_lo", "direction", "tos", "tcp_flags", "packets", "bytes", "sampling_rate",
+    "exporter_ip", "src_ip", "dst_ip", "next_hop",
+]
+
+
+def _addr(name: str) -> str:
+    return f"CASE WHEN {name}_hi IS NULL THEN NULL ELSE ({name}_hi::UHUGEINT << 64) | {name}_lo::UHUGEINT END"
+
+
+_INSERT_FLOW_RECORDS = f"""
+INSERT INTO flows
+SELECT
+    (SELECT coalesce(max(flow_id), 0) FROM flows) + row_number() OVER () AS flow_id,
+    source, $cid, record_pos, {_addr('exporter_ip')}, observation_domain,
+    make_timestamp(first_ts_us), make_timestamp(last_ts_us),
+    ip_version, {_addr('src_ip')}, {_addr('dst_ip')}, ip_proto, src_port, dst_port, icmp_type, icmp_code,
+    NULL AS iface, vlan, in_if, out_if, src_as, dst_as, {_addr('next_hop')}, direction, tos, tcp_flags,
+    packets, bytes, NULL AS frame_bytes, coalesce(sampling_rate, 1),
+    packets * coalesce(sampling_rate, 1), bytes * coalesce(sampling_rate, 1)
+FROM _frecs
+"""
+
+_INSERT_PACKETS = """
+INSERT INTO packets
+SELECT
+    $cid, frame, make_timestamp(ts_us), iface, linktype, file_offset, caplen, wirelen,
+    NULLIF(vlan, -1), NULLIF(vlan_inner, -1), NULLIF(mpls_label, -1), NULLIF(eth_type, -1),
+    NULLIF(ip_version, -1),
+    CASE WHEN ip_version > 0 THEN (src_hi::UHUGEINT << 64) | src_lo::UHUGEINT END,
+    CASE WHEN ip_version > 0 THEN (dst_hi::UHUGEINT << 64) | dst_lo::UHUGEINT END,
+    NULLIF(ip_proto, -1), NULLIF(ip_len, -1), NULLIF(ttl, -1), NULLIF(ip_id, -1),
+    NULLIF(frag_offset, -1), NULLIF(frag_flags, -1), NULLIF(src_port, -1), NULLIF(dst_port, -1),
+    NULLIF(tcp_flags, -1), NULLIF(icmp_type, -1), NULLIF(icmp_code, -1), malformed
+FROM _batch
+"""
+
+
+class Case:
+    """An open case database."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str) -> None:
+        self.con = con
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path, read_only: bool = False) -> Case:
+        """Open (or create) the case database at `path` and bring its schema up to date."""
+        path = str(path)
+        if read_only and path != ":memory:" and not Path(path).exists():
+            raise UsageError(f"{path}: no case database here. Import captures first: forensics import PATH")
+        try:
+            con = duckdb.connect(path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise UsageError(f"{path}: cannot open the case database: {str(exc).splitlines()[0]}") from None
+        case = cls(con, path)
+        if not read_only:
+            case._apply_schema()
+        else:
+            con.execute(read_sql("schema/macros.sql").replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
+        return case
+
+    def _apply_schema(self) -> None:
+        for rel in SCHEMA_FILES:
+            try:
+                sql = read_sql(rel)
+            except FileNotFoundError:
+                continue
+            self.con.execute(sql)
+        if self.con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 0:
+            self.con.execute("INSERT INTO schema_version VALUES ($v)", {"v": SCHEMA_VERSION})
+
+    def close(self) -> None:
+        """Checkpoint and close."""
+        self.con.close()
+
+    def __enter__(self) -> Case:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def capture_by_sha256(self, sha256: str) -> tuple[int, str] | None:
+        """(capture_id, path) of an already imported file with this content, or None."""
+        row = self.con.execute("SELECT capture_id, path FROM captures WHERE sha256 = $s", {"s": sha256}).fetchone()
+        return (int(row[0]), row[1]) if row else None
+
+    def delete_capture(self, capture_id: int) -> None:
+        """Remove a capture and everything imported from it (used by --force)."""
+        for table in ("packets", "flows", "interfaces", "captures", "import_rejects"):
+            self.con.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": capture_id})
+        for table in _EXTRA_CAPTURE_TABLES:
+            self.con.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": capture_id})
+
+    def record_reject(self, path: str, offset: int | None, reason: str, capture_id: int | None = None) -> None:
+        """Note a rejected file (or a file whose reading stopped early)."""
+        self.con.execute(
+            "INSERT INTO import_rejects VALUES ($c, $p, $o, $r, $t)",
+            {"c": capture_id, "p": path, "o": offset, "r": reason, "t": _utcnow()},
+        )
+
+    @contextmanager
+    def importing(self, meta: CaptureMeta) -> Iterator[CaptureWriter]:
+        """One transaction for one input file: all of it lands, or none of it.
+
+        On any exception (KeyboardInterrupt included) the transaction rolls back and the case is as
+        it was before this file.
+        """
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            cid = self.con.execute("SELECT coalesce(max(capture_id), 0) + 1 FROM captures").fetchone()[0]
+            self.con.execute(
+                "INSERT INTO captures (capture_id, path, sha256, size_bytes, format, link_types, "
+                "importer_version, imported_at) VALUES ($c, $p, $s, $z, $f, $l, $v, $t)",
+                {"c": cid, "p": meta.path, "s": meta.sha256, "z": meta.size_bytes, "f": meta.format,
+                 "l": meta.link_types, "v": __version__, "t": _utcnow()},
+            )
+            writer = CaptureWriter(self, int(cid))
+            yield writer
+            self._finish_capture(writer, meta)
+            self.con.execute("COMMIT")
+        except BaseException:
+            try:
+                self.con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
+
+    def _finish_capture(self, writer: CaptureWriter, meta: CaptureMeta) -> None:
+        c = writer.counts
+        self.con.execute(
+            """
+            UPDATE captures SET
+                packets = $packets, flow_records = $flows, malformed = $malformed, undecoded = $undecoded,
+                rejected = $rejected, link_types = coalesce($lt, link_types), format = $fmt,
+                first_ts = (SELECT least(
+                    (SELECT min(ts) FROM packets WHERE capture_id = $c),
+                    (SELECT min(first_ts) FROM flows WHERE capture_id = $c AND source <> 'pcap'))),
+                last_ts = (SELECT greatest(
+                    (SELECT max(ts) FROM packets WHERE capture_id = $c),
+                    (SELECT max(last_ts) FROM flows WHERE capture_id = $c AND source <> 'pcap')))
+            WHERE capture_id = $c
+            """,
+            {"packets": c.packets, "flows": c.flow_records, "malformed": c.malformed,
+             "undecoded": c.undecoded, "rejected": c.rejected, "lt": meta.link_types,
+             "fmt": meta.format, "c": writer.capture_id},
+        )
+
+
+# Tables keyed by capture_id that other areas (flow exports) add; --force clears them too.
+_EXTRA_CAPTURE_TABLES: list[str] = []
+
+
+def register_capture_table(name: str) -> None:
+    """Let an area's table be cleared with its capture on --force."""
+    if name not in _EXTRA_CAPTURE_TABLES:
+        _EXTRA_CAPTURE_TABLES.append(name)

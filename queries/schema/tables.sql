@@ -1,0 +1,111 @@
+-- name: tables
+-- description: The case database. Every table and column an analyst can query, documented where it is declared.
+-- Conventions: times are naive TIMESTAMP in UTC (microseconds); addresses are UHUGEINT, IPv4 stored as the
+-- IPv4-mapped IPv6 address ::ffff:a.b.c.d, so one column holds both families and a CIDR match is a range
+-- comparison (see macros.sql: ip_text, ip_in). Flow sizes carry their unit in the name.
+
+CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER NOT NULL              -- schema version of this case database
+);
+
+CREATE TABLE IF NOT EXISTS captures (
+    capture_id INTEGER PRIMARY KEY,       -- id of an imported file (packets.capture_id, flows.capture_id)
+    path VARCHAR NOT NULL,                -- absolute path of the file when it was imported
+    sha256 VARCHAR NOT NULL UNIQUE,       -- sha256 of the file as stored on disk (compressed bytes for .gz)
+    size_bytes BIGINT NOT NULL,           -- file size on disk
+    format VARCHAR NOT NULL,              -- detected from content: pcap-le-usec, pcap-be-nsec, pcapng, nfdump-csv, zeek-tsv, ... with +gzip
+    link_types VARCHAR,                   -- link types seen, e.g. 'ether(1),raw(101)'; NULL for flow files
+    first_ts TIMESTAMP,                   -- earliest packet or flow start (UTC)
+    last_ts TIMESTAMP,                    -- latest packet or flow end (UTC)
+    packets BIGINT NOT NULL DEFAULT 0,    -- packet records imported
+    flow_records BIGINT NOT NULL DEFAULT 0, -- exported flow records imported (NetFlow/IPFIX/sFlow/flow files)
+    malformed BIGINT NOT NULL DEFAULT 0,  -- packets or records whose headers were damaged (kept with what was readable)
+    undecoded BIGINT NOT NULL DEFAULT 0,  -- packets of a link type or protocol the decoder does not read (kept)
+    rejected VARCHAR,                     -- why the file's reading stopped early (with byte offset), NULL when read whole
+    importer_version VARCHAR NOT NULL,    -- forensics version that imported the file
+    imported_at TIMESTAMP NOT NULL        -- when it was imported (UTC)
+);
+
+CREATE TABLE IF NOT EXISTS interfaces (
+    capture_id INTEGER NOT NULL,          -- captures.capture_id
+    iface USMALLINT NOT NULL,             -- interface number in the file (pcapng IDB order across sections; 0 for pcap)
+    section USMALLINT NOT NULL,           -- pcapng section number (0 for pcap)
+    linktype USMALLINT NOT NULL,          -- LINKTYPE_* value (1 Ethernet, 101 raw IP, 113 SLL, 276 SLL2, ...)
+    snaplen UINTEGER,                     -- snapshot length
+    tsresol_ns BIGINT,                    -- nanoseconds per timestamp unit (1000 for microseconds)
+    name VARCHAR,                         -- if_name option, when present
+    PRIMARY KEY (capture_id, iface)
+);
+
+CREATE TABLE IF NOT EXISTS packets (
+    capture_id INTEGER NOT NULL,          -- captures.capture_id
+    frame UINTEGER NOT NULL,              -- frame number in the file, from 1, as Wireshark and tcpdump number them
+    ts TIMESTAMP NOT NULL,                -- capture time, UTC, microseconds
+    iface USMALLINT NOT NULL,             -- interfaces.iface (0 for pcap)
+    linktype USMALLINT NOT NULL,          -- link type of the record (LINKTYPE_*)
+    file_offset UBIGINT NOT NULL,         -- byte offset of the record (pcap record header / pcapng block) in the uncompressed file
+    caplen UINTEGER NOT NULL,             -- bytes captured
+    wirelen UINTEGER NOT NULL,            -- bytes on the wire (original length)
+    vlan USMALLINT,                       -- outermost 802.1Q/802.1ad VLAN id, NULL when untagged
+    vlan_inner USMALLINT,                 -- second VLAN id (QinQ), NULL when absent
+    mpls_label UINTEGER,                  -- outermost MPLS label, NULL when absent
+    eth_type USMALLINT,                   -- ethertype of the network layer after tags/labels (0x0800, 0x86dd, 0x0806 ...), NULL if unknown
+    ip_version UTINYINT,                  -- 4 or 6; NULL for non-IP packets
+    src_ip UHUGEINT,                      -- source address (IPv4 as ::ffff:a.b.c.d); render with ip_text()
+    dst_ip UHUGEINT,                      -- destination address
+    ip_proto UTINYINT,                    -- transport protocol number (after IPv6 extension headers)
+    ip_len USMALLINT,                     -- IP-layer length: IPv4 total length, IPv6 payload length + 40
+    ttl UTINYINT,                         -- IPv4 TTL or IPv6 hop limit
+    ip_id UINTEGER,                       -- IPv4 identification or IPv6 fragment header identification
+    frag_offset USMALLINT,                -- fragment offset in bytes (0 for first or unfragmented)
+    frag_flags UTINYINT,                  -- bit 1 = more fragments, bit 2 = don't fragment (IPv4); IPv6 fragment header sets bit 1 as M
+    src_port USMALLINT,                   -- TCP/UDP/SCTP source port; NULL when absent (other protocols, non-first fragments, cut)
+    dst_port USMALLINT,                   -- TCP/UDP/SCTP destination port
+    tcp_flags USMALLINT,                  -- TCP flags: FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128, NS 256
+    icmp_type UTINYINT,                   -- ICMP or ICMPv6 type
+    icmp_code UTINYINT,                   -- ICMP or ICMPv6 code
+    malformed BOOLEAN NOT NULL DEFAULT false -- headers inconsistent or cut short of what they announce (fields present are kept)
+);
+
+CREATE TABLE IF NOT EXISTS flows (
+    flow_id BIGINT NOT NULL,              -- unique in the case
+    source VARCHAR NOT NULL,              -- who produced the record: pcap, netflow_v5, netflow_v9, ipfix, sflow, nfcapd, nfdump_csv, zeek, suricata
+    capture_id INTEGER NOT NULL,          -- captures.capture_id of the file the record came from
+    record_pos BIGINT,                    -- position in that file: frame number of the export packet, line number, or record index
+    exporter_ip UHUGEINT,                 -- exporter / agent address (NULL for pcap-derived flows)
+    observation_domain UBIGINT,           -- IPFIX observation domain, NetFlow v9 source id, sFlow sub-agent id / source id
+    first_ts TIMESTAMP NOT NULL,          -- first packet of the flow (UTC)
+    last_ts TIMESTAMP NOT NULL,           -- last packet of the flow (UTC)
+    ip_version UTINYINT,                  -- 4 or 6
+    src_ip UHUGEINT,                      -- source address (IPv4 as ::ffff:a.b.c.d)
+    dst_ip UHUGEINT,                      -- destination address
+    ip_proto UTINYINT,                    -- transport protocol number
+    src_port USMALLINT,                   -- source port (0 when the protocol has none, as NetFlow does)
+    dst_port USMALLINT,                   -- destination port; for ICMP, NetFlow's type*256+code convention is NOT used: see icmp_type
+    icmp_type UTINYINT,                   -- ICMP type, when known
+    icmp_code UTINYINT,                   -- ICMP code, when known
+    iface USMALLINT,                      -- capture interface (pcap-derived flows)
+    vlan USMALLINT,                       -- VLAN id
+    in_if UINTEGER,                       -- input interface ifIndex (exported flows)
+    out_if UINTEGER,                      -- output interface ifIndex (exported flows)
+    src_as UINTEGER,                      -- source AS
+    dst_as UINTEGER,                      -- destination AS
+    next_hop UHUGEINT,                    -- next-hop address
+    direction UTINYINT,                   -- 0 ingress, 1 egress (NetFlow v9 / IPFIX flowDirection)
+    tos UTINYINT,                         -- IP type of service / traffic class
+    tcp_flags USMALLINT,                  -- OR of TCP flags over the flow
+    packets UBIGINT NOT NULL,             -- packets as counted (sampled packets for sampled exports)
+    bytes UBIGINT NOT NULL,               -- IP-layer bytes as counted (NetFlow semantics, as nfdump shows them)
+    frame_bytes UBIGINT,                  -- link-layer (wire) bytes, for pcap-derived flows (what tshark's conv counts)
+    sampling_rate UINTEGER NOT NULL DEFAULT 1, -- 1 in N sampling in force for the record (1 = unsampled)
+    packets_scaled UBIGINT,               -- packets * sampling_rate: an estimate, never mixed with packets
+    bytes_scaled UBIGINT                  -- bytes * sampling_rate: an estimate
+);
+
+CREATE TABLE IF NOT EXISTS import_rejects (
+    capture_id INTEGER,                   -- captures.capture_id when the file was partly imported, NULL when rejected whole
+    path VARCHAR NOT NULL,                -- file path
+    file_offset BIGINT,                   -- byte offset of the problem, when known
+    reason VARCHAR NOT NULL,              -- one-line reason
+    rejected_at TIMESTAMP NOT NULL        -- when (UTC)
+);
