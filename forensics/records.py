@@ -31,6 +31,17 @@ same values for the same bytes:
   when the cut is explained by caplen < wirelen (a snap-length cut is not damage).
 - Not decoded (other link types, non-IP ethertypes): only the record fields (time, lengths,
   interface, link type, offset) and, for Ethernet, vlan/eth_type are set.
+- Precise points (both decoders): `eth_type` is also set for raw IP and null/loopback packets
+  (0x0800/0x86dd from the version nibble / family). "Short" = a header needs bytes past caplen; a
+  short packet is malformed only when caplen >= wirelen. IPv4 total length (or IPv6 payload length
+  + 40) past the captured end with caplen >= wirelen is malformed (fields present still kept); a
+  version nibble that contradicts the ethertype is malformed (ip_version stays -1). A field is set
+  only when all its bytes are present (tcp_flags needs bytes 12 and 13 of the TCP header; addresses
+  need all 4/16 bytes: ip_version is set as soon as the version nibble is read). TCP data offset < 5
+  or UDP length < 8 with the header present: malformed. IPv4 IHL < 5: malformed, nothing after TTL/
+  proto/addresses decoded. For a cut IPv6 extension chain ip_proto is the last next-header value
+  read. `payload_offset` (not stored; readers use it to find NetFlow/sFlow datagrams) is the offset
+  from the start of the packet data of the UDP payload (or TCP payload), -1 when not reached.
 """
 
 from __future__ import annotations
