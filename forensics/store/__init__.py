@@ -26,7 +26,7 @@ from forensics.resources import read_sql
 SCHEMA_VERSION = 1
 
 # Schema files applied in order when a case is opened; other areas add theirs to this list.
-SCHEMA_FILES = ["schema/tables.sql", "schema/macros.sql", "schema/flow_exports.sql"]
+SCHEMA_FILES = ["schema/tables.sql", "schema/macros.sql", "schema/flow_exports.sql", "derive/conversations.sql"]
 
 
 @dataclass
@@ -184,7 +184,8 @@ class Case:
         if not read_only:
             case._apply_schema()
         else:
-            con.execute(read_sql("schema/macros.sql").replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
+            macros = read_sql("schema/macros.sql")
+            con.execute(macros.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
         return case
 
     def _apply_schema(self) -> None:

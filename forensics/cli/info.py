@@ -1,0 +1,54 @@
+"""`forensics info`"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from forensics.cli.options import DbOption, JsonFlag, db_path
+
+
+def info_command(db: DbOption = None, json_out: JsonFlag = False) -> None:
+    """Show what the case holds: captures with counts and time ranges, totals, protocol mix, flow sources.
+
+    Example: forensics info --db case.duckdb --json
+    """
+    from forensics.store import Case
+    from forensics.store.info import case_info
+
+    with Case.open(db_path(db), read_only=True) as case:
+        info = case_info(case)
+    if json_out:
+        print(json.dumps(info, indent=2, default=str))
+        return
+    t = info["totals"]
+    print(f"case {info['database']}: {t['captures']} captures, {t['packets']:,} packets, {t['flows']:,} flows "
+          f"({t['pcap_flows']:,} from packets, {t['exported_flow_records']:,} exported), "
+          f"{t['first_ts'] or '-'} .. {t['last_ts'] or '-'}")
+    if t["malformed"] or t["undecoded"] or t["rejects"]:
+        print(f"malformed {t['malformed']:,}, undecoded {t['undecoded']:,}, rejected inputs {t['rejects']}")
+    print()
+    print(f"{'id':>4} {'packets':>10} {'flows':>8} {'records':>8} {'malf':>5}  {'first':<27} {'last':<27} path")
+    for c in info["captures"]:
+        print(f"{c['capture_id']:>4} {c['packets']:>10,} {c['flows']:>8,} {c['flow_records']:>8,} {c['malformed']:>5}  "
+              f"{c['first_ts'] or '-':<27} {c['last_ts'] or '-':<27} {c['path']}")
+    if info["protocols"]:
+        print()
+        print(f"{'network':<18} {'protocol':<10} {'packets':>12} {'bytes':>16}")
+        for p in info["protocols"][:15]:
+            print(f"{p['network']:<18} {p['protocol'] or '-':<10} {p['packets']:>12,} {p['bytes']:>16,}")
+    if info["flow_sources"]:
+        print()
+        print("flow sources")
+        for s in info["flow_sources"]:
+            print("  " + ", ".join(f"{k}={v}" for k, v in s.items()))
+    if info["rejects"]:
+        print()
+        print("rejected input")
+        for r in info["rejects"][:20]:
+            print(f"  {r['reason']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("info")(info_command)

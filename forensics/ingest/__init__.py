@@ -1,0 +1,340 @@
+"""The import pipeline: files -> readers -> store, one transaction per file.
+
+    from forensics.store import Case
+    from forensics.ingest import import_paths, ImportOptions
+
+    with Case.open("case.duckdb") as case:
+        summary = import_paths(case, ["captures/"], ImportOptions(idle_timeout=15))
+        print(summary.exit_code)   # 0 all imported, 1 some input rejected (all else kept)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from forensics.errors import InputError
+from forensics.ingest.walk import expand_paths
+from forensics.readers.capture import CaptureReader
+from forensics.readers.sniff import Sniffed, sniff
+from forensics.resources import read_sql
+from forensics.store import CaptureMeta, CaptureWriter, Case
+
+
+@dataclass
+class ImportOptions:
+    """How to import. Timeouts are in seconds."""
+
+    force: bool = False
+    idle_timeout: float = 15.0
+    active_timeout: float = 1800.0
+
+
+@dataclass
+class FileResult:
+    """What happened to one input file."""
+
+    path: str
+    status: str  # imported | replaced | duplicate | partial | rejected
+    capture_id: int | None = None
+    format: str | None = None
+    link_types: str | None = None
+    packets: int = 0
+    flow_records: int = 0
+    flows: int = 0
+    malformed: int = 0
+    undecoded: int = 0
+    message: str | None = None
+    offset: int | None = None
+    seconds: float = 0.0
+    details: dict = field(default_factory=dict)
+
+
+@dataclass
+class ImportSummary:
+    """All files of one import."""
+
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every file imported (or was already there), 1 when any was rejected in part or whole."""
+        return 1 if any(f.status in ("partial", "rejected") for f in self.files) else 0
+
+    def totals(self) -> dict:
+        return {
+            "files": len(self.files),
+            "imported": sum(f.status in ("imported", "replaced", "partial") for f in self.files),
+            "duplicates": sum(f.status == "duplicate" for f in self.files),
+            "rejected": sum(f.status == "rejected" for f in self.files),
+            "partial": sum(f.status == "partial" for f in self.files),
+            "packets": sum(f.packets for f in self.files),
+            "flow_records": sum(f.flow_records for f in self.files),
+            "flows": sum(f.flows for f in self.files),
+        }
+
+    def to_dict(self) -> dict:
+        return {"totals": self.totals(), "exit_code": self.exit_code, "files": [asdict(f) for f in self.files]}
+
+
+class ImportProgress(Protocol):
+    """What the pipeline reports while it works (the CLI draws a bar; the library default says nothing)."""
+
+    def file_started(self, path: str, size: int) -> None: ...
+
+    def advanced(self, bytes_done: int, packets: int) -> None: ...
+
+    def file_done(self, result: FileResult) -> None: ...
+
+
+class NullProgress:
+    """Progress that says nothing (piped output, --quiet, library use)."""
+
+    def file_started(self, path: str, size: int) -> None:
+        pass
+
+    def advanced(self, bytes_done: int, packets: int) -> None:
+        pass
+
+    def file_done(self, result: FileResult) -> None:
+        pass
+
+
+def import_paths(
+    case: Case, paths: Iterable[str], options: ImportOptions | None = None, progress: ImportProgress | None = None,
+) -> ImportSummary:
+    """Import files and folders (recursively) into the case. Never raises for bad input files."""
+    options = options or ImportOptions()
+    progress = progress or NullProgress()
+    summary = ImportSummary()
+    files, missing = expand_paths(paths)
+    for path in missing:
+        result = FileResult(path, "rejected", message=f"{path}: no such file or folder")
+        summary.files.append(result)
+        progress.file_done(result)
+    for path in files:
+        started = time.perf_counter()
+        result = _import_file(case, path, options, progress)
+        result.seconds = round(time.perf_counter() - started, 3)
+        summary.files.append(result)
+        progress.file_done(result)
+    return summary
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(4 * 1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class _Hasher(threading.Thread):
+    """sha256 of a file on the other core while the file is decoded (hashlib releases the GIL)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(daemon=True)
+        self.path = path
+        self.digest: str | None = None
+        self.error: OSError | None = None
+
+    def run(self) -> None:
+        try:
+            self.digest = _sha256(self.path)
+        except OSError as exc:
+            self.error = exc
+
+
+def _import_file(case: Case, path: str, options: ImportOptions, progress: ImportProgress) -> FileResult:
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        return FileResult(path, "rejected", message=f"{path}: cannot read: {exc.strerror}")
+    progress.file_started(path, size)
+    if size == 0:
+        msg = f"{path}, byte offset 0: empty file (0 bytes); nothing to import"
+        case.record_reject(path, 0, msg)
+        return FileResult(path, "rejected", message=msg, offset=0)
+    try:
+        sniffed = sniff(path, size)
+    except OSError as exc:
+        return FileResult(path, "rejected", message=f"{path}: cannot read: {exc.strerror}")
+
+    # Same size as something already here: hash first, so a re-import costs no decoding.
+    same_size = case.con.execute("SELECT count(*) FROM captures WHERE size_bytes = $s", {"s": size}).fetchone()[0]
+    hasher = _Hasher(path)
+    if same_size:
+        hasher.run()
+        dup = _duplicate_check(case, path, hasher.digest, options)
+        if dup is not None:
+            return dup
+    else:
+        hasher.start()
+
+    if sniffed.kind in ("pcap", "pcapng"):
+        return _import_capture(case, path, size, sniffed, hasher, options, progress)
+    flow_fmt = _sniff_flow_file(path, sniffed.head) if sniffed.kind == "other" else None
+    if flow_fmt is not None:
+        return _import_flow_file(case, path, size, flow_fmt, sniffed.compressed, hasher, options, progress)
+    what = {
+        "gzip-damaged": "gzip file whose data cannot be decompressed",
+        "pcap-modified": "'modified' (Kuznetzov) pcap format is not supported",
+    }.get(sniffed.kind, f"not a capture or flow file (starts with {sniffed.head[:8].hex(' ')})")
+    msg = f"{path}, byte offset 0: {what}. Check the file is a pcap, pcapng or flow export"
+    hasher.join()
+    case.record_reject(path, 0, msg)
+    return FileResult(path, "rejected", message=msg, offset=0)
+
+
+def _duplicate_check(case: Case, path: str, digest: str | None, options: ImportOptions) -> FileResult | None:
+    if digest is None:
+        return None
+    found = case.capture_by_sha256(digest)
+    if found is None:
+        return None
+    cid, old_path = found
+    if options.force:
+        return None
+    return FileResult(path, "duplicate", capture_id=cid,
+                      message=f"{path}: same content already imported as capture {cid} ({old_path}); "
+                              "nothing done (use --force to replace it)")
+
+
+def _finish_hash(case: Case, hasher: _Hasher, path: str, options: ImportOptions) -> tuple[str, FileResult | None]:
+    if hasher.is_alive() or hasher.ident is not None:
+        hasher.join()
+    if hasher.error is not None:
+        raise InputError(path, None, f"cannot read: {hasher.error.strerror}")
+    assert hasher.digest is not None
+    dup = _duplicate_check(case, path, hasher.digest, options)
+    return hasher.digest, dup
+
+
+def _replace_existing(case: Case, digest: str, options: ImportOptions) -> bool:
+    found = case.capture_by_sha256(digest)
+    if found is not None and options.force:
+        case.delete_capture(found[0])
+        return True
+    return False
+
+
+class _Abandon(Exception):
+    """Roll the file's transaction back (duplicate content found after decoding)."""
+
+
+def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: _Hasher, options: ImportOptions,
+                    progress: ImportProgress) -> FileResult:
+    result = FileResult(path, "imported", format=sniffed.format)
+    reader = CaptureReader(path, sniffed, size)
+    meta = CaptureMeta(path=str(Path(path).resolve()), sha256="pending-" + str(id(reader)), size_bytes=size,
+                       format=sniffed.format)
+    try:
+        with case.importing(meta) as writer:
+            collector = _collector(writer, path)
+            for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
+                writer.append_packets(chunk.batch)
+                if collector is not None:
+                    for cand in chunk.exports:
+                        collector.feed(*cand)
+            for iface in reader.interfaces:
+                writer.add_interface(iface.iface, iface.section, iface.linktype, iface.snaplen, iface.tsresol_ns,
+                                     iface.name)
+            meta.link_types = reader.link_types or None
+            writer.counts.undecoded = reader.undecoded
+            if collector is not None:
+                stats = collector.finish()
+                result.details["flow_exports"] = stats
+            digest, dup = _finish_hash(case, hasher, path, options)
+            if dup is not None:
+                raise _Abandon(dup)
+            if _replace_existing(case, digest, options):
+                result.status = "replaced"
+            writer.con.execute("UPDATE captures SET sha256 = $s WHERE capture_id = $c",
+                               {"s": digest, "c": writer.capture_id})
+            if reader.rejected is not None:
+                writer.counts.rejected = str(reader.rejected)
+            result.flows = derive_flows(writer, options)
+            result.capture_id = writer.capture_id
+            result.packets = writer.counts.packets
+            result.flow_records = writer.counts.flow_records
+            result.malformed = writer.counts.malformed
+            result.undecoded = writer.counts.undecoded
+            result.link_types = meta.link_types
+    except _Abandon as exc:
+        return exc.args[0]
+    except InputError as exc:
+        hasher.join()
+        case.record_reject(path, exc.offset, str(exc))
+        return FileResult(path, "rejected", format=sniffed.format, message=str(exc), offset=exc.offset)
+    if reader.rejected is not None:
+        result.status = "partial"
+        result.message = str(reader.rejected)
+        result.offset = reader.rejected.offset
+        case.record_reject(path, reader.rejected.offset, str(reader.rejected), result.capture_id)
+    return result
+
+
+def derive_flows(writer: CaptureWriter, options: ImportOptions) -> int:
+    """Build the pcap-derived flows of the capture being imported (queries/derive/flows_from_packets.sql)."""
+    sql = read_sql("derive/flows_from_packets.sql")
+    writer.con.execute(sql, {
+        "capture_id": writer.capture_id,
+        "idle_us": int(options.idle_timeout * 1_000_000),
+        "active_us": max(1, int(options.active_timeout * 1_000_000)),
+    })
+    return writer.con.execute("SELECT count(*) FROM flows WHERE capture_id = $c AND source = 'pcap'",
+                              {"c": writer.capture_id}).fetchone()[0]
+
+
+def _collector(writer: CaptureWriter, path: str):  # noqa: ANN202 - optional area
+    try:
+        from forensics.ingest.flow_exports import ExportCollector
+    except ImportError:
+        return None
+    return ExportCollector(writer, path)
+
+
+def _sniff_flow_file(path: str, head: bytes) -> str | None:
+    try:
+        from forensics.readers.flowfiles import sniff_flow_file
+    except ImportError:
+        return None
+    return sniff_flow_file(path, head)
+
+
+def _import_flow_file(case: Case, path: str, size: int, fmt: str, compressed: bool, hasher: _Hasher,
+                      options: ImportOptions, progress: ImportProgress) -> FileResult:
+    from forensics.ingest.flow_exports import import_flow_file
+
+    result = FileResult(path, "imported", format=fmt + ("+gzip" if compressed else ""))
+    meta = CaptureMeta(path=str(Path(path).resolve()), sha256="pending-flowfile", size_bytes=size,
+                       format=result.format)
+    try:
+        with case.importing(meta) as writer:
+            stats = import_flow_file(writer, path, fmt, lambda b, r: progress.advanced(b, r))
+            result.details["flow_exports"] = stats
+            digest, dup = _finish_hash(case, hasher, path, options)
+            if dup is not None:
+                raise _Abandon(dup)
+            if _replace_existing(case, digest, options):
+                result.status = "replaced"
+            writer.con.execute("UPDATE captures SET sha256 = $s WHERE capture_id = $c",
+                               {"s": digest, "c": writer.capture_id})
+            result.capture_id = writer.capture_id
+            result.flow_records = writer.counts.flow_records
+            invalid = sum((stats or {}).get("invalid", {}).values()) if isinstance(stats, dict) else 0
+            writer.counts.malformed = invalid
+            result.malformed = invalid
+    except _Abandon as exc:
+        return exc.args[0]
+    except InputError as exc:
+        hasher.join()
+        case.record_reject(path, exc.offset, str(exc))
+        return FileResult(path, "rejected", format=fmt, message=str(exc), offset=exc.offset)
+    return result

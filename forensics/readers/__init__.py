@@ -1,0 +1,1 @@
+"""Readers: capture and flow files -> normalised records. They know no database and no reports."""

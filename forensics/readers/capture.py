@@ -1,0 +1,368 @@
+"""pcap and pcapng files -> packet batches, streamed through a fixed window (flat memory).
+
+The record walk and header decode run compiled (forensics.readers.fastdecode); Python only handles
+the rare pcapng blocks that are not packets (section and interface headers) and the bookkeeping.
+A record that cannot be read stops the file there: everything before it is kept, and `rejected`
+says what and at which byte offset.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from forensics.errors import InputError, MalformedError, TruncatedError
+from forensics.readers import fastdecode as fd
+from forensics.readers.sniff import GzipBombError, Sniffed, open_stream
+from forensics.records import PacketBatch
+
+WINDOW = 32 * 1024 * 1024  # bytes of file held at once
+MAX_ROWS = 131072  # packets decoded per chunk
+MAX_META_BLOCK = 16 * 1024 * 1024  # a non-packet pcapng block larger than this is refused
+
+LINKTYPE_NAMES = {
+    0: "null", 1: "ether", 9: "ppp", 12: "raw", 14: "raw", 101: "raw", 108: "loop", 113: "linux-sll",
+    127: "radiotap", 228: "ipv4", 229: "ipv6", 239: "nflog", 276: "linux-sll2",
+}
+DECODED_LINKTYPES = {0, 1, 12, 14, 101, 108, 113, 228, 229, 276}
+
+# UDP payloads whose first bytes look like NetFlow v5/v9, IPFIX or sFlow v5 are handed on.
+ExportCandidate = tuple[int, int, int, int, int, int, bytes]
+
+
+@dataclass
+class Interface:
+    """One capture interface (pcapng IDB, or the pcap file header)."""
+
+    iface: int
+    section: int
+    linktype: int
+    snaplen: int
+    units_per_sec: int = 1_000_000
+    offset_us: int = 0
+    name: str | None = None
+
+    @property
+    def tsresol_ns(self) -> int:
+        return max(1, 1_000_000_000 // self.units_per_sec)
+
+
+@dataclass
+class Chunk:
+    """Decoded packets of one window, plus the UDP datagrams that may be flow exports."""
+
+    batch: PacketBatch
+    exports: list[ExportCandidate] = field(default_factory=list)
+
+
+class CaptureReader:
+    """Streams one pcap/pcapng file (gzip or not) as Chunks.
+
+    Attributes filled while reading: interfaces, packets, undecoded, rejected (an InputError or
+    None), bytes_read (position in the uncompressed stream).
+    """
+
+    def __init__(self, path: str, sniffed: Sniffed, size: int) -> None:
+        self.path = path
+        self.sniffed = sniffed
+        self.size = size
+        self.interfaces: list[Interface] = []
+        self.packets = 0
+        self.undecoded = 0
+        self.rejected: InputError | None = None
+        self.bytes_read = 0
+        self._buf = bytearray(WINDOW)
+        self._np = np.frombuffer(self._buf, dtype=np.uint8)
+        self._filled = 0
+        self._base = 0  # file offset of _buf[0]
+        self._eof = False
+        self._stream = None
+
+    # -- window management ------------------------------------------------------------------
+    def _refill(self, keep_from: int) -> None:
+        """Drop bytes before keep_from, read more behind what is kept."""
+        tail = self._filled - keep_from
+        if keep_from:
+            self._buf[:tail] = self._buf[keep_from:self._filled]
+            self._base += keep_from
+        self._filled = tail
+        view = memoryview(self._buf)
+        while self._filled < len(self._buf) and not self._eof:
+            try:
+                n = self._stream.readinto(view[self._filled:])
+            except GzipBombError as exc:
+                raise MalformedError(
+                    self.path, exc.offset, "gzip data inflates more than 400 times its size (a gzip bomb?)",
+                    "Decompress it yourself if the content is genuine",
+                ) from None
+            except (OSError, EOFError) as exc:
+                raise TruncatedError(
+                    self.path, self._base + self._filled, f"compressed data ends or is damaged ({exc})",
+                    "The packets before this point were kept",
+                ) from None
+            if not n:
+                self._eof = True
+                break
+            self._filled += n
+        view.release()
+
+    # -- public ------------------------------------------------------------------------------
+    def chunks(self, progress: Callable[[int], None] | None = None) -> Iterator[Chunk]:
+        """Yield decoded chunks until the end of the file or the first unreadable record."""
+        self._stream = open_stream(self.path, self.sniffed.compressed, self.size)
+        try:
+            if self.sniffed.kind == "pcap":
+                yield from self._pcap_chunks(progress)
+            else:
+                yield from self._pcapng_chunks(progress)
+        except InputError as exc:
+            self.rejected = exc
+        finally:
+            self._stream.close()
+
+    @property
+    def link_types(self) -> str:
+        seen: list[int] = []
+        for i in self.interfaces:
+            if i.linktype not in seen:
+                seen.append(i.linktype)
+        return ",".join(f"{LINKTYPE_NAMES.get(lt, 'linktype')}({lt})" for lt in seen)
+
+    # -- pcap ------------------------------------------------------------------------------------
+    def _pcap_chunks(self, progress: Callable[[int], None] | None) -> Iterator[Chunk]:
+        self._refill(0)
+        if self._filled < 24:
+            raise TruncatedError(self.path, 0, f"pcap file header is {self._filled} bytes, needs 24")
+        big = self.sniffed.byte_order == "be"
+        fmt = ">HHiIII" if big else "<HHiIII"
+        _vmaj, _vmin, _zone, _sig, snaplen, network = struct.unpack_from(fmt, self._buf, 4)
+        linktype = network & 0x0FFFFFFF
+        self.interfaces.append(Interface(0, 0, linktype, snaplen))
+        nano = self.sniffed.resolution == "nsec"
+        pos = 24
+        off = np.empty(MAX_ROWS, np.int64)
+        cap = np.empty(MAX_ROWS, np.int64)
+        wire = np.empty(MAX_ROWS, np.int64)
+        ts = np.empty(MAX_ROWS, np.int64)
+        while True:
+            n, pos, status = fd.walk_pcap(self._np, pos, self._filled, big, nano, off, cap, wire, ts)
+            if n:
+                yield self._decode(off[:n], off[:n] + 16, cap[:n], wire[:n], ts[:n], None,
+                                   np.full(n, linktype, np.int64))
+                if progress:
+                    progress(self._base + pos)
+            if status == fd.WALK_BAD:
+                incl = struct.unpack_from(">I" if big else "<I", self._buf, pos + 8)[0]
+                raise MalformedError(
+                    self.path, self._base + pos,
+                    f"record length {incl} exceeds {fd.MAX_RECORD}; reading stopped at packet {self.packets + 1}",
+                    "The packets before this point were kept; check the file is a capture",
+                )
+            if status == fd.WALK_END:
+                if self._eof:
+                    if pos < self._filled:
+                        raise TruncatedError(
+                            self.path, self._base + pos,
+                            f"last record cut short ({self._filled - pos} bytes of a record)",
+                            "The packets before it were kept",
+                        )
+                    self.bytes_read = self._base + pos
+                    return
+                self._refill(pos)
+                pos = 0
+
+    # -- pcapng ----------------------------------------------------------------------------------
+    def _pcapng_chunks(self, progress: Callable[[int], None] | None) -> Iterator[Chunk]:
+        self._refill(0)
+        pos = 0
+        big = False
+        section = -1
+        section_base = 0  # global interface number of this section's interface 0
+        local: list[Interface] = []
+        off = np.empty(MAX_ROWS, np.int64)
+        data = np.empty(MAX_ROWS, np.int64)
+        cap = np.empty(MAX_ROWS, np.int64)
+        wire = np.empty(MAX_ROWS, np.int64)
+        ts = np.empty(MAX_ROWS, np.int64)
+        ifc = np.empty(MAX_ROWS, np.int64)
+        ups = np.zeros(1, np.int64)
+        offs = np.zeros(1, np.int64)
+        last_ts = 0
+        while True:
+            if section >= 0:
+                n, pos, status = fd.walk_pcapng(self._np, pos, self._filled, big, len(local), ups, offs,
+                                                off, data, cap, wire, ts, ifc)
+            else:
+                n, status = 0, fd.WALK_BLOCK
+            if n:
+                t = ts[:n].copy()
+                if (t < 0).any():  # simple packet blocks carry no time: take the previous packet's
+                    for i in range(n):
+                        if t[i] < 0:
+                            t[i] = last_ts
+                        last_ts = t[i]
+                last_ts = int(t[-1])
+                lts = np.array([i.linktype for i in local], np.int64)[ifc[:n]]
+                yield self._decode(off[:n], data[:n], cap[:n], wire[:n], t, ifc[:n] + section_base, lts)
+                if progress:
+                    progress(self._base + pos)
+            if status == fd.WALK_FULL:
+                continue
+            if status == fd.WALK_BAD:
+                self._bad_block(pos, big, local)
+            # END or BLOCK: need a whole block header + body in the window
+            if self._filled - pos < 12:
+                if self._eof:
+                    if pos < self._filled:
+                        raise TruncatedError(self.path, self._base + pos,
+                                             f"last block cut short ({self._filled - pos} bytes)",
+                                             "The packets before it were kept")
+                    if section < 0:
+                        raise TruncatedError(self.path, 0, "no section header block")
+                    self.bytes_read = self._base + pos
+                    return
+                self._refill(pos)
+                pos = 0
+                continue
+            btype = struct.unpack_from(">I" if big else "<I", self._buf, pos)[0]
+            if btype == 0x0A0D0D0A:
+                bom = bytes(self._buf[pos + 8:pos + 12])
+                if bom == b"\x1a\x2b\x3c\x4d":
+                    big = True
+                elif bom == b"\x4d\x3c\x2b\x1a":
+                    big = False
+                else:
+                    raise MalformedError(self.path, self._base + pos, "section header with an unknown byte-order magic")
+            blen = struct.unpack_from(">I" if big else "<I", self._buf, pos + 4)[0]
+            if blen < 12 or blen % 4 or (btype not in (2, 3, 6) and blen > MAX_META_BLOCK):
+                raise MalformedError(self.path, self._base + pos,
+                                     f"block type {btype:#x} has an impossible length {blen}",
+                                     "The packets before it were kept")
+            if self._filled - pos < blen:
+                if self._eof:
+                    raise TruncatedError(self.path, self._base + pos,
+                                         f"block type {btype:#x} of {blen} bytes cut short at end of file",
+                                         "The packets before it were kept")
+                self._refill(pos)
+                pos = 0
+                continue
+            if btype in (2, 3, 6):
+                continue  # a packet block the walker will take (after a refill)
+            body = bytes(self._buf[pos + 8:pos + blen - 4])
+            if btype == 0x0A0D0D0A:
+                section += 1
+                section_base = len(self.interfaces)
+                local = []
+                ups = np.zeros(1, np.int64)
+                offs = np.zeros(1, np.int64)
+            elif btype == 1:
+                if section < 0:
+                    raise MalformedError(self.path, self._base + pos, "interface block before any section header")
+                iface = self._parse_idb(body, big, len(self.interfaces), section, pos)
+                self.interfaces.append(iface)
+                local.append(iface)
+                ups = np.array([i.units_per_sec for i in local], np.int64)
+                offs = np.array([i.offset_us for i in local], np.int64)
+            elif section < 0:
+                raise MalformedError(self.path, self._base + pos, "pcapng file does not start with a section header")
+            pos += blen
+
+    def _bad_block(self, pos: int, big: bool, local: list[Interface]) -> None:
+        e = ">" if big else "<"
+        btype, blen = struct.unpack_from(e + "II", self._buf, pos)
+        if btype in (2, 6) and blen >= 32:
+            iface = struct.unpack_from(e + "I", self._buf, pos + 8)[0]
+            if btype == 2:
+                iface = (iface >> 16) if big else iface & 0xFFFF
+            incl = struct.unpack_from(e + "I", self._buf, pos + 20)[0]
+            if iface >= len(local):
+                raise MalformedError(self.path, self._base + pos,
+                                     f"packet block names interface {iface}, the section has {len(local)}",
+                                     "The packets before it were kept")
+            raise MalformedError(self.path, self._base + pos,
+                                 f"packet block of {blen} bytes claims {incl} captured bytes",
+                                 "The packets before it were kept")
+        raise MalformedError(self.path, self._base + pos, f"block type {btype:#x} has an impossible length {blen}",
+                             "The packets before it were kept")
+
+    def _parse_idb(self, body: bytes, big: bool, number: int, section: int, pos: int) -> Interface:
+        e = ">" if big else "<"
+        if len(body) < 8:
+            raise MalformedError(self.path, self._base + pos, "interface description block too short")
+        linktype, _res, snaplen = struct.unpack_from(e + "HHI", body, 0)
+        iface = Interface(number, section, linktype, snaplen)
+        i = 8
+        while i + 4 <= len(body):
+            code, length = struct.unpack_from(e + "HH", body, i)
+            value = body[i + 4:i + 4 + length]
+            if code == 0:
+                break
+            if code == 2:
+                iface.name = value.decode("utf-8", "replace").rstrip("\x00")
+            elif code == 9 and length >= 1:
+                r = value[0]
+                iface.units_per_sec = 2 ** (r & 0x7F) if r & 0x80 else 10 ** r
+                if iface.units_per_sec <= 0 or iface.units_per_sec > 10**18:
+                    raise MalformedError(self.path, self._base + pos, f"if_tsresol {r} out of range")
+            elif code == 14 and length >= 8:
+                iface.offset_us = struct.unpack_from(e + "q", value, 0)[0] * 1_000_000
+            i += 4 + ((length + 3) & ~3)
+        return iface
+
+    # -- decode ----------------------------------------------------------------------------------
+    def _decode(self, rec_off: np.ndarray, data_off: np.ndarray, caplen: np.ndarray, wirelen: np.ndarray,
+                ts_us: np.ndarray, iface: np.ndarray | None, linktype: np.ndarray) -> Chunk:
+        n = len(rec_off)
+        out = np.empty((n, fd.NCOLS), np.int64)
+        fd.decode_many(self._np, data_off, caplen, wirelen, linktype, out)
+        batch: PacketBatch = {
+            "frame": np.arange(self.packets + 1, self.packets + 1 + n, dtype=np.uint32),
+            "ts_us": ts_us.astype(np.int64, copy=True),
+            "iface": (np.zeros(n, np.uint16) if iface is None else iface.astype(np.uint16)),
+            "linktype": linktype.astype(np.uint16),
+            "file_offset": (rec_off + self._base).astype(np.uint64),
+            "caplen": caplen.astype(np.uint32),
+            "wirelen": wirelen.astype(np.uint32),
+        }
+        types = {"vlan": np.int32, "vlan_inner": np.int32, "mpls_label": np.int64, "eth_type": np.int32,
+                 "ip_version": np.int8, "ip_proto": np.int16, "ip_len": np.int32, "ttl": np.int16,
+                 "ip_id": np.int64, "frag_offset": np.int32, "frag_flags": np.int16, "src_port": np.int32,
+                 "dst_port": np.int32, "tcp_flags": np.int32, "icmp_type": np.int16, "icmp_code": np.int16}
+        for j, name in enumerate(fd.COL_NAMES):
+            col = out[:, j]
+            if name in types:
+                batch[name] = col.astype(types[name])
+            elif name in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
+                batch[name] = col.view(np.uint64).copy()
+            elif name == "malformed":
+                batch[name] = col.astype(bool)
+        self.packets += n
+        self.undecoded += int(np.count_nonzero(batch["ip_version"] < 0))
+        exports = self._export_candidates(out, data_off, caplen, batch)
+        return Chunk(batch, exports)
+
+    def _export_candidates(self, out: np.ndarray, data_off: np.ndarray, caplen: np.ndarray,
+                           batch: PacketBatch) -> list[ExportCandidate]:
+        poff = out[:, fd.C_POFF]
+        sel = np.flatnonzero((out[:, fd.C_PROTO] == 17) & (poff >= 8) & (poff + 4 <= caplen)
+                             & (out[:, fd.C_FRAG] <= 0))
+        if sel.size == 0:
+            return []
+        start = data_off[sel] + poff[sel]
+        b = self._np
+        w16 = (b[start].astype(np.int64) << 8) | b[start + 1]
+        w32 = (w16 << 16) | (b[start + 2].astype(np.int64) << 8) | b[start + 3]
+        hit = sel[((w16 == 5) | (w16 == 9) | (w16 == 10)) | (w32 == 5)]
+        result: list[ExportCandidate] = []
+        for i in hit:
+            s = int(data_off[i] + poff[i])
+            udp_len = (int(b[s - 4]) << 8) | int(b[s - 3])
+            e = min(s + max(udp_len - 8, 0), int(data_off[i] + caplen[i]))
+            src = (int(batch["src_hi"][i]) << 64) | int(batch["src_lo"][i])
+            dst = (int(batch["dst_hi"][i]) << 64) | int(batch["dst_lo"][i])
+            result.append((int(batch["frame"][i]), int(batch["ts_us"][i]), src, dst,
+                           int(batch["src_port"][i]), int(batch["dst_port"][i]), bytes(self._buf[s:e])))
+        return result
