@@ -1,0 +1,331 @@
+"""The exact packet decoder: one packet at a time, in plain Python, the reference for the fast path.
+
+`decode_packet(linktype, data, wirelen)` returns every field of `forensics.records.DECODED_FIELDS`
+plus `payload_offset`, following the decoding semantics of the `forensics.records` docstring. The
+compiled decoder (`forensics.readers.fastdecode`) must give the same values for the same bytes.
+
+Every header field is read with an explicit bounds check, so a cut anywhere keeps the fields whose
+bytes are present. (dpkt's header classes raise `NeedData` for a partial header and tolerate what is
+past the end, so they cannot say which fields of a cut header are there; the tests use dpkt and
+tshark as independent oracles for complete packets instead.) The decoder never raises.
+
+Points the records docstring leaves open, decided here (the fast decoder must match them):
+
+- A field is set when all its bytes are present: a VLAN id needs the 2-byte TCI of its tag, an MPLS
+  label the first 3 bytes of its entry, an IPv6 extension header's next-header byte is read on its
+  own (so for a cut chain `ip_proto` is the next-header byte of the header that was cut, when that
+  byte is present), IPv4 `ip_id` needs bytes 4-5 and `frag_offset`/`frag_flags` bytes 6-7.
+- `eth_type` is the last ethertype read on the way in: 0x8864 for PPPoE whose PPP protocol is not
+  IPv4/IPv6 (or is cut), 0x8847/0x8848 for MPLS whose payload nibble is not 4/6 (or is cut);
+  0x0800/0x86dd once IP is reached. An ethertype < 0x0600 (after any tags) leaves it absent. A tag
+  that is cut leaves it absent. The same ethertype chain (tags, PPPoE, MPLS, IP) follows the
+  protocol field of Linux SLL and SLL2.
+- Raw IP link types (12, 14, 101, 228, 229): the version nibble decides; a nibble other than 4 or 6
+  is malformed. Null/loopback (0, 108): the family is read little-endian and byte-swapped when the
+  value is over 0xFFFF; other families are not decoded and not malformed.
+- IPv4 with an impossible IHL (< 5) or total length (< IHL * 4): malformed; the fixed-header fields
+  present are kept (ip_len, ip_id, fragment fields, ttl, ip_proto, addresses) and nothing after
+  the header is decoded. The total-length check is made whenever the total length is present.
+- IPv6: `frag_offset`, `frag_flags` and `ip_id` are set by a fragment header only (absent for an
+  unfragmented IPv6 packet). A non-first fragment stops the walk at its fragment header: `ip_proto`
+  is that header's next header and nothing after it is read. The walk has no depth limit other than
+  the captured bytes. A payload length of 0 (jumbogram, TSO) announces nothing: never "short".
+- "Short" (cut) checks compare with the captured end only: a header is read from the captured bytes
+  even past the IP length (the IP length only counts when it points past the captured end).
+  Minimum sizes: TCP data offset * 4 (20..60), UDP and UDP-Lite 8, SCTP 12, ICMP/ICMPv6 4
+  (type, code, checksum). ICMP type/code are read for protocol 1 and 58 in either IP version.
+- `payload_offset` is set for TCP (after the options), UDP and UDP-Lite (after 8 bytes) when the
+  whole transport header is present and the data offset is possible, else -1.
+- A malformed UDP length (< 8, UDP only; UDP-Lite's field is a checksum coverage) or TCP data offset
+  (< 5) keeps the ports; a bad TCP data offset leaves `payload_offset` at -1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from forensics.records import DECODED_FIELDS, PACKET_FIELDS
+
+V4_MAPPED_LO = 0xFFFF << 32
+
+VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
+MPLS_TYPES = (0x8847, 0x8848)
+ETH_IPV4, ETH_IPV6, ETH_PPPOE_SESSION = 0x0800, 0x86DD, 0x8864
+RAW_IP_LINKTYPES = (12, 14, 101, 228, 229)
+NULL_LINKTYPES = (0, 108)
+NULL_IPV6_FAMILIES = (24, 28, 30)
+IPV6_OPTION_HEADERS = (0, 43, 60)  # hop-by-hop, routing, destination options: (len + 1) * 8 bytes
+
+_ADDRESS_FIELDS = ("src_hi", "src_lo", "dst_hi", "dst_lo")
+_BLANK: dict[str, int | bool] = {
+    name: (False if name == "malformed" else 0 if name in _ADDRESS_FIELDS else -1) for name in DECODED_FIELDS
+}
+_BLANK["payload_offset"] = -1
+
+
+def _u16(data: bytes, i: int) -> int:
+    return (data[i] << 8) | data[i + 1]
+
+
+def _u32(data: bytes, i: int) -> int:
+    return int.from_bytes(data[i:i + 4], "big")
+
+
+def decode_packet(linktype: int, data: bytes, wirelen: int) -> dict[str, int | bool]:
+    """Decode one packet's bytes: every DECODED_FIELDS name plus `payload_offset`.
+
+    Integers are -1 when absent (addresses 0); `malformed` is a bool. Never raises.
+    """
+    out = dict(_BLANK)
+    data = bytes(data)
+    complete = _link(linktype, data, len(data), out)
+    if not complete and len(data) >= wirelen:
+        out["malformed"] = True
+    return out
+
+
+def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
+    """Link layer; returns False when a header needs bytes past the captured end."""
+    if linktype == 1:
+        return end >= 14 and _ethertype(data, 14, end, _u16(data, 12), out)
+    if linktype == 113:
+        return end >= 16 and _ethertype(data, 16, end, _u16(data, 14), out)
+    if linktype == 276:
+        return end >= 20 and _ethertype(data, 20, end, _u16(data, 0), out)
+    if linktype in RAW_IP_LINKTYPES:
+        if end < 1:
+            return False
+        version = data[0] >> 4
+        if version == 4:
+            out["eth_type"] = ETH_IPV4
+            return _ipv4(data, 0, end, out)
+        if version == 6:
+            out["eth_type"] = ETH_IPV6
+            return _ipv6(data, 0, end, out)
+        out["malformed"] = True
+        return True
+    if linktype in NULL_LINKTYPES:
+        if end < 4:
+            return False
+        family = int.from_bytes(data[:4], "little")
+        if family > 0xFFFF:
+            family = int.from_bytes(data[:4], "big")
+        if family == 2:
+            out["eth_type"] = ETH_IPV4
+            return _ipv4(data, 4, end, out)
+        if family in NULL_IPV6_FAMILIES:
+            out["eth_type"] = ETH_IPV6
+            return _ipv6(data, 4, end, out)
+        return True
+    return True
+
+
+def _ethertype(data: bytes, p: int, end: int, etype: int, out: dict) -> bool:
+    """VLAN tags, PPPoE, MPLS, then IPv4/IPv6, starting at the payload of ethertype `etype`."""
+    while etype in VLAN_TPIDS:
+        if p + 2 > end:
+            return False
+        vid = _u16(data, p) & 0x0FFF
+        if out["vlan"] == -1:
+            out["vlan"] = vid
+        elif out["vlan_inner"] == -1:
+            out["vlan_inner"] = vid
+        if p + 4 > end:
+            return False
+        etype = _u16(data, p + 2)
+        p += 4
+    if etype == ETH_PPPOE_SESSION:
+        out["eth_type"] = etype
+        if p + 8 > end:  # ver/type, code, session (2), length (2), PPP protocol (2)
+            return False
+        ppp_proto = _u16(data, p + 6)
+        p += 8
+        if ppp_proto == 0x0021:
+            etype = ETH_IPV4
+        elif ppp_proto == 0x0057:
+            etype = ETH_IPV6
+        else:
+            return True
+    if etype in MPLS_TYPES:
+        out["eth_type"] = etype
+        while True:
+            if p + 3 <= end and out["mpls_label"] == -1:
+                out["mpls_label"] = (_u16(data, p) << 4) | (data[p + 2] >> 4)
+            if p + 4 > end:
+                return False
+            bottom = data[p + 2] & 0x01
+            p += 4
+            if bottom:
+                break
+        if p + 1 > end:
+            return False
+        version = data[p] >> 4
+        if version == 4:
+            etype = ETH_IPV4
+        elif version == 6:
+            etype = ETH_IPV6
+        else:
+            return True
+    if etype < 0x0600:
+        return True
+    out["eth_type"] = etype
+    if etype == ETH_IPV4:
+        return _ipv4(data, p, end, out)
+    if etype == ETH_IPV6:
+        return _ipv6(data, p, end, out)
+    return True
+
+
+def _ipv4(data: bytes, p: int, end: int, out: dict) -> bool:
+    if p + 1 > end:
+        return False
+    if data[p] >> 4 != 4:
+        out["malformed"] = True
+        return True
+    out["ip_version"] = 4
+    hlen = (data[p] & 0x0F) * 4
+    total = -1
+    frag = 0
+    if p + 4 <= end:
+        total = out["ip_len"] = _u16(data, p + 2)
+    if p + 6 <= end:
+        out["ip_id"] = _u16(data, p + 4)
+    if p + 8 <= end:
+        word = _u16(data, p + 6)
+        frag = out["frag_offset"] = (word & 0x1FFF) * 8
+        out["frag_flags"] = (1 if word & 0x2000 else 0) | (2 if word & 0x4000 else 0)
+    if p + 9 <= end:
+        out["ttl"] = data[p + 8]
+    if p + 10 <= end:
+        out["ip_proto"] = data[p + 9]
+    if p + 16 <= end:
+        out["src_lo"] = V4_MAPPED_LO | _u32(data, p + 12)
+    if p + 20 <= end:
+        out["dst_lo"] = V4_MAPPED_LO | _u32(data, p + 16)
+    if hlen < 20 or (total != -1 and total < hlen):
+        out["malformed"] = True
+        return True
+    if p + hlen > end:
+        return False
+    complete = p + total <= end
+    if frag != 0:
+        return complete
+    return _transport(data, p + hlen, end, data[p + 9], out) and complete
+
+
+def _ipv6(data: bytes, p: int, end: int, out: dict) -> bool:
+    if p + 1 > end:
+        return False
+    if data[p] >> 4 != 6:
+        out["malformed"] = True
+        return True
+    out["ip_version"] = 6
+    plen = 0
+    if p + 6 <= end:
+        plen = _u16(data, p + 4)
+        out["ip_len"] = plen + 40
+    if p + 7 <= end:
+        out["ip_proto"] = data[p + 6]
+    if p + 8 <= end:
+        out["ttl"] = data[p + 7]
+    if p + 24 <= end:
+        out["src_hi"] = int.from_bytes(data[p + 8:p + 16], "big")
+        out["src_lo"] = int.from_bytes(data[p + 16:p + 24], "big")
+    if p + 40 > end:
+        return False
+    out["dst_hi"] = int.from_bytes(data[p + 24:p + 32], "big")
+    out["dst_lo"] = int.from_bytes(data[p + 32:p + 40], "big")
+    complete = p + 40 + plen <= end
+    nh = data[p + 6]
+    t = p + 40
+    while nh in IPV6_OPTION_HEADERS or nh == 44 or nh == 51:
+        if t + 1 > end:
+            return False
+        nxt = out["ip_proto"] = data[t]
+        if nh == 44:
+            if t + 4 <= end:
+                word = _u16(data, t + 2)
+                out["frag_offset"] = word & 0xFFF8
+                out["frag_flags"] = word & 0x01
+            if t + 8 <= end:
+                out["ip_id"] = _u32(data, t + 4)
+            if t + 8 > end:
+                return False
+            if out["frag_offset"] != 0:
+                return complete
+            t += 8
+        else:
+            if t + 2 > end:
+                return False
+            t += (data[t + 1] + 2) * 4 if nh == 51 else (data[t + 1] + 1) * 8
+            if t > end:
+                return False
+        nh = nxt
+    out["ip_proto"] = nh
+    return _transport(data, t, end, nh, out) and complete
+
+
+def _transport(data: bytes, t: int, end: int, proto: int, out: dict) -> bool:
+    """Ports, TCP flags, ICMP type/code from offset t; False when the header is cut."""
+    if proto in (6, 17, 132, 136):
+        if t + 2 <= end:
+            out["src_port"] = _u16(data, t)
+        if t + 4 <= end:
+            out["dst_port"] = _u16(data, t + 2)
+    if proto == 6:
+        if t + 14 <= end:
+            out["tcp_flags"] = data[t + 13] | ((data[t + 12] & 0x01) << 8)
+        if t + 13 > end:
+            return False
+        hlen = (data[t + 12] >> 4) * 4
+        if hlen < 20:
+            out["malformed"] = True
+            return True
+        if t + hlen > end:
+            return False
+        out["payload_offset"] = t + hlen
+        return True
+    if proto == 17 or proto == 136:
+        if proto == 17 and t + 6 <= end and _u16(data, t + 4) < 8:
+            out["malformed"] = True
+        if t + 8 > end:
+            return False
+        out["payload_offset"] = t + 8
+        return True
+    if proto == 132:
+        return t + 12 <= end
+    if proto == 1 or proto == 58:
+        if t + 1 <= end:
+            out["icmp_type"] = data[t]
+        if t + 2 <= end:
+            out["icmp_code"] = data[t + 1]
+        return t + 4 <= end
+    return True
+
+
+def decode_records(
+    linktype_per_row: Sequence[int] | np.ndarray,
+    datas: Sequence[bytes],
+    wirelens: Sequence[int] | np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Decode many packets into a PacketBatch-like dict of numpy arrays.
+
+    Keys: every DECODED_FIELDS name (dtypes of forensics.records.PACKET_FIELDS), `linktype`,
+    `caplen`, `wirelen`, and `payload_offset` (int64, -1 when not reached). The record fields the
+    reader owns (frame, ts_us, iface, file_offset) are not included.
+    """
+    n = len(datas)
+    dtypes = dict(PACKET_FIELDS)
+    columns: dict[str, list] = {name: [] for name in DECODED_FIELDS}
+    columns["payload_offset"] = []
+    for linktype, data, wirelen in zip(linktype_per_row, datas, wirelens, strict=True):
+        row = decode_packet(int(linktype), data, int(wirelen))
+        for name, values in columns.items():
+            values.append(row[name])
+    batch = {name: np.array(values, dtype=dtypes.get(name, "int64")) for name, values in columns.items()}
+    batch["linktype"] = np.asarray(linktype_per_row, dtype=dtypes["linktype"]).reshape(n)
+    batch["caplen"] = np.array([len(d) for d in datas], dtype=dtypes["caplen"])
+    batch["wirelen"] = np.asarray(wirelens, dtype=dtypes["wirelen"]).reshape(n)
+    return batch
