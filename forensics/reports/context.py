@@ -1,0 +1,49 @@
+"""The TEMP tables and macros a report query may use, created from the case config (see _context.sql).
+
+Rows go in through bound parameters (executemany); no config value ever becomes SQL text.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from forensics.config import CaseConfig
+from forensics.resources import read_sql
+
+CONTEXT_SQL = "reports/_context.sql"
+
+_TABLES = {
+    "_nets": "kind VARCHAR, name VARCHAR, lo UHUGEINT, hi UHUGEINT",
+    "_apps": "app VARCHAR, proto UTINYINT, port_lo USMALLINT, port_hi USMALLINT",
+    "_as_prefixes": "lo UHUGEINT, hi UHUGEINT, asn UINTEGER, as_name VARCHAR",
+    "_ifaces": "ifindex UINTEGER, name VARCHAR, boundary BOOLEAN",
+    "_filters": "name VARCHAR, grp VARCHAR",
+}
+
+
+def _fill(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({_TABLES[table]})")
+    if rows:
+        marks = ", ".join(f"${i}" for i in range(1, len(rows[0]) + 1))
+        con.executemany(f"INSERT INTO {table} VALUES ({marks})", [list(r) for r in rows])
+
+
+def install_context(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:
+    """Create (or replace) the config TEMP tables and the helper macros on this connection."""
+    nets = [("home", "HOME", n.lo, n.hi) for n in config.home]
+    for name, blocks in config.subnetworks.items():
+        nets += [("subnetwork", name, n.lo, n.hi) for n in blocks]
+    for group, members in config.subnetwork_groups.items():
+        for member in members:
+            nets += [("group", group, n.lo, n.hi) for n in config.subnetworks[member]]
+    for name, blocks in config.server_farms.items():
+        nets += [("farm", name, n.lo, n.hi) for n in blocks]
+    _fill(con, "_nets", nets)
+    _fill(con, "_apps", [(app, p.proto, p.port_lo, p.port_hi)
+                         for app, sig in config.applications.items() for p in sig])
+    _fill(con, "_as_prefixes", [(a.net.lo, a.net.hi, a.asn, a.name) for a in config.as_prefixes])
+    _fill(con, "_ifaces", [(i.ifindex, i.name, i.boundary) for i in config.interfaces])
+    filters = [(name, None) for name in config.filters]
+    filters += [(member, group) for group, members in config.filter_groups.items() for member in members]
+    _fill(con, "_filters", filters)
+    con.execute(read_sql(CONTEXT_SQL))

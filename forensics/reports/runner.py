@@ -1,0 +1,203 @@
+"""Run one report definition against a case: bind parameters, shape the rows into a ReportResult.
+
+Output contract of a report query (one row per item and bin, plus one per item for the whole window):
+    section   VARCHAR    optional; which `-- section:` the row belongs to
+    rank      INTEGER    item order in its section (1 = largest)
+    others    BOOLEAN    optional; true on the "Others" row (everything beyond the top N)
+    <dims>    VARCHAR    the dimension columns named in the header (text as shown)
+    bin       TIMESTAMP  start of the bin; NULL on the item's row for the whole window
+    <measures>           the measure columns named in the header, averaged per second over the bin or window
+A report with a parameter `attributes` shows the dimensions listed in it (the generic attribute report).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+from forensics import __version__
+from forensics.config import CaseConfig, load_config
+from forensics.errors import DefinitionError, UsageError
+from forensics.reports.context import install_context
+from forensics.reports.result import Item, ReportResult, SectionResult, Source
+from forensics.reports.scopes import (
+    build_flow_filters,
+    cleanup,
+    expression_fragment,
+    restrict_flows,
+    scope_sql,
+)
+from forensics.reports.timebins import resolve_window
+from forensics.resources import queries_dir
+from forensics.sqlfiles import Catalog, Definition, load_catalog
+
+# Option keys taken out of `params` before the report's own parameters are bound.
+WINDOW_KEYS = ("from", "to", "period", "end", "bin", "scope")
+UNITS = ("bps", "pps")
+
+
+def bundled_reports_dir() -> Path:
+    """The shipped `queries/reports/` folder."""
+    return queries_dir() / "reports"
+
+
+def list_reports(queries_dirs: tuple | list = ()) -> Catalog:
+    """Every report: the bundled ones, then each user folder (a later folder overrides by name)."""
+    return load_catalog([bundled_reports_dir(), *queries_dirs])
+
+
+def _ip_version(value: object) -> int:
+    text = str(value).strip().lower().removeprefix("ipv")
+    mapping = {"4": 4, "6": 6, "0": 0, "both": 0, "all": 0, "4+6": 0}
+    if text not in mapping:
+        raise UsageError(f"ip version {value!r}: use 4, 6 or both")
+    return mapping[text]
+
+
+def _definition(catalog: Catalog, name: str) -> Definition:
+    if name in catalog:
+        return catalog[name]
+    broken = [e for e in catalog.errors if Path(e.path).stem == name]
+    if broken:
+        raise broken[0]
+    raise UsageError(f"no report called {name!r} (known: {', '.join(catalog.names())}); see `forensics reports`")
+
+
+def _bind(definition: Definition, given: dict, standard: dict) -> dict:
+    values = {}
+    for param in definition.params:
+        if param.name in given:
+            try:
+                values[param.name] = param.coerce(given[param.name])
+            except ValueError as exc:
+                raise UsageError(f"report {definition.name}: --param {param.name}: {exc}") from None
+        elif param.name in standard:
+            values[param.name] = param.coerce(standard[param.name])
+        elif param.has_default:
+            values[param.name] = param.default
+        else:
+            raise UsageError(f"report {definition.name}: parameter {param.name} ({param.type}) needs a value: "
+                             f"--param {param.name}=...")
+    return values
+
+
+def _sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
+    rows = con.execute(
+        """SELECT c.capture_id, c.path, c.sha256, c.format,
+                  coalesce(c.first_ts, min(f.first_ts)), coalesce(c.last_ts, max(f.last_ts)), count(f.flow_id)
+           FROM captures c LEFT JOIN main.flows f USING (capture_id)
+           GROUP BY c.capture_id, c.path, c.sha256, c.format, c.first_ts, c.last_ts ORDER BY c.capture_id"""
+    ).fetchall()
+    return [Source(*row) for row in rows]
+
+
+def _shape(definition: Definition, columns: list[str], rows: list[tuple], dims_shown: list[str] | None,
+           ) -> list[SectionResult]:
+    missing = [c for c in ("rank", "bin", *definition.measures) if c not in columns]
+    if missing:
+        raise DefinitionError(definition.path, None, f"the query returns no column(s) {', '.join(missing)}")
+    if definition.sections:
+        specs = [(s.name, list(s.dimensions)) for s in definition.sections]
+        if "section" not in columns:
+            raise DefinitionError(definition.path, None, "sections are declared but no 'section' column returned")
+    else:
+        specs = [(definition.name, dims_shown if dims_shown is not None else list(definition.dimensions))]
+    idx = {c: i for i, c in enumerate(columns)}
+    for _, dims in specs:
+        absent = [d for d in dims if d not in idx]
+        if absent:
+            raise DefinitionError(definition.path, None, f"the query returns no dimension column(s) {absent}")
+    sections = {name: SectionResult(name, dims, list(definition.measures)) for name, dims in specs}
+    slots: dict[str, dict[int, int]] = {name: {} for name in sections}
+    ordered = sorted(rows, key=lambda r: (r[idx["rank"]] is None, r[idx["rank"]] or 0, r[idx["bin"]] is not None))
+    for row in ordered:
+        sname = row[idx["section"]] if definition.sections else definition.name
+        if sname not in sections:
+            continue
+        section = sections[sname]
+        rank = int(row[idx["rank"]] or 0)
+        values = [None if row[idx[m]] is None else float(row[idx[m]]) for m in definition.measures]
+        if rank not in slots[sname]:
+            others = bool(row[idx["others"]]) if "others" in idx else False
+            names = [None if row[idx[d]] is None else str(row[idx[d]]) for d in section.dimensions]
+            section.items.append(Item(rank, names, [None] * len(values), others))
+            slots[sname][rank] = len(section.items) - 1
+        pos = slots[sname][rank]
+        if row[idx["bin"]] is None:
+            section.items[pos].values = values
+        else:
+            section.series.setdefault(row[idx["bin"]], {})[pos] = values
+    for section in sections.values():
+        section.series = dict(sorted(section.series.items()))
+    return list(sections.values())
+
+
+def run_report(case: object, name: str, params: dict | None = None, *, config: CaseConfig | None = None,
+               queries_dirs: tuple | list = (), filter_expr: str | None = None) -> ReportResult:
+    """Run report `name` on an open Case and return its ReportResult.
+
+    `params` holds the report's own parameters (strings are coerced to the declared types) and the window
+    options: from, to (ISO times), period (daily ... yearly) with end, bin ('5min', 3600), unit (bps|pps),
+    ip_version (4|6|both), top, scope (any|home|boundary|subnetwork:NAME|farm:NAME|business|after_hours).
+    """
+    given = dict(params or {})
+    con = case.con
+    catalog = list_reports(queries_dirs)
+    definition = _definition(catalog, name)
+    if config is None:
+        config = load_config(None, getattr(case, "path", None))
+    unit = str(given.pop("unit", definition.unit)).lower()
+    if unit not in UNITS and definition.param("unit") is not None:
+        raise UsageError(f"unit {unit!r}: use bps or pps")
+    ip_version = _ip_version(given.pop("ip_version", 0))
+    options = {k: given.pop(k) for k in WINDOW_KEYS if k in given}
+    scope = str(options.get("scope") or "any")
+    unknown = [k for k in given if definition.param(k) is None]
+    if unknown:
+        declared = ", ".join(p.name for p in definition.params)
+        raise UsageError(f"report {name}: no parameter {', '.join(unknown)} (declared: {declared})")
+    try:
+        install_context(con, config)
+        fragments = []
+        scope_params: dict = {}
+        fragments.append((scope_sql(scope, config, scope_params), scope_params))
+        if filter_expr:
+            fragments.append(expression_fragment(filter_expr))
+        restrict_flows(con, fragments)
+        lo, hi = con.execute("SELECT min(first_ts), max(first_ts) FROM flows").fetchone()
+        window = resolve_window((lo, hi), options.get("from"), options.get("to") or options.get("end"),
+                                options.get("period"), options.get("bin"))
+        if "flow_filters" in definition.needs:
+            build_flow_filters(con, config)
+        standard = {"from_ts": window.start, "to_ts": window.end, "bin_secs": window.bin_secs, "unit": unit,
+                    "ip_version": ip_version}
+        bound = _bind(definition, given, standard)
+        dims_shown = None
+        if definition.param("attributes") is not None:
+            dims_shown = [a.strip() for a in str(bound["attributes"]).split(",") if a.strip()]
+            bad = [a for a in dims_shown if a not in definition.dimensions]
+            if bad or not dims_shown:
+                raise UsageError(f"report {name}: attributes {', '.join(bad) or '(none)'} not known; "
+                                 f"choose from {', '.join(definition.dimensions)}")
+        try:
+            cursor = con.execute(definition.sql, bound)
+            columns = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        except duckdb.Error as exc:
+            raise DefinitionError(definition.path, None, f"query failed: {str(exc).splitlines()[0]}") from None
+        sections = _shape(definition, columns, rows, dims_shown)
+        sources = _sources(con)
+    finally:
+        cleanup(con)
+    shown_params = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in bound.items()}
+    pair = ["in", "out"] if {"in", "out"} <= set(definition.measures) else list(definition.measures)
+    return ReportResult(
+        name=definition.name, title=definition.title, description=definition.description, unit=unit,
+        bin_secs=window.bin_secs, start=window.start, end=window.end, ip_version=ip_version,
+        params=shown_params, sql=definition.sql, definition_path=definition.path, sections=sections,
+        sources=sources, config=config.summary(), filter_expr=filter_expr, scope=scope, pair_measures=pair,
+        generated_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0),
+        forensics_version=__version__,
+    )

@@ -1,0 +1,65 @@
+"""Loading .sql definitions from folders: a malformed file becomes an error entry, the others still load.
+
+    catalog = load_catalog([bundled_reports, Path("my_queries")])
+    catalog.definitions["wannacry"].params
+    catalog.errors                      # [DefinitionError(path, line, reason), ...]
+
+Later folders override earlier ones by name (a user folder can replace a bundled report). Files whose
+name starts with '_' hold helper SQL and are not definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from forensics.errors import DefinitionError
+from forensics.sqlfiles.header import Definition, Section, parse_definition
+from forensics.sqlfiles.params import Param, parse_timestamp, placeholders
+
+__all__ = ["Catalog", "Definition", "Param", "Section", "load_catalog", "parse_definition",
+           "parse_timestamp", "placeholders"]
+
+
+@dataclass
+class Catalog:
+    """Definitions by name, plus the files that could not be loaded and why."""
+
+    definitions: dict[str, Definition] = field(default_factory=dict)
+    errors: list[DefinitionError] = field(default_factory=list)
+
+    def names(self) -> list[str]:
+        """Definition names, sorted."""
+        return sorted(self.definitions)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.definitions
+
+    def __getitem__(self, name: str) -> Definition:
+        return self.definitions[name]
+
+
+def load_catalog(dirs: Iterable[str | Path]) -> Catalog:
+    """Load every `*.sql` in each folder (not recursive). Missing folders are a DefinitionError entry."""
+    catalog = Catalog()
+    for folder in dirs:
+        folder = Path(folder)
+        if not folder.is_dir():
+            catalog.errors.append(DefinitionError(str(folder), None, "not a folder of .sql definitions"))
+            continue
+        for path in sorted(folder.glob("*.sql")):
+            if path.name.startswith("_"):
+                continue  # helper SQL (e.g. _context.sql), not a definition
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                catalog.errors.append(DefinitionError(str(path), None, f"cannot read: {exc}"))
+                continue
+            try:
+                definition = parse_definition(path, text)
+            except DefinitionError as exc:
+                catalog.errors.append(exc)
+                continue
+            catalog.definitions[definition.name] = definition
+    return catalog

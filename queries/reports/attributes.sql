@@ -1,0 +1,90 @@
+-- name: attributes
+-- title: Attribute report
+-- description: Top N of any combination of attributes (src_ip, dst_ip, proto, src_port, dst_port, in_if, out_if, app, src_as, dst_as, vlan), with an Others row and a time series per item. in = traffic into home (destination in a home network), out = traffic out of home (source in a home network), total = all traffic of the item.
+-- param: attributes VARCHAR = 'src_ip,dst_ip'
+-- param: top INTEGER = 10
+-- param: from_ts TIMESTAMP
+-- param: to_ts TIMESTAMP
+-- param: bin_secs INTEGER = 300
+-- param: unit VARCHAR = 'bps'
+-- param: ip_version INTEGER = 0
+-- dimensions: src_ip, dst_ip, proto, src_port, dst_port, in_if, out_if, app, src_as, dst_as, vlan
+-- measures: in, out, total
+-- unit: bps
+WITH sel AS (
+    SELECT string_split(replace($attributes, ' ', ''), ',') AS a
+),
+base AS (
+    SELECT f.*, time_bin(f.first_ts, $bin_secs) AS bin,
+           flow_amount($unit, coalesce(f.bytes_scaled, f.bytes), coalesce(f.packets_scaled, f.packets)) AS amount
+    FROM flows f
+    WHERE f.first_ts >= $from_ts AND f.first_ts < $to_ts AND ($ip_version = 0 OR f.ip_version = $ip_version)
+),
+keyed AS (
+    SELECT
+        CASE WHEN list_contains(s.a, 'src_ip') THEN b.src_ip END AS k_src_ip,
+        CASE WHEN list_contains(s.a, 'dst_ip') THEN b.dst_ip END AS k_dst_ip,
+        CASE WHEN list_contains(s.a, 'proto') THEN b.ip_proto END AS k_proto,
+        CASE WHEN list_contains(s.a, 'src_port') THEN b.src_port END AS k_src_port,
+        CASE WHEN list_contains(s.a, 'dst_port') THEN b.dst_port END AS k_dst_port,
+        CASE WHEN list_contains(s.a, 'in_if') THEN coalesce(b.in_if, b.iface) END AS k_in_if,
+        CASE WHEN list_contains(s.a, 'out_if') THEN b.out_if END AS k_out_if,
+        CASE WHEN list_contains(s.a, 'app') THEN app_of(b.ip_proto, b.src_port, b.dst_port) END AS k_app,
+        CASE WHEN list_contains(s.a, 'src_as') THEN as_of(b.src_ip, b.src_as) END AS k_src_as,
+        CASE WHEN list_contains(s.a, 'dst_as') THEN as_of(b.dst_ip, b.dst_as) END AS k_dst_as,
+        CASE WHEN list_contains(s.a, 'vlan') THEN b.vlan END AS k_vlan,
+        b.bin,
+        CASE WHEN is_home(b.dst_ip) THEN b.amount ELSE 0 END AS v_in,
+        CASE WHEN is_home(b.src_ip) THEN b.amount ELSE 0 END AS v_out,
+        b.amount AS v_total
+    FROM base b, sel s
+),
+per_bin AS (
+    SELECT k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if, k_app, k_src_as, k_dst_as,
+           k_vlan, bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(v_total) AS s_total
+    FROM keyed
+    GROUP BY ALL
+),
+ranked AS (
+    SELECT *, dense_rank() OVER (ORDER BY item_total DESC, k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port,
+                                 k_in_if, k_out_if, k_app, k_src_as, k_dst_as, k_vlan) AS item_rank
+    FROM (
+        SELECT *, sum(s_total) OVER (PARTITION BY k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if,
+                                     k_out_if, k_app, k_src_as, k_dst_as, k_vlan) AS item_total
+        FROM per_bin
+    )
+),
+labelled AS (
+    SELECT least(item_rank, $top + 1) AS rank,
+           CASE WHEN item_rank <= $top THEN k_src_ip END AS k_src_ip,
+           CASE WHEN item_rank <= $top THEN k_dst_ip END AS k_dst_ip,
+           CASE WHEN item_rank <= $top THEN k_proto END AS k_proto,
+           CASE WHEN item_rank <= $top THEN k_src_port END AS k_src_port,
+           CASE WHEN item_rank <= $top THEN k_dst_port END AS k_dst_port,
+           CASE WHEN item_rank <= $top THEN k_in_if END AS k_in_if,
+           CASE WHEN item_rank <= $top THEN k_out_if END AS k_out_if,
+           CASE WHEN item_rank <= $top THEN k_app END AS k_app,
+           CASE WHEN item_rank <= $top THEN k_src_as END AS k_src_as,
+           CASE WHEN item_rank <= $top THEN k_dst_as END AS k_dst_as,
+           CASE WHEN item_rank <= $top THEN k_vlan END AS k_vlan,
+           bin, s_in, s_out, s_total
+    FROM ranked
+)
+SELECT rank, rank > $top AS others,
+       ip_text(k_src_ip) AS src_ip, ip_text(k_dst_ip) AS dst_ip, proto_name(k_proto) AS proto,
+       CAST(k_src_port AS VARCHAR) AS src_port, CAST(k_dst_port AS VARCHAR) AS dst_port,
+       if_name(k_in_if) AS in_if, if_name(k_out_if) AS out_if, k_app AS app,
+       CAST(k_src_as AS VARCHAR) AS src_as, CAST(k_dst_as AS VARCHAR) AS dst_as, CAST(k_vlan AS VARCHAR) AS vlan,
+       bin,
+       sum(s_in) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "in",
+       sum(s_out) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "out",
+       sum(s_total) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END
+           AS total
+FROM labelled
+GROUP BY GROUPING SETS (
+    (rank, k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if, k_app, k_src_as, k_dst_as,
+     k_vlan, bin),
+    (rank, k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if, k_app, k_src_as, k_dst_as,
+     k_vlan)
+)
+ORDER BY rank, bin NULLS FIRST;

@@ -1,0 +1,47 @@
+-- name: filter_compare
+-- title: Filter compare
+-- description: Traffic matched by each filter of the case config (its scope and conditions), side by side; with group set, only the filters of that filter group. in = into home (destination in a home network), out = out of home (source in a home network), total = all traffic the filter matches.
+-- param: group VARCHAR = ''
+-- param: top INTEGER = 20
+-- param: from_ts TIMESTAMP
+-- param: to_ts TIMESTAMP
+-- param: bin_secs INTEGER = 300
+-- param: unit VARCHAR = 'bps'
+-- param: ip_version INTEGER = 0
+-- dimensions: filter
+-- measures: in, out, total
+-- needs: flow_filters
+-- unit: bps
+WITH chosen AS (
+    SELECT DISTINCT name FROM _filters WHERE $group = '' OR grp = $group
+),
+base AS (
+    SELECT ff.name AS k_filter, time_bin(f.first_ts, $bin_secs) AS bin,
+           flow_amount($unit, coalesce(f.bytes_scaled, f.bytes), coalesce(f.packets_scaled, f.packets)) AS amount,
+           is_home(f.src_ip) AS src_home, is_home(f.dst_ip) AS dst_home
+    FROM flows f JOIN _flow_filters ff ON ff.flow_id = f.flow_id
+    WHERE f.first_ts >= $from_ts AND f.first_ts < $to_ts AND ($ip_version = 0 OR f.ip_version = $ip_version)
+      AND ff.name IN (SELECT name FROM chosen)
+),
+per_bin AS (
+    SELECT k_filter, bin, sum(CASE WHEN dst_home THEN amount ELSE 0 END) AS s_in,
+           sum(CASE WHEN src_home THEN amount ELSE 0 END) AS s_out, sum(amount) AS s_total
+    FROM base GROUP BY ALL
+),
+ranked AS (
+    SELECT *, dense_rank() OVER (ORDER BY item_total DESC, k_filter) AS item_rank
+    FROM (SELECT *, sum(s_total) OVER (PARTITION BY k_filter) AS item_total FROM per_bin)
+),
+labelled AS (
+    SELECT least(item_rank, $top + 1) AS rank, CASE WHEN item_rank <= $top THEN k_filter END AS k_filter,
+           bin, s_in, s_out, s_total
+    FROM ranked
+)
+SELECT rank, rank > $top AS others, k_filter AS filter, bin,
+       sum(s_in) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "in",
+       sum(s_out) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "out",
+       sum(s_total) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END
+           AS total
+FROM labelled
+GROUP BY GROUPING SETS ((rank, k_filter, bin), (rank, k_filter))
+ORDER BY rank, bin NULLS FIRST;

@@ -1,0 +1,45 @@
+-- name: origin_as
+-- title: Origin AS
+-- description: Traffic per autonomous system, from the flow record's AS when it has one, else from the AS mapping of the case config (most specific prefix). in = traffic that came from the AS (source), out = traffic sent to the AS (destination), total = in + out. Addresses with no AS are the item "-".
+-- param: top INTEGER = 10
+-- param: from_ts TIMESTAMP
+-- param: to_ts TIMESTAMP
+-- param: bin_secs INTEGER = 300
+-- param: unit VARCHAR = 'bps'
+-- param: ip_version INTEGER = 0
+-- dimensions: asn, as_name
+-- measures: in, out, total
+-- unit: bps
+WITH base AS (
+    SELECT as_of(f.src_ip, f.src_as) AS src_asn, as_of(f.dst_ip, f.dst_as) AS dst_asn,
+           time_bin(f.first_ts, $bin_secs) AS bin,
+           flow_amount($unit, coalesce(f.bytes_scaled, f.bytes), coalesce(f.packets_scaled, f.packets)) AS amount
+    FROM flows f
+    WHERE f.first_ts >= $from_ts AND f.first_ts < $to_ts AND ($ip_version = 0 OR f.ip_version = $ip_version)
+),
+sides AS (
+    SELECT src_asn AS k_asn, bin, amount AS v_in, 0.0 AS v_out FROM base
+    UNION ALL
+    SELECT dst_asn AS k_asn, bin, 0.0 AS v_in, amount AS v_out FROM base
+),
+per_bin AS (
+    SELECT k_asn, bin, sum(v_in) AS s_in, sum(v_out) AS s_out FROM sides GROUP BY ALL
+),
+ranked AS (
+    SELECT *, dense_rank() OVER (ORDER BY item_total DESC, k_asn) AS item_rank
+    FROM (SELECT *, sum(s_in + s_out) OVER (PARTITION BY k_asn) AS item_total FROM per_bin)
+),
+labelled AS (
+    SELECT least(item_rank, $top + 1) AS rank, CASE WHEN item_rank <= $top THEN k_asn END AS k_asn,
+           bin, s_in, s_out
+    FROM ranked
+)
+SELECT rank, rank > $top AS others, CAST(k_asn AS VARCHAR) AS asn,
+       (SELECT min(x.as_name) FROM _as_prefixes x WHERE x.asn = k_asn) AS as_name, bin,
+       sum(s_in) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "in",
+       sum(s_out) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "out",
+       sum(s_in + s_out) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END
+           AS total
+FROM labelled
+GROUP BY GROUPING SETS ((rank, k_asn, bin), (rank, k_asn))
+ORDER BY rank, bin NULLS FIRST;

@@ -1,0 +1,49 @@
+-- name: subnetwork_compare
+-- title: Subnetwork compare
+-- description: Traffic of each configured subnetwork side by side (kind = subnetwork, group or farm for server farms). in = traffic to addresses in the subnetwork, out = traffic from them, total = in + out (a flow inside one subnetwork counts in both).
+-- param: kind VARCHAR = 'subnetwork'
+-- param: top INTEGER = 20
+-- param: from_ts TIMESTAMP
+-- param: to_ts TIMESTAMP
+-- param: bin_secs INTEGER = 300
+-- param: unit VARCHAR = 'bps'
+-- param: ip_version INTEGER = 0
+-- dimensions: subnetwork
+-- measures: in, out, total
+-- unit: bps
+WITH base AS (
+    SELECT f.src_ip, f.dst_ip, time_bin(f.first_ts, $bin_secs) AS bin,
+           flow_amount($unit, coalesce(f.bytes_scaled, f.bytes), coalesce(f.packets_scaled, f.packets)) AS amount
+    FROM flows f
+    WHERE f.first_ts >= $from_ts AND f.first_ts < $to_ts AND ($ip_version = 0 OR f.ip_version = $ip_version)
+),
+nets AS (
+    SELECT name, lo, hi FROM _nets WHERE kind = $kind
+),
+sides AS (
+    SELECT DISTINCT ON (b.rowid_, n.name) n.name AS k_net, b.bin, b.amount AS v_in, 0.0 AS v_out
+    FROM (SELECT *, row_number() OVER () AS rowid_ FROM base) b JOIN nets n ON b.dst_ip BETWEEN n.lo AND n.hi
+    UNION ALL
+    SELECT DISTINCT ON (b.rowid_, n.name) n.name AS k_net, b.bin, 0.0 AS v_in, b.amount AS v_out
+    FROM (SELECT *, row_number() OVER () AS rowid_ FROM base) b JOIN nets n ON b.src_ip BETWEEN n.lo AND n.hi
+),
+per_bin AS (
+    SELECT k_net, bin, sum(v_in) AS s_in, sum(v_out) AS s_out FROM sides GROUP BY ALL
+),
+ranked AS (
+    SELECT *, dense_rank() OVER (ORDER BY item_total DESC, k_net) AS item_rank
+    FROM (SELECT *, sum(s_in + s_out) OVER (PARTITION BY k_net) AS item_total FROM per_bin)
+),
+labelled AS (
+    SELECT least(item_rank, $top + 1) AS rank, CASE WHEN item_rank <= $top THEN k_net END AS k_net,
+           bin, s_in, s_out
+    FROM ranked
+)
+SELECT rank, rank > $top AS others, k_net AS subnetwork, bin,
+       sum(s_in) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "in",
+       sum(s_out) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "out",
+       sum(s_in + s_out) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END
+           AS total
+FROM labelled
+GROUP BY GROUPING SETS ((rank, k_net, bin), (rank, k_net))
+ORDER BY rank, bin NULLS FIRST;
