@@ -1,0 +1,1 @@
+"""Demo: sample traffic generator and the `forensics demo` pipeline."""
