@@ -1,0 +1,384 @@
+"""Flow exports into the flows table: the collector state across packets and imports, and flow files.
+
+`ExportCollector` is fed the UDP export datagrams of one capture in frame order. It keeps NetFlow v9
+and IPFIX templates per (exporter, observation domain, version, template id) as a collector does,
+holds data sets that arrive before their template and decodes them once it appears (later in the
+same import, or in a later import: templates and still-pending data sets are kept in the case
+database, tables in queries/schema/flow_exports.sql). Records decoded from a pending data set of an
+earlier import keep that import's capture_id and frame number: they came from that file.
+
+`import_flow_file` imports flow FILES (bare export payloads, nfcapd, nfdump CSV, Zeek, Suricata).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+
+import pyarrow as pa
+
+from forensics.readers import nfcapd, textflows
+from forensics.readers.netflow import (
+    DataSet,
+    ExportHeader,
+    FieldSpec,
+    Template,
+    decode_data_set,
+    export_header_ok,
+    flow_record,
+    parse_export,
+    sampling_from_values,
+)
+from forensics.readers.sflow import COUNTER_COLUMNS, parse_sflow, plausible_sflow
+from forensics.store import CaptureWriter, register_capture_table
+
+CHUNK = 50_000
+SOURCES = {5: "netflow_v5", 9: "netflow_v9", 10: "ipfix"}
+
+for _table in ("flow_templates", "flow_pending_sets", "sflow_counters"):
+    register_capture_table(_table)
+
+TemplateKey = tuple[int, int, int, int]  # exporter, observation domain, version, template id
+
+
+def looks_like_export(payload: bytes) -> bool:
+    """True when a UDP payload looks like a NetFlow v5/v9, IPFIX or sFlow v5 datagram (header check only).
+
+    Lenient about lengths (a datagram cut by the snap length still counts; its damage is counted as
+    invalid when it is decoded), strict about version, count and the first set or sample header.
+    """
+    return export_header_ok(payload) or plausible_sflow(payload)
+
+
+class ExportCollector:
+    """Collector state for one import: feed datagrams in frame order, then finish()."""
+
+    def __init__(self, writer: CaptureWriter, path: str) -> None:
+        self.writer = writer
+        self.con = writer.con
+        self.path = path
+        self.capture_id = writer.capture_id
+        self.templates: dict[TemplateKey, Template] = self._load_templates()
+        self.touched: dict[TemplateKey, tuple[Template | None, int, int]] = {}
+        self.pending: dict[TemplateKey, list[tuple[int, DataSet]]] = defaultdict(list)
+        self.db_pending_keys: set[TemplateKey] = {
+            tuple(int(x) for x in row) for row in self.con.execute(
+                "SELECT DISTINCT exporter_ip, observation_domain, version, template_id FROM flow_pending_sets"
+            ).fetchall()
+        }
+        self.samplers: dict[tuple[int, int], dict[int | None, int]] = defaultdict(dict)
+        self.init_time_ms: dict[tuple[int, int], int] = {}
+        self.records: list[dict] = []
+        self.earlier: dict[int, list[dict]] = defaultdict(list)  # capture_id -> records from pending sets
+        self.counters: list[dict] = []
+        self.invalid: Counter = Counter()
+        self.enterprise_values = 0
+        self.flow_records = 0
+        self.earlier_records = 0
+
+    # ---- state in the case database ----
+
+    def _load_templates(self) -> dict[TemplateKey, Template]:
+        rows = self.con.execute(
+            """
+            SELECT exporter_ip, observation_domain, version, template_id, is_options, scope_count, fields, withdrawn
+            FROM flow_templates
+            QUALIFY row_number() OVER (
+                PARTITION BY exporter_ip, observation_domain, version, template_id ORDER BY capture_id DESC) = 1
+            """
+        ).fetchall()
+        out = {}
+        for exp, dom, ver, tid, is_opt, scope, fields, withdrawn in rows:
+            if withdrawn or fields is None:
+                continue
+            specs = tuple(FieldSpec(*f) for f in json.loads(fields))
+            out[(int(exp), int(dom), int(ver), int(tid))] = Template(int(tid), specs, int(scope), bool(is_opt))
+        return out
+
+    # ---- feeding ----
+
+    def feed(self, frame: int, ts_us: int, src_ip: int, dst_ip: int, src_port: int, dst_port: int,
+             payload: bytes) -> None:
+        """Decode one export datagram (src_ip is the exporter; 0 when unknown); others are passed over."""
+        if not looks_like_export(payload):
+            return
+        if payload[:4] == b"\x00\x00\x00\x05":
+            self._feed_sflow(frame, ts_us, src_ip, payload)
+            return
+        parsed = parse_export(payload)
+        self.invalid.update(parsed.invalid)
+        h = parsed.header
+        if h is None:
+            return
+        source = SOURCES[h.version]
+        for kind, ev in parsed.events:
+            if kind == "v5":
+                self._emit(dict(ev), source, frame, src_ip, h.domain)
+            elif kind == "data":
+                self._data_set(frame, src_ip, ev, source)
+            elif kind == "template":
+                self._learn((src_ip, h.domain, h.version, ev.template_id), ev, frame, h)
+            elif kind == "withdraw":
+                tid, _opts = ev
+                self._withdraw((src_ip, h.domain, h.version, tid), frame, h)
+            elif kind == "withdraw_all":
+                for key, tpl in list(self.templates.items()):
+                    if key[:3] == (src_ip, h.domain, h.version) and tpl.options == ev:
+                        self._withdraw(key, frame, h)
+        if len(self.records) >= CHUNK:
+            self._flush()
+
+    def _feed_sflow(self, frame: int, ts_us: int, src_ip: int, payload: bytes) -> None:
+        d = parse_sflow(payload, ts_us)
+        self.invalid.update(d.invalid)
+        exporter = d.agent_ip if d.agent_ip is not None else src_ip
+        for rec in d.flows:
+            self._emit(rec, "sflow", frame, exporter, d.sub_agent_id)
+        for row in d.counters:
+            row.update(record_pos=frame, ts_us=ts_us, agent_ip=exporter, sub_agent_id=d.sub_agent_id)
+            self.counters.append(row)
+        if len(self.records) >= CHUNK or len(self.counters) >= CHUNK:
+            self._flush()
+
+    def _emit(self, rec: dict, source: str, frame: int, exporter: int, domain: int,
+              capture_id: int | None = None) -> None:
+        rec["source"] = source
+        rec["record_pos"] = frame
+        rec["exporter_ip"] = exporter or None
+        rec["observation_domain"] = domain
+        if capture_id is None or capture_id == self.capture_id:
+            self.records.append(rec)
+            self.flow_records += 1
+        else:
+            self.earlier[capture_id].append(rec)
+            self.earlier_records += 1
+
+    def _data_set(self, frame: int, exporter: int, ds: DataSet, source: str,
+                  capture_id: int | None = None) -> None:
+        key = (exporter, ds.header.domain, ds.header.version, ds.template_id)
+        tpl = self.templates.get(key)
+        if tpl is None:
+            self.pending[key].append((frame, ds))
+            return
+        decoded = decode_data_set(tpl, ds.body)
+        self.invalid.update(decoded.invalid)
+        self.enterprise_values += decoded.enterprise_values
+        scope = (exporter, ds.header.domain)
+        if tpl.options:
+            for v in decoded.records:
+                rate = sampling_from_values(v)
+                if rate:
+                    self.samplers[scope][v.get(48, v.get(302))] = rate
+                if 160 in v:
+                    self.init_time_ms[scope] = v[160]
+            return
+        samplers = self.samplers.get(scope, {})
+        for v in decoded.records:
+            sampler = v.get(48, v.get(302))
+            rate = samplers.get(sampler, samplers.get(None)) if samplers else None
+            rec = flow_record(v, ds.header, rate, self.init_time_ms.get(scope))
+            self._emit(rec, source, frame, exporter, ds.header.domain, capture_id)
+
+    def _learn(self, key: TemplateKey, tpl: Template, frame: int, h: ExportHeader) -> None:
+        self.templates[key] = tpl
+        self.touched[key] = (tpl, frame, h.export_secs)
+        source = SOURCES[key[2]]
+        for pframe, ds in self.pending.pop(key, []):
+            self._data_set(pframe, key[0], ds, source)
+        if key in self.db_pending_keys:
+            self.db_pending_keys.discard(key)
+            self._decode_db_pending(key, source)
+
+    def _withdraw(self, key: TemplateKey, frame: int, h: ExportHeader) -> None:
+        tpl = self.templates.pop(key, None)
+        if tpl is not None or key in self.touched:
+            self.touched[key] = (None, frame, h.export_secs)
+
+    def _decode_db_pending(self, key: TemplateKey, source: str) -> None:
+        params = dict(zip(("e", "d", "v", "t"), key, strict=False))
+        where = "exporter_ip = $e AND observation_domain = $d AND version = $v AND template_id = $t"
+        rows = self.con.execute(
+            f"SELECT capture_id, record_pos, export_secs, sys_uptime_ms, body FROM flow_pending_sets "
+            f"WHERE {where} ORDER BY capture_id, record_pos", params).fetchall()
+        self.con.execute(f"DELETE FROM flow_pending_sets WHERE {where}", params)
+        for cid, pos, secs, uptime, body in rows:
+            header = ExportHeader(key[2], 0, int(secs), 0, None if uptime is None else int(uptime),
+                                  0, key[1])
+            self._data_set(int(pos), key[0], DataSet(key[3], bytes(body), header), source, int(cid))
+
+    # ---- writing ----
+
+    def _flush(self) -> None:
+        if self.records:
+            self.writer.append_flow_records(self.records)
+            self.records = []
+        for cid, recs in self.earlier.items():
+            self._append_for_earlier(cid, recs)
+        self.earlier.clear()
+        if self.counters:
+            cols = {c: [r.get(c) for r in self.counters] for c in _COUNTER_INPUT}
+            cols["agent_hi"] = [None if r["agent_ip"] is None else r["agent_ip"] >> 64 for r in self.counters]
+            cols["agent_lo"] = [None if r["agent_ip"] is None else r["agent_ip"] & (2**64 - 1)
+                                for r in self.counters]
+            table = pa.table({k: pa.array(v, type=pa.uint64() if k in ("agent_hi", "agent_lo") else pa.int64())
+                              if k != "ts_us" else pa.array(v, type=pa.int64()) for k, v in cols.items()})
+            self.con.register("_sfc", table)
+            try:
+                self.con.execute(_INSERT_COUNTERS, {"cid": self.capture_id})
+            finally:
+                self.con.unregister("_sfc")
+            self.counters = []
+
+    def _append_for_earlier(self, cid: int, recs: list[dict]) -> None:
+        """Records of an earlier import's pending data sets: stored under that import's capture."""
+        before = self.con.execute("SELECT coalesce(max(flow_id), 0) FROM flows").fetchone()[0]
+        self.writer.append_flow_records(recs)
+        self.writer.counts.flow_records -= len(recs)
+        self.con.execute("UPDATE flows SET capture_id = $old WHERE flow_id > $b", {"old": cid, "b": before})
+        self.con.execute(
+            """
+            UPDATE captures SET flow_records = flow_records + $n,
+                first_ts = least(first_ts, (SELECT min(first_ts) FROM flows WHERE flow_id > $b)),
+                last_ts = greatest(last_ts, (SELECT max(last_ts) FROM flows WHERE flow_id > $b))
+            WHERE capture_id = $old
+            """, {"n": len(recs), "b": before, "old": cid})
+
+    def finish(self) -> dict:
+        """Write what is left, store templates and pending data sets; the import's stats."""
+        self._flush()
+        for key, (tpl, frame, secs) in self.touched.items():
+            self.con.execute(
+                "INSERT INTO flow_templates VALUES ($c, $e, $d, $v, $t, $o, $s, $f, $ent, $w, $pos, $ts)",
+                {"c": self.capture_id, "e": key[0], "d": key[1], "v": key[2], "t": key[3],
+                 "o": bool(tpl and tpl.options), "s": tpl.scope_count if tpl else 0,
+                 "f": json.dumps([[f.ie, f.length, f.pen] for f in tpl.fields]) if tpl else None,
+                 "ent": tpl.enterprise_fields if tpl else 0, "w": tpl is None, "pos": frame,
+                 "ts": _ts(secs)})
+        pending = 0
+        for key, sets in self.pending.items():
+            for frame, ds in sets:
+                pending += 1
+                self.con.execute(
+                    "INSERT INTO flow_pending_sets VALUES ($c, $pos, $e, $d, $v, $t, $secs, $up, $body)",
+                    {"c": self.capture_id, "pos": frame, "e": key[0], "d": key[1], "v": key[2],
+                     "t": key[3], "secs": ds.header.export_secs, "up": ds.header.sys_uptime_ms,
+                     "body": ds.body})
+        self.pending.clear()
+        stats = {
+            "flow_records": self.flow_records,
+            "invalid": dict(self.invalid),
+            "pending_data_sets": pending,
+            "templates": sum(1 for t, _, _ in self.touched.values() if t is not None),
+        }
+        if self.enterprise_values:
+            stats["enterprise_values_skipped"] = self.enterprise_values
+        if self.earlier_records:
+            stats["flow_records_for_earlier_imports"] = self.earlier_records
+        return stats
+
+
+def _ts(secs: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1) + dt.timedelta(seconds=secs)
+
+
+_COUNTER_INPUT = ["record_pos", "ts_us", "sub_agent_id", "sample_sequence", "source_id_type",
+                  "source_id_index", "record_enterprise", "record_format", "record_length", *COUNTER_COLUMNS]
+
+_INSERT_COUNTERS = f"""
+INSERT INTO sflow_counters
+SELECT $cid, record_pos, make_timestamp(ts_us),
+    CASE WHEN agent_hi IS NULL THEN NULL ELSE (agent_hi::UHUGEINT << 64) | agent_lo::UHUGEINT END,
+    sub_agent_id, sample_sequence, source_id_type, source_id_index, record_enterprise, record_format,
+    record_length, {", ".join(COUNTER_COLUMNS)}
+FROM _sfc
+"""
+
+
+# ---- flow files --------------------------------------------------------------------------------
+
+TEXT_READERS = {
+    "nfdump-csv": textflows.read_nfdump_csv,
+    "zeek-tsv": textflows.read_zeek_tsv,
+    "zeek-json": textflows.read_zeek_json,
+    "suricata-eve": textflows.read_suricata_eve,
+}
+
+
+def import_flow_file(writer: CaptureWriter, path: str, fmt: str,
+                     progress: Callable[[int, int], None] | None = None) -> dict:
+    """Import one flow file of a format named by forensics.readers.flowfiles.sniff_flow_file."""
+    if fmt == "netflow-raw":
+        return _import_raw_exports(writer, path, progress)
+    invalid: Counter = Counter()
+    done = [0]
+    n = 0
+    chunk: list[dict] = []
+    if fmt == "nfcapd":
+        records: Iterator[dict] = nfcapd.read_nfcapd(path)
+    elif fmt in TEXT_READERS:
+        records = TEXT_READERS[fmt](_counted_lines(path, done), path)
+    else:
+        raise ValueError(f"unknown flow file format {fmt!r}")
+    for rec in records:
+        if "invalid" in rec:
+            invalid[rec["invalid"]] += 1
+            continue
+        chunk.append(rec)
+        if len(chunk) >= CHUNK:
+            writer.append_flow_records(chunk)
+            n += len(chunk)
+            chunk = []
+            if progress:
+                progress(done[0], n)
+    writer.append_flow_records(chunk)
+    n += len(chunk)
+    if progress:
+        progress(done[0], n)
+    return {"flow_records": n, "invalid": dict(invalid), "pending_data_sets": 0, "templates": 0}
+
+
+def _counted_lines(path: str, done: list[int]) -> Iterable[bytes]:
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gz else open
+    with opener(path, "rb") as f:
+        for line in f:
+            done[0] += len(line)
+            yield line
+
+
+def split_raw_exports(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(offset, datagram) for a file of bare export payloads laid end to end.
+
+    v5 and IPFIX datagrams carry their length; a NetFlow v9 datagram does not, so one found in the
+    file runs to its end.
+    """
+    pos = 0
+    while pos < len(data):
+        version = int.from_bytes(data[pos:pos + 2], "big")
+        if version == 5 and pos + 4 <= len(data):
+            length = 24 + 48 * int.from_bytes(data[pos + 2:pos + 4], "big")
+        elif version == 10 and pos + 4 <= len(data):
+            length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        else:
+            length = len(data) - pos
+        length = max(length, 4)
+        yield pos, data[pos:pos + length]
+        pos += length
+
+
+def _import_raw_exports(writer: CaptureWriter, path: str,
+                        progress: Callable[[int, int], None] | None) -> dict:
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    collector = ExportCollector(writer, path)
+    for index, (offset, payload) in enumerate(split_raw_exports(data), start=1):
+        collector.feed(index, 0, 0, 0, 0, 0, payload)
+        if progress:
+            progress(offset + len(payload), collector.flow_records)
+    return collector.finish()
