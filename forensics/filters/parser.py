@@ -354,11 +354,9 @@ class Parser:
             or w == "len"
             or (_is_number(t.text) and nxt.kind == "op" and nxt.text in RELOPS | _ARITH_OPS)
         ):
-            start = self.pos
             try:
                 return self.relation()
             except _Backtrack:
-                self.pos = start
                 raise self.error("expected a comparison such as 'tcp[tcpflags] & tcp-syn != 0'") from None
         if w in _UNSUPPORTED:
             raise UsageError(
