@@ -22,7 +22,9 @@ from typing import Protocol
 from forensics.errors import InputError
 from forensics.ingest.walk import expand_paths
 from forensics.readers.capture import CaptureReader
+from forensics.ingest.pipeline import INSERT_ROWS, concat_batches, read_ahead
 from forensics.readers.sniff import Sniffed, sniff
+from forensics.records import PacketBatch
 from forensics.resources import read_sql
 from forensics.store import CaptureMeta, CaptureWriter, Case
 
@@ -237,11 +239,19 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
     try:
         with case.importing(meta) as writer:
             collector = _collector(writer, path)
-            for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
-                writer.append_packets(chunk.batch)
+            pending: list[PacketBatch] = []
+            rows = 0
+            for chunk in read_ahead(reader.chunks(lambda done: progress.advanced(done, reader.packets))):
+                pending.append(chunk.batch)
+                rows += len(chunk.batch["frame"])
+                if rows >= INSERT_ROWS:
+                    writer.append_packets(concat_batches(pending))
+                    pending, rows = [], 0
                 if collector is not None:
                     for cand in chunk.exports:
                         collector.feed(*cand)
+            if pending:
+                writer.append_packets(concat_batches(pending))
             for iface in reader.interfaces:
                 writer.add_interface(iface.iface, iface.section, iface.linktype, iface.snaplen, iface.tsresol_ns,
                                      iface.name)

@@ -8,39 +8,36 @@
 -- param: idle_us BIGINT = 15000000
 -- param: active_us BIGINT = 1800000000
 INSERT INTO flows
-WITH p AS (
+WITH n AS MATERIALIZED (
     SELECT
-        frame, epoch_us(ts) AS t, iface, coalesce(vlan, 0) AS vlan_k, vlan, ip_version, src_ip, dst_ip,
-        ip_proto, coalesce(src_port, 0) AS sp, coalesce(dst_port, 0) AS dp,
-        coalesce(icmp_type, 0) AS it, coalesce(icmp_code, 0) AS ic, icmp_type, icmp_code,
-        tcp_flags, wirelen, coalesce(ip_len, 0) AS ip_len,
-        CASE WHEN ip_proto = 6 AND (coalesce(tcp_flags, 0) & 5) <> 0 THEN 1 ELSE 0 END AS ends
+        frame, epoch_us(ts) AS t,
+        CASE WHEN ip_proto = 6 AND (coalesce(tcp_flags, 0) & 5) <> 0 THEN 1 ELSE 0 END AS ends,
+        hash(iface, vlan, src_ip, dst_ip, ip_proto, src_port, dst_port, icmp_type, icmp_code) AS h
     FROM packets
     WHERE capture_id = $capture_id AND ip_version IS NOT NULL AND src_ip IS NOT NULL AND dst_ip IS NOT NULL
-), g AS (
-    SELECT *,
+), g AS MATERIALIZED (
+    SELECT frame, t, h,
         CASE WHEN lag(t) OVER w IS NULL OR t - lag(t) OVER w > $idle_us OR lag(ends) OVER w = 1
              THEN 1 ELSE 0 END AS starts
-    FROM p
-    WINDOW w AS (PARTITION BY iface, vlan_k, src_ip, dst_ip, ip_proto, sp, dp, it, ic ORDER BY t, frame)
+    FROM n
+    WINDOW w AS (PARTITION BY h ORDER BY t, frame)
 ), s AS (
-    SELECT *,
-        sum(starts) OVER (PARTITION BY iface, vlan_k, src_ip, dst_ip, ip_proto, sp, dp, it, ic
-                          ORDER BY t, frame ROWS UNBOUNDED PRECEDING) AS seg
+    SELECT frame, t,
+        sum(starts) OVER w AS seg,
+        max(CASE WHEN starts = 1 THEN t END) OVER w AS seg_t
     FROM g
-), a AS (
-    SELECT *,
-        (t - min(t) OVER (PARTITION BY iface, vlan_k, src_ip, dst_ip, ip_proto, sp, dp, it, ic, seg))
-            // $active_us AS sub
-    FROM s
+    WINDOW w AS (PARTITION BY h ORDER BY t, frame ROWS UNBOUNDED PRECEDING)
 ), f AS (
     SELECT
-        min(frame) AS first_frame, min(t) AS first_t, max(t) AS last_t, iface, any_value(vlan) AS vlan,
-        any_value(ip_version) AS ip_version, src_ip, dst_ip, ip_proto, sp, dp,
-        any_value(icmp_type) AS icmp_type, any_value(icmp_code) AS icmp_code,
-        bit_or(tcp_flags) AS tcp_flags, count(*) AS packets, sum(ip_len) AS bytes, sum(wirelen) AS frame_bytes
-    FROM a
-    GROUP BY iface, vlan_k, src_ip, dst_ip, ip_proto, sp, dp, it, ic, seg, sub
+        min(p.frame) AS first_frame, min(s.t) AS first_t, max(s.t) AS last_t, iface, any_value(vlan) AS vlan,
+        any_value(ip_version) AS ip_version, src_ip, dst_ip, ip_proto,
+        coalesce(src_port, 0) AS sp, coalesce(dst_port, 0) AS dp, icmp_type, icmp_code,
+        bit_or(tcp_flags) AS tcp_flags, count(*) AS packets, sum(coalesce(ip_len, 0)) AS bytes,
+        sum(wirelen) AS frame_bytes
+    FROM packets AS p JOIN s ON p.frame = s.frame
+    WHERE p.capture_id = $capture_id
+    GROUP BY iface, coalesce(vlan, 0), src_ip, dst_ip, ip_proto, sp, dp, icmp_type, icmp_code, seg,
+             (s.t - seg_t) // $active_us
 )
 SELECT
     (SELECT coalesce(max(flow_id), 0) FROM flows) + row_number() OVER (ORDER BY first_t, first_frame) AS flow_id,
