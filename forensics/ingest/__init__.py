@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Protocol
 
 from forensics.errors import InputError
+from forensics.ingest.pipeline import INSERT_ROWS, concat_batches, read_ahead
 from forensics.ingest.walk import expand_paths
 from forensics.readers.capture import CaptureReader
-from forensics.ingest.pipeline import INSERT_ROWS, concat_batches, read_ahead
 from forensics.readers.sniff import Sniffed, sniff
 from forensics.records import PacketBatch
 from forensics.resources import read_sql
