@@ -203,7 +203,7 @@ class ExportCollector:
         rows = self.con.execute(
             f"SELECT capture_id, record_pos, export_secs, sys_uptime_ms, body FROM flow_pending_sets "
             f"WHERE {where} ORDER BY capture_id, record_pos", params).fetchall()
-        self.con.execute(f"DELETE FROM flow_pending_sets WHERE {where}", params)
+        self.con.execute(f"DELETE FROM flow_pending_sets WHERE {where}", params).fetchall()
         for cid, pos, secs, uptime, body in rows:
             header = ExportHeader(key[2], 0, int(secs), 0, None if uptime is None else int(uptime),
                                   0, key[1])
@@ -227,24 +227,24 @@ class ExportCollector:
                               if k != "ts_us" else pa.array(v, type=pa.int64()) for k, v in cols.items()})
             self.con.register("_sfc", table)
             try:
-                self.con.execute(_INSERT_COUNTERS, {"cid": self.capture_id})
+                self.con.execute(_INSERT_COUNTERS, {"cid": self.capture_id}).fetchall()
             finally:
                 self.con.unregister("_sfc")
             self.counters = []
 
     def _append_for_earlier(self, cid: int, recs: list[dict]) -> None:
         """Records of an earlier import's pending data sets: stored under that import's capture."""
-        before = self.con.execute("SELECT coalesce(max(flow_id), 0) FROM flows").fetchone()[0]
+        before = self.con.execute("SELECT coalesce(max(flow_id), 0) FROM flows").fetchall()[0][0]
         self.writer.append_flow_records(recs)
         self.writer.counts.flow_records -= len(recs)
-        self.con.execute("UPDATE flows SET capture_id = $old WHERE flow_id > $b", {"old": cid, "b": before})
+        self.con.execute("UPDATE flows SET capture_id = $old WHERE flow_id > $b", {"old": cid, "b": before}).fetchall()
         self.con.execute(
             """
             UPDATE captures SET flow_records = flow_records + $n,
                 first_ts = least(first_ts, (SELECT min(first_ts) FROM flows WHERE flow_id > $b)),
                 last_ts = greatest(last_ts, (SELECT max(last_ts) FROM flows WHERE flow_id > $b))
             WHERE capture_id = $old
-            """, {"n": len(recs), "b": before, "old": cid})
+            """, {"n": len(recs), "b": before, "old": cid}).fetchall()
 
     def finish(self) -> dict:
         """Write what is left, store templates and pending data sets; the import's stats."""
@@ -256,7 +256,7 @@ class ExportCollector:
                  "o": bool(tpl and tpl.options), "s": tpl.scope_count if tpl else 0,
                  "f": json.dumps([[f.ie, f.length, f.pen] for f in tpl.fields]) if tpl else None,
                  "ent": tpl.enterprise_fields if tpl else 0, "w": tpl is None, "pos": frame,
-                 "ts": _ts(secs)})
+                 "ts": _ts(secs)}).fetchall()
         pending = 0
         for key, sets in self.pending.items():
             for frame, ds in sets:
@@ -265,7 +265,7 @@ class ExportCollector:
                     "INSERT INTO flow_pending_sets VALUES ($c, $pos, $e, $d, $v, $t, $secs, $up, $body)",
                     {"c": self.capture_id, "pos": frame, "e": key[0], "d": key[1], "v": key[2],
                      "t": key[3], "secs": ds.header.export_secs, "up": ds.header.sys_uptime_ms,
-                     "body": ds.body})
+                     "body": ds.body}).fetchall()
         self.pending.clear()
         stats = {
             "flow_records": self.flow_records,

@@ -1,0 +1,73 @@
+"""Test helper: feed the UDP export datagrams of a capture to an ExportCollector (without the core importer)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import dpkt
+
+from forensics.ingest.flow_exports import ExportCollector, import_flow_file, looks_like_export
+from forensics.netaddr import V4_MAPPED
+from forensics.store import CaptureMeta, Case
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "corpus"
+if not (CORPUS / "MANIFEST.tsv").is_file():
+    raise RuntimeError(f"{CORPUS} is missing: the flow tests need ../shared/corpus next to the project")
+
+
+def manifest() -> list[dict]:
+    """Rows of the corpus MANIFEST.tsv."""
+    with open(CORPUS / "MANIFEST.tsv", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def pairs() -> list[dict]:
+    """Rows of the corpus PAIRS.tsv."""
+    with open(CORPUS / "PAIRS.tsv", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def udp_datagrams(path: Path):
+    """(frame, ts_us, src_ip, dst_ip, sport, dport, payload) of every IPv4/IPv6 UDP packet of a capture."""
+    with open(path, "rb") as f:
+        reader = dpkt.pcap.UniversalReader(f)
+        for frame, (ts, buf) in enumerate(reader, start=1):
+            try:
+                eth = dpkt.ethernet.Ethernet(buf)
+            except (dpkt.UnpackError, IndexError):
+                continue
+            ip = eth.data
+            if isinstance(ip, dpkt.ip.IP):
+                src, dst = V4_MAPPED | int.from_bytes(ip.src, "big"), V4_MAPPED | int.from_bytes(ip.dst, "big")
+            elif isinstance(ip, dpkt.ip6.IP6):
+                src, dst = int.from_bytes(ip.src, "big"), int.from_bytes(ip.dst, "big")
+            else:
+                continue
+            udp = ip.data
+            if not isinstance(udp, dpkt.udp.UDP):
+                continue
+            yield frame, int(round(float(ts) * 1_000_000)), src, dst, udp.sport, udp.dport, bytes(udp.data)
+
+
+def meta(path: Path, fmt: str = "pcap") -> CaptureMeta:
+    data = path.read_bytes()
+    return CaptureMeta(str(path), hashlib.sha256(data).hexdigest(), len(data), fmt)
+
+
+def import_capture(case: Case, path: Path) -> dict:
+    """Import the export datagrams of one capture in its own transaction; the collector's stats."""
+    with case.importing(meta(path)) as writer:
+        collector = ExportCollector(writer, str(path))
+        for frame, ts, src, dst, sport, dport, payload in udp_datagrams(path):
+            if looks_like_export(payload):
+                collector.feed(frame, ts, src, dst, sport, dport, payload)
+        return collector.finish()
+
+
+def import_file(case: Case, path: Path, fmt: str) -> dict:
+    """Import one flow file through import_flow_file in its own transaction."""
+    with case.importing(meta(path, fmt)) as writer:
+        return import_flow_file(writer, str(path), fmt, None)
