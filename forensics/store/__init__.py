@@ -98,16 +98,19 @@ class CaptureWriter:
         cols: dict[str, list] = {k: [] for k in _FLOW_COLS}
         for r in records:
             for k in _FLOW_COLS:
-                if k.endswith("_hi") or k.endswith("_lo"):
+                if k.endswith(("_hi", "_lo")) or k in _ADDR_COLS:
                     continue
                 cols[k].append(r.get(k))
-            for addr in ("exporter_ip", "src_ip", "dst_ip", "next_hop"):
+            for addr in _ADDR_COLS:
                 v = r.get(addr)
                 cols[addr + "_hi"].append(None if v is None else v >> 64)
                 cols[addr + "_lo"].append(None if v is None else v & 0xFFFFFFFFFFFFFFFF)
-        types = {k: pa.uint64() if k.endswith(("_hi", "_lo")) else None for k in _FLOW_COLS}
+        unsigned = ("_hi", "_lo", "packets", "bytes", "observation_domain", "in_if", "out_if", "src_as", "dst_as")
+        types = {k: pa.uint64() if k.endswith(unsigned) else None for k in _FLOW_COLS}
         arrays = {}
         for k, v in cols.items():
+            if k in _ADDR_COLS:
+                continue
             if types[k] is not None:
                 arrays[k] = pa.array(v, type=types[k])
             elif k == "source":
@@ -129,6 +132,9 @@ _FLOW_COLS = [
     "next_hop_lo", "direction", "tos", "tcp_flags", "packets", "bytes", "sampling_rate",
     "exporter_ip", "src_ip", "dst_ip", "next_hop",
 ]
+
+
+_ADDR_COLS = ("exporter_ip", "src_ip", "dst_ip", "next_hop")
 
 
 def _addr(name: str) -> str:
