@@ -1,0 +1,91 @@
+"""The GenieATM-compatible JSON envelope (schema: forensics/schemas/report.schema.json).
+
+    {"response": {"status": "succ", "result": {"output_file": ..., "data": {
+        "report", "unit", "aggregation_unit", "datetime_start", "datetime_end", "ip version",
+        "data": {"items": {"item1": [name, ...]}, "value": {"2016-09-06T12:00:00Z": {"item1": [in, out]}}}}}}}
+    {"response": {"status": "fail", "err": {"msg", "code", "description"}}}
+
+Each value list holds the report's pair measures: [in, out] where the report has a direction, else [value].
+Every bin of the window is present; an item with no traffic in a bin has zeros there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from forensics.render.units import bin_label
+from forensics.reports.result import ReportResult, SectionResult
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "report.schema.json"
+
+
+def iso_z(t: dt.datetime | None) -> str | None:
+    """Naive UTC datetime -> '2016-09-06T12:00:00Z' (microseconds kept when present)."""
+    if t is None:
+        return None
+    return t.isoformat(timespec="microseconds" if t.microsecond else "seconds") + "Z"
+
+
+def _section_data(result: ReportResult, section: SectionResult) -> dict:
+    picks = [section.measures.index(m) for m in result.pair_measures if m in section.measures]
+    keys = [f"item{i + 1}" for i in range(len(section.items))]
+    zeros = [0.0] * len(picks)
+    value = {}
+    for t in result.bins():
+        row = section.series.get(t, {})
+        value[iso_z(t)] = {k: ([row[i][j] for j in picks] if i in row else list(zeros)) for i, k in enumerate(keys)}
+    return {
+        "name": section.name,
+        "dimensions": list(section.dimensions),
+        "measures": [section.measures[j] for j in picks],
+        "items": {k: (["Others"] if it.others else [n if n is not None else "-" for n in it.names])
+                  for k, it in zip(keys, section.items, strict=False)},
+        "total": {k: [it.values[j] for j in picks] for k, it in zip(keys, section.items, strict=False)},
+        "table": {k: dict(zip(section.measures, it.values, strict=False))
+                  for k, it in zip(keys, section.items, strict=False)},
+        "value": value,
+    }
+
+
+def envelope(result: ReportResult, output_file: str | None = None) -> dict:
+    """The success envelope for a report result."""
+    sections = [_section_data(result, s) for s in result.sections]
+    first = sections[0] if sections else {"items": {}, "value": {}, "total": {}, "measures": [], "dimensions": []}
+    return {"response": {"status": "succ", "result": {"output_file": output_file, "data": {
+        "report": result.name,
+        "title": result.title,
+        "unit": result.unit,
+        "aggregation_unit": bin_label(result.bin_secs),
+        "aggregation_seconds": result.bin_secs,
+        "datetime_start": iso_z(result.start),
+        "datetime_end": iso_z(result.end),
+        "ip version": result.ip_version_text,
+        "data": {k: first[k] for k in ("items", "value", "total", "measures", "dimensions")},
+        "sections": sections,
+        "parameters": result.params,
+        "scope": result.scope,
+        "filter": result.filter_expr,
+        "sources": [{"path": s.path, "sha256": s.sha256, "format": s.format, "first_ts": iso_z(s.first_ts),
+                     "last_ts": iso_z(s.last_ts), "flows": s.flows} for s in result.sources],
+        "config": result.config,
+        "definition": result.definition_path,
+        "generated_at": iso_z(result.generated_at),
+        "forensics_version": result.forensics_version,
+    }}}}
+
+
+def error_envelope(msg: str, code: int = 2, description: str = "") -> dict:
+    """The failure envelope."""
+    return {"response": {"status": "fail", "err": {"msg": msg, "code": code, "description": description}}}
+
+
+def render_json(result: ReportResult, output_file: str | None = None) -> str:
+    """The envelope as indented JSON text."""
+    return json.dumps(envelope(result, output_file), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_error_json(msg: str, code: int = 2, description: str = "") -> str:
+    """The failure envelope as JSON text."""
+    return json.dumps(error_envelope(msg, code, description), indent=2, ensure_ascii=False) + "\n"

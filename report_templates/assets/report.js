@@ -1,0 +1,37 @@
+// Sortable tables: click a header to sort by that column (numbers numerically, text by locale);
+// the "Others" row stays last. No network, no globals beyond this function's scope.
+(function () {
+  "use strict";
+  function key(cell, numeric) {
+    var raw = cell ? cell.getAttribute("data-value") : "";
+    if (numeric) {
+      var n = parseFloat(raw);
+      return isNaN(n) ? -Infinity : n;
+    }
+    return raw || "";
+  }
+  function sortBy(table, index, th) {
+    var numeric = th.getAttribute("data-type") === "number";
+    var ascending = th.getAttribute("aria-sort") !== "ascending";
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var others = rows.filter(function (r) { return r.classList.contains("others"); });
+    rows = rows.filter(function (r) { return !r.classList.contains("others"); });
+    rows.sort(function (a, b) {
+      var x = key(a.cells[index], numeric), y = key(b.cells[index], numeric);
+      var c = numeric ? x - y : String(x).localeCompare(String(y));
+      return ascending ? c : -c;
+    });
+    rows.concat(others).forEach(function (r) { body.appendChild(r); });
+    Array.prototype.forEach.call(th.parentNode.cells, function (h) { h.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
+    var head = table.tHead;
+    if (!head) { return; }
+    Array.prototype.forEach.call(head.rows[0].cells, function (th, i) {
+      th.addEventListener("click", function () { sortBy(table, i, th); });
+    });
+    table.setAttribute("data-sortable-ready", "true");
+  });
+}());
