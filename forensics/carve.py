@@ -1,0 +1,408 @@
+"""Carving: the original bytes of selected packets, read back from their capture files and written out.
+
+    refs = select_packets(case.con, *compile_filter("tcp port 445"))
+    files = carve(case.con, refs, Path("out.pcap"))          # or pcapng=True
+
+Each packet's bytes come from its source capture (captures.path, verified by sha256; `search` folders
+find a moved file by its hash) at packets.file_offset: a pcap record header + caplen bytes, or a pcapng
+packet block (EPB 6, SPB 3, obsolete PB 2). `+gzip` captures are streamed through gzip (offsets are in
+the decompressed stream). Output is in time order; a pcap holds one link type, so several link types give
+one file each (out.pcap -> out-<linktype>.pcap); a pcapng keeps every original interface.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+
+from forensics.errors import MalformedError, SourceMissingError, TruncatedError, UsageError
+
+PCAP_MAGIC_USEC = 0xA1B2C3D4
+PCAP_MAGIC_NSEC = 0xA1B23C4D
+PCAP_MAGIC_MODIFIED = 0xA1B2CD34  # Kuznetzov's patched libpcap: 24-byte record headers
+DEFAULT_SNAPLEN = 262144
+
+
+@dataclass(frozen=True)
+class PacketRef:
+    """Where one packet of the case lives."""
+
+    capture_id: int
+    frame: int
+    ts_us: int
+    iface: int
+    linktype: int
+    file_offset: int
+    caplen: int
+    wirelen: int
+
+
+_REF_COLUMNS = "capture_id, frame, epoch_us(ts), iface, linktype, file_offset, caplen, wirelen"
+
+
+def select_packets(con: duckdb.DuckDBPyConnection, where_sql: str = "true", params: dict | None = None,
+                   limit: int | None = None) -> list[PacketRef]:
+    """Packets matching a SQL condition over the packets table (e.g. from compile_filter), in time order."""
+    sql = f"SELECT {_REF_COLUMNS} FROM packets WHERE {where_sql} ORDER BY ts, capture_id, frame"
+    bound = dict(params or {})
+    if limit is not None:
+        sql += " LIMIT $_limit"
+        bound["_limit"] = int(limit)
+    return [PacketRef(*row) for row in con.execute(sql, bound).fetchall()]
+
+
+def flow_condition(con: duckdb.DuckDBPyConnection, flow_id: int) -> tuple[str, dict]:
+    """SQL condition over packets for the packets of flow `flow_id` (its direction, key and time span).
+
+    A flow derived from a capture selects packets of that capture (same interface and outer VLAN); an
+    exported flow record selects the matching packets of any imported capture.
+    """
+    row = con.execute(
+        "SELECT source, capture_id, first_ts, last_ts, src_ip, dst_ip, ip_proto, src_port, dst_port, icmp_type, "
+        "icmp_code, iface, vlan FROM flows WHERE flow_id = $id", {"id": int(flow_id)}
+    ).fetchone()
+    if row is None:
+        raise UsageError(f"flow {flow_id}: no such flow in the case; list flows with a report or SQL")
+    source, cid, first, last, src, dst, proto, sport, dport, itype, icode, iface, vlan = row
+    params = {"c_first": first, "c_last": last, "c_src": src, "c_dst": dst, "c_proto": proto,
+              "c_sport": sport or 0, "c_dport": dport or 0}
+    sql = ("ts BETWEEN $c_first AND $c_last AND src_ip = $c_src::UHUGEINT AND dst_ip = $c_dst::UHUGEINT "
+           "AND ip_proto = $c_proto AND coalesce(src_port, 0) = $c_sport AND coalesce(dst_port, 0) = $c_dport")
+    if itype is not None:
+        sql += " AND icmp_type = $c_itype AND icmp_code IS NOT DISTINCT FROM $c_icode"
+        params.update(c_itype=itype, c_icode=icode)
+    if source == "pcap":
+        sql += " AND capture_id = $c_cid AND iface IS NOT DISTINCT FROM $c_iface AND coalesce(vlan, 0) = $c_vlan"
+        params.update(c_cid=cid, c_iface=iface, c_vlan=vlan or 0)
+    return f"({sql})", params
+
+
+# ----------------------------------------------------------------------------------------- sources
+
+
+def sha256_of(path: Path) -> str:
+    """sha256 of a file's bytes as stored on disk."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Source:
+    """A verified capture file."""
+
+    capture_id: int
+    path: Path
+    format: str
+
+
+@dataclass
+class SourceLocator:
+    """Finds each capture's file (recorded path, else by hash under the search folders) and verifies it."""
+
+    con: duckdb.DuckDBPyConnection
+    search: list[Path] = field(default_factory=list)
+    _found: dict[int, Source] = field(default_factory=dict)
+
+    def source(self, capture_id: int) -> Source:
+        """The verified source of a capture; SourceMissingError when missing or changed."""
+        if capture_id in self._found:
+            return self._found[capture_id]
+        row = self.con.execute("SELECT path, sha256, size_bytes, format FROM captures WHERE capture_id = $c",
+                               {"c": capture_id}).fetchone()
+        if row is None:
+            raise UsageError(f"capture {capture_id}: not in the case")
+        path, sha, size, fmt = row
+        recorded = Path(path)
+        problem = None
+        if not recorded.is_file():
+            problem = "is missing (moved or deleted)"
+        elif recorded.stat().st_size != size or sha256_of(recorded) != sha:
+            problem = "has changed since it was imported (sha256 differs)"
+        if problem is None:
+            found = recorded
+        else:
+            found = self._search(sha, size)
+            if found is None:
+                where = f" under {', '.join(map(str, self.search))}" if self.search else ""
+                raise SourceMissingError(
+                    f"{recorded}: capture {capture_id} {problem} and no file with its sha256 was found{where}; "
+                    "restore it or pass --search DIR"
+                )
+        src = Source(capture_id, found, fmt)
+        self._found[capture_id] = src
+        return src
+
+    def _search(self, sha: str, size: int) -> Path | None:
+        for top in self.search:
+            for dirpath, _dirs, files in os.walk(top):
+                for name in files:
+                    p = Path(dirpath) / name
+                    try:
+                        if p.stat().st_size == size and sha256_of(p) == sha:
+                            return p
+                    except OSError:
+                        continue
+        return None
+
+
+# ----------------------------------------------------------------------------------------- reading
+
+
+@dataclass
+class RawRecord:
+    """A packet record as read from its source."""
+
+    ref: PacketRef
+    data: bytes  # caplen bytes of packet data
+    ts_ns: int  # capture time in nanoseconds since the epoch
+    pcap_header: bytes | None = None  # the original 16-byte pcap record header (pcap sources)
+    pcap_endian: str | None = None  # '<' or '>' of that header
+    pcap_nsec: bool = False
+    pcapng_units: int | None = None  # EPB/PB timestamp in interface units (pcapng sources)
+    pcapng_options: bytes = b""  # EPB/PB options, little-endian sections only (copied verbatim)
+
+
+class RecordReader:
+    """Reads records at given offsets from one capture file (gzip streamed when the format says so)."""
+
+    def __init__(self, source: Source, tsresol_ns: dict[int, int] | None = None) -> None:
+        self.source = source
+        self.tsresol_ns = tsresol_ns or {}
+        self.gz = source.format.endswith("+gzip")
+        self.f: BinaryIO = gzip.open(source.path, "rb") if self.gz else open(source.path, "rb")
+        head = self._read_at(0, 24, allow_short=True)
+        self.kind = "pcapng" if source.format.startswith("pcapng") else "pcap"
+        self.endian, self.nsec, self.rec_header = "<", False, 16
+        if self.kind == "pcap":
+            magic_le = struct.unpack("<I", head[:4])[0] if len(head) >= 4 else 0
+            magic_be = struct.unpack(">I", head[:4])[0] if len(head) >= 4 else 0
+            for endian, magic in (("<", magic_le), (">", magic_be)):
+                if magic in (PCAP_MAGIC_USEC, PCAP_MAGIC_NSEC, PCAP_MAGIC_MODIFIED):
+                    self.endian = endian
+                    self.nsec = magic == PCAP_MAGIC_NSEC
+                    self.rec_header = 24 if magic == PCAP_MAGIC_MODIFIED else 16
+                    break
+            else:
+                raise MalformedError(str(source.path), 0, "no pcap magic at the start of the file",
+                                     "the file is not the capture that was imported")
+
+    def close(self) -> None:
+        """Close the file."""
+        self.f.close()
+
+    def __enter__(self) -> RecordReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _read_at(self, offset: int, n: int, allow_short: bool = False) -> bytes:
+        self.f.seek(offset)
+        data = self.f.read(n)
+        if len(data) < n and not allow_short:
+            raise TruncatedError(str(self.source.path), offset, f"record needs {n} bytes, file has {len(data)}",
+                                 "the file is shorter than when it was imported")
+        return data
+
+    def read(self, ref: PacketRef) -> RawRecord:
+        """The record of `ref` (MalformedError when the bytes there are not the expected record)."""
+        if self.kind == "pcap":
+            return self._read_pcap(ref)
+        return self._read_pcapng(ref)
+
+    def _read_pcap(self, ref: PacketRef) -> RawRecord:
+        e = self.endian
+        hdr = self._read_at(ref.file_offset, self.rec_header)
+        sec, sub, caplen, wirelen = struct.unpack(e + "IIII", hdr[:16])
+        if caplen != ref.caplen or wirelen != ref.wirelen:
+            raise MalformedError(str(self.source.path), ref.file_offset,
+                                 f"record header says caplen {caplen}, the case says {ref.caplen}",
+                                 "the file is not the capture that was imported")
+        data = self.f.read(caplen)
+        if len(data) != caplen:
+            raise TruncatedError(str(self.source.path), ref.file_offset, "record cut short")
+        ts_ns = sec * 1_000_000_000 + sub * (1 if self.nsec else 1000)
+        return RawRecord(ref, data, ts_ns, pcap_header=hdr[:16] if self.rec_header == 16 else None,
+                         pcap_endian=e, pcap_nsec=self.nsec)
+
+    def _read_pcapng(self, ref: PacketRef) -> RawRecord:
+        off = ref.file_offset
+        head = self._read_at(off, 8)
+        for e in ("<", ">"):
+            btype, total = struct.unpack(e + "II", head)
+            if btype in (2, 3, 6):
+                break
+        else:
+            raise MalformedError(str(self.source.path), off, "no packet block at the recorded offset",
+                                 "the file is not the capture that was imported")
+        block = head + self._read_at(off + 8, total - 8)
+        if btype == 3:
+            data = block[12:12 + ref.caplen]
+            return RawRecord(ref, data, ref.ts_us * 1000)
+        if btype == 6:
+            _iface, hi, lo, caplen, _wire = struct.unpack(e + "IIIII", block[8:28])
+        else:
+            _iface, _drops, hi, lo, caplen, _wire = struct.unpack(e + "HHIIII", block[8:28])
+        data = block[28:28 + caplen]
+        if caplen != ref.caplen:
+            raise MalformedError(str(self.source.path), off, f"packet block says caplen {caplen}, the case says "
+                                 f"{ref.caplen}", "the file is not the capture that was imported")
+        units = (hi << 32) | lo
+        resol = self.tsresol_ns.get(ref.iface) or 1000
+        opts_start = 28 + caplen + (-caplen % 4)
+        options = block[opts_start:total - 4] if e == "<" else b""
+        return RawRecord(ref, data, units * resol, pcapng_units=units, pcapng_options=options)
+
+
+def read_records(con: duckdb.DuckDBPyConnection, refs: Iterable[PacketRef],
+                 search: Iterable[Path | str] = (), locator: SourceLocator | None = None) -> Iterator[RawRecord]:
+    """The original records of `refs`, in the given order, from their verified source files."""
+    locator = locator or SourceLocator(con, [Path(s) for s in search])
+    readers: dict[int, RecordReader] = {}
+    try:
+        for ref in refs:
+            reader = readers.get(ref.capture_id)
+            if reader is None:
+                resol = dict(con.execute("SELECT iface, tsresol_ns FROM interfaces WHERE capture_id = $c",
+                                         {"c": ref.capture_id}).fetchall())
+                reader = readers[ref.capture_id] = RecordReader(locator.source(ref.capture_id), resol)
+            yield reader.read(ref)
+    finally:
+        for reader in readers.values():
+            reader.close()
+
+
+# ----------------------------------------------------------------------------------------- writing
+
+
+@dataclass
+class CarvedFile:
+    """One written file."""
+
+    path: Path
+    linktype: int | None
+    packets: int
+
+
+def _pcap_paths(out: Path, linktypes: list[int]) -> dict[int, Path]:
+    if len(linktypes) <= 1:
+        return {lt: out for lt in linktypes}
+    return {lt: out.with_name(f"{out.stem}-{lt}{out.suffix or '.pcap'}") for lt in linktypes}
+
+
+def _interfaces(con: duckdb.DuckDBPyConnection, keys: set[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
+    rows = con.execute("SELECT capture_id, iface, linktype, snaplen, tsresol_ns, name FROM interfaces").fetchall()
+    return {(r[0], r[1]): r[2:] for r in rows if (r[0], r[1]) in keys}
+
+
+def carve(con: duckdb.DuckDBPyConnection, refs: list[PacketRef], out: Path | str, pcapng: bool = False,
+          search: Iterable[Path | str] = ()) -> list[CarvedFile]:
+    """Write the packets of `refs` (already in time order) to `out`; returns the files written."""
+    out = Path(out)
+    if not refs:
+        raise UsageError("carve: no packet matches; nothing written")
+    keys = {(r.capture_id, r.iface) for r in refs}
+    ifaces = _interfaces(con, keys)
+    # Check every source before writing anything, so a missing file leaves no partial output.
+    locator = SourceLocator(con, [Path(s) for s in search])
+    for cid in sorted({r.capture_id for r in refs}):
+        locator.source(cid)
+    records = read_records(con, refs, locator=locator)
+    if pcapng:
+        return [_write_pcapng(out, refs, records, ifaces)]
+    return _write_pcaps(out, refs, records, ifaces)
+
+
+def _write_pcaps(out: Path, refs: list[PacketRef], records: Iterator[RawRecord],
+                 ifaces: dict[tuple[int, int], tuple]) -> list[CarvedFile]:
+    linktypes = sorted({r.linktype for r in refs})
+    paths = _pcap_paths(out, linktypes)
+    nsec = any((ifaces.get((r.capture_id, r.iface)) or (None, None, 1000))[2] not in (None, 1000) for r in refs)
+    handles: dict[int, BinaryIO] = {}
+    counts = dict.fromkeys(linktypes, 0)
+    try:
+        for rec in records:
+            lt = rec.ref.linktype
+            f = handles.get(lt)
+            if f is None:
+                snaplens = [(ifaces.get((r.capture_id, r.iface)) or (0, 0))[1] or 0 for r in refs if r.linktype == lt]
+                snaplen = max(snaplens + [0]) or DEFAULT_SNAPLEN
+                f = handles[lt] = open(paths[lt], "wb")
+                magic = PCAP_MAGIC_NSEC if nsec else PCAP_MAGIC_USEC
+                f.write(struct.pack("<IHHiIII", magic, 2, 4, 0, 0, snaplen, lt))
+            if rec.pcap_header is not None and rec.pcap_endian == "<" and rec.pcap_nsec == nsec:
+                f.write(rec.pcap_header)  # the original record header, byte for byte
+            else:
+                sec, sub_ns = divmod(rec.ts_ns, 1_000_000_000)
+                sub = sub_ns if nsec else sub_ns // 1000
+                f.write(struct.pack("<IIII", sec, sub, len(rec.data), rec.ref.wirelen))
+            f.write(rec.data)
+            counts[lt] += 1
+    finally:
+        for f in handles.values():
+            f.close()
+    return [CarvedFile(paths[lt], lt, counts[lt]) for lt in linktypes]
+
+
+def _block(block_type: int, body: bytes) -> bytes:
+    body += b"\x00" * (-len(body) % 4)
+    return struct.pack("<II", block_type, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+
+def _option(code: int, value: bytes) -> bytes:
+    return struct.pack("<HH", code, len(value)) + value + b"\x00" * (-len(value) % 4)
+
+
+def _tsresol_option(resol_ns: int) -> tuple[int, int]:
+    """(if_tsresol byte, nanoseconds per unit) for an output interface."""
+    for exp in range(10):
+        if resol_ns == 10 ** (9 - exp):
+            return exp, resol_ns
+    return 9, 1
+
+
+def _write_pcapng(out: Path, refs: list[PacketRef], records: Iterator[RawRecord],
+                  ifaces: dict[tuple[int, int], tuple]) -> CarvedFile:
+    order: dict[tuple[int, int], int] = {}
+    resol_out: dict[tuple[int, int], int] = {}
+    n = 0
+    with open(out, "wb") as f:
+        f.write(_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)))
+        for ref in refs:
+            key = (ref.capture_id, ref.iface)
+            if key in order:
+                continue
+            linktype, snaplen, tsresol_ns, name = ifaces.get(key) or (ref.linktype, 0, 1000, None)
+            code, per_unit = _tsresol_option(tsresol_ns or 1000)
+            opts = b""
+            if name:
+                opts += _option(2, name.encode())
+            opts += _option(9, bytes([code])) + _option(0, b"")
+            order[key] = len(order)
+            resol_out[key] = per_unit
+            f.write(_block(1, struct.pack("<HHI", linktype, 0, snaplen or 0) + opts))
+        for rec in records:
+            key = (rec.ref.capture_id, rec.ref.iface)
+            per_unit = resol_out[key]
+            src_resol = (ifaces.get(key) or (0, 0, 1000))[2] or 1000
+            if rec.pcapng_units is not None and src_resol == per_unit:
+                units, options = rec.pcapng_units, rec.pcapng_options
+            else:
+                units, options = rec.ts_ns // per_unit, b""
+            caplen = len(rec.data)
+            body = (struct.pack("<IIIII", order[key], units >> 32, units & 0xFFFFFFFF, caplen, rec.ref.wirelen)
+                    + rec.data + b"\x00" * (-caplen % 4) + options)
+            f.write(_block(6, body))
+            n += 1
+    return CarvedFile(out, None, n)
