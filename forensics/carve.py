@@ -406,3 +406,84 @@ def _write_pcapng(out: Path, refs: list[PacketRef], records: Iterator[RawRecord]
             f.write(_block(6, body))
             n += 1
     return CarvedFile(out, None, n)
+
+
+# ------------------------------------------------------------------------------------ libpcap (--bpf)
+
+
+def bpf_frames(con: duckdb.DuckDBPyConnection, capture_id: int, expr: str,
+               locator: SourceLocator | None = None) -> list[int]:
+    """Frame numbers of a capture that libpcap's own filter selects (`tcpdump -r FILE -w - EXPR`).
+
+    tcpdump's output records are matched to the capture's frames in order by time, lengths and bytes.
+    """
+    import shutil
+    import subprocess
+
+    exe = shutil.which("tcpdump")
+    if exe is None:
+        raise UsageError("--bpf needs tcpdump on the PATH (Debian: apt install tcpdump)")
+    locator = locator or SourceLocator(con, [])
+    src = locator.source(capture_id)
+    gz = src.format.endswith("+gzip")
+    cmd = [exe, "-r", "-" if gz else str(src.path), "-w", "-", "--", expr]
+    stdin = gzip.open(src.path, "rb") if gz else subprocess.DEVNULL
+    frames: list[int] = []
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE if gz else stdin, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:
+        if gz:
+            import threading
+
+            def feed() -> None:
+                try:
+                    for chunk in iter(lambda: stdin.read(1 << 20), b""):
+                        proc.stdin.write(chunk)
+                except (BrokenPipeError, OSError):
+                    pass
+                finally:
+                    stdin.close()
+                    proc.stdin.close()
+
+            threading.Thread(target=feed, daemon=True).start()
+        frames = _match_output(con, capture_id, src, proc.stdout)
+        err = proc.stderr.read().decode(errors="replace")
+        proc.wait()
+    if proc.returncode != 0:
+        if "rejects all packets" in err:
+            return []
+        last = [line for line in err.splitlines() if line.strip()][-1:] or ["no message"]
+        raise UsageError(f"--bpf: tcpdump refused {expr!r} on {src.path}: {last[0]}")
+    return frames
+
+
+def _match_output(con: duckdb.DuckDBPyConnection, capture_id: int, src: Source, out: BinaryIO) -> list[int]:
+    head = out.read(24)
+    if len(head) < 24:
+        return []
+    e = "<" if struct.unpack("<I", head[:4])[0] in (PCAP_MAGIC_USEC, PCAP_MAGIC_NSEC) else ">"
+    cur = con.cursor()
+    cur.execute(f"SELECT {_REF_COLUMNS} FROM packets WHERE capture_id = $c ORDER BY frame", {"c": capture_id})
+    resol = dict(con.execute("SELECT iface, tsresol_ns FROM interfaces WHERE capture_id = $c",
+                             {"c": capture_id}).fetchall())
+    frames: list[int] = []
+    pending: list[tuple] = []
+    with RecordReader(src, resol) as reader:
+        while True:
+            rh = out.read(16)
+            if len(rh) < 16:
+                break
+            _sec, _sub, caplen, wirelen = struct.unpack(e + "IIII", rh)
+            data = out.read(caplen)
+            while True:
+                if not pending:
+                    pending = cur.fetchmany(4096)[::-1]
+                    if not pending:
+                        raise MalformedError(str(src.path), None, "tcpdump returned a packet the case does not hold",
+                                             "re-import the capture")
+                ref = PacketRef(*pending.pop())
+                # In order, by lengths and bytes (times differ in resolution between the two sides).
+                if (ref.caplen, ref.wirelen) == (caplen, wirelen) and reader.read(ref).data == data:
+                    frames.append(ref.frame)
+                    break
+    cur.close()
+    return frames
