@@ -487,3 +487,65 @@ def _match_output(con: duckdb.DuckDBPyConnection, capture_id: int, src: Source, 
                     break
     cur.close()
     return frames
+
+
+# ------------------------------------------------------------------------------------------ selection
+
+
+def resolve_capture(con: duckdb.DuckDBPyConnection, text: str) -> int:
+    """A capture id from `ID` or a file path (as imported, or the same file by its sha256)."""
+    if text.isdigit():
+        row = con.execute("SELECT capture_id FROM captures WHERE capture_id = $c", {"c": int(text)}).fetchone()
+    else:
+        p = Path(text).expanduser()
+        row = con.execute("SELECT capture_id FROM captures WHERE path = $p", {"p": str(p.resolve())}).fetchone()
+        if row is None and p.is_file():
+            row = con.execute("SELECT capture_id FROM captures WHERE sha256 = $s", {"s": sha256_of(p)}).fetchone()
+    if row is None:
+        raise UsageError(f"--capture {text}: no such capture in the case; `forensics info` lists them")
+    return int(row[0])
+
+
+def packet_selection(con: duckdb.DuckDBPyConnection, filter_expr: str | None = None, bpf: str | None = None,
+                     capture: str | None = None, flow_id: int | None = None,
+                     locator: SourceLocator | None = None, skipped: list[str] | None = None) -> tuple[str, dict]:
+    """SQL condition and parameters over packets for the CLI's selection options (all combined with AND).
+
+    With `bpf` and no `capture`, captures libpcap cannot read (e.g. pcapng with mixed link types) are
+    left out and named in `skipped` when a list is given (else the error is raised); a syntax error is
+    always raised.
+    """
+    from forensics.filters import compile_filter
+
+    parts: list[str] = []
+    params: dict = {}
+    cid = resolve_capture(con, capture) if capture is not None else None
+    if cid is not None:
+        parts.append("capture_id = $sel_capture")
+        params["sel_capture"] = cid
+    if filter_expr:
+        sql, fparams = compile_filter(filter_expr, "packets")
+        parts.append(sql)
+        params.update(fparams)
+    if flow_id is not None:
+        sql, fparams = flow_condition(con, flow_id)
+        parts.append(sql)
+        params.update(fparams)
+    if bpf:
+        ids = [cid] if cid is not None else [r[0] for r in con.execute(
+            "SELECT capture_id FROM captures WHERE packets > 0 ORDER BY capture_id").fetchall()]
+        ors = []
+        for i in ids:
+            try:
+                frames = bpf_frames(con, i, bpf, locator)
+            except UsageError as exc:
+                if skipped is None or cid is not None or "syntax error" in str(exc):
+                    raise
+                skipped.append(str(exc))
+                continue
+            if frames:
+                ors.append(f"(capture_id = $bpf_c{i} AND list_contains($bpf_f{i}, frame))")
+                params[f"bpf_c{i}"] = i
+                params[f"bpf_f{i}"] = frames
+        parts.append("(" + (" OR ".join(ors) or "false") + ")")
+    return (" AND ".join(parts) or "true"), params

@@ -1,0 +1,117 @@
+"""`forensics packets`: a tcpdump-like view of the imported packets."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from forensics.cli.options import DbOption, FilterOption, JsonFlag, db_path
+from forensics.errors import UsageError
+
+BpfOption = Annotated[
+    str | None,
+    typer.Option("--bpf", help="Pass this expression to libpcap unchanged (tcpdump's exact answer; runs tcpdump "
+                 "on each source capture).", show_default=False),
+]
+CaptureOption = Annotated[
+    str | None, typer.Option("--capture", help="Only this capture: its id or file path.", show_default=False)
+]
+SearchOption = Annotated[
+    list[Path] | None,
+    typer.Option("--search", help="Folder to search for moved capture files by sha256 (repeatable).",
+                 show_default=False),
+]
+
+
+def packets_command(
+    db: DbOption = None,
+    filter_expr: FilterOption = None,
+    bpf: BpfOption = None,
+    count_limit: Annotated[int | None, typer.Option("-c", help="Stop after N packets.", show_default=False)] = None,
+    numeric: Annotated[bool, typer.Option("-n", help="Accepted for tcpdump habit: names are never resolved.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", help="More fields: capture/frame, TTL, IP id and length.")] = False,
+    hex_dump: Annotated[bool, typer.Option("-x", help="Hex dump of each packet (whole frame).")] = False,
+    hex_ascii: Annotated[bool, typer.Option("-X", help="Hex and ASCII dump of each packet.")] = False,
+    ascii_dump: Annotated[bool, typer.Option("-A", help="ASCII dump of each packet.")] = False,
+    count: Annotated[bool, typer.Option("--count", help="Print only the number of matching packets.")] = False,
+    capture: CaptureOption = None,
+    search: SearchOption = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Show packets one line each, tcpdump style; dumps are read from the original capture files.
+
+    Example: forensics packets --filter 'tcp dst port 445 and tcp[tcpflags] & tcp-syn != 0' -c 20 -X
+    """
+    from forensics.carve import SourceLocator, packet_selection
+    from forensics.packetview import ROW_COLUMNS
+    from forensics.store import Case
+
+    modes = [m for m, on in (("x", hex_dump), ("X", hex_ascii), ("A", ascii_dump)) if on]
+    if len(modes) > 1:
+        raise UsageError("-x, -X and -A: choose one dump style")
+    if count_limit is not None and count_limit < 1:
+        raise UsageError("-c: give a positive number of packets")
+    mode = modes[0] if modes else None
+    with Case.open(db_path(db), read_only=True) as case:
+        con = case.con
+        locator = SourceLocator(con, list(search or []))
+        skipped: list[str] = []
+        where, params = packet_selection(con, filter_expr, bpf, capture, None, locator, skipped)
+        for message in skipped:
+            print(f"forensics: skipped: {message}", file=sys.stderr)
+        if count:
+            n = con.execute(f"SELECT count(*) FROM packets WHERE {where}", params).fetchone()[0]
+            if count_limit is not None:
+                n = min(n, count_limit)
+            print(json.dumps({"packets": n}) if json_out else f"{n} packets")
+            return
+        sql = (f"SELECT {', '.join(ROW_COLUMNS)}, file_offset FROM packets WHERE {where} "
+               "ORDER BY ts, capture_id, frame")
+        if count_limit is not None:
+            sql += " LIMIT $_limit"
+            params["_limit"] = count_limit
+        cur = con.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        _print_rows(con, cur, names, mode, verbose, json_out, locator)
+
+
+def _print_rows(con: object, cur: object, names: list[str], mode: str | None, verbose: bool, json_out: bool,
+                locator: object) -> None:
+    from forensics.carve import PacketRef, read_records
+    from forensics.packetview import dump_lines, json_row, summary_line
+
+    first = True
+    if json_out:
+        print("[", end="")
+    while True:
+        rows = cur.fetchmany(2048)
+        if not rows:
+            break
+        dicts = [dict(zip(names, r, strict=True)) for r in rows]
+        datas: list[bytes | None] = [None] * len(dicts)
+        if mode is not None:
+            refs = [PacketRef(d["capture_id"], d["frame"], 0, d["iface"], d["linktype"], d["file_offset"],
+                              d["caplen"], d["wirelen"]) for d in dicts]
+            datas = [rec.data for rec in read_records(con, refs, locator=locator)]
+        for d, data in zip(dicts, datas, strict=True):
+            if json_out:
+                obj = json_row({k: v for k, v in d.items() if k != "file_offset"})
+                if data is not None:
+                    obj["data_hex"] = data.hex()
+                print(("" if first else ",\n") + json.dumps(obj), end="")
+            else:
+                print(summary_line(d, verbose))
+                if data is not None:
+                    for line in dump_lines(data, mode):
+                        print(line)
+            first = False
+    if json_out:
+        print("]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("packets")(packets_command)
