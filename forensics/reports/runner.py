@@ -83,6 +83,15 @@ def _bind(definition: Definition, given: dict, standard: dict) -> dict:
     return values
 
 
+_TYPED = {"VARCHAR": duckdb.StringValue, "INTEGER": duckdb.IntegerValue, "BIGINT": duckdb.LongValue,
+          "DOUBLE": duckdb.DoubleValue, "BOOLEAN": duckdb.BooleanValue, "TIMESTAMP": duckdb.TimestampValue}
+
+
+def _typed(definition: Definition, values: dict) -> dict:
+    """Values wrapped in DuckDB values of the declared types (so $bin_secs is a BIGINT, not an INTEGER)."""
+    return {k: (v if v is None else _TYPED[definition.param(k).type](v)) for k, v in values.items()}
+
+
 def _sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
     rows = con.execute(
         """SELECT c.capture_id, c.path, c.sha256, c.format,
@@ -182,7 +191,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
                 raise UsageError(f"report {name}: attributes {', '.join(bad) or '(none)'} not known; "
                                  f"choose from {', '.join(definition.dimensions)}")
         try:
-            cursor = con.execute(definition.sql, bound)
+            cursor = con.execute(definition.sql, _typed(definition, bound))
             columns = [d[0] for d in cursor.description]
             rows = cursor.fetchall()
         except duckdb.Error as exc:

@@ -5,7 +5,7 @@
 -- param: top INTEGER = 10
 -- param: from_ts TIMESTAMP
 -- param: to_ts TIMESTAMP
--- param: bin_secs INTEGER = 300
+-- param: bin_secs BIGINT = 300
 -- param: unit VARCHAR = 'bps'
 -- param: ip_version INTEGER = 0
 -- dimensions: src_ip, dst_ip, proto, src_port, dst_port, in_if, out_if, app, src_as, dst_as, vlan

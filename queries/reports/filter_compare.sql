@@ -5,7 +5,7 @@
 -- param: top INTEGER = 20
 -- param: from_ts TIMESTAMP
 -- param: to_ts TIMESTAMP
--- param: bin_secs INTEGER = 300
+-- param: bin_secs BIGINT = 300
 -- param: unit VARCHAR = 'bps'
 -- param: ip_version INTEGER = 0
 -- dimensions: filter

@@ -3,7 +3,7 @@
 -- description: Traffic by direction relative to the home networks: Into Home (destination in home), Out of Home (source in home), Internet to Home, Home to Internet, Internet to Internet, Home to Home. The first two overlap the others; each value is the average rate over the bin.
 -- param: from_ts TIMESTAMP
 -- param: to_ts TIMESTAMP
--- param: bin_secs INTEGER = 300
+-- param: bin_secs BIGINT = 300
 -- param: unit VARCHAR = 'bps'
 -- param: ip_version INTEGER = 0
 -- dimensions: category
