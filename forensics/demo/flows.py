@@ -105,7 +105,8 @@ def tcp_sessions(rng: np.random.Generator, fs: FlowSet, down_share: float = 0.7,
     full = rng.random(n) < 0.8
     down = np.where(full, down_bytes, rng.integers(64, down_bytes + 1, n))
     up = np.where(rng.random(n) < 0.33, 0, rng.integers(40, up_bytes + 1, n))
-    paylen = np.where(data, np.where(d == 1, down, up), 0).astype(np.int32)
+    paylen = np.where(data, np.where(d == 1, down, up), 0)
+    paylen = np.where(fs.v6[fid], np.minimum(paylen, down_bytes - 20), paylen).astype(np.int32)  # same MTU
     flags[data & (paylen > 0)] |= PSH
     ts = _times(rng, fs, fid, first)
     seq, ack = tcp_numbers(rng, fid, first, d, flags, paylen, len(k))

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from forensics.demo.dns import ROGUE_NAME, answer_address, qname_template, rogue_labels
+from forensics.demo.office import hex_as_decimal
 from forensics.demo.packets import (
     APP_DNS_QUERY,
     APP_DNS_RESPONSE,
@@ -110,8 +111,11 @@ def _is_home(hi: np.ndarray, lo: np.ndarray, v6: bool) -> np.ndarray:
 def _mac_low(hi: np.ndarray, lo: np.ndarray, v6: bool) -> np.ndarray:
     """Last four MAC bytes: a host's IPv4 address (its IPv6 twin maps to the same), else the gateway."""
     home = _is_home(hi, lo, v6)
-    own = (np.uint64(0x0A0A0000) | (hi & np.uint64(0xFF)) << np.uint64(8) | (lo & np.uint64(0xFF))) if v6 \
-        else (lo & np.uint64(0xFFFFFFFF))
+    if v6:  # fd00:a:a:S::H is the twin of 10.10.S.H (decimal digits written as hex, see office.py)
+        own = np.uint64(0x0A0A0000) | hex_as_decimal(hi & np.uint64(0xFFF)) << np.uint64(8) \
+            | hex_as_decimal(lo & np.uint64(0xFFF))
+    else:
+        own = lo & np.uint64(0xFFFFFFFF)
     return np.where(home, own, np.uint64(ROUTER_MAC_LOW))
 
 

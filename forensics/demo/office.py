@@ -86,21 +86,35 @@ class Peers:
         return hi.astype(np.uint64), lo.astype(np.uint64)
 
 
+def decimal_as_hex(x: np.ndarray) -> np.ndarray:
+    """An octet's decimal digits as hex digits (53 -> 0x53), so 10.10.0.53 has the twin fd00:a:a::53."""
+    x = np.asarray(x, np.uint64)
+    return (x // np.uint64(100)) << np.uint64(8) | (x // np.uint64(10) % np.uint64(10)) << np.uint64(4) \
+        | x % np.uint64(10)
+
+
+def hex_as_decimal(x: np.ndarray) -> np.ndarray:
+    """Inverse of decimal_as_hex (0x53 -> 53)."""
+    x = np.asarray(x, np.uint64)
+    return (x >> np.uint64(8) & np.uint64(15)) * np.uint64(100) + (x >> np.uint64(4) & np.uint64(15)) * np.uint64(10) \
+        + (x & np.uint64(15))
+
+
 def client_addrs(idx: np.ndarray, v6: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Address halves of clients `idx`: IPv4, or fd00:a:a:<subnet>::<host> for IPv6 flows."""
+    """Address halves of clients `idx`: 10.10.S.H, or its IPv6 twin fd00:a:a:S::H for IPv6 flows."""
     lo4 = CLIENTS[idx]
-    subnet = (lo4 >> np.uint64(8)) & np.uint64(0xFF)
-    host = lo4 & np.uint64(0xFF)
+    subnet = decimal_as_hex((lo4 >> np.uint64(8)) & np.uint64(0xFF))
+    host = decimal_as_hex(lo4 & np.uint64(0xFF))
     hi = np.where(v6, np.uint64(HOME6_HI) | subnet, np.uint64(0))
     lo = np.where(v6, host, lo4)
     return hi.astype(np.uint64), lo.astype(np.uint64)
 
 
 def server_addrs(text4: str, v6: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An office server's address halves: IPv4, or fd00:a:a::<last octet> for IPv6 flows."""
+    """An office server's address halves: 10.10.0.H, or its IPv6 twin fd00:a:a::H for IPv6 flows."""
     lo4 = np.uint64(v4(text4))
     hi = np.where(v6, np.uint64(HOME6_HI), np.uint64(0)).astype(np.uint64)
-    lo = np.where(v6, lo4 & np.uint64(0xFF), lo4).astype(np.uint64)
+    lo = np.where(v6, decimal_as_hex(lo4 & np.uint64(0xFF)), lo4).astype(np.uint64)
     return hi, lo
 
 
@@ -122,7 +136,7 @@ def split_budget(rng: np.random.Generator, budget: int, draw: callable) -> np.nd
     return k[k > 0]
 
 
-def _flows(rng: np.random.Generator, k: np.ndarray, t0: int, t1: int, v6_share: float,
+def _flows(rng: np.random.Generator, k: np.ndarray, t0: int, t1: int, t_end: int, v6_share: float,
            server: str | Peers, sport: int | np.ndarray, gap_us: float) -> FlowSet:
     n = len(k)
     v6 = rng.random(n) < v6_share
@@ -130,10 +144,12 @@ def _flows(rng: np.random.Generator, k: np.ndarray, t0: int, t1: int, v6_share: 
     c_hi, c_lo = client_addrs(idx, v6)
     s_hi, s_lo = server.pick(rng, v6) if isinstance(server, Peers) else server_addrs(server, v6)
     start = rng.integers(t0, max(t0 + 1, t1), n)
+    # a conversation is expected to end within half the time left in the window
+    gap_us = np.minimum(rng.uniform(0.3, 1.7, n) * gap_us, (t_end - start) / (2.0 * k))
     return FlowSet(v6=v6, vlan=CLIENT_VLANS[idx], c_hi=c_hi, c_lo=c_lo, s_hi=s_hi, s_lo=s_lo,
                    cport=rng.integers(49152, 65536, n).astype(np.int32),
                    sport=np.broadcast_to(np.asarray(sport, np.int32), (n,)).copy(),
-                   start=start.astype(np.int64), k=k, gap_us=rng.uniform(0.3, 1.7, n) * gap_us)
+                   start=start.astype(np.int64), k=k, gap_us=gap_us)
 
 
 def _heavy(extra: float, cap: int = 20_000) -> callable:
@@ -166,28 +182,28 @@ def office_traffic(rng: np.random.Generator, peers: Peers, budget: int, t0: int,
                 "intranet": (10.0, 15_000, WEB_SERVER, 443), "smb": (60.0, 40_000, FILE_SERVER, 445),
             }[kind]
             k = split_budget(rng, share, _heavy(extra))
-            fs = _flows(rng, k, t0, open_until, v6_share, server, port, gap)
+            fs = _flows(rng, k, t0, open_until, t1, v6_share, server, port, gap)
             plans.append(tcp_sessions(rng, fs, down_share=0.5 if kind == "smb" else 0.7))
         elif kind == "dns":
             k = split_budget(rng, share, lambda r, n: np.where(r.random(n) < 0.05, 1, 2))
-            fs = _flows(rng, k, t0, open_until, v6_share, DNS_SERVER, 53, 25_000)
+            fs = _flows(rng, k, t0, open_until, t1, v6_share, DNS_SERVER, 53, 25_000)
             names = rng.integers(0, len(DNS_NAMES), len(k)).astype(np.uint64)
             aux = names << np.uint64(48) | rng.integers(0, 1 << 48, len(k), dtype=np.int64).astype(np.uint64)
             plans.append(udp_exchanges(rng, fs, APP_DNS_QUERY, APP_DNS_RESPONSE, aux=aux))
         elif kind == "quic":
             k = split_budget(rng, share, _heavy(12.0, 5_000))
-            fs = _flows(rng, k, t0, open_until, v6_share, peers, 443, 20_000)
+            fs = _flows(rng, k, t0, open_until, t1, v6_share, peers, 443, 20_000)
             plan = udp_exchanges(rng, fs, APP_RAW, APP_RAW, reply_share=0.6)
             plan.paylen = rng.integers(30, 1250, len(plan)).astype(np.int32)
             plans.append(plan)
         elif kind == "ntp":
             k = split_budget(rng, share, lambda r, n: np.full(n, 2))
-            fs = _flows(rng, k, t0, open_until, 0.0, NTP_SERVER, 123, 2_000)
+            fs = _flows(rng, k, t0, open_until, t1, 0.0, NTP_SERVER, 123, 2_000)
             fs.cport[:] = 123
             plans.append(udp_exchanges(rng, fs, APP_NTP, APP_NTP_REPLY))
         else:  # ping
             k = split_budget(rng, share, lambda r, n: 2 * r.integers(2, 11, n))
-            fs = _flows(rng, k, t0, open_until, v6_share, peers, 0, 1_000_000)
+            fs = _flows(rng, k, t0, open_until, t1, v6_share, peers, 0, 1_000_000)
             fs.cport[:] = rng.integers(1, 65536, len(k))
             plans.append(icmp_echoes(rng, fs))
     plan = PacketPlan.concat(plans)

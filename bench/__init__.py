@@ -1,0 +1,1 @@
+"""One-command ingest benchmark: `python -m bench.ingest` (see bench/README.md)."""
