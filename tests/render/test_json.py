@@ -1,0 +1,72 @@
+"""The JSON envelope: every report validates against the shipped schema and carries the result exactly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+from conftest import WINDOW
+from flowgen import load_case
+
+from forensics.render import render
+from forensics.render.jsonout import error_envelope, iso_z
+from forensics.reports import SITE_REPORTS
+
+CLI = [sys.executable, "-c", "import sys; sys.argv[0] = 'forensics'; from forensics.cli import main; main()"]
+
+
+@pytest.mark.parametrize("name", SITE_REPORTS)
+def test_every_report_validates_and_matches_the_result(results, validate, name):
+    result = results[name]
+    doc = validate(json.loads(render(result, "json", output_file="out.json")))
+    data = doc["response"]["result"]["data"]
+    assert doc["response"]["result"]["output_file"] == "out.json"
+    assert (data["report"], data["unit"], data["aggregation_unit"]) == (name, "bps", "5min")
+    assert (data["datetime_start"], data["datetime_end"]) == (iso_z(result.start), iso_z(result.end))
+    assert len(data["sections"]) == len(result.sections)
+    for sec_doc, section in zip(data["sections"], result.sections, strict=True):
+        picks = [section.measures.index(m) for m in sec_doc["measures"]]
+        assert list(sec_doc["value"]) == [iso_z(t) for t in result.bins()]  # every bin, empty ones too
+        for i, item in enumerate(section.items):
+            key = f"item{i + 1}"
+            assert sec_doc["items"][key] == (["Others"] if item.others else [n or "-" for n in item.names])
+            assert sec_doc["total"][key] == [item.values[j] for j in picks]
+            for t in result.bins():
+                row = section.series.get(t, {})
+                want = [row[i][j] for j in picks] if i in row else [0.0] * len(picks)
+                assert sec_doc["value"][iso_z(t)][key] == want
+    assert data["data"]["items"] == data["sections"][0]["items"]
+
+
+def test_directional_reports_give_in_out_pairs(results):
+    doc = json.loads(render(results["top_talkers"], "json"))
+    data = doc["response"]["result"]["data"]["data"]
+    assert data["measures"] == ["in", "out"]
+    assert all(len(v) == 2 for row in data["value"].values() for v in row.values())
+
+
+def test_failure_envelope_validates(validate):
+    validate(error_envelope("no report called 'x'", 2, "UsageError"))
+    with pytest.raises(jsonschema.ValidationError):
+        validate({"response": {"status": "fail", "err": {"msg": ""}}})
+
+
+def test_cli_json_success_and_failure(flows, tmp_path, validate):
+    db = str(tmp_path / "cli.duckdb")
+    load_case(db, flows).close()
+    ok = subprocess.run([*CLI, "report", "internet_summary", "--db", db, "--format", "json",
+                         "--from", WINDOW["from"], "--to", WINDOW["to"]], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    validate(json.loads(ok.stdout))
+    bad = subprocess.run([*CLI, "report", "no_such_report", "--db", db, "--format", "json"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    doc = validate(json.loads(bad.stdout))
+    assert doc["response"]["status"] == "fail" and "no_such_report" in doc["response"]["err"]["msg"]
+    bad_filter = subprocess.run([*CLI, "report", "top_talkers", "--db", db, "--format", "json", "--filter",
+                                 "tcp and"], capture_output=True, text=True, timeout=120)
+    assert bad_filter.returncode == 2
+    assert "filter column" in validate(json.loads(bad_filter.stdout))["response"]["err"]["msg"]
