@@ -116,14 +116,17 @@ def mpls(labels: Sequence[int | tuple[int, int, int]], payload: bytes) -> bytes:
     return bytes(out) + payload
 
 
-def pppoe(payload: bytes, v6: bool = False, *, session: int = 1, ppp_proto: int | None = None) -> bytes:
+def pppoe(payload: bytes, v6: bool = False, *, session: int = 1, ppp_proto: int | None = None,
+          compressed: bool = False) -> bytes:
     """PPPoE session stage (follows ethertype 0x8864) carrying one PPP frame.
 
-    Layout: ver/type 0x11 (1) | code 0 (1) | session id (2) | length = 2 + len(payload) (2) |
-    PPP protocol (2: 0x0021 IPv4, 0x0057 IPv6, or `ppp_proto`) | payload.
+    Layout: ver/type 0x11 (1) | code 0 (1) | session id (2) | length = PPP protocol size + len(payload)
+    (2) | PPP protocol (2: 0x0021 IPv4, 0x0057 IPv6, or `ppp_proto`; 1 byte when `compressed`, RFC 1661
+    protocol field compression) | payload.
     """
     proto = ppp_proto if ppp_proto is not None else (0x0057 if v6 else 0x0021)
-    return struct.pack("!BBHHH", 0x11, 0, session, len(payload) + 2, proto) + payload
+    field = bytes([proto]) if compressed else struct.pack("!H", proto)
+    return struct.pack("!BBHH", 0x11, 0, session, len(payload) + len(field)) + field + payload
 
 
 def sll(proto: int, payload: bytes, *, pkttype: int = 0, hatype: int = 1,

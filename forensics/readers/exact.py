@@ -20,6 +20,8 @@ Points the records docstring leaves open, decided here (the fast decoder must ma
   0x0800/0x86dd once IP is reached. An ethertype < 0x0600 (after any tags) leaves it absent. A tag
   that is cut leaves it absent. The same ethertype chain (tags, PPPoE, MPLS, IP) follows the
   protocol field of Linux SLL and SLL2.
+- PPPoE: the PPP protocol field may be compressed to one byte (RFC 1661 protocol field
+  compression: the first byte is odd), so 0x21 and 0x57 name IPv4/IPv6 too.
 - Raw IP link types (12, 14, 101, 228, 229): the version nibble decides; a nibble other than 4 or 6
   is malformed. Null/loopback (0, 108): the family is read little-endian and byte-swapped when the
   value is over 0xFFFF; other families are not decoded and not malformed.
@@ -28,7 +30,8 @@ Points the records docstring leaves open, decided here (the fast decoder must ma
   the header is decoded. The total-length check is made whenever the total length is present.
 - IPv6: `frag_offset`, `frag_flags` and `ip_id` are set by a fragment header only (absent for an
   unfragmented IPv6 packet). A non-first fragment stops the walk at its fragment header: `ip_proto`
-  is that header's next header and nothing after it is read. The walk has no depth limit other than
+  is that header's next header and nothing after it is read. Several fragment headers (a first
+  fragment's chain may hold another): the last one read sets the fields. The walk has no depth limit other than
   the captured bytes. A payload length of 0 (jumbogram, TSO) announces nothing: never "short".
 - "Short" (cut) checks compare with the captured end only: a header is read from the captured bytes
   even past the IP length (the IP length only counts when it points past the captured end).
@@ -138,10 +141,16 @@ def _ethertype(data: bytes, p: int, end: int, etype: int, out: dict) -> bool:
         p += 4
     if etype == ETH_PPPOE_SESSION:
         out["eth_type"] = etype
-        if p + 8 > end:  # ver/type, code, session (2), length (2), PPP protocol (2)
+        if p + 7 > end:  # ver/type, code, session (2), length (2), PPP protocol (1 or 2)
             return False
-        ppp_proto = _u16(data, p + 6)
-        p += 8
+        if data[p + 6] & 0x01:  # protocol field compression (RFC 1661): a 1-byte protocol
+            ppp_proto = data[p + 6]
+            p += 7
+        else:
+            if p + 8 > end:
+                return False
+            ppp_proto = _u16(data, p + 6)
+            p += 8
         if ppp_proto == 0x0021:
             etype = ETH_IPV4
         elif ppp_proto == 0x0057:

@@ -188,6 +188,13 @@ def case_vlan_pppoe_v6_udp():
                             dst_port=547, payload_offset=len(frame) - len(PAY))
 
 
+def case_pppoe_compressed_protocol():
+    seg = udp(68, 67, PAY)
+    frame = eth(0x8864, pppoe(ipv4(S4, D4, 17, seg), compressed=True))
+    return 1, frame, expect(net4(proto=17, ip_len=28 + len(PAY)), eth_type=0x0800, src_port=68, dst_port=67,
+                            payload_offset=len(frame) - len(PAY))
+
+
 def case_pppoe_lcp():
     frame = eth(0x8864, pppoe(b"\x01\x01\x00\x04", ppp_proto=0xC021))
     return 1, frame, expect(eth_type=0x8864)
