@@ -56,8 +56,10 @@ def read_nfcapd(path: str) -> Iterator[dict]:
         proc.stdout.close()
         err = proc.stderr.read() if proc.stderr else ""
         code = proc.wait()
-    if code != 0:
-        first = (err.strip().splitlines() or ["no message"])[0]
+    # nfdump 1.7 exits 0 for some unreadable files and says why on stderr only
+    complaints = [ln for ln in err.splitlines() if any(w in ln.lower() for w in ("error", "can not", "failed"))]
+    if code != 0 or complaints:
+        first = (complaints or err.strip().splitlines() or ["no message"])[0]
         raise InputError(path, None, f"nfdump could not read the file: {first}",
                          "Check that it is an nfcapd file written by a compatible nfdump version")
 
