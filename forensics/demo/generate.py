@@ -170,6 +170,9 @@ def bench_chunks(packets: int, seed: int) -> Iterator[PacketPlan]:
         t = t1
 
 
-def write_bench_pcap(path: Path, packets: int, seed: int) -> WrittenCapture:
-    """A capture of exactly `packets` packets of ordinary traffic, written in chunks (flat memory)."""
-    return write_pcap(Path(path), bench_chunks(packets, seed))
+def write_bench_pcap(path: Path, packets: int, seed: int, digest: bool = False) -> WrittenCapture:
+    """A capture of exactly `packets` packets of ordinary traffic, written in chunks (flat memory).
+
+    Same (packets, seed), same bytes. The sha256 is computed only with digest=True.
+    """
+    return write_pcap(Path(path), bench_chunks(packets, seed), digest=digest)

@@ -174,9 +174,10 @@ def test_bench_capture_exact_count_time_order_and_deterministic(tmp_path, monkey
     import forensics.demo.generate as gen
 
     monkeypatch.setattr(gen, "BENCH_CHUNK", 7_000)  # several chunks in a small file
-    a = write_bench_pcap(tmp_path / "a.pcap", 20_001, seed=3)
+    a = write_bench_pcap(tmp_path / "a.pcap", 20_001, seed=3, digest=True)
     b = write_bench_pcap(tmp_path / "b.pcap", 20_001, seed=3)
-    assert a.sha256 == b.sha256 == sha256(a.path)
+    assert a.sha256 == sha256(a.path) == sha256(b.path) and b.sha256 is None
+    assert sha256(write_bench_pcap(tmp_path / "c.pcap", 20_001, seed=4).path) != a.sha256
     recs = list(_records(a.path))
     assert len(recs) == a.packets == 20_001
     ts = [t for t, _, _ in recs]
