@@ -327,8 +327,9 @@ def test_generated_packets_match_dpkt(generated):
             assert (got["src_lo"] & 0xFFFFFFFF, got["dst_lo"] & 0xFFFFFFFF) == (
                 int.from_bytes(ip.src, "big"), int.from_bytes(ip.dst, "big")), where
             assert (got["ip_len"], got["ttl"], got["ip_id"], got["ip_proto"]) == (ip.len, ip.ttl, ip.id, ip.p), where
-            assert got["frag_offset"] == (ip.off & dpkt.ip.IP_OFFMASK) * 8, where
-            fragment = bool(ip.off & (dpkt.ip.IP_MF | dpkt.ip.IP_OFFMASK))
+            assert got["frag_offset"] == ip.offset * 8, where  # dpkt: 8-byte units
+            assert got["frag_flags"] == ip.mf | 2 * ip.df, where
+            fragment = bool(ip.mf or ip.offset)
         else:
             assert isinstance(ip, dpkt.ip6.IP6), where
             assert got["src_hi"] << 64 | got["src_lo"] == int.from_bytes(ip.src, "big"), where
