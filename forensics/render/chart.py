@@ -9,7 +9,13 @@ from forensics.render.units import human_rate
 from forensics.reports.result import ReportResult, SectionResult
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-           "#9c755f", "#bab0ac", "#86bcb6", "#d37295"]
+           "#9c755f", "#17becf", "#86bcb6", "#d37295"]
+OTHERS_COLOR = "#b8bcc6"
+
+
+def item_color(index: int, others: bool) -> str:
+    """The colour of an item in chart and legend ("Others" is always grey)."""
+    return OTHERS_COLOR if others else PALETTE[index % len(PALETTE)]
 WIDTH, HEIGHT = 900, 280
 LEFT, RIGHT, TOP, BOTTOM = 80, 10, 10, 40
 
@@ -61,7 +67,7 @@ def build_chart(result: ReportResult, section: SectionResult) -> Chart:
     m = section.measures.index(measure)
     bins = result.bins()
     chart = Chart(measure)
-    chart.legend = [(PALETTE[i % len(PALETTE)], item.label) for i, item in enumerate(section.items)]
+    chart.legend = [(item_color(i, item.others), item.label) for i, item in enumerate(section.items)]
     if not bins:
         return chart
     stacks = [sum(max(v[m] or 0.0, 0.0) for v in section.series.get(t, {}).values()) for t in bins]
@@ -80,7 +86,7 @@ def build_chart(result: ReportResult, section: SectionResult) -> Chart:
             h = value / top * plot_h
             y -= h
             chart.bars.append(Bar(round(LEFT + b * step, 2), round(y, 2), round(bar_w, 2), round(h, 2),
-                                  PALETTE[i % len(PALETTE)],
+                                  item_color(i, item.others),
                                   f"{t:%Y-%m-%d %H:%M} {item.label}: {human_rate(value, result.unit)}"))
     for k in range(5):
         value = top * k / 4
