@@ -31,8 +31,8 @@ Points the records docstring leaves open, decided here (the fast decoder must ma
 - IPv6: `frag_offset`, `frag_flags` and `ip_id` are set by a fragment header only (absent for an
   unfragmented IPv6 packet). A non-first fragment stops the walk at its fragment header: `ip_proto`
   is that header's next header and nothing after it is read. Several fragment headers (a first
-  fragment's chain may hold another): the last one read sets the fields. The walk has no depth limit other than
-  the captured bytes. A payload length of 0 (jumbogram, TSO) announces nothing: never "short".
+  fragment's chain may hold another): the last one read sets the fields. The walk has no depth
+  limit other than the captured bytes. A payload length of 0 (jumbogram, TSO) announces nothing.
 - "Short" (cut) checks compare with the captured end only: a header is read from the captured bytes
   even past the IP length (the IP length only counts when it points past the captured end).
   Minimum sizes: TCP data offset * 4 (20..60), UDP and UDP-Lite 8, SCTP 12, ICMP/ICMPv6 4
