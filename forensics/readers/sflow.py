@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from forensics.netaddr import V4_MAPPED
+from forensics.readers.exact import decode_packet
 
 # sFlow header_protocol -> LINKTYPE
 HEADER_LINKTYPES = {1: 1, 11: 228, 12: 229}
@@ -257,47 +258,5 @@ def _counter_sample(s: _Buf, expanded: bool) -> list[dict] | None:
 
 
 def decode_header(linktype: int, data: bytes, wirelen: int) -> dict:
-    """Decode a sampled packet header with the pcap importer's exact decoder (fallback: local dpkt)."""
-    try:
-        from forensics.readers.exact import decode_packet
-    except ImportError:
-        return _dpkt_decode(linktype, data)
+    """Decode a sampled packet header with the pcap importer's exact decoder."""
     return decode_packet(linktype, data, wirelen)
-
-
-def _dpkt_decode(linktype: int, data: bytes) -> dict:
-    """TEMPORARY stand-in for forensics.readers.exact.decode_packet until it exists; replace, then delete."""
-    import dpkt
-
-    out: dict = {"ip_version": -1, "vlan": -1}
-    try:
-        if linktype == 1:
-            eth = dpkt.ethernet.Ethernet(data)
-            if getattr(eth, "vlan_tags", None):
-                out["vlan"] = eth.vlan_tags[0].id
-            ip = eth.data
-        elif linktype == 228:
-            ip = dpkt.ip.IP(data)
-        else:
-            ip = dpkt.ip6.IP6(data)
-    except (dpkt.UnpackError, IndexError, struct.error):
-        return out
-    if isinstance(ip, dpkt.ip.IP):
-        src, dst = V4_MAPPED | int.from_bytes(ip.src, "big"), V4_MAPPED | int.from_bytes(ip.dst, "big")
-        out.update(ip_version=4, ip_proto=ip.p, ip_len=ip.len)
-    elif isinstance(ip, dpkt.ip6.IP6):
-        src, dst = int.from_bytes(ip.src, "big"), int.from_bytes(ip.dst, "big")
-        out.update(ip_version=6, ip_proto=ip.nxt, ip_len=ip.plen + 40)
-    else:
-        return out
-    out.update(src_hi=src >> 64, src_lo=src & (2**64 - 1), dst_hi=dst >> 64, dst_lo=dst & (2**64 - 1))
-    l4 = ip.data
-    if isinstance(l4, (dpkt.tcp.TCP, dpkt.udp.UDP)):
-        out.update(src_port=l4.sport, dst_port=l4.dport)
-        if isinstance(l4, dpkt.tcp.TCP):
-            out["tcp_flags"] = l4.flags
-    elif isinstance(l4, (dpkt.icmp.ICMP, dpkt.icmp6.ICMP6)):
-        out.update(icmp_type=l4.type, icmp_code=l4.code)
-    elif isinstance(l4, bytes) and out["ip_proto"] in (6, 17) and len(l4) >= 4:
-        out.update(src_port=int.from_bytes(l4[0:2], "big"), dst_port=int.from_bytes(l4[2:4], "big"))
-    return out
