@@ -113,7 +113,7 @@ def hex_lines(data: bytes, ascii_column: bool = False) -> list[str]:
         chunk = data[off:off + 16]
         groups = " ".join(chunk[i:i + 2].hex() for i in range(0, len(chunk), 2))
         if ascii_column:
-            text = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
+            text = "".join(chr(b) if 0x21 <= b < 0x7F else "." for b in chunk)  # tcpdump: graphic only
             out.append(f"\t0x{off:04x}:  {groups:<39}  {text}")
         else:
             out.append(f"\t0x{off:04x}:  {groups}")
