@@ -45,30 +45,31 @@ per_bin AS (
     FROM keyed
     GROUP BY ALL
 ),
-ranked AS (
-    SELECT *, dense_rank() OVER (ORDER BY item_total DESC, k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port,
+totals AS (
+    SELECT k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if, k_app, k_src_as, k_dst_as,
+           k_vlan, sum(s_total) AS item_total
+    FROM per_bin
+    GROUP BY ALL
+),
+top_items AS (
+    SELECT *, row_number() OVER (ORDER BY item_total DESC, k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port,
                                  k_in_if, k_out_if, k_app, k_src_as, k_dst_as, k_vlan) AS item_rank
-    FROM (
-        SELECT *, sum(s_total) OVER (PARTITION BY k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if,
-                                     k_out_if, k_app, k_src_as, k_dst_as, k_vlan) AS item_total
-        FROM per_bin
-    )
+    FROM (SELECT * FROM totals
+          ORDER BY item_total DESC, k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if,
+                   k_app, k_src_as, k_dst_as, k_vlan
+          LIMIT $top)
 ),
 labelled AS (
-    SELECT least(item_rank, $top + 1) AS rank,
-           CASE WHEN item_rank <= $top THEN k_src_ip END AS k_src_ip,
-           CASE WHEN item_rank <= $top THEN k_dst_ip END AS k_dst_ip,
-           CASE WHEN item_rank <= $top THEN k_proto END AS k_proto,
-           CASE WHEN item_rank <= $top THEN k_src_port END AS k_src_port,
-           CASE WHEN item_rank <= $top THEN k_dst_port END AS k_dst_port,
-           CASE WHEN item_rank <= $top THEN k_in_if END AS k_in_if,
-           CASE WHEN item_rank <= $top THEN k_out_if END AS k_out_if,
-           CASE WHEN item_rank <= $top THEN k_app END AS k_app,
-           CASE WHEN item_rank <= $top THEN k_src_as END AS k_src_as,
-           CASE WHEN item_rank <= $top THEN k_dst_as END AS k_dst_as,
-           CASE WHEN item_rank <= $top THEN k_vlan END AS k_vlan,
-           bin, s_in, s_out, s_total
-    FROM ranked
+    SELECT coalesce(t.item_rank, $top + 1) AS rank,
+           t.k_src_ip, t.k_dst_ip, t.k_proto, t.k_src_port, t.k_dst_port, t.k_in_if, t.k_out_if, t.k_app,
+           t.k_src_as, t.k_dst_as, t.k_vlan, p.bin, p.s_in, p.s_out, p.s_total
+    FROM per_bin p LEFT JOIN top_items t
+        ON p.k_src_ip IS NOT DISTINCT FROM t.k_src_ip AND p.k_dst_ip IS NOT DISTINCT FROM t.k_dst_ip
+       AND p.k_proto IS NOT DISTINCT FROM t.k_proto AND p.k_src_port IS NOT DISTINCT FROM t.k_src_port
+       AND p.k_dst_port IS NOT DISTINCT FROM t.k_dst_port AND p.k_in_if IS NOT DISTINCT FROM t.k_in_if
+       AND p.k_out_if IS NOT DISTINCT FROM t.k_out_if AND p.k_app IS NOT DISTINCT FROM t.k_app
+       AND p.k_src_as IS NOT DISTINCT FROM t.k_src_as AND p.k_dst_as IS NOT DISTINCT FROM t.k_dst_as
+       AND p.k_vlan IS NOT DISTINCT FROM t.k_vlan
 )
 SELECT rank, rank > $top AS others,
        ip_text(k_src_ip) AS src_ip, ip_text(k_dst_ip) AS dst_ip, proto_name(k_proto) AS proto,
