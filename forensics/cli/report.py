@@ -76,7 +76,7 @@ def report_command(
     top: Annotated[int | None, typer.Option("--top", "-n", help="Items in the top-N (others go to 'Others').",
                    show_default=False)] = None,
     scope: Annotated[str, typer.Option("--scope", help="any | home | boundary | subnetwork:NAME | farm:NAME | "
-                     "business | after_hours.")] = "any",
+                     "filter:NAME | business | after_hours.")] = "any",
 ) -> None:
     """Run a report on the case and print it as a table, CSV, JSON (GenieATM envelope) or an HTML page.
 

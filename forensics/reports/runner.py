@@ -26,6 +26,7 @@ from forensics.reports.scopes import (
     build_flow_filters,
     cleanup,
     expression_fragment,
+    filter_fragment,
     restrict_flows,
     scope_sql,
 )
@@ -149,7 +150,8 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
 
     `params` holds the report's own parameters (strings are coerced to the declared types) and the window
     options: from, to (ISO times), period (daily ... yearly) with end, bin ('5min', 3600), unit (bps|pps),
-    ip_version (4|6|both), top, scope (any|home|boundary|subnetwork:NAME|farm:NAME|business|after_hours).
+    ip_version (4|6|both), top, scope (any|home|boundary|subnetwork:NAME|farm:NAME|filter:NAME|business|
+    after_hours).
     """
     given = dict(params or {})
     con = case.con
@@ -170,8 +172,11 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
     try:
         install_context(con, config)
         fragments = []
-        scope_params: dict = {}
-        fragments.append((scope_sql(scope, config, scope_params), scope_params))
+        if scope.startswith("filter:"):
+            fragments.append(filter_fragment(scope.partition(":")[2], config))
+        else:
+            scope_params: dict = {}
+            fragments.append((scope_sql(scope, config, scope_params), scope_params))
         if filter_expr:
             fragments.append(expression_fragment(filter_expr))
         restrict_flows(con, fragments)
