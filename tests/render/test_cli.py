@@ -1,0 +1,59 @@
+"""`forensics report` and `forensics reports` as a user runs them (subprocess, real case file)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import WINDOW
+from flowgen import load_case
+
+CLI = [sys.executable, "-c", "import sys; sys.argv[0] = 'forensics'; from forensics.cli import main; main()"]
+
+
+def forensics(*args, cwd=None):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def db(flows, tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "case.duckdb"
+    load_case(str(path), flows).close()
+    return str(path)
+
+
+def test_output_file_format_from_extension(db, tmp_path, validate):
+    out = tmp_path / "talkers.json"
+    done = forensics("report", "top_talkers", "--db", db, "--from", WINDOW["from"], "--to", WINDOW["to"],
+                     "-o", str(out), "--param", "top=3")
+    assert done.returncode == 0, done.stderr
+    doc = validate(json.loads(out.read_text()))
+    data = doc["response"]["result"]["data"]
+    assert doc["response"]["result"]["output_file"] == str(out)
+    assert len(data["data"]["items"]) == 4 and data["data"]["items"]["item4"] == ["Others"]
+    html = tmp_path / "talkers.html"
+    assert forensics("report", "top_talkers", "--db", db, "-o", str(html)).returncode == 0
+    assert html.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_table_csv_and_bad_param(db):
+    done = forensics("report", "internet_summary", "--db", db, "--format", "table", "--unit", "pps",
+                     "--ip-version", "4")
+    assert done.returncode == 0 and "Into Home" in done.stdout and "pps" in done.stdout and "IPv4" in done.stdout
+    done = forensics("report", "protocol_mix", "--db", db, "--format", "csv")
+    assert done.stdout.splitlines()[0] == "section,rank,others,proto,bin,in,out,total"
+    done = forensics("report", "top_talkers", "--db", db, "--format", "table", "--param", "top")
+    assert done.returncode == 2 and "--param 'top': write NAME=VALUE" in done.stderr
+
+
+def test_reports_lists_parameters_and_names_broken_definitions(tmp_path):
+    (tmp_path / "broken.sql").write_text("-- name: broken\n-- title: Broken\n-- measures: total\n"
+                                         "-- param: x INTEGER\nSELECT 1\n")
+    done = forensics("reports", "--queries", str(tmp_path))
+    assert done.returncode == 1
+    assert "--param attributes VARCHAR = 'src_ip,dst_ip'" in done.stdout
+    assert f"{tmp_path / 'broken.sql'}:4: parameter(s) declared but not used: x" in done.stderr
+    listed = json.loads(forensics("reports", "--json").stdout)
+    assert {r["name"] for r in listed["reports"]} >= {"wannacry", "internet_summary", "attributes"}
