@@ -66,40 +66,33 @@ def _u64be(b, i):
 
 @njit(cache=True)
 def _transport(b, t, end, proto, O, k, base):
-    """TCP/UDP/SCTP/ICMP fields from offset t; end is the captured end."""
-    if proto == 6:
+    """Ports, TCP flags, ICMP type/code from offset t; False when the header is cut."""
+    if proto == 6 or proto == 17 or proto == 132 or proto == 136:
         if t + 2 <= end:
             O[k, C_SPORT] = _u16(b, t)
         if t + 4 <= end:
             O[k, C_DPORT] = _u16(b, t + 2)
+    if proto == 6:
         if t + 14 <= end:
             O[k, C_TFLAGS] = np.int64(b[t + 13]) | ((np.int64(b[t + 12]) & 1) << 8)
-        if t + 13 <= end:
-            doff = (np.int64(b[t + 12]) >> 4) * 4
-            if doff < 20:
-                O[k, C_MALF] = 1
-                return False
-            if t + doff <= end:
-                O[k, C_POFF] = t + doff - base
-                return True
-        return False
-    if proto == 17 or proto == 136:
-        if t + 2 <= end:
-            O[k, C_SPORT] = _u16(b, t)
-        if t + 4 <= end:
-            O[k, C_DPORT] = _u16(b, t + 2)
-        if t + 6 <= end and proto == 17:
-            if _u16(b, t + 4) < 8:
-                O[k, C_MALF] = 1
-        if t + 8 <= end:
-            O[k, C_POFF] = t + 8 - base
+        if t + 13 > end:
+            return False
+        hlen = (np.int64(b[t + 12]) >> 4) * 4
+        if hlen < 20:
+            O[k, C_MALF] = 1
             return True
-        return False
+        if t + hlen > end:
+            return False
+        O[k, C_POFF] = t + hlen - base
+        return True
+    if proto == 17 or proto == 136:
+        if proto == 17 and t + 6 <= end and _u16(b, t + 4) < 8:
+            O[k, C_MALF] = 1
+        if t + 8 > end:
+            return False
+        O[k, C_POFF] = t + 8 - base
+        return True
     if proto == 132:
-        if t + 2 <= end:
-            O[k, C_SPORT] = _u16(b, t)
-        if t + 4 <= end:
-            O[k, C_DPORT] = _u16(b, t + 2)
         return t + 12 <= end
     if proto == 1 or proto == 58:
         if t + 1 <= end:
@@ -111,21 +104,22 @@ def _transport(b, t, end, proto, O, k, base):
 
 
 @njit(cache=True)
-def _ipv4(b, p, end, O, k, base, full):
+def _ipv4(b, p, end, O, k, base):
     if p + 1 > end:
         return False
     if (b[p] >> 4) != 4:
         O[k, C_MALF] = 1
         return True
     O[k, C_IPV] = 4
-    ihl = (np.int64(b[p]) & 15) * 4
-    tot = np.int64(-1)
-    if p + 4 <= end:
-        tot = _u16(b, p + 2)
-        O[k, C_IPLEN] = tot
+    hlen = (np.int64(b[p]) & 15) * 4
+    total = np.int64(-1)
     frag = np.int64(0)
-    if p + 8 <= end:
+    if p + 4 <= end:
+        total = _u16(b, p + 2)
+        O[k, C_IPLEN] = total
+    if p + 6 <= end:
         O[k, C_IPID] = _u16(b, p + 4)
+    if p + 8 <= end:
         ff = _u16(b, p + 6)
         frag = (ff & 0x1FFF) * 8
         O[k, C_FRAG] = frag
@@ -138,122 +132,103 @@ def _ipv4(b, p, end, O, k, base, full):
         O[k, C_SLO] = V4_MAPPED_LO | _u32(b, p + 12)
     if p + 20 <= end:
         O[k, C_DLO] = V4_MAPPED_LO | _u32(b, p + 16)
-    if ihl < 20:
+    if hlen < 20 or (total != -1 and total < hlen):
         O[k, C_MALF] = 1
         return True
-    if p + 20 > end:
+    if p + hlen > end:
         return False
-    if tot < ihl:
-        O[k, C_MALF] = 1
-        return True
-    ok = True
-    if p + tot > end:
-        if full:
-            O[k, C_MALF] = 1
-        ok = False
-    t = p + ihl
+    complete = p + total <= end
     if frag != 0:
-        return ok
-    lim = end if p + tot > end else p + tot
-    if t > lim:
-        return False
-    r = _transport(b, t, lim, np.int64(b[p + 9]), O, k, base)
-    return ok and r
+        return complete
+    r = _transport(b, p + hlen, end, np.int64(b[p + 9]), O, k, base)
+    return r and complete
 
 
 @njit(cache=True)
-def _ipv6(b, p, end, O, k, base, full):
+def _ipv6(b, p, end, O, k, base):
     if p + 1 > end:
         return False
     if (b[p] >> 4) != 6:
         O[k, C_MALF] = 1
         return True
     O[k, C_IPV] = 6
-    plen = np.int64(-1)
+    plen = np.int64(0)
     if p + 6 <= end:
         plen = _u16(b, p + 4)
         O[k, C_IPLEN] = plen + 40
-    nh = np.int64(-1)
     if p + 7 <= end:
-        nh = np.int64(b[p + 6])
-        O[k, C_PROTO] = nh
+        O[k, C_PROTO] = b[p + 6]
     if p + 8 <= end:
         O[k, C_TTL] = b[p + 7]
     if p + 24 <= end:
         O[k, C_SHI] = _u64be(b, p + 8)
         O[k, C_SLO] = _u64be(b, p + 16)
-    if p + 40 <= end:
-        O[k, C_DHI] = _u64be(b, p + 24)
-        O[k, C_DLO] = _u64be(b, p + 32)
-    else:
+    if p + 40 > end:
         return False
-    ok = True
-    lim = end
-    if p + 40 + plen > end:
-        if full and plen > 0:
-            O[k, C_MALF] = 1
-        ok = False
-    elif plen > 0:
-        lim = p + 40 + plen
+    O[k, C_DHI] = _u64be(b, p + 24)
+    O[k, C_DLO] = _u64be(b, p + 32)
+    complete = p + 40 + plen <= end
+    nh = np.int64(b[p + 6])
     t = p + 40
-    frag = np.int64(0)
-    for _ in range(16):
-        if nh == 0 or nh == 43 or nh == 60:
-            if t + 2 > lim:
-                O[k, C_PROTO] = nh
+    while nh == 0 or nh == 43 or nh == 60 or nh == 44 or nh == 51:
+        if t + 1 > end:
+            return False
+        nxt = np.int64(b[t])
+        O[k, C_PROTO] = nxt
+        if nh == 44:
+            if t + 4 <= end:
+                word = _u16(b, t + 2)
+                O[k, C_FRAG] = word & 0xFFF8
+                O[k, C_FFLAGS] = word & 1
+            if t + 8 <= end:
+                O[k, C_IPID] = _u32(b, t + 4)
+            if t + 8 > end:
                 return False
-            nxt = np.int64(b[t])
-            t += (np.int64(b[t + 1]) + 1) * 8
-            nh = nxt
-        elif nh == 44:
-            if t + 8 > lim:
-                O[k, C_PROTO] = nh
-                return False
-            nxt = np.int64(b[t])
-            fo = _u16(b, t + 2)
-            frag = fo & 0xFFF8
-            O[k, C_FRAG] = frag
-            O[k, C_FFLAGS] = fo & 1
-            O[k, C_IPID] = _u32(b, t + 4)
+            if O[k, C_FRAG] != 0:
+                return complete
             t += 8
-            nh = nxt
-        elif nh == 51:
-            if t + 2 > lim:
-                O[k, C_PROTO] = nh
-                return False
-            nxt = np.int64(b[t])
-            t += (np.int64(b[t + 1]) + 2) * 4
-            nh = nxt
         else:
-            break
+            if t + 2 > end:
+                return False
+            if nh == 51:
+                t += (np.int64(b[t + 1]) + 2) * 4
+            else:
+                t += (np.int64(b[t + 1]) + 1) * 8
+            if t > end:
+                return False
+        nh = nxt
     O[k, C_PROTO] = nh
-    if frag != 0:
-        return ok
-    if t > lim:
-        return False
-    r = _transport(b, t, lim, nh, O, k, base)
-    return ok and r
+    r = _transport(b, t, end, nh, O, k, base)
+    return r and complete
 
 
 @njit(cache=True)
-def _after_ethertype(b, p, end, et, O, k, base, full):
-    """Tags, MPLS, PPPoE, then IPv4/IPv6. Returns False when the packet was short."""
+def _after_ethertype(b, p, end, et, O, k, base):
+    """Tags, PPPoE, MPLS, then IPv4/IPv6. Returns False when the packet was short."""
     while et == 0x8100 or et == 0x88A8 or et == 0x9100:
-        if p + 4 > end:
+        if p + 2 > end:
             return False
         vid = _u16(b, p) & 0xFFF
         if O[k, C_VLAN] == -1:
             O[k, C_VLAN] = vid
         elif O[k, C_VLAN2] == -1:
             O[k, C_VLAN2] = vid
+        if p + 4 > end:
+            return False
         et = _u16(b, p + 2)
         p += 4
     if et == 0x8864:
         O[k, C_ETYPE] = et
-        if p + 8 > end:
+        if p + 7 > end:
             return False
-        pp = _u16(b, p + 6)
-        p += 8
+        if b[p + 6] & 1:
+            pp = np.int64(b[p + 6])
+            p += 7
+        else:
+            if p + 8 > end:
+                return False
+            pp = _u16(b, p + 6)
+            p += 8
         if pp == 0x0021:
             et = 0x0800
         elif pp == 0x0057:
@@ -263,13 +238,13 @@ def _after_ethertype(b, p, end, et, O, k, base, full):
     if et == 0x8847 or et == 0x8848:
         O[k, C_ETYPE] = et
         while True:
+            if p + 3 <= end and O[k, C_MPLS] == -1:
+                O[k, C_MPLS] = (_u16(b, p) << 4) | (np.int64(b[p + 2]) >> 4)
             if p + 4 > end:
                 return False
-            lab = _u32(b, p)
-            if O[k, C_MPLS] == -1:
-                O[k, C_MPLS] = lab >> 12
+            bottom = b[p + 2] & 1
             p += 4
-            if lab & 0x100:
+            if bottom:
                 break
         if p + 1 > end:
             return False
@@ -284,15 +259,15 @@ def _after_ethertype(b, p, end, et, O, k, base, full):
         return True
     O[k, C_ETYPE] = et
     if et == 0x0800:
-        return _ipv4(b, p, end, O, k, base, full)
+        return _ipv4(b, p, end, O, k, base)
     if et == 0x86DD:
-        return _ipv6(b, p, end, O, k, base, full)
+        return _ipv6(b, p, end, O, k, base)
     return True
 
 
 @njit(cache=True)
 def decode_one(b, base, caplen, wirelen, lt, O, k):
-    """Decode the packet whose data starts at b[base] into row k of O."""
+    """Decode the packet whose data starts at b[base] into row k of O (semantics: forensics.readers.exact)."""
     for j in range(NCOLS):
         O[k, j] = -1
     O[k, C_SHI] = 0
@@ -301,23 +276,22 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
     O[k, C_DLO] = 0
     O[k, C_MALF] = 0
     end = base + caplen
-    full = caplen >= wirelen
     ok = True
     if lt == 1:
         if caplen < 14:
             ok = False
         else:
-            ok = _after_ethertype(b, base + 14, end, _u16(b, base + 12), O, k, base, full)
+            ok = _after_ethertype(b, base + 14, end, _u16(b, base + 12), O, k, base)
     elif lt == 113:
         if caplen < 16:
             ok = False
         else:
-            ok = _after_ethertype(b, base + 16, end, _u16(b, base + 14), O, k, base, full)
+            ok = _after_ethertype(b, base + 16, end, _u16(b, base + 14), O, k, base)
     elif lt == 276:
         if caplen < 20:
             ok = False
         else:
-            ok = _after_ethertype(b, base + 20, end, _u16(b, base), O, k, base, full)
+            ok = _after_ethertype(b, base + 20, end, _u16(b, base), O, k, base)
     elif lt == 101 or lt == 228 or lt == 229 or lt == 12 or lt == 14:
         if caplen < 1:
             ok = False
@@ -325,10 +299,10 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
             nib = b[base] >> 4
             if nib == 4:
                 O[k, C_ETYPE] = 0x0800
-                ok = _ipv4(b, base, end, O, k, base, full)
+                ok = _ipv4(b, base, end, O, k, base)
             elif nib == 6:
                 O[k, C_ETYPE] = 0x86DD
-                ok = _ipv6(b, base, end, O, k, base, full)
+                ok = _ipv6(b, base, end, O, k, base)
             else:
                 O[k, C_MALF] = 1
     elif lt == 0 or lt == 108:
@@ -340,11 +314,11 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
                 fam = _u32(b, base)
             if fam == 2:
                 O[k, C_ETYPE] = 0x0800
-                ok = _ipv4(b, base + 4, end, O, k, base, full)
+                ok = _ipv4(b, base + 4, end, O, k, base)
             elif fam == 24 or fam == 28 or fam == 30:
                 O[k, C_ETYPE] = 0x86DD
-                ok = _ipv6(b, base + 4, end, O, k, base, full)
-    if not ok and full:
+                ok = _ipv6(b, base + 4, end, O, k, base)
+    if not ok and caplen >= wirelen:
         O[k, C_MALF] = 1
 
 

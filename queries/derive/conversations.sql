@@ -3,7 +3,7 @@
 --   (address, port), b the higher. Totals over all flows of that key in the capture.
 CREATE OR REPLACE VIEW conversations AS
 SELECT
-    capture_id, ip_version, ip_proto,
+    capture_id, source, ip_version, ip_proto,
     CASE WHEN fwd THEN src_ip ELSE dst_ip END AS a_ip,
     CASE WHEN fwd THEN src_port ELSE dst_port END AS a_port,
     CASE WHEN fwd THEN dst_ip ELSE src_ip END AS b_ip,
