@@ -360,8 +360,8 @@ class Parser:
                 raise self.error("expected a comparison such as 'tcp[tcpflags] & tcp-syn != 0'") from None
         if w in _UNSUPPORTED:
             raise UsageError(
-                f"filter column {t.col}: '{t.text}' is not supported yet (the case database has no "
-                f"link-layer address or {t.text} columns); use --bpf to pass the expression to libpcap"
+                f"filter column {t.col}: '{t.text}' is not supported yet (the case database has no columns "
+                "for it, e.g. no MAC addresses); use --bpf to pass the expression to libpcap"
             )
         if w in ("vlan", "mpls"):
             self.advance()

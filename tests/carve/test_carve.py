@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import capture_id, source, tcpdump, tcpdump_write
+from carve_helpers import capture_id, source, tcpdump, tcpdump_write
 
 from forensics.carve import bpf_frames, carve, packet_selection, select_packets
 from forensics.errors import SourceMissingError, UsageError

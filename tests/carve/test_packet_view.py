@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import capture_id, source, tcpdump
+from carve_helpers import capture_id, source, tcpdump
 
 from forensics.carve import read_records, select_packets
 from forensics.packetview import dump_lines, summary_line, tcp_flags_text

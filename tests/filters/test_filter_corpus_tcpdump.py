@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from corpus import UNTAGGED, count, count_many, exclusions, readable_captures
-from corpus_exprs import EXPRESSIONS, VLAN_EXPRS
+from filter_corpus import UNTAGGED, count, count_many, exclusions, readable_captures
+from filter_corpus_exprs import EXPRESSIONS, VLAN_EXPRS
 
 from forensics.filters import compile_filter
 

@@ -16,10 +16,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import tcpdump_count
+from filter_corpus import count as tcpdump_count
+from filter_synth import KINDS, PORTS, V4, V6, Spec, load, pcap_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from synth import KINDS, PORTS, V4, V6, Spec, load, pcap_bytes
 
 from forensics.filters import compile_filter
 from forensics.store import Case

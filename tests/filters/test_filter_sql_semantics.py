@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synth import Spec, load
+from filter_synth import Spec, load
 
 from forensics.filters import compile_filter
 from forensics.netaddr import ip_to_int
