@@ -17,6 +17,7 @@ import gzip
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO
 
 import pyarrow as pa
 
@@ -350,35 +351,42 @@ def _counted_lines(path: str, done: list[int]) -> Iterable[bytes]:
             yield line
 
 
-def split_raw_exports(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(offset, datagram) for a file of bare export payloads laid end to end.
+def split_raw_exports(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """(offset, datagram) for a file of bare export payloads laid end to end, read as it goes.
 
-    v5 and IPFIX datagrams carry their length; a NetFlow v9 datagram does not, so one found in the
-    file runs to its end.
+    v5 and IPFIX datagrams carry their length; a NetFlow v9 or sFlow datagram does not, so one found
+    in the file runs to its end.
     """
     pos = 0
-    while pos < len(data):
-        version = int.from_bytes(data[pos:pos + 2], "big")
-        if version == 5 and pos + 4 <= len(data):
-            length = 24 + 48 * int.from_bytes(data[pos + 2:pos + 4], "big")
-        elif version == 10 and pos + 4 <= len(data):
-            length = int.from_bytes(data[pos + 2:pos + 4], "big")
+    while True:
+        head = stream.read(4)
+        if not head:
+            return
+        version = int.from_bytes(head[:2], "big")
+        if version == 5 and len(head) == 4:
+            length = 24 + 48 * int.from_bytes(head[2:4], "big")
+        elif version == 10 and len(head) == 4:
+            length = max(int.from_bytes(head[2:4], "big"), 4)
         else:
-            length = len(data) - pos
-        length = max(length, 4)
-        yield pos, data[pos:pos + length]
-        pos += length
+            length = -1
+        rest = stream.read(length - 4) if length >= 0 else stream.read()
+        yield pos, head + rest
+        pos += len(head) + len(rest)
 
 
 def _import_raw_exports(writer: CaptureWriter, path: str,
                         progress: Callable[[int, int], None] | None) -> dict:
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
     collector = ExportCollector(writer, path)
-    for index, (offset, payload) in enumerate(split_raw_exports(data), start=1):
-        collector.feed(index, 0, 0, 0, 0, 0, payload)
-        if progress:
-            progress(offset + len(payload), collector.flow_records)
-    return collector.finish()
+    done = 0
+    with (gzip.open if gz else open)(path, "rb") as stream:
+        for index, (offset, payload) in enumerate(split_raw_exports(stream), start=1):
+            collector.feed(index, 0, 0, 0, 0, 0, payload)
+            done = offset + len(payload)
+            if progress and index % 1000 == 0:
+                progress(done, collector.flow_records)
+    stats = collector.finish()
+    if progress:
+        progress(done, stats["flow_records"])
+    return stats

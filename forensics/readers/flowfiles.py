@@ -6,11 +6,21 @@ import gzip
 import json
 import zlib
 
-from forensics.readers.netflow import plausible_export
+from forensics.readers.netflow import export_header_ok, plausible_export
 
 NFCAPD_MAGIC = b"\x0c\xa5"  # nfdump file header magic 0xA50C, little-endian, then layout version 1 or 2
 
 FLOW_FILE_FORMATS = ("netflow-raw", "nfcapd", "nfdump-csv", "zeek-tsv", "zeek-json", "suricata-eve")
+
+
+def _first_export_ok(head: bytes) -> bool:
+    """The first of the bare export payloads a file starts with is plausible (more may follow)."""
+    version, second = int.from_bytes(head[0:2], "big"), int.from_bytes(head[2:4], "big")
+    if version == 5:
+        return plausible_export(head[:24 + 48 * second])
+    if version == 10:
+        return plausible_export(head[:second]) if second <= len(head) else export_header_ok(head)
+    return export_header_ok(head)
 
 
 def sniff_flow_file(path: str, head: bytes) -> str | None:
@@ -25,7 +35,7 @@ def sniff_flow_file(path: str, head: bytes) -> str | None:
             return None
     if head[:2] == NFCAPD_MAGIC and head[2:4] in (b"\x01\x00", b"\x02\x00"):
         return "nfcapd"
-    if head[:2] in (b"\x00\x05", b"\x00\x09", b"\x00\x0a") and plausible_export(head):
+    if head[:2] in (b"\x00\x05", b"\x00\x09", b"\x00\x0a") and _first_export_ok(head):
         return "netflow-raw"
     text = head.decode("utf-8", "replace")
     first = text.lstrip("\ufeff").split("\n", 1)[0].strip()

@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator
 
 from forensics.errors import InputError
-from forensics.readers.textflows import _addr, _flag_letters, _us_from_text, _version
+from forensics.readers.textflows import addr_version, parse_addr, tcp_flag_letters, text_to_us
 
 INSTALL_HINT = "Install nfdump (Debian/Ubuntu: apt-get install nfdump; macOS: brew install nfdump) and import again"
 
@@ -66,21 +66,21 @@ def read_nfcapd(path: str) -> Iterator[dict]:
 
 def nfdump_json_record(r: dict, index: int) -> dict:
     """One record of `nfdump -o json` as a flow record dict."""
-    src = _addr(r.get("src4_addr") or r.get("src6_addr"))
-    dst = _addr(r.get("dst4_addr") or r.get("dst6_addr"))
+    src = parse_addr(r.get("src4_addr") or r.get("src6_addr"))
+    dst = parse_addr(r.get("dst4_addr") or r.get("dst6_addr"))
     proto = r.get("proto")
     rec = {
         "source": "nfcapd", "record_pos": index,
-        "first_ts_us": _us_from_text(r["first"]), "last_ts_us": _us_from_text(r.get("last", r["first"])),
-        "ip_version": _version(src), "src_ip": src, "dst_ip": dst, "ip_proto": proto,
+        "first_ts_us": text_to_us(r["first"]), "last_ts_us": text_to_us(r.get("last", r["first"])),
+        "ip_version": addr_version(src), "src_ip": src, "dst_ip": dst, "ip_proto": proto,
         "src_port": r.get("src_port"), "dst_port": r.get("dst_port"),
-        "tcp_flags": _flag_letters(r.get("tcp_flags", "")) if isinstance(r.get("tcp_flags"), str)
+        "tcp_flags": tcp_flag_letters(r.get("tcp_flags", "")) if isinstance(r.get("tcp_flags"), str)
         else r.get("tcp_flags"),
         "tos": r.get("src_tos"), "packets": r.get("in_packets", 0), "bytes": r.get("in_bytes", 0),
         "in_if": r.get("input_snmp"), "out_if": r.get("output_snmp"),
         "src_as": r.get("src_as"), "dst_as": r.get("dst_as"), "direction": r.get("direction"),
-        "next_hop": _addr(r.get("ip4_next_hop") or r.get("ip6_next_hop")),
-        "exporter_ip": _addr(r.get("ip4_router") or r.get("ip6_router")),
+        "next_hop": parse_addr(r.get("ip4_next_hop") or r.get("ip6_next_hop")),
+        "exporter_ip": parse_addr(r.get("ip4_router") or r.get("ip6_router")),
         "observation_domain": r.get("export_sysid"),
         "vlan": r.get("src_vlan") or None,
     }

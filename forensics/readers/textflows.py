@@ -34,7 +34,8 @@ def _proto(value: object) -> int | None:
     return PROTOCOLS.get(text.lower())
 
 
-def _addr(text: object) -> int | None:
+def parse_addr(text: object) -> int | None:
+    """Address text -> int in the mapped space (forensics.netaddr); None for empty, '-' or unparsable."""
     if text is None or text in ("", "-"):
         return None
     try:
@@ -43,13 +44,14 @@ def _addr(text: object) -> int | None:
         return None
 
 
-def _version(addr: int | None) -> int | None:
+def addr_version(addr: int | None) -> int | None:
+    """4 for an IPv4-mapped value, 6 otherwise, None for None."""
     if addr is None:
         return None
     return 4 if addr >> 32 == 0xFFFF else 6
 
 
-def _us_from_text(text: str) -> int:
+def text_to_us(text: str) -> int:
     """'2024-01-02 03:04:05[.fff]' or ISO 8601 with an optional zone -> unix microseconds (UTC)."""
     t = text.strip().replace(" ", "T", 1)
     if t.endswith("Z"):
@@ -63,7 +65,8 @@ def _us_from_text(text: str) -> int:
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def _flag_letters(text: str) -> int:
+def tcp_flag_letters(text: str) -> int:
+    """nfdump's flag string ('...AP.SF', letters C E U A P R S F) -> TCP flag bits."""
     return sum(_TCP_FLAG_LETTERS.get(c, 0) for c in text.strip().upper())
 
 
@@ -109,19 +112,19 @@ def read_nfdump_csv(lines: Iterable[bytes], path: str) -> Iterator[dict]:
 
 
 def _nfdump_csv_record(f: dict, lineno: int) -> dict:
-    first = _us_from_text(f["ts"])
+    first = text_to_us(f["ts"])
     td = f.get("td")
-    last = first + round(float(td) * 1_000_000) if td else _us_from_text(f["te"])
-    src, dst = _addr(f.get("sa")), _addr(f.get("da"))
+    last = first + round(float(td) * 1_000_000) if td else text_to_us(f["te"])
+    src, dst = parse_addr(f.get("sa")), parse_addr(f.get("da"))
     rec = {
         "source": "nfdump_csv", "record_pos": lineno, "first_ts_us": first, "last_ts_us": last,
-        "ip_version": _version(src), "src_ip": src, "dst_ip": dst, "ip_proto": _proto(f.get("pr")),
-        "tcp_flags": _flag_letters(f.get("flg", "")), "tos": _int(f.get("stos")),
+        "ip_version": addr_version(src), "src_ip": src, "dst_ip": dst, "ip_proto": _proto(f.get("pr")),
+        "tcp_flags": tcp_flag_letters(f.get("flg", "")), "tos": _int(f.get("stos")),
         "packets": _int(f.get("ipkt")) or 0, "bytes": _int(f.get("ibyt")) or 0,
         "in_if": _int(f.get("in")), "out_if": _int(f.get("out")), "src_as": _int(f.get("sas")),
         "dst_as": _int(f.get("das")), "direction": _int(f.get("dir")),
-        "next_hop": _addr(f.get("nh")) if f.get("nh") not in ("0.0.0.0", "::") else None,
-        "exporter_ip": _addr(f.get("ra")) if f.get("ra") not in ("0.0.0.0", "::") else None,
+        "next_hop": parse_addr(f.get("nh")) if f.get("nh") not in ("0.0.0.0", "::") else None,
+        "exporter_ip": parse_addr(f.get("ra")) if f.get("ra") not in ("0.0.0.0", "::") else None,
         "vlan": _int(f.get("svln")) or None,
     }
     sp, dp = f.get("sp", "0"), f.get("dp", "0")
@@ -189,13 +192,13 @@ def read_zeek_json(lines: Iterable[bytes], path: str) -> Iterator[dict]:
 def _zeek_records(row: dict, lineno: int) -> Iterator[dict]:
     try:
         ts = row["ts"]
-        first = _us_from_text(ts) if isinstance(ts, str) and "-" in ts else round(float(ts) * 1_000_000)
+        first = text_to_us(ts) if isinstance(ts, str) and "-" in ts else round(float(ts) * 1_000_000)
         duration = row.get("duration")
         last = first + (round(float(duration) * 1_000_000) if duration not in (None, "") else 0)
-        orig, resp = _addr(row["id.orig_h"]), _addr(row["id.resp_h"])
+        orig, resp = parse_addr(row["id.orig_h"]), parse_addr(row["id.resp_h"])
         oport, rport = _int(row.get("id.orig_p")), _int(row.get("id.resp_p"))
         proto = _proto(row.get("proto"))
-        if proto == 1 and _version(orig) == 6:
+        if proto == 1 and addr_version(orig) == 6:
             proto = 58
         counts = [(_int(row.get("orig_pkts")) or 0, _int(row.get("orig_ip_bytes")) or 0),
                   (_int(row.get("resp_pkts")) or 0, _int(row.get("resp_ip_bytes")) or 0)]
@@ -207,7 +210,7 @@ def _zeek_records(row: dict, lineno: int) -> Iterator[dict]:
         if direction == 1 and pkts == 0:
             break
         rec = {"source": "zeek", "record_pos": lineno, "first_ts_us": first, "last_ts_us": last,
-               "ip_version": _version(src), "src_ip": src, "dst_ip": dst, "ip_proto": proto,
+               "ip_version": addr_version(src), "src_ip": src, "dst_ip": dst, "ip_proto": proto,
                "src_port": sport, "dst_port": dport, "packets": pkts, "bytes": byts}
         if proto in (1, 58):  # Zeek puts the ICMP type in orig_p and the code in resp_p
             _icmp(rec, oport if direction == 0 else None, rport if direction == 0 else None)
@@ -237,7 +240,7 @@ def read_suricata_eve(lines: Iterable[bytes], path: str) -> Iterator[dict]:
 
 
 def _eve_records(ev: dict, lineno: int) -> Iterator[dict]:
-    src, dst = _addr(ev["src_ip"]), _addr(ev["dest_ip"])
+    src, dst = parse_addr(ev["src_ip"]), parse_addr(ev["dest_ip"])
     sport, dport = _int(ev.get("src_port")), _int(ev.get("dest_port"))
     proto = _proto(ev.get("proto"))
     vlans = ev.get("vlan") or []
@@ -256,12 +259,12 @@ def _eve_records(ev: dict, lineno: int) -> Iterator[dict]:
              tcp.get("tcp_flags_tc")),
         ]
         body = fl
-    first, last = _us_from_text(body["start"]), _us_from_text(body.get("end", body["start"]))
+    first, last = text_to_us(body["start"]), text_to_us(body.get("end", body["start"]))
     for i, (pkts, byts, s, sp, d, dp, flags) in enumerate(sides):
         if i == 1 and not pkts:
             break
         rec = {"source": "suricata", "record_pos": lineno, "first_ts_us": first, "last_ts_us": last,
-               "ip_version": _version(s), "src_ip": s, "dst_ip": d, "ip_proto": proto,
+               "ip_version": addr_version(s), "src_ip": s, "dst_ip": d, "ip_proto": proto,
                "src_port": sp, "dst_port": dp, "packets": int(pkts), "bytes": int(byts), "vlan": vlan,
                "tcp_flags": int(flags, 16) if isinstance(flags, str) and flags else None}
         if proto in (1, 58):

@@ -4,6 +4,7 @@ payload files (.dat) import as flow files."""
 
 from __future__ import annotations
 
+import gzip
 import re
 import subprocess
 
@@ -128,3 +129,18 @@ def test_raw_groups_import(tmp_path, data_first):
             exporters = case.con.execute("SELECT count(*) FROM flows WHERE exporter_ip IS NOT NULL").fetchone()[0]
         assert n == _group_expected(rows[0]), name
         assert exporters == 0
+
+
+def test_raw_payloads_laid_end_to_end_gzipped(tmp_path):
+    """v5 and IPFIX payloads carry their length: several in one (gzip) file split and import."""
+    names = ["netflow5_test_juniper_mx80.dat", "ipfix_test_mikrotik_tpl.dat", "ipfix_test_mikrotik_data258.dat"]
+    rows = {r["path"].rsplit("/", 1)[1]: r for r in RAW_ROWS}
+    expected = _group_expected(rows[names[0]]) + _group_expected(rows[names[1]])
+    path = tmp_path / "exports.dat.gz"
+    path.write_bytes(gzip.compress(b"".join((CORPUS / "files/logstash-netflow" / n).read_bytes() for n in names)))
+    assert sniff_flow_file(str(path), path.read_bytes()[:4096]) == "netflow-raw"
+    with Case.open(tmp_path / "case.duckdb") as case:
+        stats = import_file(case, path, "netflow-raw")
+        assert stats["invalid"] == {} and stats["flow_records"] == expected
+        sources = case.con.execute("SELECT source, count(*) FROM flows GROUP BY ALL ORDER BY ALL").fetchall()
+    assert sources == [("ipfix", _group_expected(rows[names[1]])), ("netflow_v5", _group_expected(rows[names[0]]))]

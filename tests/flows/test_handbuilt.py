@@ -67,7 +67,7 @@ class Importer:
     """One case; each `run` is one import (one transaction) feeding datagrams like the core importer."""
 
     def __init__(self, tmp_path):
-        self.case = Case.open(tmp_path / "case.duckdb")
+        self.case = Case.open(":memory:")
         self.n = 0
 
     def run(self, datagrams: list[tuple[int, bytes]], ts_us: int = T0 * 1_000_000) -> dict:
