@@ -25,6 +25,8 @@
     days = ["mon", "tue", "wed", "thu", "fri"]
     start = "08:00"
     end = "18:00"
+    [reports]
+    queries = ["my_queries"]            # extra .sql report folders; relative to this file
 
 With no config at all, home is the private and local ranges and WannaCry.attack is defined (DEFAULT_*).
 Every problem is a UsageError naming the file, the key and what to write instead.
@@ -54,7 +56,7 @@ PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "icmp6": 58, 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SCOPES = ("any", "home", "boundary", "subnetwork", "farm", "business", "after_hours")
 _KNOWN_TABLES = ("home", "subnetworks", "subnetwork_groups", "applications", "interfaces", "server_farms",
-                 "filters", "filter_groups", "as_mapping", "business_hours")
+                 "filters", "filter_groups", "as_mapping", "business_hours", "reports")
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ class CaseConfig:
     as_source: str | None = None
     business_hours: BusinessHours = BusinessHours()
     text: str = ""
+    queries_dirs: tuple[str, ...] = ()
 
     def summary(self) -> dict:
         """A JSON-able description of the config used (recorded with each report)."""
@@ -147,6 +150,7 @@ class CaseConfig:
             "filter_groups": {k: list(v) for k, v in self.filter_groups.items()},
             "as_mapping": self.as_source,
             "as_prefixes": len(self.as_prefixes),
+            "queries": list(self.queries_dirs),
             "business_hours": {"days": [DAYS[d] for d in self.business_hours.days],
                                "start_min": self.business_hours.start_min,
                                "end_min": self.business_hours.end_min},
@@ -424,8 +428,15 @@ def config_from_text(text: str, source: str = "<text>", base: Path | None = None
             raise _err(source, f"[business_hours] days: use {', '.join(DAYS)}") from None
     hours = BusinessHours(days, _minutes(bh_tab.get("start", "08:00"), f"{source} [business_hours] start"),
                           _minutes(bh_tab.get("end", "18:00"), f"{source} [business_hours] end"))
+    rep_tab = _table(doc, "reports", source)
+    queries = rep_tab.get("queries", [])
+    if isinstance(queries, str):
+        queries = [queries]
+    if not isinstance(queries, list) or set(rep_tab) - {"queries"}:
+        raise _err(source, "[reports]: only queries = [\"folder\", ...] is read")
+    dirs = tuple(str(base / q) if base is not None and not Path(q).is_absolute() else str(q) for q in queries)
     return CaseConfig(source, home, subnets, groups, apps, tuple(ifaces), farms, filters, fgroups,
-                      as_prefixes, as_source, hours, text)
+                      as_prefixes, as_source, hours, text, dirs)
 
 
 def _check_scope(scope: str, where: str, subnets: dict, groups: dict, farms: dict) -> None:

@@ -155,10 +155,10 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
     """
     given = dict(params or {})
     con = case.con
-    catalog = list_reports(queries_dirs)
-    definition = _definition(catalog, name)
     if config is None:
         config = load_config(None, getattr(case, "path", None))
+    catalog = list_reports((*config.queries_dirs, *queries_dirs))
+    definition = _definition(catalog, name)
     unit = str(given.pop("unit", definition.unit)).lower()
     if unit not in UNITS and definition.param("unit") is not None:
         raise UsageError(f"unit {unit!r}: use bps or pps")

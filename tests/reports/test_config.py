@@ -71,3 +71,23 @@ def test_as_csv_errors_name_the_line(tmp_path):
 def test_conditions_precedence_and_negation():
     tree = parse_conditions("not src ip in HOME or proto = udp and dst port != 53", "x")
     assert tree == ("or", ("not", ("ip", "src", "HOME")), ("and", ("proto", 17), ("not", ("port", "dst", 53))))
+
+
+def test_report_folders_from_the_config(tmp_path, flows):
+    from flowgen import load_case
+
+    from forensics.reports import run_report
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "flow_count.sql").write_text(
+        "-- name: flow_count\n-- title: Flows\n-- measures: total\n-- unit: count\n"
+        "SELECT 1 AS rank, NULL::TIMESTAMP AS bin, count(*) AS total FROM flows\n")
+    (tmp_path / CONFIG_NAME).write_text('[reports]\nqueries = ["mine"]\n')
+    case = load_case(str(tmp_path / "case.duckdb"), flows)
+    try:
+        result = run_report(case, "flow_count")
+    finally:
+        case.close()
+    assert result.sections[0].items[0].values == [float(len(flows))]
+    assert result.config["queries"] == [str(folder)]
