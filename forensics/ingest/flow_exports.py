@@ -37,6 +37,7 @@ from forensics.readers.sflow import COUNTER_COLUMNS, parse_sflow, plausible_sflo
 from forensics.store import CaptureWriter, register_capture_table
 
 CHUNK = 50_000
+PENDING_SPILL = 10_000  # data sets held in memory before they are parked in flow_pending_sets
 SOURCES = {5: "netflow_v5", 9: "netflow_v9", 10: "ipfix"}
 
 for _table in ("flow_templates", "flow_pending_sets", "sflow_counters"):
@@ -65,6 +66,7 @@ class ExportCollector:
         self.templates: dict[TemplateKey, Template] = self._load_templates()
         self.touched: dict[TemplateKey, tuple[Template | None, int, int]] = {}
         self.pending: dict[TemplateKey, list[tuple[int, DataSet]]] = defaultdict(list)
+        self.pending_in_memory = 0
         self.db_pending_keys: set[TemplateKey] = {
             tuple(int(x) for x in row) for row in self.con.execute(
                 "SELECT DISTINCT exporter_ip, observation_domain, version, template_id FROM flow_pending_sets"
@@ -163,6 +165,9 @@ class ExportCollector:
         tpl = self.templates.get(key)
         if tpl is None:
             self.pending[key].append((frame, ds))
+            self.pending_in_memory += 1
+            if self.pending_in_memory >= PENDING_SPILL:
+                self._park_pending()
             return
         decoded = decode_data_set(tpl, ds.body)
         self.invalid.update(decoded.invalid)
@@ -187,7 +192,9 @@ class ExportCollector:
         self.templates[key] = tpl
         self.touched[key] = (tpl, frame, h.export_secs)
         source = SOURCES[key[2]]
-        for pframe, ds in self.pending.pop(key, []):
+        held = self.pending.pop(key, [])
+        self.pending_in_memory -= len(held)
+        for pframe, ds in held:
             self._data_set(pframe, key[0], ds, source)
         if key in self.db_pending_keys:
             self.db_pending_keys.discard(key)
@@ -247,6 +254,32 @@ class ExportCollector:
             WHERE capture_id = $old
             """, {"n": len(recs), "b": before, "old": cid}).fetchall()
 
+    def _park_pending(self) -> None:
+        """Move the data sets still waiting for a template from memory to flow_pending_sets."""
+        rows = [(frame, key, ds) for key, sets in self.pending.items() for frame, ds in sets]
+        if rows:
+            table = pa.table({
+                "pos": pa.array([r[0] for r in rows], pa.int64()),
+                "e_hi": pa.array([r[1][0] >> 64 for r in rows], pa.uint64()),
+                "e_lo": pa.array([r[1][0] & (2**64 - 1) for r in rows], pa.uint64()),
+                "d": pa.array([r[1][1] for r in rows], pa.uint64()),
+                "v": pa.array([r[1][2] for r in rows], pa.uint8()),
+                "t": pa.array([r[1][3] for r in rows], pa.uint16()),
+                "secs": pa.array([r[2].header.export_secs for r in rows], pa.uint64()),
+                "up": pa.array([r[2].header.sys_uptime_ms for r in rows], pa.uint64()),
+                "body": pa.array([r[2].body for r in rows], pa.binary()),
+            })
+            self.con.register("_pend", table)
+            try:
+                self.con.execute(
+                    "INSERT INTO flow_pending_sets SELECT $c, pos, (e_hi::UHUGEINT << 64) | e_lo::UHUGEINT, d, v, t, "
+                    "secs, up, body FROM _pend", {"c": self.capture_id}).fetchall()
+            finally:
+                self.con.unregister("_pend")
+            self.db_pending_keys.update(self.pending)
+        self.pending.clear()
+        self.pending_in_memory = 0
+
     def finish(self) -> dict:
         """Write what is left, store templates and pending data sets; the import's stats."""
         self._flush()
@@ -258,16 +291,9 @@ class ExportCollector:
                  "f": json.dumps([[f.ie, f.length, f.pen] for f in tpl.fields]) if tpl else None,
                  "ent": tpl.enterprise_fields if tpl else 0, "w": tpl is None, "pos": frame,
                  "ts": _ts(secs)}).fetchall()
-        pending = 0
-        for key, sets in self.pending.items():
-            for frame, ds in sets:
-                pending += 1
-                self.con.execute(
-                    "INSERT INTO flow_pending_sets VALUES ($c, $pos, $e, $d, $v, $t, $secs, $up, $body)",
-                    {"c": self.capture_id, "pos": frame, "e": key[0], "d": key[1], "v": key[2],
-                     "t": key[3], "secs": ds.header.export_secs, "up": ds.header.sys_uptime_ms,
-                     "body": ds.body}).fetchall()
-        self.pending.clear()
+        self._park_pending()
+        pending = self.con.execute("SELECT count(*) FROM flow_pending_sets WHERE capture_id = $c",
+                                   {"c": self.capture_id}).fetchall()[0][0]
         stats = {
             "flow_records": self.flow_records,
             "invalid": dict(self.invalid),

@@ -408,3 +408,15 @@ def test_sflow_samples_and_counters(imp):
     assert (c["in_octets"], c["out_octets"], c["in_ucast_pkts"], c["out_errors"], c["promiscuous"]) == (
         123456, 654321, 10, 1, 2)
     assert int_to_ip(ip_to_int("192.0.2.50")) == "192.0.2.50"
+
+
+def test_pending_data_sets_spill_to_the_case_and_still_decode(imp, monkeypatch):
+    monkeypatch.setattr(fe, "PENDING_SPILL", 3)
+    tpl = flowset(2, ipfix_template(256, [(8, 4), (12, 4), (2, 4), (1, 4)]))
+    data = [ipfix([flowset(256, ip4(f"10.0.0.{i}") + ip4("10.0.1.1") + struct.pack("!II", i, 100 * i))])
+            for i in range(1, 8)]
+    stats = imp.run([(EXPORTER, d) for d in data] + [(EXPORTER, ipfix([tpl]))])
+    assert stats["flow_records"] == 7 and stats["pending_data_sets"] == 0
+    rows = imp.rows("SELECT record_pos, ip_text(src_ip) AS src, packets, capture_id FROM flows ORDER BY record_pos")
+    assert rows == [{"record_pos": i, "src": f"10.0.0.{i}", "packets": i, "capture_id": 1} for i in range(1, 8)]
+    assert imp.rows("SELECT count(*) AS n FROM flow_pending_sets") == [{"n": 0}]
