@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forensics.errors import FilterSyntaxError, UsageError
 from forensics.filters import compile_filter, explain_filter
@@ -100,3 +102,30 @@ def test_alias_and_prefix():
         compile_filter("tcp", alias="p; DROP TABLE x")
     with pytest.raises(UsageError):
         compile_filter("tcp", table="captures")
+
+
+_ALPHABET = list("()[]!&|=<>-+*/:\\ .0123456789abcdefx") + ["host ", "net ", "port ", "tcp", "and ", "or ",
+                                                            "not ", "vlan ", "src ", "dst ", "tcpflags", "mask "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_ALPHABET), max_size=20).map("".join))
+def test_any_text_compiles_or_raises_a_typed_error(text):
+    from forensics.errors import ForensicsError
+
+    try:
+        sql, params = compile_filter(text)
+    except ForensicsError as exc:
+        assert str(exc).startswith("filter")
+        return
+    assert all(name.startswith("f") for name in params)
+    _CASE[0].con.execute(f"SELECT count(*) FROM packets WHERE {sql}", params).fetchone()  # valid SQL
+
+
+def _case():
+    from forensics.store import Case
+
+    return Case.open(":memory:")
+
+
+_CASE = [_case()]

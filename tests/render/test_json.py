@@ -70,3 +70,13 @@ def test_cli_json_success_and_failure(flows, tmp_path, validate):
                                  "tcp and"], capture_output=True, text=True, timeout=120)
     assert bad_filter.returncode == 2
     assert "filter column" in validate(json.loads(bad_filter.stdout))["response"]["err"]["msg"]
+
+
+def test_empty_case_json_validates(tmp_path, validate):
+    from forensics.reports import run_report
+    from forensics.store import Case
+
+    with Case.open(tmp_path / "empty.duckdb") as c:
+        result = run_report(c, "wannacry", {"from": "2016-09-06T00:00:00Z", "to": "2016-09-06T01:00:00Z"})
+    data = validate(json.loads(render(result, "json")))["response"]["result"]["data"]
+    assert data["data"]["items"] == {} and len(data["data"]["value"]) == 12

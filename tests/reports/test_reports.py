@@ -318,3 +318,19 @@ def test_bin_override(case, flows):
     assert r.bin_secs == 3600 and set(r.sections[0].series) == {T0, T0 + dt.timedelta(hours=1)}
     want = sum(f.bytes * 8 for f in flows if f.ts < T0 + dt.timedelta(hours=1) and is_home(f.dst))
     assert r.sections[0].series[T0][0][0] == pytest.approx(want / 3600, rel=1e-12)
+
+
+def test_subnetwork_compare_groups(case, flows, config):
+    blocks = [ipaddress.ip_network(n) for n in ("10.1.0.0/16", "10.2.0.0/16", "192.168.0.0/16")]
+
+    def inside(ip):
+        addr = ipaddress.ip_address(ip)
+        return any(addr.version == n.version and addr in n for n in blocks)
+
+    def sides(f):
+        bits = f.bytes * 8
+        out = [(("campus",), {"in": bits, "out": 0.0, "total": bits})] if inside(f.dst) else []
+        return out + ([(("campus",), {"in": 0.0, "out": bits, "total": bits})] if inside(f.src) else [])
+
+    r = run(case, "subnetwork_compare", config=config, kind="group")
+    check_section(r.sections[0], flows, sides, ["in", "out", "total"], 20)
