@@ -10,6 +10,7 @@ numbers. Enterprise-specific IPFIX fields (bit 0x8000 of the element id) are ski
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections import Counter
 from dataclasses import dataclass, field
@@ -351,8 +352,60 @@ class DecodedSet:
     invalid: Counter = field(default_factory=Counter)
 
 
+_INT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _fixed_plan(fields: tuple[FieldSpec, ...]) -> tuple[struct.Struct, tuple[tuple[int, str], ...], int] | None:
+    """For a template without variable-length fields: one struct for a whole record, the (element, kind)
+    of each value it yields, and the enterprise values per record. None when a field needs the slow path."""
+    fmt, outs, enterprise = ["!"], [], 0
+    for f in fields:
+        if f.length == VARLEN:
+            return None
+        if f.pen or f.ie not in WANTED_IES or f.length == 0:
+            enterprise += 1 if f.pen else 0
+            fmt.append(f"{f.length}x")
+        elif f.ie in ADDRESS_IES and f.length in (4, 16):
+            fmt.append("I" if f.length == 4 else "16s")
+            outs.append((f.ie, "a4" if f.length == 4 else "a6"))
+        elif f.length in _INT_CODES:
+            fmt.append(_INT_CODES[f.length])
+            outs.append((f.ie, "i"))
+        elif f.length < 8:
+            fmt.append(f"{f.length}s")
+            outs.append((f.ie, "b"))
+        else:
+            fmt.append(f"{f.length}x")
+    return struct.Struct("".join(fmt)), tuple(outs), enterprise
+
+
+def _decode_fixed(plan: tuple[struct.Struct, tuple[tuple[int, str], ...], int], body: bytes) -> DecodedSet:
+    st, outs, enterprise = plan
+    n = len(body) // st.size
+    records = []
+    for values in st.iter_unpack(body[:n * st.size]):
+        rec: dict[int, int] = {}
+        for (ie, kind), v in zip(outs, values, strict=True):
+            if kind == "i":
+                rec[ie] = v
+            elif kind == "a4":
+                rec[ie] = V4_MAPPED | v
+            elif kind == "a6":
+                rec[ie] = int.from_bytes(v, "big")
+                rec[-ie] = 6
+            else:
+                rec[ie] = int.from_bytes(v, "big")
+        records.append(rec)
+    return DecodedSet(records, enterprise * n)
+
+
 def decode_data_set(tpl: Template, body: bytes) -> DecodedSet:
     """Field dicts {element id: int value} for every record of a data set (padding ignored)."""
+    if tpl.min_length:
+        plan = _fixed_plan(tpl.fields)
+        if plan is not None:
+            return _decode_fixed(plan, body)
     out = DecodedSet([])
     min_len = tpl.min_length
     if min_len == 0:
