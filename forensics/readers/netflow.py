@@ -406,6 +406,11 @@ def decode_data_set(tpl: Template, body: bytes) -> DecodedSet:
         plan = _fixed_plan(tpl.fields)
         if plan is not None:
             return _decode_fixed(plan, body)
+    return decode_data_set_fieldwise(tpl, body)
+
+
+def decode_data_set_fieldwise(tpl: Template, body: bytes) -> DecodedSet:
+    """decode_data_set one field at a time: any template, variable-length fields included."""
     out = DecodedSet([])
     min_len = tpl.min_length
     if min_len == 0:
