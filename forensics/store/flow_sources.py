@@ -6,45 +6,56 @@ import duckdb
 
 _SUMMARY = """
 WITH recs AS (
-    SELECT source, exporter_ip, observation_domain, count(*) AS records, min(first_ts) AS first_ts,
-           max(last_ts) AS last_ts, list(DISTINCT sampling_rate ORDER BY sampling_rate) AS sampling_rates
+    SELECT source, coalesce(exporter_ip, 0) AS exp, observation_domain AS dom, count(*) AS records,
+           min(first_ts) AS first_ts, max(last_ts) AS last_ts,
+           list(DISTINCT sampling_rate ORDER BY sampling_rate) AS sampling_rates
     FROM flows
     WHERE source <> 'pcap'
     GROUP BY ALL
 ),
+current_templates AS (
+    SELECT * FROM flow_templates
+    QUALIFY row_number() OVER (PARTITION BY exporter_ip, observation_domain, version, template_id
+                               ORDER BY capture_id DESC) = 1
+),
 tpl AS (
-    SELECT exporter_ip, observation_domain,
+    SELECT CASE version WHEN 9 THEN 'netflow_v9' ELSE 'ipfix' END AS source, exporter_ip AS exp,
+           observation_domain AS dom,
            count(*) FILTER (WHERE NOT withdrawn AND NOT is_options) AS templates,
            count(*) FILTER (WHERE NOT withdrawn AND is_options) AS options_templates
-    FROM (
-        SELECT * FROM flow_templates
-        QUALIFY row_number() OVER (PARTITION BY exporter_ip, observation_domain, version, template_id
-                                   ORDER BY capture_id DESC) = 1
-    )
+    FROM current_templates
     GROUP BY ALL
 ),
 pending AS (
-    SELECT exporter_ip, observation_domain, count(*) AS pending_data_sets
-    FROM flow_pending_sets GROUP BY ALL
+    SELECT CASE version WHEN 9 THEN 'netflow_v9' ELSE 'ipfix' END AS source, exporter_ip AS exp,
+           observation_domain AS dom, count(*) AS pending_data_sets
+    FROM flow_pending_sets
+    GROUP BY ALL
+),
+keys AS (
+    SELECT source, exp, dom FROM recs
+    UNION SELECT source, exp, dom FROM tpl
+    UNION SELECT source, exp, dom FROM pending
 )
-SELECT r.source, ip_text(r.exporter_ip) AS exporter, r.observation_domain, r.records, r.first_ts, r.last_ts,
-       r.sampling_rates,
+SELECT k.source, CASE WHEN k.exp = 0 THEN NULL ELSE ip_text(k.exp) END AS exporter,
+       k.dom AS observation_domain, coalesce(r.records, 0) AS records, r.first_ts, r.last_ts,
+       coalesce(r.sampling_rates, []) AS sampling_rates,
        coalesce(t.templates, 0) AS templates, coalesce(t.options_templates, 0) AS options_templates,
        coalesce(p.pending_data_sets, 0) AS pending_data_sets
-FROM recs r
-LEFT JOIN tpl t ON r.source IN ('netflow_v9', 'ipfix')
-    AND t.exporter_ip = coalesce(r.exporter_ip, 0) AND t.observation_domain = r.observation_domain
-LEFT JOIN pending p ON r.source IN ('netflow_v9', 'ipfix')
-    AND p.exporter_ip = coalesce(r.exporter_ip, 0) AND p.observation_domain = r.observation_domain
-ORDER BY r.source, r.exporter_ip NULLS FIRST, r.observation_domain NULLS FIRST
+FROM keys k
+LEFT JOIN recs r USING (source, exp, dom)
+LEFT JOIN tpl t USING (source, exp, dom)
+LEFT JOIN pending p USING (source, exp, dom)
+ORDER BY k.source, k.exp, k.dom NULLS FIRST
 """
 
 
 def flow_source_summary(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Per source and exporter: records, time range, sampling rates seen, templates seen (current state).
 
-    Each dict: source, exporter (text or None), observation_domain, records, first_ts, last_ts,
-    sampling_rates (list), templates, options_templates, pending_data_sets.
+    Each dict: source, exporter (text, None when the input had no exporter address), observation_domain,
+    records, first_ts, last_ts, sampling_rates (list), templates, options_templates, pending_data_sets.
+    Exporters known only by their templates or by data sets still waiting for one are listed too.
     """
     cur = con.execute(_SUMMARY)
     cols = [d[0] for d in cur.description]

@@ -420,3 +420,16 @@ def test_pending_data_sets_spill_to_the_case_and_still_decode(imp, monkeypatch):
     rows = imp.rows("SELECT record_pos, ip_text(src_ip) AS src, packets, capture_id FROM flows ORDER BY record_pos")
     assert rows == [{"record_pos": i, "src": f"10.0.0.{i}", "packets": i, "capture_id": 1} for i in range(1, 8)]
     assert imp.rows("SELECT count(*) AS n FROM flow_pending_sets") == [{"n": 0}]
+
+
+def test_summary_lists_exporters_waiting_for_templates(imp):
+    tpl = flowset(2, ipfix_template(256, [(8, 4), (12, 4), (2, 4), (1, 4)]))
+    rec = flowset(256, ip4("10.0.0.1") + ip4("10.0.0.2") + struct.pack("!II", 1, 60))
+    imp.run([(EXPORTER, ipfix([rec])), (EXPORTER, v9([flowset(0, v9_template(300, V9_FIELDS))]))])
+    summary = flow_source_summary(imp.case.con)
+    assert [(s["source"], s["exporter"], s["records"], s["templates"], s["pending_data_sets"]) for s in summary] == [
+        ("ipfix", "192.0.2.1", 0, 0, 1), ("netflow_v9", "192.0.2.1", 0, 1, 0)]
+    imp.run([(EXPORTER, ipfix([tpl]))])
+    summary = flow_source_summary(imp.case.con)
+    assert [(s["source"], s["records"], s["templates"], s["pending_data_sets"]) for s in summary] == [
+        ("ipfix", 1, 1, 0), ("netflow_v9", 0, 1, 0)]
