@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,6 +41,31 @@ def _env() -> dict:
     return env
 
 
+class RssSampler(threading.Thread):
+    """Samples /proc/PID/status every 50 ms: peaks of anonymous and file-backed resident memory (MB).
+
+    ru_maxrss counts file pages mapped by the process (an mmap'd capture) as well as its own memory;
+    the split tells which one grew.
+    """
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.path = Path(f"/proc/{pid}/status")
+        self.peak = {"RssAnon": 0, "RssFile": 0}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                for line in self.path.read_text().splitlines():
+                    key, _, value = line.partition(":")
+                    if key in self.peak:
+                        self.peak[key] = max(self.peak[key], int(value.split()[0]))
+            except (OSError, ValueError, IndexError):
+                return
+            self.done.wait(0.05)
+
+
 def run_measured(cmd: list[str], before=None) -> dict:
     """Run cmd once (after calling `before()`, untimed); wall seconds, peak RSS in MB, exit code, stdout."""
     if before is not None:
@@ -47,12 +73,17 @@ def run_measured(cmd: list[str], before=None) -> dict:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=_env(), cwd=ROOT)
+        sampler = RssSampler(proc.pid)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t
+        sampler.done.set()
+        sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         return {"wall_s": wall, "rss_mb": usage.ru_maxrss / 1024, "rc": proc.returncode,
+                "anon_mb": sampler.peak["RssAnon"] / 1024, "file_mb": sampler.peak["RssFile"] / 1024,
                 "stdout": out.read().decode(errors="replace"), "stderr": err.read().decode(errors="replace")}
 
 
@@ -70,6 +101,8 @@ def measure(name: str, work: str, cmd: list[str], runs: int, before=None, ok_cod
             "wall_s": round(statistics.median(walls), 3), "wall_min_s": round(min(walls), 3),
             "wall_max_s": round(max(walls), 3),
             "peak_rss_mb": round(statistics.median(r["rss_mb"] for r in results), 1),
+            "peak_anon_mb": round(statistics.median(r["anon_mb"] for r in results), 1),
+            "peak_file_mb": round(statistics.median(r["file_mb"] for r in results), 1),
             "stdout": results[-1]["stdout"]}
 
 
@@ -202,6 +235,7 @@ def run_big(gb: float, cache: Path) -> dict:
     _remove_db(db)
     return {"path": str(path), "size_bytes": path.stat().st_size, "packets": counts["packets"],
             "wall_s": r["wall_s"], "pps": round(counts["packets"] / r["wall_s"]), "peak_rss_mb": r["peak_rss_mb"],
+            "peak_anon_mb": r["peak_anon_mb"], "peak_file_mb": r["peak_file_mb"],
             "flat_memory_ok": r["peak_rss_mb"] < 1024,
             "db_bytes_per_packet": round(size / max(1, counts["packets"]), 1)}
 
@@ -209,7 +243,12 @@ def run_big(gb: float, cache: Path) -> dict:
 def render_table(doc: dict) -> str:
     cap = doc["capture"]
     lines = [f"capture: {cap['path']}  {cap['packets']:,} packets, {cap['size_bytes'] / 1e9:.2f} GB"
-             f"  ({doc['machine']['cpus']} cpus, Python {doc['machine']['python']})", ""]
+             f"  ({doc['machine']['cpus']} cpus, Python {doc['machine']['python']})"]
+    load = doc["machine"].get("load_average_1min")
+    if load:
+        busy = " (not idle: every figure is lower than on an idle machine)" if load["start"] > 1.0 else ""
+        lines.append(f"load average (1 min) at start {load['start']}, at end {load['end']}{busy}")
+    lines.append("")
     head = (f"{'tool':<26} {'work':<34} {'wall s [min-max]':>22} {'packets/s':>11} {'peak RSS MB':>12} "
             f"{'forensics/peer':>15}")
     lines += [head, "-" * len(head)]
@@ -218,8 +257,11 @@ def render_table(doc: dict) -> str:
         ratio = "" if r.get("ratio") is None else f"{r['ratio']:.2f}x"
         lines.append(f"{r['tool']:<26} {r['work']:<34} {span:>22} {r['pps']:>11,} {r['peak_rss_mb']:>12,.0f} "
                      f"{ratio:>15}")
+    ours = doc["results"][0]
+    lines += ["", f"forensics import peak resident memory, sampled every 50 ms: anonymous {ours['peak_anon_mb']:,.0f} "
+              f"MB, file-backed (mapped capture, libraries) {ours['peak_file_mb']:,.0f} MB"]
     db = doc["db"]
-    lines += ["", f"case database: {db['size_bytes']:,} bytes = {db['bytes_per_packet']:.1f} bytes/packet "
+    lines += [f"case database: {db['size_bytes']:,} bytes = {db['bytes_per_packet']:.1f} bytes/packet "
               f"(packets + flows; {db['packets_rows']:,} packet rows, {db['flows_rows']:,} flows)"]
     for note in doc["notes"]:
         lines.append(f"note: {note}")
@@ -235,6 +277,7 @@ def render_table(doc: dict) -> str:
         b = doc["big"]
         lines.append(f"big: {b['size_bytes'] / 1e9:.1f} GB, {b['packets']:,} packets: {b['wall_s']:.1f} s, "
                      f"{b['pps']:,} packets/s, peak RSS {b['peak_rss_mb']:,.0f} MB "
+                     f"(sampled peaks: anon {b['peak_anon_mb']:,.0f}, file-backed {b['peak_file_mb']:,.0f}) "
                      f"({'under' if b['flat_memory_ok'] else 'OVER'} 1 GiB), {b['db_bytes_per_packet']} bytes/packet")
     return "\n".join(lines)
 
@@ -263,6 +306,7 @@ def main(argv: list[str] | None = None) -> dict:
         pcap, generated = bench_capture(args.packets, cache)
     subprocess.run(["cat", str(pcap)], stdout=subprocess.DEVNULL, check=False)  # warm the page cache
 
+    load_start = round(os.getloadavg()[0], 2)
     db = cache / "bench.duckdb"
     ours = forensics_import(pcap, db, args.runs)
     counts = _case_counts(db)
@@ -277,7 +321,8 @@ def main(argv: list[str] | None = None) -> dict:
     doc = {
         "capture": {"path": str(pcap), "packets": packets, "size_bytes": pcap.stat().st_size,
                     "generated_now": generated, "seed": None if args.pcap else SEED},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "load_average_1min": {"start": load_start, "end": round(os.getloadavg()[0], 2)}},
         "results": results,
         "ratios": {r["tool"]: r["ratio"] for r in peers},
         "db": {"size_bytes": size, "bytes_per_packet": round(size / max(1, packets), 1), **counts},

@@ -11,6 +11,8 @@ QUIC, NTP, ping; about 10 % IPv6) with conversations opened inside [t0, t1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from forensics.demo.dns import DNS_NAMES  # noqa: F401  (re-exported: the office's names)
@@ -25,6 +27,8 @@ from forensics.demo.packets import (
     PacketPlan,
     v4,
 )
+
+SizeDraw = Callable[[np.random.Generator, int], np.ndarray]  # (rng, n) -> n conversation sizes
 
 HOME_NET = "10.10.0.0/16"
 HOME_NET6 = "fd00:a:a::/48"
@@ -118,7 +122,7 @@ def server_addrs(text4: str, v6: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return hi, lo
 
 
-def split_budget(rng: np.random.Generator, budget: int, draw: callable) -> np.ndarray:
+def split_budget(rng: np.random.Generator, budget: int, draw: SizeDraw) -> np.ndarray:
     """Packet counts per conversation (from `draw(rng, n)`) summing to exactly `budget`."""
     if budget <= 0:
         return np.zeros(0, np.int64)
@@ -152,7 +156,8 @@ def _flows(rng: np.random.Generator, k: np.ndarray, t0: int, t1: int, t_end: int
                    start=start.astype(np.int64), k=k, gap_us=gap_us)
 
 
-def _heavy(extra: float, cap: int = 20_000) -> callable:
+def _heavy(extra: float, cap: int = 20_000) -> SizeDraw:
+    """Heavy-tailed conversation sizes: at least 7 packets (handshake, data, teardown), Pareto tail."""
     return lambda rng, n: np.minimum(7 + np.floor(extra * rng.pareto(1.5, n)), cap)
 
 
