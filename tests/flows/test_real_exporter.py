@@ -59,7 +59,8 @@ def test_softflowd_capture_matches_direct_import(tmp_path, direct):
                              "udp", "port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        time.sleep(1.0)  # tcpdump is listening once it has opened the interface
+        listening = dump.stderr.readline().decode()  # "tcpdump: listening on lo, ..." once it captures
+        assert "listening" in listening, listening
         subprocess.run(["softflowd", "-r", str(PCAP), "-n", f"127.0.0.1:{port}", "-v", "9"], check=True,
                        capture_output=True, timeout=60)
         time.sleep(0.5)
@@ -69,7 +70,7 @@ def test_softflowd_capture_matches_direct_import(tmp_path, direct):
     with Case.open(tmp_path / "case.duckdb") as case:
         summary = import_paths(case, [str(cap)], ImportOptions())
         assert [f.status for f in summary.files] == ["imported"], summary.files
-        assert summary.files[0].packets >= 1, dump.stderr.read()
+        assert summary.files[0].packets >= 1, dump.stderr.read().decode()
         exported = per_tuple(case, "netflow_v9")
         # the export packets themselves are pcap flows of this capture, too
         assert case.con.execute("SELECT count(*) FROM flows WHERE source = 'pcap'").fetchone()[0] >= 1
