@@ -28,15 +28,15 @@ CFLOW_FIELDS = ["frame.number", "cflow.srcaddr", "cflow.srcaddrv6", "cflow.dstad
                 "cflow.srcport", "cflow.dstport", "cflow.protocol", "cflow.packets", "cflow.octets"]
 
 
-def tshark(path, fields, decode=()) -> list[list[list[str]]]:
+def tshark(path, fields, decode=(), sep=",") -> list[list[list[str]]]:
     args = ["tshark", "-r", str(path)]
     for d in decode:
         args += ["-d", d]
-    args += ["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]
+    args += ["-T", "fields", "-E", "occurrence=a", "-E", f"aggregator={sep}"]
     for f in fields:
         args += ["-e", f]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    return [[c.split(",") if c else [] for c in line.split("\t")] for line in out.splitlines()]
+    return [[c.split(sep) if c else [] for c in line.split("\t")] for line in out.splitlines()]
 
 
 def decode_args(row) -> list[str]:
@@ -118,3 +118,34 @@ def test_sflow_fields_equal_tshark(tmp_path, rel):
         ours = Counter(case.con.execute(
             "SELECT record_pos, sampling_rate, in_if FROM flows WHERE source = 'sflow'").fetchall())
     assert theirs and ours == theirs
+
+
+def _tshark_abs_us(text: str) -> int:
+    """'Feb 28, 2023 09:46:01.088000000 UTC' -> unix microseconds."""
+    import datetime as dt
+
+    stamp, frac = " ".join(text.replace(" UTC", "").split()).split(".")
+    d = dt.datetime.strptime(stamp, "%b %d, %Y %H:%M:%S").replace(tzinfo=dt.timezone.utc)
+    return int(d.timestamp()) * 1_000_000 + int(frac[:6].ljust(6, "0"))
+
+
+@pytest.mark.parametrize("rel", ["files/pmacct/100-IPFIXv10-CISCO__traffic-00.pcap",
+                                 "files/akvorado/netflow__mpls.pcap",
+                                 "files/akvorado/netflow__physicalinterfaces.pcap"])
+def test_ipfix_absolute_times_equal_tshark(tmp_path, rel):
+    path = CORPUS / rel
+    theirs: dict[int, Counter] = defaultdict(Counter)
+    for cols in tshark(path, ["frame.number", "cflow.abstimestart", "cflow.abstimeend"], decode_args(ROWS[rel]),
+                       sep="|"):
+        if cols[1] and len(cols[1]) == len(cols[2]):
+            for s, e in zip(cols[1], cols[2], strict=True):
+                theirs[int(cols[0][0])][(_tshark_abs_us(s), _tshark_abs_us(e))] += 1
+    with Case.open(tmp_path / "case.duckdb") as case:
+        import_capture(case, path)
+        rows = case.con.execute("SELECT record_pos, epoch_us(first_ts), epoch_us(last_ts) FROM flows").fetchall()
+    ours: dict[int, Counter] = defaultdict(Counter)
+    for frame, first, last in rows:
+        ours[frame][(first, last)] += 1
+    assert theirs
+    for frame, counter in theirs.items():
+        assert not counter - ours[frame], f"frame {frame}"
