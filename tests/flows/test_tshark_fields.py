@@ -7,7 +7,7 @@ import subprocess
 from collections import Counter, defaultdict
 
 import pytest
-from flowcase import CORPUS, import_capture, manifest
+from flowcase import CORPUS, import_capture, manifest, udp_datagrams
 
 from forensics.netaddr import ip_to_int
 from forensics.store import Case
@@ -149,3 +149,28 @@ def test_ipfix_absolute_times_equal_tshark(tmp_path, rel):
     assert theirs
     for frame, counter in theirs.items():
         assert not counter - ours[frame], f"frame {frame}"
+
+
+@pytest.mark.parametrize("rel", SFLOW_FILES)
+def test_sflow_sampled_header_addresses_equal_tshark(tmp_path, rel):
+    """The sampled headers' addresses, decoded by the pcap decoder, are those tshark decodes inside sFlow."""
+    path = CORPUS / rel
+    outer = {frame: (src, dst) for frame, _, src, dst, *_ in udp_datagrams(path)}
+    theirs = Counter()
+    rows = tshark(path, ["frame.number", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "sflow_245.header"],
+                  [d.replace("cflow", "sflow") for d in decode_args(ROWS[rel])])
+    for cols in rows:
+        frame, src4, dst4, src6, dst6 = int(cols[0][0]), cols[1], cols[2], cols[3], cols[4]
+        if not cols[5]:
+            continue  # no sampled headers in this datagram
+        pairs = Counter((ip_to_int(s), ip_to_int(d)) for s, d in zip(src4 + src6, dst4 + dst6, strict=True))
+        pairs[outer[frame]] -= 1  # the export datagram's own header
+        for (s, d), n in pairs.items():
+            if n > 0:
+                theirs[(frame, s, d)] += n
+    with Case.open(tmp_path / "case.duckdb") as case:
+        import_capture(case, path)
+        ours = Counter(case.con.execute(
+            "SELECT record_pos, src_ip, dst_ip FROM flows WHERE source = 'sflow' AND src_ip IS NOT NULL").fetchall())
+    ours = Counter({(f, int(s), int(d)): n for (f, s, d), n in ours.items() if f in {k[0] for k in theirs}})
+    assert theirs and ours == theirs
