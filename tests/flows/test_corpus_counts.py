@@ -144,3 +144,21 @@ def test_raw_payloads_laid_end_to_end_gzipped(tmp_path):
         assert stats["invalid"] == {} and stats["flow_records"] == expected
         sources = case.con.execute("SELECT source, count(*) FROM flows GROUP BY ALL ORDER BY ALL").fetchall()
     assert sources == [("ipfix", _group_expected(rows[names[1]])), ("netflow_v5", _group_expected(rows[names[0]]))]
+
+
+SFLOW_ROWS = [r for r in EXPORT_ROWS if "sflow" in r["categories"]]
+
+
+@pytest.mark.parametrize("row", SFLOW_ROWS, ids=[r["path"].split("/", 1)[1] for r in SFLOW_ROWS])
+def test_sflow_counter_samples_equal_tshark(tmp_path, row):
+    """Counter samples land in sflow_counters: as many samples as tshark's NumSamples summary names."""
+    kinds = {k: int(n) for k, n in re.findall(r"((?:expanded )?(?:counters|flow) sample) (\d+)",
+                                              row["flow_records_tshark"])}
+    assert kinds
+    expected = kinds.get("counters sample", 0) + kinds.get("expanded counters sample", 0)
+    with Case.open(tmp_path / "case.duckdb") as case:
+        import_capture(case, CORPUS / row["path"])
+        samples = case.con.execute(
+            "SELECT count(DISTINCT (record_pos, sample_sequence, source_id_type, source_id_index)) "
+            "FROM sflow_counters").fetchone()[0]
+    assert samples == expected
