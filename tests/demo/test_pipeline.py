@@ -56,6 +56,14 @@ def test_case_holds_the_truth(demo):
         assert (night["client"], night["server"], night["dst_port"]) in rows
 
 
+def test_site_pages_show_the_incidents(demo):
+    result, _ = demo
+    truth = json.loads(result.truth.read_text())
+    pages = {p.name for p in result.site.parent.glob("*.html")}
+    assert {"index.html", "wannacry.html", "top_talkers.html"} <= pages
+    assert truth["scenarios"]["sweep"]["sweeper"] in (result.site.parent / "wannacry.html").read_text()
+
+
 def test_json_summary_has_talkers_protocols_ports(demo):
     result, _ = demo
     doc = json.loads(result.json.read_text())
