@@ -116,7 +116,10 @@ def ensure_peer(binary: str, install: bool) -> str | None:
     if os.geteuid() != 0 and shutil.which("sudo"):
         cmd = ["sudo", "-E"] + cmd
     print(f"bench: installing {APT_PACKAGES[binary]} for {binary} ...", file=sys.stderr)
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": False}
+    if subprocess.run(cmd, **quiet).returncode != 0:  # stale or empty package lists: update once, retry
+        subprocess.run(cmd[:-5] + ["apt-get", "update", "-q"], **quiet)
+        subprocess.run(cmd, **quiet)
     return shutil.which(binary)
 
 
