@@ -9,6 +9,7 @@ QinQ, MPLS and PPPoE encapsulations are transparent. See docs/filters.md for the
 
 from __future__ import annotations
 
+from forensics.errors import UsageError
 from forensics.filters.parser import Node, explain, parse_filter
 from forensics.filters.to_sql import compile_tree
 
@@ -25,9 +26,17 @@ def compile_filter(
     expected) or UsageError (a primitive the table cannot answer).
     """
     node: Node | None = parse_filter(expr)
-    return compile_tree(node, table, alias, prefix)
+    try:
+        return compile_tree(node, table, alias, prefix)
+    except RecursionError:
+        raise UsageError(f"filter: {len(expr)} characters of expression are too deep to compile; "
+                         "simplify it") from None
 
 
 def explain_filter(expr: str) -> str:
     """The expression as parsed, fully parenthesised: 'A and B or C' -> '((A and B) or C)'."""
-    return explain(parse_filter(expr))
+    node = parse_filter(expr)
+    try:
+        return explain(node)
+    except RecursionError:
+        raise UsageError(f"filter: {len(expr)} characters of expression are too deep to explain") from None

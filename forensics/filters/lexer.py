@@ -86,7 +86,7 @@ def tokenize(expr: str) -> list[Token]:
             i += 1
             continue
         if c == "\\":  # pcap-filter's escape for names that are also keywords: proto \tcp
-            j = _word_end(expr, i + 1)
+            j = _word_end(expr, i + 1) if i + 1 < n and expr[i + 1] not in ":/-" else i + 1
             if j == i + 1:
                 raise FilterSyntaxError(expr, i + 1, "expected a name after '\\'")
             tokens.append(Token("word", expr[i + 1 : j], i + 1))
@@ -94,9 +94,10 @@ def tokenize(expr: str) -> list[Token]:
             continue
         if (c in _WORD_CHARS and c not in ":/-") or expr.startswith("::", i):
             j = _word_end(expr, i)
-            tokens.append(Token("word", expr[i:j], i + 1))
-            i = j
-            continue
+            if j > i:  # '::x' is no address: then ':' is an operator, below
+                tokens.append(Token("word", expr[i:j], i + 1))
+                i = j
+                continue
         if c == "-":
             tokens.append(Token("op", "-", i + 1))
             i += 1

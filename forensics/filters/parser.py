@@ -246,6 +246,7 @@ SERVICES = {
     "postgresql": 5432,
     "http-alt": 8080,
 }
+MAX_NESTING = 50
 RELOPS = {"=", "==", "!=", "<", ">", "<=", ">="}
 _ARITH_OPS = {"|", "&", "<<", ">>", "+", "-", "*", "/"}
 
@@ -653,7 +654,17 @@ def parse_filter(expr: str) -> Node | None:
     """The syntax tree of `expr`; None for an empty expression (matches everything)."""
     if not expr.strip():
         return None
-    return Parser(expr).parse()
+    parser = Parser(expr)
+    depth = 0
+    for tok in parser.tokens:
+        depth += 1 if tok.kind == "op" and tok.text in ("(", "[") else 0
+        depth -= 1 if tok.kind == "op" and tok.text in (")", "]") else 0
+        if depth > MAX_NESTING:
+            raise FilterSyntaxError(expr, tok.col, f"parentheses nested deeper than {MAX_NESTING}")
+    try:
+        return parser.parse()
+    except RecursionError:
+        raise FilterSyntaxError(expr, 1, "expression too deeply nested; simplify it") from None
 
 
 def explain(node: Node | None) -> str:

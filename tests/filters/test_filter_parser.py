@@ -129,3 +129,12 @@ def _case():
 
 
 _CASE = [_case()]
+
+
+@pytest.mark.parametrize("expr", ["(" * 60 + "tcp" + ")" * 60, "not " * 3000 + "tcp", " or ".join(["tcp"] * 3000)])
+def test_pathological_nesting_is_a_typed_error(expr):
+    from forensics.errors import ForensicsError
+
+    with pytest.raises(ForensicsError):
+        compile_filter(expr)
+        explain_filter(expr)
