@@ -13,7 +13,7 @@ from flowcase import CORPUS, import_file
 
 import forensics.readers.nfcapd as nfcapd_mod
 from forensics.errors import InputError
-from forensics.netaddr import ip_to_int
+from forensics.netaddr import int_to_ip, ip_to_int
 from forensics.readers.flowfiles import sniff_flow_file
 from forensics.store import Case
 
@@ -43,7 +43,7 @@ def totals(case: Case) -> dict:
     return {"flows": flows, "packets": int(packets), "bytes": int(bytes_)}
 
 
-KEY = ("SELECT ip_text(src_ip), ip_text(dst_ip), src_port, dst_port, ip_proto, icmp_type, icmp_code, packets, "
+KEY = ("SELECT src_ip, dst_ip, src_port, dst_port, ip_proto, icmp_type, icmp_code, packets, "
        "bytes, epoch(date_trunc('second', first_ts)) FROM flows ORDER BY ALL")
 
 
@@ -188,9 +188,10 @@ def test_suricata_eve(tmp_path):
         stats = import_file(case, path, "suricata-eve")
         assert stats["flow_records"] == 3 and stats["invalid"] == {}
         rows = case.con.execute(
-            "SELECT record_pos, ip_text(src_ip), ip_text(dst_ip), src_port, dst_port, ip_proto, packets, bytes, "
+            "SELECT record_pos, src_ip, dst_ip, src_port, dst_port, ip_proto, packets, bytes, "
             "tcp_flags, icmp_type, vlan, strftime(first_ts, '%H:%M:%S.%f'), strftime(last_ts, '%H:%M:%S') "
             "FROM flows ORDER BY flow_id").fetchall()
+    rows = [(r[0], int_to_ip(int(r[1])), int_to_ip(int(r[2])), *r[3:]) for r in rows]
     assert rows == [
         (2, "192.168.2.7", "192.168.2.1", 1041, 80, 6, 5, 400, 0x1B, None, None, "20:27:09.534255", "20:27:12"),
         (2, "192.168.2.1", "192.168.2.7", 80, 1041, 6, 4, 3000, 0x1A, None, None, "20:27:09.534255", "20:27:12"),

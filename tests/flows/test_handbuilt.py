@@ -86,9 +86,11 @@ class Importer:
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
     def flows(self) -> list[dict]:
-        return self.rows("SELECT *, ip_text(src_ip) AS src, ip_text(dst_ip) AS dst, ip_text(next_hop) AS nh, "
-                         "ip_text(exporter_ip) AS exp, epoch_us(first_ts) AS f_us, epoch_us(last_ts) AS l_us "
-                         "FROM flows ORDER BY flow_id")
+        rows = self.rows("SELECT *, epoch_us(first_ts) AS f_us, epoch_us(last_ts) AS l_us FROM flows ORDER BY flow_id")
+        for r in rows:
+            for col, short in (("src_ip", "src"), ("dst_ip", "dst"), ("next_hop", "nh"), ("exporter_ip", "exp")):
+                r[short] = None if r[col] is None else int_to_ip(int(r[col]))
+        return rows
 
 
 @pytest.fixture
@@ -402,12 +404,12 @@ def test_sflow_samples_and_counters(imp):
     assert (b["ip_version"], b["src"], b["dst"], b["bytes"], b["sampling_rate"]) == (
         6, "2001:db8::5", "2001:db8::6", 1280, 2048)
     assert (b["in_if"], b["out_if"], b["src_port"], b["dst_port"]) == (11, 12, 5000, 53)
-    (c,) = imp.rows("SELECT *, ip_text(agent_ip) AS agent FROM sflow_counters")
+    (c,) = imp.rows("SELECT * FROM sflow_counters")
+    c["agent"] = int_to_ip(int(c["agent_ip"]))
     assert (c["agent"], c["sub_agent_id"], c["record_pos"], c["if_index"], c["if_speed"]) == (
         "192.0.2.50", 4, 1, 7, 10**9)
     assert (c["in_octets"], c["out_octets"], c["in_ucast_pkts"], c["out_errors"], c["promiscuous"]) == (
         123456, 654321, 10, 1, 2)
-    assert int_to_ip(ip_to_int("192.0.2.50")) == "192.0.2.50"
 
 
 def test_pending_data_sets_spill_to_the_case_and_still_decode(imp, monkeypatch):
@@ -417,8 +419,8 @@ def test_pending_data_sets_spill_to_the_case_and_still_decode(imp, monkeypatch):
             for i in range(1, 8)]
     stats = imp.run([(EXPORTER, d) for d in data] + [(EXPORTER, ipfix([tpl]))])
     assert stats["flow_records"] == 7 and stats["pending_data_sets"] == 0
-    rows = imp.rows("SELECT record_pos, ip_text(src_ip) AS src, packets, capture_id FROM flows ORDER BY record_pos")
-    assert rows == [{"record_pos": i, "src": f"10.0.0.{i}", "packets": i, "capture_id": 1} for i in range(1, 8)]
+    rows = [(f["record_pos"], f["src"], f["packets"], f["capture_id"]) for f in imp.flows()]
+    assert sorted(rows) == [(i, f"10.0.0.{i}", i, 1) for i in range(1, 8)]
     assert imp.rows("SELECT count(*) AS n FROM flow_pending_sets") == [{"n": 0}]
 
 
