@@ -281,7 +281,13 @@ class ExportCollector:
         self.pending_in_memory = 0
 
     def finish(self) -> dict:
-        """Write what is left, store templates and pending data sets; the import's stats."""
+        """Write what is left, store templates and pending data sets; the import's stats.
+
+        {"flow_records": records stored for this file, "invalid": {reason: count}, "pending_data_sets":
+        data sets of this file still waiting for their template, "templates": templates announced in
+        this file}, plus "enterprise_values_skipped" and "flow_records_for_earlier_imports" (records of
+        earlier files' held data sets, decoded now and stored under those files) when not zero.
+        """
         self._flush()
         for key, (tpl, frame, secs) in self.touched.items():
             self.con.execute(

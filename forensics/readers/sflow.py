@@ -117,7 +117,7 @@ def parse_sflow(payload: bytes, ts_us: int) -> SflowDatagram:
         b.pos += length
         enterprise, kind = fmt >> 12, fmt & 0xFFF
         if enterprise != 0:
-            out.invalid["unknown_sample_format"] += 1
+            out.invalid["unsupported_sample_format"] += 1
         elif kind in (1, 3):
             rec = _flow_sample(sample, expanded=kind == 3, ts_us=ts_us)
             if rec is None:
@@ -131,7 +131,7 @@ def parse_sflow(payload: bytes, ts_us: int) -> SflowDatagram:
             else:
                 out.counters.extend(rows)
         else:
-            out.invalid["unknown_sample_format"] += 1
+            out.invalid["unsupported_sample_format"] += 1
     return out
 
 
