@@ -255,6 +255,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             for iface in reader.interfaces:
                 writer.add_interface(iface.iface, iface.section, iface.linktype, iface.snaplen, iface.tsresol_ns,
                                      iface.name)
+            if reader.rejected is not None and reader.packets == 0:
+                raise reader.rejected  # nothing readable: reject the file whole
             meta.link_types = reader.link_types or None
             writer.counts.undecoded = reader.undecoded
             if collector is not None:

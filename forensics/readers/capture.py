@@ -9,6 +9,7 @@ says what and at which byte offset.
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -80,6 +81,7 @@ class CaptureReader:
         self._base = 0  # file offset of _buf[0]
         self._eof = False
         self._stream = None
+        self._stream_error: InputError | None = None
 
     # -- window management ------------------------------------------------------------------
     def _refill(self, keep_from: int) -> None:
@@ -92,17 +94,22 @@ class CaptureReader:
         view = memoryview(self._buf)
         while self._filled < len(self._buf) and not self._eof:
             try:
-                n = self._stream.readinto(view[self._filled:])
+                room = len(self._buf) - self._filled
+                if self.sniffed.compressed:  # small steps: a damaged stream loses at most one step
+                    room = min(room, 65536)
+                n = self._stream.readinto(view[self._filled:self._filled + room])
             except GzipBombError as exc:
-                raise MalformedError(
+                self._stream_error = MalformedError(
                     self.path, exc.offset, "gzip data inflates more than 400 times its size (a gzip bomb?)",
-                    "Decompress it yourself if the content is genuine",
-                ) from None
-            except (OSError, EOFError) as exc:
-                raise TruncatedError(
+                    "Reading stopped there; decompress it yourself if the content is genuine",
+                )
+                n = 0
+            except (OSError, EOFError, zlib.error) as exc:
+                self._stream_error = TruncatedError(
                     self.path, self._base + self._filled, f"compressed data ends or is damaged ({exc})",
                     "The packets before this point were kept",
-                ) from None
+                )
+                n = 0
             if not n:
                 self._eof = True
                 break
@@ -135,6 +142,8 @@ class CaptureReader:
     def _pcap_chunks(self, progress: Callable[[int], None] | None) -> Iterator[Chunk]:
         self._refill(0)
         if self._filled < 24:
+            if self._stream_error is not None:
+                raise self._stream_error
             raise TruncatedError(self.path, 0, f"pcap file header is {self._filled} bytes, needs 24")
         big = self.sniffed.byte_order == "be"
         fmt = ">HHiIII" if big else "<HHiIII"
@@ -163,6 +172,8 @@ class CaptureReader:
                 )
             if status == fd.WALK_END:
                 if self._eof:
+                    if self._stream_error is not None:
+                        raise self._stream_error
                     if pos < self._filled:
                         raise TruncatedError(
                             self.path, self._base + pos,
@@ -216,6 +227,8 @@ class CaptureReader:
             # END or BLOCK: need a whole block header + body in the window
             if self._filled - pos < 12:
                 if self._eof:
+                    if self._stream_error is not None:
+                        raise self._stream_error
                     if pos < self._filled:
                         raise TruncatedError(self.path, self._base + pos,
                                              f"last block cut short ({self._filled - pos} bytes)",
@@ -243,6 +256,8 @@ class CaptureReader:
                                      "The packets before it were kept")
             if self._filled - pos < blen:
                 if self._eof:
+                    if self._stream_error is not None:
+                        raise self._stream_error
                     raise TruncatedError(self.path, self._base + pos,
                                          f"block type {btype:#x} of {blen} bytes cut short at end of file",
                                          "The packets before it were kept")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -87,7 +88,7 @@ def sniff(path: str, size: int) -> Sniffed:
         try:
             with gzip.open(path, "rb") as g:
                 head = g.read(4096)
-        except (OSError, EOFError, gzip.BadGzipFile):
+        except (OSError, EOFError, zlib.error):
             return Sniffed("gzip-damaged", True, b"")
     magic = head[:4]
     if magic in PCAP_MAGICS:
