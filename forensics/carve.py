@@ -301,9 +301,22 @@ def _pcap_paths(out: Path, linktypes: list[int]) -> dict[int, Path]:
     return {lt: out.with_name(f"{out.stem}-{lt}{out.suffix or '.pcap'}") for lt in linktypes}
 
 
-def _interfaces(con: duckdb.DuckDBPyConnection, keys: set[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
-    rows = con.execute("SELECT capture_id, iface, linktype, snaplen, tsresol_ns, name FROM interfaces").fetchall()
-    return {(r[0], r[1]): r[2:] for r in rows if (r[0], r[1]) in keys}
+def _interfaces(con: duckdb.DuckDBPyConnection, refs: list[PacketRef]) -> dict[tuple[int, int], tuple]:
+    """(capture_id, iface) -> (linktype, snaplen, ns per timestamp unit, name) for the interfaces of `refs`.
+
+    The resolution of a pcap source comes from its format (pcap-*-nsec: 1 ns, else 1000 ns).
+    """
+    rows = con.execute(
+        "SELECT c.capture_id, i.iface, i.linktype, i.snaplen, "
+        "CASE WHEN c.format LIKE 'pcap-%nsec%' THEN 1 WHEN c.format LIKE 'pcap-%' THEN 1000 "
+        "ELSE coalesce(i.tsresol_ns, 1000) END, i.name "
+        "FROM captures c JOIN interfaces i USING (capture_id) WHERE list_contains($cids, c.capture_id)",
+        {"cids": sorted({r.capture_id for r in refs})},
+    ).fetchall()
+    out = {(r[0], r[1]): r[2:] for r in rows}
+    for ref in refs:  # a record whose interface row is missing: its own link type, microseconds
+        out.setdefault((ref.capture_id, ref.iface), (ref.linktype, 0, 1000, None))
+    return out
 
 
 def carve(con: duckdb.DuckDBPyConnection, refs: list[PacketRef], out: Path | str, pcapng: bool = False,
@@ -312,8 +325,7 @@ def carve(con: duckdb.DuckDBPyConnection, refs: list[PacketRef], out: Path | str
     out = Path(out)
     if not refs:
         raise UsageError("carve: no packet matches; nothing written")
-    keys = {(r.capture_id, r.iface) for r in refs}
-    ifaces = _interfaces(con, keys)
+    ifaces = _interfaces(con, refs)
     # Check every source before writing anything, so a missing file leaves no partial output.
     locator = SourceLocator(con, [Path(s) for s in search])
     for cid in sorted({r.capture_id for r in refs}):
@@ -328,7 +340,7 @@ def _write_pcaps(out: Path, refs: list[PacketRef], records: Iterator[RawRecord],
                  ifaces: dict[tuple[int, int], tuple]) -> list[CarvedFile]:
     linktypes = sorted({r.linktype for r in refs})
     paths = _pcap_paths(out, linktypes)
-    nsec = any((ifaces.get((r.capture_id, r.iface)) or (None, None, 1000))[2] not in (None, 1000) for r in refs)
+    nsec = any(ifaces[(r.capture_id, r.iface)][2] < 1000 for r in refs)
     handles: dict[int, BinaryIO] = {}
     counts = dict.fromkeys(linktypes, 0)
     try:
@@ -336,7 +348,7 @@ def _write_pcaps(out: Path, refs: list[PacketRef], records: Iterator[RawRecord],
             lt = rec.ref.linktype
             f = handles.get(lt)
             if f is None:
-                snaplens = [(ifaces.get((r.capture_id, r.iface)) or (0, 0))[1] or 0 for r in refs if r.linktype == lt]
+                snaplens = [ifaces[(r.capture_id, r.iface)][1] or 0 for r in refs if r.linktype == lt]
                 snaplen = max(snaplens + [0]) or DEFAULT_SNAPLEN
                 f = handles[lt] = open(paths[lt], "wb")
                 magic = PCAP_MAGIC_NSEC if nsec else PCAP_MAGIC_USEC
@@ -383,7 +395,7 @@ def _write_pcapng(out: Path, refs: list[PacketRef], records: Iterator[RawRecord]
             key = (ref.capture_id, ref.iface)
             if key in order:
                 continue
-            linktype, snaplen, tsresol_ns, name = ifaces.get(key) or (ref.linktype, 0, 1000, None)
+            linktype, snaplen, tsresol_ns, name = ifaces[key]
             code, per_unit = _tsresol_option(tsresol_ns or 1000)
             opts = b""
             if name:
@@ -395,7 +407,7 @@ def _write_pcapng(out: Path, refs: list[PacketRef], records: Iterator[RawRecord]
         for rec in records:
             key = (rec.ref.capture_id, rec.ref.iface)
             per_unit = resol_out[key]
-            src_resol = (ifaces.get(key) or (0, 0, 1000))[2] or 1000
+            src_resol = ifaces[key][2]
             if rec.pcapng_units is not None and src_resol == per_unit:
                 units, options = rec.pcapng_units, rec.pcapng_options
             else:
