@@ -265,22 +265,42 @@ class RecordReader:
         return RawRecord(ref, data, units * resol, pcapng_units=units, pcapng_options=options)
 
 
+class RecordStore:
+    """Open readers for the captures of a case, kept across calls (one per capture); close when done."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, locator: SourceLocator) -> None:
+        self.con = con
+        self.locator = locator
+        self.readers: dict[int, RecordReader] = {}
+
+    def read(self, ref: PacketRef) -> RawRecord:
+        """The original record of `ref` from its verified source."""
+        reader = self.readers.get(ref.capture_id)
+        if reader is None:
+            resol = dict(self.con.execute("SELECT iface, tsresol_ns FROM interfaces WHERE capture_id = $c",
+                                          {"c": ref.capture_id}).fetchall())
+            reader = self.readers[ref.capture_id] = RecordReader(self.locator.source(ref.capture_id), resol)
+        return reader.read(ref)
+
+    def close(self) -> None:
+        """Close every open file."""
+        for reader in self.readers.values():
+            reader.close()
+        self.readers.clear()
+
+    def __enter__(self) -> RecordStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def read_records(con: duckdb.DuckDBPyConnection, refs: Iterable[PacketRef],
                  search: Iterable[Path | str] = (), locator: SourceLocator | None = None) -> Iterator[RawRecord]:
     """The original records of `refs`, in the given order, from their verified source files."""
-    locator = locator or SourceLocator(con, [Path(s) for s in search])
-    readers: dict[int, RecordReader] = {}
-    try:
+    with RecordStore(con, locator or SourceLocator(con, [Path(s) for s in search])) as store:
         for ref in refs:
-            reader = readers.get(ref.capture_id)
-            if reader is None:
-                resol = dict(con.execute("SELECT iface, tsresol_ns FROM interfaces WHERE capture_id = $c",
-                                         {"c": ref.capture_id}).fetchall())
-                reader = readers[ref.capture_id] = RecordReader(locator.source(ref.capture_id), resol)
-            yield reader.read(ref)
-    finally:
-        for reader in readers.values():
-            reader.close()
+            yield store.read(ref)
 
 
 # ----------------------------------------------------------------------------------------- writing

@@ -46,7 +46,7 @@ def packets_command(
 
     Example: forensics packets --filter 'tcp dst port 445 and tcp[tcpflags] & tcp-syn != 0' -c 20 -X
     """
-    from forensics.carve import SourceLocator, packet_selection
+    from forensics.carve import RecordStore, SourceLocator, packet_selection
     from forensics.packetview import ROW_COLUMNS
     from forensics.store import Case
 
@@ -76,12 +76,13 @@ def packets_command(
             params["_limit"] = count_limit
         cur = con.execute(sql, params)
         names = [d[0] for d in cur.description]
-        _print_rows(con, cur, names, mode, verbose, json_out, locator)
+        with RecordStore(con, locator) as store:
+            _print_rows(cur, names, mode, verbose, json_out, store)
 
 
-def _print_rows(con: object, cur: object, names: list[str], mode: str | None, verbose: bool, json_out: bool,
-                locator: object) -> None:
-    from forensics.carve import PacketRef, read_records
+def _print_rows(cur: object, names: list[str], mode: str | None, verbose: bool, json_out: bool,
+                store: object) -> None:
+    from forensics.carve import PacketRef
     from forensics.packetview import dump_lines, json_row, summary_line
 
     first = True
@@ -96,7 +97,7 @@ def _print_rows(con: object, cur: object, names: list[str], mode: str | None, ve
         if mode is not None:
             refs = [PacketRef(d["capture_id"], d["frame"], 0, d["iface"], d["linktype"], d["file_offset"],
                               d["caplen"], d["wirelen"]) for d in dicts]
-            datas = [rec.data for rec in read_records(con, refs, locator=locator)]
+            datas = [store.read(ref).data for ref in refs]
         for d, data in zip(dicts, datas, strict=True):
             if json_out:
                 obj = json_row({k: v for k, v in d.items() if k != "file_offset"})
