@@ -6,6 +6,7 @@ Each command lives in its own module with a `register(app)` function; COMMAND_MO
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 
 import typer
@@ -32,10 +33,17 @@ for _name in COMMAND_MODULES:
     _mod.register(app)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point: run the app; a ForensicsError becomes one line on stderr and its exit code."""
+    # Ctrl-C and SIGTERM roll the file being imported back, even where the parent ignored SIGINT.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # Typer returns a command's Exit code instead of raising it
     except ForensicsError as exc:
         print(f"forensics: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
@@ -53,6 +61,9 @@ def main() -> None:
             exc.show()
             sys.exit(2)
         raise
+    if code == 130:  # Typer turns KeyboardInterrupt into Exit(130)
+        print("forensics: interrupted; the file being imported was rolled back", file=sys.stderr)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
