@@ -160,7 +160,10 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
     catalog = list_reports((*config.queries_dirs, *queries_dirs))
     definition = _definition(catalog, name)
     unit = str(given.pop("unit", definition.unit)).lower()
-    if unit not in UNITS and definition.param("unit") is not None:
+    if definition.param("unit") is None:
+        if unit != definition.unit:
+            raise UsageError(f"report {name} is in {definition.unit} only; drop --unit {unit}")
+    elif unit not in UNITS:
         raise UsageError(f"unit {unit!r}: use bps or pps")
     ip_version = _ip_version(given.pop("ip_version", 0))
     options = {k: given.pop(k) for k in WINDOW_KEYS if k in given}

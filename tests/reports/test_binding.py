@@ -109,3 +109,16 @@ def test_empty_case_gives_an_empty_report(tmp_path):
     with Case.open(tmp_path / "empty.duckdb") as c:
         r = run_report(c, "top_talkers", {})
     assert r.sections[0].items == [] and r.sources == []
+
+
+def test_unit_only_where_the_report_takes_one(case, tmp_path):
+    folder = tmp_path / "q"
+    folder.mkdir()
+    (folder / "flow_count.sql").write_text(
+        "-- name: flow_count\n-- title: Flows\n-- measures: total\n-- unit: count\n"
+        "SELECT 1 AS rank, NULL::TIMESTAMP AS bin, count(*) AS total FROM flows\n")
+    with pytest.raises(UsageError, match="report flow_count is in count only; drop --unit pps"):
+        run_report(case, "flow_count", {"unit": "pps"}, queries_dirs=[folder])
+    assert run_report(case, "flow_count", {}, queries_dirs=[folder]).unit == "count"
+    with pytest.raises(UsageError, match="unit 'bytes': use bps or pps"):
+        run_report(case, "top_talkers", {"unit": "bytes"})
