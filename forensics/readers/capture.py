@@ -149,7 +149,8 @@ class CaptureReader:
         fmt = ">HHiIII" if big else "<HHiIII"
         _vmaj, _vmin, _zone, _sig, snaplen, network = struct.unpack_from(fmt, self._buf, 4)
         linktype = network & 0x0FFFFFFF
-        self.interfaces.append(Interface(0, 0, linktype, snaplen))
+        ups = 1_000_000_000 if self.sniffed.resolution == "nsec" else 1_000_000
+        self.interfaces.append(Interface(0, 0, linktype, snaplen, units_per_sec=ups))
         nano = self.sniffed.resolution == "nsec"
         pos = 24
         off = np.empty(MAX_ROWS, np.int64)
