@@ -5,29 +5,26 @@
 -- ipv4(text)           '10.1.2.3' -> UHUGEINT (IPv4-mapped), for hand-written queries
 -- time_bin(ts, secs)   start of the clock-aligned bin of `secs` seconds that holds ts
 
-CREATE OR REPLACE MACRO _ip6_groups(a) AS
-    ':' || lower(hex((a >> 112) & 65535)) || ':' || lower(hex((a >> 96) & 65535))
-    || ':' || lower(hex((a >> 80) & 65535)) || ':' || lower(hex((a >> 64) & 65535))
-    || ':' || lower(hex((a >> 48) & 65535)) || ':' || lower(hex((a >> 32) & 65535))
-    || ':' || lower(hex((a >> 16) & 65535)) || ':' || lower(hex(a & 65535)) || ':';
-
-CREATE OR REPLACE MACRO _ip6_zeros(s) AS
-    CASE
-        WHEN contains(s, ':0:0:0:0:0:0:0:0:') THEN regexp_replace(s, ':0:0:0:0:0:0:0:0:', '::')
-        WHEN contains(s, ':0:0:0:0:0:0:0:') THEN regexp_replace(s, ':0:0:0:0:0:0:0:', '::')
-        WHEN contains(s, ':0:0:0:0:0:0:') THEN regexp_replace(s, ':0:0:0:0:0:0:', '::')
-        WHEN contains(s, ':0:0:0:0:0:') THEN regexp_replace(s, ':0:0:0:0:0:', '::')
-        WHEN contains(s, ':0:0:0:0:') THEN regexp_replace(s, ':0:0:0:0:', '::')
-        WHEN contains(s, ':0:0:0:') THEN regexp_replace(s, ':0:0:0:', '::')
-        WHEN contains(s, ':0:0:') THEN regexp_replace(s, ':0:0:', '::')
-        ELSE s
-    END;
-
-CREATE OR REPLACE MACRO _ip6_trim(s) AS
-    CASE WHEN starts_with(s, '::') THEN s ELSE s[2:] END;
-
 CREATE OR REPLACE MACRO _ip6_text(a) AS
-    reverse(_ip6_trim(reverse(_ip6_trim(_ip6_zeros(_ip6_groups(a))))));
+    list_transform(
+        [':' || array_to_string(list_transform(range(8), lambda i: lower(hex((a >> CAST(112 - 16 * i AS UHUGEINT)) & 65535))), ':') || ':'],
+        lambda s: list_transform(
+            [CASE
+                WHEN contains(s, ':0:0:0:0:0:0:0:0:') THEN regexp_replace(s, ':0:0:0:0:0:0:0:0:', '::')
+                WHEN contains(s, ':0:0:0:0:0:0:0:') THEN regexp_replace(s, ':0:0:0:0:0:0:0:', '::')
+                WHEN contains(s, ':0:0:0:0:0:0:') THEN regexp_replace(s, ':0:0:0:0:0:0:', '::')
+                WHEN contains(s, ':0:0:0:0:0:') THEN regexp_replace(s, ':0:0:0:0:0:', '::')
+                WHEN contains(s, ':0:0:0:0:') THEN regexp_replace(s, ':0:0:0:0:', '::')
+                WHEN contains(s, ':0:0:0:') THEN regexp_replace(s, ':0:0:0:', '::')
+                WHEN contains(s, ':0:0:') THEN regexp_replace(s, ':0:0:', '::')
+                ELSE s
+            END],
+            lambda z: list_transform(
+                [CASE WHEN starts_with(z, '::') THEN z ELSE z[2:] END],
+                lambda y: CASE WHEN ends_with(y, '::') THEN y ELSE left(y, length(y) - 1) END
+            )[1]
+        )[1]
+    )[1];
 
 CREATE OR REPLACE MACRO ip_text(a) AS
     CASE
