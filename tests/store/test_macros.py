@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import time
 
 import duckdb
 from hypothesis import given, settings
@@ -40,14 +39,6 @@ def test_cidr_match_is_a_range():
     assert CON.execute("SELECT ip_in(ipv4('10.1.20.77'), $lo::UHUGEINT, $hi::UHUGEINT), "
                        "ip_in(ipv4('10.1.21.0'), $lo::UHUGEINT, $hi::UHUGEINT)",
                        {"lo": str(lo), "hi": str(hi)}).fetchone() == (True, False)
-
-
-def test_ip_text_plans_quickly():
-    CON.execute("CREATE OR REPLACE TABLE t AS SELECT (range::UHUGEINT * 1234567891234567891) AS a FROM range(1000)")
-    started = time.perf_counter()
-    CON.execute("SELECT ip_text(a), ip_text(a + 1), ip_text(a + 2) FROM t").fetchall()
-    # the argument is bound once through lambdas; nested macros that repeat it took seconds here
-    assert time.perf_counter() - started < 2.0
 
 
 def test_time_bin_is_clock_aligned():
