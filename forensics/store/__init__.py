@@ -95,28 +95,15 @@ class CaptureWriter:
         """Append exported flow records (dicts with forensics.records.FLOW_RECORD_KEYS)."""
         if not records:
             return
-        cols: dict[str, list] = {k: [] for k in _FLOW_COLS}
-        for r in records:
-            for k in _FLOW_COLS:
-                if k.endswith(("_hi", "_lo")) or k in _ADDR_COLS:
-                    continue
-                cols[k].append(r.get(k))
-            for addr in _ADDR_COLS:
-                v = r.get(addr)
-                cols[addr + "_hi"].append(None if v is None else v >> 64)
-                cols[addr + "_lo"].append(None if v is None else v & 0xFFFFFFFFFFFFFFFF)
-        unsigned = ("_hi", "_lo", "packets", "bytes", "observation_domain", "in_if", "out_if", "src_as", "dst_as")
-        types = {k: pa.uint64() if k.endswith(unsigned) else None for k in _FLOW_COLS}
-        arrays = {}
-        for k, v in cols.items():
-            if k in _ADDR_COLS:
-                continue
-            if types[k] is not None:
-                arrays[k] = pa.array(v, type=types[k])
-            elif k == "source":
-                arrays[k] = pa.array(v, type=pa.string())
-            else:
-                arrays[k] = pa.array(v, type=pa.int64())
+        arrays: dict[str, pa.Array] = {}
+        for k in _FLOW_PLAIN_COLS:
+            values = [r.get(k) for r in records]
+            arrays[k] = pa.array(values, type=_FLOW_TYPES[k])
+        mask = 0xFFFFFFFFFFFFFFFF
+        for addr in _ADDR_COLS:
+            values = [r.get(addr) for r in records]
+            arrays[addr + "_hi"] = pa.array([None if v is None else v >> 64 for v in values], type=pa.uint64())
+            arrays[addr + "_lo"] = pa.array([None if v is None else v & mask for v in values], type=pa.uint64())
         self.con.register("_frecs", pa.table(arrays))
         try:
             self.con.execute(_INSERT_FLOW_RECORDS, {"cid": self.capture_id})
@@ -125,16 +112,16 @@ class CaptureWriter:
         self.counts.flow_records += len(records)
 
 
-_FLOW_COLS = [
-    "source", "record_pos", "exporter_ip_hi", "exporter_ip_lo", "observation_domain", "first_ts_us",
-    "last_ts_us", "ip_version", "src_ip_hi", "src_ip_lo", "dst_ip_hi", "dst_ip_lo", "ip_proto", "src_port",
-    "dst_port", "icmp_type", "icmp_code", "vlan", "in_if", "out_if", "src_as", "dst_as", "next_hop_hi",
-    "next_hop_lo", "direction", "tos", "tcp_flags", "packets", "bytes", "sampling_rate",
-    "exporter_ip", "src_ip", "dst_ip", "next_hop",
-]
-
-
 _ADDR_COLS = ("exporter_ip", "src_ip", "dst_ip", "next_hop")
+_FLOW_PLAIN_COLS = [
+    "source", "record_pos", "observation_domain", "first_ts_us", "last_ts_us", "ip_version", "ip_proto",
+    "src_port", "dst_port", "icmp_type", "icmp_code", "vlan", "in_if", "out_if", "src_as", "dst_as", "direction",
+    "tos", "tcp_flags", "packets", "bytes", "sampling_rate",
+]
+_UNSIGNED = {"packets", "bytes", "observation_domain", "in_if", "out_if", "src_as", "dst_as"}
+_FLOW_TYPES = {
+    k: pa.string() if k == "source" else pa.uint64() if k in _UNSIGNED else pa.int64() for k in _FLOW_PLAIN_COLS
+}
 
 
 def _addr(name: str) -> str:
