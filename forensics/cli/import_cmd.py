@@ -47,6 +47,10 @@ def import_command(
                 extra = f", {f.flow_records:,} exported flow records" if f.flow_records else ""
                 print(f"{f.status} {f.path}: capture {f.capture_id}, {f.format}, {f.packets:,} packets, "
                       f"{f.flows:,} flows{extra}" + (f", {f.malformed} malformed" if f.malformed else ""))
+            invalid = (f.details.get("flow_exports") or {}).get("invalid") or {}
+            if invalid:
+                named = ", ".join(f"{reason} {count}" for reason, count in sorted(invalid.items()))
+                print(f"  {f.path}: invalid flow export records skipped: {named}", file=sys.stderr)
         t = summary.totals()
         if not quiet:
             print(f"{t['imported']} imported, {t['duplicates']} already present, {t['partial']} partial, "
