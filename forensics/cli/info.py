@@ -6,23 +6,38 @@ import json
 
 import typer
 
-from forensics.cli.options import DbOption, JsonFlag, db_path
+from forensics.cli.options import DbOption, FilterOption, JsonFlag, db_path
 
 
-def info_command(db: DbOption = None, json_out: JsonFlag = False) -> None:
+def info_command(db: DbOption = None, filter_expr: FilterOption = None, json_out: JsonFlag = False) -> None:
     """Show what the case holds: captures with counts and time ranges, totals, protocol mix, flow sources.
 
-    Example: forensics info --db case.duckdb --json
+    With --filter, the packet and flow totals and the protocol mix count only what the expression matches.
+
+    Example: forensics info --db case.duckdb --filter 'tcp dst port 445' --json
     """
+    from forensics.errors import UsageError
+    from forensics.filters import compile_filter
     from forensics.store import Case
     from forensics.store.info import case_info
 
+    packet_cond = flow_cond = None
+    if filter_expr:
+        packet_cond = compile_filter(filter_expr, "packets", prefix="p")
+        try:
+            flow_cond = compile_filter(filter_expr, "flows", prefix="q")
+        except UsageError:
+            flow_cond = ("false", {})  # a packet-only primitive (len, arp, ...): no flow matches it
     with Case.open(db_path(db), read_only=True) as case:
-        info = case_info(case)
+        info = case_info(case, packet_cond, flow_cond)
+    if filter_expr:
+        info["filter"] = filter_expr
     if json_out:
         print(json.dumps(info, indent=2, default=str))
         return
     t = info["totals"]
+    if filter_expr:
+        print(f"filter: {filter_expr} (totals and protocol mix count matching packets and flows only)")
     print(f"case {info['database']}: {t['captures']} captures, {t['packets']:,} packets, {t['flows']:,} flows "
           f"({t['pcap_flows']:,} from packets, {t['exported_flow_records']:,} exported), "
           f"{t['first_ts'] or '-'} .. {t['last_ts'] or '-'}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from forensics.resources import read_sql
 from forensics.store import Case
 
+Condition = tuple[str, dict]
+
 
 def _rows(case: Case, sql: str, params: dict | None = None) -> list[dict]:
     cur = case.con.execute(sql, params or {})
@@ -12,13 +14,24 @@ def _rows(case: Case, sql: str, params: dict | None = None) -> list[dict]:
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-def case_info(case: Case) -> dict:
-    """Everything `forensics info` shows, as plain data."""
+def _restrict(sql: str, table: str, cond: Condition | None) -> tuple[str, dict]:
+    """Read `table` through a WHERE (a compiled filter: SQL over the table's columns, values bound)."""
+    if cond is None:
+        return sql, {}
+    where, params = cond
+    return sql.replace(f"FROM {table}", f"FROM (SELECT * FROM {table} WHERE {where}) AS {table}"), params
+
+
+def case_info(case: Case, packet_filter: Condition | None = None, flow_filter: Condition | None = None) -> dict:
+    """Everything `forensics info` shows, as plain data; totals and protocol mix restricted by the filters."""
+    totals_sql, p1 = _restrict(read_sql("info/totals.sql"), "packets", packet_filter)
+    totals_sql, p2 = _restrict(totals_sql, "flows", flow_filter)
+    proto_sql, p3 = _restrict(read_sql("info/protocols.sql"), "packets", packet_filter)
     info = {
         "database": case.path,
-        "totals": _rows(case, read_sql("info/totals.sql"))[0],
+        "totals": _rows(case, totals_sql, {**p1, **p2})[0],
         "captures": _rows(case, read_sql("info/captures.sql")),
-        "protocols": _rows(case, read_sql("info/protocols.sql")),
+        "protocols": _rows(case, proto_sql, p3),
         "rejects": _rows(case, "SELECT path, file_offset, reason FROM import_rejects ORDER BY rejected_at"),
     }
     try:

@@ -64,3 +64,15 @@ def test_default_db_from_environment(tmp_path):
                          text=True, cwd=tmp_path, env={**__import__("os").environ, "FORENSICS_DB": str(env_db)})
     assert run.returncode == 0, run.stderr
     assert env_db.exists()
+
+
+def test_info_filter_counts_matching_packets_and_flows(tmp_path):
+    cap = tmp_path / "a.pcap"
+    write_capture(cap)  # 10 packets, source ports 5000 and 5001 alternating
+    db = tmp_path / "c.duckdb"
+    assert forensics("import", "--quiet", "--db", str(db), str(cap)).returncode == 0
+    run = forensics("info", "--json", "--db", str(db), "--filter", "udp src port 5000")
+    data = json.loads(run.stdout)
+    assert data["totals"]["packets"] == 5 and data["totals"]["flows"] == 1
+    bad = forensics("info", "--db", str(db), "--filter", "udp src port")
+    assert bad.returncode == 2 and "column" in bad.stderr
