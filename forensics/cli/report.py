@@ -107,7 +107,7 @@ def report_command(
         from forensics.render import render_error_json
 
         print(render_error_json(str(exc), exc.exit_code, type(exc).__name__), end="")
-        sys.exit(exc.exit_code)  # main() drops typer.Exit codes under standalone_mode=False
+        raise typer.Exit(exc.exit_code) from None
     if output is not None:
         output.write_text(text, encoding="utf-8")
         print(f"wrote {output}", file=sys.stderr)
@@ -147,7 +147,7 @@ def reports_command(
         for err in catalog.errors:
             print(f"forensics: skipped {err}", file=sys.stderr)
     if catalog.errors:
-        sys.exit(1)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
