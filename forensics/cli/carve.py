@@ -24,6 +24,8 @@ def carve_command(
     report: Annotated[str | None, typer.Option("--report", help="Report name (with --item).",
                                                show_default=False)] = None,
     item: Annotated[int | None, typer.Option("--item", help="Row number in the report.", show_default=False)] = None,
+    section: Annotated[str | None, typer.Option("--section", help="Report section (default: the first).",
+                                                show_default=False)] = None,
     capture: CaptureOption = None,
     pcapng: Annotated[bool, typer.Option("--pcapng", help="Write pcapng, keeping the original interfaces.")] = False,
     search: SearchOption = None,
@@ -32,13 +34,23 @@ def carve_command(
     """Carve the matching packets, byte-identical to their original records, in time order.
 
     Example: forensics carve --filter 'host 10.0.0.5 and tcp port 445' -w evidence.pcap
+    Example: forensics carve --report wannacry --item 1 -w sweep.pcap   (the packets behind a report row)
     """
     from forensics.carve import SourceLocator, carve, packet_selection, select_packets
     from forensics.store import Case
 
-    if report is not None or item is not None:
-        raise UsageError("--report/--item needs the reports module to map a report row to packets, which it "
-                         "does not offer yet; use --filter or --flow")
+    if (report is None) != (item is None):
+        raise UsageError("carve: --report NAME and --item N go together")
+    if report is not None:
+        from forensics.config import load_config
+        from forensics.reports import run_report
+        from forensics.reports.items import item_filter
+
+        with Case.open(db_path(db), read_only=True) as case:
+            result = run_report(case, report, {}, config=load_config(None, db_path(db)))
+        row = item_filter(result, item, section)
+        print(f"report {report} row {item}: {row}", file=sys.stderr)
+        filter_expr = f"({row}) and ({filter_expr})" if filter_expr else row
     if not (filter_expr or bpf or flow is not None or capture):
         raise UsageError("carve: say what to carve with --filter EXPR, --bpf EXPR, --flow ID or --capture ID")
     with Case.open(db_path(db), read_only=True) as case:

@@ -43,4 +43,4 @@ CREATE OR REPLACE MACRO ipv4(t) AS
      + CAST(split_part(t, '.', 3) AS UHUGEINT) * 256 + CAST(split_part(t, '.', 4) AS UHUGEINT));
 
 CREATE OR REPLACE MACRO time_bin(ts, secs) AS
-    make_timestamp(CAST(floor(epoch_us(ts) / (secs * 1000000)) AS BIGINT) * secs * 1000000);
+    make_timestamp(CAST(floor(epoch_us(ts) / (CAST(secs AS BIGINT) * 1000000)) AS BIGINT) * CAST(secs AS BIGINT) * 1000000);
