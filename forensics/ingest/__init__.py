@@ -226,6 +226,17 @@ def _replace_existing(case: Case, digest: str, options: ImportOptions) -> bool:
     return False
 
 
+def _seal(case: Case, writer: CaptureWriter, hasher: _Hasher, path: str, options: ImportOptions,
+          result: FileResult) -> None:
+    """Inside the file's transaction: settle its sha256, give up on duplicate content, replace on --force."""
+    digest, dup = _finish_hash(case, hasher, path, options)
+    if dup is not None:
+        raise _Abandon(dup)
+    if _replace_existing(case, digest, options):
+        result.status = "replaced"
+    writer.con.execute("UPDATE captures SET sha256 = $s WHERE capture_id = $c", {"s": digest, "c": writer.capture_id})
+
+
 class _Abandon(Exception):
     """Roll the file's transaction back (duplicate content found after decoding)."""
 
@@ -262,13 +273,7 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             if collector is not None:
                 stats = collector.finish()
                 result.details["flow_exports"] = stats
-            digest, dup = _finish_hash(case, hasher, path, options)
-            if dup is not None:
-                raise _Abandon(dup)
-            if _replace_existing(case, digest, options):
-                result.status = "replaced"
-            writer.con.execute("UPDATE captures SET sha256 = $s WHERE capture_id = $c",
-                               {"s": digest, "c": writer.capture_id})
+            _seal(case, writer, hasher, path, options, result)
             if reader.rejected is not None:
                 writer.counts.rejected = str(reader.rejected)
             result.flows = derive_flows(writer, options)
@@ -331,13 +336,7 @@ def _import_flow_file(case: Case, path: str, size: int, fmt: str, compressed: bo
         with case.importing(meta) as writer:
             stats = import_flow_file(writer, path, fmt, lambda b, r: progress.advanced(b, r))
             result.details["flow_exports"] = stats
-            digest, dup = _finish_hash(case, hasher, path, options)
-            if dup is not None:
-                raise _Abandon(dup)
-            if _replace_existing(case, digest, options):
-                result.status = "replaced"
-            writer.con.execute("UPDATE captures SET sha256 = $s WHERE capture_id = $c",
-                               {"s": digest, "c": writer.capture_id})
+            _seal(case, writer, hasher, path, options, result)
             result.capture_id = writer.capture_id
             result.flow_records = writer.counts.flow_records
             invalid = sum((stats or {}).get("invalid", {}).values()) if isinstance(stats, dict) else 0
