@@ -38,7 +38,7 @@ def _net_test(col: str, name: str, config: CaseConfig, params: dict) -> str:
         if name in table:
             return f"in_net({col}, '{kind}', {_p(params, name)})"
     net = parse_nets([name], f"condition 'ip in {name}'")[0]
-    return f"({col} BETWEEN {_p(params, net.lo)} AND {_p(params, net.hi)})"
+    return f"({col} BETWEEN {_p(params, net.lo)}::UHUGEINT AND {_p(params, net.hi)}::UHUGEINT)"
 
 
 def condition_sql(tree: tuple, config: CaseConfig, params: dict) -> str:
