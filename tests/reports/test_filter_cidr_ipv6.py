@@ -5,10 +5,12 @@ from __future__ import annotations
 from forensics.config import config_from_text
 from forensics.ingest import import_paths
 from forensics.reports import run_report
+from forensics.store import Case
 from tests import builders as b
 
 
-def test_cidr_condition_with_ula_addresses(case, tmp_path):
+def test_cidr_condition_with_ula_addresses(tmp_path):
+    case = Case.open(tmp_path / "own.duckdb")  # not the folder's shared case of generated flows
     cap = tmp_path / "c.pcap"
     v6 = b.eth(0x86DD, b.ipv6("fd00::1", "fd00::2", 17, b.udp(1, 53)))
     v4 = b.eth(0x0800, b.ipv4("10.0.0.1", "10.10.0.53", 17, b.udp(1, 53)))
