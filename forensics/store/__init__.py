@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,16 @@ from forensics.records import PACKET_FIELDS, PacketBatch
 from forensics.resources import read_sql
 
 SCHEMA_VERSION = 1
+DEFAULT_MEMORY_LIMIT = "700MB"
+
+
+def _memory_limit(text: str) -> str:
+    """'700MB', '2GB' ... (digits and a unit only: the value is spliced into a SET statement)."""
+    import re
+
+    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", text, re.IGNORECASE):
+        raise UsageError(f"memory limit {text!r}: write a size such as 700MB or 2GB")
+    return text.strip()
 
 # Schema files applied in order when a case is opened; other areas add theirs to this list.
 SCHEMA_FILES = ["schema/tables.sql", "schema/macros.sql", "schema/flow_exports.sql", "derive/conversations.sql"]
@@ -174,6 +185,12 @@ class Case:
         except duckdb.Error as exc:
             raise UsageError(f"{path}: cannot open the case database: {str(exc).splitlines()[0]}") from None
         case = cls(con, path)
+        # Keep DuckDB's own memory bounded (it spills sorts and windows to a temp folder beside the case).
+        limit = os.environ.get("FORENSICS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+        try:
+            con.execute(f"SET memory_limit = '{_memory_limit(limit)}'")
+        except duckdb.Error as exc:
+            raise UsageError(f"FORENSICS_MEMORY_LIMIT={limit!r}: {str(exc).splitlines()[0]}") from None
         if not read_only:
             case._apply_schema()
         else:
