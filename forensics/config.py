@@ -17,6 +17,7 @@
     [filters.wannacry_out]
     scope = "home"
     conditions = "src ip in HOME and dst app = WannaCry.attack"
+    tcpdump = "tcp[tcpflags] & tcp-syn != 0"   # optional pcap-filter expression, ANDed
     [filter_groups]
     suspicious = ["wannacry_out"]
     [as_mapping]
@@ -95,6 +96,7 @@ class FilterDef:
     scope: str
     conditions: str
     tree: tuple | None
+    tcpdump: str | None = None  # a pcap-filter expression over the flows, ANDed with the conditions
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,8 @@ class CaseConfig:
             "interfaces": [{"ifindex": i.ifindex, "name": i.name, "boundary": i.boundary}
                            for i in self.interfaces],
             "server_farms": {k: [n.cidr for n in v] for k, v in self.server_farms.items()},
-            "filters": {k: {"scope": f.scope, "conditions": f.conditions} for k, f in self.filters.items()},
+            "filters": {k: {"scope": f.scope, "conditions": f.conditions, "tcpdump": f.tcpdump}
+                        for k, f in self.filters.items()},
             "filter_groups": {k: list(v) for k, v in self.filter_groups.items()},
             "as_mapping": self.as_source,
             "as_prefixes": len(self.as_prefixes),
@@ -399,7 +402,10 @@ def config_from_text(text: str, source: str = "<text>", base: Path | None = None
         _check_scope(scope, where, subnets, groups, farms)
         cond = str(fdef.get("conditions", "")).strip()
         tree = parse_conditions(cond, where) if cond else None
-        filters[fname] = FilterDef(fname, scope, cond, tree)
+        expr = fdef.get("tcpdump")
+        if expr is not None and not isinstance(expr, str):
+            raise _err(where, "tcpdump must be a string such as \"tcp dst port 445\"")
+        filters[fname] = FilterDef(fname, scope, cond, tree, expr.strip() if expr else None)
     fgroups = {}
     for gname, members in _table(doc, "filter_groups", source).items():
         members = tuple(members) if isinstance(members, list) else (members,)

@@ -111,6 +111,12 @@ def filter_fragment(name: str, config: CaseConfig) -> Fragment:
     sql = scope_sql(fdef.scope, config, params)
     if fdef.tree is not None:
         sql = f"({sql} AND {condition_sql(fdef.tree, config, params)})"
+    if fdef.tcpdump:
+        from forensics.filters import compile_filter
+
+        expr_sql, expr_params = compile_filter(fdef.tcpdump, table="flows", prefix=f"_t{next(_COUNTER)}_")
+        sql = f"({sql} AND {expr_sql})"
+        params.update(expr_params)
     return sql, params
 
 
