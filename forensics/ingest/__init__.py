@@ -300,13 +300,13 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
 def derive_flows(writer: CaptureWriter, options: ImportOptions) -> int:
     """Build the pcap-derived flows of the capture being imported (queries/derive/flows_from_packets.sql)."""
     sql = read_sql("derive/flows_from_packets.sql")
-    writer.con.execute(sql, {
+    writer.bulk.execute(sql, {
         "capture_id": writer.capture_id,
         "idle_us": int(options.idle_timeout * 1_000_000),
         "active_us": max(1, int(options.active_timeout * 1_000_000)),
-    })
-    return writer.con.execute("SELECT count(*) FROM flows WHERE capture_id = $c AND source = 'pcap'",
-                              {"c": writer.capture_id}).fetchone()[0]
+    }).fetchall()
+    return writer.bulk.execute("SELECT count(*) FROM flows WHERE capture_id = $c AND source = 'pcap'",
+                               {"c": writer.capture_id}).fetchall()[0][0]
 
 
 def _collector(writer: CaptureWriter, path: str):  # noqa: ANN202 - optional area

@@ -25,15 +25,15 @@ from forensics.records import PACKET_FIELDS, PacketBatch
 from forensics.resources import read_sql
 
 SCHEMA_VERSION = 1
-DEFAULT_MEMORY_LIMIT = "700MB"
+DEFAULT_MEMORY_LIMIT = "500MB"
 
 
 def _memory_limit(text: str) -> str:
-    """'700MB', '2GB' ... (digits and a unit only: the value is spliced into a SET statement)."""
+    """'500MB', '2GB' ... (digits and a unit only: the value is spliced into a SET statement)."""
     import re
 
     if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", text, re.IGNORECASE):
-        raise UsageError(f"memory limit {text!r}: write a size such as 700MB or 2GB")
+        raise UsageError(f"memory limit {text!r}: write a size such as 500MB or 2GB")
     return text.strip()
 
 # Schema files applied in order when a case is opened; other areas add theirs to this list.
@@ -76,6 +76,8 @@ class CaptureWriter:
         self.capture_id = capture_id
         self.counts = CaptureCounts()
         self._link_types: dict[int, str] = {}
+        self.ts_range: tuple[int, int] | None = None  # packet times seen, microseconds
+        self.bulk = case.bulk
 
     def add_interface(
         self, iface: int, section: int, linktype: int, snaplen: int | None,
@@ -89,18 +91,25 @@ class CaptureWriter:
         )
 
     def append_packets(self, batch: PacketBatch) -> None:
-        """Append a batch of decoded packets (see forensics.records)."""
+        """Append a batch of decoded packets (see forensics.records).
+
+        Packets go through the case's bulk connection, each batch committed on its own (DuckDB keeps an
+        open transaction's appends in memory); the file's transaction rolls them back by purging.
+        """
         n = len(batch["frame"])
         if n == 0:
             return
         table = pa.table({name: batch[name] for name, _ in PACKET_FIELDS})
-        self.con.register("_batch", table)
+        bulk = self.case.bulk
+        bulk.register("_batch", table)
         try:
-            self.con.execute(_INSERT_PACKETS, {"cid": self.capture_id})
+            bulk.execute(_INSERT_PACKETS, {"cid": self.capture_id}).fetchall()
         finally:
-            self.con.unregister("_batch")
+            bulk.unregister("_batch")
         self.counts.packets += n
         self.counts.malformed += int(np.count_nonzero(batch["malformed"]))
+        lo, hi = int(batch["ts_us"].min()), int(batch["ts_us"].max())
+        self.ts_range = (lo, hi) if self.ts_range is None else (min(lo, self.ts_range[0]), max(hi, self.ts_range[1]))
 
     def append_flow_records(self, records: list[dict]) -> None:
         """Append exported flow records (dicts with forensics.records.FLOW_RECORD_KEYS)."""
@@ -117,7 +126,8 @@ class CaptureWriter:
             arrays[addr + "_lo"] = pa.array([None if v is None else v & mask for v in values], type=pa.uint64())
         self.con.register("_frecs", pa.table(arrays))
         try:
-            self.con.execute(_INSERT_FLOW_RECORDS, {"cid": self.capture_id})
+            self.con.execute(_INSERT_FLOW_RECORDS,
+                             {"cid": self.capture_id, "seq0": self.counts.flow_records}).fetchall()
         finally:
             self.con.unregister("_frecs")
         self.counts.flow_records += len(records)
@@ -142,7 +152,7 @@ def _addr(name: str) -> str:
 _INSERT_FLOW_RECORDS = f"""
 INSERT INTO flows
 SELECT
-    (SELECT coalesce(max(flow_id), 0) FROM flows) + row_number() OVER () AS flow_id,
+    ($cid::BIGINT << 32) + $seq0 + row_number() OVER () AS flow_id,
     source, $cid, record_pos, {_addr('exporter_ip')}, observation_domain,
     make_timestamp(first_ts_us), make_timestamp(last_ts_us),
     ip_version, {_addr('src_ip')}, {_addr('dst_ip')}, ip_proto, src_port, dst_port, icmp_type, icmp_code,
@@ -173,6 +183,20 @@ class Case:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: str) -> None:
         self.con = con
         self.path = path
+        self._bulk: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def bulk(self) -> duckdb.DuckDBPyConnection:
+        """A second connection to the same database, in autocommit mode, for packet rows and derived flows."""
+        if self._bulk is None:
+            self._bulk = self.con.cursor()
+        return self._bulk
+
+    def purge_orphans(self) -> None:
+        """Delete packet and flow rows whose capture was never committed (an import that was interrupted)."""
+        for table in ("packets", "flows"):
+            orphans = f"DELETE FROM {table} WHERE capture_id NOT IN (SELECT capture_id FROM captures)"
+            self.con.execute(orphans).fetchall()
 
     @classmethod
     def open(cls, path: str | Path, read_only: bool = False) -> Case:
@@ -193,6 +217,7 @@ class Case:
             raise UsageError(f"FORENSICS_MEMORY_LIMIT={limit!r}: {str(exc).splitlines()[0]}") from None
         if not read_only:
             case._apply_schema()
+            case.purge_orphans()
         else:
             macros = read_sql("schema/macros.sql")
             con.execute(macros.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
@@ -210,6 +235,8 @@ class Case:
 
     def close(self) -> None:
         """Checkpoint and close."""
+        if self._bulk is not None:
+            self._bulk.close()
         self.con.close()
 
     def __enter__(self) -> Case:
@@ -262,6 +289,9 @@ class Case:
                 self.con.execute("ROLLBACK")
             except duckdb.Error:
                 pass
+            if "cid" in locals():
+                for table in ("packets", "flows"):  # what the bulk connection committed for this file
+                    self.bulk.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": cid}).fetchall()
             raise
 
     def _finish_capture(self, writer: CaptureWriter, meta: CaptureMeta) -> None:
@@ -271,17 +301,17 @@ class Case:
             UPDATE captures SET
                 packets = $packets, flow_records = $flows, malformed = $malformed, undecoded = $undecoded,
                 rejected = $rejected, link_types = coalesce($lt, link_types), format = $fmt,
-                first_ts = (SELECT least(
-                    (SELECT min(ts) FROM packets WHERE capture_id = $c),
+                first_ts = (SELECT least(make_timestamp($lo),
                     (SELECT min(first_ts) FROM flows WHERE capture_id = $c AND source <> 'pcap'))),
-                last_ts = (SELECT greatest(
-                    (SELECT max(ts) FROM packets WHERE capture_id = $c),
+                last_ts = (SELECT greatest(make_timestamp($hi),
                     (SELECT max(last_ts) FROM flows WHERE capture_id = $c AND source <> 'pcap')))
             WHERE capture_id = $c
             """,
             {"packets": c.packets, "flows": c.flow_records, "malformed": c.malformed,
              "undecoded": c.undecoded, "rejected": c.rejected, "lt": meta.link_types,
-             "fmt": meta.format, "c": writer.capture_id},
+             "fmt": meta.format, "c": writer.capture_id,
+             "lo": writer.ts_range[0] if writer.ts_range else None,
+             "hi": writer.ts_range[1] if writer.ts_range else None},
         )
 
 

@@ -4,6 +4,7 @@
 --   ends at an idle gap longer than $idle_us, after a packet with TCP FIN or RST, and is cut every
 --   $active_us from its first packet (active timeout, measured from the flow's start). bytes are IP-layer
 --   bytes (as NetFlow/nfdump count them), frame_bytes link-layer bytes (as tshark's conversations count them).
+-- flow_id: capture_id * 2^32 + 2^31 + n (exported records of the same file take capture_id * 2^32 + n).
 -- param: capture_id INTEGER
 -- param: idle_us BIGINT = 15000000
 -- param: active_us BIGINT = 1800000000
@@ -40,7 +41,7 @@ WITH n AS MATERIALIZED (
              (s.t - seg_t) // $active_us
 )
 SELECT
-    (SELECT coalesce(max(flow_id), 0) FROM flows) + row_number() OVER (ORDER BY first_t, first_frame) AS flow_id,
+    ($capture_id::BIGINT << 32) + 2147483648 + row_number() OVER (ORDER BY first_t, first_frame) AS flow_id,
     'pcap' AS source, $capture_id AS capture_id, first_frame AS record_pos, NULL AS exporter_ip,
     NULL AS observation_domain, make_timestamp(first_t) AS first_ts, make_timestamp(last_t) AS last_ts,
     ip_version, src_ip, dst_ip, ip_proto, sp AS src_port, dp AS dst_port, icmp_type, icmp_code, iface, vlan,

@@ -108,3 +108,22 @@ def test_reimport_is_a_noop_and_force_replaces(tmp_path):
     assert counts(case.con) == before
     assert forced.files[0].capture_id != first.files[0].capture_id
     case.close()
+
+
+def test_killed_import_leaves_nothing_once_the_case_is_opened_again(tmp_path):
+    db = tmp_path / "c.duckdb"
+    case = Case.open(db)
+    import_paths(case, [small_pcap(tmp_path)])
+    before = counts(case.con)
+    case.close()
+    proc = subprocess.Popen([sys.executable, "-m", "forensics", "import", "--quiet", "--db", str(db),
+                             big_pcap(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and _read_bytes(proc.pid) < 60_000_000:
+        time.sleep(0.01)
+    proc.kill()  # no handler runs: a crash
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    case = Case.open(db)  # the next write-open purges rows of the capture that never committed
+    assert counts(case.con) == before
+    case.close()
