@@ -192,11 +192,17 @@ class Case:
             self._bulk = self.con.cursor()
         return self._bulk
 
+    _ORPHANS = "FROM {table} WHERE capture_id > (SELECT coalesce(max(capture_id), 0) FROM captures)"
+
+    def has_orphans(self) -> bool:
+        """Rows of an import that never committed: their capture id is past every committed capture's."""
+        return any(self.con.execute(f"SELECT EXISTS (SELECT 1 {self._ORPHANS.format(table=t)})").fetchall()[0][0]
+                   for t in ("packets", "flows"))
+
     def purge_orphans(self) -> None:
-        """Delete packet and flow rows whose capture was never committed (an import that was interrupted)."""
+        """Delete packet and flow rows whose capture was never committed (an interrupted or killed import)."""
         for table in ("packets", "flows"):
-            orphans = f"DELETE FROM {table} WHERE capture_id NOT IN (SELECT capture_id FROM captures)"
-            self.con.execute(orphans).fetchall()
+            self.con.execute(f"DELETE {self._ORPHANS.format(table=table)}").fetchall()
 
     @classmethod
     def open(cls, path: str | Path, read_only: bool = False) -> Case:
@@ -209,6 +215,11 @@ class Case:
         except duckdb.Error as exc:
             raise UsageError(f"{path}: cannot open the case database: {str(exc).splitlines()[0]}") from None
         case = cls(con, path)
+        if read_only and case._needs_recovery():
+            con.close()  # an import was killed: purge its rows once with a write-open, then read
+            cls.open(path).close()
+            con = duckdb.connect(path, read_only=True)
+            case = cls(con, path)
         # Keep DuckDB's own memory bounded (it spills sorts and windows to a temp folder beside the case).
         limit = os.environ.get("FORENSICS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
         try:
@@ -222,6 +233,12 @@ class Case:
             macros = read_sql("schema/macros.sql")
             con.execute(macros.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
         return case
+
+    def _needs_recovery(self) -> bool:
+        try:
+            return self.has_orphans()
+        except duckdb.Error:  # not a case database (yet): nothing to recover
+            return False
 
     def _apply_schema(self) -> None:
         for rel in SCHEMA_FILES:
