@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from forensics.cli.options import DbOption, FilterOption, JsonFlag, db_path
-from forensics.cli.packets import BpfOption, CaptureOption, SearchOption
+from forensics.cli.packets import BpfOption, CaptureOption, SearchOption, selection
 from forensics.errors import UsageError
 
 
@@ -36,7 +36,7 @@ def carve_command(
     Example: forensics carve --filter 'host 10.0.0.5 and tcp port 445' -w evidence.pcap
     Example: forensics carve --report wannacry --item 1 -w sweep.pcap   (the packets behind a report row)
     """
-    from forensics.carve import SourceLocator, carve, packet_selection, select_packets
+    from forensics.carve import carve, select_packets
     from forensics.store import Case
 
     if (report is None) != (item is None):
@@ -55,11 +55,7 @@ def carve_command(
         raise UsageError("carve: say what to carve with --filter EXPR, --bpf EXPR, --flow ID or --capture ID")
     with Case.open(db_path(db), read_only=True) as case:
         con = case.con
-        locator = SourceLocator(con, list(search or []))
-        skipped: list[str] = []
-        where, params = packet_selection(con, filter_expr, bpf, capture, flow, locator, skipped)
-        for message in skipped:
-            print(f"forensics: skipped: {message}", file=sys.stderr)
+        _, where, params = selection(con, filter_expr, bpf, capture, flow, search)
         refs = select_packets(con, where, params)
         files = carve(con, refs, out, pcapng=pcapng, search=list(search or []))
     if json_out:

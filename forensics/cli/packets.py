@@ -27,6 +27,19 @@ SearchOption = Annotated[
 ]
 
 
+def selection(con: object, filter_expr: str | None, bpf: str | None, capture: str | None, flow: int | None,
+              search: list[Path] | None) -> tuple:
+    """(locator, where, params) for the packets chosen by the shared options; says which captures --bpf skipped."""
+    from forensics.carve import SourceLocator, packet_selection
+
+    locator = SourceLocator(con, list(search or []))
+    skipped: list[str] = []
+    where, params = packet_selection(con, filter_expr, bpf, capture, flow, locator, skipped)
+    for message in skipped:
+        print(f"forensics: skipped: {message}", file=sys.stderr)
+    return locator, where, params
+
+
 def packets_command(
     db: DbOption = None,
     filter_expr: FilterOption = None,
@@ -46,7 +59,7 @@ def packets_command(
 
     Example: forensics packets --filter 'tcp dst port 445 and tcp[tcpflags] & tcp-syn != 0' -c 20 -X
     """
-    from forensics.carve import RecordStore, SourceLocator, packet_selection
+    from forensics.carve import RecordStore
     from forensics.packetview import ROW_COLUMNS
     from forensics.store import Case
 
@@ -58,11 +71,7 @@ def packets_command(
     mode = modes[0] if modes else None
     with Case.open(db_path(db), read_only=True) as case:
         con = case.con
-        locator = SourceLocator(con, list(search or []))
-        skipped: list[str] = []
-        where, params = packet_selection(con, filter_expr, bpf, capture, None, locator, skipped)
-        for message in skipped:
-            print(f"forensics: skipped: {message}", file=sys.stderr)
+        locator, where, params = selection(con, filter_expr, bpf, capture, None, search)
         if count:
             n = con.execute(f"SELECT count(*) FROM packets WHERE {where}", params).fetchone()[0]
             if count_limit is not None:
