@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 
 V4_MAPPED = 0xFFFF << 32
-V4_MAPPED_NET = (V4_MAPPED, V4_MAPPED | 0xFFFFFFFF)
 
 
 def ip_to_int(text: str) -> int:
@@ -43,7 +42,3 @@ def cidr_range(text: str) -> tuple[int, int]:
         return V4_MAPPED | first, V4_MAPPED | last
     return first, last
 
-
-def is_v4(value: int) -> bool:
-    """True when the stored value is an IPv4-mapped address."""
-    return value >> 32 == 0xFFFF

@@ -31,6 +31,8 @@ same values for the same bytes:
   when the cut is explained by caplen < wirelen (a snap-length cut is not damage).
 - Not decoded (other link types, non-IP ethertypes): only the record fields (time, lengths,
   interface, link type, offset) and, for Ethernet, vlan/eth_type are set.
+- The finer points (PPP protocol-field compression, when a cut field counts as present, IPv6
+  fragment chains, minimum transport header sizes) are listed in forensics/readers/exact.py.
 - Precise points (both decoders): `eth_type` is also set for raw IP and null/loopback packets
   (0x0800/0x86dd from the version nibble / family). "Short" = a header needs bytes past caplen; a
   short packet is malformed only when caplen >= wirelen. IPv4 total length (or IPv6 payload length

@@ -12,7 +12,7 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -60,7 +60,6 @@ class CaptureCounts:
     malformed: int = 0
     undecoded: int = 0
     rejected: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def _utcnow() -> dt.datetime:
@@ -75,7 +74,6 @@ class CaptureWriter:
         self.con = case.con
         self.capture_id = capture_id
         self.counts = CaptureCounts()
-        self._link_types: dict[int, str] = {}
         self.ts_range: tuple[int, int] | None = None  # packet times seen, microseconds
         self.bulk = case.bulk
 

@@ -402,7 +402,8 @@ def _corpus_paths() -> list[str]:
 
 # Layers tshark decodes that the decoder, by design, does not (records docstring): LLC/SNAP under
 # Ethernet, pseudowires under MPLS, other link types (PPP 9, NFLOG 239, radiotap ...).
-DECODED_LINKTYPES = {0, 1, 12, 14, 101, 108, 113, 228, 229, 276}
+from forensics.readers.capture import DECODED_LINKTYPES  # noqa: E402  (the reader's own list)
+
 NOT_DECODED_LAYERS = {"llc", "pwethcw", "pwethheuristic", "pwethnocw", "mplspwcw", "pwach"}
 
 
