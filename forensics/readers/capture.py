@@ -20,8 +20,8 @@ from forensics.readers import fastdecode as fd
 from forensics.readers.sniff import GzipBombError, Sniffed, open_stream
 from forensics.records import PacketBatch
 
-WINDOW = 32 * 1024 * 1024  # bytes of file held at once
-MAX_ROWS = 131072  # packets decoded per chunk
+WINDOW = 2 * 1024 * 1024  # bytes of file held at once (small enough to stay in cache while decoded)
+BATCH_ROWS = 4 * 122_880  # packets per batch by default (the store likes whole DuckDB row groups)
 MAX_META_BLOCK = 16 * 1024 * 1024  # a non-packet pcapng block larger than this is refused
 
 LINKTYPE_NAMES = {
@@ -66,7 +66,7 @@ class CaptureReader:
     None), bytes_read (position in the uncompressed stream).
     """
 
-    def __init__(self, path: str, sniffed: Sniffed, size: int) -> None:
+    def __init__(self, path: str, sniffed: Sniffed, size: int, batch_rows: int = BATCH_ROWS) -> None:
         self.path = path
         self.sniffed = sniffed
         self.size = size
@@ -82,6 +82,13 @@ class CaptureReader:
         self._eof = False
         self._stream = None
         self._stream_error: InputError | None = None
+        # The batch being filled: decoded fields (fd.C_* rows) and record fields (fd.R_* rows), _k columns used.
+        # Rows are padded so that they do not start at the same offset modulo 4 KiB (cache set conflicts).
+        self._rows = batch_rows
+        self._O = np.empty((fd.NCOLS, batch_rows + 24), np.int64)
+        self._R = np.empty((len(fd.RECORD_ROWS), batch_rows + 24), np.int64)
+        self._k = 0
+        self._exports: list[ExportCandidate] = []
 
     # -- window management ------------------------------------------------------------------
     def _refill(self, keep_from: int) -> None:
@@ -116,9 +123,21 @@ class CaptureReader:
             self._filled += n
         view.release()
 
+    def _ensure_room(self, need: int) -> None:
+        """Make the window hold at least `need` bytes (a non-packet pcapng block larger than the window)."""
+        if need > len(self._buf):
+            grown = bytearray(need)
+            grown[:self._filled] = self._buf[:self._filled]
+            self._buf = grown
+            self._np = np.frombuffer(self._buf, dtype=np.uint8)
+
     # -- public ------------------------------------------------------------------------------
     def chunks(self, progress: Callable[[int], None] | None = None) -> Iterator[Chunk]:
-        """Yield decoded chunks until the end of the file or the first unreadable record."""
+        """Yield decoded chunks until the end of the file or the first unreadable record.
+
+        Every chunk but the last holds batch_rows packets. Packets decoded before an unreadable record
+        are yielded too; `rejected` then says what stopped the reading.
+        """
         self._stream = open_stream(self.path, self.sniffed.compressed, self.size)
         try:
             if self.sniffed.kind == "pcap":
@@ -129,6 +148,8 @@ class CaptureReader:
             self.rejected = exc
         finally:
             self._stream.close()
+        if self._k:
+            yield self._emit()
 
     @property
     def link_types(self) -> str:
@@ -153,38 +174,39 @@ class CaptureReader:
         self.interfaces.append(Interface(0, 0, linktype, snaplen, units_per_sec=ups))
         nano = self.sniffed.resolution == "nsec"
         pos = 24
-        off = np.empty(MAX_ROWS, np.int64)
-        cap = np.empty(MAX_ROWS, np.int64)
-        wire = np.empty(MAX_ROWS, np.int64)
-        ts = np.empty(MAX_ROWS, np.int64)
         while True:
-            n, pos, status = fd.walk_pcap(self._np, pos, self._filled, big, nano, off, cap, wire, ts)
-            if n:
-                yield self._decode(off[:n], off[:n] + 16, cap[:n], wire[:n], ts[:n], None,
-                                   np.full(n, linktype, np.int64))
-                if progress:
-                    progress(self._base + pos)
+            k0 = self._k
+            self._k, pos, status = fd.decode_pcap(self._np, pos, self._filled, self._base, big, nano, linktype,
+                                                  self._O, self._R, k0, self._rows)
+            self._take_exports(k0)
+            if progress:
+                progress(self._base + pos)
+            if status == fd.WALK_FULL:
+                yield self._emit()
+                continue
             if status == fd.WALK_BAD:
                 incl = struct.unpack_from(">I" if big else "<I", self._buf, pos + 8)[0]
                 raise MalformedError(
                     self.path, self._base + pos,
-                    f"record length {incl} exceeds {fd.MAX_RECORD}; reading stopped at packet {self.packets + 1}",
+                    f"record length {incl} exceeds {fd.MAX_RECORD}; reading stopped at packet "
+                    f"{self.packets + self._k + 1}",
                     "The packets before this point were kept; check the file is a capture",
                 )
-            if status == fd.WALK_END:
-                if self._eof:
-                    if self._stream_error is not None:
-                        raise self._stream_error
-                    if pos < self._filled:
-                        raise TruncatedError(
-                            self.path, self._base + pos,
-                            f"last record cut short ({self._filled - pos} bytes of a record)",
-                            "The packets before it were kept",
-                        )
-                    self.bytes_read = self._base + pos
-                    return
-                self._refill(pos)
-                pos = 0
+            if self._eof:
+                if self._stream_error is not None:
+                    raise self._stream_error
+                if pos < self._filled:
+                    raise TruncatedError(
+                        self.path, self._base + pos,
+                        f"last record cut short ({self._filled - pos} bytes of a record)",
+                        "The packets before it were kept",
+                    )
+                self.bytes_read = self._base + pos
+                return
+            if pos == 0 and self._filled == len(self._buf):  # a record longer than the window
+                self._ensure_room(2 * len(self._buf))
+            self._refill(pos)
+            pos = 0
 
     # -- pcapng ----------------------------------------------------------------------------------
     def _pcapng_chunks(self, progress: Callable[[int], None] | None) -> Iterator[Chunk]:
@@ -194,34 +216,22 @@ class CaptureReader:
         section = -1
         section_base = 0  # global interface number of this section's interface 0
         local: list[Interface] = []
-        off = np.empty(MAX_ROWS, np.int64)
-        data = np.empty(MAX_ROWS, np.int64)
-        cap = np.empty(MAX_ROWS, np.int64)
-        wire = np.empty(MAX_ROWS, np.int64)
-        ts = np.empty(MAX_ROWS, np.int64)
-        ifc = np.empty(MAX_ROWS, np.int64)
-        ups = np.zeros(1, np.int64)
-        offs = np.zeros(1, np.int64)
-        last_ts = 0
+        ups = np.zeros(0, np.int64)
+        offs = np.zeros(0, np.int64)
+        lts = np.zeros(0, np.int64)
+        last_ts = np.zeros(1, np.int64)  # time given to simple packet blocks: the previous packet's
         while True:
             if section >= 0:
-                n, pos, status = fd.walk_pcapng(self._np, pos, self._filled, big, len(local), ups, offs,
-                                                off, data, cap, wire, ts, ifc)
-            else:
-                n, status = 0, fd.WALK_BLOCK
-            if n:
-                t = ts[:n].copy()
-                if (t < 0).any():  # simple packet blocks carry no time: take the previous packet's
-                    for i in range(n):
-                        if t[i] < 0:
-                            t[i] = last_ts
-                        last_ts = t[i]
-                last_ts = int(t[-1])
-                lts = np.array([i.linktype for i in local], np.int64)[ifc[:n]]
-                yield self._decode(off[:n], data[:n], cap[:n], wire[:n], t, ifc[:n] + section_base, lts)
-                if progress:
+                k0 = self._k
+                self._k, pos, status = fd.decode_pcapng(self._np, pos, self._filled, self._base, big, ups, offs,
+                                                        lts, section_base, last_ts, self._O, self._R, k0, self._rows)
+                self._take_exports(k0)
+                if progress and self._k > k0:
                     progress(self._base + pos)
+            else:
+                status = fd.WALK_BLOCK
             if status == fd.WALK_FULL:
+                yield self._emit()
                 continue
             if status == fd.WALK_BAD:
                 self._bad_block(pos, big, local)
@@ -262,6 +272,7 @@ class CaptureReader:
                     raise TruncatedError(self.path, self._base + pos,
                                          f"block type {btype:#x} of {blen} bytes cut short at end of file",
                                          "The packets before it were kept")
+                self._ensure_room(blen)
                 self._refill(pos)
                 pos = 0
                 continue
@@ -272,23 +283,26 @@ class CaptureReader:
                 section += 1
                 section_base = len(self.interfaces)
                 local = []
-                ups = np.zeros(1, np.int64)
-                offs = np.zeros(1, np.int64)
             elif btype == 1:
                 if section < 0:
                     raise MalformedError(self.path, self._base + pos, "interface block before any section header")
                 iface = self._parse_idb(body, big, len(self.interfaces), section, pos)
                 self.interfaces.append(iface)
                 local.append(iface)
-                ups = np.array([i.units_per_sec for i in local], np.int64)
-                offs = np.array([i.offset_us for i in local], np.int64)
             elif section < 0:
                 raise MalformedError(self.path, self._base + pos, "pcapng file does not start with a section header")
+            if btype in (0x0A0D0D0A, 1):
+                ups = np.array([i.units_per_sec for i in local], np.int64)
+                offs = np.array([i.offset_us for i in local], np.int64)
+                lts = np.array([i.linktype for i in local], np.int64)
             pos += blen
 
     def _bad_block(self, pos: int, big: bool, local: list[Interface]) -> None:
         e = ">" if big else "<"
         btype, blen = struct.unpack_from(e + "II", self._buf, pos)
+        if btype == 3 and blen >= 16 and not local:
+            raise MalformedError(self.path, self._base + pos, "simple packet block before any interface block",
+                                 "The packets before it were kept")
         if btype in (2, 6) and blen >= 32:
             iface = struct.unpack_from(e + "I", self._buf, pos + 8)[0]
             if btype == 2:
@@ -328,57 +342,62 @@ class CaptureReader:
             i += 4 + ((length + 3) & ~3)
         return iface
 
-    # -- decode ----------------------------------------------------------------------------------
-    def _decode(self, rec_off: np.ndarray, data_off: np.ndarray, caplen: np.ndarray, wirelen: np.ndarray,
-                ts_us: np.ndarray, iface: np.ndarray | None, linktype: np.ndarray) -> Chunk:
-        n = len(rec_off)
-        out = np.empty((n, fd.NCOLS), np.int64)
-        fd.decode_many(self._np, data_off, caplen, wirelen, linktype, out)
+    # -- batches ---------------------------------------------------------------------------------
+    def _emit(self) -> Chunk:
+        """The packets decoded so far as one typed batch; the matrices are reused for the next."""
+        n = self._k
+        dec, rec = self._O, self._R
         batch: PacketBatch = {
             "frame": np.arange(self.packets + 1, self.packets + 1 + n, dtype=np.uint32),
-            "ts_us": ts_us.astype(np.int64, copy=True),
-            "iface": (np.zeros(n, np.uint16) if iface is None else iface.astype(np.uint16)),
-            "linktype": linktype.astype(np.uint16),
-            "file_offset": (rec_off + self._base).astype(np.uint64),
-            "caplen": caplen.astype(np.uint32),
-            "wirelen": wirelen.astype(np.uint32),
+            "ts_us": rec[fd.R_TS, :n].copy(),
+            "iface": rec[fd.R_IF, :n].astype(np.uint16),
+            "linktype": rec[fd.R_LT, :n].astype(np.uint16),
+            "file_offset": rec[fd.R_OFF, :n].astype(np.uint64),
+            "caplen": rec[fd.R_CAP, :n].astype(np.uint32),
+            "wirelen": rec[fd.R_WIRE, :n].astype(np.uint32),
         }
-        types = {"vlan": np.int32, "vlan_inner": np.int32, "mpls_label": np.int64, "eth_type": np.int32,
-                 "ip_version": np.int8, "ip_proto": np.int16, "ip_len": np.int32, "ttl": np.int16,
-                 "ip_id": np.int64, "frag_offset": np.int32, "frag_flags": np.int16, "src_port": np.int32,
-                 "dst_port": np.int32, "tcp_flags": np.int32, "icmp_type": np.int16, "icmp_code": np.int16}
         for j, name in enumerate(fd.COL_NAMES):
-            col = out[:, j]
-            if name in types:
-                batch[name] = col.astype(types[name])
-            elif name in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
-                batch[name] = col.view(np.uint64).copy()
-            elif name == "malformed":
-                batch[name] = col.astype(bool)
+            if name in _FIELD_TYPES:
+                batch[name] = dec[j, :n].astype(_FIELD_TYPES[name])
         self.packets += n
         self.undecoded += int(np.count_nonzero(batch["ip_version"] < 0))
-        exports = self._export_candidates(out, data_off, caplen, batch)
-        return Chunk(batch, exports)
+        chunk = Chunk(batch, self._exports)
+        self._exports = []
+        self._k = 0
+        return chunk
 
-    def _export_candidates(self, out: np.ndarray, data_off: np.ndarray, caplen: np.ndarray,
-                           batch: PacketBatch) -> list[ExportCandidate]:
-        poff = out[:, fd.C_POFF]
-        sel = np.flatnonzero((out[:, fd.C_PROTO] == 17) & (poff >= 8) & (poff + 4 <= caplen)
-                             & (out[:, fd.C_FRAG] <= 0))
+    def _take_exports(self, k0: int) -> None:
+        """UDP payloads that may be NetFlow/IPFIX/sFlow among the rows decoded since k0 (bytes still in the window)."""
+        k = self._k
+        if k == k0:
+            return
+        dec, rec = self._O, self._R
+        poff = dec[fd.C_POFF, k0:k]
+        caplen = rec[fd.R_CAP, k0:k]
+        sel = np.flatnonzero((dec[fd.C_PROTO, k0:k] == 17) & (poff >= 8) & (poff + 4 <= caplen)
+                             & (dec[fd.C_FRAG, k0:k] <= 0))
         if sel.size == 0:
-            return []
+            return
+        data_off = rec[fd.R_DATA, k0:k]
         start = data_off[sel] + poff[sel]
         b = self._np
         w16 = (b[start].astype(np.int64) << 8) | b[start + 1]
         w32 = (w16 << 16) | (b[start + 2].astype(np.int64) << 8) | b[start + 3]
-        hit = sel[((w16 == 5) | (w16 == 9) | (w16 == 10)) | (w32 == 5)]
-        result: list[ExportCandidate] = []
-        for i in hit:
-            s = int(data_off[i] + poff[i])
+        for i in sel[((w16 == 5) | (w16 == 9) | (w16 == 10)) | (w32 == 5)] + k0:
+            s = int(rec[fd.R_DATA, i] + dec[fd.C_POFF, i])
             udp_len = (int(b[s - 4]) << 8) | int(b[s - 3])
-            e = min(s + max(udp_len - 8, 0), int(data_off[i] + caplen[i]))
-            src = (int(batch["src_hi"][i]) << 64) | int(batch["src_lo"][i])
-            dst = (int(batch["dst_hi"][i]) << 64) | int(batch["dst_lo"][i])
-            result.append((int(batch["frame"][i]), int(batch["ts_us"][i]), src, dst,
-                           int(batch["src_port"][i]), int(batch["dst_port"][i]), bytes(self._buf[s:e])))
-        return result
+            e = min(s + max(udp_len - 8, 0), int(rec[fd.R_DATA, i] + rec[fd.R_CAP, i]))
+            src = ((int(dec[fd.C_SHI, i]) & _U64) << 64) | (int(dec[fd.C_SLO, i]) & _U64)
+            dst = ((int(dec[fd.C_DHI, i]) & _U64) << 64) | (int(dec[fd.C_DLO, i]) & _U64)
+            self._exports.append((self.packets + int(i) + 1, int(rec[fd.R_TS, i]), src, dst, int(dec[fd.C_SPORT, i]),
+                                  int(dec[fd.C_DPORT, i]), bytes(self._buf[s:e])))
+
+
+_U64 = (1 << 64) - 1
+_FIELD_TYPES = {
+    "vlan": np.int32, "vlan_inner": np.int32, "mpls_label": np.int64, "eth_type": np.int32, "ip_version": np.int8,
+    "src_hi": np.uint64, "src_lo": np.uint64, "dst_hi": np.uint64, "dst_lo": np.uint64,
+    "ip_proto": np.int16, "ip_len": np.int32, "ttl": np.int16, "ip_id": np.int64, "frag_offset": np.int32,
+    "frag_flags": np.int16, "src_port": np.int32, "dst_port": np.int32, "tcp_flags": np.int32,
+    "icmp_type": np.int16, "icmp_code": np.int16, "malformed": np.bool_,
+}

@@ -5,8 +5,9 @@ preallocated arrays, a chunk of records at a time; no Python object per packet. 
 ones documented in forensics.records and must equal forensics.readers.exact (a test compares them
 row for row over the corpus).
 
-Decoded fields go into one int64 matrix (rows = packets, columns = the COL_* indices below); the
-caller splits it into typed columns.
+Each record is decoded as the walk meets it, while its bytes are in cache. Decoded fields go into one
+int64 matrix with a row per field (the C_* indices below) and a column per packet, so each field is
+contiguous; record fields go into a second matrix (R_* rows). The caller cuts them into typed columns.
 """
 
 from __future__ import annotations
@@ -64,169 +65,176 @@ def _u64be(b, i):
     return np.int64(v)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _transport(b, t, end, proto, O, k, base):
     """Ports, TCP flags, ICMP type/code from offset t; False when the header is cut."""
     if proto == 6 or proto == 17 or proto == 132 or proto == 136:
         if t + 2 <= end:
-            O[k, C_SPORT] = _u16(b, t)
+            O[C_SPORT, k] = _u16(b, t)
         if t + 4 <= end:
-            O[k, C_DPORT] = _u16(b, t + 2)
+            O[C_DPORT, k] = _u16(b, t + 2)
     if proto == 6:
         if t + 14 <= end:
-            O[k, C_TFLAGS] = np.int64(b[t + 13]) | ((np.int64(b[t + 12]) & 1) << 8)
+            O[C_TFLAGS, k] = np.int64(b[t + 13]) | ((np.int64(b[t + 12]) & 1) << 8)
         if t + 13 > end:
             return False
         hlen = (np.int64(b[t + 12]) >> 4) * 4
         if hlen < 20:
-            O[k, C_MALF] = 1
+            O[C_MALF, k] = 1
             return True
         if t + hlen > end:
             return False
-        O[k, C_POFF] = t + hlen - base
+        O[C_POFF, k] = t + hlen - base
         return True
     if proto == 17 or proto == 136:
         if proto == 17 and t + 6 <= end and _u16(b, t + 4) < 8:
-            O[k, C_MALF] = 1
+            O[C_MALF, k] = 1
         if t + 8 > end:
             return False
-        O[k, C_POFF] = t + 8 - base
+        O[C_POFF, k] = t + 8 - base
         return True
     if proto == 132:
         return t + 12 <= end
     if proto == 1 or proto == 58:
         if t + 1 <= end:
-            O[k, C_ITYPE] = b[t]
+            O[C_ITYPE, k] = b[t]
         if t + 2 <= end:
-            O[k, C_ICODE] = b[t + 1]
+            O[C_ICODE, k] = b[t + 1]
         return t + 4 <= end
     return True
 
 
-@njit(cache=True)
-def _ipv4(b, p, end, O, k, base):
+@njit(cache=True, inline="always")
+def _ipv4(b, p, end, O, k):
+    """IPv4 header at p. Returns (ok, t, proto): t >= 0 when the transport header at t is to be read
+    (the packet is then ok when ok and the transport header is whole), else ok is the answer."""
     if p + 1 > end:
-        return False
+        return False, -1, -1
     if (b[p] >> 4) != 4:
-        O[k, C_MALF] = 1
-        return True
-    O[k, C_IPV] = 4
+        O[C_MALF, k] = 1
+        return True, -1, -1
+    O[C_IPV, k] = 4
     hlen = (np.int64(b[p]) & 15) * 4
     total = np.int64(-1)
     frag = np.int64(0)
     if p + 4 <= end:
         total = _u16(b, p + 2)
-        O[k, C_IPLEN] = total
+        O[C_IPLEN, k] = total
     if p + 6 <= end:
-        O[k, C_IPID] = _u16(b, p + 4)
+        O[C_IPID, k] = _u16(b, p + 4)
     if p + 8 <= end:
         ff = _u16(b, p + 6)
         frag = (ff & 0x1FFF) * 8
-        O[k, C_FRAG] = frag
-        O[k, C_FFLAGS] = (1 if (ff & 0x2000) else 0) | (2 if (ff & 0x4000) else 0)
+        O[C_FRAG, k] = frag
+        O[C_FFLAGS, k] = (1 if (ff & 0x2000) else 0) | (2 if (ff & 0x4000) else 0)
     if p + 9 <= end:
-        O[k, C_TTL] = b[p + 8]
+        O[C_TTL, k] = b[p + 8]
     if p + 10 <= end:
-        O[k, C_PROTO] = b[p + 9]
+        O[C_PROTO, k] = b[p + 9]
     if p + 16 <= end:
-        O[k, C_SLO] = V4_MAPPED_LO | _u32(b, p + 12)
+        O[C_SLO, k] = V4_MAPPED_LO | _u32(b, p + 12)
     if p + 20 <= end:
-        O[k, C_DLO] = V4_MAPPED_LO | _u32(b, p + 16)
+        O[C_DLO, k] = V4_MAPPED_LO | _u32(b, p + 16)
     if hlen < 20 or (total != -1 and total < hlen):
-        O[k, C_MALF] = 1
-        return True
+        O[C_MALF, k] = 1
+        return True, -1, -1
     if p + hlen > end:
-        return False
+        return False, -1, -1
     complete = p + total <= end
     if frag != 0:
-        return complete
-    r = _transport(b, p + hlen, end, np.int64(b[p + 9]), O, k, base)
-    return r and complete
+        return complete, -1, -1
+    return complete, p + hlen, np.int64(b[p + 9])
 
 
-@njit(cache=True)
-def _ipv6(b, p, end, O, k, base):
+@njit(cache=True, inline="always")
+def _ipv6(b, p, end, O, k):
+    """IPv6 header and extension chain at p. Returns (ok, t, proto) as _ipv4."""
     if p + 1 > end:
-        return False
+        return False, -1, -1
     if (b[p] >> 4) != 6:
-        O[k, C_MALF] = 1
-        return True
-    O[k, C_IPV] = 6
+        O[C_MALF, k] = 1
+        return True, -1, -1
+    O[C_IPV, k] = 6
     plen = np.int64(0)
     if p + 6 <= end:
         plen = _u16(b, p + 4)
-        O[k, C_IPLEN] = plen + 40
+        O[C_IPLEN, k] = plen + 40
     if p + 7 <= end:
-        O[k, C_PROTO] = b[p + 6]
+        O[C_PROTO, k] = b[p + 6]
     if p + 8 <= end:
-        O[k, C_TTL] = b[p + 7]
+        O[C_TTL, k] = b[p + 7]
     if p + 24 <= end:
-        O[k, C_SHI] = _u64be(b, p + 8)
-        O[k, C_SLO] = _u64be(b, p + 16)
+        O[C_SHI, k] = _u64be(b, p + 8)
+        O[C_SLO, k] = _u64be(b, p + 16)
     if p + 40 > end:
-        return False
-    O[k, C_DHI] = _u64be(b, p + 24)
-    O[k, C_DLO] = _u64be(b, p + 32)
+        return False, -1, -1
+    O[C_DHI, k] = _u64be(b, p + 24)
+    O[C_DLO, k] = _u64be(b, p + 32)
     complete = p + 40 + plen <= end
     nh = np.int64(b[p + 6])
     t = p + 40
     while nh == 0 or nh == 43 or nh == 60 or nh == 44 or nh == 51:
         if t + 1 > end:
-            return False
+            return False, -1, -1
         nxt = np.int64(b[t])
-        O[k, C_PROTO] = nxt
+        O[C_PROTO, k] = nxt
         if nh == 44:
             if t + 4 <= end:
                 word = _u16(b, t + 2)
-                O[k, C_FRAG] = word & 0xFFF8
-                O[k, C_FFLAGS] = word & 1
+                O[C_FRAG, k] = word & 0xFFF8
+                O[C_FFLAGS, k] = word & 1
             if t + 8 <= end:
-                O[k, C_IPID] = _u32(b, t + 4)
+                O[C_IPID, k] = _u32(b, t + 4)
             if t + 8 > end:
-                return False
-            if O[k, C_FRAG] != 0:
-                return complete
+                return False, -1, -1
+            if O[C_FRAG, k] != 0:
+                return complete, -1, -1
             t += 8
         else:
             if t + 2 > end:
-                return False
+                return False, -1, -1
             if nh == 51:
                 t += (np.int64(b[t + 1]) + 2) * 4
             else:
                 t += (np.int64(b[t + 1]) + 1) * 8
             if t > end:
-                return False
+                return False, -1, -1
         nh = nxt
-    O[k, C_PROTO] = nh
-    r = _transport(b, t, end, nh, O, k, base)
-    return r and complete
+    O[C_PROTO, k] = nh
+    return complete, t, nh
 
 
-@njit(cache=True)
-def _after_ethertype(b, p, end, et, O, k, base):
-    """Tags, PPPoE, MPLS, then IPv4/IPv6. Returns False when the packet was short."""
+# What the link layer leaves to do.
+_SHORT = 0  # the packet ended inside the link-layer headers
+_DONE = 1  # nothing more to decode
+_NET = 2  # a network layer of ethertype et starts at p
+
+
+@njit(cache=True, inline="always")
+def _tags(b, p, end, et, O, k):
+    """VLAN tags, PPPoE, MPLS after an ethertype. Returns (p, et, state)."""
     while et == 0x8100 or et == 0x88A8 or et == 0x9100:
         if p + 2 > end:
-            return False
+            return p, et, _SHORT
         vid = _u16(b, p) & 0xFFF
-        if O[k, C_VLAN] == -1:
-            O[k, C_VLAN] = vid
-        elif O[k, C_VLAN2] == -1:
-            O[k, C_VLAN2] = vid
+        if O[C_VLAN, k] == -1:
+            O[C_VLAN, k] = vid
+        elif O[C_VLAN2, k] == -1:
+            O[C_VLAN2, k] = vid
         if p + 4 > end:
-            return False
+            return p, et, _SHORT
         et = _u16(b, p + 2)
         p += 4
     if et == 0x8864:
-        O[k, C_ETYPE] = et
+        O[C_ETYPE, k] = et
         if p + 7 > end:
-            return False
+            return p, et, _SHORT
         if b[p + 6] & 1:
             pp = np.int64(b[p + 6])
             p += 7
         else:
             if p + 8 > end:
-                return False
+                return p, et, _SHORT
             pp = _u16(b, p + 6)
             p += 8
         if pp == 0x0021:
@@ -234,170 +242,170 @@ def _after_ethertype(b, p, end, et, O, k, base):
         elif pp == 0x0057:
             et = 0x86DD
         else:
-            return True
+            return p, et, _DONE
     if et == 0x8847 or et == 0x8848:
-        O[k, C_ETYPE] = et
+        O[C_ETYPE, k] = et
         while True:
-            if p + 3 <= end and O[k, C_MPLS] == -1:
-                O[k, C_MPLS] = (_u16(b, p) << 4) | (np.int64(b[p + 2]) >> 4)
+            if p + 3 <= end and O[C_MPLS, k] == -1:
+                O[C_MPLS, k] = (_u16(b, p) << 4) | (np.int64(b[p + 2]) >> 4)
             if p + 4 > end:
-                return False
+                return p, et, _SHORT
             bottom = b[p + 2] & 1
             p += 4
             if bottom:
                 break
         if p + 1 > end:
-            return False
+            return p, et, _SHORT
         nib = b[p] >> 4
         if nib == 4:
             et = 0x0800
         elif nib == 6:
             et = 0x86DD
         else:
-            return True
-    if et < 0x0600:
-        return True
-    O[k, C_ETYPE] = et
-    if et == 0x0800:
-        return _ipv4(b, p, end, O, k, base)
-    if et == 0x86DD:
-        return _ipv6(b, p, end, O, k, base)
-    return True
+            return p, et, _DONE
+    return p, et, _NET
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def decode_one(b, base, caplen, wirelen, lt, O, k):
-    """Decode the packet whose data starts at b[base] into row k of O (semantics: forensics.readers.exact)."""
+    """Decode the packet whose data starts at b[base] into column k of O (semantics: forensics.readers.exact).
+
+    Each helper has one call site here, so inlining them all keeps the compiled code small.
+    """
     for j in range(NCOLS):
-        O[k, j] = -1
-    O[k, C_SHI] = 0
-    O[k, C_SLO] = 0
-    O[k, C_DHI] = 0
-    O[k, C_DLO] = 0
-    O[k, C_MALF] = 0
+        O[j, k] = -1
+    O[C_SHI, k] = 0
+    O[C_SLO, k] = 0
+    O[C_DHI, k] = 0
+    O[C_DLO, k] = 0
+    O[C_MALF, k] = 0
     end = base + caplen
-    ok = True
-    if lt == 1:
-        if caplen < 14:
-            ok = False
+    # Link layer: where the network layer starts (p) and its ethertype (et).
+    state = _DONE
+    p = base
+    et = np.int64(0)
+    if lt == 1 or lt == 113 or lt == 276:
+        hdr = 14 if lt == 1 else (16 if lt == 113 else 20)
+        if caplen < hdr:
+            state = _SHORT
         else:
-            ok = _after_ethertype(b, base + 14, end, _u16(b, base + 12), O, k, base)
-    elif lt == 113:
-        if caplen < 16:
-            ok = False
-        else:
-            ok = _after_ethertype(b, base + 16, end, _u16(b, base + 14), O, k, base)
-    elif lt == 276:
-        if caplen < 20:
-            ok = False
-        else:
-            ok = _after_ethertype(b, base + 20, end, _u16(b, base), O, k, base)
+            at = base + 12 if lt == 1 else (base + 14 if lt == 113 else base)
+            p, et, state = _tags(b, base + hdr, end, _u16(b, at), O, k)
     elif lt == 101 or lt == 228 or lt == 229 or lt == 12 or lt == 14:
         if caplen < 1:
-            ok = False
+            state = _SHORT
         else:
             nib = b[base] >> 4
             if nib == 4:
-                O[k, C_ETYPE] = 0x0800
-                ok = _ipv4(b, base, end, O, k, base)
+                et, state = 0x0800, _NET
             elif nib == 6:
-                O[k, C_ETYPE] = 0x86DD
-                ok = _ipv6(b, base, end, O, k, base)
+                et, state = 0x86DD, _NET
             else:
-                O[k, C_MALF] = 1
+                O[C_MALF, k] = 1
     elif lt == 0 or lt == 108:
         if caplen < 4:
-            ok = False
+            state = _SHORT
         else:
             fam = _u32le(b, base)
             if fam > 0xFFFF:
                 fam = _u32(b, base)
+            p = base + 4
             if fam == 2:
-                O[k, C_ETYPE] = 0x0800
-                ok = _ipv4(b, base + 4, end, O, k, base)
+                et, state = 0x0800, _NET
             elif fam == 24 or fam == 28 or fam == 30:
-                O[k, C_ETYPE] = 0x86DD
-                ok = _ipv6(b, base + 4, end, O, k, base)
+                et, state = 0x86DD, _NET
+    ok = state != _SHORT
+    if state == _NET and et >= 0x0600:
+        O[C_ETYPE, k] = et
+        t = np.int64(-1)
+        proto = np.int64(-1)
+        if et == 0x0800:
+            ok, t, proto = _ipv4(b, p, end, O, k)
+        elif et == 0x86DD:
+            ok, t, proto = _ipv6(b, p, end, O, k)
+        if t >= 0:
+            ok = _transport(b, t, end, proto, O, k, base) and ok
     if not ok and caplen >= wirelen:
-        O[k, C_MALF] = 1
+        O[C_MALF, k] = 1
+
+
+# Rows of the record matrix the walks fill beside the decode matrix.
+RECORD_ROWS = ["file_offset", "data_offset", "caplen", "wirelen", "ts_us", "iface", "linktype"]
+R_OFF, R_DATA, R_CAP, R_WIRE, R_TS, R_IF, R_LT = range(len(RECORD_ROWS))
 
 
 @njit(cache=True, nogil=True)
-def decode_many(b, data_off, caplen, wirelen, linktype, O):
-    """Decode n packets: data_off[i] is where packet i's bytes start in b."""
-    for i in range(data_off.shape[0]):
-        decode_one(b, data_off[i], caplen[i], wirelen[i], linktype[i], O, i)
+def decode_pcap(b, pos, limit, base, big, nano, linktype, O, R, k, cap):
+    """Walk pcap records from b[pos] while a whole record fits before limit, decoding each as it is met.
 
-
-@njit(cache=True, nogil=True)
-def walk_pcap(b, pos, limit, big, nano, out_off, out_caplen, out_wirelen, out_ts):
-    """Walk pcap records from pos while a whole record fits before limit.
-
-    Returns (n, pos, status). out_off is the record header offset (relative to b); out_ts in microseconds.
+    Record i goes to column k + i of O (decoded fields) and R (record fields: file offset = base + its
+    position in b, data offset in b, lengths, time in microseconds, interface 0, linktype).
+    Returns (k, pos, status): the next free column, where the walk stopped, and why.
     """
-    n = 0
-    cap = out_off.shape[0]
     while True:
-        if n >= cap:
-            return n, pos, WALK_FULL
+        if k >= cap:
+            return k, pos, WALK_FULL
         if pos + 16 > limit:
-            return n, pos, WALK_END
+            return k, pos, WALK_END
         sec = _u32x(b, pos, big)
         frac = _u32x(b, pos + 4, big)
         incl = _u32x(b, pos + 8, big)
         orig = _u32x(b, pos + 12, big)
         if incl > MAX_RECORD:
-            return n, pos, WALK_BAD
+            return k, pos, WALK_BAD
         if pos + 16 + incl > limit:
-            return n, pos, WALK_END
-        out_off[n] = pos
-        out_caplen[n] = incl
-        out_wirelen[n] = orig
-        if nano:
-            out_ts[n] = sec * 1000000 + frac // 1000
-        else:
-            out_ts[n] = sec * 1000000 + frac
-        n += 1
+            return k, pos, WALK_END
+        R[R_OFF, k] = base + pos
+        R[R_DATA, k] = pos + 16
+        R[R_CAP, k] = incl
+        R[R_WIRE, k] = orig
+        R[R_TS, k] = sec * 1000000 + (frac // 1000 if nano else frac)
+        R[R_IF, k] = 0
+        R[R_LT, k] = linktype
+        decode_one(b, pos + 16, incl, orig, linktype, O, k)
+        k += 1
         pos += 16 + incl
 
 
 @njit(cache=True, nogil=True)
-def walk_pcapng(b, pos, limit, big, if_count, if_ups, if_offset_us, out_off, out_data, out_caplen,
-                out_wirelen, out_ts, out_if):
-    """Walk pcapng packet blocks (EPB 6, SPB 3, obsolete PB 2) from pos.
+def decode_pcapng(b, pos, limit, base, big, if_ups, if_offset_us, if_linktype, section_base, last_ts, O, R, k,
+                  cap):
+    """Walk pcapng packet blocks (EPB 6, SPB 3, obsolete PB 2) from b[pos], decoding each as it is met.
 
-    Stops with WALK_BLOCK at any other block so Python can handle it. if_ups[i] is interface i's
-    timestamp units per second (0 = unknown interface); if_offset_us its if_tsoffset in microseconds.
-    For SPB the interface is 0 and the time is unknown: ts = -1 (the caller fills it).
+    Stops with WALK_BLOCK at any other block so Python can handle it. if_ups[i] is the section's
+    interface i's timestamp units per second (0 = unknown interface), if_offset_us its if_tsoffset in
+    microseconds, if_linktype its link type; section_base is the file-wide number of the section's
+    interface 0. A simple packet block carries no time and no interface: it gets interface 0 and the
+    previous packet's time (last_ts[0], updated here).
+    Returns (k, pos, status) as decode_pcap.
     """
-    n = 0
-    cap = out_off.shape[0]
+    if_count = if_ups.shape[0]
     while True:
-        if n >= cap:
-            return n, pos, WALK_FULL
+        if k >= cap:
+            return k, pos, WALK_FULL
         if pos + 12 > limit:
-            return n, pos, WALK_END
+            return k, pos, WALK_END
         btype = _u32x(b, pos, big)
         blen = _u32x(b, pos + 4, big)
         if blen < 12 or (blen & 3) != 0 or blen > MAX_RECORD + 64:
-            return n, pos, WALK_BAD
+            return k, pos, WALK_BAD
         if btype != 6 and btype != 3 and btype != 2:
-            return n, pos, WALK_BLOCK
+            return k, pos, WALK_BLOCK
         if pos + blen > limit:
-            return n, pos, WALK_END
+            return k, pos, WALK_END
         if btype == 3:
-            if blen < 16:
-                return n, pos, WALK_BAD
+            if blen < 16 or if_count == 0:
+                return k, pos, WALK_BAD
             orig = _u32x(b, pos + 8, big)
             incl = blen - 16
             if orig < incl:
                 incl = orig
             iface = 0
-            ts = np.int64(-1)
+            ts = last_ts[0]
             data = pos + 12
         else:
             if blen < 32:
-                return n, pos, WALK_BAD
+                return k, pos, WALK_BAD
             if btype == 6:
                 iface = _u32x(b, pos + 8, big)
             else:
@@ -408,17 +416,21 @@ def walk_pcapng(b, pos, limit, big, if_count, if_ups, if_offset_us, out_off, out
             orig = _u32x(b, pos + 24, big)
             data = pos + 28
             if incl > blen - 32:
-                return n, pos, WALK_BAD
+                return k, pos, WALK_BAD
             if iface >= if_count or if_ups[iface] == 0:
-                return n, pos, WALK_BAD
+                return k, pos, WALK_BAD
             raw = (hi << 32) | lo
             ups = if_ups[iface]
             ts = (raw // ups) * 1000000 + ((raw % ups) * 1000000) // ups + if_offset_us[iface]
-        out_off[n] = pos
-        out_data[n] = data
-        out_caplen[n] = incl
-        out_wirelen[n] = orig
-        out_ts[n] = ts
-        out_if[n] = iface
-        n += 1
+        last_ts[0] = ts
+        lt = if_linktype[iface]
+        R[R_OFF, k] = base + pos
+        R[R_DATA, k] = data
+        R[R_CAP, k] = incl
+        R[R_WIRE, k] = orig
+        R[R_TS, k] = ts
+        R[R_IF, k] = section_base + iface
+        R[R_LT, k] = lt
+        decode_one(b, data, incl, orig, lt, O, k)
+        k += 1
         pos += blen

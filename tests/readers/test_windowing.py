@@ -1,0 +1,48 @@
+"""The reader's window and batch sizes change nothing: a window barely larger than one record and
+batches of a few packets give the same rows, flow-export candidates and errors as the defaults."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from forensics.readers import capture
+from forensics.readers.capture import CaptureReader
+from forensics.readers.sniff import sniff
+from tests.conftest import corpus_path, corpus_rows
+
+
+def _read(path: str, batch_rows: int) -> tuple[dict, list, str | None, list[int]]:
+    size = os.path.getsize(path)
+    reader = CaptureReader(path, sniff(path, size), size, batch_rows=batch_rows)
+    chunks = list(reader.chunks())
+    sizes = [len(c.batch["frame"]) for c in chunks]
+    batch = {k: np.concatenate([c.batch[k] for c in chunks]) for k in chunks[0].batch} if chunks else {}
+    exports = [e for c in chunks for e in c.exports]
+    return batch, exports, (str(reader.rejected) if reader.rejected else None), sizes
+
+
+def _pick() -> list[dict]:
+    rows = [r for r in corpus_rows() if r["format"].startswith("pcap") and r["packets_capinfos"] != "0"]
+    rows.sort(key=lambda r: -int(r["size_bytes"]))
+    chosen = rows[:6]  # the largest (several windows each)
+    chosen += [r for r in rows if "flow" in r["categories"] or "sflow" in r["path"]][:4]  # exports
+    chosen += [r for r in rows if r["tshark_malformed_and_errors"] or "trunc" in r["path"]][:4]  # damaged
+    return list({r["path"]: r for r in chosen}.values())
+
+
+@pytest.mark.parametrize("row", _pick(), ids=lambda r: r["path"])
+def test_small_window_and_tiny_batches_change_nothing(row, monkeypatch):
+    path = str(corpus_path(row))
+    want, want_exports, want_error, _ = _read(path, capture.BATCH_ROWS)
+    monkeypatch.setattr(capture, "WINDOW", 300_000)  # just over the largest record (256 KiB + headers)
+    got, got_exports, got_error, sizes = _read(path, 7)
+    assert got_error == want_error
+    assert got_exports == want_exports
+    assert set(got) == set(want)
+    for name in want:
+        assert np.array_equal(got[name], want[name]), name
+    assert all(n == 7 for n in sizes[:-1]) and 0 < sizes[-1] <= 7
+    assert len(want["frame"]) == int(row["packets_capinfos"]) or want_error
