@@ -21,10 +21,10 @@ import pyarrow as pa
 
 from forensics import __version__
 from forensics.errors import UsageError
-from forensics.records import PACKET_FIELDS, PacketBatch
+from forensics.records import PacketBatch
 from forensics.resources import read_sql
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: packets stored in packet_rows with split IPv4/IPv6 address columns
 DEFAULT_MEMORY_LIMIT = "500MB"
 
 
@@ -93,13 +93,13 @@ class CaptureWriter:
 
         Packets go through the case's bulk connection, each batch committed on its own (DuckDB keeps an
         open transaction's appends in memory); the file's transaction rolls them back by purging.
+        Batches of whole DuckDB row groups (multiples of 122,880 rows) compress best.
         """
         n = len(batch["frame"])
         if n == 0:
             return
-        table = pa.table({name: batch[name] for name, _ in PACKET_FIELDS})
         bulk = self.case.bulk
-        bulk.register("_batch", table)
+        bulk.register("_batch", packet_table(batch))
         try:
             bulk.execute(_INSERT_PACKETS, {"cid": self.capture_id}).fetchall()
         finally:
@@ -160,18 +160,79 @@ SELECT
 FROM _frecs
 """
 
+def _nullable(values: np.ndarray, arrow_type: pa.DataType, valid: np.ndarray | None = None) -> pa.Array:
+    """An Arrow column from a numpy column where -1 (or ~valid) means NULL."""
+    if valid is None:
+        valid = values >= 0
+    data = values.astype(arrow_type.to_pandas_dtype(), copy=False)
+    if valid.all():
+        return pa.array(data, type=arrow_type)
+    bits = np.packbits(valid, bitorder="little")
+    return pa.Array.from_buffers(arrow_type, len(values), [pa.py_buffer(bits), pa.py_buffer(data)])
+
+
+_NULLABLE = {
+    "vlan": pa.uint16(), "vlan_inner": pa.uint16(), "mpls_label": pa.uint32(), "eth_type": pa.uint16(),
+    "ip_version": pa.uint8(), "ip_proto": pa.uint8(), "ip_len": pa.uint16(), "ttl": pa.uint8(), "ip_id": pa.uint32(),
+    "frag_offset": pa.uint16(), "frag_flags": pa.uint8(), "src_port": pa.uint16(), "dst_port": pa.uint16(),
+    "tcp_flags": pa.uint16(), "icmp_type": pa.uint8(), "icmp_code": pa.uint8(),
+}
+_V4_MAPPED_HI32 = np.uint64(0xFFFF)
+
+
+def packet_table(batch: PacketBatch) -> pa.Table:
+    """A packet batch as the Arrow table _INSERT_PACKETS reads: packet_rows' types, NULLs as validity.
+
+    An address goes to the 32-bit IPv4 column when the packet is IPv4 and the address is in the mapped
+    range (a cut IPv4 header leaves it 0: that one is kept as the 128-bit 0, as before the split).
+    """
+    cols: dict[str, pa.Array] = {
+        "frame": pa.array(batch["frame"], type=pa.uint32()),
+        "ts": pa.array(batch["ts_us"].astype(np.int64, copy=False)).cast(pa.timestamp("us")),
+        "iface": pa.array(batch["iface"], type=pa.uint16()),
+        "linktype": pa.array(batch["linktype"], type=pa.uint16()),
+        "file_offset": pa.array(batch["file_offset"], type=pa.uint64()),
+        "caplen": pa.array(batch["caplen"], type=pa.uint32()),
+        "wirelen": pa.array(batch["wirelen"], type=pa.uint32()),
+    }
+    for name, arrow_type in _NULLABLE.items():
+        cols[name] = _nullable(batch[name], arrow_type)
+    v4 = batch["ip_version"] == 4
+    v6 = batch["ip_version"] == 6
+    for side in ("src", "dst"):
+        hi, lo = batch[side + "_hi"], batch[side + "_lo"]
+        mapped = v4 & (hi == 0) & ((lo >> np.uint64(32)) == _V4_MAPPED_HI32)
+        wide = v6 | (v4 & ~mapped)
+        cols[side + "4"] = _nullable(lo & np.uint64(0xFFFFFFFF), pa.uint32(), mapped)
+        cols[side + "6_hi"] = _nullable(hi, pa.uint64(), wide)
+        cols[side + "6_lo"] = _nullable(lo, pa.uint64(), wide)
+    cols["malformed"] = pa.array(batch["malformed"], type=pa.bool_())
+    return pa.table(cols)
+
+
 _INSERT_PACKETS = """
-INSERT INTO packets
+INSERT INTO packet_rows
 SELECT
-    $cid, frame, make_timestamp(ts_us), iface, linktype, file_offset, caplen, wirelen,
-    NULLIF(vlan, -1), NULLIF(vlan_inner, -1), NULLIF(mpls_label, -1), NULLIF(eth_type, -1),
-    NULLIF(ip_version, -1),
-    CASE WHEN ip_version > 0 THEN (src_hi::UHUGEINT << 64) | src_lo::UHUGEINT END,
-    CASE WHEN ip_version > 0 THEN (dst_hi::UHUGEINT << 64) | dst_lo::UHUGEINT END,
-    NULLIF(ip_proto, -1), NULLIF(ip_len, -1), NULLIF(ttl, -1), NULLIF(ip_id, -1),
-    NULLIF(frag_offset, -1), NULLIF(frag_flags, -1), NULLIF(src_port, -1), NULLIF(dst_port, -1),
-    NULLIF(tcp_flags, -1), NULLIF(icmp_type, -1), NULLIF(icmp_code, -1), malformed
+    $cid, frame, ts, iface, linktype, file_offset, caplen, wirelen, vlan, vlan_inner, mpls_label, eth_type,
+    ip_version, src4, (src6_hi::UHUGEINT << 64) | src6_lo, dst4, (dst6_hi::UHUGEINT << 64) | dst6_lo,
+    ip_proto, ip_len, ttl, ip_id, frag_offset, frag_flags, src_port, dst_port, tcp_flags, icmp_type, icmp_code,
+    malformed
 FROM _batch
+"""
+
+
+_MIGRATE_V1 = """
+INSERT INTO packet_rows
+SELECT
+    capture_id, frame, ts, iface, linktype, file_offset, caplen, wirelen, vlan, vlan_inner, mpls_label, eth_type,
+    ip_version,
+    CASE WHEN ip_version = 4 AND src_ip >> 32 = 65535 THEN (src_ip & 4294967295::UHUGEINT)::UINTEGER END,
+    CASE WHEN ip_version = 6 OR (ip_version = 4 AND src_ip >> 32 <> 65535) THEN src_ip END,
+    CASE WHEN ip_version = 4 AND dst_ip >> 32 = 65535 THEN (dst_ip & 4294967295::UHUGEINT)::UINTEGER END,
+    CASE WHEN ip_version = 6 OR (ip_version = 4 AND dst_ip >> 32 <> 65535) THEN dst_ip END,
+    ip_proto, ip_len, ttl, ip_id, frag_offset, frag_flags, src_port, dst_port, tcp_flags, icmp_type, icmp_code,
+    malformed
+FROM packets_v1
 """
 
 
@@ -195,11 +256,11 @@ class Case:
     def has_orphans(self) -> bool:
         """Rows of an import that never committed: their capture id is past every committed capture's."""
         return any(self.con.execute(f"SELECT EXISTS (SELECT 1 {self._ORPHANS.format(table=t)})").fetchall()[0][0]
-                   for t in ("packets", "flows"))
+                   for t in ("packet_rows", "flows"))
 
     def purge_orphans(self) -> None:
         """Delete packet and flow rows whose capture was never committed (an interrupted or killed import)."""
-        for table in ("packets", "flows"):
+        for table in ("packet_rows", "flows"):
             self.con.execute(f"DELETE {self._ORPHANS.format(table=table)}").fetchall()
 
     @classmethod
@@ -239,6 +300,8 @@ class Case:
             return False
 
     def _apply_schema(self) -> None:
+        if self._table_type("packets") == "BASE TABLE":
+            self._migrate_v1()
         for rel in SCHEMA_FILES:
             try:
                 sql = read_sql(rel)
@@ -247,6 +310,27 @@ class Case:
             self.con.execute(sql)
         if self.con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 0:
             self.con.execute("INSERT INTO schema_version VALUES ($v)", {"v": SCHEMA_VERSION})
+
+    def _migrate_v1(self) -> None:
+        """Schema 1 kept packets in a table with 128-bit addresses: move them to packet_rows, in one transaction."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute("ALTER TABLE packets RENAME TO packets_v1")
+            for rel in SCHEMA_FILES:
+                self.con.execute(read_sql(rel))
+            self.con.execute(_MIGRATE_V1)
+            self.con.execute("DROP TABLE packets_v1")
+            self.con.execute("UPDATE schema_version SET version = $v", {"v": SCHEMA_VERSION})
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            self.con.execute("ROLLBACK")
+            raise UsageError(f"{self.path}: cannot upgrade this case database to schema {SCHEMA_VERSION}: "
+                             f"{str(exc).splitlines()[0]}. Open it with the forensics version that made it") from None
+
+    def _table_type(self, name: str) -> str | None:
+        rows = self.con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = $n "
+                                "AND table_schema = 'main'", {"n": name}).fetchall()
+        return rows[0][0] if rows else None
 
     def close(self) -> None:
         """Checkpoint and close."""
@@ -267,7 +351,7 @@ class Case:
 
     def delete_capture(self, capture_id: int) -> None:
         """Remove a capture and everything imported from it (used by --force)."""
-        for table in ("packets", "flows", "interfaces", "captures", "import_rejects"):
+        for table in ("packet_rows", "flows", "interfaces", "captures", "import_rejects"):
             self.con.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": capture_id})
         for table in _EXTRA_CAPTURE_TABLES:
             self.con.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": capture_id})
@@ -305,7 +389,7 @@ class Case:
             except duckdb.Error:
                 pass
             if "cid" in locals():
-                for table in ("packets", "flows"):  # what the bulk connection committed for this file
+                for table in ("packet_rows", "flows"):  # what the bulk connection committed for this file
                     self.bulk.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": cid}).fetchall()
             raise
 

@@ -37,7 +37,10 @@ CREATE TABLE IF NOT EXISTS interfaces (
     PRIMARY KEY (capture_id, iface)
 );
 
-CREATE TABLE IF NOT EXISTS packets (
+-- Packets are stored in packet_rows with IPv4 and IPv6 addresses in separate columns (a 32-bit IPv4
+-- column compresses to a few bytes a packet; a mixed 128-bit column does not). Query the packets view:
+-- it has one src_ip/dst_ip column for both families, like flows.
+CREATE TABLE IF NOT EXISTS packet_rows (
     capture_id INTEGER NOT NULL,          -- captures.capture_id
     frame UINTEGER NOT NULL,              -- frame number in the file, from 1, as Wireshark and tcpdump number them
     ts TIMESTAMP NOT NULL,                -- capture time, UTC, microseconds
@@ -51,8 +54,10 @@ CREATE TABLE IF NOT EXISTS packets (
     mpls_label UINTEGER,                  -- outermost MPLS label, NULL when absent
     eth_type USMALLINT,                   -- ethertype of the network layer after tags/labels (0x0800, 0x86dd, 0x0806 ...), NULL if unknown
     ip_version UTINYINT,                  -- 4 or 6; NULL for non-IP packets
-    src_ip UHUGEINT,                      -- source address (IPv4 as ::ffff:a.b.c.d); render with ip_text()
-    dst_ip UHUGEINT,                      -- destination address
+    src4 UINTEGER,                        -- IPv4 source address as a 32-bit number; NULL for IPv6 and non-IP
+    src6 UHUGEINT,                        -- IPv6 source address (also 0 for an IPv4 packet cut before its address)
+    dst4 UINTEGER,                        -- IPv4 destination address as a 32-bit number
+    dst6 UHUGEINT,                        -- IPv6 destination address
     ip_proto UTINYINT,                    -- transport protocol number (after IPv6 extension headers)
     ip_len USMALLINT,                     -- IP-layer length: IPv4 total length, IPv6 payload length + 40
     ttl UTINYINT,                         -- IPv4 TTL or IPv6 hop limit
@@ -66,6 +71,20 @@ CREATE TABLE IF NOT EXISTS packets (
     icmp_code UTINYINT,                   -- ICMP or ICMPv6 code
     malformed BOOLEAN NOT NULL DEFAULT false -- headers inconsistent or cut short of what they announce (fields present are kept)
 );
+
+-- packets: what an analyst queries, one row per packet record. The columns of packet_rows, in the same
+-- order, with src4/src6 and dst4/dst6 as one column each:
+--   src_ip UHUGEINT  source address (IPv4 as ::ffff:a.b.c.d), render with ip_text(); match with ip_in()
+--   dst_ip UHUGEINT  destination address
+CREATE OR REPLACE VIEW packets AS
+SELECT
+    capture_id, frame, ts, iface, linktype, file_offset, caplen, wirelen, vlan, vlan_inner, mpls_label, eth_type,
+    ip_version,
+    coalesce(281470681743360::UHUGEINT + src4, src6) AS src_ip,  -- 281470681743360 = ::ffff:0.0.0.0
+    coalesce(281470681743360::UHUGEINT + dst4, dst6) AS dst_ip,
+    ip_proto, ip_len, ttl, ip_id, frag_offset, frag_flags, src_port, dst_port, tcp_flags, icmp_type, icmp_code,
+    malformed
+FROM packet_rows;
 
 CREATE TABLE IF NOT EXISTS flows (
     flow_id BIGINT NOT NULL,              -- unique in the case
