@@ -33,8 +33,15 @@ for _name in COMMAND_MODULES:
     _mod.register(app)
 
 
+_signalled: list[int] = []
+
+
 def _interrupt(signum: int, frame: object) -> None:
+    _signalled.append(signum)
     raise KeyboardInterrupt
+
+
+_INTERRUPTED = "forensics: interrupted; the file being imported was rolled back"
 
 
 def main() -> None:
@@ -48,7 +55,7 @@ def main() -> None:
         print(f"forensics: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        print("forensics: interrupted; the file being imported was rolled back", file=sys.stderr)
+        print(_INTERRUPTED, file=sys.stderr)
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -57,12 +64,15 @@ def main() -> None:
     except Exception as exc:  # click usage errors
         import click
 
+        if _signalled:  # DuckDB reports a signal during a query as its own error ("Query interrupted")
+            print(_INTERRUPTED, file=sys.stderr)
+            sys.exit(130)
         if isinstance(exc, click.ClickException):
             exc.show()
             sys.exit(2)
         raise
     if code == 130:  # Typer turns KeyboardInterrupt into Exit(130)
-        print("forensics: interrupted; the file being imported was rolled back", file=sys.stderr)
+        print(_INTERRUPTED, file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)
 
 
