@@ -14,19 +14,21 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import pyarrow as pa
+
 from forensics.errors import InputError
-from forensics.ingest.pipeline import INSERT_ROWS, concat_batches, read_ahead
+from forensics.ingest.flowmeter import FlowColumns, FlowMeter
+from forensics.ingest.pipeline import read_ahead
 from forensics.ingest.walk import expand_paths
-from forensics.readers.capture import CaptureReader
+from forensics.readers.capture import CaptureReader, Chunk
 from forensics.readers.sniff import Sniffed, sniff
-from forensics.records import PacketBatch
 from forensics.resources import read_sql
-from forensics.store import CaptureMeta, CaptureWriter, Case
+from forensics.store import PACKET_BATCH_ROWS, CaptureMeta, CaptureWriter, Case, packet_table
 
 
 @dataclass
@@ -244,25 +246,29 @@ class _Abandon(Exception):
 def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: _Hasher, options: ImportOptions,
                     progress: ImportProgress) -> FileResult:
     result = FileResult(path, "imported", format=sniffed.format)
-    reader = CaptureReader(path, sniffed, size)
+    reader = CaptureReader(path, sniffed, size, batch_rows=PACKET_BATCH_ROWS)
     meta = CaptureMeta(path=str(Path(path).resolve()), sha256="pending-" + str(id(reader)), size_bytes=size,
                        format=sniffed.format)
+
+    def decoded(meter: FlowMeter) -> Iterator[tuple[Chunk, pa.Table, FlowColumns | None]]:
+        """Runs on the read-ahead thread: decode, shape the packets for the store, meter the flows."""
+        for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
+            yield chunk, packet_table(chunk.batch), meter.feed(chunk.batch)
+
     try:
         with case.importing(meta) as writer:
             collector = _collector(writer, path)
-            pending: list[PacketBatch] = []
-            rows = 0
-            for chunk in read_ahead(reader.chunks(lambda done: progress.advanced(done, reader.packets))):
-                pending.append(chunk.batch)
-                rows += len(chunk.batch["frame"])
-                if rows >= INSERT_ROWS:
-                    writer.append_packets(concat_batches(pending))
-                    pending, rows = [], 0
+            meter = FlowMeter(writer.capture_id, *_timeouts_us(options))
+            for chunk, table, flows in read_ahead(decoded(meter), depth=2):
+                writer.append_packets(chunk.batch, table)
+                if flows is not None and not meter.out_of_order:
+                    writer.append_derived_flows(flows)
                 if collector is not None:
                     for cand in chunk.exports:
                         collector.feed(*cand)
-            if pending:
-                writer.append_packets(concat_batches(pending))
+            flows = meter.finish()
+            if flows is not None and not meter.out_of_order:
+                writer.append_derived_flows(flows)
             for iface in reader.interfaces:
                 writer.add_interface(iface.iface, iface.section, iface.linktype, iface.snaplen, iface.tsresol_ns,
                                      iface.name)
@@ -276,7 +282,7 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             _seal(case, writer, hasher, path, options, result)
             if reader.rejected is not None:
                 writer.counts.rejected = str(reader.rejected)
-            result.flows = derive_flows(writer, options)
+            result.flows = meter.flows if not meter.out_of_order else derive_flows(writer, options)
             result.capture_id = writer.capture_id
             result.packets = writer.counts.packets
             result.flow_records = writer.counts.flow_records
@@ -297,14 +303,20 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
     return result
 
 
+def _timeouts_us(options: ImportOptions) -> tuple[int, int]:
+    return int(options.idle_timeout * 1_000_000), max(1, int(options.active_timeout * 1_000_000))
+
+
 def derive_flows(writer: CaptureWriter, options: ImportOptions) -> int:
-    """Build the pcap-derived flows of the capture being imported (queries/derive/flows_from_packets.sql)."""
+    """Build the pcap-derived flows of the capture being imported with queries/derive/flows_from_packets.sql.
+
+    The import meters flows while it decodes (forensics.ingest.flowmeter, the same definition); this SQL
+    is the reference, and the path taken when the capture's timestamps go backwards.
+    """
+    writer.bulk.execute("DELETE FROM flows WHERE capture_id = $c AND source = 'pcap'", {"c": writer.capture_id})
+    idle_us, active_us = _timeouts_us(options)
     sql = read_sql("derive/flows_from_packets.sql")
-    writer.bulk.execute(sql, {
-        "capture_id": writer.capture_id,
-        "idle_us": int(options.idle_timeout * 1_000_000),
-        "active_us": max(1, int(options.active_timeout * 1_000_000)),
-    }).fetchall()
+    writer.bulk.execute(sql, {"capture_id": writer.capture_id, "idle_us": idle_us, "active_us": active_us}).fetchall()
     return writer.bulk.execute("SELECT count(*) FROM flows WHERE capture_id = $c AND source = 'pcap'",
                                {"c": writer.capture_id}).fetchall()[0][0]
 

@@ -7,14 +7,7 @@ import threading
 from collections.abc import Iterator
 from typing import TypeVar
 
-import numpy as np
-
-from forensics.records import PacketBatch
-
 T = TypeVar("T")
-
-# Rows per INSERT: DuckDB appends large Arrow batches far faster than many small ones.
-INSERT_ROWS = 1 << 19
 
 _DONE = object()
 
@@ -55,10 +48,3 @@ def read_ahead(items: Iterator[T], depth: int = 3) -> Iterator[T]:
     finally:
         stop.set()
         thread.join(timeout=5)
-
-
-def concat_batches(batches: list[PacketBatch]) -> PacketBatch:
-    """One batch from several (column by column)."""
-    if len(batches) == 1:
-        return batches[0]
-    return {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}

@@ -24,6 +24,8 @@ from forensics.errors import UsageError
 from forensics.records import PacketBatch
 from forensics.resources import read_sql
 
+# Packets per append: whole DuckDB row groups (122,880 rows) compress fully, and several let it use every core.
+PACKET_BATCH_ROWS = 4 * 122_880
 SCHEMA_VERSION = 2  # 2: packets stored in packet_rows with split IPv4/IPv6 address columns
 DEFAULT_MEMORY_LIMIT = "500MB"
 
@@ -88,18 +90,19 @@ class CaptureWriter:
              "snap": snaplen, "res": tsresol_ns, "name": name},
         )
 
-    def append_packets(self, batch: PacketBatch) -> None:
-        """Append a batch of decoded packets (see forensics.records).
+    def append_packets(self, batch: PacketBatch, table: pa.Table | None = None) -> None:
+        """Append a batch of decoded packets (see forensics.records); `table` is packet_table(batch) when
+        the caller already made it (on another thread).
 
         Packets go through the case's bulk connection, each batch committed on its own (DuckDB keeps an
         open transaction's appends in memory); the file's transaction rolls them back by purging.
-        Batches of whole DuckDB row groups (multiples of 122,880 rows) compress best.
+        Batches of PACKET_BATCH_ROWS rows compress best.
         """
         n = len(batch["frame"])
         if n == 0:
             return
         bulk = self.case.bulk
-        bulk.register("_batch", packet_table(batch))
+        bulk.register("_batch", packet_table(batch) if table is None else table)
         try:
             bulk.execute(_INSERT_PACKETS, {"cid": self.capture_id}).fetchall()
         finally:
@@ -108,6 +111,18 @@ class CaptureWriter:
         self.counts.malformed += int(np.count_nonzero(batch["malformed"]))
         lo, hi = int(batch["ts_us"].min()), int(batch["ts_us"].max())
         self.ts_range = (lo, hi) if self.ts_range is None else (min(lo, self.ts_range[0]), max(hi, self.ts_range[1]))
+
+    def append_derived_flows(self, flows: dict[str, np.ndarray]) -> None:
+        """Append flows built from this capture's packets (columns as forensics.ingest.flowmeter.FLOW_COLUMNS:
+        -1 for NULL, addresses as uint64 halves), through the bulk connection like the packets."""
+        if len(flows["flow_id"]) == 0:
+            return
+        bulk = self.case.bulk
+        bulk.register("_flows", pa.table(flows))
+        try:
+            bulk.execute(_INSERT_DERIVED_FLOWS, {"cid": self.capture_id}).fetchall()
+        finally:
+            bulk.unregister("_flows")
 
     def append_flow_records(self, records: list[dict]) -> None:
         """Append exported flow records (dicts with forensics.records.FLOW_RECORD_KEYS)."""
@@ -146,6 +161,16 @@ _FLOW_TYPES = {
 def _addr(name: str) -> str:
     return f"CASE WHEN {name}_hi IS NULL THEN NULL ELSE ({name}_hi::UHUGEINT << 64) | {name}_lo::UHUGEINT END"
 
+
+_INSERT_DERIVED_FLOWS = """
+INSERT INTO flows
+SELECT
+    flow_id, 'pcap', $cid, record_pos, NULL, NULL, make_timestamp(first_ts_us), make_timestamp(last_ts_us),
+    ip_version, (src_hi::UHUGEINT << 64) | src_lo, (dst_hi::UHUGEINT << 64) | dst_lo, NULLIF(ip_proto, -1),
+    src_port, dst_port, NULLIF(icmp_type, -1), NULLIF(icmp_code, -1), iface, NULLIF(vlan, -1),
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULLIF(tcp_flags, -1), packets, bytes, frame_bytes, 1, packets, bytes
+FROM _flows
+"""
 
 _INSERT_FLOW_RECORDS = f"""
 INSERT INTO flows
