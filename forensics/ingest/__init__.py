@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import pyarrow as pa
 
 from forensics.errors import InputError
@@ -257,18 +258,19 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
 
     try:
         with case.importing(meta) as writer:
-            collector = _collector(writer, path)
+            collector = None  # made at the first UDP datagram that may be a flow export
             meter = FlowMeter(writer.capture_id, *_timeouts_us(options))
+            finished = _FlowBuffer(writer, meter)
             for chunk, table, flows in read_ahead(decoded(meter), depth=2):
                 writer.append_packets(chunk.batch, table)
-                if flows is not None and not meter.out_of_order:
-                    writer.append_derived_flows(flows)
+                finished.add(flows)
+                if chunk.exports and collector is None:
+                    collector = _collector(writer, path)
                 if collector is not None:
                     for cand in chunk.exports:
                         collector.feed(*cand)
-            flows = meter.finish()
-            if flows is not None and not meter.out_of_order:
-                writer.append_derived_flows(flows)
+            finished.add(meter.finish())
+            finished.flush()
             for iface in reader.interfaces:
                 writer.add_interface(iface.iface, iface.section, iface.linktype, iface.snaplen, iface.tsresol_ns,
                                      iface.name)
@@ -301,6 +303,37 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
         result.offset = reader.rejected.offset
         case.record_reject(path, reader.rejected.offset, str(reader.rejected), result.capture_id)
     return result
+
+
+class _FlowBuffer:
+    """Metered flows collected into appends of whole DuckDB row groups (small appends compress poorly)."""
+
+    ROWS = 2 * 122_880
+
+    def __init__(self, writer: CaptureWriter, meter: FlowMeter) -> None:
+        self.writer, self.meter = writer, meter
+        self.parts: list[FlowColumns] = []
+        self.rows = 0
+
+    def add(self, flows: FlowColumns | None) -> None:
+        if self.meter.out_of_order:
+            self.parts, self.rows = [], 0  # the SQL derives this capture's flows instead
+            return
+        if flows is None:
+            return
+        self.parts.append(flows)
+        self.rows += len(flows["flow_id"])
+        if self.rows >= self.ROWS:
+            whole = {k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]}
+            cut = self.rows - self.rows % self.ROWS
+            self.writer.append_derived_flows({k: v[:cut] for k, v in whole.items()})
+            rest = {k: v[cut:] for k, v in whole.items()}
+            self.parts, self.rows = [rest], self.rows - cut
+
+    def flush(self) -> None:
+        if self.rows and not self.meter.out_of_order:
+            self.writer.append_derived_flows({k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]})
+        self.parts, self.rows = [], 0
 
 
 def _timeouts_us(options: ImportOptions) -> tuple[int, int]:

@@ -83,6 +83,9 @@ class CaptureReader:
         self._stream = None
         self._stream_error: InputError | None = None
         # The batch being filled: decoded fields (fd.C_* rows) and record fields (fd.R_* rows), _k columns used.
+        # A record takes at least 16 bytes: a small file needs small matrices (fresh memory costs to touch).
+        if not sniffed.compressed:
+            batch_rows = max(1, min(batch_rows, size // 16))
         # Rows are padded so that they do not start at the same offset modulo 4 KiB (cache set conflicts).
         self._rows = batch_rows
         self._O = np.empty((fd.NCOLS, batch_rows + 24), np.int64)
