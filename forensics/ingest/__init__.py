@@ -26,10 +26,10 @@ from forensics.errors import InputError
 from forensics.ingest.flowmeter import FlowColumns, FlowMeter
 from forensics.ingest.pipeline import read_ahead
 from forensics.ingest.walk import expand_paths
-from forensics.readers.capture import CaptureReader, Chunk
+from forensics.readers.capture import CaptureReader
 from forensics.readers.sniff import Sniffed, sniff
 from forensics.resources import read_sql
-from forensics.store import PACKET_BATCH_ROWS, CaptureMeta, CaptureWriter, Case, packet_table
+from forensics.store import PACKET_BATCH_ROWS, CaptureMeta, CaptureWriter, Case, PacketStats, packet_table
 
 
 @dataclass
@@ -123,12 +123,13 @@ def import_paths(
         result = FileResult(path, "rejected", message=f"{path}: no such file or folder")
         summary.files.append(result)
         progress.file_done(result)
-    for path in files:
-        started = time.perf_counter()
-        result = _import_file(case, path, options, progress)
-        result.seconds = round(time.perf_counter() - started, 3)
-        summary.files.append(result)
-        progress.file_done(result)
+    with case.import_memory():
+        for path in files:
+            started = time.perf_counter()
+            result = _import_file(case, path, options, progress)
+            result.seconds = round(time.perf_counter() - started, 3)
+            summary.files.append(result)
+            progress.file_done(result)
     return summary
 
 
@@ -251,23 +252,25 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
     meta = CaptureMeta(path=str(Path(path).resolve()), sha256="pending-" + str(id(reader)), size_bytes=size,
                        format=sniffed.format)
 
-    def decoded(meter: FlowMeter) -> Iterator[tuple[Chunk, pa.Table, FlowColumns | None]]:
-        """Runs on the read-ahead thread: decode, shape the packets for the store, meter the flows."""
+    def decoded(meter: FlowMeter) -> Iterator[tuple[pa.Table, PacketStats, list, FlowColumns | None]]:
+        """Runs on the read-ahead thread: decode, shape the packets for the store, meter the flows.
+        The decoded batch itself is let go here (only its Arrow form travels on: flat memory)."""
         for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
-            yield chunk, packet_table(chunk.batch), meter.feed(chunk.batch)
+            yield packet_table(chunk.batch), PacketStats.of(chunk.batch), chunk.exports, meter.feed(chunk.batch)
 
     try:
         with case.importing(meta) as writer:
             collector = None  # made at the first UDP datagram that may be a flow export
             meter = FlowMeter(writer.capture_id, *_timeouts_us(options))
             finished = _FlowBuffer(writer, meter)
-            for chunk, table, flows in read_ahead(decoded(meter), depth=2):
-                writer.append_packets(chunk.batch, table)
+            for table, stats, exports, flows in read_ahead(decoded(meter), depth=1):
+                writer.append_packet_table(table, stats)
+                del table
                 finished.add(flows)
-                if chunk.exports and collector is None:
+                if exports and collector is None:
                     collector = _collector(writer, path)
                 if collector is not None:
-                    for cand in chunk.exports:
+                    for cand in exports:
                         collector.feed(*cand)
             finished.add(meter.finish())
             finished.flush()

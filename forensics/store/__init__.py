@@ -28,6 +28,9 @@ from forensics.resources import read_sql
 PACKET_BATCH_ROWS = 4 * 122_880
 SCHEMA_VERSION = 2  # 2: packets stored in packet_rows with split IPv4/IPv6 address columns
 DEFAULT_MEMORY_LIMIT = "500MB"
+# While importing, DuckDB's buffer pool only caches blocks already written: keep it small, so that the
+# whole import stays under 1 GiB resident whatever the capture's size (FORENSICS_IMPORT_MEMORY_LIMIT).
+IMPORT_MEMORY_LIMIT = "160MB"
 
 
 def _memory_limit(text: str) -> str:
@@ -68,6 +71,21 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+@dataclass
+class PacketStats:
+    """What the captures row needs of a packet batch, kept once the batch itself is gone."""
+
+    rows: int
+    malformed: int
+    ts_min: int
+    ts_max: int
+
+    @classmethod
+    def of(cls, batch: PacketBatch) -> PacketStats:
+        return cls(len(batch["frame"]), int(np.count_nonzero(batch["malformed"])), int(batch["ts_us"].min()),
+                   int(batch["ts_us"].max()))
+
+
 class CaptureWriter:
     """Appends one file's records inside the open transaction."""
 
@@ -90,26 +108,27 @@ class CaptureWriter:
              "snap": snaplen, "res": tsresol_ns, "name": name},
         )
 
-    def append_packets(self, batch: PacketBatch, table: pa.Table | None = None) -> None:
-        """Append a batch of decoded packets (see forensics.records); `table` is packet_table(batch) when
-        the caller already made it (on another thread).
+    def append_packets(self, batch: PacketBatch) -> None:
+        """Append a batch of decoded packets (see forensics.records)."""
+        if len(batch["frame"]):
+            self.append_packet_table(packet_table(batch), PacketStats.of(batch))
+
+    def append_packet_table(self, table: pa.Table, stats: PacketStats) -> None:
+        """Append packets already shaped by packet_table() (on another thread), with their PacketStats.
 
         Packets go through the case's bulk connection, each batch committed on its own (DuckDB keeps an
         open transaction's appends in memory); the file's transaction rolls them back by purging.
         Batches of PACKET_BATCH_ROWS rows compress best.
         """
-        n = len(batch["frame"])
-        if n == 0:
-            return
         bulk = self.case.bulk
-        bulk.register("_batch", packet_table(batch) if table is None else table)
+        bulk.register("_batch", table)
         try:
             bulk.execute(_INSERT_PACKETS, {"cid": self.capture_id}).fetchall()
         finally:
             bulk.unregister("_batch")
-        self.counts.packets += n
-        self.counts.malformed += int(np.count_nonzero(batch["malformed"]))
-        lo, hi = int(batch["ts_us"].min()), int(batch["ts_us"].max())
+        self.counts.packets += stats.rows
+        self.counts.malformed += stats.malformed
+        lo, hi = stats.ts_min, stats.ts_max
         self.ts_range = (lo, hi) if self.ts_range is None else (min(lo, self.ts_range[0]), max(hi, self.ts_range[1]))
 
     def append_derived_flows(self, flows: dict[str, np.ndarray]) -> None:
@@ -317,6 +336,20 @@ class Case:
             macros = read_sql("schema/macros.sql")
             con.execute(macros.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
         return case
+
+    @contextmanager
+    def import_memory(self) -> Iterator[None]:
+        """DuckDB's memory limit for an import (FORENSICS_IMPORT_MEMORY_LIMIT, default IMPORT_MEMORY_LIMIT)."""
+        before = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        limit = os.environ.get("FORENSICS_IMPORT_MEMORY_LIMIT", IMPORT_MEMORY_LIMIT)
+        try:
+            self.con.execute(f"SET memory_limit = '{_memory_limit(limit)}'")
+        except duckdb.Error as exc:
+            raise UsageError(f"FORENSICS_IMPORT_MEMORY_LIMIT={limit!r}: {str(exc).splitlines()[0]}") from None
+        try:
+            yield
+        finally:
+            self.con.execute(f"SET memory_limit = '{_memory_limit(before.replace(' ', ''))}'")
 
     def _needs_recovery(self) -> bool:
         try:
