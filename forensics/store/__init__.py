@@ -287,6 +287,7 @@ class Case:
         self.con = con
         self.path = path
         self._bulk: duckdb.DuckDBPyConnection | None = None
+        self.memory_limit = DEFAULT_MEMORY_LIMIT  # DuckDB's limit outside imports, as set at open
 
     @property
     def bulk(self) -> duckdb.DuckDBPyConnection:
@@ -329,6 +330,7 @@ class Case:
             con.execute(f"SET memory_limit = '{_memory_limit(limit)}'")
         except duckdb.Error as exc:
             raise UsageError(f"FORENSICS_MEMORY_LIMIT={limit!r}: {str(exc).splitlines()[0]}") from None
+        case.memory_limit = _memory_limit(limit)
         if not read_only:
             case._apply_schema()
             case.purge_orphans()
@@ -340,7 +342,6 @@ class Case:
     @contextmanager
     def import_memory(self) -> Iterator[None]:
         """DuckDB's memory limit for an import (FORENSICS_IMPORT_MEMORY_LIMIT, default IMPORT_MEMORY_LIMIT)."""
-        before = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
         limit = os.environ.get("FORENSICS_IMPORT_MEMORY_LIMIT", IMPORT_MEMORY_LIMIT)
         try:
             self.con.execute(f"SET memory_limit = '{_memory_limit(limit)}'")
@@ -349,7 +350,7 @@ class Case:
         try:
             yield
         finally:
-            self.con.execute(f"SET memory_limit = '{_memory_limit(before.replace(' ', ''))}'")
+            self.con.execute(f"SET memory_limit = '{self.memory_limit}'")
 
     def _needs_recovery(self) -> bool:
         try:

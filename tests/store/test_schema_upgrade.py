@@ -29,3 +29,25 @@ def test_schema_1_case_is_upgraded_in_place(tmp_path):
         assert kinds["packets"] == "VIEW" and kinds["packet_rows"] == "BASE TABLE" and "packets_old" not in kinds
         assert case.con.execute("SELECT * FROM packets ORDER BY capture_id, frame").fetchall() == before
         assert case.con.execute("SELECT count(*) FROM conversations").fetchall()[0][0] > 0
+
+
+def test_import_lowers_duckdb_memory_for_its_duration_and_restores_it(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setenv("FORENSICS_IMPORT_MEMORY_LIMIT", "123MB")
+    with Case.open(tmp_path / "c.duckdb") as case:
+        before = case.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+        class Spy:
+            def file_started(self, path, size):
+                seen.append(case.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+            def advanced(self, done, packets):
+                pass
+
+            def file_done(self, result):
+                pass
+
+        import_paths(case, [str(CORPUS / "files/gopacket/test_dns.pcap")], progress=Spy())
+        after = case.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    assert seen and seen[0] != before and seen[0].startswith("11")  # 123 MB = 117.3 MiB
+    assert after == before
