@@ -28,14 +28,16 @@ per_bin AS (
            sum(CASE WHEN src_home THEN amount ELSE 0 END) AS s_out, sum(amount) AS s_total
     FROM base GROUP BY ALL
 ),
-ranked AS (
-    SELECT *, dense_rank() OVER (ORDER BY item_total DESC, k_filter) AS item_rank
-    FROM (SELECT *, sum(s_total) OVER (PARTITION BY k_filter) AS item_total FROM per_bin)
+totals AS (
+    SELECT k_filter, sum(s_total) AS item_total FROM per_bin GROUP BY k_filter
 ),
-labelled AS (
-    SELECT least(item_rank, $top + 1) AS rank, CASE WHEN item_rank <= $top THEN k_filter END AS k_filter,
-           bin, s_in, s_out, s_total
-    FROM ranked
+top_items AS (  -- the $top largest; ties broken by key
+    SELECT k_filter, row_number() OVER (ORDER BY item_total DESC, k_filter) AS item_rank
+    FROM (SELECT * FROM totals ORDER BY item_total DESC, k_filter LIMIT $top)
+),
+labelled AS (  -- everything else is folded into one 'Others' row (rank $top + 1)
+    SELECT coalesce(t.item_rank, $top + 1) AS rank, t.k_filter, p.bin, p.s_in, p.s_out, p.s_total
+    FROM per_bin p LEFT JOIN top_items t ON p.k_filter IS NOT DISTINCT FROM t.k_filter
 )
 SELECT rank, rank > $top AS others, k_filter AS filter, bin,
        sum(s_in) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "in",

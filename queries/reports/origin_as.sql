@@ -25,14 +25,16 @@ sides AS (
 per_bin AS (
     SELECT k_asn, bin, sum(v_in) AS s_in, sum(v_out) AS s_out FROM sides GROUP BY ALL
 ),
-ranked AS (
-    SELECT *, dense_rank() OVER (ORDER BY item_total DESC, k_asn) AS item_rank
-    FROM (SELECT *, sum(s_in + s_out) OVER (PARTITION BY k_asn) AS item_total FROM per_bin)
+totals AS (
+    SELECT k_asn, sum(s_in + s_out) AS item_total FROM per_bin GROUP BY k_asn
 ),
-labelled AS (
-    SELECT least(item_rank, $top + 1) AS rank, CASE WHEN item_rank <= $top THEN k_asn END AS k_asn,
-           bin, s_in, s_out
-    FROM ranked
+top_items AS (  -- the $top largest; ties broken by key
+    SELECT k_asn, row_number() OVER (ORDER BY item_total DESC, k_asn) AS item_rank
+    FROM (SELECT * FROM totals ORDER BY item_total DESC, k_asn LIMIT $top)
+),
+labelled AS (  -- everything else is folded into one 'Others' row (rank $top + 1)
+    SELECT coalesce(t.item_rank, $top + 1) AS rank, t.k_asn, p.bin, p.s_in, p.s_out
+    FROM per_bin p LEFT JOIN top_items t ON p.k_asn IS NOT DISTINCT FROM t.k_asn
 )
 SELECT rank, rank > $top AS others, CAST(k_asn AS VARCHAR) AS asn,
        (SELECT min(x.as_name) FROM _as_prefixes x WHERE x.asn = k_asn) AS as_name, bin,

@@ -22,14 +22,16 @@ per_bin AS (
            sum(CASE WHEN src_home THEN amount ELSE 0 END) AS s_out, sum(amount) AS s_total
     FROM base GROUP BY ALL
 ),
-ranked AS (
-    SELECT *, dense_rank() OVER (ORDER BY item_total DESC, k_proto) AS item_rank
-    FROM (SELECT *, sum(s_total) OVER (PARTITION BY k_proto) AS item_total FROM per_bin)
+totals AS (
+    SELECT k_proto, sum(s_total) AS item_total FROM per_bin GROUP BY k_proto
 ),
-labelled AS (
-    SELECT least(item_rank, $top + 1) AS rank, CASE WHEN item_rank <= $top THEN k_proto END AS k_proto,
-           bin, s_in, s_out, s_total
-    FROM ranked
+top_items AS (  -- the $top largest; ties broken by key
+    SELECT k_proto, row_number() OVER (ORDER BY item_total DESC, k_proto) AS item_rank
+    FROM (SELECT * FROM totals ORDER BY item_total DESC, k_proto LIMIT $top)
+),
+labelled AS (  -- everything else is folded into one 'Others' row (rank $top + 1)
+    SELECT coalesce(t.item_rank, $top + 1) AS rank, t.k_proto, p.bin, p.s_in, p.s_out, p.s_total
+    FROM per_bin p LEFT JOIN top_items t ON p.k_proto IS NOT DISTINCT FROM t.k_proto
 )
 SELECT rank, rank > $top AS others, proto_name(k_proto) AS proto, bin,
        sum(s_in) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "in",

@@ -30,14 +30,16 @@ sides AS (
 per_bin AS (
     SELECT k_net, bin, sum(v_in) AS s_in, sum(v_out) AS s_out FROM sides GROUP BY ALL
 ),
-ranked AS (
-    SELECT *, dense_rank() OVER (ORDER BY item_total DESC, k_net) AS item_rank
-    FROM (SELECT *, sum(s_in + s_out) OVER (PARTITION BY k_net) AS item_total FROM per_bin)
+totals AS (
+    SELECT k_net, sum(s_in + s_out) AS item_total FROM per_bin GROUP BY k_net
 ),
-labelled AS (
-    SELECT least(item_rank, $top + 1) AS rank, CASE WHEN item_rank <= $top THEN k_net END AS k_net,
-           bin, s_in, s_out
-    FROM ranked
+top_items AS (  -- the $top largest; ties broken by key
+    SELECT k_net, row_number() OVER (ORDER BY item_total DESC, k_net) AS item_rank
+    FROM (SELECT * FROM totals ORDER BY item_total DESC, k_net LIMIT $top)
+),
+labelled AS (  -- everything else is folded into one 'Others' row (rank $top + 1)
+    SELECT coalesce(t.item_rank, $top + 1) AS rank, t.k_net, p.bin, p.s_in, p.s_out
+    FROM per_bin p LEFT JOIN top_items t ON p.k_net IS NOT DISTINCT FROM t.k_net
 )
 SELECT rank, rank > $top AS others, k_net AS subnetwork, bin,
        sum(s_in) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "in",

@@ -27,14 +27,17 @@ sides AS (
 per_bin AS (
     SELECT k_proto, k_port, bin, sum(v_in) AS s_in, sum(v_out) AS s_out FROM sides GROUP BY ALL
 ),
-ranked AS (
-    SELECT *, dense_rank() OVER (ORDER BY item_total DESC, k_proto, k_port) AS item_rank
-    FROM (SELECT *, sum(s_in + s_out) OVER (PARTITION BY k_proto, k_port) AS item_total FROM per_bin)
+totals AS (
+    SELECT k_proto, k_port, sum(s_in + s_out) AS item_total FROM per_bin GROUP BY k_proto, k_port
 ),
-labelled AS (
-    SELECT least(item_rank, $top + 1) AS rank, CASE WHEN item_rank <= $top THEN k_proto END AS k_proto,
-           CASE WHEN item_rank <= $top THEN k_port END AS k_port, bin, s_in, s_out
-    FROM ranked
+top_items AS (  -- the $top largest; ties broken by key
+    SELECT k_proto, k_port, row_number() OVER (ORDER BY item_total DESC, k_proto, k_port) AS item_rank
+    FROM (SELECT * FROM totals ORDER BY item_total DESC, k_proto, k_port LIMIT $top)
+),
+labelled AS (  -- everything else is folded into one 'Others' row (rank $top + 1)
+    SELECT coalesce(t.item_rank, $top + 1) AS rank, t.k_proto, t.k_port, p.bin, p.s_in, p.s_out
+    FROM per_bin p
+    LEFT JOIN top_items t ON p.k_proto IS NOT DISTINCT FROM t.k_proto AND p.k_port IS NOT DISTINCT FROM t.k_port
 )
 SELECT rank, rank > $top AS others, proto_name(k_proto) AS proto, CAST(k_port AS VARCHAR) AS port, bin,
        sum(s_in) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "in",

@@ -24,13 +24,16 @@ sides AS (
 per_bin AS (
     SELECT k_ip, bin, sum(v_in) AS s_in, sum(v_out) AS s_out FROM sides GROUP BY ALL
 ),
-ranked AS (
-    SELECT *, dense_rank() OVER (ORDER BY item_total DESC, k_ip) AS item_rank
-    FROM (SELECT *, sum(s_in + s_out) OVER (PARTITION BY k_ip) AS item_total FROM per_bin)
+totals AS (
+    SELECT k_ip, sum(s_in + s_out) AS item_total FROM per_bin GROUP BY k_ip
 ),
-labelled AS (
-    SELECT least(item_rank, $top + 1) AS rank, CASE WHEN item_rank <= $top THEN k_ip END AS k_ip, bin, s_in, s_out
-    FROM ranked
+top_items AS (  -- the $top largest; ties broken by address
+    SELECT k_ip, row_number() OVER (ORDER BY item_total DESC, k_ip) AS item_rank
+    FROM (SELECT * FROM totals ORDER BY item_total DESC, k_ip LIMIT $top)
+),
+labelled AS (  -- every other address is folded into one 'Others' row (rank $top + 1)
+    SELECT coalesce(t.item_rank, $top + 1) AS rank, t.k_ip, p.bin, p.s_in, p.s_out
+    FROM per_bin p LEFT JOIN top_items t ON p.k_ip IS NOT DISTINCT FROM t.k_ip
 )
 SELECT rank, rank > $top AS others, ip_text(k_ip) AS ip, bin,
        sum(s_in) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "in",
