@@ -95,10 +95,11 @@ def _typed(definition: Definition, values: dict) -> dict:
 
 def _sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
     rows = con.execute(
-        """SELECT c.capture_id, c.path, c.sha256, c.format,
-                  coalesce(c.first_ts, min(f.first_ts)), coalesce(c.last_ts, max(f.last_ts)), count(f.flow_id)
-           FROM captures c LEFT JOIN main.flows f USING (capture_id)
-           GROUP BY c.capture_id, c.path, c.sha256, c.format, c.first_ts, c.last_ts ORDER BY c.capture_id"""
+        """WITH f AS (SELECT capture_id, min(first_ts) AS lo, max(last_ts) AS hi, count(*) AS n
+                      FROM main.flows GROUP BY capture_id)
+           SELECT c.capture_id, c.path, c.sha256, c.format, coalesce(c.first_ts, f.lo), coalesce(c.last_ts, f.hi),
+                  coalesce(f.n, 0)
+           FROM captures c LEFT JOIN f USING (capture_id) ORDER BY c.capture_id"""
     ).fetchall()
     return [Source(*row) for row in rows]
 
