@@ -259,7 +259,7 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             yield packet_table(chunk.batch), PacketStats.of(chunk.batch), chunk.exports, meter.feed(chunk.batch)
 
     try:
-        with case.importing(meta) as writer:
+        with case.importing(meta, small=_small(size, sniffed)) as writer:
             collector = None  # made at the first UDP datagram that may be a flow export
             meter = FlowMeter(writer.capture_id, *_timeouts_us(options))
             finished = _FlowBuffer(writer, meter)
@@ -274,9 +274,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
                         collector.feed(*cand)
             finished.add(meter.finish())
             finished.flush()
-            for iface in reader.interfaces:
-                writer.add_interface(iface.iface, iface.section, iface.linktype, iface.snaplen, iface.tsresol_ns,
-                                     iface.name)
+            writer.add_interfaces([(i.iface, i.section, i.linktype, i.snaplen, i.tsresol_ns, i.name)
+                                   for i in reader.interfaces])
             if reader.rejected is not None and reader.packets == 0:
                 raise reader.rejected  # nothing readable: reject the file whole
             meta.link_types = reader.link_types or None
@@ -337,6 +336,11 @@ class _FlowBuffer:
         if self.rows and not self.meter.out_of_order:
             self.writer.append_derived_flows({k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]})
         self.parts, self.rows = [], 0
+
+
+def _small(size: int, sniffed: Sniffed) -> bool:
+    """A file whose rows can wait in its own transaction (one commit) rather than go in batch by batch."""
+    return size <= (4 << 20 if sniffed.compressed else 64 << 20)
 
 
 def _timeouts_us(options: ImportOptions) -> tuple[int, int]:

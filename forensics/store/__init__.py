@@ -95,18 +95,27 @@ class CaptureWriter:
         self.capture_id = capture_id
         self.counts = CaptureCounts()
         self.ts_range: tuple[int, int] | None = None  # packet times seen, microseconds
-        self.bulk = case.bulk
+        self.bulk = case.bulk  # where packet rows and derived flows go (see Case.importing)
 
     def add_interface(
         self, iface: int, section: int, linktype: int, snaplen: int | None,
         tsresol_ns: int | None, name: str | None = None,
     ) -> None:
         """Record an interface of the file (pcapng IDB, or the single pcap 'interface')."""
-        self.con.execute(
-            "INSERT OR REPLACE INTO interfaces VALUES ($cid, $iface, $section, $lt, $snap, $res, $name)",
-            {"cid": self.capture_id, "iface": iface, "section": section, "lt": linktype,
-             "snap": snaplen, "res": tsresol_ns, "name": name},
-        )
+        self.add_interfaces([(iface, section, linktype, snaplen, tsresol_ns, name)])
+
+    def add_interfaces(self, rows: list[tuple]) -> None:
+        """Record the file's interfaces, (iface, section, linktype, snaplen, tsresol_ns, name) each, at once."""
+        if not rows:
+            return
+        table = pa.table({name: pa.array([r[i] for r in rows], arrow_type)
+                          for i, (name, arrow_type) in enumerate(_INTERFACE_COLUMNS)})
+        self.con.register("_ifaces_new", table)
+        try:
+            self.con.execute("INSERT OR REPLACE INTO interfaces SELECT $cid, * FROM _ifaces_new",
+                             {"cid": self.capture_id}).fetchall()
+        finally:
+            self.con.unregister("_ifaces_new")
 
     def append_packets(self, batch: PacketBatch) -> None:
         """Append a batch of decoded packets (see forensics.records)."""
@@ -120,7 +129,7 @@ class CaptureWriter:
         open transaction's appends in memory); the file's transaction rolls them back by purging.
         Batches of PACKET_BATCH_ROWS rows compress best.
         """
-        bulk = self.case.bulk
+        bulk = self.bulk
         bulk.register("_batch", table)
         try:
             bulk.execute(_INSERT_PACKETS, {"cid": self.capture_id}).fetchall()
@@ -136,7 +145,7 @@ class CaptureWriter:
         -1 for NULL, addresses as uint64 halves), through the bulk connection like the packets."""
         if len(flows["flow_id"]) == 0:
             return
-        bulk = self.case.bulk
+        bulk = self.bulk
         bulk.register("_flows", pa.table(flows))
         try:
             bulk.execute(_INSERT_DERIVED_FLOWS, {"cid": self.capture_id}).fetchall()
@@ -203,6 +212,10 @@ SELECT
     packets * coalesce(sampling_rate, 1), bytes * coalesce(sampling_rate, 1)
 FROM _frecs
 """
+
+_INTERFACE_COLUMNS = [("iface", pa.uint16()), ("section", pa.uint16()), ("linktype", pa.uint16()),
+                      ("snaplen", pa.uint32()), ("tsresol_ns", pa.int64()), ("name", pa.string())]
+
 
 def _nullable(values: np.ndarray, arrow_type: pa.DataType, valid: np.ndarray | None = None) -> pa.Array:
     """An Arrow column from a numpy column where -1 (or ~valid) means NULL."""
@@ -423,11 +436,13 @@ class Case:
         )
 
     @contextmanager
-    def importing(self, meta: CaptureMeta) -> Iterator[CaptureWriter]:
+    def importing(self, meta: CaptureMeta, small: bool = False) -> Iterator[CaptureWriter]:
         """One transaction for one input file: all of it lands, or none of it.
 
         On any exception (KeyboardInterrupt included) the transaction rolls back and the case is as
-        it was before this file.
+        it was before this file. Packet rows and derived flows of a large file go through the bulk
+        connection, committed batch by batch (flat memory) and purged on rollback; a `small` file's go
+        into the file's transaction itself (one commit for the file).
         """
         self.con.execute("BEGIN TRANSACTION")
         try:
@@ -439,6 +454,8 @@ class Case:
                  "l": meta.link_types, "v": __version__, "t": _utcnow()},
             )
             writer = CaptureWriter(self, int(cid))
+            if small:
+                writer.bulk = self.con
             yield writer
             self._finish_capture(writer, meta)
             self.con.execute("COMMIT")
