@@ -28,9 +28,10 @@ from forensics.resources import read_sql
 PACKET_BATCH_ROWS = 4 * 122_880
 SCHEMA_VERSION = 2  # 2: packets stored in packet_rows with split IPv4/IPv6 address columns
 DEFAULT_MEMORY_LIMIT = "500MB"
-# While importing, DuckDB's buffer pool only caches blocks already written: keep it small, so that the
-# whole import stays under 1 GiB resident whatever the capture's size (FORENSICS_IMPORT_MEMORY_LIMIT).
-IMPORT_MEMORY_LIMIT = "160MB"
+# DuckDB's memory limit while importing (FORENSICS_IMPORT_MEMORY_LIMIT). Below ~400MB its parallel
+# inserts slow down; its cache of written blocks is dropped after every batch (Case.drop_cached_blocks),
+# which keeps a whole import under 1 GiB resident whatever the capture's size.
+IMPORT_MEMORY_LIMIT = "500MB"
 
 
 def _memory_limit(text: str) -> str:
@@ -135,6 +136,8 @@ class CaptureWriter:
             bulk.execute(_INSERT_PACKETS, {"cid": self.capture_id}).fetchall()
         finally:
             bulk.unregister("_batch")
+        if bulk is not self.con:
+            self.case.drop_cached_blocks()
         self.counts.packets += stats.rows
         self.counts.malformed += stats.malformed
         lo, hi = stats.ts_min, stats.ts_max
@@ -301,6 +304,7 @@ class Case:
         self.path = path
         self._bulk: duckdb.DuckDBPyConnection | None = None
         self.memory_limit = DEFAULT_MEMORY_LIMIT  # DuckDB's limit outside imports, as set at open
+        self._import_limit = IMPORT_MEMORY_LIMIT
 
     @property
     def bulk(self) -> duckdb.DuckDBPyConnection:
@@ -352,10 +356,21 @@ class Case:
             con.execute(macros.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
         return case
 
+    def drop_cached_blocks(self) -> None:
+        """Make DuckDB's buffer pool let go of the blocks it keeps cached after writing them (they are on
+        disk): left alone, the cache grows to the memory limit on a large import. Lowering the limit
+        evicts them; the limit is then put back (a high limit keeps the inserts parallel)."""
+        try:
+            self.con.execute("SET memory_limit = '64MB'")
+        except duckdb.Error:  # what is pinned cannot go: fine, the rest went
+            pass
+        self.con.execute(f"SET memory_limit = '{self._import_limit}'")
+
     @contextmanager
     def import_memory(self) -> Iterator[None]:
         """DuckDB's memory limit for an import (FORENSICS_IMPORT_MEMORY_LIMIT, default IMPORT_MEMORY_LIMIT)."""
         limit = os.environ.get("FORENSICS_IMPORT_MEMORY_LIMIT", IMPORT_MEMORY_LIMIT)
+        self._import_limit = _memory_limit(limit)
         try:
             self.con.execute(f"SET memory_limit = '{_memory_limit(limit)}'")
         except duckdb.Error as exc:
