@@ -1,7 +1,9 @@
 """pcap and pcapng files -> packet batches, streamed through a fixed window (flat memory).
 
-The record walk and header decode run compiled (forensics.readers.fastdecode); Python only handles
-the rare pcapng blocks that are not packets (section and interface headers) and the bookkeeping.
+The record walk and header decode run compiled (forensics.readers.fastdecode), one record at a time
+while its bytes are in cache, filling a batch of `batch_rows` packets across as many windows as it takes;
+Python only handles the rare pcapng blocks that are not packets (section and interface headers) and the
+bookkeeping.
 A record that cannot be read stops the file there: everything before it is kept, and `rejected`
 says what and at which byte offset.
 """
@@ -82,8 +84,8 @@ class CaptureReader:
         self._eof = False
         self._stream = None
         self._stream_error: InputError | None = None
-        # The batch being filled: decoded fields (fd.C_* rows) and record fields (fd.R_* rows), _k columns used.
-        # A record takes at least 16 bytes: a small file needs small matrices (fresh memory costs to touch).
+        # The batch being filled: decoded fields (fd.C_* rows) and record fields (fd.R_* rows), _k columns
+        # used. A record takes at least 16 bytes: a small file needs small matrices (fresh memory costs).
         if not sniffed.compressed:
             batch_rows = max(1, min(batch_rows, size // 16))
         # Rows are padded so that they do not start at the same offset modulo 4 KiB (cache set conflicts).
