@@ -14,7 +14,8 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -39,6 +40,9 @@ class ImportOptions:
     force: bool = False
     idle_timeout: float = 15.0
     active_timeout: float = 1800.0
+    # Small captures imported side by side (FORENSICS_IMPORT_WORKERS; default 2 with 2 cores or more), each
+    # in its own transaction; large files one at a time, each using every core.
+    workers: int = field(default_factory=lambda: _default_workers())
 
 
 @dataclass
@@ -124,13 +128,184 @@ def import_paths(
         summary.files.append(result)
         progress.file_done(result)
     with case.import_memory():
-        for path in files:
-            started = time.perf_counter()
-            result = _import_file(case, path, options, progress)
-            result.seconds = round(time.perf_counter() - started, 3)
-            summary.files.append(result)
-            progress.file_done(result)
+        for group in _plan(files, options):
+            if len(group) > 1:
+                summary.files.extend(_import_side_by_side(case, group, options, progress))
+            else:
+                started = time.perf_counter()
+                result = _import_file(case, group[0], options, progress)
+                result.seconds = round(time.perf_counter() - started, 3)
+                summary.files.append(result)
+                progress.file_done(result)
     return summary
+
+
+def _default_workers() -> int:
+    env = os.environ.get("FORENSICS_IMPORT_WORKERS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return min(2, os.cpu_count() or 1)
+
+
+SIDE_BY_SIDE_MAX_BYTES = 4 << 20  # pcap/pcapng files up to this size are imported several at a time
+
+
+def _plan(files: list[str], options: ImportOptions) -> list[list[str]]:
+    """Files in order, grouped: a run of small captures is imported side by side, anything else alone."""
+    groups: list[list[str]] = []
+    run: list[str] = []
+    for path in files:
+        if options.workers > 1 and not options.force and _small_capture(path):
+            run.append(path)
+            continue
+        if run:
+            groups.extend([run] if len(run) > 1 else [[run[0]]])
+            run = []
+        groups.append([path])
+    if run:
+        groups.extend([run] if len(run) > 1 else [[run[0]]])
+    return groups
+
+
+def _small_capture(path: str) -> bool:
+    try:
+        size = os.path.getsize(path)
+        return 0 < size <= SIDE_BY_SIDE_MAX_BYTES and sniff(path, size).kind in ("pcap", "pcapng")
+    except OSError:
+        return False
+
+
+class _Run:
+    """Files imported side by side: which have been read (and whether they will be stored, under which
+    sha256), which are done; an abort stops them all. A file with flow-export datagrams begins its
+    transaction once the files before it are done: it then sees the templates and held data sets they
+    stored, as a one-at-a-time import would."""
+
+    def __init__(self, n: int, first_id: int) -> None:
+        self.first_id = first_id
+        self.read: list[bool] = [False] * n
+        self.digest: list[str | None] = [None] * n  # sha256 of a file that will be stored
+        self.path: list[str] = [""] * n
+        self.done: list[bool] = [False] * n
+        self.cond = threading.Condition()
+        self.abort = threading.Event()
+
+    def _wait(self, ready: Callable[[], bool]) -> None:
+        while not ready():
+            if self.abort.is_set():
+                raise KeyboardInterrupt
+            self.cond.wait(0.1)
+
+    def was_read(self, index: int, digest: str | None, path: str) -> None:
+        with self.cond:
+            self.read[index], self.digest[index], self.path[index] = True, digest, path
+            self.cond.notify_all()
+
+    def capture_id(self, index: int) -> tuple[int, int | None]:
+        """The id file `index` takes, as a one-at-a-time import would give it (ids in file order, files
+        that are not stored take none), and the index of an earlier file with the same content, if any."""
+        with self.cond:
+            self._wait(lambda: all(self.read[:index]))
+            seen: dict[str, int] = {}
+            for j in range(index):
+                d = self.digest[j]
+                if d is not None and d not in seen:
+                    seen[d] = len(seen)
+            mine = self.digest[index]
+            if mine is not None and mine in seen:
+                return self.first_id + seen[mine], next(j for j in range(index) if self.digest[j] == mine)
+            return self.first_id + len(seen), None
+
+    def wait_done_before(self, index: int) -> None:
+        with self.cond:
+            self._wait(lambda: all(self.done[:index]))
+
+    def finished(self, index: int) -> None:
+        with self.cond:
+            self.read[index] = True  # a file that failed early must not hold the others up
+            self.done[index] = True
+            self.cond.notify_all()
+
+
+class _GuardedProgress:
+    """Progress reported from several import threads, one call at a time; an abort stops every reader."""
+
+    def __init__(self, inner: ImportProgress, abort: threading.Event) -> None:
+        self.inner, self.abort, self.lock = inner, abort, threading.Lock()
+
+    def file_started(self, path: str, size: int) -> None:
+        with self.lock:
+            self.inner.file_started(path, size)
+
+    def advanced(self, bytes_done: int, packets: int) -> None:
+        if self.abort.is_set():
+            raise KeyboardInterrupt
+        with self.lock:
+            self.inner.advanced(bytes_done, packets)
+
+    def file_done(self, result: FileResult) -> None:
+        with self.lock:
+            self.inner.file_done(result)
+
+
+def _import_side_by_side(case: Case, paths: list[str], options: ImportOptions,
+                         progress: ImportProgress) -> list[FileResult]:
+    """Small captures, `options.workers` at a time, each read whole and then stored in its own transaction
+    on its own connection. Ids, duplicates and flow-export records come out as importing them one at a
+    time in order gives. An interrupt stops every file in progress (each rolls back) and is raised here."""
+    first_id = case.con.execute("SELECT coalesce(max(capture_id), 0) + 1 FROM captures").fetchall()[0][0]
+    run = _Run(len(paths), int(first_id))
+    guarded = _GuardedProgress(progress, run.abort)
+
+    def one(index: int) -> FileResult:
+        worker = Case(case.con.cursor(), case.path)
+        try:
+            started = time.perf_counter()
+            result = _import_read_first(worker, index, paths[index], options, guarded, run)
+            result.seconds = round(time.perf_counter() - started, 3)
+            guarded.file_done(result)
+            return result
+        finally:
+            run.finished(index)
+            worker.close()
+
+    with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="forensics-import") as pool:
+        futures = [pool.submit(one, i) for i in range(len(paths))]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            run.abort.set()
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def _import_read_first(case: Case, index: int, path: str, options: ImportOptions, progress: ImportProgress,
+                       run: _Run) -> FileResult:
+    pre = _precheck(case, path, options, progress, hash_now=True)
+    if isinstance(pre, FileResult):
+        run.was_read(index, None, path)
+        return pre
+    size, sniffed, hasher = pre
+    reader = CaptureReader(path, sniffed, size, batch_rows=PACKET_BATCH_ROWS)
+    meter = FlowMeter(0, *_timeouts_us(options))
+    items = list(_decode_items(reader, meter, progress))
+    stored = not (reader.rejected is not None and reader.packets == 0)
+    run.was_read(index, hasher.digest if stored else None, path)
+    if not stored:  # nothing readable: rejected whole, as _import_capture rejects it
+        exc = reader.rejected
+        assert exc is not None
+        case.record_reject(path, exc.offset, str(exc))
+        return FileResult(path, "rejected", format=sniffed.format, message=str(exc), offset=exc.offset)
+    cid, same_as = run.capture_id(index)
+    if same_as is not None:
+        return FileResult(path, "duplicate", capture_id=cid,
+                          message=f"{path}: same content already imported as capture {cid} "
+                                  f"({Path(run.path[same_as]).resolve()}); nothing done (use --force to replace it)")
+    if any(exports for _, _, exports, _ in items):
+        run.wait_done_before(index)  # before its transaction begins, so that it sees what they stored
+    return _import_capture(case, path, size, sniffed, hasher, options, progress, _Decoded(reader, meter, items),
+                           cid)
 
 
 def _sha256(path: str) -> str:
@@ -150,6 +325,10 @@ class _Hasher(threading.Thread):
         self.digest: str | None = None
         self.error: OSError | None = None
 
+    def join(self, timeout: float | None = None) -> None:
+        if self.ident is not None:  # not started when it ran on the caller's thread
+            super().join(timeout)
+
     def run(self) -> None:
         try:
             self.digest = _sha256(self.path)
@@ -157,7 +336,11 @@ class _Hasher(threading.Thread):
             self.error = exc
 
 
-def _import_file(case: Case, path: str, options: ImportOptions, progress: ImportProgress) -> FileResult:
+def _precheck(case: Case, path: str, options: ImportOptions, progress: ImportProgress,
+              hash_now: bool = False) -> FileResult | tuple[int, Sniffed, _Hasher]:
+    """What comes before reading a file: its size, kind, and sha256 (hashed first when the size matches a
+    capture already here, so that a re-import costs no decoding; else on another thread, unless hash_now).
+    A FileResult when that settles the file (missing, empty, already imported)."""
     try:
         size = os.path.getsize(path)
     except OSError as exc:
@@ -171,17 +354,23 @@ def _import_file(case: Case, path: str, options: ImportOptions, progress: Import
         sniffed = sniff(path, size)
     except OSError as exc:
         return FileResult(path, "rejected", message=f"{path}: cannot read: {exc.strerror}")
-
-    # Same size as something already here: hash first, so a re-import costs no decoding.
     same_size = case.con.execute("SELECT count(*) FROM captures WHERE size_bytes = $s", {"s": size}).fetchone()[0]
     hasher = _Hasher(path)
-    if same_size:
+    if same_size or hash_now:
         hasher.run()
         dup = _duplicate_check(case, path, hasher.digest, options)
         if dup is not None:
             return dup
     else:
         hasher.start()
+    return size, sniffed, hasher
+
+
+def _import_file(case: Case, path: str, options: ImportOptions, progress: ImportProgress) -> FileResult:
+    pre = _precheck(case, path, options, progress)
+    if isinstance(pre, FileResult):
+        return pre
+    size, sniffed, hasher = pre
 
     if sniffed.kind in ("pcap", "pcapng"):
         return _import_capture(case, path, size, sniffed, hasher, options, progress)
@@ -245,25 +434,40 @@ class _Abandon(Exception):
     """Roll the file's transaction back (duplicate content found after decoding)."""
 
 
+@dataclass
+class _Decoded:
+    """A small capture read whole before its transaction (files imported side by side)."""
+
+    reader: CaptureReader
+    meter: FlowMeter
+    items: list
+
+
+def _decode_items(reader: CaptureReader, meter: FlowMeter,
+                  progress: ImportProgress) -> Iterator[tuple[pa.Table, PacketStats, list, FlowColumns | None]]:
+    """Decode, shape the packets for the store, meter the flows (on the read-ahead thread of a large file).
+    The decoded batch itself is let go here (only its Arrow form travels on: flat memory)."""
+    for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
+        yield packet_table(chunk.batch), PacketStats.of(chunk.batch), chunk.exports, meter.feed(chunk.batch)
+
+
 def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: _Hasher, options: ImportOptions,
-                    progress: ImportProgress) -> FileResult:
+                    progress: ImportProgress, decoded: _Decoded | None = None,
+                    capture_id: int | None = None) -> FileResult:
     result = FileResult(path, "imported", format=sniffed.format)
-    reader = CaptureReader(path, sniffed, size, batch_rows=PACKET_BATCH_ROWS)
+    if decoded is None:
+        reader = CaptureReader(path, sniffed, size, batch_rows=PACKET_BATCH_ROWS)
+        meter = FlowMeter(0, *_timeouts_us(options))  # flow ids for capture 0: the store adds the capture's
+    else:
+        reader, meter = decoded.reader, decoded.meter
     meta = CaptureMeta(path=str(Path(path).resolve()), sha256="pending-" + str(id(reader)), size_bytes=size,
                        format=sniffed.format)
-
-    def decoded(meter: FlowMeter) -> Iterator[tuple[pa.Table, PacketStats, list, FlowColumns | None]]:
-        """Runs on the read-ahead thread: decode, shape the packets for the store, meter the flows.
-        The decoded batch itself is let go here (only its Arrow form travels on: flat memory)."""
-        for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
-            yield packet_table(chunk.batch), PacketStats.of(chunk.batch), chunk.exports, meter.feed(chunk.batch)
-
     try:
-        with case.importing(meta, small=_small(size, sniffed)) as writer:
+        with case.importing(meta, small=_small(size, sniffed), capture_id=capture_id) as writer:
             collector = None  # made at the first UDP datagram that may be a flow export
-            meter = FlowMeter(writer.capture_id, *_timeouts_us(options))
             finished = _FlowBuffer(writer, meter)
-            for table, stats, exports, flows in read_ahead(decoded(meter), depth=1):
+            items = decoded.items if decoded else read_ahead(_decode_items(reader, meter, progress), depth=1)
+            for table, stats, exports, flows in items:
                 writer.append_packet_table(table, stats)
                 del table
                 finished.add(flows)

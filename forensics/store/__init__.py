@@ -145,7 +145,8 @@ class CaptureWriter:
 
     def append_derived_flows(self, flows: dict[str, np.ndarray]) -> None:
         """Append flows built from this capture's packets (columns as forensics.ingest.flowmeter.FLOW_COLUMNS:
-        -1 for NULL, addresses as uint64 halves), through the bulk connection like the packets."""
+        -1 for NULL, addresses as uint64 halves; flow ids as a FlowMeter for capture 0 numbers them: the
+        capture id is added here), through the bulk connection like the packets."""
         if len(flows["flow_id"]) == 0:
             return
         bulk = self.bulk
@@ -196,7 +197,8 @@ def _addr(name: str) -> str:
 _INSERT_DERIVED_FLOWS = """
 INSERT INTO flows
 SELECT
-    flow_id, 'pcap', $cid, record_pos, NULL, NULL, make_timestamp(first_ts_us), make_timestamp(last_ts_us),
+    flow_id + ($cid::BIGINT << 32), 'pcap', $cid, record_pos, NULL, NULL, make_timestamp(first_ts_us),
+    make_timestamp(last_ts_us),
     ip_version, (src_hi::UHUGEINT << 64) | src_lo, (dst_hi::UHUGEINT << 64) | dst_lo, NULLIF(ip_proto, -1),
     src_port, dst_port, NULLIF(icmp_type, -1), NULLIF(icmp_code, -1), iface, NULLIF(vlan, -1),
     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULLIF(tcp_flags, -1), packets, bytes, frame_bytes, 1, packets, bytes
@@ -451,17 +453,20 @@ class Case:
         )
 
     @contextmanager
-    def importing(self, meta: CaptureMeta, small: bool = False) -> Iterator[CaptureWriter]:
+    def importing(self, meta: CaptureMeta, small: bool = False,
+                  capture_id: int | None = None) -> Iterator[CaptureWriter]:
         """One transaction for one input file: all of it lands, or none of it.
 
         On any exception (KeyboardInterrupt included) the transaction rolls back and the case is as
         it was before this file. Packet rows and derived flows of a large file go through the bulk
         connection, committed batch by batch (flat memory) and purged on rollback; a `small` file's go
-        into the file's transaction itself (one commit for the file).
+        into the file's transaction itself (one commit for the file). `capture_id` is the id to take
+        (files imported side by side get theirs in file order), else the next free one.
         """
         self.con.execute("BEGIN TRANSACTION")
         try:
-            cid = self.con.execute("SELECT coalesce(max(capture_id), 0) + 1 FROM captures").fetchone()[0]
+            cid = capture_id if capture_id is not None else self.con.execute(
+                "SELECT coalesce(max(capture_id), 0) + 1 FROM captures").fetchone()[0]
             self.con.execute(
                 "INSERT INTO captures (capture_id, path, sha256, size_bytes, format, link_types, "
                 "importer_version, imported_at) VALUES ($c, $p, $s, $z, $f, $l, $v, $t)",
