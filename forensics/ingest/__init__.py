@@ -184,9 +184,12 @@ class _Run:
     def __init__(self, n: int, first_id: int) -> None:
         self.first_id = first_id
         self.read: list[bool] = [False] * n
+        self.done: list[bool] = [False] * n
         self.digest: list[str | None] = [None] * n  # sha256 of a file that will be stored
         self.path: list[str] = [""] * n
-        self.done: list[bool] = [False] * n
+        self.read_upto = 0  # files 0 .. read_upto-1 have all been read
+        self.done_upto = 0
+        self.stored: dict[str, tuple[int, int]] = {}  # sha256 -> (capture id, index) among files read_upto
         self.cond = threading.Condition()
         self.abort = threading.Event()
 
@@ -196,35 +199,39 @@ class _Run:
                 raise KeyboardInterrupt
             self.cond.wait(0.1)
 
+    def _advance(self) -> None:
+        while self.read_upto < len(self.read) and self.read[self.read_upto]:
+            d = self.digest[self.read_upto]
+            if d is not None and d not in self.stored:
+                self.stored[d] = (self.first_id + len(self.stored), self.read_upto)
+            self.read_upto += 1
+        while self.done_upto < len(self.done) and self.done[self.done_upto]:
+            self.done_upto += 1
+        self.cond.notify_all()
+
     def was_read(self, index: int, digest: str | None, path: str) -> None:
         with self.cond:
             self.read[index], self.digest[index], self.path[index] = True, digest, path
-            self.cond.notify_all()
+            self._advance()
 
     def capture_id(self, index: int) -> tuple[int, int | None]:
         """The id file `index` takes, as a one-at-a-time import would give it (ids in file order, files
         that are not stored take none), and the index of an earlier file with the same content, if any."""
         with self.cond:
-            self._wait(lambda: all(self.read[:index]))
-            seen: dict[str, int] = {}
-            for j in range(index):
-                d = self.digest[j]
-                if d is not None and d not in seen:
-                    seen[d] = len(seen)
-            mine = self.digest[index]
-            if mine is not None and mine in seen:
-                return self.first_id + seen[mine], next(j for j in range(index) if self.digest[j] == mine)
-            return self.first_id + len(seen), None
+            self._wait(lambda: self.read_upto > index)
+            cid, first = self.stored[self.digest[index]]
+            return cid, (first if first != index else None)
 
     def wait_done_before(self, index: int) -> None:
         with self.cond:
-            self._wait(lambda: all(self.done[:index]))
+            self._wait(lambda: self.done_upto >= index)
 
     def finished(self, index: int) -> None:
         with self.cond:
-            self.read[index] = True  # a file that failed early must not hold the others up
+            if not self.read[index]:  # a file that failed early must not hold the others up
+                self.read[index] = True
             self.done[index] = True
-            self.cond.notify_all()
+            self._advance()
 
 
 class _GuardedProgress:

@@ -89,3 +89,20 @@ def test_interrupt_stops_every_file_in_progress_and_keeps_whole_files(tmp_path):
     assert 0 < len(rows) < len(files)
     assert all(n == stored for _, n, stored in rows)
     assert stray == [(0,)]
+
+
+def test_many_small_files_get_ids_in_file_order(tmp_path):
+    from tests import builders as b
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    n = 300
+    for i in range(n):
+        pkt = b.eth(0x0800, b.ipv4("10.0.0.1", "10.0.0.2", 17, b.udp(1000 + i, 53, b"x" * (i % 7))))
+        (folder / f"{i:04d}.pcap").write_bytes(b.pcap_file([(1_700_000_000 + i, pkt), (1_700_000_001 + i, pkt)]))
+    (folder / "0150.pcap").write_bytes(b"")  # an empty file in the middle takes no id
+    got = _import(tmp_path / "c.duckdb", [folder], 2)
+    assert [r[1] for r in got].count("rejected") == 1
+    stored = [r for r in got if r[1] == "imported"]
+    assert [r[2] for r in stored] == list(range(1, n))
+    assert all(r[3] == 2 and r[4] == 1 for r in stored)
