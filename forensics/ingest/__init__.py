@@ -14,7 +14,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from forensics.errors import InputError
 from forensics.ingest.flowmeter import FlowColumns, FlowMeter
-from forensics.ingest.pipeline import read_ahead
+from forensics.ingest.pipeline import GuardedProgress, SideBySide, read_ahead
 from forensics.ingest.walk import expand_paths
 from forensics.readers.capture import CaptureReader
 from forensics.readers.sniff import Sniffed, sniff
@@ -159,11 +159,11 @@ def _plan(files: list[str], options: ImportOptions) -> list[list[str]]:
             run.append(path)
             continue
         if run:
-            groups.extend([run] if len(run) > 1 else [[run[0]]])
+            groups.append(run)
             run = []
         groups.append([path])
     if run:
-        groups.extend([run] if len(run) > 1 else [[run[0]]])
+        groups.append(run)
     return groups
 
 
@@ -175,94 +175,14 @@ def _small_capture(path: str) -> bool:
         return False
 
 
-class _Run:
-    """Files imported side by side: which have been read (and whether they will be stored, under which
-    sha256), which are done; an abort stops them all. A file with flow-export datagrams begins its
-    transaction once the files before it are done: it then sees the templates and held data sets they
-    stored, as a one-at-a-time import would."""
-
-    def __init__(self, n: int, first_id: int) -> None:
-        self.first_id = first_id
-        self.read: list[bool] = [False] * n
-        self.done: list[bool] = [False] * n
-        self.digest: list[str | None] = [None] * n  # sha256 of a file that will be stored
-        self.path: list[str] = [""] * n
-        self.read_upto = 0  # files 0 .. read_upto-1 have all been read
-        self.done_upto = 0
-        self.stored: dict[str, tuple[int, int]] = {}  # sha256 -> (capture id, index) among files read_upto
-        self.cond = threading.Condition()
-        self.abort = threading.Event()
-
-    def _wait(self, ready: Callable[[], bool]) -> None:
-        while not ready():
-            if self.abort.is_set():
-                raise KeyboardInterrupt
-            self.cond.wait(0.1)
-
-    def _advance(self) -> None:
-        while self.read_upto < len(self.read) and self.read[self.read_upto]:
-            d = self.digest[self.read_upto]
-            if d is not None and d not in self.stored:
-                self.stored[d] = (self.first_id + len(self.stored), self.read_upto)
-            self.read_upto += 1
-        while self.done_upto < len(self.done) and self.done[self.done_upto]:
-            self.done_upto += 1
-        self.cond.notify_all()
-
-    def was_read(self, index: int, digest: str | None, path: str) -> None:
-        with self.cond:
-            self.read[index], self.digest[index], self.path[index] = True, digest, path
-            self._advance()
-
-    def capture_id(self, index: int) -> tuple[int, int | None]:
-        """The id file `index` takes, as a one-at-a-time import would give it (ids in file order, files
-        that are not stored take none), and the index of an earlier file with the same content, if any."""
-        with self.cond:
-            self._wait(lambda: self.read_upto > index)
-            cid, first = self.stored[self.digest[index]]
-            return cid, (first if first != index else None)
-
-    def wait_done_before(self, index: int) -> None:
-        with self.cond:
-            self._wait(lambda: self.done_upto >= index)
-
-    def finished(self, index: int) -> None:
-        with self.cond:
-            if not self.read[index]:  # a file that failed early must not hold the others up
-                self.read[index] = True
-            self.done[index] = True
-            self._advance()
-
-
-class _GuardedProgress:
-    """Progress reported from several import threads, one call at a time; an abort stops every reader."""
-
-    def __init__(self, inner: ImportProgress, abort: threading.Event) -> None:
-        self.inner, self.abort, self.lock = inner, abort, threading.Lock()
-
-    def file_started(self, path: str, size: int) -> None:
-        with self.lock:
-            self.inner.file_started(path, size)
-
-    def advanced(self, bytes_done: int, packets: int) -> None:
-        if self.abort.is_set():
-            raise KeyboardInterrupt
-        with self.lock:
-            self.inner.advanced(bytes_done, packets)
-
-    def file_done(self, result: FileResult) -> None:
-        with self.lock:
-            self.inner.file_done(result)
-
-
 def _import_side_by_side(case: Case, paths: list[str], options: ImportOptions,
                          progress: ImportProgress) -> list[FileResult]:
     """Small captures, `options.workers` at a time, each read whole and then stored in its own transaction
     on its own connection. Ids, duplicates and flow-export records come out as importing them one at a
     time in order gives. An interrupt stops every file in progress (each rolls back) and is raised here."""
     first_id = case.con.execute("SELECT coalesce(max(capture_id), 0) + 1 FROM captures").fetchall()[0][0]
-    run = _Run(len(paths), int(first_id))
-    guarded = _GuardedProgress(progress, run.abort)
+    run = SideBySide(len(paths), int(first_id))
+    guarded = GuardedProgress(progress, run.abort)
 
     def one(index: int) -> FileResult:
         worker = Case(case.con.cursor(), case.path)
@@ -288,7 +208,7 @@ def _import_side_by_side(case: Case, paths: list[str], options: ImportOptions,
 
 
 def _import_read_first(case: Case, index: int, path: str, options: ImportOptions, progress: ImportProgress,
-                       run: _Run) -> FileResult:
+                       run: SideBySide) -> FileResult:
     pre = _precheck(case, path, options, progress, hash_now=True)
     if isinstance(pre, FileResult):
         run.was_read(index, None, path)

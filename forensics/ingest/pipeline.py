@@ -1,11 +1,12 @@
-"""Keeping both cores busy: decode the next window while DuckDB appends the last one."""
+"""Keeping both cores busy: decode the next batch while DuckDB appends the last one (read_ahead), and
+import small files side by side with the outcome of one at a time (SideBySide, GuardedProgress)."""
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -48,3 +49,83 @@ def read_ahead(items: Iterator[T], depth: int = 3) -> Iterator[T]:
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+class SideBySide:
+    """Files imported side by side: which have been read (and whether they will be stored, under which
+    sha256), which are done; an abort stops them all. A file with flow-export datagrams begins its
+    transaction once the files before it are done: it then sees the templates and held data sets they
+    stored, as a one-at-a-time import would."""
+
+    def __init__(self, n: int, first_id: int) -> None:
+        self.first_id = first_id
+        self.read: list[bool] = [False] * n
+        self.done: list[bool] = [False] * n
+        self.digest: list[str | None] = [None] * n  # sha256 of a file that will be stored
+        self.path: list[str] = [""] * n
+        self.read_upto = 0  # files 0 .. read_upto-1 have all been read
+        self.done_upto = 0
+        self.stored: dict[str, tuple[int, int]] = {}  # sha256 -> (capture id, index) among files read_upto
+        self.cond = threading.Condition()
+        self.abort = threading.Event()
+
+    def _wait(self, ready: Callable[[], bool]) -> None:
+        while not ready():
+            if self.abort.is_set():
+                raise KeyboardInterrupt
+            self.cond.wait(0.1)
+
+    def _advance(self) -> None:
+        while self.read_upto < len(self.read) and self.read[self.read_upto]:
+            d = self.digest[self.read_upto]
+            if d is not None and d not in self.stored:
+                self.stored[d] = (self.first_id + len(self.stored), self.read_upto)
+            self.read_upto += 1
+        while self.done_upto < len(self.done) and self.done[self.done_upto]:
+            self.done_upto += 1
+        self.cond.notify_all()
+
+    def was_read(self, index: int, digest: str | None, path: str) -> None:
+        with self.cond:
+            self.read[index], self.digest[index], self.path[index] = True, digest, path
+            self._advance()
+
+    def capture_id(self, index: int) -> tuple[int, int | None]:
+        """The id file `index` takes, as a one-at-a-time import would give it (ids in file order, files
+        that are not stored take none), and the index of an earlier file with the same content, if any."""
+        with self.cond:
+            self._wait(lambda: self.read_upto > index)
+            cid, first = self.stored[self.digest[index]]
+            return cid, (first if first != index else None)
+
+    def wait_done_before(self, index: int) -> None:
+        with self.cond:
+            self._wait(lambda: self.done_upto >= index)
+
+    def finished(self, index: int) -> None:
+        with self.cond:
+            if not self.read[index]:  # a file that failed early must not hold the others up
+                self.read[index] = True
+            self.done[index] = True
+            self._advance()
+
+
+class GuardedProgress:
+    """Progress reported from several import threads, one call at a time; an abort stops every reader."""
+
+    def __init__(self, inner: Any, abort: threading.Event) -> None:  # an ingest ImportProgress
+        self.inner, self.abort, self.lock = inner, abort, threading.Lock()
+
+    def file_started(self, path: str, size: int) -> None:
+        with self.lock:
+            self.inner.file_started(path, size)
+
+    def advanced(self, bytes_done: int, packets: int) -> None:
+        if self.abort.is_set():
+            raise KeyboardInterrupt
+        with self.lock:
+            self.inner.advanced(bytes_done, packets)
+
+    def file_done(self, result: Any) -> None:
+        with self.lock:
+            self.inner.file_done(result)
