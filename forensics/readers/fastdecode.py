@@ -334,6 +334,19 @@ RECORD_ROWS = ["file_offset", "data_offset", "caplen", "wirelen", "ts_us", "ifac
 R_OFF, R_DATA, R_CAP, R_WIRE, R_TS, R_IF, R_LT = range(len(RECORD_ROWS))
 
 
+@njit(cache=True, inline="always")
+def _record(b, file_offset, data, caplen, wirelen, ts, iface, lt, O, R, k):
+    """Column k: the record's fields in R, its decoded headers in O."""
+    R[R_OFF, k] = file_offset
+    R[R_DATA, k] = data
+    R[R_CAP, k] = caplen
+    R[R_WIRE, k] = wirelen
+    R[R_TS, k] = ts
+    R[R_IF, k] = iface
+    R[R_LT, k] = lt
+    decode_one(b, data, caplen, wirelen, lt, O, k)
+
+
 @njit(cache=True, nogil=True)
 def decode_pcap(b, pos, limit, base, big, nano, linktype, O, R, k, cap):
     """Walk pcap records from b[pos] while a whole record fits before limit, decoding each as it is met.
@@ -355,14 +368,8 @@ def decode_pcap(b, pos, limit, base, big, nano, linktype, O, R, k, cap):
             return k, pos, WALK_BAD
         if pos + 16 + incl > limit:
             return k, pos, WALK_END
-        R[R_OFF, k] = base + pos
-        R[R_DATA, k] = pos + 16
-        R[R_CAP, k] = incl
-        R[R_WIRE, k] = orig
-        R[R_TS, k] = sec * 1000000 + (frac // 1000 if nano else frac)
-        R[R_IF, k] = 0
-        R[R_LT, k] = linktype
-        decode_one(b, pos + 16, incl, orig, linktype, O, k)
+        _record(b, base + pos, pos + 16, incl, orig, sec * 1000000 + (frac // 1000 if nano else frac), 0, linktype,
+                O, R, k)
         k += 1
         pos += 16 + incl
 
@@ -424,13 +431,6 @@ def decode_pcapng(b, pos, limit, base, big, if_ups, if_offset_us, if_linktype, s
             ts = (raw // ups) * 1000000 + ((raw % ups) * 1000000) // ups + if_offset_us[iface]
         last_ts[0] = ts
         lt = if_linktype[iface]
-        R[R_OFF, k] = base + pos
-        R[R_DATA, k] = data
-        R[R_CAP, k] = incl
-        R[R_WIRE, k] = orig
-        R[R_TS, k] = ts
-        R[R_IF, k] = section_base + iface
-        R[R_LT, k] = lt
-        decode_one(b, data, incl, orig, lt, O, k)
+        _record(b, base + pos, data, incl, orig, ts, section_base + iface, lt, O, R, k)
         k += 1
         pos += blen
