@@ -39,20 +39,25 @@ def _params(pairs: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _format(fmt: str | None, output: Path | None) -> str:
+def _format(fmt: str | None, output: Path | None, json_out: bool = False) -> str:
+    """--format, else --json, else -o's extension, else table (on a terminal and in a pipe alike, as nfdump)."""
+    if json_out and fmt not in (None, "json"):
+        raise UsageError(f"--json and --format {fmt}: choose one")
+    if json_out:
+        return "json"
     if fmt is not None:
         if fmt not in FORMATS:
             raise UsageError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
         return fmt
     if output is not None and output.suffix.lower() in _EXT_FORMAT:
         return _EXT_FORMAT[output.suffix.lower()]
-    return "table" if sys.stdout.isatty() else "json"
+    return "table"
 
 
 def report_command(
     name: Annotated[str, typer.Argument(help="Report name (see `forensics reports`).")],
     fmt: Annotated[str | None, typer.Option("--format", "-F", help="table | csv | json | html "
-                   "(default: from -o's extension, else table on a terminal, json in a pipe).",
+                   "(default: from -o's extension, else table, also in a pipe).",
                    show_default=False)] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.",
                       show_default=False)] = None,
@@ -77,12 +82,13 @@ def report_command(
                    show_default=False)] = None,
     scope: Annotated[str, typer.Option("--scope", help="any | home | boundary | subnetwork:NAME | farm:NAME | "
                      "filter:NAME | business | after_hours.")] = "any",
+    json_out: JsonFlag = False,
 ) -> None:
     """Run a report on the case and print it as a table, CSV, JSON (GenieATM envelope) or an HTML page.
 
     Example: forensics report wannacry --period daily --end 2016-09-07T00:00:00Z --format html -o wc.html
     """
-    chosen = _format(fmt, output)
+    chosen = _format(fmt, output, json_out)
     try:
         from forensics.render import render
         from forensics.reports import run_report

@@ -7,19 +7,65 @@ from pathlib import Path
 
 import jinja2
 
-from forensics.render.chart import Chart, build_chart
+from forensics.render.chart import Chart, build_chart, item_color
+from forensics.render.commands import carve_command
+from forensics.render.genieatm import report_path
 from forensics.render.jsonout import iso_z
-from forensics.render.units import bin_label, human_rate
-from forensics.reports.result import ReportResult, SectionResult
+from forensics.render.text import BINNING_TEXT
+from forensics.render.units import (
+    bin_label,
+    format_value,
+    human_rate,
+    is_rate,
+    measure_header,
+    unit_caption,
+    unit_of,
+)
+from forensics.reports.result import Item, ReportResult, SectionResult
 from forensics.resources import templates_dir
 
 
 @dataclass
+class RowView:
+    """One table row: the item, its formatted values, and the command that carves its packets."""
+
+    item: Item
+    color: str
+    cells: list[str]
+    carve: str | None
+    carve_why: str
+
+
+@dataclass
 class SectionView:
-    """One section as the page shows it: its table and its chart."""
+    """One section as the page shows it: its chart (or none when it is empty), its table and counts."""
 
     section: SectionResult
     chart: Chart
+    headers: list[str] = field(default_factory=list)
+    rows: list[RowView] = field(default_factory=list)
+
+    @property
+    def item_count(self) -> int:
+        """Items in the table, the Others row included."""
+        return len(self.section.items)
+
+    @property
+    def named_count(self) -> int:
+        """Items in the table, the Others row excluded."""
+        return sum(1 for it in self.section.items if not it.others)
+
+
+def section_view(result: ReportResult, section: SectionResult) -> SectionView:
+    """The page's view of one section."""
+    units = [unit_of(result, m) for m in section.measures]
+    view = SectionView(section, build_chart(result, section),
+                       [measure_header(result, m) for m in section.measures])
+    for i, item in enumerate(section.items):
+        cmd, why = carve_command(result, section, item)
+        view.rows.append(RowView(item, item_color(i, item.others),
+                                 [format_value(v, u) for v, u in zip(item.values, units, strict=False)], cmd, why))
+    return view
 
 
 @dataclass
@@ -66,6 +112,11 @@ def environment(user_dir: Path | None = None) -> jinja2.Environment:
     env.filters["rate"] = human_rate
     env.filters["iso"] = iso_z
     env.globals["bin_label"] = bin_label
+    env.globals["unit_of"] = unit_of
+    env.globals["unit_caption"] = unit_caption
+    env.globals["is_rate"] = is_rate
+    env.globals["report_path"] = report_path
+    env.globals["binning_text"] = BINNING_TEXT
     env.globals["asset"] = _asset
     return env
 
@@ -81,8 +132,7 @@ def render_html(result: ReportResult, index_href: str | None = None) -> str:
     """One self-contained HTML page for a report (report-<name>.html overrides report.html)."""
     env = environment()
     template = env.select_template([f"report-{result.name}.html", "report.html"])
-    page = ReportPage(result, [SectionView(s, build_chart(result, s)) for s in result.sections],
-                      result.title, index_href)
+    page = ReportPage(result, [section_view(result, s) for s in result.sections], result.title, index_href)
     return template.render(page=page)
 
 

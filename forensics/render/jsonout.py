@@ -1,12 +1,16 @@
 """The GenieATM-compatible JSON envelope (schema: forensics/schemas/report.schema.json).
 
     {"response": {"status": "succ", "result": {"output_file": ..., "data": {
-        "report", "unit", "aggregation_unit", "datetime_start", "datetime_end", "ip version",
+        "report": "Internet>Breakdown>Origin ASN", "unit": "bps", "aggregation_unit": "5 min",
+        "datetime_start", "datetime_end", "ip version": "Both",
         "data": {"items": {"item1": [name, ...]}, "value": {"2016-09-06T12:00:00Z": {"item1": [in, out]}}}}}}}
     {"response": {"status": "fail", "err": {"msg", "code", "description"}}}
 
+The GenieATM fields carry GenieATM's own strings (forensics/render/genieatm.py); machine-friendly twins sit
+beside them: `report_name` (the definition's name), `aggregation_seconds`, `ip_version` (0 = both, 4, 6).
 Each value list holds the report's pair measures: [in, out] where the report has a direction, else [value].
-Every bin of the window is present; an item with no traffic in a bin has zeros there.
+Every bin of the window is present; an item with no traffic in a bin has zeros there. `units` names the unit
+and layer of every measure ("bps (IP layer)"); `binning` says how flows were put into bins.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from forensics.render.units import bin_label
+from forensics.render.genieatm import ip_version_label, report_path
+from forensics.render.units import bin_label, unit_of
 from forensics.reports.result import ReportResult, SectionResult
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "report.schema.json"
@@ -40,6 +45,8 @@ def _section_data(result: ReportResult, section: SectionResult) -> dict:
         "name": section.name,
         "dimensions": list(section.dimensions),
         "measures": [section.measures[j] for j in picks],
+        "units": {m: unit_of(result, m) for m in section.measures},
+        "item_count": len(section.items),
         "items": {k: (["Others"] if it.others else [n if n is not None else "-" for n in it.names])
                   for k, it in zip(keys, section.items, strict=False)},
         "total": {k: [it.values[j] for j in picks] for k, it in zip(keys, section.items, strict=False)},
@@ -52,17 +59,27 @@ def _section_data(result: ReportResult, section: SectionResult) -> dict:
 def envelope(result: ReportResult, output_file: str | None = None) -> dict:
     """The success envelope for a report result."""
     sections = [_section_data(result, s) for s in result.sections]
-    first = sections[0] if sections else {"items": {}, "value": {}, "total": {}, "measures": [], "dimensions": []}
+    first = sections[0] if sections else {"items": {}, "value": {}, "total": {}, "measures": [], "dimensions": [],
+                                          "units": {}}
+    units: dict[str, str] = {}
+    for section in result.sections:
+        for m in section.measures:
+            units.setdefault(m, unit_of(result, m))
     return {"response": {"status": "succ", "result": {"output_file": output_file, "data": {
-        "report": result.name,
+        "report": report_path(result),
+        "report_name": result.name,
         "title": result.title,
         "unit": result.unit,
+        "units": units,
         "aggregation_unit": bin_label(result.bin_secs),
         "aggregation_seconds": result.bin_secs,
         "datetime_start": iso_z(result.start),
         "datetime_end": iso_z(result.end),
-        "ip version": result.ip_version_text,
-        "data": {k: first[k] for k in ("items", "value", "total", "measures", "dimensions")},
+        "ip version": ip_version_label(result.ip_version),
+        "ip_version": result.ip_version,
+        "binning": result.binning,
+        "notes": list(result.notes),
+        "data": {k: first[k] for k in ("items", "value", "total", "measures", "dimensions", "units")},
         "sections": sections,
         "parameters": result.params,
         "scope": result.scope,

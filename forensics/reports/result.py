@@ -71,6 +71,14 @@ class ReportResult:
     pair_measures: list[str] = field(default_factory=list)
     generated_at: dt.datetime | None = None
     forensics_version: str = ""
+    # Unit and layer of each measure, e.g. {"in": "bps (IP layer)", "bytes": "bytes (IP layer)"}; renderers fall
+    # back to `unit` for rate measures and to the measure's own name for counts.
+    measure_units: dict[str, str] = field(default_factory=dict)
+    # How flows were put into bins: "packet-time" (each packet in its own bin) or "flow-start" (a flow's whole
+    # volume in the bin where it started).
+    binning: str = "flow-start"
+    # Sentences the renderers show with the result (why it is empty, what a filter applied to, ...).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ip_version_text(self) -> str:

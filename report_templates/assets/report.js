@@ -35,3 +35,27 @@
     table.setAttribute("data-sortable-ready", "true");
   });
 }());
+// Copy buttons: put the full value (a sha256, a carve command) on the clipboard; where the clipboard API is not
+// allowed, select the text so Ctrl-C copies it.
+(function () {
+  "use strict";
+  function select(node) {
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("button.copy"), function (button) {
+    button.addEventListener("click", function () {
+      var text = button.getAttribute("data-copy") || "";
+      var target = button.previousElementSibling;
+      var done = function () { button.textContent = "copied"; };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(text).then(done, function () { if (target) { select(target); } });
+      } else if (target) {
+        select(target);
+      }
+    });
+  });
+}());

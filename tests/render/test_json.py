@@ -15,6 +15,10 @@ from forensics.render import render
 from forensics.render.jsonout import error_envelope, iso_z
 from forensics.reports import SITE_REPORTS
 
+# GenieATM's report paths; Origin ASN as its manual writes it (issue 10), the others in its menu's style.
+GENIEATM_PATHS = {"internet_summary": "Internet>Summary", "origin_as": "Internet>Breakdown>Origin ASN",
+                  "subnetwork_compare": "Sub-network>Sub-network Compare", "filter_compare": "Filter>Filter Compare"}
+
 CLI = [sys.executable, "-c", "import sys; sys.argv[0] = 'forensics'; from forensics.cli import main; main()"]
 
 
@@ -24,11 +28,14 @@ def test_every_report_validates_and_matches_the_result(results, validate, name):
     doc = validate(json.loads(render(result, "json", output_file="out.json")))
     data = doc["response"]["result"]["data"]
     assert doc["response"]["result"]["output_file"] == "out.json"
-    assert (data["report"], data["unit"], data["aggregation_unit"]) == (name, "bps", "5min")
+    assert (data["report_name"], data["unit"], data["aggregation_unit"]) == (name, "bps", "5 min")
+    assert (data["aggregation_seconds"], data["ip version"], data["ip_version"]) == (300, "Both", 0)
+    assert data["report"] == GENIEATM_PATHS.get(name, f"Forensics>{result.title}")
     assert (data["datetime_start"], data["datetime_end"]) == (iso_z(result.start), iso_z(result.end))
     assert len(data["sections"]) == len(result.sections)
     for sec_doc, section in zip(data["sections"], result.sections, strict=True):
         picks = [section.measures.index(m) for m in sec_doc["measures"]]
+        assert set(sec_doc["units"]) == set(section.measures) and sec_doc["item_count"] == len(section.items)
         assert list(sec_doc["value"]) == [iso_z(t) for t in result.bins()]  # every bin, empty ones too
         for i, item in enumerate(section.items):
             key = f"item{i + 1}"

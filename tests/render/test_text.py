@@ -20,7 +20,8 @@ def test_csv_round_trips_every_value(results):
             for t, row in section.series.items():
                 if pos in row:
                     want.append((section.name, str(item.rank), iso_z(t), row[pos]))
-    got = [(r["section"], r["rank"], r["bin"], [float(r[m]) for m in result.sections[0].measures]) for r in rows]
+    got = [(r["section"], r["rank"], r["bin"], [float(r[f"{m} [bps]"]) for m in result.sections[0].measures])
+           for r in rows]
     assert got == want
 
 
