@@ -57,3 +57,15 @@ def test_reports_lists_parameters_and_names_broken_definitions(tmp_path):
     assert f"{tmp_path / 'broken.sql'}:4: parameter(s) declared but not used: x" in done.stderr
     listed = json.loads(forensics("reports", "--json").stdout)
     assert {r["name"] for r in listed["reports"]} >= {"wannacry", "internet_summary", "attributes"}
+
+
+def test_piped_output_is_a_table_unless_json_is_asked(db, validate):
+    piped = forensics("report", "top_talkers", "--db", db)  # stdout is a pipe here, not a terminal
+    assert piped.returncode == 0, piped.stderr
+    lines = piped.stdout.splitlines()
+    assert lines[0] == "Top talkers (top_talkers)" and any(ln.split()[:2] == ["#", "ip"] for ln in lines)
+    as_json = forensics("report", "top_talkers", "--db", db, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert validate(json.loads(as_json.stdout))["response"]["status"] == "succ"
+    clash = forensics("report", "top_talkers", "--db", db, "--json", "--format", "csv")
+    assert clash.returncode == 2 and "--json and --format csv" in clash.stderr

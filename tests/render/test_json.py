@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from flowgen import load_case
 
 from forensics.render import render
 from forensics.render.jsonout import error_envelope, iso_z
-from forensics.reports import SITE_REPORTS
+from forensics.reports import SITE_REPORTS, run_report
 
 # GenieATM's report paths; Origin ASN as its manual writes it (issue 10), the others in its menu's style.
 GENIEATM_PATHS = {"internet_summary": "Internet>Summary", "origin_as": "Internet>Breakdown>Origin ASN",
@@ -87,3 +88,41 @@ def test_empty_case_json_validates(tmp_path, validate):
         result = run_report(c, "wannacry", {"from": "2016-09-06T00:00:00Z", "to": "2016-09-06T01:00:00Z"})
     data = validate(json.loads(render(result, "json")))["response"]["result"]["data"]
     assert data["data"]["items"] == {} and len(data["data"]["value"]) == 12
+
+
+@pytest.mark.parametrize("bin_size, label, secs", [("1800", "30 min", 1800), ("2h", "2 hour", 7200),
+                                                   ("1d", "1 day", 86400), ("90", "90 sec", 90)])
+def test_aggregation_unit_as_genieatm_writes_it(case, config, validate, bin_size, label, secs):
+    result = run_report(case, "origin_as", {**WINDOW, "bin": bin_size}, config=config)
+    data = validate(json.loads(render(result, "json")))["response"]["result"]["data"]
+    assert (data["aggregation_unit"], data["aggregation_seconds"]) == (label, secs)
+    assert data["report"] == "Internet>Breakdown>Origin ASN" and data["report_name"] == "origin_as"
+
+
+@pytest.mark.parametrize("version, label", [("4", "IPv4"), ("6", "IPv6"), ("both", "Both")])
+def test_ip_version_as_genieatm_writes_it(case, config, validate, version, label):
+    result = run_report(case, "internet_summary", {**WINDOW, "ip_version": version}, config=config)
+    data = validate(json.loads(render(result, "json")))["response"]["result"]["data"]
+    assert data["ip version"] == label and data["ip_version"] == {"4": 4, "6": 6, "both": 0}[version]
+    assert data["report"] == "Internet>Summary"
+
+
+def test_schema_rejects_the_old_non_genieatm_strings(results, validate):
+    doc = json.loads(render(results["origin_as"], "json"))
+    validate(doc)
+    data = doc["response"]["result"]["data"]
+    for key, old in (("aggregation_unit", "5min"), ("ip version", "IPv4+IPv6"), ("report", "origin_as")):
+        bad = json.loads(json.dumps(doc))
+        bad["response"]["result"]["data"][key] = old
+        with pytest.raises(jsonschema.ValidationError):
+            validate(bad)
+    assert data["units"] == {"in": "bps", "out": "bps", "total": "bps"}
+
+
+def test_units_name_the_layer_the_result_gives(results, validate):
+    result = dataclasses.replace(results["top_talkers"], measure_units={
+        "in": "bps (IP layer)", "out": "bps (IP layer)", "total": "bps (IP layer)"}, binning="packet-time",
+        notes=["a note"])
+    data = validate(json.loads(render(result, "json")))["response"]["result"]["data"]
+    assert data["units"]["in"] == "bps (IP layer)" and data["data"]["units"]["total"] == "bps (IP layer)"
+    assert (data["binning"], data["notes"]) == ("packet-time", ["a note"])

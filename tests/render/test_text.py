@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 
 from forensics.render import render
 from forensics.render.jsonout import iso_z
-from forensics.render.units import human_rate
+from forensics.render.units import human_count, human_rate
 
 
 def test_csv_round_trips_every_value(results):
@@ -34,3 +35,32 @@ def test_table_lists_each_item_with_human_rates(results):
         label = "Others" if item.others else item.names[0]
         line = next(ln for ln in lines if ln.split()[:2] == [str(item.rank), label])
         assert human_rate(item.values[2], "bps").split()[0] in line
+
+
+def test_table_and_csv_headers_name_unit_and_layer(results):
+    result = dataclasses.replace(results["top_talkers"], measure_units={
+        "in": "bps (IP layer)", "out": "bps (IP layer)", "total": "bps (IP layer)"})
+    table = render(result, "table").splitlines()
+    header = next(ln for ln in table if ln.split()[:2] == ["#", "ip"])
+    for m in ("in", "out", "total"):
+        assert f"{m} (bps, IP layer)" in header
+    assert "averages per second" in "\n".join(table) and "flow start" in "\n".join(table)
+    first = render(result, "csv").splitlines()[0]
+    assert first.endswith("in [bps (IP layer)],out [bps (IP layer)],total [bps (IP layer)]")
+    assert first.count(",") == len(next(csv.reader([first]))) - 1  # no comma inside a header
+
+
+def test_counts_are_exact_and_rates_per_second(results, case, config):
+    """Measures without a rate unit (totals, distinct counts) print exactly; a --unit pps report names pps."""
+    from conftest import WINDOW
+
+    from forensics.reports import run_report
+
+    result = run_report(case, "protocol_mix", {**WINDOW, "unit": "pps"}, config=config)
+    text = render(result, "table")
+    assert "in (pps)" in text and "unit pps" in text
+    counted = dataclasses.replace(result, measure_units={"in": "packets", "out": "packets", "total": "packets"})
+    lines = render(counted, "table").splitlines()
+    item = counted.sections[0].items[0]
+    row = next(ln for ln in lines if ln.split()[:1] == [str(item.rank)])
+    assert human_count(item.values[0]) in row and "pps" not in row
