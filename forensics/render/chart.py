@@ -50,6 +50,7 @@ class Line:
     color: str
     label: str
     direction: str  # "in", "out" or the measure's name
+    key: int = 0  # the item's position in the section (legend and lines share it)
     dashed: bool = False
     dots: list[Dot] = field(default_factory=list)
 
@@ -177,7 +178,7 @@ def build_chart(result: ReportResult, section: SectionResult) -> Chart:
             if not any(v > 0 for v in series):
                 continue
             sign = 1 if k == 0 else -1  # out (the second measure) is drawn below the zero line
-            line = Line("", color, f"{item.label} {m}" if chart.mirrored else item.label, m, dashed=k == 1)
+            line = Line("", color, f"{item.label} {m}" if chart.mirrored else item.label, m, i, dashed=k == 1)
             pts = []
             for p, v in enumerate(series):
                 x = round(chart.plot_left + (p + 0.5) * step, 2)

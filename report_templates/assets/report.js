@@ -59,3 +59,24 @@
     });
   });
 }());
+// Legend: click an item to show its lines alone (the others fade), click it again to show all.
+(function () {
+  "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("figure.timeseries"), function (figure) {
+    var items = figure.querySelectorAll("ul.legend li[data-key]");
+    var series = figure.querySelectorAll("svg.chart g.series");
+    var shown = null;
+    Array.prototype.forEach.call(items, function (li) {
+      li.addEventListener("click", function () {
+        var key = li.getAttribute("data-key");
+        shown = shown === key ? null : key;
+        Array.prototype.forEach.call(series, function (g) {
+          g.classList.toggle("off", shown !== null && g.getAttribute("data-key") !== shown);
+        });
+        Array.prototype.forEach.call(items, function (other) {
+          other.classList.toggle("off", shown !== null && other.getAttribute("data-key") !== shown);
+        });
+      });
+    });
+  });
+}());

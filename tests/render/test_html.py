@@ -11,6 +11,7 @@ from conftest import HOSTILE_NET, HOSTILE_PATH
 
 from forensics.render import render
 from forensics.render.chart import chart_measures
+from forensics.render.commands import carve_command
 from forensics.render.site import write_site
 from forensics.reports import SITE_REPORTS
 
@@ -23,6 +24,7 @@ PROBES = {
     "imgs": "document.images.length",
     "text": "document.body.textContent",
     "links": "Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))",
+    "commands": "Array.from(document.querySelectorAll('td.carve code.cmd')).map(c => c.textContent)",
 }
 
 
@@ -67,6 +69,22 @@ def test_report_page_renders_chart_and_tables(browser, site, results, name):
     assert page.values["xss"] == "undefined" and page.values["imgs"] == 0
     assert HOSTILE_PATH in page.values["text"]  # shown as text, not run
     assert "SELECT" in page.values["text"] and "from_ts" in page.values["text"]
+    want = [cmd for s in result.sections for it in s.items if (cmd := carve_command(result, s, it)[0])]
+    assert page.values["commands"] == want
+
+
+def test_legend_click_shows_one_item_alone(browser, results, tmp_path):
+    path = tmp_path / "talkers.html"
+    path.write_text(render(results["top_talkers"], "html"))
+    click = ("(() => { const fig = document.querySelector('figure.timeseries');"
+             " fig.querySelector('ul.legend li[data-key=\"2\"]').click();"
+             " const on = Array.from(fig.querySelectorAll('g.series:not(.off)')).map(g => g.dataset.key);"
+             " fig.querySelector('ul.legend li[data-key=\"2\"]').click();"
+             " return [on, fig.querySelectorAll('g.series.off').length]; })()")
+    page = browser.load(path, {"after": click})
+    assert_clean(page)
+    shown, faded_after_second_click = page.values["after"]
+    assert shown and set(shown) == {"2"} and faded_after_second_click == 0
 
 
 def test_capture_and_config_strings_are_text_not_markup(browser, site, results):
