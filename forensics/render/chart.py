@@ -115,15 +115,54 @@ def nice_ceiling(value: float) -> float:
     return float(10 ** (exp + 1))
 
 
-def time_format(start: dt.datetime, end: dt.datetime, bin_secs: int) -> tuple[str, str]:
-    """(tick label format, axis title) for a window: times within a day, dates across days, years across years."""
+def time_format(start: dt.datetime, end: dt.datetime, daily: bool) -> tuple[str, str]:
+    """(tick label format, axis title) for a window: times within a day, dates across days, years across years
+    (`daily`: the ticks fall on whole days, so no time of day is printed)."""
     last = end - dt.timedelta(microseconds=1) if end > start else start
-    daily = bin_secs % 86400 == 0
     if start.year != last.year:
         return ("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M"), "date (UTC)"
     if start.date() != last.date():
         return ("%m-%d" if daily else "%m-%d %H:%M"), f"date (UTC, {start.year})"
     return "%H:%M", f"time (UTC, {start:%Y-%m-%d})"
+
+
+EPOCH = dt.datetime(1970, 1, 1)
+MONDAY = dt.datetime(1970, 1, 5)
+# Tick spacings tried in order (seconds), then in months: the first that gives at most MAX_TICKS labels wins,
+# and ticks sit on clock and calendar boundaries (12:00, Mondays, the 1st of a month, 1 January).
+TICK_SECONDS = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 2 * 86400, 7 * 86400,
+                14 * 86400)
+TICK_MONTHS = (1, 2, 3, 6, 12, 24, 60, 120, 600)
+MAX_TICKS = 7
+
+
+def time_ticks(start: dt.datetime, end: dt.datetime) -> tuple[list[dt.datetime], bool]:
+    """Tick times inside [start, end) on round boundaries, and whether they are whole days."""
+    span = (end - start).total_seconds()
+    for step in TICK_SECONDS:
+        if span / step <= MAX_TICKS:
+            origin = MONDAY if step % (7 * 86400) == 0 else EPOCH
+            first = origin + dt.timedelta(seconds=math.ceil((start - origin).total_seconds() / step) * step)
+            ticks = []
+            t = first
+            while t < end:
+                ticks.append(t)
+                t += dt.timedelta(seconds=step)
+            return ticks, step % 86400 == 0
+    for months in TICK_MONTHS:
+        if span / (months * 30.44 * 86400) <= MAX_TICKS:
+            index = start.year * 12 + start.month - 1
+            if (start.day, start.hour, start.minute, start.second, start.microsecond) != (1, 0, 0, 0, 0):
+                index += 1
+            index = math.ceil(index / months) * months
+            ticks = []
+            while True:
+                t = dt.datetime(index // 12, index % 12 + 1, 1)
+                if t >= end:
+                    return ticks, True
+                ticks.append(t)
+                index += months
+    return [start], True
 
 
 def _buckets(n: int) -> tuple[int, int]:
@@ -168,9 +207,12 @@ def build_chart(result: ReportResult, section: SectionResult) -> Chart:
     half = plot_h / 2 if chart.mirrored else plot_h
     chart.zero_y = round(chart.plot_top + half, 2)
     chart.scale = top / half
-    step = (chart.plot_right - chart.plot_left) / npoints
+    plot_w = chart.plot_right - chart.plot_left
+    step = plot_w / npoints
     many_dots = sum(1 for item in values for series in item for v in series if v > 0) > MAX_DOTS
-    fmt, chart.x_title = time_format(result.start, result.end, result.bin_secs)
+    drawn_secs = npoints * per * result.bin_secs  # the x axis spans whole points (the last may be partial)
+    ticks, daily = time_ticks(result.start, result.end)
+    fmt, chart.x_title = time_format(result.start, result.end, daily)
     for i, item in enumerate(section.items):
         color = item_color(i, item.others)
         for k, m in enumerate(measures):
@@ -194,7 +236,7 @@ def build_chart(result: ReportResult, section: SectionResult) -> Chart:
         chart.y_ticks.append(Tick(round(chart.zero_y - half * frac, 2), format_value(top * frac, unit)))
         if chart.mirrored and q:
             chart.y_ticks.append(Tick(round(chart.zero_y + half * frac, 2), format_value(top * frac, unit)))
-    every = max(1, math.ceil(npoints / 6))
-    for p in range(0, npoints, every):
-        chart.x_ticks.append(Tick(round(chart.plot_left + p * step, 2), bins[p * per].strftime(fmt)))
+    for t in ticks:
+        x = chart.plot_left + (t - result.start).total_seconds() / drawn_secs * plot_w
+        chart.x_ticks.append(Tick(round(x, 2), t.strftime(fmt)))
     return chart
