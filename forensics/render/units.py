@@ -65,8 +65,12 @@ def format_value(value: float | None, unit: str) -> str:
 
 
 def measure_header(result: ReportResult, measure: str) -> str:
-    """A column header naming the unit and layer: 'in (bps, IP layer)'."""
-    return f"{measure} ({unit_caption(unit_of(result, measure))})"
+    """A column header naming the unit and layer: 'in (bps, IP layer)', 'bytes (IP layer)', 'packets'."""
+    unit = unit_of(result, measure)
+    if base_unit(unit) == measure:
+        layer = unit_caption(unit)[len(measure):].lstrip(", ")
+        return f"{measure} ({layer})" if layer else measure
+    return f"{measure} ({unit_caption(unit)})"
 
 
 def bin_label(secs: int) -> str:

@@ -64,3 +64,16 @@ def test_counts_are_exact_and_rates_per_second(results, case, config):
     item = counted.sections[0].items[0]
     row = next(ln for ln in lines if ln.split()[:1] == [str(item.rank)])
     assert human_count(item.values[0]) in row and "pps" not in row
+
+
+def test_total_and_count_measures_are_headed_by_their_layer_only(results):
+    """The shape report-semantics adds (bytes/packets/flows/peers beside the rates): no 'packets (packets)'."""
+    base = results["protocol_mix"]
+    section = dataclasses.replace(base.sections[0], measures=["in", "bytes", "packets"])
+    result = dataclasses.replace(base, sections=[section], measure_units={
+        "in": "bps (IP layer)", "bytes": "bytes (IP layer)", "packets": "packets"})
+    header = next(ln for ln in render(result, "table").splitlines() if ln.split()[:2] == ["#", "proto"])
+    cells = [h.strip() for h in header.split("  ") if h.strip()]
+    assert cells[-3:] == ["in (bps, IP layer)", "bytes (IP layer)", "packets"]
+    first = render(result, "csv").splitlines()[0]
+    assert first.endswith("in [bps (IP layer)],bytes [bytes (IP layer)],packets [packets]")
