@@ -126,3 +126,14 @@ def test_units_name_the_layer_the_result_gives(results, validate):
     data = validate(json.loads(render(result, "json")))["response"]["result"]["data"]
     assert data["units"]["in"] == "bps (IP layer)" and data["data"]["units"]["total"] == "bps (IP layer)"
     assert (data["binning"], data["notes"]) == ("packet-time", ["a note"])
+
+
+def test_one_line_per_bin_is_the_same_document(results):
+    from forensics.render.jsonout import envelope
+
+    for name in ("top_talkers", "wannacry"):
+        text = render(results[name], "json")
+        assert json.loads(text) == envelope(results[name])
+        value = envelope(results[name])["response"]["result"]["data"]["data"]["value"]
+        first = next(iter(value))
+        assert sum(1 for ln in text.splitlines() if ln.strip().startswith(f'"{first}": {{"item1": [')) >= 2
