@@ -197,9 +197,9 @@ def build_chart(result: ReportResult, section: SectionResult) -> Chart:
     peak = max((v for item in values for series in item for v in series), default=0.0)
     chart.empty = not section.items or peak <= 0
     how = "average per second over" if is_rate(unit) else "total in"
-    span = bin_label(result.bin_secs) + " bin" + (f"s (peak of {per} bins per point)" if per > 1 else "")
     names = " \u2191 / ".join(measures) + " \u2193" if chart.mirrored else measures[0]
-    chart.title = f"{names} ({unit_caption(unit)}), {how} each {span}"
+    chart.title = (f"{names} ({unit_caption(unit)}), {how} each {bin_label(result.bin_secs)} bin"
+                   + (f"; each point is the peak of {per} bins" if per > 1 else ""))
     if chart.empty or not npoints:
         return chart
     top = nice_ceiling(peak)

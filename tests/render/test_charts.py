@@ -136,3 +136,33 @@ def test_sha256_on_one_line_full_value_on_hover_and_in_the_text(browser, results
     for h in hashes:
         assert h["text"] == h["title"] == h["copy"]
         assert h["height"] < h["twoLines"], "the hash wraps onto more than one line"
+
+
+def test_more_bins_than_pixels_keeps_every_peak(browser, tmp_path_factory, tmp_path):
+    """A year of 10-minute bins (52,560) is drawn one point per pixel column, each the peak of its bins."""
+    flows = [dataclasses.replace(f, ts=dt.datetime(2019, 1, 1) + dt.timedelta(hours=29 * i))
+             for i, f in enumerate(make_flows(300, seed=5))]
+    case = load_case(str(tmp_path_factory.mktemp("year") / "case.duckdb"), flows)
+    try:
+        result = run_report(case, "top_talkers", {"from": "2019-01-01T00:00:00Z", "to": "2020-01-01T00:00:00Z",
+                                                  "bin": "10min"})
+    finally:
+        case.close()
+    section = result.sections[0]
+    j_in, j_out = section.measures.index("in"), section.measures.index("out")
+    peak_in = max((v[j_in] or 0) for row in section.series.values() for v in row.values())
+    peak_out = max((v[j_out] or 0) for row in section.series.values() for v in row.values())
+    path = tmp_path / "year.html"
+    path.write_text(render(result, "html"))
+    probe = ("(() => { const svg = document.querySelector('svg.chart');"
+             " const zero = parseFloat(svg.dataset.zeroY), scale = parseFloat(svg.dataset.scale);"
+             " const lines = d => Array.from(svg.querySelectorAll(`g.series[data-direction='${d}'] polyline`));"
+             " return {up: Math.max(...lines('in').map(p => zero - p.getBBox().y)) * scale,"
+             "  down: Math.max(...lines('out').map(p => { const b = p.getBBox(); return b.y + b.height - zero; }))"
+             "   * scale, px: scale, per: parseInt(svg.dataset.pointsPerBin),"
+             "  points: lines('in')[0].points.numberOfItems, size: document.documentElement.outerHTML.length}; })()")
+    page = browser.load(path, {"drawn": probe})
+    assert_clean(page)
+    drawn = page.values["drawn"]
+    assert drawn["per"] > 1 and drawn["points"] <= 900 and drawn["size"] < 2_000_000
+    assert abs(drawn["up"] - peak_in) <= 1.5 * drawn["px"] and abs(drawn["down"] - peak_out) <= 1.5 * drawn["px"]
