@@ -14,7 +14,7 @@ from forensics.errors import UsageError
 def flows_command(
     db: DbOption = None,
     filter_expr: FilterOption = None,
-    count_limit: Annotated[int | None, typer.Option("-c", "--count", help="List at most N flows (after sorting).",
+    count_limit: Annotated[int | None, typer.Option("-c", help="List at most N flows (after sorting), as nfdump -c.",
                                                     show_default=False)] = None,
     start: FromOption = None,
     end: Annotated[str | None, typer.Option("--to", help="Only flows that start before this time (exclusive).",

@@ -175,3 +175,31 @@ def test_exported_records_equal_tshark_cflow(tmp_path):
             src, dst, proto, packets, octets = (c[i] for c in cols)
             theirs.append((src, dst, int(proto), int(packets), int(octets)))
     assert len(ours) == 4 and ours == sorted(theirs)
+
+
+def test_terminal_and_pipe_print_the_same_table(tmp_path):
+    import pty
+
+    cap = tmp_path / "a.pcap"
+    cap.write_bytes(b.pcap_file([(T0 + i, b.eth(0x0800, b.ipv4("10.0.0.1", "10.0.0.2", 17, b.udp(7, 9 + i))))
+                                 for i in range(3)]))
+    db = imported(tmp_path, cap)
+    piped = forensics("flows", "--db", str(db)).stdout
+    main, sub = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "forensics", "flows", "--db", str(db)], stdout=sub,
+                            stderr=subprocess.PIPE, env=env)
+    os.close(sub)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(main)
+    assert proc.wait(timeout=60) == 0
+    on_tty = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert on_tty == piped and len(piped.splitlines()) == 1 + 3 + 2
