@@ -142,6 +142,14 @@ def test_count_sort_filter_window_and_formats(tmp_path):
     assert len(table) == 1 + 2 + 2 and table[3].startswith("Summary: total flows: 2,")
 
 
+@pytest.fixture(scope="module")
+def one_flow_case(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("oneflow")
+    cap = folder / "a.pcap"
+    cap.write_bytes(b.pcap_file([(T0, b.eth(0x0800, b.ipv4("10.0.0.1", "10.0.0.2", 17, b.udp(1, 2))))]))
+    return imported(folder, cap)
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--filter", "len > 100"], "cannot apply to flows"),
     (["--filter", "tcp port"], "filter column"),
@@ -150,11 +158,8 @@ def test_count_sort_filter_window_and_formats(tmp_path):
     (["--from", "yesterday"], "--from 'yesterday'"),
     (["--source", "netflow_v9"], "it has: pcap"),
 ])
-def test_usage_errors_are_one_line(tmp_path, args, fragment):
-    cap = tmp_path / "a.pcap"
-    cap.write_bytes(b.pcap_file([(T0, b.eth(0x0800, b.ipv4("10.0.0.1", "10.0.0.2", 17, b.udp(1, 2))))]))
-    db = imported(tmp_path, cap)
-    run = forensics("flows", "--db", str(db), *args)
+def test_usage_errors_are_one_line(one_flow_case, args, fragment):
+    run = forensics("flows", "--db", str(one_flow_case), *args)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert fragment in run.stderr and "Traceback" not in run.stderr
 
