@@ -45,6 +45,7 @@ import csv
 import datetime as dt
 import difflib
 import ipaddress
+import json
 import os
 import re
 import stat
@@ -181,7 +182,8 @@ class CaseConfig:
                                "start_min": self.business_hours.start_min,
                                "end_min": self.business_hours.end_min,
                                "timezone": self.business_hours.timezone},
-            "checks": {k: dict(v) for k, v in self.checks.items()},
+            # TOML dates and times become text: the summary is written into JSON as it is
+            "checks": json.loads(json.dumps(self.checks, default=str)),
         }
 
 

@@ -231,3 +231,11 @@ def test_a_fifo_among_report_definitions_is_named_not_opened(tmp_path):
     os.mkfifo(tmp_path / "stuck.sql")
     catalog = load_catalog([tmp_path])  # would block forever if the FIFO were opened
     assert [str(e) for e in catalog.errors] == [f"{tmp_path / 'stuck.sql'}: not a regular file"]
+
+
+def test_check_tables_of_any_value_type_go_into_the_json_summary():
+    import json
+
+    cfg = config_from_text("[checks.after_hours]\nsince = 2016-09-06T00:00:00Z\nlimits = [1, 2]\n", "t")
+    assert json.loads(json.dumps(cfg.summary()))["checks"] == {
+        "after_hours": {"since": "2016-09-06 00:00:00+00:00", "limits": [1, 2]}}
