@@ -349,11 +349,13 @@ MAX_CONFIG_FILE_BYTES = 256 * 1024 * 1024
 # Every section the config accepts, with its shape and the type of each value:
 #   ("keys", {key: type})    a table with these keys only
 #   ("named", type)          a table of names the analyst chooses, each holding a value of this type
+#   ("named_tables", {k: t}) a table of names the analyst chooses, each a table with these keys
+#                            ([filters.NAME]; a bare string is short for its conditions)
 #   ("array", {key: type})   an array of tables, [[section]], with these keys only
 #   ("any", None)            sub-tables [section.NAME] whose keys are validated by their owner: [checks.NAME]
 #                            holds a check's thresholds, checked against the check's declared parameters
 # Types: cidrs, names, folders (a string or an array of strings), signature, str, int, bool, days, time,
-# timezone, file, filter (a conditions string, or a table of FILTER_KEYS).
+# timezone, file.
 SECTIONS: dict[str, tuple[str, object]] = {
     "home": ("keys", {"networks": "cidrs"}),
     "subnetworks": ("named", "cidrs"),
@@ -361,14 +363,13 @@ SECTIONS: dict[str, tuple[str, object]] = {
     "applications": ("named", "signature"),
     "interfaces": ("array", {"ifindex": "int", "name": "str", "boundary": "bool", "exporter": "str"}),
     "server_farms": ("named", "cidrs"),
-    "filters": ("named", "filter"),
+    "filters": ("named_tables", {"scope": "str", "conditions": "str", "tcpdump": "str"}),
     "filter_groups": ("named", "names"),
     "as_mapping": ("keys", {"csv": "file"}),
     "business_hours": ("keys", {"days": "days", "start": "time", "end": "time", "timezone": "timezone"}),
     "reports": ("keys", {"queries": "folders"}),
     "checks": ("any", None),
 }
-FILTER_KEYS = {"scope": "str", "conditions": "str", "tcpdump": "str"}
 _EXPECTED = {
     "cidrs": 'a list of CIDR blocks such as ["10.0.0.0/8"]',
     "names": 'a list of names such as ["lab", "office"]',
@@ -381,7 +382,6 @@ _EXPECTED = {
     "time": 'a time of day as a string such as "08:00"',
     "timezone": 'an IANA time zone as a string such as "Europe/Rome"',
     "file": 'a file name as a string such as "asn.csv"',
-    "filter": 'a conditions string, or a table with scope, conditions and tcpdump',
 }
 
 
@@ -410,8 +410,6 @@ def _type_ok(kind: str, value: object) -> bool:
         return isinstance(value, bool)
     if kind == "time":
         return isinstance(value, (str, dt.time))
-    if kind == "filter":
-        return isinstance(value, (str, dict))
     return isinstance(value, str)
 
 
@@ -525,10 +523,15 @@ def _check_shape(doc: dict, places: _Places) -> None:
             _check_keys(body, spec, (section,), places)
         elif shape == "named":
             for name, value in body.items():
-                if spec == "filter" and isinstance(value, dict):
-                    _check_keys(value, FILTER_KEYS, (section, name), places)
-                elif not _type_ok(spec, value):
+                if not _type_ok(spec, value):
                     raise places.error((section, name), f"expected {_EXPECTED[spec]}, found {_toml_type(value)}")
+        elif shape == "named_tables":
+            for name, value in body.items():
+                if isinstance(value, dict):
+                    _check_keys(value, spec, (section, name), places)
+                elif not isinstance(value, str):
+                    raise places.error((section, name), f"expected a table [{section}.{name}] with keys "
+                                                        f"{', '.join(spec)}, found {_toml_type(value)}")
         else:  # "any": sub-tables only, whose keys their owner validates
             for name, value in body.items():
                 if not isinstance(value, dict):

@@ -239,3 +239,8 @@ def test_check_tables_of_any_value_type_go_into_the_json_summary():
     cfg = config_from_text("[checks.after_hours]\nsince = 2016-09-06T00:00:00Z\nlimits = [1, 2]\n", "t")
     assert json.loads(json.dumps(cfg.summary()))["checks"] == {
         "after_hours": {"since": "2016-09-06 00:00:00+00:00", "limits": [1, 2]}}
+
+
+def test_a_filter_that_is_neither_a_table_nor_a_string():
+    msg = error_of("[filters]\nweb = 443\n")
+    assert msg.startswith("case/forensics.toml:2: [filters] web: expected a table [filters.web]"), msg
