@@ -56,7 +56,7 @@ def flow_line(row: dict) -> str:
         dport = f"{row['icmp_type'] or 0}.{row['icmp_code'] or 0}"
     else:
         dport = str(row["dst_port"] if row["dst_port"] is not None else 0)
-    return (f"{first_seen(row['first_ts']):<24} {duration(row['duration_us']):>12} {row['proto']:<5} "
+    return (f"{first_seen(row['first_ts']):<24} {duration(row['duration_us']):>12} {row['proto'] or '-':<5} "
             f"{_endpoint(row['src_ip'], sport, v6)} -> {_endpoint(row['dst_ip'], dport, v6)} "
             f"{number(row['packets']):>8} {number(row['bytes']):>8} {row['flows']:>5}")
 

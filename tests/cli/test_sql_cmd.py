@@ -122,6 +122,12 @@ def flow_count(db):
         con.close()
 
 
+def test_sql_file_must_be_a_regular_file(db):
+    run = forensics("sql", "--db", str(db), "-f", "/dev/zero")
+    assert run.returncode == 2 and run.stderr.strip() == \
+        "forensics: sql -f: /dev/zero is a character device, not a regular file; name a regular file"
+
+
 def test_no_sql_given_is_a_usage_error(db):
     run = subprocess.run([sys.executable, "-m", "forensics", "sql", "--db", str(db)], capture_output=True,
                          text=True, stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
