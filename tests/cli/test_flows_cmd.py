@@ -1,9 +1,11 @@
 """`forensics flows`: nfdump -o line style listing, checked against nfdump (on an nfcapd file nfpcapd made
 from the same capture) and tshark (the NetFlow v5 records of an export capture).
 
-Definition differences with nfpcapd, on purpose (README, Import): our flows are also cut at TCP FIN/RST and
-nfpcapd splits a flow where it rotates its files, so the number of records per 5-tuple may differ; the
-packets and bytes per 5-tuple must not.
+Definition differences with nfpcapd (seen on 1kxun.pcap, 18 of 297 5-tuples): our flows are cut at TCP
+FIN/RST and by the 15 s idle timeout between any two packets, where nfpcapd keeps a gap of 20-35 s in one
+record (it expires idle flows when it sweeps its cache); nfpcapd makes two records of two identical DNS
+queries (ours: one record of two packets); and it splits flows where it rotates its files (-t). So the
+number of records per 5-tuple may differ; the packets and bytes per 5-tuple must not.
 """
 
 from __future__ import annotations
