@@ -66,6 +66,6 @@ def summary_lines(summary: dict) -> list[str]:
     if not summary["flows"]:
         return ["No matching flows"]
     lines = [f"Summary: total flows: {summary['flows']}, total bytes: {number(summary['bytes'])}, "
-             f"total packets: {number(summary['packets'])}"]
+             f"total packets: {number(summary['packets'])} (bytes at the IP layer, as each record counts them)"]
     lines.append(f"Time window: {first_seen(summary['first_ts'])} - {first_seen(summary['last_ts'])}")
     return lines

@@ -101,7 +101,8 @@ def test_nfdump_line_layout_and_units(tmp_path):
     assert rows[2].split()[3:6] == ["2001:db8::1.546", "->", "2001:db8::2.547"]  # v6 port after a '.'
     assert rows[3].split()[2:6] == ["ICMP", "10.0.0.3:0", "->", "10.0.0.1:8.0"]  # type.code as nfdump shows
     assert len({len(r) for r in (lines[0], rows[0], rows[1], rows[3])}) == 1  # fixed widths line up
-    assert lines[5] == (f"Summary: total flows: 4, total bytes: 1.4 M, total packets: {1000 + 3 + 1 + 1}")
+    assert lines[5] == (f"Summary: total flows: 4, total bytes: 1.4 M, total packets: {1000 + 3 + 1 + 1} "
+                        "(bytes at the IP layer, as each record counts them)")
     assert lines[6].startswith("Time window: 2023-11-14T22:13:20.000Z - 2023-11-14T22:13:26.000Z")
     # nfdump prints the same size the same way (its own line output, same flow, via nfpcapd)
     if shutil.which("nfpcapd"):
