@@ -702,6 +702,9 @@ def config_from_text(text: str, source: str = "<text>", base: Path | None = None
         if "timezone" in bh_tab else "UTC"
     hours = BusinessHours(days, _minutes(bh_tab.get("start", "08:00"), places.at(("business_hours", "start"))),
                           _minutes(bh_tab.get("end", "18:00"), places.at(("business_hours", "end"))), tz_name)
+    if hours.end_min <= hours.start_min:
+        raise places.error(("business_hours", "end"), f"must be after start ({bh_tab.get('start', '08:00')}): "
+                                                      "business hours lie within one day (\"24:00\" is midnight)")
     dirs = []
     for folder in _list(doc.get("reports", {}).get("queries", [])):
         path = base / folder if base is not None and not Path(folder).is_absolute() else Path(folder)

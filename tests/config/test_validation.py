@@ -65,6 +65,7 @@ CASES = [
     ('[reports]\nqueries = "no_such_folder"\n', "queries", "[reports] queries", "does not exist"),
     ('[checks]\nsyn_scan = 5\n', "syn_scan", "[checks] syn_scan", "sub-table"),
     ('home = "10.0.0.0/8"\n', "home =", "[home]", "must be a table"),
+    ('[business_hours]\nstart = "18:00"\nend = "08:00"\n', "end =", "[business_hours] end", "must be after start"),
 ]
 
 
