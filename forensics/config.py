@@ -472,7 +472,11 @@ class TextPlaces:
         if value is None or not isinstance(value, str) or not value:
             return start
         stop = next((n for _, n, is_header in self.entries[found + 1:] if is_header), len(self.lines) + 1)
-        return next((n for n in range(start, stop) if value in self.lines[n - 1]), start)
+        for needle in (f'"{value}"', f"'{value}'", value):  # the quoted value first: "10" is in "10.1.0.0/16"
+            hit = next((n for n in range(start, stop) if needle in self.lines[n - 1]), None)
+            if hit is not None:
+                return hit
+        return start
 
 
 def place_label(path: tuple) -> str:

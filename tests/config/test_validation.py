@@ -48,6 +48,8 @@ CASES = [
      "did you mean 'boundary'"),
     ('[home]\nnetworks = [\n  "10.0.0.0/8",\n  "10.300.0.0/16",\n]\n', "10.300.0.0/16", "[home] networks",
      "'10.300.0.0/16' is not a CIDR block"),
+    ('[subnetworks]\nlab = [\n  "10.1.0.0/16",\n  "10.1",\n]\n', '"10.1"', "[subnetworks] lab",
+     "'10.1' is not a CIDR block"),
     ('[server_farms]\nweb = ["10.0.5.0/24"]\ndns = "10.0.0.53/33"\n', "dns =", "[server_farms] dns",
      "is not a CIDR block"),
     ('[business_hours]\ntimezone = "Europe/Rom"\n', "timezone", "[business_hours] timezone",
