@@ -74,12 +74,14 @@ def flows_command(
 
             write_stream((csv_lines if csv_out else json_chunks)(columns, batches()))
             return
-        from forensics.render.flow_lines import HEADER, flow_line, summary_lines
+        from forensics.render.flow_lines import HEADER, line_maker, summary_lines
+
+        flow_line = line_maker(columns)
 
         def lines():  # noqa: ANN202
             yield HEADER + "\n"
             for batch in batches():
-                yield "".join(flow_line(dict(zip(columns, row, strict=True))) + "\n" for row in batch)
+                yield "".join(flow_line(row) + "\n" for row in batch)
             cur = con.execute(summary_sql(sql), params)
             summary = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
             yield "".join(line + "\n" for line in summary_lines(summary))

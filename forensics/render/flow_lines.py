@@ -12,6 +12,7 @@ destination port, and counts of a million or more are scaled: 1.2 M, 3.4 G, 5.6 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 HEADER = (f"{'Date first seen':<24} {'Duration':>12} {'Proto':<5} {'Src IP Addr':>16}:{'Port':<5}    "
           f"{'Dst IP Addr':>16}:{'Port':<5} {'Packets':>8} {'Bytes':>8} {'Flows':>5}")
@@ -43,22 +44,29 @@ def first_seen(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def _endpoint(addr: str | None, port: str, v6: bool) -> str:
-    return f"{addr or '-':>16}{'.' if v6 else ':'}{port:<5}"
-
-
 def flow_line(row: dict) -> str:
-    """One listing row (the columns of queries/views/flows_line.sql) as an nfdump line."""
-    v6 = row["ip_version"] == 6
-    icmp = row["ip_proto"] in (1, 58)
-    sport = "0" if icmp else str(row["src_port"] if row["src_port"] is not None else 0)
-    if icmp:
-        dport = f"{row['icmp_type'] or 0}.{row['icmp_code'] or 0}"
-    else:
-        dport = str(row["dst_port"] if row["dst_port"] is not None else 0)
-    return (f"{first_seen(row['first_ts']):<24} {duration(row['duration_us']):>12} {row['proto'] or '-':<5} "
-            f"{_endpoint(row['src_ip'], sport, v6)} -> {_endpoint(row['dst_ip'], dport, v6)} "
-            f"{number(row['packets']):>8} {number(row['bytes']):>8} {row['flows']:>5}")
+    """One listing row (the columns of queries/views/flows_line.sql, as a dict) as an nfdump line."""
+    return line_maker(list(row))(tuple(row.values()))
+
+
+def line_maker(columns: list[str]) -> Callable[[tuple], str]:
+    """flow_line for rows as tuples in `columns` order, without building a dict per row."""
+    at = {c: i for i, c in enumerate(columns)}
+    (i_ts, i_dur, i_proto, i_ver, i_p, i_src, i_sp, i_dst, i_dp, i_it, i_ic, i_pk, i_by, i_fl) = (
+        at[c] for c in ("first_ts", "duration_us", "proto", "ip_version", "ip_proto", "src_ip", "src_port",
+                        "dst_ip", "dst_port", "icmp_type", "icmp_code", "packets", "bytes", "flows"))
+
+    def line(row: tuple) -> str:
+        sep = "." if row[i_ver] == 6 else ":"
+        if row[i_p] in (1, 58):
+            sport, dport = "0", f"{row[i_it] or 0}.{row[i_ic] or 0}"
+        else:
+            sport, dport = str(row[i_sp] or 0), str(row[i_dp] or 0)
+        return (f"{first_seen(row[i_ts]):<24} {duration(row[i_dur]):>12} {row[i_proto] or '-':<5} "
+                f"{row[i_src] or '-':>16}{sep}{sport:<5} -> {row[i_dst] or '-':>16}{sep}{dport:<5} "
+                f"{number(row[i_pk]):>8} {number(row[i_by]):>8} {row[i_fl]:>5}")
+
+    return line
 
 
 def summary_lines(summary: dict) -> list[str]:
