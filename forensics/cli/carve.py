@@ -9,7 +9,24 @@ from typing import Annotated
 
 import typer
 
-from forensics.cli.options import DbOption, FilterOption, JsonFlag, db_path
+from forensics.cli.options import (
+    BinOption,
+    ConfigOption,
+    DbOption,
+    FilterOption,
+    FromOption,
+    IpVersionOption,
+    JsonFlag,
+    ParamOption,
+    PeriodOption,
+    QueriesOption,
+    ScopeOption,
+    ToOption,
+    TopOption,
+    UnitOption,
+    db_path,
+    report_params,
+)
 from forensics.cli.packets import BpfOption, CaptureOption, SearchOption, selection
 from forensics.errors import UsageError
 
@@ -26,6 +43,17 @@ def carve_command(
     item: Annotated[int | None, typer.Option("--item", help="Row number in the report.", show_default=False)] = None,
     section: Annotated[str | None, typer.Option("--section", help="Report section (default: the first).",
                                                 show_default=False)] = None,
+    config: ConfigOption = None,
+    queries: QueriesOption = None,
+    param: ParamOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    period: PeriodOption = None,
+    bin_size: BinOption = None,
+    unit: UnitOption = None,
+    ip_version: IpVersionOption = "both",
+    top: TopOption = None,
+    scope: ScopeOption = "any",
     capture: CaptureOption = None,
     pcapng: Annotated[bool, typer.Option("--pcapng", help="Write pcapng, keeping the original interfaces.")] = False,
     search: SearchOption = None,
@@ -35,27 +63,44 @@ def carve_command(
 
     Example: forensics carve --filter 'host 10.0.0.5 and tcp port 445' -w evidence.pcap
     Example: forensics carve --report wannacry --item 1 -w sweep.pcap   (the packets behind a report row)
+
+    With --report, the report runs with the same options as `forensics report` (-p, --from/--to, --period,
+    --scope, --ip-version, --unit, --top, --filter, --queries, --config), so --item N is row N of what
+    `report` shows with them; the packets are the row's, ANDed with --filter, and inside the window when
+    --from/--to or --period is given.
     """
     from forensics.carve import carve, select_packets
     from forensics.store import Case
 
     if (report is None) != (item is None):
         raise UsageError("carve: --report NAME and --item N go together")
+    window: tuple | None = None
     if report is not None:
         from forensics.config import load_config
         from forensics.reports import run_report
         from forensics.reports.items import item_filter
 
+        params = report_params(param, **{"from": start, "to": end, "period": period, "bin": bin_size,
+                                         "unit": unit, "ip_version": ip_version, "top": top, "scope": scope})
         with Case.open(db_path(db), read_only=True) as case:
-            result = run_report(case, report, {}, config=load_config(None, db_path(db)))
+            result = run_report(case, report, params, config=load_config(config, db_path(db)),
+                                queries_dirs=tuple(queries or ()), filter_expr=filter_expr)
         row = item_filter(result, item, section)
-        print(f"report {report} row {item}: {row}", file=sys.stderr)
+        if start is not None or end is not None or period is not None:
+            window = (result.start, result.end)
+        print(f"report {report} row {item}: {row}" + (f" (packets from {result.start.isoformat()}Z to "
+              f"{result.end.isoformat()}Z)" if window else ""), file=sys.stderr)
         filter_expr = f"({row}) and ({filter_expr})" if filter_expr else row
+    elif any(v is not None for v in (config, queries, param, start, end, period, bin_size, unit, top)):
+        raise UsageError("carve: report options (-p, --from/--to, --period, ...) need --report NAME --item N")
     if not (filter_expr or bpf or flow is not None or capture):
         raise UsageError("carve: say what to carve with --filter EXPR, --bpf EXPR, --flow ID or --capture ID")
     with Case.open(db_path(db), read_only=True) as case:
         con = case.con
         _, where, params = selection(con, filter_expr, bpf, capture, flow, search)
+        if window is not None:
+            where = f"({where}) AND ts >= $_report_from AND ts < $_report_to"
+            params = {**params, "_report_from": window[0], "_report_to": window[1]}
         refs = select_packets(con, where, params)
         files = carve(con, refs, out, pcapng=pcapng, search=list(search or []))
     if json_out:

@@ -30,3 +30,67 @@ FilterOption = Annotated[
 def db_path(db: Path | None) -> str:
     """The case database path from --db or the default."""
     return str(db) if db is not None else default_db()
+
+
+# --- the options that choose a report's rows: shared by `report` and `carve --report` ---------------------
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Case config (default: forensics.toml next to the database, else built-ins).",
+                 show_default=False),
+]
+QueriesOption = Annotated[
+    list[Path] | None,
+    typer.Option("--queries", help="Folder of extra .sql report definitions (repeatable; overrides by name).",
+                 show_default=False),
+]
+CsvFlag = Annotated[bool, typer.Option("--csv", help="Print the result as CSV.")]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="Report parameter NAME=VALUE (repeatable).", show_default=False),
+]
+FromOption = Annotated[
+    str | None, typer.Option("--from", help="Window start, e.g. 2016-09-06T00:00:00Z.", show_default=False)
+]
+ToOption = Annotated[
+    str | None, typer.Option("--to", "--end", help="Window end (exclusive); with --period, the period's end.",
+                             show_default=False)
+]
+PeriodOption = Annotated[
+    str | None, typer.Option("--period", help="daily | weekly | monthly | quarterly | yearly, ending at --end.",
+                             show_default=False)
+]
+BinOption = Annotated[
+    str | None, typer.Option("--bin", help="Bin size (300, 5min, 2h, 1d); default from the window: <=24h 5min, "
+                             "<=7d 30min, <=3 months 2h, else 1d.", show_default=False)
+]
+UnitOption = Annotated[str | None, typer.Option("--unit", help="bps or pps (average over the bin).",
+                                                show_default=False)]
+IpVersionOption = Annotated[str, typer.Option("--ip-version", help="4, 6 or both.")]
+TopOption = Annotated[int | None, typer.Option("--top", "-n", help="Items in the top-N (others go to 'Others').",
+                                               show_default=False)]
+ScopeOption = Annotated[
+    str, typer.Option("--scope", help="any | home | boundary | subnetwork:NAME | farm:NAME | filter:NAME | "
+                      "business | after_hours.")
+]
+
+
+def parse_params(pairs: list[str] | None) -> dict[str, str]:
+    """['top=20', 'attributes=src_ip,dst_port'] -> {'top': '20', ...}; UsageError for a pair without '='."""
+    from forensics.errors import UsageError
+
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param {pair!r}: write NAME=VALUE, e.g. --param top=20")
+        out[key.strip()] = value
+    return out
+
+
+def report_params(pairs: list[str] | None, **window: object) -> dict[str, object]:
+    """The params dict run_report takes: --param pairs plus the window options that were given
+    (from, to, period, bin, unit, ip_version, top, scope)."""
+    params: dict[str, object] = dict(parse_params(pairs))
+    params.update({k: v for k, v in window.items() if v is not None})
+    return params

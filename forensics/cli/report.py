@@ -9,34 +9,30 @@ from typing import Annotated
 
 import typer
 
-from forensics.cli.options import DbOption, FilterOption, JsonFlag, db_path
+from forensics.cli.options import (
+    BinOption,
+    ConfigOption,
+    DbOption,
+    FilterOption,
+    FromOption,
+    IpVersionOption,
+    JsonFlag,
+    ParamOption,
+    PeriodOption,
+    QueriesOption,
+    ScopeOption,
+    ToOption,
+    TopOption,
+    UnitOption,
+    db_path,
+    report_params,
+)
 from forensics.errors import ForensicsError, UsageError
 
 FORMATS = ("table", "csv", "json", "html")
 # Parameters set from --from/--to/--period/--bin/--unit/--ip-version rather than --param.
 _WINDOW_PARAMS = ("from_ts", "to_ts", "bin_secs", "unit", "ip_version")
 _EXT_FORMAT = {".json": "json", ".csv": "csv", ".html": "html", ".htm": "html", ".txt": "table"}
-
-QueriesOption = Annotated[
-    list[Path] | None,
-    typer.Option("--queries", help="Folder of extra .sql report definitions (repeatable; overrides by name).",
-                 show_default=False),
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="Case config (default: forensics.toml next to the database, else built-ins).",
-                 show_default=False),
-]
-
-
-def _params(pairs: list[str] | None) -> dict[str, str]:
-    out = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--param {pair!r}: write NAME=VALUE, e.g. --param top=20")
-        out[key.strip()] = value
-    return out
 
 
 def _format(fmt: str | None, output: Path | None, json_out: bool = False) -> str:
@@ -65,23 +61,15 @@ def report_command(
     config: ConfigOption = None,
     queries: QueriesOption = None,
     filter_expr: FilterOption = None,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Report parameter NAME=VALUE "
-                     "(repeatable).", show_default=False)] = None,
-    start: Annotated[str | None, typer.Option("--from", help="Window start, e.g. 2016-09-06T00:00:00Z.",
-                     show_default=False)] = None,
-    end: Annotated[str | None, typer.Option("--to", "--end", help="Window end (exclusive); with --period, "
-                   "the period's end.", show_default=False)] = None,
-    period: Annotated[str | None, typer.Option("--period", help="daily | weekly | monthly | quarterly | "
-                      "yearly, ending at --end.", show_default=False)] = None,
-    bin_size: Annotated[str | None, typer.Option("--bin", help="Bin size (300, 5min, 2h, 1d); default from "
-                        "the window: <=24h 5min, <=7d 30min, <=3 months 2h, else 1d.", show_default=False)] = None,
-    unit: Annotated[str | None, typer.Option("--unit", help="bps or pps (average over the bin).",
-                    show_default=False)] = None,
-    ip_version: Annotated[str, typer.Option("--ip-version", help="4, 6 or both.")] = "both",
-    top: Annotated[int | None, typer.Option("--top", "-n", help="Items in the top-N (others go to 'Others').",
-                   show_default=False)] = None,
-    scope: Annotated[str, typer.Option("--scope", help="any | home | boundary | subnetwork:NAME | farm:NAME | "
-                     "filter:NAME | business | after_hours.")] = "any",
+    param: ParamOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    period: PeriodOption = None,
+    bin_size: BinOption = None,
+    unit: UnitOption = None,
+    ip_version: IpVersionOption = "both",
+    top: TopOption = None,
+    scope: ScopeOption = "any",
     json_out: JsonFlag = False,
 ) -> None:
     """Run a report on the case and print it as a table, CSV, JSON (GenieATM envelope) or an HTML page.
@@ -94,11 +82,8 @@ def report_command(
         from forensics.reports import run_report
         from forensics.store import Case
 
-        params: dict[str, object] = _params(param)
-        for key, value in (("from", start), ("to", end), ("period", period), ("bin", bin_size),
-                           ("unit", unit), ("ip_version", ip_version), ("top", top), ("scope", scope)):
-            if value is not None:
-                params[key] = value
+        params = report_params(param, **{"from": start, "to": end, "period": period, "bin": bin_size,
+                                         "unit": unit, "ip_version": ip_version, "top": top, "scope": scope})
         from forensics.config import load_config
 
         path = db_path(db)

@@ -95,9 +95,12 @@ def scope_sql(scope: str, config: CaseConfig, params: dict) -> str:
         value = _p(params, name)
         return f"(in_net(src_ip, '{net_kind}', {value}) OR in_net(dst_ip, '{net_kind}', {value}))"
     hours = config.business_hours
-    inside = (f"(isodow(first_ts) - 1 IN (SELECT unnest({_p(params, list(hours.days))}::INTEGER[])) "
-              f"AND hour(first_ts) * 60 + minute(first_ts) >= {_p(params, hours.start_min)} "
-              f"AND hour(first_ts) * 60 + minute(first_ts) < {_p(params, hours.end_min)})")
+    # first_ts is UTC; the hours are local time in the config's IANA time zone (DuckDB's ICU applies DST)
+    at = "first_ts" if hours.timezone == "UTC" else \
+        f"timezone({_p(params, hours.timezone)}, first_ts AT TIME ZONE 'UTC')"
+    inside = (f"(isodow({at}) - 1 IN (SELECT unnest({_p(params, list(hours.days))}::INTEGER[])) "
+              f"AND hour({at}) * 60 + minute({at}) >= {_p(params, hours.start_min)} "
+              f"AND hour({at}) * 60 + minute({at}) < {_p(params, hours.end_min)})")
     return inside if kind == "business" else f"(NOT {inside})"
 
 

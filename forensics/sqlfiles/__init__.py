@@ -51,6 +51,9 @@ def load_catalog(dirs: Iterable[str | Path]) -> Catalog:
         for path in sorted(folder.glob("*.sql")):
             if path.name.startswith("_"):
                 continue  # helper SQL (e.g. _context.sql), not a definition
+            if not path.is_file():  # a FIFO or device named *.sql would block or never end: not opened
+                catalog.errors.append(DefinitionError(str(path), None, "not a regular file"))
+                continue
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:

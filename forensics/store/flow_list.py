@@ -1,0 +1,66 @@
+"""The flows listing (`forensics flows`): queries/views/flows_line.sql with the command's WHERE, ORDER BY, LIMIT.
+
+    sql, params = listing_sql(where=("ip_proto = $f0", {"f0": 6}), start=None, end=None, source=None,
+                              sort="bytes", limit=10)
+    case.con.execute(sql, params)
+
+Only column names and fixed SQL pieces are composed here; every value (filter constants, times, source,
+limit) is bound.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from forensics.errors import UsageError
+from forensics.resources import read_sql
+
+Condition = tuple[str, dict]
+# --sort: nfdump's -O tstart / -O bytes / -O packets; ties keep the flow id order (import order).
+SORTS = {
+    "first": "first_ts, flow_id",
+    "bytes": "bytes DESC, first_ts, flow_id",
+    "packets": "packets DESC, first_ts, flow_id",
+}
+
+
+def listing_sql(where: Condition | None = None, start: dt.datetime | None = None, end: dt.datetime | None = None,
+                source: str | None = None, sort: str = "first", limit: int | None = None) -> tuple[str, dict]:
+    """The flows_line query restricted and ordered as asked: (sql, bound params).
+
+    start/end select flows by first_ts in [start, end) (naive UTC), as reports do.
+    """
+    if sort not in SORTS:
+        raise UsageError(f"--sort {sort!r}: use one of {', '.join(SORTS)}")
+    conditions = []
+    params: dict = {}
+    if where is not None:
+        conditions.append(f"({where[0]})")
+        params.update(where[1])
+    if start is not None:
+        conditions.append("first_ts >= $_from_ts")
+        params["_from_ts"] = start
+    if end is not None:
+        conditions.append("first_ts < $_to_ts")
+        params["_to_ts"] = end
+    if source is not None:
+        conditions.append("source = $_source")
+        params["_source"] = source
+    sql = read_sql("views/flows_line.sql").rstrip().rstrip(";")
+    if conditions:
+        sql += "\nWHERE " + " AND ".join(conditions)
+    sql += f"\nORDER BY {SORTS[sort]}"
+    if limit is not None:
+        sql += "\nLIMIT $_limit"
+        params["_limit"] = limit
+    return sql, params
+
+
+def summary_sql(listing: str) -> str:
+    """flows_summary.sql over the listed rows (the listing's params apply unchanged)."""
+    return f"WITH listed AS (\n{listing}\n)\n" + read_sql("views/flows_summary.sql")
+
+
+def sources(con: object) -> list[str]:
+    """The flow sources the case holds (pcap, netflow_v5, ...)."""
+    return [r[0] for r in con.execute("SELECT DISTINCT source FROM flows ORDER BY 1").fetchall()]
