@@ -57,7 +57,7 @@ PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "icmp6": 58, 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SCOPES = ("any", "home", "boundary", "subnetwork", "farm", "business", "after_hours")
 _KNOWN_TABLES = ("home", "subnetworks", "subnetwork_groups", "applications", "interfaces", "server_farms",
-                 "filters", "filter_groups", "as_mapping", "business_hours", "reports")
+                 "filters", "filter_groups", "as_mapping", "business_hours", "reports", "checks")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,73 @@
+"""The alerts table (queries/schema/alerts.sql): replace a check's alerts over a range, list them, fetch one.
+
+    replace_alerts(case.con, "syn_flood", lo, hi, rows)     # rows: dicts with ALERT_COLUMNS keys
+    list_alerts(case.con, check="syn_flood", entity="10.0.0.5")
+
+A case made before the table existed and opened read-only has no `alerts`: listing says there are none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from forensics.resources import read_sql
+
+ALERTS_SQL = "schema/alerts.sql"
+# Columns a check run supplies per alert (id and created_at are set here).
+ALERT_COLUMNS = ("check", "severity", "category", "entity", "window_start", "window_end", "value", "threshold",
+                 "unit", "detail", "evidence", "series", "band_lo", "band_hi", "params", "range_start", "range_end")
+_SELECT = ("id, \"check\", severity, category, entity, window_start, window_end, value, threshold, unit, detail, "
+           "evidence, series, band_lo, band_hi, params, range_start, range_end, created_at")
+
+
+def has_alerts_table(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the case has the alerts table (older cases opened read-only do not)."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'alerts' "
+                            "AND table_schema = 'main'").fetchone()[0])
+
+
+def ensure_alerts_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the table if missing (write-open cases get it with the schema; this covers older ones)."""
+    if not has_alerts_table(con):
+        con.execute(read_sql(ALERTS_SQL))
+
+
+def replace_alerts(con: duckdb.DuckDBPyConnection, check: str, range_start: dt.datetime, range_end: dt.datetime,
+                   rows: list[dict]) -> list[int]:
+    """In one transaction: delete `check`'s alerts whose window starts in [range_start, range_end), insert `rows`.
+
+    Returns the new alert ids in the order of `rows`.
+    """
+    ensure_alerts_table(con)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    cols = ", ".join(f'"{c}"' for c in ALERT_COLUMNS)
+    marks = ", ".join(f"${i + 1}" for i in range(len(ALERT_COLUMNS) + 1))
+    ids: list[int] = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute('DELETE FROM alerts WHERE "check" = $c AND window_start >= $lo AND window_start < $hi',
+                    {"c": check, "lo": range_start, "hi": range_end})
+        for row in rows:
+            values = [row.get(c) for c in ALERT_COLUMNS] + [now]
+            ids.append(con.execute(f"INSERT INTO alerts ({cols}, created_at) VALUES ({marks}) RETURNING id",
+                                   values).fetchone()[0])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return ids
+
+
+def list_alerts(con: duckdb.DuckDBPyConnection, check: str | None = None, entity: str | None = None,
+                alert_id: int | None = None) -> list[dict]:
+    """Alerts as dicts (columns of the table), in time order; [] when the case has no alerts table."""
+    if not has_alerts_table(con):
+        return []
+    cur = con.execute(
+        f"SELECT {_SELECT} FROM alerts WHERE ($c IS NULL OR \"check\" = $c) AND ($e IS NULL OR entity = $e) "
+        "AND ($i IS NULL OR id = $i) ORDER BY window_start, \"check\", entity, id",
+        {"c": check, "e": entity, "i": alert_id})
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

@@ -1,0 +1,39 @@
+-- name: after_hours
+-- title: After-hours connection
+-- description: A home host opening TCP connections (SYN without ACK) to an address outside the home networks outside business hours, one alert per (host, destination, port) and hour. Business hours come from the case config ([business_hours] days, start, end, timezone; default Monday to Friday 08:00-18:00 UTC) or --param: hours 'HH:MM-HH:MM' (or ntopng's 'HH,HH'), days 'mon,tue,...', timezone an IANA name. value = connection attempts in the hour. Only TCP openings count: the background UDP of a sleeping office (DNS, NTP) and pings are not connections a person opens.
+-- severity: low
+-- category: policy
+-- param: hours VARCHAR = '08:00-18:00'
+-- param: days VARCHAR = 'mon,tue,wed,thu,fri'
+-- param: timezone VARCHAR = 'UTC'
+-- param: from_ts TIMESTAMP
+-- param: to_ts TIMESTAMP
+-- unit: count
+WITH bounds AS (
+    SELECT list_transform(string_split(replace(replace($hours, ' ', ''), '-', ','), ','),
+                          lambda x: CAST(split_part(x, ':', 1) AS INTEGER) * 60
+                                    + coalesce(TRY_CAST(NULLIF(split_part(x, ':', 2), '') AS INTEGER), 0)) AS m,
+           string_split(replace(lower($days), ' ', ''), ',') AS day_list
+),
+opens AS (
+    SELECT t.ts, t.src_ip, t.dst_ip, t.dst_port, t.packets, timezone($timezone, t.ts AT TIME ZONE 'UTC') AS lt
+    FROM check_traffic t
+    WHERE t.ts >= $from_ts AND t.ts < $to_ts AND t.ip_proto = 6 AND t.tcp_flags & 18 = 2
+      AND is_home(t.src_ip) AND NOT is_home(t.dst_ip)
+),
+outside AS (
+    SELECT o.* FROM opens o, bounds b
+    WHERE NOT (list_contains(b.day_list, lower(strftime(o.lt, '%a')))
+               AND hour(o.lt) * 60 + minute(o.lt) >= b.m[1] AND hour(o.lt) * 60 + minute(o.lt) < b.m[2])
+)
+SELECT ip_text(src_ip) AS entity, min(ts) AS window_start,
+       greatest(max(ts) + INTERVAL 1 SECOND, time_bin(min(ts), 3600) + INTERVAL 1 HOUR) AS window_end,
+       CAST(sum(packets) AS DOUBLE) AS value, CAST(0 AS DOUBLE) AS threshold, 'count' AS unit,
+       printf('%s opened %d TCP connection(s) to %s port %d at %s %s (outside business hours %s %s)',
+              ip_text(src_ip), sum(packets), ip_text(dst_ip), dst_port, strftime(min(lt), '%a %H:%M'), $timezone,
+              $days, $hours) AS detail,
+       'host ' || ip_text(src_ip) || ' and host ' || ip_text(dst_ip) || ' and tcp port ' || CAST(dst_port AS VARCHAR)
+           AS evidence
+FROM outside
+GROUP BY src_ip, dst_ip, dst_port, time_bin(ts, 3600)
+ORDER BY window_start, entity;
