@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from forensics.cli.options import DbOption, FilterOption, JsonFlag, db_path
-from forensics.cli.packets import BpfOption, CaptureOption, SearchOption, selection
+from forensics.cli.packets import AlertOption, BpfOption, CaptureOption, SearchOption, alert_filter, selection
 from forensics.errors import UsageError
 
 
@@ -29,12 +29,14 @@ def carve_command(
     capture: CaptureOption = None,
     pcapng: Annotated[bool, typer.Option("--pcapng", help="Write pcapng, keeping the original interfaces.")] = False,
     search: SearchOption = None,
+    alert: AlertOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Carve the matching packets, byte-identical to their original records, in time order.
 
     Example: forensics carve --filter 'host 10.0.0.5 and tcp port 445' -w evidence.pcap
     Example: forensics carve --report wannacry --item 1 -w sweep.pcap   (the packets behind a report row)
+    Example: forensics carve --alert 3 -w flood.pcap   (an alert's evidence filter over its window)
     """
     from forensics.carve import carve, select_packets
     from forensics.store import Case
@@ -51,12 +53,15 @@ def carve_command(
         row = item_filter(result, item, section)
         print(f"report {report} row {item}: {row}", file=sys.stderr)
         filter_expr = f"({row}) and ({filter_expr})" if filter_expr else row
+    window = ("true", {})
+    if alert is not None:
+        filter_expr, window = alert_filter(db_path(db), alert, filter_expr)
     if not (filter_expr or bpf or flow is not None or capture):
         raise UsageError("carve: say what to carve with --filter EXPR, --bpf EXPR, --flow ID or --capture ID")
     with Case.open(db_path(db), read_only=True) as case:
         con = case.con
         _, where, params = selection(con, filter_expr, bpf, capture, flow, search)
-        refs = select_packets(con, where, params)
+        refs = select_packets(con, f"({where}) AND {window[0]}", {**params, **window[1]})
         files = carve(con, refs, out, pcapng=pcapng, search=list(search or []))
     if json_out:
         print(json.dumps([{"path": str(f.path), "linktype": f.linktype, "packets": f.packets} for f in files]))
