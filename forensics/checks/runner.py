@@ -103,7 +103,7 @@ def _data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime, dt.datetim
     """The case's time span, widened to whole hours: [first hour start, last hour end)."""
     lo, hi = con.execute(
         "SELECT least((SELECT min(ts) FROM packets), (SELECT min(first_ts) FROM flows)), "
-        "greatest((SELECT max(ts) FROM packets), (SELECT max(first_ts) FROM flows))").fetchone()
+        "greatest((SELECT max(ts) FROM packets), (SELECT max(first_ts) FROM flows))").fetchall()[0]
     if lo is None:
         return None
     start = lo.replace(minute=0, second=0, microsecond=0)

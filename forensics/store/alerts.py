@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pyarrow as pa
 
 from forensics.resources import read_sql
 
@@ -22,10 +23,22 @@ _SELECT = ("id, \"check\", severity, category, entity, window_start, window_end,
            "evidence, series, band_lo, band_hi, params, range_start, range_end, created_at")
 
 
+_DOUBLES = ("value", "threshold", "band_lo", "band_hi")
+_TIMES = ("window_start", "window_end", "range_start", "range_end")
+
+
+def _column(name: str, values: list) -> pa.Array:
+    if name in _DOUBLES:
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    if name in _TIMES:
+        return pa.array(values, pa.timestamp("us"))
+    return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
 def has_alerts_table(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the case has the alerts table (older cases opened read-only do not)."""
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'alerts' "
-                            "AND table_schema = 'main'").fetchone()[0])
+                            "AND table_schema = 'main'").fetchall()[0][0])
 
 
 def ensure_alerts_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -43,16 +56,25 @@ def replace_alerts(con: duckdb.DuckDBPyConnection, check: str, range_start: dt.d
     ensure_alerts_table(con)
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     cols = ", ".join(f'"{c}"' for c in ALERT_COLUMNS)
-    marks = ", ".join(f"${i + 1}" for i in range(len(ALERT_COLUMNS) + 1))
     ids: list[int] = []
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute('DELETE FROM alerts WHERE "check" = $c AND window_start >= $lo AND window_start < $hi',
-                    {"c": check, "lo": range_start, "hi": range_end})
-        for row in rows:
-            values = [row.get(c) for c in ALERT_COLUMNS] + [now]
-            ids.append(con.execute(f"INSERT INTO alerts ({cols}, created_at) VALUES ({marks}) RETURNING id",
-                                   values).fetchone()[0])
+                    {"c": check, "lo": range_start, "hi": range_end}).fetchall()
+        if rows:
+            # a block of ids from the sequence (one transaction writes alerts at a time), then one insert
+            first = con.execute("SELECT nextval('alert_ids')").fetchall()[0][0]
+            if len(rows) > 1:
+                con.execute("SELECT max(nextval('alert_ids')) FROM range($n)", {"n": len(rows) - 1}).fetchall()
+            ids = list(range(first, first + len(rows)))
+            table = pa.table({"id": pa.array(ids, pa.int64()),
+                              **{c: _column(c, [row.get(c) for row in rows]) for c in ALERT_COLUMNS}})
+            con.register("_new_alerts", table)
+            try:
+                con.execute(f"INSERT INTO alerts (id, {cols}, created_at) SELECT id, {cols}, $now FROM _new_alerts",
+                            {"now": now}).fetchall()
+            finally:
+                con.unregister("_new_alerts")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
