@@ -1,6 +1,6 @@
 -- name: after_hours
 -- title: After-hours connection
--- description: A home host opening TCP connections (SYN without ACK) to an address outside the home networks outside business hours, one alert per (host, destination) and hour (a port scan at night is one alert per target, not one per port). Business hours come from the case config ([business_hours] days, start, end, timezone; default Monday to Friday 08:00-18:00 UTC) or --param: hours 'HH:MM-HH:MM' (or ntopng's 'HH,HH'), days 'mon,tue,...', timezone an IANA name. value = connection attempts in the hour. Only TCP openings count: the background UDP of a sleeping office (DNS, NTP) and pings are not connections a person opens.
+-- description: A home host opening TCP connections (SYN without ACK) to an address outside the home networks outside business hours, one alert per (host, destination) and hour (a port scan at night is one alert per target, not one per port). Business hours come from the case config ([business_hours] days, start, end, timezone; default Monday to Friday 08:00-18:00 UTC) or --param: hours 'HH:MM-HH:MM' (or ntopng's 'HH,HH'), days 'mon,tue,...', timezone an IANA name. value = connection attempts in the hour. Defaults: any such opening is reported (threshold 0); only TCP openings count: the background UDP of a sleeping office (DNS, NTP) and pings are not connections a person opens.
 -- severity: low
 -- category: policy
 -- param: hours VARCHAR = '08:00-18:00'

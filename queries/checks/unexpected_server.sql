@@ -1,6 +1,6 @@
 -- name: unexpected_server
 -- title: Unexpected server
--- description: ntopng's unexpected DNS/DHCP/NTP/SMTP server checks: traffic with a server that is not in the configured list (dns_servers, dhcp_servers, ntp_servers, smtp_servers: comma-separated addresses). The server is whoever answered from the service port (udp/tcp 53, udp 67, udp 123, tcp 25/465/587) where an answer is held; a request nobody answered is judged by its destination port (broadcast and multicast destinations excepted). With an empty list, a server outside the home networks is unexpected (the ntopng guide's example); home servers are then expected. One alert per (service, server, port) and bin (a UTC day by default); value = the packets exchanged with it.
+-- description: ntopng's unexpected DNS/DHCP/NTP/SMTP server checks: traffic with a server that is not in the configured list (dns_servers, dhcp_servers, ntp_servers, smtp_servers: comma-separated addresses). The server is whoever answered from the service port (udp/tcp 53, udp 67, udp 123, tcp 25/465/587) where an answer is held; a request nobody answered is judged by its destination port (broadcast and multicast destinations excepted). Default: no list, so with an empty list a server outside the home networks is unexpected (the ntopng guide's example); home servers are then expected. One alert per (service, server, port) and bin (a UTC day by default); value = the packets exchanged with it.
 -- severity: medium
 -- category: policy
 -- param: dns_servers VARCHAR = ''
