@@ -183,3 +183,28 @@ def test_rerun_is_idempotent_and_replaces_only_its_range(tmp_case):
     run_checks(case, ["syn_flood"], start=T0, end=T0 + 2 * S30, params={"syn_flood": {"home_pps": "5"}})
     left = load_alerts(case)
     assert [a.window_start for a in left] == [T0 + 4 * S30]
+
+
+def test_app_anomaly_user_signature(tmp_case):
+    config = ('[checks.app_anomaly.signatures.big_udp]\nproto = "udp"\ndst_port = "9999"\nlength = "500-1500"\n'
+              'dst = "10.0.0.0/24"\npps = 1\n')
+    big = lambda i: udp_frame("198.51.100.7", VICTIM, 5000, 9999, b"x" * 972)  # noqa: E731
+    small = lambda i: udp_frame("198.51.100.7", VICTIM, 5000, 9999, b"x" * 20)  # noqa: E731
+    other = lambda i: udp_frame("198.51.100.7", "10.0.1.5", 5000, 9999, b"x" * 972)  # noqa: E731
+    recs = spread(T0, 90, big, 60) + spread(T0, 200, small, 60) + spread(T0, 200, other, 60)
+    case = tmp_case(recs, config=config)
+    result = run(case, ["app_anomaly"])
+    assert _alerts(result, "app_anomaly") == [(VICTIM, T0, T0 + dt.timedelta(minutes=1), 1.5, "pps")]
+    assert result.alerts[0].evidence == ("dst host 10.0.0.5 and proto 17 and dst net 10.0.0.0/24 and "
+                                         "dst portrange 9999-9999")
+
+
+def test_app_anomaly_signature_errors_name_the_key(case):
+    from forensics.checks import run_checks
+    from forensics.config import config_from_text
+    from forensics.errors import UsageError
+
+    bad = config_from_text('[checks.app_anomaly.signatures.x]\nproto = "udp"\ntcp_flags = "syn,bogus"\npps = 1\n',
+                           "case.toml")
+    with pytest.raises(UsageError, match=r"case.toml \[checks.app_anomaly.signatures.x\] key 'tcp_flags'"):
+        run_checks(case, ["app_anomaly"], config=bad)
