@@ -30,6 +30,7 @@ from forensics.checks.context import install_check_context
 from forensics.checks.result import Alert, CheckRun, CheckSummary, iso_z
 from forensics.config import DAYS, CaseConfig, load_config
 from forensics.errors import DefinitionError, UsageError
+from forensics.reports.scopes import build_flow_filters
 from forensics.resources import queries_dir
 from forensics.sqlfiles import Catalog, Definition, load_catalog, parse_timestamp
 from forensics.store.alerts import list_alerts, replace_alerts
@@ -190,6 +191,8 @@ def run_checks(case: object, names: list[str] | None = None, *, start: object = 
     definitions, checks_config, given = resolve(names, params, config, queries_dirs)
     lo, hi = _window(con, start, end)
     install_check_context(con, config, checks_config)
+    if any("flow_filters" in d.needs for d in definitions):
+        build_flow_filters(con, config)  # _flow_filters(flow_id, name): the flows each config filter matches
     business = _business_hours(config)
     summaries: list[CheckSummary] = []
     ids: list[int] = []

@@ -12,7 +12,7 @@ from forensics.sqlfiles import parse_definition
 
 EXPECTED = {"syn_flood", "ip_proto_null", "tcp_flag_misuse", "tcp_fragment", "udp_fragment", "icmp_misuse",
             "land_attack", "rst_flood", "udp_flood", "host_total", "syn_scan", "port_scan", "host_sweep",
-            "traffic_threshold", "after_hours", "unexpected_server", "app_anomaly"}
+            "traffic_threshold", "after_hours", "unexpected_server", "app_anomaly", "traffic_anomaly"}
 
 
 def test_every_check_parses_with_severity_and_documented_defaults():

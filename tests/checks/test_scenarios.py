@@ -208,3 +208,25 @@ def test_app_anomaly_signature_errors_name_the_key(case):
                            "case.toml")
     with pytest.raises(UsageError, match=r"case.toml \[checks.app_anomaly.signatures.x\] key 'tcp_flags'"):
         run_checks(case, ["app_anomaly"], config=bad)
+
+
+def test_traffic_anomaly_learned_upper_and_set_lower(tmp_case):
+    config = '[subnetworks]\nlab = ["10.7.0.0/16"]\n'
+    start = T0 - dt.timedelta(hours=1)
+    # one flow per packet (flows count in the bin of their first packet)
+    pkt = lambda base: lambda i: udp_frame("198.51.100.7", "10.7.0.9", base + i, 6000)  # noqa: E731
+    steady = spread(start, 360, pkt(10000), 1800)  # 0.2 pps from 11:00 to 11:30
+    steady += spread(start + dt.timedelta(minutes=30), 300, pkt(20000), 1500)  # 0.2 pps to 11:55, a silent bin
+    burst = spread(T0, 1500, pkt(30000), 300)  # 12:00: 5 pps for one 5-minute bin
+    case = tmp_case(steady + burst, config=config)
+    result = run(case, ["traffic_anomaly"], traffic_anomaly__min_pps=1, traffic_anomaly__min_bps=1e9,
+                 traffic_anomaly__lower_pps_in=0.1)
+    got = [(a.entity, a.window_start, round(a.value, 6), a.unit, a.band_lo, a.band_hi) for a in result.alerts]
+    five = dt.timedelta(minutes=5)
+    assert got[:2] == [("subnetwork:lab in", T0 - five, 0.0, "pps", 0.1, 1.0),  # the silent bin: below 0.1
+                       ("subnetwork:lab in", T0, 5.0, "pps", 0.1, 1.0)]  # 4 x 0.2 = 0.8 < floor 1: limit 1 pps
+    # after the burst the case holds nothing up to the range's end (13:00): one run below the set lower limit
+    assert [(a.window_start, a.window_end, a.value) for a in result.alerts[2:]] == [(T0 + five, T0 + 12 * five, 0.0)]
+    burst_alert = result.alerts[1]
+    assert burst_alert.evidence == "dst net 10.7.0.0/16"
+    assert ("subnetwork:lab out" not in {a.entity for a in result.alerts})
