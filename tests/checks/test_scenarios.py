@@ -230,3 +230,18 @@ def test_traffic_anomaly_learned_upper_and_set_lower(tmp_case):
     burst_alert = result.alerts[1]
     assert burst_alert.evidence == "dst net 10.7.0.0/16"
     assert ("subnetwork:lab out" not in {a.entity for a in result.alerts})
+
+
+def test_traffic_anomaly_learned_from_the_same_hour_last_week(tmp_case):
+    config = '[subnetworks]\nlab = ["10.7.0.0/16"]\n'
+    pkt = lambda base: lambda i: udp_frame("10.7.0.9", "198.51.100.7", base + i, 6000)  # noqa: E731
+    week_ago = spread(T0 - dt.timedelta(days=7), 300, pkt(10000), 300)  # 1 pps in one bin: hour mean 1/12 pps
+    now = spread(T0, 3000, pkt(20000), 300)  # 10 pps
+    case = tmp_case(week_ago + now, config=config)
+    result = run(case, ["traffic_anomaly"], traffic_anomaly__learn="week", traffic_anomaly__factor=2,
+                 traffic_anomaly__min_pps=1, traffic_anomaly__min_bps=1e9)
+    assert [(a.entity, a.window_start, round(a.value, 6), a.band_hi) for a in result.alerts] == \
+        [("subnetwork:lab out", T0, 10.0, 1.0)]
+    result = run(case, ["traffic_anomaly"], traffic_anomaly__learn="week", traffic_anomaly__factor=200,
+                 traffic_anomaly__min_pps=1, traffic_anomaly__min_bps=1e9)
+    assert result.alerts == []  # 200 x 1/12 = 16.7 pps: 10 pps is inside
