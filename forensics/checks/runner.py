@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -179,11 +180,12 @@ def resolve(names: list[str] | None, params: dict | None, config: CaseConfig,
 
 def run_checks(case: object, names: list[str] | None = None, *, start: object = None, end: object = None,
                params: dict | None = None, config: CaseConfig | None = None,
-               queries_dirs: tuple | list = ()) -> CheckRun:
+               queries_dirs: tuple | list = (), progress: Callable[[str, int, int], None] | None = None) -> CheckRun:
     """Run the named checks (all by default) over [start, end) (default: the case's span in whole hours) on a
     write-open Case, replace each check's alerts whose window starts in that range, and return the run.
 
-    `params` is {check: {key: value}} (strings are coerced to the declared types).
+    `params` is {check: {key: value}} (strings are coerced to the declared types); `progress(name, i, n)` is
+    called before each check runs.
     """
     con = case.con
     if config is None:
@@ -196,7 +198,9 @@ def run_checks(case: object, names: list[str] | None = None, *, start: object = 
     business = _business_hours(config)
     summaries: list[CheckSummary] = []
     ids: list[int] = []
-    for definition in definitions:
+    for i, definition in enumerate(definitions):
+        if progress is not None:
+            progress(definition.name, i, len(definitions))
         t = time.perf_counter()
         standard = business if definition.name == "after_hours" else {}
         bound = _bind(definition, [standard, checks_config.params.get(definition.name, {}),

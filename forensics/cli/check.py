@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from forensics.cli.options import DbOption, JsonFlag, db_path
+from forensics.cli.options import DbOption, JsonFlag, QuietFlag, db_path
 
 ConfigOption = Annotated[
     Path | None,
@@ -38,6 +38,7 @@ def check_command(
                                                     show_default=False)] = None,
     list_only: Annotated[bool, typer.Option("--list", help="List the checks and their parameters; run nothing.")]
     = False,
+    quiet: QuietFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Run checks (all by default) over the case and store their alerts; running again over the same range
@@ -60,15 +61,21 @@ def check_command(
         from forensics.errors import UsageError
 
         raise UsageError(f"{path}: no case database here. Import captures first: forensics import PATH")
+    on_terminal = not quiet and sys.stderr.isatty()
     with Case.open(path) as case:
         run = run_checks(case, list(names or []) or None, start=start, end=end, params=params, config=case_config,
-                         queries_dirs=tuple(queries or ()))
-    if json_out:
-        sys.stdout.write(render_alerts_json(run.alerts, run))
-        return
-    for s in run.checks:
-        print(f"{s.name:<18} {s.alerts:>5} alert{'' if s.alerts == 1 else 's'}  ({s.seconds:.2f} s)", file=sys.stderr)
-    sys.stdout.write(render_alerts_table(run.alerts))
+                         queries_dirs=tuple(queries or ()), progress=_progress if on_terminal else None)
+    if on_terminal:
+        sys.stderr.write("\r" + " " * 60 + "\r")
+        for s in run.checks:
+            print(f"{s.name:<18} {s.alerts:>5} alert{'' if s.alerts == 1 else 's'}  ({s.seconds:.2f} s)",
+                  file=sys.stderr)
+    sys.stdout.write(render_alerts_json(run.alerts, run) if json_out else render_alerts_table(run.alerts))
+
+
+def _progress(name: str, i: int, n: int) -> None:
+    sys.stderr.write(f"\rchecking {name} ({i + 1}/{n})".ljust(60))
+    sys.stderr.flush()
 
 
 def _print_list(catalog: object, json_out: bool) -> None:

@@ -1,0 +1,100 @@
+"""Checks benchmark: every built-in check over the 2M-packet bench case, next to that case's import time.
+
+    python -m bench.checks                                # /tmp/bench/p2m.pcap (generated once if absent)
+    python -m bench.checks --pcap FILE --runs 3 --json
+
+The capture is ../shared/bench/gen_pcap.py --packets 2000000 --seed 1 (see BASELINE.md there). Both commands run
+as their own process on the same file in the same run; wall time is start to exit, the median of --runs:
+    forensics import --quiet --db DB FILE          (a fresh case each run)
+    forensics check --db DB --json                 (all built-in checks; alerts replaced each run)
+Target (issue 12): checks <= half the import's time. Per-check seconds come from the last check run's JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GEN = ROOT.parent / "shared" / "bench" / "gen_pcap.py"
+if not GEN.exists():
+    GEN = ROOT.parent.parent / "shared" / "bench" / "gen_pcap.py"  # from a worktree
+DEFAULT_PCAP = Path("/tmp/bench/p2m.pcap")
+FORENSICS = [sys.executable, "-c", "import sys; sys.argv[0] = 'forensics'; from forensics.cli import main; main()"]
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def _timed(cmd: list[str]) -> tuple[float, str]:
+    t = time.perf_counter()
+    run = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    seconds = time.perf_counter() - t
+    if run.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd[3:])}: exit {run.returncode}: {run.stderr.strip()[:500]}")
+    return seconds, run.stdout
+
+
+def _span(values: list[float]) -> list[float]:
+    return [round(min(values), 3), round(max(values), 3)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pcap", type=Path, default=DEFAULT_PCAP)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    if not args.pcap.exists():
+        args.pcap.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(GEN), "--packets", "2000000", "--seed", "1", "-o", str(args.pcap)],
+                       check=True)
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-checks-") as tmp:
+        db = Path(tmp) / "case.duckdb"
+        imports, checks, out = [], [], ""
+        for _ in range(args.runs):
+            for path in (db, db.with_name(db.name + ".wal")):
+                path.unlink(missing_ok=True)
+            imports.append(_timed([*FORENSICS, "import", "--quiet", "--db", str(db), str(args.pcap)])[0])
+        for _ in range(args.runs):
+            seconds, out = _timed([*FORENSICS, "check", "--db", str(db), "--json"])
+            checks.append(seconds)
+    data = json.loads(out)["response"]["result"]["data"]
+    result = {
+        "pcap": str(args.pcap), "runs": args.runs, "load_average_1min": round(load, 2),
+        "import_s": round(statistics.median(imports), 3), "import_range_s": _span(imports),
+        "checks_s": round(statistics.median(checks), 3), "checks_range_s": _span(checks),
+        "alerts": data["count"],
+        "per_check_s": {c["name"]: c["seconds"] for c in data["checks"]},
+        "per_check_alerts": {c["name"]: c["alerts"] for c in data["checks"]},
+    }
+    result["ratio"] = round(result["checks_s"] / result["import_s"], 3)
+    result["target_met"] = result["ratio"] <= 0.5
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"capture: {args.pcap}  (load average at start {load:.2f}; median of {args.runs})")
+    lo, hi = result["import_range_s"]
+    print(f"forensics import --quiet     {result['import_s']:.3f} s  [{lo}-{hi}]")
+    lo, hi = result["checks_range_s"]
+    print(f"forensics check (all)        {result['checks_s']:.3f} s  [{lo}-{hi}]  {result['alerts']} alerts")
+    met = "met" if result["target_met"] else "NOT met"
+    print(f"checks / import              {result['ratio']:.2f}  (target <= 0.50: {met})")
+    for name, secs in result["per_check_s"].items():
+        print(f"  {name:<20} {secs:6.3f} s  {result['per_check_alerts'][name]:>4} alerts")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
