@@ -215,8 +215,7 @@ def run_checks(case: object, names: list[str] | None = None, *, start: object = 
         ids += replace_alerts(con, definition.name, lo, hi, rows)
         summaries.append(CheckSummary(definition.name, definition.title, definition.severity, definition.category,
                                       shown, len(rows), round(time.perf_counter() - t, 3), definition.path))
-    wanted = set(ids)
-    alerts = [Alert.from_row(r) for r in list_alerts(con) if r["id"] in wanted]
+    alerts = [Alert.from_row(r) for r in list_alerts(con, ids=ids)] if ids else []
     return CheckRun(lo, hi, summaries, alerts, checks_config.source)
 
 

@@ -1,6 +1,6 @@
 -- name: after_hours
 -- title: After-hours connection
--- description: A home host opening TCP connections (SYN without ACK) to an address outside the home networks outside business hours, one alert per (host, destination) and hour (a port scan at night is one alert per target, not one per port). Business hours come from the case config ([business_hours] days, start, end, timezone; default Monday to Friday 08:00-18:00 UTC) or --param: hours 'HH:MM-HH:MM' (or ntopng's 'HH,HH'), days 'mon,tue,...', timezone an IANA name. value = connection attempts in the hour. Defaults: any such opening is reported (threshold 0); only TCP openings count: the background UDP of a sleeping office (DNS, NTP) and pings are not connections a person opens.
+-- description: A home host opening TCP connections (SYN without ACK) to an address outside the home networks outside business hours, one alert per host and hour (a night of connections, or a port scan, is one alert per hour, not one per connection). Business hours come from the case config ([business_hours] days, start, end, timezone; default Monday to Friday 08:00-18:00 UTC) or --param: hours 'HH:MM-HH:MM' (or ntopng's 'HH,HH'), days 'mon,tue,...', timezone an IANA name. value = connection attempts in the hour. Defaults: any such opening is reported (threshold 0); only TCP openings count: the background UDP of a sleeping office (DNS, NTP) and pings are not connections a person opens.
 -- severity: low
 -- category: policy
 -- param: hours VARCHAR = '08:00-18:00'
@@ -29,14 +29,16 @@ outside AS (
 SELECT ip_text(src_ip) AS entity, min(ts) AS window_start,
        greatest(max(ts) + INTERVAL 1 SECOND, time_bin(min(ts), 3600) + INTERVAL 1 HOUR) AS window_end,
        CAST(sum(packets) AS DOUBLE) AS value, CAST(0 AS DOUBLE) AS threshold, 'count' AS unit,
-       printf('%s opened %d TCP connection(s) to %s port %s at %s %s (outside business hours %s %s)',
-              ip_text(src_ip), sum(packets), ip_text(dst_ip),
-              CASE WHEN count(DISTINCT dst_port) = 1 THEN CAST(min(dst_port) AS VARCHAR)
-                   ELSE printf('%d-%d (%d ports)', min(dst_port), max(dst_port), count(DISTINCT dst_port)) END,
+       printf('%s opened %d TCP connection(s) to %d internet address(es) (%s%s) from %s %s (outside business hours %s %s)',
+              ip_text(src_ip), sum(packets), count(DISTINCT dst_ip),
+              array_to_string(list_sort(list_distinct(list(ip_text(dst_ip) || ':' || CAST(dst_port AS VARCHAR))))[1:3],
+                              ', '),
+              CASE WHEN count(DISTINCT (dst_ip, dst_port)) > 3 THEN ', ...' ELSE '' END,
               strftime(min(lt), '%a %H:%M'), $timezone, $days, $hours) AS detail,
-       'host ' || ip_text(src_ip) || ' and host ' || ip_text(dst_ip) || ' and tcp'
-           || CASE WHEN count(DISTINCT dst_port) = 1 THEN ' port ' || CAST(min(dst_port) AS VARCHAR) ELSE '' END
-           AS evidence
+       CASE WHEN count(DISTINCT dst_ip) = 1
+            THEN 'host ' || ip_text(src_ip) || ' and host ' || ip_text(any_value(dst_ip)) || ' and tcp'
+                 || CASE WHEN count(DISTINCT dst_port) = 1 THEN ' port ' || CAST(any_value(dst_port) AS VARCHAR) ELSE '' END
+            ELSE 'src host ' || ip_text(src_ip) || ' and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' END AS evidence
 FROM outside
-GROUP BY src_ip, dst_ip, time_bin(ts, 3600)
+GROUP BY src_ip, time_bin(ts, 3600)
 ORDER BY window_start, entity;
