@@ -32,7 +32,7 @@ from forensics.checks.result import Alert, CheckRun, CheckSummary, iso_z
 from forensics.config import DAYS, CaseConfig, load_config
 from forensics.errors import DefinitionError, UsageError
 from forensics.reports.scopes import build_flow_filters
-from forensics.resources import queries_dir
+from forensics.resources import queries_dir, read_sql
 from forensics.sqlfiles import Catalog, Definition, load_catalog, parse_timestamp
 from forensics.store.alerts import list_alerts, replace_alerts
 
@@ -193,8 +193,17 @@ def run_checks(case: object, names: list[str] | None = None, *, start: object = 
     definitions, checks_config, given = resolve(names, params, config, queries_dirs)
     lo, hi = _window(con, start, end)
     install_check_context(con, config, checks_config)
-    if any("flow_filters" in d.needs for d in definitions):
+    needs = {n for d in definitions for n in d.needs}
+    if "flow_filters" in needs:
         build_flow_filters(con, config)  # _flow_filters(flow_id, name): the flows each config filter matches
+    con.execute("CREATE OR REPLACE TEMP TABLE _check_range AS SELECT $lo::TIMESTAMP AS lo, $hi::TIMESTAMP AS hi",
+                {"lo": lo, "hi": hi})
+    for name in sorted(needs - {"flow_filters"}):
+        try:
+            con.execute(read_sql(f"checks/_{name}.sql"))
+        except FileNotFoundError:
+            raise UsageError(f"a check needs {name!r}: no queries/checks/_{name}.sql (known: misuse_bins, "
+                             "flow_filters)") from None
     business = _business_hours(config)
     summaries: list[CheckSummary] = []
     ids: list[int] = []
@@ -215,7 +224,7 @@ def run_checks(case: object, names: list[str] | None = None, *, start: object = 
         ids += replace_alerts(con, definition.name, lo, hi, rows)
         summaries.append(CheckSummary(definition.name, definition.title, definition.severity, definition.category,
                                       shown, len(rows), round(time.perf_counter() - t, 3), definition.path))
-    alerts = [Alert.from_row(r) for r in list_alerts(con, ids=ids)] if ids else []
+    alerts = [Alert.from_row(r) for r in list_alerts(con, min_id=min(ids))] if ids else []
     return CheckRun(lo, hi, summaries, alerts, checks_config.source)
 
 

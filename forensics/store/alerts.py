@@ -83,16 +83,16 @@ def replace_alerts(con: duckdb.DuckDBPyConnection, check: str, range_start: dt.d
 
 
 def list_alerts(con: duckdb.DuckDBPyConnection, check: str | None = None, entity: str | None = None,
-                alert_id: int | None = None, ids: list[int] | None = None) -> list[dict]:
+                alert_id: int | None = None, min_id: int | None = None) -> list[dict]:
     """Alerts as dicts (columns of the table), in time order; [] when the case has no alerts table.
 
-    `ids` restricts to those alert ids (a check run's new alerts)."""
+    `min_id` keeps ids from it on (ids only grow: a check run's new alerts are those from its first id)."""
     if not has_alerts_table(con):
         return []
     cur = con.execute(
         f"SELECT {_SELECT} FROM alerts WHERE ($c IS NULL OR \"check\" = $c) AND ($e IS NULL OR entity = $e) "
-        "AND ($i IS NULL OR id = $i) AND ($ids IS NULL OR list_contains($ids, id)) "
+        "AND ($i IS NULL OR id = $i) AND ($m IS NULL OR id >= $m) "
         "ORDER BY window_start, \"check\", entity, id",
-        {"c": check, "e": entity, "i": alert_id, "ids": ids})
+        {"c": check, "e": entity, "i": alert_id, "m": min_id})
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

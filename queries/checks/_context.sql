@@ -13,7 +13,9 @@
 --   misuse_match(sig, ...)        whether a row belongs to protocol-misuse signature `sig`
 --   misuse_evidence(sig, ip)      the tcpdump expression selecting signature `sig` towards address `ip`
 --   misuse_alerts(sig, from_ts, to_ts, home_bps, home_pps, other_bps, other_pps)
---                                 the alerts of one protocol-misuse signature (GenieATM's rule, below)
+--                                 the alerts of one protocol-misuse signature (GenieATM's rule, below), read
+--                                 from _misuse_bins, which _misuse_bins.sql fills once per run for the checks
+--                                 whose header says `-- needs: misuse_bins`
 
 CREATE OR REPLACE TEMP VIEW check_traffic AS
 SELECT 'packet' AS kind, ts, src_ip, dst_ip, ip_proto, src_port, dst_port, tcp_flags, icmp_type,
@@ -26,18 +28,19 @@ SELECT 'flow', first_ts, src_ip, dst_ip, ip_proto, src_port, dst_port, tcp_flags
 FROM flows
 WHERE source <> 'pcap';
 
--- The ten signatures. Flags: FIN 1, SYN 2, RST 4, ACK 16. Fragments and impossible flag combinations need
--- packets (an exported flow holds only the OR of its packets' flags and no fragment fields).
-CREATE OR REPLACE TEMP MACRO misuse_match(sig, k, p, f, fo, ff, s, d) AS
+-- The ten signatures, over the rows of _misuse_bins (below): k kind, p protocol, f TCP flags, frag (a fragment),
+-- land (source = destination). Flags: FIN 1, SYN 2, RST 4, ACK 16. Fragments and impossible flag combinations
+-- need packets (an exported flow holds only the OR of its packets' flags and no fragment fields).
+CREATE OR REPLACE TEMP MACRO misuse_match(sig, k, p, f, frag, land) AS
     CASE sig
         WHEN 'syn_flood' THEN p = 6 AND f & 18 = 2                        -- SYN without ACK
         WHEN 'ip_proto_null' THEN p = 0
         WHEN 'tcp_flag_misuse' THEN k = 'packet' AND p = 6
              AND (f & 255 = 0 OR f & 3 = 3 OR f & 6 = 6 OR f & 17 = 1)    -- none, SYN+FIN, SYN+RST, FIN w/o ACK
-        WHEN 'tcp_fragment' THEN k = 'packet' AND p = 6 AND (fo > 0 OR ff & 1 = 1)
-        WHEN 'udp_fragment' THEN k = 'packet' AND p = 17 AND (fo > 0 OR ff & 1 = 1)
+        WHEN 'tcp_fragment' THEN k = 'packet' AND p = 6 AND frag
+        WHEN 'udp_fragment' THEN k = 'packet' AND p = 17 AND frag
         WHEN 'icmp_misuse' THEN p IN (1, 58)
-        WHEN 'land_attack' THEN p = 6 AND f & 18 = 2 AND s = d
+        WHEN 'land_attack' THEN p = 6 AND f & 18 = 2 AND land
         WHEN 'rst_flood' THEN p = 6 AND f & 4 = 4 AND (k = 'packet' OR f & 2 = 0)
         WHEN 'udp_flood' THEN p = 17
         WHEN 'host_total' THEN true
@@ -61,6 +64,10 @@ CREATE OR REPLACE TEMP MACRO misuse_evidence(sig, ip) AS
         ELSE 'dst host ' || ip
     END;
 
+-- Empty until _misuse_bins.sql fills it for a run (the macro below needs the table to exist).
+CREATE OR REPLACE TEMP TABLE _misuse_bins (dst_ip UHUGEINT, bin TIMESTAMP, kind VARCHAR, ip_proto UTINYINT,
+    tcp_flags USMALLINT, frag BOOLEAN, land BOOLEAN, bytes HUGEINT, packets HUGEINT);
+
 -- GenieATM's rule: per destination IP, the traffic matching the signature is averaged over 30-second bins
 -- aligned to the clock; a bin is over when its bps or its pps exceeds the limit (a limit of 0 is off; either
 -- triggers when both are set). Two or more consecutive bins over make one alert: window = those bins, value =
@@ -70,10 +77,9 @@ CREATE OR REPLACE TEMP MACRO misuse_evidence(sig, ip) AS
 -- one minute before the window to 30 s after it, in the unit that triggered.
 CREATE OR REPLACE TEMP MACRO misuse_alerts(sig, from_ts, to_ts, home_bps, home_pps, other_bps, other_pps) AS TABLE
 WITH per_bin AS (
-    SELECT dst_ip, time_bin(ts, 30) AS bin, sum(bytes) * 8 / 30.0 AS bps, sum(packets) / 30.0 AS pps
-    FROM check_traffic
-    WHERE ts >= from_ts AND ts < to_ts
-      AND misuse_match(sig, kind, ip_proto, tcp_flags, frag_offset, frag_flags, src_ip, dst_ip)
+    SELECT dst_ip, bin, sum(bytes) * 8 / 30.0 AS bps, sum(packets) / 30.0 AS pps
+    FROM _misuse_bins
+    WHERE bin >= time_bin(from_ts, 30) AND bin < to_ts AND misuse_match(sig, kind, ip_proto, tcp_flags, frag, land)
     GROUP BY ALL
 ),
 limits AS (
