@@ -32,7 +32,10 @@ SELECT ip_text(src_ip) AS entity, bin AS window_start, bin + to_seconds($bin_sec
        CASE WHEN ip_proto = 6 THEN 'tcp dst port ' || CAST(dst_port AS VARCHAR) || ' and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn'
             WHEN ip_proto = 17 THEN 'udp dst port ' || CAST(dst_port AS VARCHAR)
             WHEN ip_proto = 1 THEN 'icmp[icmptype] == icmp-echo'
-            ELSE 'icmp6[icmp6type] == icmp6-echo' END AS evidence
-FROM per_service
+            ELSE 'icmp6[icmp6type] == icmp6-echo' END AS evidence,
+       (SELECT list({'t': q.bin, 'v': CAST(q.targets AS DOUBLE)} ORDER BY q.bin) FROM per_service q
+        WHERE q.src_ip = p.src_ip AND q.ip_proto = p.ip_proto AND q.dst_port IS NOT DISTINCT FROM p.dst_port
+          AND q.bin >= p.bin - to_seconds(5 * $bin_secs) AND q.bin <= p.bin + to_seconds(5 * $bin_secs)) AS series
+FROM per_service p
 WHERE targets > $threshold
 ORDER BY window_start, entity;

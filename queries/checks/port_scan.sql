@@ -24,7 +24,10 @@ SELECT ip_text(src_ip) AS entity, bin AS window_start, bin + to_seconds($bin_sec
        printf('%s probed %d ports (%d-%d) of %s in %d s; limit %s', ip_text(src_ip), ports, lo_port, hi_port,
               ip_text(dst_ip), $bin_secs, CAST($threshold AS VARCHAR)) AS detail,
        'src host ' || ip_text(src_ip) || ' and dst host ' || ip_text(dst_ip)
-           || ' and (tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn or udp)' AS evidence
-FROM per_pair
+           || ' and (tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn or udp)' AS evidence,
+       (SELECT list({'t': q.bin, 'v': CAST(q.ports AS DOUBLE)} ORDER BY q.bin) FROM per_pair q
+        WHERE q.src_ip = p.src_ip AND q.dst_ip = p.dst_ip AND q.bin >= p.bin - to_seconds(5 * $bin_secs)
+          AND q.bin <= p.bin + to_seconds(5 * $bin_secs)) AS series
+FROM per_pair p
 WHERE ports > $threshold
 ORDER BY window_start, entity;

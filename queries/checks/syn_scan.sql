@@ -35,7 +35,10 @@ SELECT ip_text(host) AS entity, bin AS window_start, bin + to_seconds($bin_secs)
        printf('%d unanswered SYNs %s in %d s (%s %d hosts); limit %s', n, role, $bin_secs,
               CASE role WHEN 'sent' THEN 'to' ELSE 'from' END, peers, CAST($threshold AS VARCHAR)) AS detail,
        CASE role WHEN 'sent' THEN 'src' ELSE 'dst' END || ' host ' || ip_text(host)
-           || ' and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' AS evidence
-FROM per_host
+           || ' and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' AS evidence,
+       (SELECT list({'t': q.bin, 'v': CAST(q.n AS DOUBLE)} ORDER BY q.bin) FROM per_host q
+        WHERE q.role = p.role AND q.host = p.host AND q.bin >= p.bin - to_seconds(5 * $bin_secs)
+          AND q.bin <= p.bin + to_seconds(5 * $bin_secs)) AS series
+FROM per_host p
 WHERE n > $threshold
 ORDER BY window_start, entity;

@@ -105,6 +105,7 @@ def test_syn_scan_counts_unanswered_syns(tmp_case):
     case = tmp_case(recs + answered + replies)
     result = run(case, ["syn_scan"])
     assert _alerts(result, "syn_scan") == [(scanner, T0, T0 + dt.timedelta(minutes=1), 300.0, "count")]
+    assert result.alerts[0].series == [("2026-03-10T12:00:00Z", 300.0)]  # the minutes around it: only this one
     assert run(case, ["syn_scan"], syn_scan__threshold=300).alerts == []
 
 
