@@ -15,15 +15,22 @@ WITH bounds AS (
                                     + coalesce(TRY_CAST(NULLIF(split_part(x, ':', 2), '') AS INTEGER), 0)) AS m,
            string_split(replace(lower($days), ' ', ''), ',') AS day_list
 ),
-opens AS (
-    SELECT t.ts, t.src_ip, t.dst_ip, t.dst_port, t.packets, timezone($timezone, t.ts AT TIME ZONE 'UTC') AS lt
+syns AS (
+    SELECT t.ts, t.src_ip, t.dst_ip, t.dst_port, t.packets, time_bin(t.ts, 3600) AS hour_utc
     FROM check_traffic t
     WHERE t.ts >= $from_ts AND t.ts < $to_ts AND t.ip_proto = 6 AND t.tcp_flags & 18 = 2
       AND is_home(t.src_ip) AND NOT is_home(t.dst_ip)
 ),
+offsets AS (  -- offset of the zone per UTC hour (offsets change on hour boundaries): one lookup an hour, not a row
+    SELECT hour_utc, timezone($timezone, hour_utc AT TIME ZONE 'UTC') - hour_utc AS offset
+    FROM (SELECT DISTINCT hour_utc FROM syns)
+),
+opens AS (
+    SELECT s.*, s.ts + o.offset AS lt FROM syns s JOIN offsets o USING (hour_utc)
+),
 outside AS (
     SELECT o.* FROM opens o, bounds b
-    WHERE NOT (list_contains(b.day_list, lower(strftime(o.lt, '%a')))
+    WHERE NOT (list_contains(b.day_list, ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'][isodow(o.lt)])
                AND hour(o.lt) * 60 + minute(o.lt) >= b.m[1] AND hour(o.lt) * 60 + minute(o.lt) < b.m[2])
 )
 SELECT ip_text(src_ip) AS entity, min(ts) AS window_start,

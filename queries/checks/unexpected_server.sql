@@ -18,6 +18,7 @@ WITH svc(service, proto, port) AS (
 t AS (
     SELECT ts, src_ip, dst_ip, ip_proto, src_port, dst_port, packets FROM check_traffic
     WHERE ts >= $from_ts AND ts < $to_ts AND ip_proto IN (6, 17)
+      AND (src_port IN (25, 53, 67, 123, 465, 587) OR dst_port IN (25, 53, 67, 123, 465, 587))
 ),
 answers AS (
     SELECT s.service, s.proto, s.port, t.src_ip AS server, t.dst_ip AS client, t.ts, t.packets
