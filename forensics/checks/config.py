@@ -137,6 +137,20 @@ def parse_signature(name: str, table: object, where: str) -> Signature:
     return Signature(name=name, per=per, **kw)
 
 
+def _place(config: CaseConfig, *path: str) -> str:
+    """'FILE:LINE: [checks.NAME] key' where the config can say its line (CaseConfig.where), else 'FILE [checks.NAME]
+    key'."""
+    where = getattr(config, "where", None)
+    if where is not None:
+        try:
+            return str(where("checks", *path))
+        except (KeyError, ValueError, TypeError, AttributeError):
+            pass
+    source = config.source or "built-in defaults"
+    head = f"{source} [checks.{'.'.join(path[:-1] if len(path) > 1 else path)}]"
+    return head + (f" key {path[-1]!r}" if len(path) > 1 else "")
+
+
 def _declared(definition: Definition) -> list[str]:
     return [p.name for p in definition.params if p.name not in WINDOW_PARAMS]
 
@@ -156,7 +170,7 @@ def load_checks_config(config: CaseConfig, definitions: dict[str, Definition]) -
         raise UsageError(f"{source}: [checks] must hold tables such as [checks.syn_flood]")
     subnets = config.subnetworks
     for name, table in checks.items():
-        where = f"{source} [checks.{name}]"
+        where = _place(config, name)
         if name not in definitions:
             raise UsageError(f"{where}: no check called {name!r} (known: {', '.join(sorted(definitions))})")
         if not isinstance(table, dict):
@@ -176,11 +190,11 @@ def load_checks_config(config: CaseConfig, definitions: dict[str, Definition]) -
                 try:
                     values[key] = definition.param(key).coerce(value)
                 except ValueError as exc:
-                    raise UsageError(f"{where} key {key!r}: {exc}") from None
+                    raise UsageError(f"{_place(config, name, key)}: {exc}") from None
             else:
                 extra = " subnetworks," if definition.param("home_pps") is not None else ""
                 extra += " signatures," if name == "app_anomaly" else ""
-                raise UsageError(f"{where} key {key!r}: not a parameter of {name} (known:{extra} "
+                raise UsageError(f"{_place(config, name, key)}: not a parameter of {name} (known:{extra} "
                                  f"{', '.join(declared)})")
         out.params[name] = values
     return out

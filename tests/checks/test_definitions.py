@@ -38,7 +38,7 @@ def test_check_header_needs_a_severity(tmp_path):
 
 def test_config_keys_are_validated_against_the_checks_params(case):
     bad_key = config_from_text("[checks.syn_flood]\nhome_ppz = 5\n", "case.toml")
-    with pytest.raises(UsageError, match=r"case.toml \[checks.syn_flood\] key 'home_ppz'"):
+    with pytest.raises(UsageError, match=r"case.toml.*\[checks.syn_flood\].*home_ppz.*not a parameter of syn_flood"):
         run_checks(case, ["syn_flood"], config=bad_key)
     bad_check = config_from_text("[checks.no_such]\nx = 1\n", "case.toml")
     with pytest.raises(UsageError, match=r"no check called 'no_such'"):
