@@ -22,7 +22,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMMAND_MODULES = ["import_cmd", "info", "demo", "report", "packets", "carve", "flows", "sql"]
+COMMAND_MODULES = ["import_cmd", "info", "demo", "report", "packets", "carve", "flows", "sql", "check",
+                   "alerts"]
 
 for _name in COMMAND_MODULES:
     try:

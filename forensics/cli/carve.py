@@ -27,7 +27,7 @@ from forensics.cli.options import (
     db_path,
     report_params,
 )
-from forensics.cli.packets import BpfOption, CaptureOption, SearchOption, selection
+from forensics.cli.packets import AlertOption, BpfOption, CaptureOption, SearchOption, alert_filter, selection
 from forensics.errors import UsageError
 
 
@@ -57,6 +57,7 @@ def carve_command(
     capture: CaptureOption = None,
     pcapng: Annotated[bool, typer.Option("--pcapng", help="Write pcapng, keeping the original interfaces.")] = False,
     search: SearchOption = None,
+    alert: AlertOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Carve the matching packets, byte-identical to their original records, in time order.
@@ -68,6 +69,7 @@ def carve_command(
     --scope, --ip-version, --unit, --top, --filter, --queries, --config), so --item N is row N of what
     `report` shows with them; the packets are the row's, ANDed with --filter, and inside the window when
     --from/--to or --period is given.
+    Example: forensics carve --alert 3 -w flood.pcap   (an alert's evidence filter over its window)
     """
     from forensics.carve import carve, select_packets
     from forensics.store import Case
@@ -93,6 +95,9 @@ def carve_command(
         filter_expr = f"({row}) and ({filter_expr})" if filter_expr else row
     elif any(v is not None for v in (config, queries, param, start, end, period, bin_size, unit, top)):
         raise UsageError("carve: report options (-p, --from/--to, --period, ...) need --report NAME --item N")
+    alert_window = ("true", {})
+    if alert is not None:
+        filter_expr, alert_window = alert_filter(db_path(db), alert, filter_expr)
     if not (filter_expr or bpf or flow is not None or capture):
         raise UsageError("carve: say what to carve with --filter EXPR, --bpf EXPR, --flow ID or --capture ID")
     with Case.open(db_path(db), read_only=True) as case:
@@ -101,7 +106,7 @@ def carve_command(
         if window is not None:
             where = f"({where}) AND ts >= $_report_from AND ts < $_report_to"
             params = {**params, "_report_from": window[0], "_report_to": window[1]}
-        refs = select_packets(con, where, params)
+        refs = select_packets(con, f"({where}) AND {alert_window[0]}", {**params, **alert_window[1]})
         files = carve(con, refs, out, pcapng=pcapng, search=list(search or []))
     if json_out:
         print(json.dumps([{"path": str(f.path), "linktype": f.linktype, "packets": f.packets} for f in files]))

@@ -26,6 +26,22 @@ SearchOption = Annotated[
                  show_default=False),
 ]
 
+AlertOption = Annotated[
+    int | None, typer.Option("--alert", help="The packets behind this alert (`forensics alerts`): its evidence "
+                             "filter within its window.", show_default=False)
+]
+
+
+def alert_filter(db: str, alert_id: int, filter_expr: str | None) -> tuple[str, tuple[str, dict]]:
+    """The alert's evidence ANDed with --filter, and its window as (SQL on packets.ts, parameters)."""
+    from forensics.checks import alert_selection
+    from forensics.store import Case
+
+    with Case.open(db, read_only=True) as case:
+        evidence, where, params = alert_selection(case, alert_id)
+    print(f"alert {alert_id}: {evidence} within [{params['alert_from']}, {params['alert_to']})", file=sys.stderr)
+    return (f"({evidence}) and ({filter_expr})" if filter_expr else evidence), (where, params)
+
 
 def selection(con: object, filter_expr: str | None, bpf: str | None, capture: str | None, flow: int | None,
               search: list[Path] | None) -> tuple:
@@ -53,6 +69,7 @@ def packets_command(
     count: Annotated[bool, typer.Option("--count", help="Print only the number of matching packets.")] = False,
     capture: CaptureOption = None,
     search: SearchOption = None,
+    alert: AlertOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Show packets one line each, tcpdump style; dumps are read from the original capture files.
@@ -69,9 +86,13 @@ def packets_command(
     if count_limit is not None and count_limit < 1:
         raise UsageError("-c: give a positive number of packets")
     mode = modes[0] if modes else None
+    window = ("true", {})
+    if alert is not None:
+        filter_expr, window = alert_filter(db_path(db), alert, filter_expr)
     with Case.open(db_path(db), read_only=True) as case:
         con = case.con
         locator, where, params = selection(con, filter_expr, bpf, capture, None, search)
+        where, params = f"({where}) AND {window[0]}", {**params, **window[1]}
         if count:
             n = con.execute(f"SELECT count(*) FROM packets WHERE {where}", params).fetchone()[0]
             if count_limit is not None:

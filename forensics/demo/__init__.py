@@ -4,7 +4,8 @@
     print(result.site, result.json)
 
 Outputs in out_dir: office_day.pcap and office_day.truth.json (the generator's ground truth),
-forensics.toml (the office network), demo.duckdb (the case), index.html (+ report pages) and
+forensics.toml (the office network), demo.duckdb (the case, with the alerts of `forensics check`), index.html
+(+ report pages and alerts.html) and
 demo.json (top talkers, protocol mix, top ports).
 """
 
@@ -24,6 +25,7 @@ DB_NAME = "demo.duckdb"
 JSON_NAME = "demo.json"
 SITE_TITLE = "forensics demo: a day at the office (2026-03-10)"
 JSON_REPORTS = ("top_talkers", "protocol_mix", "top_ports")
+ALERTS_PAGE = "alerts.html"
 
 
 @dataclass
@@ -59,8 +61,12 @@ def run_demo(out_dir: Path, progress: Callable[[str], None] | None = None, seed:
 
     `progress(message)` is called once per stage. Raises InputError if the generated capture does not import.
     """
+    from forensics.checks import run_checks
+    from forensics.config import load_config
     from forensics.ingest import ImportOptions, import_paths
     from forensics.render import render
+    from forensics.render.alerts import render_alerts_html
+    from forensics.render.html import IndexEntry
     from forensics.render.site import write_site
     from forensics.reports import SITE_REPORTS, run_report
     from forensics.store import Case
@@ -92,12 +98,21 @@ def run_demo(out_dir: Path, progress: Callable[[str], None] | None = None, seed:
         by_name = {name: run_report(case, name, {}) for name in names}
         results = [by_name[name] for name in SITE_REPORTS]
         seconds["reports"] = round(time.perf_counter() - t, 3)
+        t = time.perf_counter()
+        checks = run_checks(case, config=load_config(None, db))
+        seconds["checks"] = round(time.perf_counter() - t, 3)
+        say(f"checks raised {len(checks.alerts)} alerts")
     t = time.perf_counter()
-    site = write_site(results, out_dir, SITE_TITLE)
+    (out_dir / ALERTS_PAGE).write_text(render_alerts_html(checks.alerts, checks, index_href="index.html"),
+                                       encoding="utf-8")
+    alerts_entry = IndexEntry(ALERTS_PAGE, "Alerts", "alerts", "What the checks found: planted incidents with "
+                              "their evidence commands", len(checks.alerts))
+    site = write_site(results, out_dir, SITE_TITLE, extra=[alerts_entry])
     doc = {
         "title": SITE_TITLE, "capture": str(capture.pcap), "truth": str(capture.truth_path), "case": str(db),
         "packets": totals["packets"], "flows": totals["flows"],
         "reports": {name: json.loads(render(by_name[name], "json")) for name in JSON_REPORTS},
+        "alerts": [a.to_dict() for a in checks.alerts],
     }
     json_path = out_dir / JSON_NAME
     json_path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")

@@ -40,8 +40,11 @@ class Catalog:
         return self.definitions[name]
 
 
-def load_catalog(dirs: Iterable[str | Path]) -> Catalog:
-    """Load every `*.sql` in each folder (not recursive). Missing folders are a DefinitionError entry."""
+def load_catalog(dirs: Iterable[str | Path], kind: str = "report") -> Catalog:
+    """Load every `*.sql` in each folder (not recursive). Missing folders are a DefinitionError entry.
+
+    `kind` is the definitions' default kind: "report", or "check" (queries/checks/).
+    """
     catalog = Catalog()
     for folder in dirs:
         folder = Path(folder)
@@ -60,7 +63,7 @@ def load_catalog(dirs: Iterable[str | Path]) -> Catalog:
                 catalog.errors.append(DefinitionError(str(path), None, f"cannot read: {exc}"))
                 continue
             try:
-                definition = parse_definition(path, text)
+                definition = parse_definition(path, text, kind)
             except DefinitionError as exc:
                 catalog.errors.append(exc)
                 continue

@@ -21,9 +21,12 @@ from pathlib import Path
 from forensics.errors import DefinitionError
 from forensics.sqlfiles.params import Param, parse_param, placeholders
 
-SINGLE_KEYS = ("name", "title", "description", "dimensions", "measures", "unit", "kind", "needs")
+SINGLE_KEYS = ("name", "title", "description", "dimensions", "measures", "unit", "kind", "needs", "severity",
+               "category")
 REPEATED_KEYS = ("param", "section")
 UNITS = ("bps", "pps", "bytes", "packets", "flows", "count")
+# Check definitions (queries/checks/, kind "check") return offending rows: no measures; a severity.
+SEVERITIES = ("high", "medium", "low", "info")
 _HEADER_LINE = re.compile(r"^--\s*([a-z_]+)\s*:\s?(.*)$")
 
 
@@ -51,6 +54,8 @@ class Definition:
     kind: str = "report"
     sections: tuple[Section, ...] = ()
     needs: tuple[str, ...] = field(default=())
+    severity: str = ""
+    category: str = ""
 
     def param(self, name: str) -> Param | None:
         """The declared parameter called `name`, or None."""
@@ -61,8 +66,11 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
-def parse_definition(path: str | Path, text: str) -> Definition:
-    """Parse and validate one definition; DefinitionError(path, line) names the first problem."""
+def parse_definition(path: str | Path, text: str, kind: str = "report") -> Definition:
+    """Parse and validate one definition; DefinitionError(path, line) names the first problem.
+
+    `kind` is the default kind ("report", or "check" for queries/checks/: measures optional, severity required).
+    """
     path = str(path)
     values: dict[str, tuple[str, int]] = {}
     params: list[Param] = []
@@ -125,12 +133,18 @@ def parse_definition(path: str | Path, text: str) -> Definition:
         raise DefinitionError(path, line, f"parameter(s) declared but not used: {unused}")
     dims = _names(values.get("dimensions", ("", 0))[0])
     measures = _names(values.get("measures", ("", 0))[0])
-    if not measures:
+    kind = values.get("kind", (kind, 0))[0]
+    if not measures and kind == "report":
         raise DefinitionError(path, 1, "header has no '-- measures: ...' line")
+    severity, severity_line = values.get("severity", ("", 1))
+    if kind == "check" and severity not in SEVERITIES:
+        raise DefinitionError(path, severity_line, f"severity {severity!r}: write '-- severity: ' and one of "
+                              f"{', '.join(SEVERITIES)}")
     return Definition(
         name=name, path=path, title=values["title"][0],
         description=values.get("description", ("", 0))[0], params=tuple(params),
         dimensions=dims, measures=measures, unit=unit, sql=body,
-        kind=values.get("kind", ("report", 0))[0], sections=tuple(sections),
+        kind=kind, sections=tuple(sections),
         needs=_names(values.get("needs", ("", 0))[0]),
+        severity=severity, category=values.get("category", ("", 0))[0],
     )

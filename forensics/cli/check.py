@@ -1,0 +1,105 @@
+"""`forensics check`: run the checks on the case and store their alerts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from forensics.cli.options import DbOption, JsonFlag, QuietFlag, db_path
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Case config (default: forensics.toml next to the database, else built-ins).",
+                 show_default=False),
+]
+QueriesOption = Annotated[
+    list[Path] | None,
+    typer.Option("--queries", help="Folder of extra .sql check definitions (repeatable; overrides by name).",
+                 show_default=False),
+]
+
+
+def check_command(
+    names: Annotated[list[str] | None, typer.Argument(help="Checks to run (default: all; see --list).",
+                                                       show_default=False)] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    queries: QueriesOption = None,
+    start: Annotated[str | None, typer.Option("--from", help="Range start (default: the case's first hour).",
+                                              show_default=False)] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Range end, exclusive (default: after the case's last "
+                                            "hour).", show_default=False)] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Check parameter CHECK.KEY=VALUE "
+                                                    "(repeatable), e.g. syn_flood.home_pps=500.",
+                                                    show_default=False)] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="List the checks and their parameters; run nothing.")]
+    = False,
+    quiet: QuietFlag = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Run checks (all by default) over the case and store their alerts; running again over the same range
+    replaces each check's alerts there.
+
+    Example: forensics check syn_flood host_sweep --param syn_flood.home_pps=500
+    """
+    from forensics.checks import list_checks, parse_param_args, run_checks
+    from forensics.config import load_config
+    from forensics.render.alerts import render_alerts_json, render_alerts_table
+    from forensics.store import Case
+
+    if list_only:
+        _print_list(list_checks(tuple(queries or ())), json_out)
+        return
+    path = db_path(db)
+    case_config = load_config(config, path)
+    params = parse_param_args(param)
+    if not Path(path).exists():
+        from forensics.errors import UsageError
+
+        raise UsageError(f"{path}: no case database here. Import captures first: forensics import PATH")
+    on_terminal = not quiet and sys.stderr.isatty()
+    with Case.open(path) as case:
+        run = run_checks(case, list(names or []) or None, start=start, end=end, params=params, config=case_config,
+                         queries_dirs=tuple(queries or ()), progress=_progress if on_terminal else None)
+    if on_terminal:
+        sys.stderr.write("\r" + " " * 60 + "\r")
+        for s in run.checks:
+            print(f"{s.name:<18} {s.alerts:>5} alert{'' if s.alerts == 1 else 's'}  ({s.seconds:.2f} s)",
+                  file=sys.stderr)
+    sys.stdout.write(render_alerts_json(run.alerts, run) if json_out else render_alerts_table(run.alerts))
+
+
+def _progress(name: str, i: int, n: int) -> None:
+    sys.stderr.write(f"\rchecking {name} ({i + 1}/{n})".ljust(60))
+    sys.stderr.flush()
+
+
+def _print_list(catalog: object, json_out: bool) -> None:
+    from forensics.checks.config import WINDOW_PARAMS
+
+    defs = [catalog[n] for n in catalog.names()]
+    if json_out:
+        print(json.dumps({"checks": [
+            {"name": d.name, "title": d.title, "severity": d.severity, "category": d.category,
+             "description": d.description, "unit": d.unit, "path": d.path,
+             "params": [{"name": p.name, "type": p.type, "default": p.default} for p in d.params
+                        if p.name not in WINDOW_PARAMS]} for d in defs],
+            "errors": [str(e) for e in catalog.errors]}, indent=2, default=str))
+    else:
+        for d in defs:
+            print(f"{d.name:<18} {d.severity:<7} {d.title}")
+            for p in d.params:
+                if p.name not in WINDOW_PARAMS:
+                    print(f"{'':<20}--param {d.name}.{p.name}  {p.type} = {p.default!r}")
+        for err in catalog.errors:
+            print(f"forensics: skipped {err}", file=sys.stderr)
+    if catalog.errors:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check_command)

@@ -1,0 +1,14 @@
+-- name: udp_flood
+-- title: UDP flood
+-- description: UDP packets towards one address. GenieATM's protocol-misuse rule: the 30-second average (bins aligned to the clock) per destination address exceeds the limit in two consecutive bins (bps or pps, either triggers when both are set; 0 = off). home_* apply to destinations in the home networks, other_* to the rest; [checks.udp_flood.subnetworks.NAME] bps/pps override both for a configured subnetwork. Defaults: 20,000 packets/s or 500 Mbit/s: a busy DNS server or a video stream stays well below this towards a single address; a UDP flood does not.
+-- severity: high
+-- category: attack
+-- needs: misuse_bins
+-- param: home_bps DOUBLE = 500000000
+-- param: home_pps DOUBLE = 20000
+-- param: other_bps DOUBLE = 500000000
+-- param: other_pps DOUBLE = 20000
+-- param: from_ts TIMESTAMP
+-- param: to_ts TIMESTAMP
+-- unit: pps
+SELECT * FROM misuse_alerts('udp_flood', $from_ts, $to_ts, $home_bps, $home_pps, $other_bps, $other_pps);

@@ -1,0 +1,63 @@
+-- name: unexpected_server
+-- title: Unexpected server
+-- description: ntopng's unexpected DNS/DHCP/NTP/SMTP server checks: traffic with a server that is not in the configured list (dns_servers, dhcp_servers, ntp_servers, smtp_servers: comma-separated addresses). The server is whoever answered from the service port (udp/tcp 53, udp 67, udp 123, tcp 25/465/587) where an answer is held; a request nobody answered is judged by its destination port (broadcast and multicast destinations excepted). Default: no list, so with an empty list a server outside the home networks is unexpected (the ntopng guide's example); home servers are then expected. One alert per (service, server, port) and bin (a UTC day by default); value = the packets exchanged with it.
+-- severity: medium
+-- category: policy
+-- param: dns_servers VARCHAR = ''
+-- param: dhcp_servers VARCHAR = ''
+-- param: ntp_servers VARCHAR = ''
+-- param: smtp_servers VARCHAR = ''
+-- param: bin_secs BIGINT = 86400
+-- param: from_ts TIMESTAMP
+-- param: to_ts TIMESTAMP
+-- unit: packets
+WITH svc(service, proto, port) AS (
+    VALUES ('DNS', 17, 53), ('DNS', 6, 53), ('DHCP', 17, 67), ('NTP', 17, 123), ('SMTP', 6, 25), ('SMTP', 6, 465),
+           ('SMTP', 6, 587)
+),
+t AS (
+    SELECT ts, src_ip, dst_ip, ip_proto, src_port, dst_port, packets FROM check_traffic
+    WHERE ts >= $from_ts AND ts < $to_ts AND ip_proto IN (6, 17)
+      AND (src_port IN (25, 53, 67, 123, 465, 587) OR dst_port IN (25, 53, 67, 123, 465, 587))
+),
+answers AS (
+    SELECT s.service, s.proto, s.port, t.src_ip AS server, t.dst_ip AS client, t.ts, t.packets
+    FROM t JOIN svc s ON t.ip_proto = s.proto AND t.src_port = s.port AND t.dst_port <> s.port
+),
+requests AS (
+    SELECT s.service, s.proto, s.port, t.dst_ip AS server, t.src_ip AS client, t.ts, t.packets
+    FROM t JOIN svc s ON t.ip_proto = s.proto AND t.dst_port = s.port AND t.src_port <> s.port
+),
+judged AS (
+    SELECT * FROM answers
+    UNION ALL
+    SELECT r.* FROM requests r
+    WHERE NOT EXISTS (SELECT 1 FROM answers a WHERE a.service = r.service AND a.client = r.client)
+      AND NOT (r.server = ipv4('255.255.255.255') OR r.server BETWEEN ipv4('224.0.0.0') AND ipv4('239.255.255.255')
+               OR r.server >= CAST('0xff000000000000000000000000000000' AS UHUGEINT))
+    UNION ALL
+    SELECT r.* FROM requests r  -- requests to a server that answered someone: the same server
+    WHERE EXISTS (SELECT 1 FROM answers a WHERE a.service = r.service AND a.client = r.client AND a.server = r.server)
+),
+allowed AS (
+    SELECT *, CASE service WHEN 'DNS' THEN $dns_servers WHEN 'DHCP' THEN $dhcp_servers WHEN 'NTP' THEN $ntp_servers
+                  ELSE $smtp_servers END AS list_text
+    FROM judged
+),
+unexpected AS (
+    SELECT * FROM allowed
+    WHERE CASE WHEN trim(list_text) = '' THEN NOT is_home(server)
+               ELSE NOT list_contains(string_split(replace(list_text, ' ', ''), ','), ip_text(server)) END
+)
+SELECT ip_text(server) AS entity, min(ts) AS window_start,
+       greatest(max(ts) + INTERVAL 1 SECOND, time_bin(min(ts), $bin_secs) + to_seconds($bin_secs)) AS window_end,
+       CAST(sum(packets) AS DOUBLE) AS value, CAST(0 AS DOUBLE) AS threshold, 'packets' AS unit,
+       printf('%s server %s (%s/%d): %d packets with %d client(s) (%s); not a configured %s server (%s)', service,
+              ip_text(server), proto_name(proto), port, sum(packets), count(DISTINCT client),
+              array_to_string(list_sort(list_distinct(list(ip_text(client))))[1:5], ', '), service,
+              CASE WHEN trim(any_value(list_text)) = '' THEN 'none configured: outside the home networks'
+                   ELSE 'configured: ' || any_value(list_text) END) AS detail,
+       'host ' || ip_text(server) || ' and ' || proto_name(proto) || ' port ' || CAST(port AS VARCHAR) AS evidence
+FROM unexpected
+GROUP BY service, proto, port, server, time_bin(ts, $bin_secs)
+ORDER BY window_start, entity;
