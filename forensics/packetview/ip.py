@@ -1,0 +1,150 @@
+"""IPv4 and IPv6 as tcpdump prints them: 'IP a.p > b.q: ...', -v's header fields, IPv6 extension headers."""
+
+from __future__ import annotations
+
+from forensics.packetview.icmp import icmp_print
+from forensics.packetview.icmp6 import icmp6_print
+from forensics.packetview.state import ViewState
+from forensics.packetview.tcp import tcp_print
+from forensics.packetview.text import ip4, ip6, u16, u32
+from forensics.packetview.udp import udp_print
+
+PROTO_NAMES = {0: "Options", 1: "ICMP", 2: "IGMP", 4: "IPIP", 6: "TCP", 8: "EGP", 9: "IGRP", 17: "UDP",
+               41: "IPv6", 43: "Routing", 44: "Fragment", 46: "RSVP", 47: "GRE", 50: "ESP", 51: "AH", 58: "ICMPv6",
+               59: "none", 60: "DSTOPTS", 88: "EIGRP", 89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP",
+               136: "UDPLite"}
+_SELF_ADDRESSED = (6, 17, 33, 132)  # TCP, UDP, DCCP, SCTP print their own addresses and ports
+
+
+def _transport(st: ViewState, nh: int, data: bytes, length: int, src: bytes, dst: bytes, direct: bool,
+               fragmented: bool) -> str:
+    if nh == 6:
+        return tcp_print(st, data, length, src, dst, direct, fragmented)
+    if nh == 17:
+        return udp_print(st, data, length, src, dst, direct, fragmented)
+    if nh == 1:
+        return icmp_print(data, length)
+    if nh == 58:
+        return icmp6_print(st, data, length, src, dst)
+    if nh == 4:
+        return ip4_print(st, data, length)
+    if nh == 41:
+        return ip6_print(st, data, length)
+    if nh == 50:
+        if len(data) < 8:
+            return "ESP [|esp]"
+        return f"ESP(spi=0x{u32(data, 0):08x},seq=0x{u32(data, 4):x}), length {length}"
+    return f"ip-proto-{nh} {length}"
+
+
+def ip4_print(st: ViewState, data: bytes, length: int) -> str:
+    """An IPv4 packet; `length`: the bytes the link layer says follow (padding included)."""
+    out = "" if st.eflag else "IP "
+    if len(data) < 20:
+        return out + "[|ip]"
+    version, hl = data[0] >> 4, (data[0] & 15) * 4
+    if version != 4:
+        return out + f"IP{version} "  # tcpdump: bad version
+    tot = u16(data, 2)
+    if hl < 20:
+        return out + f"[bad hdr length {hl} - too short, < 20]"
+    if length < tot:
+        out += f"truncated-ip - {tot - length} bytes missing! "
+    off = u16(data, 6)
+    proto = data[9]
+    src, dst = data[12:16], data[16:20]
+    if st.vflag:
+        tos = data[1]
+        ecn = ["", ",ECT(1)", ",ECT(0)", ",CE"][tos & 3]
+        flags = ", ".join(n for b, n in ((0x8000, "rsvd"), (0x4000, "DF"), (0x2000, "+")) if off & b) or "none"
+        out += f"(tos 0x{tos:x}{ecn}" + (f", ttl {data[8]}" if data[8] else "") + \
+            f", id {u16(data, 4)}, offset {(off & 0x1FFF) * 8}, flags [{flags}], " \
+            f"proto {PROTO_NAMES.get(proto, 'unknown')} ({proto}), length {tot}"
+        if hl > 20:
+            out += ", options (...)"
+        out += ")\n    "
+    payload = data[hl:]
+    plen = tot - hl
+    fragmented = bool(off & 0x3FFF)
+    if off & 0x1FFF == 0:
+        if proto not in _SELF_ADDRESSED:
+            out += f"{ip4(src)} > {ip4(dst)}: "
+        out += _transport(st, proto, payload, plen, src, dst, True, fragmented)
+    else:
+        out += f"{ip4(src)} > {ip4(dst)}: ip-proto-{proto}"
+    return out
+
+
+def ip6_print(st: ViewState, data: bytes, length: int) -> str:
+    """An IPv6 packet with its extension headers."""
+    out = "" if st.eflag else "IP6 "
+    if len(data) < 40:
+        return out + "[|ip6]"
+    if data[0] >> 4 != 6:
+        return out + f"version error: {data[0] >> 4} != 6"
+    plen = u16(data, 4)
+    nh = data[6]
+    src, dst = data[8:24], data[24:40]
+    if st.vflag:
+        flow = u32(data, 0)
+        out += "("
+        if flow & 0x0FF00000:
+            out += f"class 0x{(flow & 0x0FF00000) >> 20:02x}, "
+        if flow & 0x000FFFFF:
+            out += f"flowlabel 0x{flow & 0x000FFFFF:05x}, "
+        out += f"hlim {data[7]}, next-header {PROTO_NAMES.get(nh, 'unknown')} ({nh}) payload length: {plen}) "
+    total = plen + 40
+    if length < total:
+        out += f"truncated-ip6 - {total - length} bytes missing!"
+    cp = 40
+    fragmented = False
+    while True:
+        if cp == 40 and nh not in _SELF_ADDRESSED:
+            out += f"{ip6(src)} > {ip6(dst)}: "
+        rest = data[cp:]
+        left = total - cp
+        if nh in (0, 60):
+            if len(rest) < 2:
+                return out + ("HBH" if nh == 0 else "DSTOPT") + " [|ip6]"
+            out += "HBH " if nh == 0 else "DSTOPT "
+            nh, cp = rest[0], cp + (rest[1] + 1) * 8
+        elif nh == 43:
+            if len(rest) < 4:
+                return out + "RT6 [|rt6]"
+            text, step = _routing(rest)
+            out += text
+            nh, cp = rest[0], cp + step
+        elif nh == 44:
+            if len(rest) < 8:
+                return out + "frag [|frag6]"
+            foff = u16(rest, 2) & 0xFFF8
+            flen = total - cp - 8
+            fragmented = True
+            if foff:
+                return out + f"frag ({foff}|{flen})"
+            out += f"frag ({foff}|{flen}) "
+            nh, cp = rest[0], cp + 8
+        elif nh == 51:
+            if len(rest) < 12:
+                return out + "AH [|ah]"
+            out += f"AH(spi=0x{u32(rest, 4):08x},seq=0x{u32(rest, 8):x}): "
+            nh, cp = rest[0], cp + (rest[1] + 2) * 4
+        elif nh == 59:
+            return out + "no next header"
+        else:
+            return out + _transport(st, nh, rest, left, src, dst, cp == 40, fragmented)
+
+
+def _routing(rest: bytes) -> tuple[str, int]:
+    hlen, typ, segleft = rest[1], rest[2], rest[3]
+    text = f"RT6 (len={hlen}, type={typ}" + (" [Deprecated]" if typ == 0 else "") + f", segleft={segleft}"
+    if typ in (0, 2):
+        if u32(rest, 4):
+            text += f", rsv=0x{u32(rest, 4):x}"
+        n = hlen // 2
+        for i in range(n):
+            a = rest[8 + 16 * i:24 + 16 * i]
+            if len(a) < 16:
+                break
+            text += f", [{i}]{ip6(a)}"
+    return text + ") ", (hlen + 1) * 8

@@ -1,0 +1,54 @@
+"""UDP as tcpdump prints it: addresses and ports, then DNS, BOOTP/DHCP, DHCPv6, NTP or 'UDP, length N'."""
+
+from __future__ import annotations
+
+from forensics.packetview.appudp import bootp_print, dhcp6_print, ntp_print
+from forensics.packetview.cksum import transport_ok
+from forensics.packetview.dns import domain_print
+from forensics.packetview.state import ViewState
+from forensics.packetview.text import ip4, ip6, u16
+
+
+def udp_print(st: ViewState, seg: bytes, length: int, src: bytes, dst: bytes, direct: bool,
+              fragmented: bool = False) -> str:
+    """The text for a UDP datagram of `length` bytes on the wire (seg: the captured bytes from its header)."""
+    atext = ip4 if len(src) == 4 else ip6
+    if len(seg) < 8:
+        if len(seg) >= 4:
+            sport, dport = u16(seg, 0), u16(seg, 2)
+            return _addrs(atext, src, dst, sport, dport, direct) + "[|udp]"
+        return "[|udp]"
+    sport, dport, ulen = u16(seg, 0), u16(seg, 2), u16(seg, 4)
+    head = _addrs(atext, src, dst, sport, dport, direct)
+    if ulen < 8:
+        return head + f"truncated-udplength {ulen}"
+    ulen -= 8
+    length -= 8
+    if ulen < length:
+        length = ulen
+    payload = seg[8:]
+    out = head
+    checkable = not fragmented and len(seg) >= ulen + 8 and u16(seg, 6) != 0
+    if st.vflag > (1 if len(src) == 4 else 0) and checkable:
+        ok, should = transport_ok(src, dst, 17, seg[:ulen + 8])
+        out += "[udp sum ok] " if ok else f"[bad udp cksum 0x{u16(seg, 6):04x} -> 0x{should:04x}!] "
+    ports = (sport, dport)
+    if 53 in ports:
+        return out + domain_print(payload, length)
+    if 5353 in ports:
+        return out + domain_print(payload, length, mdns=True)
+    if 67 in ports or 68 in ports:
+        return out + bootp_print(payload, length)
+    if 123 in ports:
+        return out + ntp_print(payload, length)
+    if 546 in ports or 547 in ports:
+        return out + dhcp6_print(payload, length)
+    if ulen > length and not fragmented:
+        return out + f"UDP, bad length {ulen} > {length}"
+    return out + f"UDP, length {ulen}"
+
+
+def _addrs(atext: object, src: bytes, dst: bytes, sport: int, dport: int, direct: bool) -> str:
+    if direct:
+        return f"{atext(src)}.{sport} > {atext(dst)}.{dport}: "
+    return f"{sport} > {dport}: "
