@@ -49,18 +49,17 @@ class PacketView:
             text = "[|packet]"
         return self.clock(ts_ns) + text
 
+    def payload(self, linktype: int, data: bytes) -> bytes:
+        """The bytes after the link-layer header (tags included), where tcpdump's -x/-X/-A start."""
+        try:
+            _, hdrlen = link_print(ViewState(self.state.options), linktype, data, len(data))
+        except (Truncated, IndexError, ValueError):
+            hdrlen = 0
+        return data[hdrlen:]
+
     def dump(self, linktype: int, data: bytes, mode: str, link: bool = False) -> list[str]:
         """-x/-X/-A lines from the network layer, or the whole frame with link=True (-xx/-XX)."""
-        if not link:
-            try:
-                _, hdrlen = link_print(ViewState(self.state.options), linktype, data, len(data))
-            except (Truncated, IndexError, ValueError):
-                hdrlen = 0
-            if len(data) <= hdrlen:
-                return []
-            data = data[hdrlen:]
-        lines = dump_lines(data, mode)
-        return lines
+        return dump_lines(data if link else self.payload(linktype, data), mode) if data else []
 
 
 def json_row(row: dict) -> dict:
