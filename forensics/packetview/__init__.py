@@ -14,6 +14,7 @@ dns, appudp (BOOTP/DHCP, DHCPv6, NTP), txtproto (HTTP/SMTP/FTP first lines), dum
 from __future__ import annotations
 
 import datetime as dt
+import struct
 
 from forensics.netaddr import int_to_ip
 from forensics.packetview.dump import ascii_text, dump_lines, hex_lines
@@ -45,7 +46,7 @@ class PacketView:
             text, _ = link_print(self.state, linktype, data, wirelen)
         except Truncated as cut:
             text = f"[|{cut.proto}]"
-        except (IndexError, ValueError):  # a header shorter than its fields claim: tcpdump's truncation mark
+        except (IndexError, ValueError, struct.error):  # fields past the captured bytes: a truncation mark
             text = "[|packet]"
         return self.clock(ts_ns) + text
 
@@ -53,7 +54,7 @@ class PacketView:
         """The bytes after the link-layer header (tags included), where tcpdump's -x/-X/-A start."""
         try:
             _, hdrlen = link_print(ViewState(self.state.options), linktype, data, len(data))
-        except (Truncated, IndexError, ValueError):
+        except (Truncated, IndexError, ValueError, struct.error):
             hdrlen = 0
         return data[hdrlen:]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from forensics.packetview.icmp import icmp_print
 from forensics.packetview.icmp6 import icmp6_print
+from forensics.packetview.igmp import igmp_print
 from forensics.packetview.state import ViewState
 from forensics.packetview.tcp import tcp_print
 from forensics.packetview.text import ip4, ip6, u16, u32
@@ -30,6 +31,13 @@ def _transport(st: ViewState, nh: int, data: bytes, length: int, src: bytes, dst
         return ip4_print(st, data, length)
     if nh == 41:
         return ip6_print(st, data, length)
+    if nh == 2:
+        return igmp_print(data, length)
+    if nh == 51:
+        text, step = _ah(data)
+        if step is None:
+            return text
+        return text + _transport(st, data[0], data[step:], length - step, src, dst, False, fragmented)
     if nh == 50:
         if len(data) < 8:
             return "ESP [|esp]"
@@ -125,14 +133,26 @@ def ip6_print(st: ViewState, data: bytes, length: int) -> str:
             out += f"frag ({foff}|{flen}) "
             nh, cp = rest[0], cp + 8
         elif nh == 51:
-            if len(rest) < 12:
-                return out + "AH [|ah]"
-            out += f"AH(spi=0x{u32(rest, 4):08x},seq=0x{u32(rest, 8):x}): "
-            nh, cp = rest[0], cp + (rest[1] + 2) * 4
+            text, step = _ah(rest)
+            out += text
+            if step is None:
+                return out
+            nh, cp = rest[0], cp + step
         elif nh == 59:
             return out + "no next header"
         else:
             return out + _transport(st, nh, rest, left, src, dst, cp == 40, fragmented)
+
+
+def _ah(rest: bytes) -> tuple[str, int | None]:
+    """('AH(spi=..,seq=..,icv=0x..): ', header length) or the truncation text and None."""
+    if len(rest) < 12:
+        return "AH [|ah]", None
+    step = (rest[1] + 2) * 4
+    text = f"AH(spi=0x{u32(rest, 4):08x},seq=0x{u32(rest, 8):x}"
+    if len(rest) < step:
+        return text + "[truncated]):", None
+    return text + f",icv=0x{rest[12:step].hex()}): ", step
 
 
 def _routing(rest: bytes) -> tuple[str, int]:
@@ -143,6 +163,14 @@ def _routing(rest: bytes) -> tuple[str, int]:
             text += f", rsv=0x{u32(rest, 4):x}"
         n = hlen // 2
         for i in range(n):
+            a = rest[8 + 16 * i:24 + 16 * i]
+            if len(a) < 16:
+                break
+            text += f", [{i}]{ip6(a)}"
+    elif typ == 4 and len(rest) >= 8:
+        last = rest[4]
+        text += f", last-entry={last}" + (f", flags=0x{rest[5]:x}" if rest[5] else "") + f", tag={u16(rest, 6):x}"
+        for i in range(last + 1):
             a = rest[8 + 16 * i:24 + 16 * i]
             if len(a) < 16:
                 break

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 
 from forensics.packetview.arp import arp_print
+from forensics.packetview.igmp import mpls_labels
 from forensics.packetview.ip import ip4_print, ip6_print
 from forensics.packetview.state import ViewState
 from forensics.packetview.text import mac, u16, u32
@@ -33,6 +34,14 @@ def _network(st: ViewState, et: int, data: bytes, length: int) -> str | None:
         return ip6_print(st, data, length)
     if et in (0x0806, 0x8035):
         return arp_print(st, data, length)
+    if et in (0x8847, 0x8848):
+        labels, step = mpls_labels(data)
+        inner = data[step:]
+        if step == 0 or not inner or labels.endswith("]"):
+            return labels
+        version = inner[0] >> 4
+        sub = _network(st, 0x0800 if version == 4 else 0x86DD if version == 6 else -1, inner, length - step)
+        return labels + (" " + sub if sub is not None else "")
     return None
 
 
@@ -95,6 +104,11 @@ def _ether(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:
     dst, src, et = data[0:6], data[6:12], u16(data, 12)
     addrs = f"{mac(src)} > {mac(dst)}, "
     if et <= 1500:
+        if data[14:17] == b"\xaa\xaa\x03" and data[17:20] == b"\x00\x00\x00" and len(data) >= 22 \
+                and not st.eflag:  # LLC/SNAP with an ethertype: tcpdump shows what it carries
+            text = _network(st, u16(data, 20), data[22:], wirelen - 22)
+            if text is not None:
+                return text, 22
         return addrs + f"802.3, length {wirelen}: [LLC is not decoded]", 14
     head = addrs + f"{_etype(et)}, length {wirelen}: "
     off, length = 14, wirelen - 14

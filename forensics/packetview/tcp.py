@@ -66,17 +66,19 @@ def _options_walk(opts: bytes, hlen: int, rev: bool, thseq: int, thack: int) -> 
         hlen -= 1
         out += _OPTION_NAMES.get(opt, f"unknown-{opt}")
         body = opts[i:]
-        if opt not in (0, 1, 4) and len(body) < min(length - 2, hlen):
-            raise _Cut(out)
         if opt == 2:
             datalen = 2
             if datalen > hlen:
                 return bad()
+            if len(body) < datalen:
+                raise _Cut(out)
             out += f" {u16(body, 0)}"
         elif opt == 3:
             datalen = 1
             if datalen > hlen:
                 return bad()
+            if len(body) < datalen:
+                raise _Cut(out)
             out += f" {body[0]}"
         elif opt == 5:
             datalen = length - 2
@@ -88,16 +90,22 @@ def _options_walk(opts: bytes, hlen: int, rev: bool, thseq: int, thack: int) -> 
                 for k in range(0, datalen, 8):
                     if k + 8 > hlen:
                         return bad()
+                    if len(body) < k + 8:
+                        raise _Cut(out)
                     out += f"{{{(u32(body, k) - base) & _M32}:{(u32(body, k + 4) - base) & _M32}}}"
         elif opt in (6, 7, 11, 12, 13):
             datalen = 4
             if datalen > hlen:
                 return bad()
+            if len(body) < datalen:
+                raise _Cut(out)
             out += f" {u32(body, 0)}"
         elif opt == 8:
             datalen = 8
             if datalen > hlen:
                 return bad()
+            if len(body) < datalen:
+                raise _Cut(out)
             out += f" val {u32(body, 0)} ecr {u32(body, 4)}"
         elif opt in (0, 1, 4):
             datalen = 0
@@ -105,6 +113,8 @@ def _options_walk(opts: bytes, hlen: int, rev: bool, thseq: int, thack: int) -> 
             datalen = length - 2
             if datalen > hlen:
                 return bad()
+            if len(body) < datalen:
+                raise _Cut(out)
             if datalen:
                 out += " 0x" + body[:datalen].hex()
         i += datalen
