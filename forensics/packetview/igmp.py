@@ -41,16 +41,25 @@ def igmp_print(data: bytes, length: int) -> str:
     return f"igmp-{typ}"
 
 
-def mpls_labels(data: bytes) -> tuple[str, int]:
-    """('MPLS (label 18, tc 0, ttl 255) (label 16, tc 0, [S], ttl 255)', bytes of the stack)."""
+_LABEL_NAMES = ["IPv4 explicit NULL", "router alert", "IPv6 explicit NULL", "implicit NULL"]
+
+
+def mpls_labels(data: bytes, verbose: int = 0) -> tuple[str, int]:
+    """('MPLS (label 18, tc 0, ttl 255) (label 16, tc 0, [S], ttl 255)', bytes of the stack); with -v each
+    label after the first on its own line, reserved labels named."""
     out = "MPLS"
     off = 0
     while True:
         if off + 4 > len(data):
             return out + " [|mpls]", off
         entry = u32(data, off)
+        label = entry >> 12
+        out += ("\n\t" if off and verbose else " ") + f"(label {label}"
+        if verbose and label < len(_LABEL_NAMES):
+            out += f" ({_LABEL_NAMES[label]})"
+        elif verbose and label < 16:
+            out += " (unknown)"
         off += 4
-        out += f" (label {entry >> 12}, tc {(entry >> 9) & 7}" + (", [S]" if entry & 0x100 else "") + \
-            f", ttl {entry & 0xFF})"
+        out += f", tc {(entry >> 9) & 7}" + (", [S]" if entry & 0x100 else "") + f", ttl {entry & 0xFF})"
         if entry & 0x100:
             return out, off

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from forensics.packetview.cksum import inet_sum
 from forensics.packetview.icmp import icmp_print
 from forensics.packetview.icmp6 import icmp6_print
 from forensics.packetview.igmp import igmp_print
@@ -33,6 +34,10 @@ def _transport(st: ViewState, nh: int, data: bytes, length: int, src: bytes, dst
         return ip6_print(st, data, length)
     if nh == 2:
         return igmp_print(data, length)
+    if nh == 47:
+        from forensics.packetview.tunnels import gre_print
+
+        return gre_print(st, data, length)
     if nh == 51:
         text, step = _ah(data)
         if step is None:
@@ -70,6 +75,11 @@ def ip4_print(st: ViewState, data: bytes, length: int) -> str:
             f"proto {PROTO_NAMES.get(proto, 'unknown')} ({proto}), length {tot}"
         if hl > 20:
             out += ", options (...)"
+        if len(data) >= hl:
+            total = inet_sum(data[:hl])
+            if total != 0xFFFF:
+                should = ~inet_sum(data[:10] + b"\x00\x00" + data[12:hl]) & 0xFFFF
+                out += f", bad cksum {u16(data, 10):x} (->{should:x})!"
         out += ")\n    "
     payload = data[hl:]
     plen = tot - hl

@@ -34,14 +34,18 @@ def _network(st: ViewState, et: int, data: bytes, length: int) -> str | None:
         return ip6_print(st, data, length)
     if et in (0x0806, 0x8035):
         return arp_print(st, data, length)
+    if et == 0x8864:
+        from forensics.packetview.tunnels import pppoe_session
+
+        return pppoe_session(st, data, length)
     if et in (0x8847, 0x8848):
-        labels, step = mpls_labels(data)
+        labels, step = mpls_labels(data, st.vflag)
         inner = data[step:]
         if step == 0 or not inner or labels.endswith("]"):
             return labels
         version = inner[0] >> 4
         sub = _network(st, 0x0800 if version == 4 else 0x86DD if version == 6 else -1, inner, length - step)
-        return labels + (" " + sub if sub is not None else "")
+        return labels + (("\n\t" if st.vflag else " ") + sub if sub is not None else "")
     return None
 
 
@@ -109,7 +113,7 @@ def _ether(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:
             text = _network(st, u16(data, 20), data[22:], wirelen - 22)
             if text is not None:
                 return text, 22
-        return addrs + f"802.3, length {wirelen}: [LLC is not decoded]", 14
+        return addrs + f"802.3, length {et}: [LLC is not decoded]", 14
     head = addrs + f"{_etype(et)}, length {wirelen}: "
     off, length = 14, wirelen - 14
     while et in _VLAN_TYPES:

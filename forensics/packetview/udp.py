@@ -41,6 +41,14 @@ def udp_print(st: ViewState, seg: bytes, length: int, src: bytes, dst: bytes, di
         return out + bootp_print(payload, length)
     if 123 in ports:
         return out + ntp_print(payload, length)
+    if 4789 in ports:
+        from forensics.packetview.tunnels import vxlan_print
+
+        return out + vxlan_print(st, payload, length)
+    if 6081 in ports:
+        from forensics.packetview.tunnels import geneve_print
+
+        return out + geneve_print(st, payload, length)
     if 546 in ports or 547 in ports:
         return out + dhcp6_print(payload, length)
     if ulen > length and not fragmented:

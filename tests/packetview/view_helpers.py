@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,15 +19,22 @@ def manifest() -> list[dict]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
+STARTS = {"": r"\d\d:\d\d:\d\d\.\d{6} ", "-tt": r"\d+\.\d{6} ", "-ttt": r" \d\d:\d\d:\d\d\.\d{6} ",
+          "-tttt": r"\d{4}-\d\d-\d\d ", "-ttttt": r" \d\d:\d\d:\d\d\.\d{6} ", "-t": r""}
+
+
 def tcpdump_lines(path: Path, *flags: str, count: int = FIRST) -> list[str]:
-    """`TZ=UTC tcpdump -nn FLAGS -r PATH -c COUNT`, one entry per packet (continuation lines joined by '\\n')."""
+    """`TZ=UTC tcpdump -nn FLAGS -r PATH -c COUNT`, one entry per packet: a packet's first line starts with its
+    time stamp; the lines that follow (-v, -x, tunnels' inner packets) are joined to it with '\\n'."""
+    mode = next((f for f in flags if f in STARTS), "")
+    start = re.compile(STARTS[mode])
     exe = shutil.which("tcpdump")
     assert exe, "tcpdump is required for the oracle tests (Debian package tcpdump)"
     run = subprocess.run([exe, "-nn", *flags, "-r", str(path), "-c", str(count)], capture_output=True, text=True,
                          env={**os.environ, "TZ": "UTC"}, errors="replace")
     out: list[str] = []
     for line in run.stdout.splitlines():
-        if line[:1] in ("\t", " ") and out:
+        if out and (not start.match(line) if mode != "-t" else line[:1] in ("\t", " ")):
             out[-1] += "\n" + line
         else:
             out.append(line)
