@@ -112,14 +112,17 @@ class _BadPtr(Exception):
     pass
 
 
-def _rr(m: _Msg, off: int, mdns: bool = False) -> tuple[str, int | None]:
-    """(' A 1.2.3.4', offset of the next record) as ns_rprint writes it without -v."""
+def _rr(m: _Msg, off: int, mdns: bool = False, verbose: int = 0) -> tuple[str, int | None]:
+    """(' A 1.2.3.4', offset of the next record) as ns_rprint writes it (-v: the owner name first)."""
+    lead = ""
+    if verbose:
+        lead = " " + _name_or_partial(m, off, " ")
     off = m.skip_name(off)
     if off is None or off + 10 > len(m.d):
-        return "", None
+        return lead, None
     typ, raw_cls = m.u16(off), m.u16(off + 2)
     cls = raw_cls & 0x7FFF if mdns else raw_cls
-    out = ""
+    out = lead
     if cls != 1 and typ != 41:
         out += " " + _CLASSES.get(cls, f"(Class {cls})")
     if mdns and raw_cls & 0x8000:
@@ -135,6 +138,12 @@ def _rr(m: _Msg, off: int, mdns: bool = False) -> tuple[str, int | None]:
         out += " " + ip4(m.d[cp:cp + 4])
     elif typ in (2, 5, 12, 39):
         out += " " + _name_or_partial(m, cp, out + " ")
+    elif typ == 6 and verbose:
+        out += " " + _name_or_partial(m, cp, out + " ")
+        cp2 = m.skip_name(cp)
+        out += " " + _name_or_partial(m, cp2, out + " ")
+        cp3 = m.skip_name(cp2)
+        out += "".join(f" {int.from_bytes(m.d[cp3 + 4 * k:cp3 + 4 * k + 4], 'big')}" for k in range(5))
     elif typ == 15:
         out += " " + _name_or_partial(m, cp + 2, out + " ") + f" {m.u16(cp)}"
     elif typ == 16:
@@ -201,7 +210,7 @@ def _name_or_partial(m: _Msg, off: int, before: str) -> str:
         raise _Partial(before + str(exc.args[0] if exc.args else "") + "<BAD PTR>") from None
 
 
-def domain_print(data: bytes, length: int, over_tcp: bool = False, mdns: bool = False) -> str:
+def domain_print(data: bytes, length: int, over_tcp: bool = False, mdns: bool = False, verbose: int = 0) -> str:
     """The DNS text tcpdump appends after 'a.p > b.q: ' (UDP) or after ', length N' (TCP, with its space)."""
     lead = ""
     if over_tcp:
@@ -219,7 +228,7 @@ def domain_print(data: bytes, length: int, over_tcp: bool = False, mdns: bool = 
     m = _Msg(data)
     out: list[str] = [lead]
     try:
-        _message(m, length, out, mdns)
+        _message(m, length, out, mdns, verbose)
     except Truncated:
         out.append(" [|domain]")
     except _Partial as part:
@@ -227,7 +236,7 @@ def domain_print(data: bytes, length: int, over_tcp: bool = False, mdns: bool = 
     return "".join(out)
 
 
-def _message(m: _Msg, length: int, out: list[str], mdns: bool) -> None:
+def _message(m: _Msg, length: int, out: list[str], mdns: bool, verbose: int) -> None:
     flags = m.u16(2)
     qd, an, ns, ar = m.u16(4), m.u16(6), m.u16(8), m.u16(10)
     rcode = flags & 0xF
@@ -256,26 +265,22 @@ def _message(m: _Msg, length: int, out: list[str], mdns: bool) -> None:
         if qd != 1:
             out.append(f" [{qd}q]")
         cp = 12
-        for _ in range(qd):
+        for k in range(qd):
+            if verbose > 1:
+                out.append("," if k else "")
+                out.append(" q:")
+                cp = _question(m, cp, out, mdns)
+                continue
             cp = m.skip_name(cp)
             if cp is None:
                 raise Truncated("domain")
             cp += 4
         out.append(f" {an}/{ns}/{ar}")
         first = True
-        while an:
-            if not first:
-                if cp >= len(m.d):
-                    break
-                out.append(",")
-            text, cp = _rr(m, cp, mdns)
-            out.append(text)
-            if cp is None:
-                raise Truncated("domain")
-            an -= 1
-            first = False
-        if an:
-            raise Truncated("domain")
+        cp = _section(m, cp, an, "", out, mdns, verbose)
+        if verbose > 1:
+            cp = _section(m, cp, ns, " ns:", out, mdns, verbose)
+            _section(m, cp, ar, " ar:", out, mdns, verbose)
     else:
         out.append(f"{ident}{_OPS[opcode]}{'+' if flags & 0x0100 else ''}{'%' if flags & 0x0010 else ''}")
         if flags & 0x6CF:
@@ -304,7 +309,36 @@ def _message(m: _Msg, length: int, out: list[str], mdns: bool) -> None:
             first = False
         if qd:
             raise Truncated("domain")
+        if verbose > 1:
+            cp = _section(m, cp, an, "", out, mdns, verbose)
+            cp = _section(m, cp, ns, " ns:", out, mdns, verbose)
+            _section(m, cp, ar, " ar:", out, mdns, verbose)
     out.append(f" ({length})")
+
+
+def _section(m: _Msg, cp: int, count: int, label: str, out: list[str], mdns: bool, verbose: int) -> int:
+    """Records of one section, comma separated, after `label` (tcpdump prints it only when records follow)."""
+    if not count:
+        return cp
+    if label:
+        if cp >= len(m.d):
+            raise Truncated("domain")
+        out.append(label)
+    first = True
+    while count:
+        if not first:
+            if cp >= len(m.d):
+                break
+            out.append(",")
+        text, cp = _rr(m, cp, mdns, verbose)
+        out.append(text)
+        if cp is None:
+            raise Truncated("domain")
+        count -= 1
+        first = False
+    if count:
+        raise Truncated("domain")
+    return cp
 
 
 def _question(m: _Msg, cp: int, out: list[str], mdns: bool) -> int:

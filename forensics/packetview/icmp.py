@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from forensics.packetview.state import ViewState
 from forensics.packetview.text import ip4, u16, u32
 
 _UNREACH = {5: "%s unreachable - source route failed", 6: "%s unreachable - unknown network",
@@ -14,8 +15,8 @@ _SIMPLE = {4: "source quench", 9: "router advertisement", 10: "router solicitati
 _REDIRECT = {0: "net", 1: "host", 2: "tos host net", 3: "tos host"}
 
 
-def icmp_print(data: bytes, length: int) -> str:
-    """Text after 'a > b: ' for an ICMP message of `length` bytes."""
+def icmp_print(data: bytes, length: int, st: ViewState | None = None) -> str:
+    """Text after 'a > b: ' for an ICMP message of `length` bytes; -v adds the quoted datagram of an error."""
     if len(data) < 2:
         return "ICMP [|icmp]"
     typ, code = data[0], data[1]
@@ -23,7 +24,13 @@ def icmp_print(data: bytes, length: int) -> str:
         text = _body(data, typ, code)
     except IndexError:
         return "ICMP [|icmp]"
-    return f"ICMP {text}, length {length}"
+    out = f"ICMP {text}, length {length}"
+    if st is not None and st.vflag and typ in (3, 4, 5, 11, 12) and len(data) >= 28:
+        from forensics.packetview.ip import ip4_print
+
+        inner = data[8:]
+        out += "\n\t" + ip4_print(st, inner, u16(inner, 2))
+    return out
 
 
 def _inner(data: bytes) -> tuple[bytes, int, bytes]:

@@ -29,11 +29,48 @@ def icmp6_print(st: ViewState, data: bytes, length: int, src: bytes, dst: bytes)
         return out + "ICMP6 [|icmp6]"
     typ, code = data[0], data[1]
     out += "ICMP6, " + TYPES.get(typ, f"unknown icmp6 type ({typ})")
+    if st.vflag and typ in _LENGTH_FIRST:
+        out += f", length {length}"
     try:
         out += _detail(data, typ, code)
+        if st.vflag and typ in (133, 135, 136):
+            if typ == 136:
+                flags = data[4]
+                names = [n for b, n in ((0x80, "router"), (0x40, "solicited"), (0x20, "override")) if flags & b]
+                out += f", Flags [{', '.join(names) or 'none'}]"
+            out += _nd_options(data[8 if typ == 133 else 24:length], st.vflag)
     except (IndexError, ValueError):
         return out + " [|icmp6]"
-    return out + f", length {length}"
+    return out if st.vflag else out + f", length {length}"
+
+
+# tcpdump -v prints the length right after the type name for these (and no length for the other types).
+_LENGTH_FIRST = (133, 134, 135, 136, 137, 145, 147)
+_ND_OPTIONS = {1: "source link-address", 2: "destination link-address", 3: "prefix info", 4: "redirected header",
+               5: "mtu", 25: "rdnss", 31: "dnssl"}
+
+
+def _nd_options(opts: bytes, verbose: int) -> str:
+    """-v's neighbour discovery options: link-layer addresses and MTU (others by name and length only)."""
+    from forensics.packetview.text import mac
+
+    out = ""
+    while len(opts) >= 2:
+        typ, units = opts[0], opts[1]
+        if units == 0:
+            return out + " [|icmp6]"
+        body = opts[2:units * 8]
+        out += f"\n\t  {_ND_OPTIONS.get(typ, 'unknown')} option ({typ}), length {units * 8} ({units}): "
+        if typ in (1, 2):
+            out += mac(body[:6]) if units == 1 else ":".join(f"{b:02x}" for b in body)
+        elif typ == 5:
+            out += f" {int.from_bytes(body[2:6], 'big')}"
+        if verbose > 1:  # -vv: tcpdump adds the option's bytes in hex
+            from forensics.packetview.dump import hex_lines
+
+            out += "".join("\n\t    " + line[1:] for line in hex_lines(body))
+        opts = opts[units * 8:]
+    return out
 
 
 def _detail(data: bytes, typ: int, code: int) -> str:

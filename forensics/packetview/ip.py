@@ -25,7 +25,7 @@ def _transport(st: ViewState, nh: int, data: bytes, length: int, src: bytes, dst
     if nh == 17:
         return udp_print(st, data, length, src, dst, direct, fragmented)
     if nh == 1:
-        return icmp_print(data, length)
+        return icmp_print(data, length, st)
     if nh == 58:
         return icmp6_print(st, data, length, src, dst)
     if nh == 4:
@@ -47,7 +47,8 @@ def _transport(st: ViewState, nh: int, data: bytes, length: int, src: bytes, dst
         if len(data) < 8:
             return "ESP [|esp]"
         return f"ESP(spi=0x{u32(data, 0):08x},seq=0x{u32(data, 4):x}), length {length}"
-    return f"ip-proto-{nh} {length}"
+    # tcpdump prints this with a space of its own after the addresses' "a > b: "
+    return f" ip-proto-{nh} {length}"
 
 
 def ip4_print(st: ViewState, data: bytes, length: int) -> str:
@@ -125,6 +126,8 @@ def ip6_print(st: ViewState, data: bytes, length: int) -> str:
             if len(rest) < 2:
                 return out + ("HBH" if nh == 0 else "DSTOPT") + " [|ip6]"
             out += "HBH " if nh == 0 else "DSTOPT "
+            if st.vflag:
+                out += _options6(rest[2:(rest[1] + 1) * 8])
             nh, cp = rest[0], cp + (rest[1] + 1) * 8
         elif nh == 43:
             if len(rest) < 4:
@@ -138,9 +141,10 @@ def ip6_print(st: ViewState, data: bytes, length: int) -> str:
             foff = u16(rest, 2) & 0xFFF8
             flen = total - cp - 8
             fragmented = True
+            ident = f"0x{u32(rest, 4):08x}:" if st.vflag else ""
             if foff:
-                return out + f"frag ({foff}|{flen})"
-            out += f"frag ({foff}|{flen}) "
+                return out + f"frag ({ident}{foff}|{flen})"
+            out += f"frag ({ident}{foff}|{flen}) "
             nh, cp = rest[0], cp + 8
         elif nh == 51:
             text, step = _ah(rest)
@@ -152,6 +156,31 @@ def ip6_print(st: ViewState, data: bytes, length: int) -> str:
             return out + "no next header"
         else:
             return out + _transport(st, nh, rest, left, src, dst, cp == 40, fragmented)
+
+
+def _options6(opts: bytes) -> str:
+    """-v's hop-by-hop and destination options: '(rtalert: 0x0000) (padn) '."""
+    out, i = "", 0
+    while i < len(opts):
+        typ = opts[i]
+        if typ == 0:
+            out += "(pad1)"
+            i += 1
+            continue
+        if i + 1 >= len(opts):
+            break
+        size = opts[i + 1]
+        body = opts[i + 2:i + 2 + size]
+        if typ == 1:
+            out += "(padn)"
+        elif typ == 5 and size == 2:
+            out += f"(rtalert: 0x{u16(body, 0):04x}) "
+        elif typ == 0xC2 and size == 4:
+            out += f"(jumbo: {u32(body, 0)}) "
+        else:
+            out += f"(opt_type 0x{typ:02x}: len={size})"
+        i += 2 + size
+    return out + (" " if out and not out.endswith(" ") else "")
 
 
 def _ah(rest: bytes) -> tuple[str, int | None]:

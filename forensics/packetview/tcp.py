@@ -127,20 +127,20 @@ def _options_walk(opts: bytes, hlen: int, rev: bool, thseq: int, thack: int) -> 
     return out + "]", True
 
 
-def _app(sport: int, dport: int, payload: bytes, length: int) -> str:
+def _app(sport: int, dport: int, payload: bytes, length: int, verbose: int) -> str:
     ports = (sport, dport)
     if 80 in ports or 8080 in ports:
-        return ": " + txtproto(payload, length, "http", HTTP_COMMANDS, code_second=True)
+        return ": " + txtproto(payload, length, "http", HTTP_COMMANDS, True, verbose)
     if 554 in ports or 8554 in ports:
-        return ": " + txtproto(payload, length, "rtsp", RTSP_COMMANDS, code_second=True)
+        return ": " + txtproto(payload, length, "rtsp", RTSP_COMMANDS, True, verbose)
     if 21 in ports:
-        return ": " + txtproto(payload, length, "ftp", None)
+        return ": " + txtproto(payload, length, "ftp", None, False, verbose)
     if 25 in ports:
-        return ": " + txtproto(payload, length, "smtp", None)
+        return ": " + txtproto(payload, length, "smtp", None, False, verbose)
     if 53 in ports:
         from forensics.packetview.dns import domain_print
 
-        return domain_print(payload, length, over_tcp=True)
+        return domain_print(payload, length, over_tcp=True, verbose=verbose)
     return ""
 
 
@@ -194,5 +194,5 @@ def tcp_print(st: ViewState, seg: bytes, length: int, src: bytes, dst: bytes, di
             return "".join(out)
     out.append(f", length {paylen}")
     if paylen > 0:
-        out.append(_app(sport, dport, seg[hlen:], paylen))
+        out.append(_app(sport, dport, seg[hlen:], paylen, st.vflag))
     return "".join(out)

@@ -38,32 +38,33 @@ def _fetch_token(data: bytes, idx: int, length: int) -> tuple[int, str]:
     return idx, "".join(tok)
 
 
-def _first_line(data: bytes, length: int, proto: str) -> str:
-    """print_txt_line with prefix ': ' for the first line; '' when the line is binary."""
-    idx = 0
+def _line(data: bytes, start: int, length: int, proto: str, prefix: str) -> tuple[str, int]:
+    """print_txt_line: (text, index after the line's end; 0 when nothing follows or the line is binary)."""
+    idx = start
     while idx < length:
         if idx >= len(data):
-            return f" [|{proto}]"
+            return f" [|{proto}]", 0
         c = data[idx]
         if c == 10:
-            return ": " + data[:idx].decode("ascii")
+            return prefix + data[start:idx].decode("ascii"), idx + 1
         if c == 13:
             if idx + 1 >= length:
-                return ""
+                return "", 0
             if idx + 1 >= len(data):
-                return f" [|{proto}]"
+                return f" [|{proto}]", 0
             if data[idx + 1] == 10:
-                return ": " + data[:idx].decode("ascii")
-            return ""
+                return prefix + data[start:idx].decode("ascii"), idx + 2
+            return "", 0
         if not _printable(c) and c != 9:
-            return ""
+            return "", 0
         idx += 1
-    return ": " + data[:idx].decode("ascii") + f" [|{proto}]"
+    return prefix + data[start:idx].decode("ascii") + f" [|{proto}]", 0
 
 
 def txtproto(data: bytes, length: int, proto: str, commands: tuple[str, ...] | None,
-             code_second: bool = False) -> str:
-    """'HTTP: GET / HTTP/1.1', 'HTTP' (not a request or response line), 'SMTP: 220 ...'."""
+             code_second: bool = False, verbose: int = 0) -> str:
+    """'HTTP: GET / HTTP/1.1', 'HTTP' (not a request or response line), 'SMTP: 220 ...'; with -v
+    'HTTP, length: N' and every text line on its own line."""
     show = commands is None
     if commands is not None:
         idx, tok = _fetch_token(data, 0, length)
@@ -75,6 +76,14 @@ def txtproto(data: bytes, length: int, proto: str, commands: tuple[str, ...] | N
             if idx and len(tok) == 3 and tok.isdigit():
                 show = True
     out = proto.upper()
-    if show:
-        out += _first_line(data, length, proto)
+    if show and verbose:
+        out += f", length: {length}"
+        idx = 0
+        while idx < length:
+            text, idx = _line(data, idx, length, proto, "\n\t")
+            out += text
+            if not idx:
+                break
+    elif show:
+        out += _line(data, 0, length, proto, ": ")[0]
     return out

@@ -28,15 +28,13 @@ def udp_print(st: ViewState, seg: bytes, length: int, src: bytes, dst: bytes, di
         length = ulen
     payload = seg[8:]
     out = head
-    checkable = not fragmented and len(seg) >= ulen + 8 and u16(seg, 6) != 0
-    if st.vflag > (1 if len(src) == 4 else 0) and checkable:
-        ok, should = transport_ok(src, dst, 17, seg[:ulen + 8])
-        out += "[udp sum ok] " if ok else f"[bad udp cksum 0x{u16(seg, 6):04x} -> 0x{should:04x}!] "
+    if st.vflag and not fragmented:
+        out += _checksum_note(st, seg, src, dst, length)
     ports = (sport, dport)
     if 53 in ports:
-        return out + domain_print(payload, length)
+        return out + domain_print(payload, length, verbose=st.vflag)
     if 5353 in ports:
-        return out + domain_print(payload, length, mdns=True)
+        return out + domain_print(payload, length, mdns=True, verbose=st.vflag)
     if 67 in ports or 68 in ports:
         return out + bootp_print(payload, length)
     if 123 in ports:
@@ -54,6 +52,19 @@ def udp_print(st: ViewState, seg: bytes, length: int, src: bytes, dst: bytes, di
     if ulen > length and not fragmented:
         return out + f"UDP, bad length {ulen} > {length}"
     return out + f"UDP, length {ulen}"
+
+
+def _checksum_note(st: ViewState, seg: bytes, src: bytes, dst: bytes, length: int) -> str:
+    """'[udp sum ok] ', '[bad udp cksum 0x.. -> 0x..!] ' or '[no cksum] ' (IPv4 at -vv, IPv6 at -v)."""
+    if len(src) == 4:
+        if st.vflag < 2:
+            return ""
+        if u16(seg, 6) == 0:
+            return "[no cksum] "
+    if len(seg) < length + 8:
+        return ""
+    ok, should = transport_ok(src, dst, 17, seg[:length + 8])
+    return "[udp sum ok] " if ok else f"[bad udp cksum 0x{u16(seg, 6):04x} -> 0x{should:04x}!] "
 
 
 def _addrs(atext: object, src: bytes, dst: bytes, sport: int, dport: int, direct: bool) -> str:

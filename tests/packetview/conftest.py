@@ -9,13 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from view_helpers import CORPUS, manifest  # noqa: E402
-
-
-def libpcap_captures() -> list[dict]:
-    """MANIFEST rows of the captures tcpdump reads (pcap and single-link pcapng; not gzip)."""
-    return [r for r in manifest() if r["format"].startswith("pcap") and "gzip" not in r["format"]
-            and r["packets_tcpdump"].isdigit() and int(r["packets_tcpdump"]) > 0]
+from view_helpers import CORPUS, libpcap_captures  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import libpcap_captures
-from view_helpers import CORPUS, our_lines, tcpdump_lines
+from view_helpers import CORPUS, libpcap_captures, our_lines, tcpdump_lines
 
 from forensics.packetview import ViewOptions
 
@@ -27,7 +26,7 @@ DEVIATIONS = [
      lambda o, t: _stops_where_tcpdump_goes_on(o, t, r"UDP, length \d+")),
     ("IP protocols tcpdump decodes and we print as 'ip-proto-N LEN' (GRE and what it carries, EIGRP, OSPF, "
      "PIM, VRRP, SCTP ...)",
-     lambda o, t: _stops_where_tcpdump_goes_on(o, t, r"ip-proto-\d+ \d+")),
+     lambda o, t: _stops_where_tcpdump_goes_on(o, t, r" ip-proto-\d+ \d+")),
     ("ethertypes and 802.3/LLC frames tcpdump decodes and we name (PPPoE, LLDP, STP, IS-IS, loopback, "
      "vendor types)",
      lambda o, t: o.endswith("not decoded]") and ("ethertype " in o or "802.3, length" in o)),

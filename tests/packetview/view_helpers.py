@@ -19,6 +19,12 @@ def manifest() -> list[dict]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
+def libpcap_captures() -> list[dict]:
+    """MANIFEST rows of the captures tcpdump reads (pcap and single-link pcapng; not gzip)."""
+    return [r for r in manifest() if r["format"].startswith("pcap") and "gzip" not in r["format"]
+            and r["packets_tcpdump"].isdigit() and int(r["packets_tcpdump"]) > 0]
+
+
 STARTS = {"": r"\d\d:\d\d:\d\d\.\d{6} ", "-tt": r"\d+\.\d{6} ", "-ttt": r" \d\d:\d\d:\d\d\.\d{6} ",
           "-tttt": r"\d{4}-\d\d-\d\d ", "-ttttt": r" \d\d:\d\d:\d\d\.\d{6} ", "-t": r""}
 
