@@ -34,10 +34,10 @@ def _network(st: ViewState, et: int, data: bytes, length: int) -> str | None:
         return ip6_print(st, data, length)
     if et in (0x0806, 0x8035):
         return arp_print(st, data, length)
-    if et == 0x8864:
-        from forensics.packetview.tunnels import pppoe_session
+    if et in (0x8863, 0x8864):
+        from forensics.packetview.tunnels import pppoe_print
 
-        return pppoe_session(st, data, length)
+        return pppoe_print(st, data, length)
     if et in (0x8847, 0x8848):
         labels, step = mpls_labels(data, st.vflag)
         inner = data[step:]

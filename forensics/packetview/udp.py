@@ -47,6 +47,10 @@ def udp_print(st: ViewState, seg: bytes, length: int, src: bytes, dst: bytes, di
         from forensics.packetview.tunnels import geneve_print
 
         return out + geneve_print(st, payload, length)
+    if 6343 in ports:
+        from forensics.packetview.tunnels import sflow_print
+
+        return out + sflow_print(payload, length)
     if 546 in ports or 547 in ports:
         return out + dhcp6_print(payload, length)
     if ulen > length and not fragmented:

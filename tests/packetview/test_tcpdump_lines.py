@@ -21,14 +21,14 @@ def _stops_where_tcpdump_goes_on(ours: str, theirs: str, tail: str) -> bool:
 
 # Each rule: (why, test on (ours, tcpdump's)). A line pair that differs must satisfy one rule.
 DEVIATIONS = [
-    ("UDP applications tcpdump decodes and we print as 'UDP, length N' (NetFlow/IPFIX/sFlow exports, ISAKMP, "
-     "VXLAN, Geneve, Teredo, MPLS-in-UDP, syslog, SNMP, NetBIOS, mDNS-less ports ...)",
+    ("UDP applications tcpdump decodes and we print as 'UDP, length N' (ISAKMP, Teredo, MPLS-in-UDP, syslog, "
+     "SNMP, NetBIOS ...)",
      lambda o, t: _stops_where_tcpdump_goes_on(o, t, r"UDP, length \d+")),
     ("IP protocols tcpdump decodes and we print as 'ip-proto-N LEN' (GRE and what it carries, EIGRP, OSPF, "
      "PIM, VRRP, SCTP ...)",
      lambda o, t: _stops_where_tcpdump_goes_on(o, t, r" ip-proto-\d+ \d+")),
-    ("ethertypes and 802.3/LLC frames tcpdump decodes and we name (PPPoE, LLDP, STP, IS-IS, loopback, "
-     "vendor types)",
+    ("ethertypes and 802.3/LLC frames tcpdump decodes and we name (PPP PAP/CHAP in PPPoE, LLDP, STP, IS-IS, "
+     "loopback, vendor types)",
      lambda o, t: o.endswith("not decoded]") and ("ethertype " in o or "802.3, length" in o)),
     ("TCP applications tcpdump names or decodes after the length (BGP, SMB, SSH, NetBIOS, RPC ...)",
      lambda o, t: re.search(r", length \d+$", o) is not None and t.startswith(o) and t[len(o)] in ": "),
@@ -73,7 +73,7 @@ def test_summary_lines_equal_tcpdump_on_the_corpus(corpus_case):
         exact += sum(o == t for o, t in zip(ours, theirs, strict=True))
     assert not failures, "\n".join(f"{p}\n  ours: {o}\n  tcpd: {t}" for p, o, t in failures[:40])
     # The rules must stay exceptions: most lines are equal byte for byte.
-    assert total > 4500 and exact / total > 0.9, (exact, total, sorted(used.items(), key=lambda kv: -kv[1]))
+    assert total > 4500 and exact / total > 0.93, (exact, total, sorted(used.items(), key=lambda kv: -kv[1]))
 
 
 @pytest.mark.parametrize("path", ["tcpreplay/test.pcap", "zeek/http-qinq-0.pcap", "tcpdump/802.1ad_QinQ.pcap",
