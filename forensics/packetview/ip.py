@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 from forensics.packetview.cksum import inet_sum
 from forensics.packetview.icmp import icmp_print
 from forensics.packetview.icmp6 import icmp6_print
@@ -18,8 +20,21 @@ PROTO_NAMES = {0: "Options", 1: "ICMP", 2: "IGMP", 4: "IPIP", 6: "TCP", 8: "EGP"
 _SELF_ADDRESSED = (6, 17, 33, 132)  # TCP, UDP, DCCP, SCTP print their own addresses and ports
 
 
+_TRUNC_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6", 4: "ip", 41: "ip6", 2: "igmp", 47: "gre", 50: "esp",
+                51: "ah"}
+
+
 def _transport(st: ViewState, nh: int, data: bytes, length: int, src: bytes, dst: bytes, direct: bool,
                fragmented: bool) -> str:
+    """The protocol after an IP header; a field past the captured bytes gives tcpdump's ' [|proto]' mark."""
+    try:
+        return _demux(st, nh, data, length, src, dst, direct, fragmented)
+    except (IndexError, ValueError, struct.error):
+        return f"[|{_TRUNC_NAMES.get(nh, 'ip')}]"
+
+
+def _demux(st: ViewState, nh: int, data: bytes, length: int, src: bytes, dst: bytes, direct: bool,
+           fragmented: bool) -> str:
     if nh == 6:
         return tcp_print(st, data, length, src, dst, direct, fragmented)
     if nh == 17:
@@ -171,6 +186,8 @@ def _options6(opts: bytes) -> str:
             break
         size = opts[i + 1]
         body = opts[i + 2:i + 2 + size]
+        if len(body) < size:
+            return out + "[trunc] "
         if typ == 1:
             out += "(padn)"
         elif typ == 5 and size == 2:

@@ -36,12 +36,16 @@ def printn(data: bytes) -> str:
 
 
 def u16(b: bytes, off: int) -> int:
-    """Big-endian 16-bit value at off."""
+    """Big-endian 16-bit value at off (IndexError past the captured bytes, as for a single byte)."""
+    if off + 2 > len(b):
+        raise IndexError(off)
     return struct.unpack_from(">H", b, off)[0]
 
 
 def u32(b: bytes, off: int) -> int:
-    """Big-endian 32-bit value at off."""
+    """Big-endian 32-bit value at off (IndexError past the captured bytes)."""
+    if off + 4 > len(b):
+        raise IndexError(off)
     return struct.unpack_from(">I", b, off)[0]
 
 

@@ -144,3 +144,26 @@ def test_verbose_ip_fields_equal_tcpdump_v(corpus_case, path):
             assert o == t
             checked += 1
     assert compared >= 8 and (checked > 5 or "tcpreplay" not in path)
+
+
+@pytest.mark.parametrize("snaplen", [54, 80, 120])
+def test_cut_captures_equal_tcpdump(corpus_case, tmp_path, snaplen):
+    """Captures cut to a snap length by tcpdump itself: the truncation marks ([|tcp], [|domain] ...) and what
+    comes before them equal tcpdump's."""
+    import subprocess
+
+    from forensics.ingest import import_paths
+
+    case, _ = corpus_case
+    marks = 0
+    for name in ("tcpreplay/test.pcap", "ipfixprobe/mixed.pcap", "zeek/dns-edns-ecs.pcap", "zeek/dhcp__dhcp.pcap",
+                 "dpkt/dns_icmp.pcap", "zeek/http-qinq-0.pcap"):
+        cut = tmp_path / f"{snaplen}-{name.replace('/', '_')}"
+        subprocess.run(["tcpdump", "-r", str(CORPUS / "files" / name), "-s", str(snaplen), "-w", str(cut)],
+                       capture_output=True, check=True)
+        cid = import_paths(case, [str(cut)]).files[0].capture_id
+        theirs = [entry.split("\n")[0] for entry in tcpdump_lines(cut)]
+        ours = our_lines(case, cid, ViewOptions())
+        assert not _compare(ours, theirs, {}), name
+        marks += sum("[|" in line for line in theirs)
+    assert marks > 0  # the cut reached into headers tcpdump decodes
