@@ -123,7 +123,8 @@ def show(con: object, filter_expr: str | None, bpf: str | None, count_limit: int
     if count_limit is not None:
         sql += " LIMIT $_limit"
         params["_limit"] = count_limit
-    cur = con.execute(sql, params)
+    cur = con.cursor()  # its own cursor: reading the records queries the case while rows are still pending
+    cur.execute(sql, params)
     names = [d[0] for d in cur.description]
     with RecordStore(con, locator) as store:
         _print_rows(cur, names, options, dump, json_out, store)

@@ -79,6 +79,7 @@ def ip4_print(st: ViewState, data: bytes, length: int) -> str:
         return out + f"[bad hdr length {hl} - too short, < 20]"
     if length < tot:
         out += f"truncated-ip - {tot - length} bytes missing! "
+    data = data[:max(tot, hl)]  # tcpdump reads nothing past the datagram (link padding is not IP's)
     off = u16(data, 6)
     proto = data[9]
     src, dst = data[12:16], data[16:20]
@@ -130,6 +131,8 @@ def ip6_print(st: ViewState, data: bytes, length: int) -> str:
     total = plen + 40
     if length < total:
         out += f"truncated-ip6 - {total - length} bytes missing!"
+    if plen:
+        data = data[:total]
     cp = 40
     fragmented = False
     while True:

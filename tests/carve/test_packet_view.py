@@ -64,6 +64,20 @@ def test_cli_read_file_equals_case_and_tcpdump(tmp_path):
     assert len(ours) == len(theirs)
 
 
+def test_cli_read_file_shows_every_packet_of_a_long_capture(tmp_path):
+    """More packets than one fetch of rows (2048): every one printed, each line tcpdump's."""
+    from builders import ETH_IPV4, eth, ipv4, pad60, pcap_file, udp
+
+    datagrams = [udp(50000 + i % 1000, (53, 7777)[i % 2], b"x" * (i % 40)) for i in range(2500)]
+    frames = [pad60(eth(ETH_IPV4, ipv4("10.0.0.1", "10.0.0.2", 17, d))) for d in datagrams]
+    path = tmp_path / "long.pcap"
+    path.write_bytes(pcap_file([(1700000000 + i / 1000, f) for i, f in enumerate(frames)]))
+    ours = _cli("packets", "-r", str(path))
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout == _tcpdump_text("-r", str(path))
+    assert len(ours.stdout.splitlines()) == 2500
+
+
 def test_cli_count_json_and_errors(tmp_path):
     src = source("pcap")
     for expr in ("tcp dst port 445", "arp or udp"):
