@@ -41,3 +41,32 @@ def dhcp6_print(data: bytes, length: int) -> str:
     if not data:
         return "dhcp6 [|dhcp6]"
     return "dhcp6 " + _DHCP6.get(data[0], f"msgtype-{data[0]}")
+
+
+_IKEV2_EXCHANGES = {34: "ikev2_init", 35: "ikev2_auth", 36: "child_sa", 37: "inf2"}
+
+
+def isakmp_print(data: bytes, length: int) -> str | None:
+    """IKEv2 as tcpdump prints it without -v: 'isakmp: parent_sa ikev2_init[I]'; None for IKEv1 (not ours)."""
+    if len(data) < 28:
+        return "isakmp [|isakmp]"
+    major = data[17] >> 4
+    if major != 2:
+        return None
+    etype, flags, msgid = data[18], data[19], int.from_bytes(data[20:24], "big")
+    out = "isakmp: " + ("parent_sa" if msgid == 0 else "child_sa ")
+    out += " " + _IKEV2_EXCHANGES.get(etype, f"#{etype}")
+    if flags & 0x38:
+        out += "[" + "".join(c for b, c in ((0x08, "I"), (0x10, "V"), (0x20, "R")) if flags & b) + "]"
+    return out
+
+
+def nat_t_print(data: bytes, length: int) -> str | None:
+    """UDP 4500: 'NONESP-encap: isakmp: ...' (a zero marker) or 'UDP-encap: ESP(spi=..,seq=..), length N'."""
+    if len(data) >= 4 and data[:4] == b"\x00\x00\x00\x00":
+        inner = isakmp_print(data[4:], length - 4)
+        return None if inner is None else "NONESP-encap: " + inner
+    if len(data) < 8:
+        return "UDP-encap: [|esp]"
+    spi, seq = int.from_bytes(data[:4], "big"), int.from_bytes(data[4:8], "big")
+    return f"UDP-encap: ESP(spi=0x{spi:08x},seq=0x{seq:x}), length {length}"

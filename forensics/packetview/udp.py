@@ -47,6 +47,12 @@ def udp_print(st: ViewState, seg: bytes, length: int, src: bytes, dst: bytes, di
         from forensics.packetview.tunnels import geneve_print
 
         return out + geneve_print(st, payload, length)
+    if 500 in ports or 4500 in ports:
+        from forensics.packetview.appudp import isakmp_print, nat_t_print
+
+        text = (nat_t_print if 4500 in ports else isakmp_print)(payload, length)
+        if text is not None:
+            return out + text
     if 6343 in ports:
         from forensics.packetview.tunnels import sflow_print
 
