@@ -8,6 +8,7 @@ import socket
 from forensics.packetview.arp import arp_print
 from forensics.packetview.igmp import mpls_labels
 from forensics.packetview.ip import ip4_print, ip6_print
+from forensics.packetview.llc import llc_print
 from forensics.packetview.state import ViewState
 from forensics.packetview.text import mac, u16, u32
 
@@ -102,18 +103,19 @@ def _after(st: ViewState, head: str, et: int, data: bytes, off: int, length: int
     return (head if st.eflag else "") + text
 
 
+def _llc_frame(st: ViewState, data: bytes, off: int, llc_len: int, addrs: str) -> str:
+    """An 802.3/LLC frame: what tcpdump prints for spanning tree and SNAP-with-ethertype; else named."""
+    text = None if st.eflag else llc_print(st, data[off:], llc_len)
+    return addrs + f"802.3, length {llc_len}: [LLC is not decoded]" if text is None else text
+
+
 def _ether(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:
     if len(data) < 14:
         return "[|ether]", len(data)
     dst, src, et = data[0:6], data[6:12], u16(data, 12)
     addrs = f"{mac(src)} > {mac(dst)}, "
     if et <= 1500:
-        if data[14:17] == b"\xaa\xaa\x03" and data[17:20] == b"\x00\x00\x00" and len(data) >= 22 \
-                and not st.eflag:  # LLC/SNAP with an ethertype: tcpdump shows what it carries
-            text = _network(st, u16(data, 20), data[22:], wirelen - 22)
-            if text is not None:
-                return text, 22
-        return addrs + f"802.3, length {et}: [LLC is not decoded]", 14
+        return _llc_frame(st, data, 14, et, addrs), 14
     head = addrs + f"{_etype(et)}, length {wirelen}: "
     off, length = 14, wirelen - 14
     while et in _VLAN_TYPES:
@@ -122,6 +124,9 @@ def _ether(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:
         tci, inner = u16(data, off), u16(data, off + 2)
         head += f"vlan {tci & 0xFFF}, p {tci >> 13}" + (", DEI" if tci & 0x1000 else "") + f", {_etype(inner)}, "
         off, length, et = off + 4, length - 4, inner
+    if et <= 1500:  # an 802.3 frame inside tags (Cisco PVST)
+        text = None if st.eflag else llc_print(st, data[off:], et)
+        return (head + "[LLC is not decoded]" if text is None else text), off
     text = _network(st, et, data[off:], length)
     if text is None:
         # tcpdump decodes MPLS, PPPoE, LLDP ... itself; we name the ethertype and stop (docs/filters.md).

@@ -73,7 +73,7 @@ def test_summary_lines_equal_tcpdump_on_the_corpus(corpus_case):
         exact += sum(o == t for o, t in zip(ours, theirs, strict=True))
     assert not failures, "\n".join(f"{p}\n  ours: {o}\n  tcpd: {t}" for p, o, t in failures[:40])
     # The rules must stay exceptions: most lines are equal byte for byte.
-    assert total > 4500 and exact / total > 0.96, (exact, total, sorted(used.items(), key=lambda kv: -kv[1]))
+    assert total > 4500 and exact / total > 0.97, (exact, total, sorted(used.items(), key=lambda kv: -kv[1]))
 
 
 @pytest.mark.parametrize("path", ["tcpreplay/test.pcap", "zeek/http-qinq-0.pcap", "tcpdump/802.1ad_QinQ.pcap",
