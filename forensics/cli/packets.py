@@ -67,7 +67,7 @@ def packets_command(
 ) -> None:
     """Show packets one line each as tcpdump -nn does, decoded from the original capture bytes.
 
-    Example: forensics packets --filter 'tcp dst port 445 and tcp[tcpflags] & tcp-syn != 0' -c 20 -X
+    Example: forensics packets --filter 'tcp dst port 445' -c 20 -X
     Example: forensics packets -r suspicious.pcap --filter 'udp port 53' -c 10
     """
     from forensics.packetview import ViewOptions
