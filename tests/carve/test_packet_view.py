@@ -51,7 +51,7 @@ def test_cli_read_file_equals_case_and_tcpdump(tmp_path):
     db = str(tmp_path / "cli.duckdb")
     with Case.open(db) as c:
         import_paths(c, [str(src)])
-    for extra in ([], ["--filter", "tcp dst port 445", "-X"], ["-e", "-c", "30", "-tttt"], ["-v", "-c", "20"]):
+    for extra in ([], ["--filter", "tcp dst port 445", "-X"], ["-e", "-v", "-c", "30", "-tttt"]):
         from_file = _cli("packets", "-r", str(src), *extra)
         from_case = _cli("packets", "--db", db, *extra)
         assert from_file.returncode == 0 and from_case.returncode == 0, from_file.stderr + from_case.stderr
