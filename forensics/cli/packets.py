@@ -1,4 +1,4 @@
-"""`forensics packets`: a tcpdump-like view of the imported packets."""
+"""`forensics packets`: tcpdump's view of the packets of a case, or of one capture read directly (-r)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from forensics.cli.options import DbOption, FilterOption, JsonFlag, db_path
+from forensics.cli.options import DbOption, FilterOption, JsonFlag, QuietFlag, db_path
 from forensics.errors import UsageError
 
 BpfOption = Annotated[
@@ -23,6 +23,11 @@ CaptureOption = Annotated[
 SearchOption = Annotated[
     list[Path] | None,
     typer.Option("--search", help="Folder to search for moved capture files by sha256 (repeatable).",
+                 show_default=False),
+]
+ReadOption = Annotated[
+    Path | None,
+    typer.Option("-r", help="Read this capture directly, as tcpdump -r does (an in-memory case; no --db).",
                  show_default=False),
 ]
 
@@ -58,63 +63,103 @@ def selection(con: object, filter_expr: str | None, bpf: str | None, capture: st
 
 def packets_command(
     db: DbOption = None,
+    read: ReadOption = None,
     filter_expr: FilterOption = None,
     bpf: BpfOption = None,
     count_limit: Annotated[int | None, typer.Option("-c", help="Stop after N packets.", show_default=False)] = None,
     numeric: Annotated[bool, typer.Option("-n", help="Accepted for tcpdump habit: names are never resolved.")] = False,
-    verbose: Annotated[bool, typer.Option("-v", help="More fields: capture/frame, TTL, IP id and length.")] = False,
-    hex_dump: Annotated[bool, typer.Option("-x", help="Hex dump of each packet (whole frame).")] = False,
-    hex_ascii: Annotated[bool, typer.Option("-X", help="Hex and ASCII dump of each packet.")] = False,
-    ascii_dump: Annotated[bool, typer.Option("-A", help="ASCII dump of each packet.")] = False,
+    verbose: Annotated[int, typer.Option("-v", count=True, help="tcpdump -v: IP header fields, checksums.")] = 0,
+    link_header: Annotated[bool, typer.Option("-e", help="Print the link-layer header (MACs, VLAN tags).")] = False,
+    times: Annotated[int, typer.Option("-t", count=True, help="-t none, -tt epoch, -ttt delta, -tttt date, "
+                                       "-ttttt since first (UTC).")] = 0,
+    hex_dump: Annotated[int, typer.Option("-x", count=True, help="Hex dump from the network layer (-xx: frame).")] = 0,
+    hex_ascii: Annotated[int, typer.Option("-X", count=True, help="Hex and ASCII dump (-XX: whole frame).")] = 0,
+    ascii_dump: Annotated[bool, typer.Option("-A", help="ASCII dump from the network layer.")] = False,
     count: Annotated[bool, typer.Option("--count", help="Print only the number of matching packets.")] = False,
     capture: CaptureOption = None,
     search: SearchOption = None,
     alert: AlertOption = None,
     json_out: JsonFlag = False,
+    quiet: QuietFlag = False,
 ) -> None:
-    """Show packets one line each, tcpdump style; dumps are read from the original capture files.
+    """Show packets one line each as tcpdump -nn does, decoded from the original capture bytes.
 
-    Example: forensics packets --filter 'tcp dst port 445 and tcp[tcpflags] & tcp-syn != 0' -c 20 -X
+    Example: forensics packets --filter 'tcp dst port 445' -c 20 -X
+    Example: forensics packets -r suspicious.pcap --filter 'udp port 53' -c 10
     """
-    from forensics.carve import RecordStore
-    from forensics.packetview import ROW_COLUMNS
-    from forensics.store import Case
+    from forensics.packetview import ViewOptions
 
     modes = [m for m, on in (("x", hex_dump), ("X", hex_ascii), ("A", ascii_dump)) if on]
     if len(modes) > 1:
         raise UsageError("-x, -X and -A: choose one dump style")
     if count_limit is not None and count_limit < 1:
         raise UsageError("-c: give a positive number of packets")
-    mode = modes[0] if modes else None
-    window = ("true", {})
+    if times > 5:
+        raise UsageError("-t: give it at most five times (-ttttt)")
+    options = ViewOptions(link_header=link_header, verbose=verbose, ts_mode={0: 1, 1: 0}.get(times, times))
+    dump = (modes[0], (hex_dump or hex_ascii) > 1) if modes else None
+    window: tuple[str, dict] = ("true", {})
     if alert is not None:
+        if read is not None:
+            raise UsageError("-r and --alert: an alert belongs to a case (--db), not to a file read directly")
         filter_expr, window = alert_filter(db_path(db), alert, filter_expr)
-    with Case.open(db_path(db), read_only=True) as case:
-        con = case.con
-        locator, where, params = selection(con, filter_expr, bpf, capture, None, search)
-        where, params = f"({where}) AND {window[0]}", {**params, **window[1]}
-        if count:
-            n = con.execute(f"SELECT count(*) FROM packets WHERE {where}", params).fetchone()[0]
-            if count_limit is not None:
-                n = min(n, count_limit)
-            print(json.dumps({"packets": n}) if json_out else f"{n} packets")
-            return
-        sql = (f"SELECT {', '.join(ROW_COLUMNS)}, file_offset FROM packets WHERE {where} "
-               "ORDER BY ts, capture_id, frame")
+    args = (filter_expr, bpf, count_limit, count, capture, search, json_out, options, dump, window)
+    if read is None:
+        from forensics.store import Case
+
+        with Case.open(db_path(db), read_only=True) as case:
+            show(case.con, *args)
+        return
+    if db is not None:
+        raise UsageError("-r and --db: read a capture directly or show a case, not both")
+    from forensics.cli.progress import make_progress
+    from forensics.packetview.source import transient_case
+
+    with transient_case(read, make_progress(quiet or json_out or not sys.stderr.isatty())) as (case, summary):
+        result = summary.files[0]
+        if result.status == "partial":
+            print(f"forensics: {result.message}", file=sys.stderr)
+        show(case.con, *args)
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
+
+
+def show(con: object, filter_expr: str | None, bpf: str | None, count_limit: int | None, count: bool,
+         capture: str | None, search: list[Path] | None, json_out: bool, options: object,
+         dump: tuple[str, bool] | None, window: tuple[str, dict] = ("true", {})) -> None:
+    """Print the selected packets of the case on `con` (or their number with count); `window` narrows them
+    further (SQL on packets, its parameters), e.g. an alert's time window."""
+    from forensics.carve import RecordStore
+    from forensics.packetview import ROW_COLUMNS
+
+    locator, where, params = selection(con, filter_expr, bpf, capture, None, search)
+    where, params = f"({where}) AND {window[0]}", {**params, **window[1]}
+    if count:
+        n = con.execute(f"SELECT count(*) FROM packets WHERE {where}", params).fetchone()[0]
         if count_limit is not None:
-            sql += " LIMIT $_limit"
-            params["_limit"] = count_limit
-        cur = con.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        with RecordStore(con, locator) as store:
-            _print_rows(cur, names, mode, verbose, json_out, store)
+            n = min(n, count_limit)
+        print(json.dumps({"packets": n}) if json_out else f"{n} packets")
+        return
+    # One capture: file order, as tcpdump reads it (its relative sequence numbers follow that order).
+    captures = con.execute(f"SELECT count(DISTINCT capture_id) FROM packets WHERE {where}", params).fetchone()[0]
+    order = "capture_id, frame" if captures <= 1 else "ts, capture_id, frame"
+    sql = f"SELECT {', '.join(ROW_COLUMNS)}, file_offset FROM packets WHERE {where} ORDER BY {order}"
+    if count_limit is not None:
+        sql += " LIMIT $_limit"
+        params["_limit"] = count_limit
+    cur = con.cursor()  # its own cursor: reading the records queries the case while rows are still pending
+    cur.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    with RecordStore(con, locator) as store:
+        _print_rows(cur, names, options, dump, json_out, store)
 
 
-def _print_rows(cur: object, names: list[str], mode: str | None, verbose: bool, json_out: bool,
+def _print_rows(cur: object, names: list[str], options: object, dump: tuple[str, bool] | None, json_out: bool,
                 store: object) -> None:
     from forensics.carve import PacketRef
-    from forensics.packetview import dump_lines, json_row, summary_line
+    from forensics.packetview import PacketView, json_row
 
+    view = PacketView(options)
     first = True
     if json_out:
         print("[", end="")
@@ -122,23 +167,23 @@ def _print_rows(cur: object, names: list[str], mode: str | None, verbose: bool, 
         rows = cur.fetchmany(2048)
         if not rows:
             break
-        dicts = [dict(zip(names, r, strict=True)) for r in rows]
-        datas: list[bytes | None] = [None] * len(dicts)
-        if mode is not None:
-            refs = [PacketRef(d["capture_id"], d["frame"], 0, d["iface"], d["linktype"], d["file_offset"],
-                              d["caplen"], d["wirelen"]) for d in dicts]
-            datas = [store.read(ref).data for ref in refs]
-        for d, data in zip(dicts, datas, strict=True):
+        for r in rows:
+            d = dict(zip(names, r, strict=True))
+            ref = PacketRef(d["capture_id"], d["frame"], 0, d["iface"], d["linktype"], d["file_offset"],
+                            d["caplen"], d["wirelen"])
+            rec = store.read(ref)
+            text = view.line(rec.ts_ns, ref.linktype, rec.data, ref.wirelen)
+            lines = view.dump(ref.linktype, rec.data, dump[0], link=dump[1]) if dump else []
             if json_out:
                 obj = json_row({k: v for k, v in d.items() if k != "file_offset"})
-                if data is not None:
-                    obj["data_hex"] = data.hex()
+                obj["summary"] = text
+                if dump:
+                    obj["data_hex"] = (rec.data if dump[1] else view.payload(ref.linktype, rec.data)).hex()
                 print(("" if first else ",\n") + json.dumps(obj), end="")
             else:
-                print(summary_line(d, verbose))
-                if data is not None:
-                    for line in dump_lines(data, mode):
-                        print(line)
+                print(text)
+                for line in lines:
+                    print(line)
             first = False
     if json_out:
         print("]")

@@ -1,8 +1,9 @@
-"""The packet view: dumps equal tcpdump's -xx/-XX, lines carry the decoded fields, the CLI counts like tcpdump."""
+"""The packet view through the CLI: dumps equal tcpdump's, -r FILE equals --db CASE, counts equal tcpdump's."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,13 +11,13 @@ import pytest
 from carve_helpers import capture_id, source, tcpdump
 
 from forensics.carve import read_records, select_packets
-from forensics.packetview import dump_lines, summary_line, tcp_flags_text
+from forensics.packetview import dump_lines, tcp_flags_text
 
 pytestmark = pytest.mark.oracle
 
 
 @pytest.mark.parametrize(("mode", "flag"), [("x", "-xx"), ("X", "-XX")])
-def test_dumps_equal_tcpdump(case, mode, flag):
+def test_link_layer_dumps_equal_tcpdump(case, mode, flag):
     src = source("pcap")
     refs = select_packets(case.con, "capture_id = $c", {"c": capture_id(case, "pcap")})[:40]
     ours = []
@@ -27,17 +28,9 @@ def test_dumps_equal_tcpdump(case, mode, flag):
     assert ours == theirs
 
 
-def test_summary_line_fields():
-    import datetime as dt
-
-    from forensics.netaddr import ip_to_int
-
-    row = {"ts": dt.datetime(2024, 3, 1, 12, 0, 0, 123456), "ip_version": 4, "src_ip": ip_to_int("10.0.0.1"),
-           "dst_ip": ip_to_int("10.0.0.2"), "ip_proto": 6, "src_port": 49152, "dst_port": 445, "tcp_flags": 0x12,
-           "wirelen": 74, "vlan": 100}
-    assert summary_line(row) == ("2024-03-01 12:00:00.123456 vlan 100, IP 10.0.0.1.49152 > 10.0.0.2.445: "
-                                 "Flags [S.], length 74")
+def test_tcp_flag_letters():
     assert tcp_flags_text(0) == "none" and tcp_flags_text(0x18) == "P." and tcp_flags_text(0x11) == "F."
+    assert tcp_flags_text(0x12) == "S." and tcp_flags_text(0xC2) == "SEW"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -45,7 +38,12 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
 
 
-def test_cli_count_and_lines(tmp_path):
+def _tcpdump_text(*args: str) -> str:
+    return subprocess.run(["tcpdump", "-nn", *args], capture_output=True, text=True,
+                          env={**os.environ, "TZ": "UTC"}).stdout
+
+
+def test_cli_read_file_equals_case_and_tcpdump(tmp_path):
     from forensics.ingest import import_paths
     from forensics.store import Case
 
@@ -53,16 +51,49 @@ def test_cli_count_and_lines(tmp_path):
     db = str(tmp_path / "cli.duckdb")
     with Case.open(db) as c:
         import_paths(c, [str(src)])
+    for extra in ([], ["--filter", "tcp dst port 445", "-X"], ["-e", "-v", "-c", "30", "-tttt"]):
+        from_file = _cli("packets", "-r", str(src), *extra)
+        from_case = _cli("packets", "--db", db, *extra)
+        assert from_file.returncode == 0 and from_case.returncode == 0, from_file.stderr + from_case.stderr
+        assert from_file.stdout == from_case.stdout and from_file.stdout
+        assert from_file.stderr == ""  # no progress when not on a terminal
+    # the whole file's -X output is tcpdump's, byte for byte (SMB over 445 is named by tcpdump after the length)
+    ours = _cli("packets", "-r", str(src), "-X", "--filter", "tcp dst port 445", "-c", "25").stdout.splitlines()
+    theirs = _tcpdump_text("-X", "-r", str(src), "-c", "25", "tcp dst port 445").splitlines()
+    assert [x for x in ours if x.startswith("\t")] == [x for x in theirs if x.startswith("\t")]
+    assert len(ours) == len(theirs)
+
+
+def test_cli_read_file_shows_every_packet_of_a_long_capture(tmp_path):
+    """More packets than one fetch of rows (2048): every one printed, each line tcpdump's."""
+    from builders import ETH_IPV4, eth, ipv4, pad60, pcap_file, udp
+
+    datagrams = [udp(50000 + i % 1000, (53, 7777)[i % 2], b"x" * (i % 40)) for i in range(2500)]
+    frames = [pad60(eth(ETH_IPV4, ipv4("10.0.0.1", "10.0.0.2", 17, d))) for d in datagrams]
+    path = tmp_path / "long.pcap"
+    path.write_bytes(pcap_file([(1700000000 + i / 1000, f) for i, f in enumerate(frames)]))
+    ours = _cli("packets", "-r", str(path))
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout == _tcpdump_text("-r", str(path))
+    assert len(ours.stdout.splitlines()) == 2500
+
+
+def test_cli_count_json_and_errors(tmp_path):
+    src = source("pcap")
     for expr in ("tcp dst port 445", "arp or udp"):
-        out = _cli("packets", "--db", db, "--capture", str(src), "--filter", expr, "--count")
+        out = _cli("packets", "-r", str(src), "--filter", expr, "--count")
         assert out.returncode == 0, out.stderr
         want = tcpdump("-r", str(src), "--count", expr).stdout.decode().split()[0]
         assert out.stdout.strip() == f"{want} packets"
-    out = _cli("packets", "--db", db, "--capture", "1", "-c", "5", "--filter", "tcp")
-    lines = out.stdout.splitlines()
-    assert len(lines) == 5 and all(" IP 192.168.10." in line and "Flags [" in line for line in lines)
-    out = _cli("packets", "--db", db, "--capture", str(src), "-c", "2", "--json", "-x")
+    out = _cli("packets", "-r", str(src), "-c", "2", "--json", "-xx")
     rows = json.loads(out.stdout)
     assert len(rows) == 2 and all(len(r["data_hex"]) == 2 * r["caplen"] for r in rows)
-    out = _cli("packets", "--db", db, "--filter", "host and")
+    assert rows[0]["summary"] == _tcpdump_text("-r", str(src), "-c", "1").splitlines()[0]
+    out = _cli("packets", "-r", str(src), "--filter", "host and")
     assert out.returncode == 2 and "filter column 6" in out.stderr and "Traceback" not in out.stderr
+    out = _cli("packets", "-r", str(tmp_path / "none.pcap"))
+    assert out.returncode == 2 and "no such file" in out.stderr and "Traceback" not in out.stderr
+    junk = tmp_path / "junk.pcap"
+    junk.write_bytes(b"not a capture at all" * 10)
+    out = _cli("packets", "-r", str(junk))
+    assert out.returncode == 2 and str(junk) in out.stderr and "Traceback" not in out.stderr
