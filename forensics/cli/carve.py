@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated
 import typer
 
 from forensics.cli.options import DbOption, FilterOption, JsonFlag, db_path
+from forensics.cli.output import atomic_files, check_output_file
 from forensics.cli.packets import BpfOption, CaptureOption, SearchOption, selection
 from forensics.errors import UsageError
 
@@ -41,6 +43,7 @@ def carve_command(
 
     if (report is None) != (item is None):
         raise UsageError("carve: --report NAME and --item N go together")
+    check_output_file(out, "-w")  # before the query
     if report is not None:
         from forensics.config import load_config
         from forensics.reports import run_report
@@ -57,7 +60,10 @@ def carve_command(
         con = case.con
         _, where, params = selection(con, filter_expr, bpf, capture, flow, search)
         refs = select_packets(con, where, params)
-        files = carve(con, refs, out, pcapng=pcapng, search=list(search or []))
+        with atomic_files(out) as dest:  # written beside `out`, moved into place when complete
+            files = carve(con, refs, dest, pcapng=pcapng, search=list(search or []))
+        files = [dataclasses.replace(f, path=out.parent / Path(f.path).name) if Path(f.path) != out else f
+                 for f in files]
     if json_out:
         print(json.dumps([{"path": str(f.path), "linktype": f.linktype, "packets": f.packets} for f in files]))
         return
