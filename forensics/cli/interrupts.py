@@ -22,6 +22,16 @@ def install() -> None:
     signal.signal(signal.SIGTERM, _handler)
 
 
+def _note(signum: int, frame: object) -> None:
+    _signalled.append(signum)
+
+
+def hold() -> None:
+    """From now on a signal is noted but raises nothing: the command is already saying what was kept."""
+    signal.signal(signal.SIGINT, _note)
+    signal.signal(signal.SIGTERM, _note)
+
+
 def interrupted(exc: BaseException | None = None) -> bool:
     """True when a signal arrived (or `exc` is a KeyboardInterrupt)."""
     return bool(_signalled) or isinstance(exc, KeyboardInterrupt)

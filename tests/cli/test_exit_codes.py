@@ -185,3 +185,65 @@ def test_a_forensics_error_stays_one_line_and_debug_adds_its_traceback(tmp_path)
     one_line(proc, "none.duckdb", "no case database")
     proc = run("--debug", "info", "--db", str(tmp_path / "none.duckdb"))
     assert proc.returncode == 2 and "Traceback" in proc.stderr
+
+
+# --- inputs: missing, special files, damaged ----------------------------------------------------------------
+
+def test_missing_file_is_one_line_exit_1_and_the_rest_is_imported(tmp_path):
+    good = write_capture(tmp_path / "good.pcap")
+    proc = run("import", "--quiet", "--db", str(tmp_path / "c.duckdb"), str(tmp_path / "gone.pcap"), str(good))
+    assert proc.returncode == 1
+    one_line(proc, f"{tmp_path / 'gone.pcap'}: no such file or folder")
+
+
+def test_special_files_given_as_input_say_what_they_are(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    good = write_capture(tmp_path / "good.pcap")
+    db = tmp_path / "c.duckdb"
+    proc = run("import", "--quiet", "--db", str(db), str(fifo), "/dev/zero", "/dev/urandom", str(good))
+    assert proc.returncode == 1  # rejected ones, the rest kept
+    assert "Traceback" not in proc.stderr
+    got = lines(proc.stderr)
+    assert len(got) == 3, proc.stderr
+    assert got[0].startswith(f"forensics: {fifo}: a named pipe (FIFO)")
+    assert got[1].startswith("forensics: /dev/zero: a character device")
+    assert got[2].startswith("forensics: /dev/urandom: a character device")
+    info = run("info", "--json", "--db", str(db))
+    assert '"packets": 50' in info.stdout
+
+
+def test_special_entries_inside_a_folder_are_reported_and_counted(tmp_path):
+    caps = tmp_path / "caps"
+    (caps / "sub").mkdir(parents=True)
+    write_capture(caps / "sub" / "good.pcap")
+    os.mkfifo(caps / "pipe")
+    (caps / "dangling").symlink_to(tmp_path / "nowhere.pcap")
+    (caps / "loop1").symlink_to(caps / "loop2")
+    (caps / "loop2").symlink_to(caps / "loop1")
+    (caps / "sub" / "up").symlink_to(caps)  # a folder loop
+    (caps / "alias").symlink_to(caps / "sub")  # the same folder again: walked once, nothing to say
+    proc = run("import", "--json", "--db", str(tmp_path / "c.duckdb"), str(caps))
+    assert proc.returncode == 1
+    doc = __import__("json").loads(proc.stdout)
+    rejected = {f["path"]: f["message"] for f in doc["files"] if f["status"] == "rejected"}
+    assert sorted(rejected) == sorted(str(caps / n) for n in ("pipe", "dangling", "loop1", "loop2", "sub/up"))
+    assert "named pipe" in rejected[str(caps / "pipe")]
+    assert "dangling symbolic link" in rejected[str(caps / "dangling")]
+    assert "symbolic link loop" in rejected[str(caps / "loop1")]
+    assert "symbolic link loop" in rejected[str(caps / "sub" / "up")]
+    assert doc["totals"]["rejected"] == 5 and doc["totals"]["imported"] == 1
+    assert doc["totals"]["packets"] == 50
+    text = run("import", "--db", str(tmp_path / "c2.duckdb"), str(caps))
+    assert text.returncode == 1 and len(lines(text.stderr)) == 5 and "Traceback" not in text.stderr
+
+
+def test_a_damaged_capture_is_one_line_with_file_and_offset_exit_1(tmp_path):
+    data = CAPTURE.read_bytes()
+    cut = tmp_path / "half.pcap"
+    cut.write_bytes(data[: len(data) // 2])
+    proc = run("import", "--quiet", "--db", str(tmp_path / "c.duckdb"), str(cut))
+    assert proc.returncode == 1
+    line = one_line(proc, str(cut), "byte offset")
+    offset = int(line.split("byte offset ")[1].split(":")[0])
+    assert 24 <= offset <= len(data) // 2
