@@ -74,7 +74,11 @@ def _exit(code: int) -> None:
 
 
 def _say(line: str) -> None:
+    """One line on stderr (a message with several lines is joined with '; '), over a progress bar if any."""
+    line = "; ".join(part.strip() for part in line.splitlines() if part.strip())
     try:
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\033[K")  # a progress bar may be standing on this line
         print(line, file=sys.stderr)
     except (OSError, ValueError):
         pass
