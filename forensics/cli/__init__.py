@@ -49,8 +49,7 @@ _debug: list[bool] = []
 
 @app.callback()
 def _global_options(
-    debug: Annotated[bool, typer.Option("--debug", envvar="FORENSICS_DEBUG",
-                                        help="Print the traceback of an internal error (also FORENSICS_DEBUG=1).")]
+    debug: Annotated[bool, typer.Option("--debug", help="Print the traceback of an error (also FORENSICS_DEBUG=1).")]
     = False,
 ) -> None:
     """Offline pcap and flow-file forensics: import captures into a DuckDB case, answer with reports."""
@@ -59,6 +58,8 @@ def _global_options(
 
 
 def _debugging() -> bool:
+    """--debug, or FORENSICS_DEBUG set to anything but empty/0/false/no (read here, not by Typer, so that an odd
+    value cannot make every command a usage error)."""
     return bool(_debug) or os.environ.get("FORENSICS_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
 
 
