@@ -105,6 +105,14 @@ def test_output_in_a_missing_folder_is_refused(tmp_path, case_db):
     assert "Traceback" not in proc.stderr
 
 
+def test_output_where_no_file_can_be_created_is_refused(tmp_path):
+    # /proc takes no new files, whoever runs the test (root included): the probe file finds out
+    proc = run("report", "top_talkers", "--db", str(tmp_path / "none.duckdb"), "-F", "csv", "-o",
+               "/proc/forensics-report.csv")
+    assert proc.returncode == 2
+    one_line(proc, "/proc/forensics-report.csv", "cannot create a file in /proc")
+
+
 def test_dev_full_is_one_line_exit_2(case_db):
     proc = run("report", "top_talkers", "--db", str(case_db), "-F", "csv", "-o", "/dev/full")
     assert proc.returncode == 2
