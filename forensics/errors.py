@@ -59,3 +59,19 @@ class FilterSyntaxError(UsageError):
 
 class SourceMissingError(ForensicsError):
     """A capture needed for carving or dumping is missing or changed on disk."""
+
+
+class OutputError(ForensicsError):
+    """An output file or folder cannot be written: names the path and the reason (exit 2)."""
+
+    def __init__(self, path: str, what: str, hint: str = "") -> None:
+        self.path = str(path)
+        super().__init__(f"{path}: {what}" + (f". {hint}" if hint else ""))
+
+
+class Interrupted(ForensicsError):
+    """SIGINT or SIGTERM stopped the command; the message says what was kept and what was rolled back."""
+
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        self.exit_code = exit_code
+        super().__init__(message)

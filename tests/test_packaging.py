@@ -1,16 +1,86 @@
-"""A plain `pip install` of the built wheel gives a working `forensics` with its SQL and templates inside."""
+"""A plain `pip install` of the built wheel gives a working `forensics` with its SQL and templates inside;
+every third-party module the package imports is a declared dependency.
+
+(The fresh venv that installs the wheel WITH its dependencies from PyPI is tests/smoke/fresh_venv.sh, run by
+.ci/run; here the dependencies come from the interpreter running the tests, so the test needs no network.)"""
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import subprocess
 import sys
 import venv
 import zipfile
+from importlib.metadata import packages_distributions
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def _third_party_imports() -> dict[str, str]:
+    """Top-level module -> first file of forensics/ that imports it (absolute imports, stdlib left out)."""
+    found: dict[str, str] = {}
+    for path in sorted((ROOT / "forensics").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top != "forensics" and top not in sys.stdlib_module_names:
+                    found.setdefault(top, str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_third_party_import_is_a_declared_dependency():
+    declared = set()
+    for req in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
+        declared.add(re.split(r"[\s<>=!~;\[]", req, maxsplit=1)[0].lower().replace("_", "-"))
+    dists = packages_distributions()
+    imports = _third_party_imports()
+    assert "duckdb" in imports and "typer" in imports  # the scan sees the package's imports
+    undeclared = {}
+    for module, where in imports.items():
+        names = {d.lower().replace("_", "-") for d in dists.get(module, [module])}
+        if not names & declared:
+            undeclared[module] = where
+    assert not undeclared, f"imported but not in pyproject dependencies: {undeclared}"
+
+
+def _outer_site_dirs() -> list[str]:
+    """Where the interpreter running the tests finds its packages: its sys.path (a venv's own site-packages,
+    the system's, and what their .pth files added), less any folder holding a `forensics` package (the
+    checkout, an editable install), so that the venv's forensics is the installed wheel."""
+    out: list[str] = []
+    for d in sys.path:
+        if d and d not in out and Path(d).is_dir() and not (Path(d) / "forensics" / "__init__.py").exists():
+            out.append(d)
+    return out
+
+
+def _venv_with_outer_packages(env_dir: Path) -> Path:
+    """A venv whose own site-packages comes first and whose dependencies come from the interpreter running the
+    tests, through a .pth file. (system_site_packages=True would give the BASE interpreter's packages, which
+    are not the ones installed when the tests themselves run in a venv.) Plain path lines: the outer .pth
+    files, among them an editable install of forensics, are not run."""
+    venv.create(env_dir, system_site_packages=False, with_pip=True)
+    py = env_dir / "bin" / "python"
+    own = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    (Path(own) / "zz_outer_site.pth").write_text("\n".join(_outer_site_dirs()) + "\n")
+    return py
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +104,16 @@ def test_wheel_carries_queries_and_templates(wheel):
 
 def test_installed_wheel_runs_help_and_import(wheel, tmp_path):
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)
-    py = env_dir / "bin" / "python"
+    py = _venv_with_outer_packages(env_dir)
     subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--force-reinstall", str(wheel)],
                    check=True, capture_output=True)
     exe = env_dir / "bin" / "forensics"
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed wheel, not a checkout
     run = subprocess.run([str(exe), "--help"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert run.returncode == 0 and "import" in run.stdout
     # the installed package must find its SQL inside itself, not in the checkout
     where = subprocess.run([str(py), "-c", "import forensics.resources as r; print(r.queries_dir())"],
-                           capture_output=True, text=True, cwd=tmp_path, check=True).stdout.strip()
+                           capture_output=True, text=True, cwd=tmp_path, env=env, check=True).stdout.strip()
     assert str(env_dir) in where
     from tests import builders as b
 

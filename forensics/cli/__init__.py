@@ -1,17 +1,28 @@
 """The `forensics` command: Typer only. Parses, calls the library, maps errors to exit codes here, once.
 
 Each command lives in its own module with a `register(app)` function; COMMAND_MODULES lists them.
+
+One rule for every command:
+- usage errors (unknown command or option, bad value, missing argument): Typer's usage message, exit 2;
+- a ForensicsError: one line `forensics: <what, where, what to do>`, its exit code (1 partial, 2 fatal);
+- SIGINT/SIGTERM: one line, exit 128 + the signal (`import` says which files were kept, which rolled back);
+- anything else is a bug: one line `forensics: internal error: ...`, exit 2; `--debug` or FORENSICS_DEBUG=1
+  prints the traceback as well.
+The handling uses only what Typer itself exports (typer.Exit, typer.Abort, the usage errors it prints), so it
+does not depend on `click` being installed beside it (Typer >= 0.19 vendors its own copy).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import signal
 import sys
+import traceback
+from typing import Annotated
 
 import typer
 
+from forensics.cli import interrupts
 from forensics.errors import ForensicsError
 
 app = typer.Typer(
@@ -34,16 +45,23 @@ for _name in COMMAND_MODULES:
         continue
     _mod.register(app)
 
-
-_signalled: list[int] = []
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    _signalled.append(signum)
-    raise KeyboardInterrupt
+_debug: list[bool] = []
 
 
-_INTERRUPTED = "forensics: interrupted; the file being imported was rolled back"
+@app.callback()
+def _global_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Print the traceback of an error (also FORENSICS_DEBUG=1).")]
+    = False,
+) -> None:
+    """Offline pcap and flow-file forensics: import captures into a DuckDB case, answer with reports."""
+    if debug:
+        _debug.append(True)
+
+
+def _debugging() -> bool:
+    """--debug, or FORENSICS_DEBUG set to anything but empty/0/false/no (read here, not by Typer, so that an odd
+    value cannot make every command a usage error)."""
+    return bool(_debug) or os.environ.get("FORENSICS_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _exit(code: int) -> None:
@@ -57,36 +75,51 @@ def _exit(code: int) -> None:
     os._exit(code)
 
 
-def main() -> None:
-    """Entry point: run the app; a ForensicsError becomes one line on stderr and its exit code."""
-    # Ctrl-C and SIGTERM roll the file being imported back, even where the parent ignored SIGINT.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+def _say(line: str) -> None:
+    """One line on stderr (a message with several lines is joined with '; '), over a progress bar if any."""
+    line = "; ".join(part.strip() for part in line.splitlines() if part.strip())
     try:
-        code = app(standalone_mode=False)  # Typer returns a command's Exit code instead of raising it
-    except ForensicsError as exc:
-        print(f"forensics: {exc}", file=sys.stderr)
-        _exit(exc.exit_code)
-    except KeyboardInterrupt:
-        print(_INTERRUPTED, file=sys.stderr)
-        _exit(130)
-    except typer.Exit as exc:
-        _exit(exc.exit_code)
-    except typer.Abort:
-        _exit(2)
-    except Exception as exc:  # click usage errors
-        import click
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\033[K")  # a progress bar may be standing on this line
+        print(line, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
 
-        if _signalled:  # DuckDB reports a signal during a query as its own error ("Query interrupted")
-            print(_INTERRUPTED, file=sys.stderr)
-            _exit(130)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            _exit(2)
-        raise
-    if code == 130:  # Typer turns KeyboardInterrupt into Exit(130)
-        print(_INTERRUPTED, file=sys.stderr)
-    _exit(code if isinstance(code, int) else 0)
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "(no message)"
+
+
+def main() -> None:
+    """Entry point: run the app in Typer's standalone mode (it prints usage errors and exits 2 itself);
+    map everything that comes out of it to one line on stderr and an exit code."""
+    interrupts.install()
+    try:
+        app()
+    except SystemExit as exc:  # Typer's way out: a command's Exit code, a usage error (2), Ctrl-C (130)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        if interrupts.interrupted() and code in (130, 1):  # Typer turns KeyboardInterrupt into Exit(130)
+            _say(f"forensics: interrupted ({interrupts.signal_name()})")
+            code = interrupts.exit_code()
+        _exit(code)
+    except ForensicsError as exc:
+        if _debugging():
+            traceback.print_exc()
+        _say(f"forensics: {exc}")
+        _exit(exc.exit_code)
+    except BaseException as exc:  # noqa: BLE001 - the one place that turns any failure into one line
+        if interrupts.interrupted(exc):  # DuckDB reports a signal during a query as "Query interrupted"
+            if _debugging():
+                traceback.print_exc()
+            _say(f"forensics: interrupted ({interrupts.signal_name()})")
+            _exit(interrupts.exit_code())
+        if _debugging():
+            traceback.print_exc()
+        _say(f"forensics: internal error: {type(exc).__name__}: {_first_line(exc)} "
+             "(run with --debug or FORENSICS_DEBUG=1 for the traceback)")
+        _exit(2)
+    _exit(0)
 
 
 if __name__ == "__main__":

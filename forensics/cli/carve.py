@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ from forensics.cli.options import (
     db_path,
     report_params,
 )
+from forensics.cli.output import atomic_files, check_output_file
 from forensics.cli.packets import AlertOption, BpfOption, CaptureOption, SearchOption, alert_filter, selection
 from forensics.errors import UsageError
 
@@ -77,6 +79,7 @@ def carve_command(
     if (report is None) != (item is None):
         raise UsageError("carve: --report NAME and --item N go together")
     window: tuple | None = None
+    check_output_file(out, "-w")  # before the query
     if report is not None:
         from forensics.config import load_config
         from forensics.reports import run_report
@@ -107,7 +110,10 @@ def carve_command(
             where = f"({where}) AND ts >= $_report_from AND ts < $_report_to"
             params = {**params, "_report_from": window[0], "_report_to": window[1]}
         refs = select_packets(con, f"({where}) AND {alert_window[0]}", {**params, **alert_window[1]})
-        files = carve(con, refs, out, pcapng=pcapng, search=list(search or []))
+        with atomic_files(out) as dest:  # written beside `out`, moved into place when complete
+            files = carve(con, refs, dest, pcapng=pcapng, search=list(search or []))
+        files = [dataclasses.replace(f, path=out.parent / Path(f.path).name) if Path(f.path) != out else f
+                 for f in files]
     if json_out:
         print(json.dumps([{"path": str(f.path), "linktype": f.linktype, "packets": f.packets} for f in files]))
         return

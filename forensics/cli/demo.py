@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 
 from forensics.cli.options import JsonFlag, QuietFlag
+from forensics.cli.output import check_output_folder
+from forensics.errors import OutputError
 
 DEFAULT_OUT = Path("sample_data")
 
@@ -34,7 +36,11 @@ def demo_command(out: OutOption = DEFAULT_OUT, json_out: JsonFlag = False, quiet
         if not quiet:
             print(message, file=sys.stderr)
 
-    result = run_demo(out, progress=say)
+    check_output_folder(out)
+    try:
+        result = run_demo(out, progress=say)
+    except OSError as exc:  # the disk filled up or the folder went away while writing
+        raise OutputError(str(exc.filename or out), f"cannot write: {exc.strerror or exc}") from None
     if json_out:
         print(json.dumps(result.to_dict(), indent=2))
         return

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from forensics.cli import interrupts
 from forensics.cli.options import DbOption, JsonFlag, QuietFlag, db_path
-from forensics.cli.progress import make_progress
+from forensics.cli.progress import Ledger, make_progress
+from forensics.errors import Interrupted
+
+if TYPE_CHECKING:
+    from forensics.ingest import ImportSummary
+    from forensics.store import Case
+
+# Up to this many "already imported" lines are printed one by one; beyond, one line counts them (a re-import of
+# a folder of 10,000 files said so 10,000 times). --json always lists every file.
+DUPLICATE_LINES = 10
 
 
 def import_command(
@@ -26,6 +37,7 @@ def import_command(
     """Import captures (pcap, pcapng, gzipped) and flow files into the case database.
 
     Exit code 0 when everything was imported, 1 when some input was rejected (the rest is kept).
+    Ctrl-C or SIGTERM rolls back the file being imported and says which files were kept.
 
     Example: forensics import captures/ --db case.duckdb
     """
@@ -33,30 +45,96 @@ def import_command(
     from forensics.store import Case
 
     options = ImportOptions(force=force, idle_timeout=idle_timeout, active_timeout=active_timeout)
-    with Case.open(db_path(db)) as case:
-        summary = import_paths(case, paths, options, make_progress(quiet or json_out))
+    ledger = Ledger(make_progress(quiet or json_out))
+    summary = None
+    try:
+        with Case.open(db_path(db)) as case:
+            before = _last_capture_id(case)
+            try:
+                summary = import_paths(case, paths, options, ledger)
+            except BaseException as exc:
+                if not interrupts.interrupted(exc):
+                    raise
+                interrupts.hold()  # a second Ctrl-C must not cut the report of what was kept
+                raise Interrupted(_interrupted_during(case, before, ledger, db_path(db)),
+                                  interrupts.exit_code()) from None
+        _print_summary(summary, db_path(db), json_out, quiet)
+    except BaseException as exc:
+        if isinstance(exc, Interrupted) or not interrupts.interrupted(exc):
+            raise
+        interrupts.hold()
+        raise Interrupted(_interrupted_after(summary, db_path(db)), interrupts.exit_code()) from None
+    raise typer.Exit(summary.exit_code)
+
+
+def _print_summary(summary: ImportSummary, db: str, json_out: bool, quiet: bool) -> None:
     if json_out:
         print(json.dumps(summary.to_dict(), indent=2, default=str))
-    else:
-        for f in summary.files:
-            if f.status in ("rejected", "partial"):
-                print(f"forensics: {f.message}", file=sys.stderr)
-            elif f.status == "duplicate":
+        return
+    duplicates = [f for f in summary.files if f.status == "duplicate"]
+    for f in summary.files:
+        if f.status in ("rejected", "partial"):
+            print(f"forensics: {f.message}", file=sys.stderr)
+        elif f.status == "duplicate":
+            if not quiet and len(duplicates) <= DUPLICATE_LINES:
                 print(f"{f.message}", file=sys.stderr)
-            elif not quiet:
-                extra = f", {f.flow_records:,} exported flow records" if f.flow_records else ""
-                print(f"{f.status} {f.path}: capture {f.capture_id}, {f.format}, {f.packets:,} packets, "
-                      f"{f.flows:,} flows{extra}" + (f", {f.malformed} malformed" if f.malformed else ""))
-            invalid = (f.details.get("flow_exports") or {}).get("invalid") or {}
-            if invalid and f.flow_records:  # in a file without exports these are UDP datagrams that only look alike
-                named = ", ".join(f"{reason} {count}" for reason, count in sorted(invalid.items()))
-                print(f"  {f.path}: invalid flow export records skipped: {named}", file=sys.stderr)
-        t = summary.totals()
-        if not quiet:
-            print(f"{t['imported']} imported, {t['duplicates']} already present, {t['partial']} partial, "
-                  f"{t['rejected']} rejected; {t['packets']:,} packets, {t['flows']:,} flows, "
-                  f"{t['flow_records']:,} exported flow records -> {db_path(db)}")
-    raise typer.Exit(summary.exit_code)
+        elif not quiet:
+            extra = f", {f.flow_records:,} exported flow records" if f.flow_records else ""
+            print(f"{f.status} {f.path}: capture {f.capture_id}, {f.format}, {f.packets:,} packets, "
+                  f"{f.flows:,} flows{extra}" + (f", {f.malformed} malformed" if f.malformed else ""))
+        invalid = (f.details.get("flow_exports") or {}).get("invalid") or {}
+        if invalid and f.flow_records:  # in a file without exports these are UDP datagrams that only look alike
+            named = ", ".join(f"{reason} {count}" for reason, count in sorted(invalid.items()))
+            print(f"  {f.path}: invalid flow export records skipped: {named}", file=sys.stderr)
+    if not quiet and len(duplicates) > DUPLICATE_LINES:
+        print(f"{len(duplicates):,} files already imported (same content); nothing done for them "
+              "(--force replaces them, --json lists them)", file=sys.stderr)
+    t = summary.totals()
+    if not quiet:
+        print(f"{t['imported']} imported, {t['duplicates']} already present, {t['partial']} partial, "
+              f"{t['rejected']} rejected; {t['packets']:,} packets, {t['flows']:,} flows, "
+              f"{t['flow_records']:,} exported flow records -> {db}")
+
+
+def _last_capture_id(case: Case) -> int:
+    return int(case.con.execute("SELECT coalesce(max(capture_id), 0) FROM captures").fetchone()[0])
+
+
+def _names(paths: list[str], most: int = 5) -> str:
+    shown = ", ".join(paths[:most])
+    return shown + (f" and {len(paths) - most:,} more" if len(paths) > most else "")
+
+
+def _interrupted_during(case: Case, before: int, ledger: Ledger, db: str) -> str:
+    """What the case holds now, asked of the case itself: the captures this run committed are kept; a file
+    that was started and is not among them was rolled back."""
+    head = f"interrupted ({interrupts.signal_name()})"
+    try:
+        kept = [str(r[0]) for r in case.con.execute(
+            "SELECT path FROM captures WHERE capture_id > $b ORDER BY capture_id", {"b": before}).fetchall()]
+    except Exception:  # noqa: BLE001 - the connection itself was cut: say what is certain
+        return (f"{head}: the file being imported was rolled back; files committed before it are kept. "
+                f"Check with: forensics info --db {db}")
+    settled = {str(Path(f.path).resolve()) for f in ledger.done if f.status not in ("imported", "replaced",
+                                                                                     "partial")}
+    rolled = [p for p in ledger.started if str(Path(p).resolve()) not in set(kept) | settled]
+    parts = [head]
+    if rolled:
+        parts.append(f"rolled back {_names(rolled)} (the case holds none of it)")
+    elif ledger.started:
+        parts.append(f"nothing rolled back (the last file started, {ledger.started[-1]}, was finished)")
+    parts.append(f"kept {len(kept):,} file{'s' if len(kept) != 1 else ''} imported in this run"
+                 + (f" ({_names(kept)})" if kept else "") + f" in {db}")
+    return "; ".join(parts) + ". Run the same import again to continue (imported files are skipped)"
+
+
+def _interrupted_after(summary: ImportSummary | None, db: str) -> str:
+    head = f"interrupted ({interrupts.signal_name()})"
+    if summary is None:
+        return f"{head} before any file was imported; {db} is as it was"
+    t = summary.totals()
+    return (f"{head} after the import had finished: all of it is kept in {db} ({t['imported']} imported, "
+            f"{t['duplicates']} already present, {t['rejected']} rejected)")
 
 
 def register(app: typer.Typer) -> None:

@@ -42,6 +42,27 @@ class TerminalProgress:
         self.last = 0.0
 
 
+class Ledger:
+    """Progress that passes every call on and notes which files were started and what became of them (an
+    interrupted import says from this, and from the case, which files were kept and which rolled back)."""
+
+    def __init__(self, inner: ImportProgress) -> None:
+        self.inner = inner
+        self.started: list[str] = []
+        self.done: list[FileResult] = []
+
+    def file_started(self, path: str, size: int) -> None:
+        self.started.append(path)
+        self.inner.file_started(path, size)
+
+    def advanced(self, bytes_done: int, packets: int) -> None:
+        self.inner.advanced(bytes_done, packets)
+
+    def file_done(self, result: FileResult) -> None:
+        self.done.append(result)
+        self.inner.file_done(result)
+
+
 def make_progress(quiet: bool) -> ImportProgress:
     """A bar on a terminal, else the null object."""
     if quiet or not sys.stderr.isatty():

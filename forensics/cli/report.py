@@ -27,6 +27,7 @@ from forensics.cli.options import (
     db_path,
     report_params,
 )
+from forensics.cli.output import atomic_write, check_output_file
 from forensics.errors import ForensicsError, UsageError
 
 FORMATS = ("table", "csv", "json", "html")
@@ -78,6 +79,8 @@ def report_command(
     """
     chosen = _format(fmt, output, json_out)
     try:
+        if output is not None:
+            check_output_file(output)  # before the query: a folder, a missing parent, no permission
         from forensics.render import render
         from forensics.reports import run_report
         from forensics.store import Case
@@ -100,7 +103,7 @@ def report_command(
         print(render_error_json(str(exc), exc.exit_code, type(exc).__name__), end="")
         raise typer.Exit(exc.exit_code) from None
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        atomic_write(output, text)
         print(f"wrote {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

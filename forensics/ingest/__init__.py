@@ -122,9 +122,9 @@ def import_paths(
     options = options or ImportOptions()
     progress = progress or NullProgress()
     summary = ImportSummary()
-    files, missing = expand_paths(paths)
-    for path in missing:
-        result = FileResult(path, "rejected", message=f"{path}: no such file or folder")
+    files, problems = expand_paths(paths)
+    for path, message in problems:  # missing, special files, dangling links, link loops: one line each
+        result = FileResult(path, "rejected", message=message)
         summary.files.append(result)
         progress.file_done(result)
     with case.import_memory():
