@@ -485,7 +485,11 @@ class Case:
                 self.con.execute("ROLLBACK")
             except duckdb.Error:
                 pass
-            if "cid" in locals():
+            # A signal can land after COMMIT returned and before this block was left: the file is then
+            # kept whole (its captures row is committed, as the bulk connection sees), and nothing is purged.
+            if "cid" in locals() and not self.bulk.execute(
+                    "SELECT count(*) FROM captures WHERE capture_id = $c AND sha256 = $s",
+                    {"c": cid, "s": meta.sha256}).fetchone()[0]:
                 for table in ("packet_rows", "flows"):  # what the bulk connection committed for this file
                     self.bulk.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": cid}).fetchall()
             raise
