@@ -18,6 +18,10 @@ _TABLES = {
     "_as_prefixes": "lo UHUGEINT, hi UHUGEINT, asn UINTEGER, as_name VARCHAR",
     "_ifaces": "ifindex UINTEGER, name VARCHAR, boundary BOOLEAN",
     "_filters": "name VARCHAR, grp VARCHAR",
+    "_packet_bins": "filter VARCHAR, bin TIMESTAMP, ip_version UTINYINT, src_ip UHUGEINT, dst_ip UHUGEINT, "
+                    "ip_proto UTINYINT, src_port USMALLINT, dst_port USMALLINT, iface USMALLINT, vlan USMALLINT, "
+                    "in_if UINTEGER, out_if UINTEGER, src_as UINTEGER, dst_as UINTEGER, tcp_flags USMALLINT, "
+                    "handshake UTINYINT, packets UBIGINT, bytes UBIGINT",
 }
 
 
@@ -46,4 +50,5 @@ def install_context(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:
     filters = [(name, None) for name in config.filters]
     filters += [(member, group) for group, members in config.filter_groups.items() for member in members]
     _fill(con, "_filters", filters)
+    _fill(con, "_packet_bins", [])  # filled by forensics.reports.traffic once the window is known
     con.execute(read_sql(CONTEXT_SQL))

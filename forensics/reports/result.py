@@ -26,6 +26,7 @@ class SectionResult:
     """One part of a report: a top-N table plus a time series per item.
 
     `series[bin_start][i]` is the list of measures of `items[i]` in that bin (absent = no traffic).
+    `empty_hint`, on a section with no items: which traffic was searched and how to widen the search.
     """
 
     name: str
@@ -33,6 +34,7 @@ class SectionResult:
     measures: list[str]
     items: list[Item] = field(default_factory=list)
     series: dict[dt.datetime, dict[int, list[float | None]]] = field(default_factory=dict)
+    empty_hint: str = ""
 
 
 @dataclass
@@ -50,7 +52,13 @@ class Source:
 
 @dataclass
 class ReportResult:
-    """A finished report: metadata, parameters, provenance and its sections."""
+    """A finished report: metadata, parameters, provenance and its sections.
+
+    `measure_units` names each measure's unit and layer ({"in": "bps (IP layer, average over the bin)",
+    "bytes": "bytes (IP layer)", "flows": "flows", ...}); `binning` says how traffic went into bins
+    ("packet time", "flow start" or both, each where it applies); `notes` are sentences the reader must see
+    (how a --filter applied, an empty section's search and how to widen it).
+    """
 
     name: str
     title: str
@@ -71,6 +79,9 @@ class ReportResult:
     pair_measures: list[str] = field(default_factory=list)
     generated_at: dt.datetime | None = None
     forensics_version: str = ""
+    measure_units: dict[str, str] = field(default_factory=dict)
+    binning: str = "packet time"
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ip_version_text(self) -> str:
