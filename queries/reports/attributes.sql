@@ -1,6 +1,6 @@
 -- name: attributes
 -- title: Attribute report
--- description: Top N of any combination of attributes (src_ip, dst_ip, proto, src_port, dst_port, in_if, out_if, app, src_as, dst_as, vlan), with an Others row and a time series per item. in = traffic into home (destination in a home network), out = traffic out of home (source in a home network), total = all traffic of the item.
+-- description: Top N of any combination of attributes (src_ip, dst_ip, proto, src_port, dst_port, in_if, out_if, app, src_as, dst_as, vlan), with an Others row and a time series per item. in = traffic into home (destination in a home network), out = traffic out of home (source in a home network), total = all traffic of the item. Values are in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are the item's totals. Binned by packet time where the case holds the packets, by flow start for exported flows.
 -- param: attributes VARCHAR = 'src_ip,dst_ip'
 -- param: top INTEGER = 10
 -- param: from_ts TIMESTAMP
@@ -9,16 +9,14 @@
 -- param: unit VARCHAR = 'bps'
 -- param: ip_version INTEGER = 0
 -- dimensions: src_ip, dst_ip, proto, src_port, dst_port, in_if, out_if, app, src_as, dst_as, vlan
--- measures: in, out, total
+-- measures: in, out, total, bytes, packets, flows
 -- unit: bps
 WITH sel AS (
     SELECT string_split(replace($attributes, ' ', ''), ',') AS a
 ),
 base AS (
-    SELECT f.*, time_bin(f.first_ts, $bin_secs) AS bin,
-           flow_amount($unit, coalesce(f.bytes_scaled, f.bytes), coalesce(f.packets_scaled, f.packets)) AS amount
-    FROM flows f
-    WHERE f.first_ts >= $from_ts AND f.first_ts < $to_ts AND ($ip_version = 0 OR f.ip_version = $ip_version)
+    SELECT f.*, unit_amount($unit, f.bytes, f.packets, f.flows) AS amount
+    FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) f
 ),
 keyed AS (
     SELECT
@@ -36,12 +34,13 @@ keyed AS (
         b.bin,
         CASE WHEN is_home(b.dst_ip) THEN b.amount ELSE 0 END AS v_in,
         CASE WHEN is_home(b.src_ip) THEN b.amount ELSE 0 END AS v_out,
-        b.amount AS v_total
+        b.amount AS v_total, b.bytes AS b, b.packets AS p, b.flows AS n
     FROM base b, sel s
 ),
 per_bin AS (
     SELECT k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if, k_app, k_src_as, k_dst_as,
-           k_vlan, bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(v_total) AS s_total
+           k_vlan, bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(v_total) AS s_total,
+           sum(b) AS sb, sum(p) AS sp, sum(n) AS sn
     FROM keyed
     GROUP BY ALL
 ),
@@ -62,7 +61,7 @@ top_items AS (
 labelled AS (
     SELECT coalesce(t.item_rank, $top + 1) AS rank,
            t.k_src_ip, t.k_dst_ip, t.k_proto, t.k_src_port, t.k_dst_port, t.k_in_if, t.k_out_if, t.k_app,
-           t.k_src_as, t.k_dst_as, t.k_vlan, p.bin, p.s_in, p.s_out, p.s_total
+           t.k_src_as, t.k_dst_as, t.k_vlan, p.bin, p.s_in, p.s_out, p.s_total, p.sb, p.sp, p.sn
     FROM per_bin p LEFT JOIN top_items t
         ON p.k_src_ip IS NOT DISTINCT FROM t.k_src_ip AND p.k_dst_ip IS NOT DISTINCT FROM t.k_dst_ip
        AND p.k_proto IS NOT DISTINCT FROM t.k_proto AND p.k_src_port IS NOT DISTINCT FROM t.k_src_port
@@ -77,10 +76,14 @@ SELECT rank, rank > $top AS others,
        if_name(k_in_if) AS in_if, if_name(k_out_if) AS out_if, k_app AS app,
        CAST(k_src_as AS VARCHAR) AS src_as, CAST(k_dst_as AS VARCHAR) AS dst_as, CAST(k_vlan AS VARCHAR) AS vlan,
        bin,
-       sum(s_in) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "in",
-       sum(s_out) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "out",
-       sum(s_total) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END
-           AS total
+       sum(s_in) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
+                                 ELSE $bin_secs END) AS "in",
+       sum(s_out) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
+                                 ELSE $bin_secs END) AS "out",
+       sum(s_total) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
+                                 ELSE $bin_secs END)
+           AS total,
+       sum(sb) AS bytes, sum(sp) AS packets, sum(sn) AS flows
 FROM labelled
 GROUP BY GROUPING SETS (
     (rank, k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if, k_app, k_src_as, k_dst_as,
