@@ -30,7 +30,14 @@ from forensics.reports.scopes import (
     scope_sql,
 )
 from forensics.reports.timebins import resolve_window
-from forensics.reports.traffic import Restriction, binning, data_range, fill_packet_bins, filter_restriction
+from forensics.reports.traffic import (
+    Restriction,
+    binning,
+    case_flows,
+    data_range,
+    fill_packet_bins,
+    filter_restriction,
+)
 from forensics.reports.units import UNITS, empty_hints, measure_units
 from forensics.resources import queries_dir
 from forensics.sqlfiles import Catalog, Definition, load_catalog
@@ -95,8 +102,8 @@ def _typed(definition: Definition, values: dict) -> dict:
 
 def _sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
     rows = con.execute(
-        """WITH f AS (SELECT capture_id, min(first_ts) AS lo, max(last_ts) AS hi, count(*) AS n
-                      FROM main.flows GROUP BY capture_id)
+        f"""WITH f AS (SELECT capture_id, min(first_ts) AS lo, max(last_ts) AS hi, count(*) AS n
+                      FROM {case_flows(con)} GROUP BY capture_id)
            SELECT c.capture_id, c.path, c.sha256, c.format, coalesce(c.first_ts, f.lo), coalesce(c.last_ts, f.hi),
                   coalesce(f.n, 0)
            FROM captures c LEFT JOIN f USING (capture_id) ORDER BY c.capture_id"""
@@ -188,7 +195,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         restrict_flows(con, restriction.flows)
         lo, hi = data_range(con)
         if lo is None:
-            lo, hi = data_range(con, "main.flows")
+            lo, hi = data_range(con, case_flows(con))
             if lo is not None:
                 restriction.notes.append(f"no traffic matches scope {scope}"
                                          + (f" and --filter {filter_expr!r}" if filter_expr else "")

@@ -84,6 +84,12 @@ def data_range(con: duckdb.DuckDBPyConnection, table: str = "flows") -> tuple[dt
     ).fetchone()
 
 
+def case_flows(con: duckdb.DuckDBPyConnection) -> str:
+    """The case's own flows table, qualified by its catalog (`main.flows` would also name the TEMP one)."""
+    db = con.execute("SELECT current_database()").fetchone()[0]
+    return '"' + db.replace('"', '""') + '".main.flows'
+
+
 def binning(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime) -> str:
     """How the window's traffic is binned: by packet time, by flow start, or each where it applies."""
     packets, exports = con.execute(
