@@ -52,3 +52,18 @@ def install_context(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:
     _fill(con, "_filters", filters)
     _fill(con, "_packet_bins", [])  # filled by forensics.reports.traffic once the window is known
     con.execute(read_sql(CONTEXT_SQL))
+    _literal_home(con, config)
+
+
+def _literal_home(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:
+    """is_home and home_broadcast with the home blocks as literal ranges (see _context.sql for why).
+
+    Only integers from the parsed config (ipaddress-validated CIDR bounds, formatted by int()) reach the SQL
+    text; DuckDB takes no bound parameters in a macro body.
+    """
+    blocks = [(int(n.lo), int(n.hi)) for n in config.home]
+    ranges = " OR ".join(f"a BETWEEN CAST({lo} AS UHUGEINT) AND CAST({hi} AS UHUGEINT)" for lo, hi in blocks)
+    con.execute(f"CREATE OR REPLACE TEMP MACRO is_home(a) AS coalesce({ranges or 'false'}, false)")
+    ends = [hi for lo, hi in blocks if hi >> 32 == 0xFFFF and hi - lo >= 3]
+    tests = " OR ".join(f"a = CAST({hi} AS UHUGEINT)" for hi in ends)
+    con.execute(f"CREATE OR REPLACE TEMP MACRO home_broadcast(a) AS coalesce({tests or 'false'}, false)")

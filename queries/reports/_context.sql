@@ -29,10 +29,15 @@
 -- as_of(a, asn)           asn when the record has one (non-zero), else the most specific AS prefix of a
 -- if_name(i)              configured interface name, else the number as text
 
--- (the home blocks are read once per query as a list; testing a short list beats a range join per row)
+-- is_home and home_broadcast read _nets here; the report runner (forensics/reports/context.py) then redefines
+-- them with the home blocks as literal ranges (numbers from the parsed config), which DuckDB can test inside
+-- the scan: the list subquery cost two nested-loop joins per report on 10 M flows (issue 11).
 CREATE OR REPLACE TEMP MACRO is_home(a) AS
     len(list_filter((SELECT list({'lo': n.lo, 'hi': n.hi}) FROM _nets n WHERE n.kind = 'home'),
                     lambda x: a BETWEEN x.lo AND x.hi)) > 0;
+
+CREATE OR REPLACE TEMP MACRO home_broadcast(a) AS
+    a IN (SELECT n.hi FROM _nets n WHERE n.kind = 'home' AND (n.hi >> 32) = 65535 AND n.hi - n.lo >= 3);
 
 CREATE OR REPLACE TEMP MACRO is_special(a) AS
     a IS NULL
@@ -43,8 +48,7 @@ CREATE OR REPLACE TEMP MACRO is_special(a) AS
     OR a BETWEEN CAST(281474439839744 AS UHUGEINT) AND CAST(281474976710655 AS UHUGEINT)       -- 224/4, 240/4, 255.255.255.255
     OR (a >> 118) = 1018                                                                       -- fe80::/10
     OR (a >> 120) = 255                                                                        -- ff00::/8 multicast
-    OR a IN (SELECT n.hi FROM _nets n
-             WHERE n.kind = 'home' AND (n.hi >> 32) = 65535 AND n.hi - n.lo >= 3);             -- directed broadcast
+    OR home_broadcast(a);                                                                      -- directed broadcast
 
 CREATE OR REPLACE TEMP MACRO is_internet(a) AS NOT is_home(a) AND NOT is_special(a);
 
