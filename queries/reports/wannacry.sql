@@ -14,11 +14,14 @@
 -- section: home_src_dst: src_ip, dst_ip, proto, dst_port
 -- measures: value, bytes, packets, flows
 -- unit: bps
-WITH matched AS (
+WITH app_ports AS (  -- the signature as (protocol, port) pairs: an equality join instead of a range test per row
+    SELECT DISTINCT ap.proto, CAST(unnest(range(ap.port_lo, ap.port_hi + 1)) AS USMALLINT) AS port
+    FROM _apps ap WHERE ap.app = $app
+),
+matched AS (
     SELECT t.*, is_home(t.src_ip) AS sh, is_home(t.dst_ip) AS dh
     FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) t
-    WHERE EXISTS (SELECT 1 FROM _apps ap WHERE ap.app = $app AND ap.proto = t.ip_proto
-                  AND t.dst_port BETWEEN ap.port_lo AND ap.port_hi)
+    SEMI JOIN app_ports a ON a.proto = t.ip_proto AND a.port = t.dst_port
 ),
 base AS (  -- each piece of traffic in the section(s) of its direction
     SELECT 'src_dst' AS section, src_ip, dst_ip, ip_proto, dst_port, CAST(NULL AS UINTEGER) AS out_if, bin,
@@ -37,31 +40,48 @@ base AS (  -- each piece of traffic in the section(s) of its direction
            bytes, packets, flows
     FROM matched WHERE sh AND dh
 ),
+-- rank the items by their totals first; series only for the top $top, Others by subtraction
 totals AS (
-    SELECT section, src_ip, dst_ip, ip_proto, dst_port, out_if, sum(amount) AS item_total
-    FROM base GROUP BY ALL
+    SELECT section, src_ip, dst_ip, ip_proto, dst_port, out_if, sum(amount) AS item_total FROM base GROUP BY ALL
 ),
 top_items AS (  -- the $top largest of each section; ties broken by key
-    SELECT *, row_number() OVER (PARTITION BY section
-                                 ORDER BY item_total DESC, src_ip, dst_ip, ip_proto, dst_port, out_if) AS item_rank
+    SELECT *, row_number() OVER (PARTITION BY section ORDER BY item_total DESC, src_ip, dst_ip, ip_proto, dst_port, out_if) AS item_rank
     FROM totals
     QUALIFY item_rank <= $top
 ),
-labelled AS (  -- everything else is folded into one 'Others' row per section (rank $top + 1)
-    SELECT b.section, coalesce(t.item_rank, $top + 1) AS rank, t.src_ip AS k_src_ip, t.dst_ip AS k_dst_ip,
-           t.ip_proto AS k_proto, t.dst_port AS k_dst_port, t.out_if AS k_out_if, b.bin, b.amount, b.bytes,
-           b.packets, b.flows
-    FROM base b LEFT JOIN top_items t
-      ON b.section = t.section AND b.src_ip IS NOT DISTINCT FROM t.src_ip AND b.dst_ip IS NOT DISTINCT FROM t.dst_ip
-     AND b.ip_proto IS NOT DISTINCT FROM t.ip_proto AND b.dst_port IS NOT DISTINCT FROM t.dst_port
-     AND b.out_if IS NOT DISTINCT FROM t.out_if
+top_bins AS (
+    SELECT b.section, t.item_rank AS rank, b.src_ip, b.dst_ip, b.ip_proto, b.dst_port, b.out_if, b.bin,
+           sum(b.amount) AS s, sum(b.bytes) AS sb, sum(b.packets) AS sp, sum(b.flows) AS sn, count(*) AS rows_
+    FROM base b JOIN top_items t
+      ON b.section = t.section AND b.src_ip IS NOT DISTINCT FROM t.src_ip
+       AND b.dst_ip IS NOT DISTINCT FROM t.dst_ip
+       AND b.ip_proto IS NOT DISTINCT FROM t.ip_proto
+       AND b.dst_port IS NOT DISTINCT FROM t.dst_port
+       AND b.out_if IS NOT DISTINCT FROM t.out_if
+    GROUP BY ALL
+),
+all_bins AS (
+    SELECT section, bin, sum(amount) AS s, sum(bytes) AS sb, sum(packets) AS sp, sum(flows) AS sn, count(*) AS rows_
+    FROM base GROUP BY section, bin
+),
+others_bins AS (  -- Others = everything - the top items, in the bins where something else was seen
+    SELECT a.section, $top + 1 AS rank, a.bin, a.s - coalesce(t.s, 0) AS s, a.sb - coalesce(t.sb, 0) AS sb,
+           a.sp - coalesce(t.sp, 0) AS sp, a.sn - coalesce(t.sn, 0) AS sn
+    FROM all_bins a
+    LEFT JOIN (SELECT section, bin, sum(s) AS s, sum(sb) AS sb, sum(sp) AS sp, sum(sn) AS sn, sum(rows_) AS rows_
+               FROM top_bins GROUP BY section, bin) t ON t.section = a.section AND t.bin = a.bin
+    WHERE a.rows_ > coalesce(t.rows_, 0)
+),
+labelled AS (
+    SELECT section, rank, src_ip, dst_ip, ip_proto, dst_port, out_if, bin, s, sb, sp, sn FROM top_bins
+    UNION ALL
+    SELECT section, rank, NULL, NULL, NULL, NULL, NULL, bin, s, sb, sp, sn FROM others_bins
 )
-SELECT section, rank, rank > $top AS others, ip_text(k_src_ip) AS src_ip, ip_text(k_dst_ip) AS dst_ip,
-       proto_name(k_proto) AS proto, CAST(k_dst_port AS VARCHAR) AS dst_port, if_name(k_out_if) AS out_if, bin,
-       sum(amount) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
-                                          ELSE $bin_secs END) AS value,
-       sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows
+SELECT section, rank, rank > $top AS others, ip_text(src_ip) AS src_ip, ip_text(dst_ip) AS dst_ip,
+       proto_name(ip_proto) AS proto, CAST(dst_port AS VARCHAR) AS dst_port, if_name(out_if) AS out_if, bin,
+       sum(s) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
+                                     ELSE $bin_secs END) AS value,
+       sum(sb) AS bytes, sum(sp) AS packets, sum(sn) AS flows
 FROM labelled
-GROUP BY GROUPING SETS ((section, rank, k_src_ip, k_dst_ip, k_proto, k_dst_port, k_out_if, bin),
-                        (section, rank, k_src_ip, k_dst_ip, k_proto, k_dst_port, k_out_if))
+GROUP BY GROUPING SETS ((section, rank, src_ip, dst_ip, ip_proto, dst_port, out_if, bin), (section, rank, src_ip, dst_ip, ip_proto, dst_port, out_if))
 ORDER BY section, rank, bin NULLS FIRST;
