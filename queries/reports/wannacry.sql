@@ -18,23 +18,26 @@ WITH app_ports AS (  -- the signature as (protocol, port) pairs: an equality joi
     SELECT DISTINCT ap.proto, CAST(unnest(range(ap.port_lo, ap.port_hi + 1)) AS USMALLINT) AS port
     FROM _apps ap WHERE ap.app = $app
 ),
-matched AS (
+signed AS (
     SELECT t.*, is_home(t.src_ip) AS sh, is_home(t.dst_ip) AS dh
     FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) t
     SEMI JOIN app_ports a ON a.proto = t.ip_proto AND a.port = t.dst_port
 ),
+matched AS (  -- both ends classified once: home (sh, dh), internet (si, di: neither home nor special)
+    SELECT *, NOT sh AND NOT is_special(src_ip) AS si, NOT dh AND NOT is_special(dst_ip) AS di FROM signed
+),
 base AS (  -- each piece of traffic in the section(s) of its direction
     SELECT 'src_dst' AS section, src_ip, dst_ip, ip_proto, dst_port, CAST(NULL AS UINTEGER) AS out_if, bin,
            unit_amount($unit, bytes, packets, flows) AS amount, bytes, packets, flows
-    FROM matched WHERE sh AND is_internet(dst_ip)
+    FROM matched WHERE sh AND di
     UNION ALL
     SELECT 'dst_out_if', NULL, dst_ip, NULL, NULL, out_if, bin, unit_amount($unit, bytes, packets, flows), bytes,
            packets, flows
-    FROM matched WHERE sh AND is_internet(dst_ip)
+    FROM matched WHERE sh AND di
     UNION ALL
     SELECT 'in_src_dst', src_ip, dst_ip, ip_proto, dst_port, NULL, bin, unit_amount($unit, bytes, packets, flows),
            bytes, packets, flows
-    FROM matched WHERE is_internet(src_ip) AND dh
+    FROM matched WHERE si AND dh
     UNION ALL
     SELECT 'home_src_dst', src_ip, dst_ip, ip_proto, dst_port, NULL, bin, unit_amount($unit, bytes, packets, flows),
            bytes, packets, flows
