@@ -38,13 +38,9 @@ keyed AS (
     UNION ALL
     SELECT 'clients', NULL, NULL, client, * FROM base
 ),
-per_bin AS (
-    SELECT section, k_proto, k_port, k_ip, bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(bytes) AS sb,
-           sum(packets) AS sp, sum(flows) AS sn
-    FROM keyed GROUP BY section, k_proto, k_port, k_ip, bin
-),
+-- rank the items by their totals first; series only for the top $top, Others by subtraction
 totals AS (
-    SELECT section, k_proto, k_port, k_ip, sum(s_in + s_out) AS item_total FROM per_bin
+    SELECT section, k_proto, k_port, k_ip, sum(v_in + v_out) AS item_total FROM keyed
     GROUP BY section, k_proto, k_port, k_ip
 ),
 reach AS (  -- distinct service ports each client reached (to rank the clients section)
@@ -57,40 +53,50 @@ top_items AS (  -- ports: the $top largest; clients: the $top reaching most port
     FROM totals t LEFT JOIN reach r ON t.section = 'clients' AND t.k_ip = r.k_ip
     QUALIFY item_rank <= $top
 ),
-distinct_counts AS (  -- for the top items only: ports reached and peers (clients of a port, servers of a client)
-    SELECT 'ports' AS section, b.ip_proto AS k_proto, b.svc_port AS k_port, NULL::UHUGEINT AS k_ip,
-           NULL::BIGINT AS ports, count(DISTINCT b.client) AS peers
-    FROM base b SEMI JOIN top_items t ON t.section = 'ports' AND b.ip_proto = t.k_proto AND b.svc_port = t.k_port
-    GROUP BY b.ip_proto, b.svc_port
+top_bins AS (  -- the top items per bin and over the window, with their distinct counts over the window
+    SELECT k.section, t.item_rank AS rank, k.k_proto, k.k_port, k.k_ip, k.bin, sum(k.v_in) AS s_in,
+           sum(k.v_out) AS s_out, sum(k.bytes) AS sb, sum(k.packets) AS sp, sum(k.flows) AS sn, count(*) AS rows_,
+           count(DISTINCT (k.ip_proto, k.svc_port)) AS n_ports, count(DISTINCT k.client) AS n_clients,
+           count(DISTINCT k.server) AS n_servers
+    FROM keyed k JOIN top_items t
+      ON k.section = t.section AND k.k_proto IS NOT DISTINCT FROM t.k_proto
+     AND k.k_port IS NOT DISTINCT FROM t.k_port AND k.k_ip IS NOT DISTINCT FROM t.k_ip
+    GROUP BY GROUPING SETS ((k.section, t.item_rank, k.k_proto, k.k_port, k.k_ip, k.bin),
+                            (k.section, t.item_rank, k.k_proto, k.k_port, k.k_ip))
+),
+all_bins AS (
+    SELECT section, bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(bytes) AS sb, sum(packets) AS sp,
+           sum(flows) AS sn, count(*) AS rows_
+    FROM keyed GROUP BY section, bin
+),
+others_bins AS (  -- Others = everything - the top items, in the bins where something else was seen
+    SELECT a.section, a.bin, a.s_in - coalesce(t.s_in, 0) AS s_in, a.s_out - coalesce(t.s_out, 0) AS s_out,
+           a.sb - coalesce(t.sb, 0) AS sb, a.sp - coalesce(t.sp, 0) AS sp, a.sn - coalesce(t.sn, 0) AS sn
+    FROM all_bins a
+    LEFT JOIN (SELECT section, bin, sum(s_in) AS s_in, sum(s_out) AS s_out, sum(sb) AS sb, sum(sp) AS sp,
+                      sum(sn) AS sn, sum(rows_) AS rows_
+               FROM top_bins WHERE bin IS NOT NULL GROUP BY section, bin) t ON t.section = a.section AND t.bin = a.bin
+    WHERE a.rows_ > coalesce(t.rows_, 0)
+),
+labelled AS (  -- top items per bin and over the window; Others per bin, then over the window
+    SELECT section, rank, k_proto, k_port, k_ip, bin, s_in, s_out, sb, sp, sn,
+           CASE WHEN bin IS NULL AND section = 'clients' THEN n_ports END AS ports,
+           CASE WHEN bin IS NULL THEN CASE WHEN section = 'clients' THEN n_servers ELSE n_clients END END AS peers
+    FROM top_bins
     UNION ALL
-    SELECT 'clients', NULL, NULL, b.client, count(DISTINCT (b.ip_proto, b.svc_port)), count(DISTINCT b.server)
-    FROM base b SEMI JOIN top_items t ON t.section = 'clients' AND b.client = t.k_ip
-    GROUP BY b.client
-),
-labelled AS (  -- everything else is folded into one 'Others' row per section (rank $top + 1)
-    SELECT p.section, coalesce(t.item_rank, $top + 1) AS rank, t.k_proto AS r_proto, t.k_port AS r_port,
-           t.k_ip AS r_ip, p.bin, p.s_in, p.s_out, p.sb, p.sp, p.sn
-    FROM per_bin p LEFT JOIN top_items t
-      ON p.section = t.section AND p.k_proto IS NOT DISTINCT FROM t.k_proto
-     AND p.k_port IS NOT DISTINCT FROM t.k_port AND p.k_ip IS NOT DISTINCT FROM t.k_ip
-),
-grouped AS (
-    SELECT section, rank, r_proto, r_port, r_ip, bin,
-           sum(s_in) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
-                                           ELSE $bin_secs END) AS "in",
-           sum(s_out) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
-                                             ELSE $bin_secs END) AS "out",
-           sum(s_in + s_out) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
-                                                   ELSE $bin_secs END) AS total,
-           sum(sb) AS bytes, sum(sp) AS packets, sum(sn) AS flows
-    FROM labelled
-    GROUP BY GROUPING SETS ((section, rank, r_proto, r_port, r_ip, bin), (section, rank, r_proto, r_port, r_ip))
+    SELECT section, $top + 1, NULL, NULL, NULL, bin, s_in, s_out, sb, sp, sn, NULL, NULL FROM others_bins
+    UNION ALL
+    SELECT section, $top + 1, NULL, NULL, NULL, NULL, sum(s_in), sum(s_out), sum(sb), sum(sp), sum(sn), NULL, NULL
+    FROM others_bins GROUP BY section
 )
--- distinct counts on the item rows of the top items (not per bin, not for Others)
-SELECT g.section, g.rank, g.rank > $top AS others, proto_name(g.r_proto) AS proto, CAST(g.r_port AS VARCHAR) AS port,
-       ip_text(g.r_ip) AS ip, g.bin, g."in", g."out", g.total, g.bytes, g.packets, g.flows,
-       CASE WHEN g.bin IS NULL THEN d.ports END AS ports, CASE WHEN g.bin IS NULL THEN d.peers END AS peers
-FROM grouped g LEFT JOIN distinct_counts d
-  ON g.rank <= $top AND d.section = g.section AND d.k_proto IS NOT DISTINCT FROM g.r_proto
- AND d.k_port IS NOT DISTINCT FROM g.r_port AND d.k_ip IS NOT DISTINCT FROM g.r_ip
-ORDER BY g.section, g.rank, g.bin NULLS FIRST;
+SELECT section, rank, rank > $top AS others, proto_name(k_proto) AS proto, CAST(k_port AS VARCHAR) AS port,
+       ip_text(k_ip) AS ip, bin,
+       s_in / unit_per($unit, CASE WHEN bin IS NULL THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END)
+           AS "in",
+       s_out / unit_per($unit, CASE WHEN bin IS NULL THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END)
+           AS "out",
+       (s_in + s_out) / unit_per($unit, CASE WHEN bin IS NULL THEN date_diff('second', $from_ts, $to_ts)
+                                            ELSE $bin_secs END) AS total,
+       sb AS bytes, sp AS packets, sn AS flows, ports, peers
+FROM labelled
+ORDER BY section, rank, bin NULLS FIRST;
