@@ -162,6 +162,8 @@ def report_rows(result: object, section: str) -> list[tuple[tuple[str, ...], int
 def compare(what: str, ours: list, theirs: list) -> str:
     if ours == theirs:
         return f"{what}: {len(ours)} items, identical keys, order and bytes"
+    if sorted(ours) == sorted(theirs) and [b for _, b in ours] == [b for _, b in theirs]:
+        return f"{what}: {len(ours)} items, identical keys and bytes (equal byte counts listed in another order)"
     diff = [f"  #{i + 1}: forensics {a} / nfdump {b}" for i, (a, b) in
             enumerate(zip(ours + [None] * (len(theirs) - len(ours)), theirs + [None] * (len(ours) - len(theirs)),
                           strict=True)) if a != b]
