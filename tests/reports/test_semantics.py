@@ -213,3 +213,23 @@ def test_wannacry_sections_by_direction_and_the_empty_hint(capture):
 def test_exported_flows_bin_by_flow_start(case):
     r = run_report(case, "top_talkers", {})
     assert r.binning == "flow start"
+
+
+@pytest.mark.parametrize("args", [
+    ["--from", "0001-01-01T00:00:00Z", "--to", "9999-12-31T23:59:59Z"],
+    ["--bin", "999999999999999999999d"],
+    ["--bin", "1s", "--from", "2003-01-01T00:00:00Z", "--to", "2020-01-01T00:00:00Z"],
+])
+def test_unbounded_windows_are_one_line_and_exit_2(tmp_path, args):
+    import subprocess
+    import sys
+
+    path = tmp_path / "small.pcap"
+    path.write_bytes(b.pcap_file(_frames()[:20]))
+    with Case.open(tmp_path / "small.duckdb") as case:
+        import_paths(case, [str(path)])
+    done = subprocess.run([sys.executable, "-m", "forensics", "report", "top_talkers", "--db",
+                           str(tmp_path / "small.duckdb"), "--format", "table", *args],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""
