@@ -233,3 +233,12 @@ def test_unbounded_windows_are_one_line_and_exit_2(tmp_path, args):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""
+
+
+def test_an_empty_scope_keeps_the_case_window_and_says_so(capture):
+    case, pkts = capture
+    r = run_report(case, "top_talkers", {}, filter_expr="host 192.0.2.99")
+    assert r.sections[0].items == []
+    first = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=min(p["ts"] for p in pkts))
+    assert r.start <= first < r.end and r.start.year == 2016
+    assert any("no traffic matches" in n for n in r.notes)
