@@ -14,12 +14,15 @@ WITH base AS (
            is_home(src_ip) AS sh, is_home(dst_ip) AS dh, is_internet(src_ip) AS si, is_internet(dst_ip) AS di
     FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version)
 ),
+categories AS (
+    SELECT * FROM (VALUES (1, 'Into Home'), (2, 'Out of Home'), (3, 'Internet to Home'), (4, 'Home to Internet'),
+                          (5, 'Internet to Internet'), (6, 'Home to Home'),
+                          (7, 'Local (multicast, broadcast, link-local)')) AS c(rank, category)
+),
 long AS (  -- one row per piece of traffic and category it belongs to
     SELECT c.rank, c.category, b.bin, b.amount, b.bytes, b.packets, b.flows
     FROM base b
-    JOIN (VALUES (1, 'Into Home'), (2, 'Out of Home'), (3, 'Internet to Home'), (4, 'Home to Internet'),
-                 (5, 'Internet to Internet'), (6, 'Home to Home'), (7, 'Local (multicast, broadcast, link-local)'))
-         AS c(rank, category)
+    JOIN categories c
       ON CASE c.rank
              WHEN 1 THEN b.dh
              WHEN 2 THEN b.sh
@@ -29,11 +32,17 @@ long AS (  -- one row per piece of traffic and category it belongs to
              WHEN 6 THEN b.sh AND b.dh
              ELSE NOT (b.sh OR b.si) OR NOT (b.dh OR b.di)
          END
+),
+grouped AS (
+    SELECT rank, category, bin,
+           sum(amount) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
+                                              ELSE $bin_secs END) AS value,
+           sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows
+    FROM long
+    GROUP BY GROUPING SETS ((rank, category, bin), (rank, category))
 )
-SELECT rank, false AS others, category, bin,
-       sum(amount) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
-                                          ELSE $bin_secs END) AS value,
-       sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows
-FROM long
-GROUP BY GROUPING SETS ((rank, category, bin), (rank, category))
+SELECT rank, false AS others, category, bin, value, bytes, packets, flows FROM grouped
+UNION ALL  -- every category has its row over the window (0 when it saw nothing) once there is any traffic
+SELECT c.rank, false, c.category, NULL, 0.0, 0, 0, 0 FROM categories c
+WHERE EXISTS (SELECT 1 FROM base) AND c.rank NOT IN (SELECT rank FROM grouped)
 ORDER BY rank, bin NULLS FIRST;
