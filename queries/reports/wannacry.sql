@@ -26,7 +26,7 @@ signed AS (
 matched AS (  -- both ends classified once: home (sh, dh), internet (si, di: neither home nor special)
     SELECT *, NOT sh AND NOT is_special(src_ip) AS si, NOT dh AND NOT is_special(dst_ip) AS di FROM signed
 ),
-base AS (  -- each piece of traffic in the section(s) of its direction
+base AS MATERIALIZED (  -- each piece of traffic in the section(s) of its direction
     SELECT 'src_dst' AS section, src_ip, dst_ip, ip_proto, dst_port, CAST(NULL AS UINTEGER) AS out_if, bin,
            unit_amount($unit, bytes, packets, flows) AS amount, bytes, packets, flows
     FROM matched WHERE sh AND di
@@ -47,10 +47,21 @@ base AS (  -- each piece of traffic in the section(s) of its direction
 totals AS (
     SELECT section, src_ip, dst_ip, ip_proto, dst_port, out_if, sum(amount) AS item_total FROM base GROUP BY ALL
 ),
-top_items AS (  -- the $top largest of each section; ties broken by key
+top_items AS (  -- the $top largest of each section; ties broken by key (a top-N per section, no full sort)
     SELECT *, row_number() OVER (PARTITION BY section ORDER BY item_total DESC, src_ip, dst_ip, ip_proto, dst_port, out_if) AS item_rank
-    FROM totals
-    QUALIFY item_rank <= $top
+    FROM (
+        (SELECT * FROM totals WHERE section = 'src_dst'
+         ORDER BY item_total DESC, src_ip, dst_ip, ip_proto, dst_port, out_if LIMIT $top)
+        UNION ALL
+        (SELECT * FROM totals WHERE section = 'dst_out_if'
+         ORDER BY item_total DESC, src_ip, dst_ip, ip_proto, dst_port, out_if LIMIT $top)
+        UNION ALL
+        (SELECT * FROM totals WHERE section = 'in_src_dst'
+         ORDER BY item_total DESC, src_ip, dst_ip, ip_proto, dst_port, out_if LIMIT $top)
+        UNION ALL
+        (SELECT * FROM totals WHERE section = 'home_src_dst'
+         ORDER BY item_total DESC, src_ip, dst_ip, ip_proto, dst_port, out_if LIMIT $top)
+    )
 ),
 top_bins AS (
     SELECT b.section, t.item_rank AS rank, b.src_ip, b.dst_ip, b.ip_proto, b.dst_port, b.out_if, b.bin,
