@@ -30,6 +30,7 @@ _PACKET_FIELDS = re.compile(r"\b(tcp_flags|wirelen|caplen|ip_len|ttl|ip_id|frag_
 BINNING_PACKETS = "packet time"
 BINNING_FLOWS = "flow start"
 BINNING_MIXED = "packet time (captures), flow start (flow exports)"
+BINNING_NONE = "none (no traffic in the window)"
 
 
 @dataclass
@@ -99,4 +100,6 @@ def binning(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime
     ).fetchone()
     if packets and exports:
         return BINNING_MIXED
+    if not packets and not exports:
+        return BINNING_NONE
     return BINNING_FLOWS if exports else BINNING_PACKETS
