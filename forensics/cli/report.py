@@ -70,8 +70,7 @@ def report_command(
                       "yearly, ending at --end.", show_default=False)] = None,
     bin_size: Annotated[str | None, typer.Option("--bin", help="Bin size (300, 5min, 2h, 1d); default from "
                         "the window: <=24h 5min, <=7d 30min, <=3 months 2h, else 1d.", show_default=False)] = None,
-    unit: Annotated[str | None, typer.Option("--unit", help="bps or pps (average over the bin), bytes, packets "
-                    "or flows (sums over the bin); IP-layer bytes.",
+    unit: Annotated[str | None, typer.Option("--unit", help="bps or pps (average over the bin).",
                     show_default=False)] = None,
     ip_version: Annotated[str, typer.Option("--ip-version", help="4, 6 or both.")] = "both",
     top: Annotated[int | None, typer.Option("--top", "-n", help="Items in the top-N (others go to 'Others').",

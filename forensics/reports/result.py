@@ -52,13 +52,7 @@ class Source:
 
 @dataclass
 class ReportResult:
-    """A finished report: metadata, parameters, provenance and its sections.
-
-    `measure_units` names each measure's unit and layer ({"in": "bps (IP layer, average over the bin)",
-    "bytes": "bytes (IP layer)", "flows": "flows", ...}); `binning` says how traffic went into bins
-    ("packet time", "flow start" or both, each where it applies); `notes` are sentences the reader must see
-    (how a --filter applied, an empty section's search and how to widen it).
-    """
+    """A finished report: metadata, parameters, provenance and its sections."""
 
     name: str
     title: str
@@ -79,8 +73,13 @@ class ReportResult:
     pair_measures: list[str] = field(default_factory=list)
     generated_at: dt.datetime | None = None
     forensics_version: str = ""
+    # Unit and layer of each measure, e.g. {"in": "bps (IP layer)", "bytes": "bytes (IP layer)"}; renderers fall
+    # back to `unit` for rate measures and to the measure's own name for counts.
     measure_units: dict[str, str] = field(default_factory=dict)
-    binning: str = "packet time"
+    # How flows were put into bins: "packet-time" (each packet in its own bin) or "flow-start" (a flow's whole
+    # volume in the bin where it started).
+    binning: str = "flow-start"
+    # Sentences the renderers show with the result (why it is empty, what a filter applied to, ...).
     notes: list[str] = field(default_factory=list)
 
     @property

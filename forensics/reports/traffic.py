@@ -27,9 +27,10 @@ _RESTRICT = "true /* restrict */"
 # Columns of a compiled filter that hold per-packet values (a flow only has a summary of them, or none).
 _PACKET_FIELDS = re.compile(r"\b(tcp_flags|wirelen|caplen|ip_len|ttl|ip_id|frag_offset|frag_flags)\b")
 
-BINNING_PACKETS = "packet time"
-BINNING_FLOWS = "flow start"
-BINNING_MIXED = "packet time (captures), flow start (flow exports)"
+# ReportResult.binning (the renderers know the first two by name)
+BINNING_PACKETS = "packet-time"
+BINNING_FLOWS = "flow-start"
+BINNING_MIXED = "packet-time (captures), flow-start (flow exports)"
 BINNING_NONE = "none (no traffic in the window)"
 
 

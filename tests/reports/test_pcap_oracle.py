@@ -91,7 +91,7 @@ def test_internet_summary_matches_tshark(tmp_path):
     assert got == pytest.approx(want, rel=1e-9)  # every category has a row, 0 when it saw nothing
     assert got_bytes == pytest.approx(want, rel=1e-12)
     assert got_packets == want_packets
-    assert result.binning == "packet time" and result.measure_units["bytes"] == "bytes (IP layer)"
+    assert result.binning == "packet-time" and result.measure_units["bytes"] == "bytes (IP layer)"
     # every byte is sent once and received once: the talkers' totals (top 3 + Others) add up to twice the traffic
     assert sum(it.values[2] for it in talkers.sections[0].items) * secs / 8 == pytest.approx(
         2 * sum(n for _, _, n in packets), rel=1e-9)

@@ -125,7 +125,7 @@ def _values(section, item, names=("bytes", "packets", "flows")):
 def test_internet_summary_bins_by_packet_time_and_keeps_multicast_out(capture):
     case, pkts = capture
     r = run_report(case, "internet_summary", {"unit": "bytes", "bin": "5min"})
-    assert r.binning == "packet time"
+    assert r.binning == "packet-time"
     assert r.measure_units["value"].startswith("bytes (IP layer")
     section = r.sections[0]
     pos = {it.names[0]: i for i, it in enumerate(section.items)}
@@ -227,7 +227,7 @@ def test_wannacry_sections_by_direction_and_the_empty_hint(capture):
 
 def test_exported_flows_bin_by_flow_start(case):
     r = run_report(case, "top_talkers", {})
-    assert r.binning == "flow start"
+    assert r.binning == "flow-start"
 
 
 @pytest.mark.parametrize("args", [
