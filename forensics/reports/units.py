@@ -11,13 +11,8 @@ from forensics.reports.result import SectionResult
 # --unit: bps and pps are average rates over the bin (or the window, on an item's row); bytes, packets and
 # flows are sums over the bin (or the window).
 UNITS = ("bps", "pps", "bytes", "packets", "flows")
-_UNIT_TEXT = {
-    "bps": "bps (IP layer, average over the bin)",
-    "pps": "pps (average over the bin)",
-    "bytes": "bytes (IP layer, sum over the bin)",
-    "packets": "packets (sum over the bin)",
-    "flows": "flows started (sum over the bin)",
-}
+_UNIT_TEXT = {"bps": "bps (IP layer)", "pps": "pps", "bytes": "bytes (IP layer)", "packets": "packets",
+              "flows": "flows"}
 # Measures whose unit does not follow --unit: totals over the item's period (or the bin, in a series).
 FIXED_UNITS = {
     "bytes": "bytes (IP layer)",
@@ -42,7 +37,10 @@ _WIDEN = ("widen it with --from/--to, --scope any, another --param app=NAME, or 
 
 
 def measure_units(measures: list[str] | tuple[str, ...], unit: str) -> dict[str, str]:
-    """{"in": "bps (IP layer, ...)", "bytes": "bytes (IP layer)", ...} for a report's measures."""
+    """{"in": "bps (IP layer)", "bytes": "bytes (IP layer)", "flows": "flows", ...} for a report's measures.
+
+    Whether a value is an average rate or a sum follows from the unit (bps, pps: rates); the renderers say so.
+    """
     return {m: FIXED_UNITS.get(m, _UNIT_TEXT.get(unit, unit)) for m in measures}
 
 
