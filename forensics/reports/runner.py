@@ -208,7 +208,8 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
             for fname in config.filters:
                 fill_packet_bins(con, window.start, window.end, window.bin_secs,
                                  [*restriction.packets, filter_fragment(fname, config)], fname)
-        binned = binning(con, window.start, window.end)
+        binned, binning_notes = binning(con, window.start, window.end)
+        restriction.notes.extend(binning_notes)
         standard = {"from_ts": window.start, "to_ts": window.end, "bin_secs": window.bin_secs, "unit": unit,
                     "ip_version": ip_version}
         bound = _bind(definition, given, standard)

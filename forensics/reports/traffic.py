@@ -27,11 +27,9 @@ _RESTRICT = "true /* restrict */"
 # Columns of a compiled filter that hold per-packet values (a flow only has a summary of them, or none).
 _PACKET_FIELDS = re.compile(r"\b(tcp_flags|wirelen|caplen|ip_len|ttl|ip_id|frag_offset|frag_flags)\b")
 
-# ReportResult.binning (the renderers know the first two by name)
+# ReportResult.binning: the two values the JSON schema allows (forensics/schemas/report.schema.json)
 BINNING_PACKETS = "packet-time"
 BINNING_FLOWS = "flow-start"
-BINNING_MIXED = "packet-time (captures), flow-start (flow exports)"
-BINNING_NONE = "none (no traffic in the window)"
 
 
 @dataclass
@@ -92,15 +90,23 @@ def case_flows(con: duckdb.DuckDBPyConnection) -> str:
     return '"' + db.replace('"', '""') + '".main.flows'
 
 
-def binning(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime) -> str:
-    """How the window's traffic is binned: by packet time, by flow start, or each where it applies."""
-    packets, exports = con.execute(
-        "SELECT count(*) FILTER (WHERE source = 'pcap'), count(*) FILTER (WHERE source <> 'pcap') FROM flows "
-        "WHERE first_ts < $e AND (CASE WHEN source = 'pcap' THEN last_ts ELSE first_ts END) >= $s",
+def binning(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime) -> tuple[str, list[str]]:
+    """How the window's traffic went into bins, and a note when both ways apply.
+
+    packet-time where the case holds the packets of every flow in the window (or holds packets at all, when
+    the window is empty), flow-start where it holds only exported flows; with both, packet-time and a note
+    counting the exported flows binned by their start.
+    """
+    packets, exports, held = con.execute(
+        "SELECT count(*) FILTER (WHERE source = 'pcap' AND first_ts < $e "
+        "                        AND (CASE WHEN source = 'pcap' THEN last_ts ELSE first_ts END) >= $s), "
+        "       count(*) FILTER (WHERE source <> 'pcap' AND first_ts < $e AND first_ts >= $s), "
+        "       count(*) FILTER (WHERE source = 'pcap') FROM flows",
         {"s": start, "e": end},
     ).fetchone()
     if packets and exports:
-        return BINNING_MIXED
-    if not packets and not exports:
-        return BINNING_NONE
-    return BINNING_FLOWS if exports else BINNING_PACKETS
+        return BINNING_PACKETS, [f"binned by packet time where the case holds the packets; {exports:,} exported "
+                                 "flow records (no packets) are binned by their start"]
+    if packets or (not exports and held):
+        return BINNING_PACKETS, []
+    return BINNING_FLOWS, []

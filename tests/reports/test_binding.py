@@ -111,7 +111,7 @@ def test_empty_case_says_there_is_no_data(tmp_path):
             run_report(c, "top_talkers", {})
         r = run_report(c, "top_talkers", {"from": "2016-09-06T00:00:00Z", "to": "2016-09-07T00:00:00Z"})
     assert r.sections[0].items == [] and r.sources == [] and r.start.year == 2016
-    assert r.binning == "none (no traffic in the window)"
+    assert r.binning == "flow-start"  # nothing held as packets
 
 
 def test_unit_only_where_the_report_takes_one(case, tmp_path):

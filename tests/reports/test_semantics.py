@@ -257,3 +257,19 @@ def test_an_empty_scope_keeps_the_case_window_and_says_so(capture):
     first = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=min(p["ts"] for p in pkts))
     assert r.start <= first < r.end and r.start.year == 2016
     assert any("no traffic matches" in n for n in r.notes)
+
+
+def test_captures_and_flow_exports_together_say_how_each_was_binned(tmp_path):
+    """A corpus capture of NetFlow v5 export datagrams: its UDP packets are binned by packet time, the 42
+    NetFlow records it carries (no packets of their own) by their start; the note says so."""
+    from pathlib import Path
+
+    capture = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "files" / "graylog-netflow" \
+        / "pmacctd-netflow5.pcap"
+    assert capture.is_file(), f"corpus capture missing: {capture} (the tests need ../shared/corpus)"
+    with Case.open(tmp_path / "nf.duckdb") as case:
+        import_paths(case, [str(capture)])
+        records = case.con.execute("SELECT count(*) FROM flows WHERE source = 'netflow_v5'").fetchone()[0]
+        r = run_report(case, "top_talkers", {})
+    assert r.binning == "packet-time" and records == 42
+    assert any(f"{records:,} exported flow records" in n and "by their start" in n for n in r.notes)
