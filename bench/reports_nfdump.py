@@ -1,12 +1,19 @@
 """Benchmark: the WannaCry report and a 3-attribute top-N over N generated flows (default 10 million),
 next to nfdump doing the same aggregation on the same records in nfcapd form, in the same run.
 
-    python -m bench.reports_nfdump [--flows 10000000] [--keep DIR]
+    python -m bench.reports_nfdump [--flows 10000000] [--rounds 3] [--keep DIR]
 
 The records are generated once (numpy, seeded), loaded into a fresh case (DuckDB, via Arrow) and sent
 as NetFlow v5 datagrams over loopback to a local `nfcapd` (the only way nfdump's tools take foreign
 records in), which writes the nfcapd file nfdump reads. NetFlow v5 is IPv4-only, so all flows are IPv4.
-Both sides' totals are compared; a difference (e.g. datagrams dropped by nfcapd) is printed.
+
+Each pair (a forensics report section and the nfdump command that answers the same question) runs once
+per round, the rounds interleaved (forensics, nfdump, next pair, ...) so that load on a shared machine hits
+both sides alike; the figures are medians over the rounds. Every top-N item and its byte total is
+compared with nfdump's (a difference, e.g. datagrams dropped by nfcapd, is printed), not only the sum.
+Pairs: WannaCry src->dst section = `nfdump -A srcip,dstip,proto,dstport`; its dst IP/output interface
+section = `nfdump -A dstip,outif`; the attribute report src_ip,dst_ip,dst_port = `nfdump -A
+srcip,dstip,dstport`; each ordered by bytes, top 10.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import socket
+import statistics
 import struct
 import subprocess
 import sys
@@ -128,9 +136,44 @@ def timed(cmd: list[str]) -> tuple[float, str]:
     return time.perf_counter() - t, out
 
 
+PROTO = {"6": "tcp", "17": "udp", "TCP": "tcp", "UDP": "udp"}
+
+
+def nfdump_rows(out: str) -> list[tuple[tuple[str, ...], int]]:
+    """`-o fmt:... %byt` lines -> [((key fields...), bytes)], in nfdump's order."""
+    rows = []
+    for line in out.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        key = tuple(PROTO.get(p, p) for p in parts[:-1])
+        rows.append((key, int(parts[-1])))
+    return rows
+
+
+def report_rows(result: object, section: str) -> list[tuple[tuple[str, ...], int]]:
+    """A report section's top-N items (Others left out) -> [((names...), bytes)]."""
+    sec = next(s for s in result.sections if s.name == section)
+    b = sec.measures.index("bytes")
+    return [(tuple("0" if n is None else n for n in it.names), int(it.values[b])) for it in sec.items
+            if not it.others]
+
+
+def compare(what: str, ours: list, theirs: list) -> str:
+    if ours == theirs:
+        return f"{what}: {len(ours)} items, identical keys, order and bytes"
+    if sorted(ours) == sorted(theirs) and [b for _, b in ours] == [b for _, b in theirs]:
+        return f"{what}: {len(ours)} items, identical keys and bytes (equal byte counts listed in another order)"
+    diff = [f"  #{i + 1}: forensics {a} / nfdump {b}" for i, (a, b) in
+            enumerate(zip(ours + [None] * (len(theirs) - len(ours)), theirs + [None] * (len(ours) - len(theirs)),
+                          strict=True)) if a != b]
+    return f"{what}: DIFFERENT\n" + "\n".join(diff)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--flows", type=int, default=10_000_000)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="keep the case and nfcapd file here")
     args = ap.parse_args()
     if shutil.which("nfcapd") is None or shutil.which("nfdump") is None:
@@ -146,40 +189,43 @@ def main() -> None:
     print(f"nfcapd file written in {secs:.1f} s: {nffile}")
 
     window = {"from": "2016-09-06T00:00:00Z", "to": "2016-09-07T00:00:00Z"}
-    rows = []
-    with Case.open(work / "bench.duckdb", read_only=True) as case:
-        t = time.perf_counter()
-        wc = run_report(case, "wannacry", window)
-        rows.append(("wannacry (2 sections, top 10 + series)", time.perf_counter() - t))
-        t = time.perf_counter()
-        run_report(case, "attributes", {**window, "attributes": "src_ip,dst_ip,dst_port"})
-        rows.append(("attributes src_ip,dst_ip,dst_port top 10 + series", time.perf_counter() - t))
     wc_filter = ("(src net 10.0.0.0/8) and not (dst net 10.0.0.0/8) and "
                  "((proto tcp or proto udp) and dst port in [135 137 138 139 445])")
-    secs, _ = timed(["nfdump", "-r", str(nffile), "-q", "-n", "10", "-A", "srcip,dstip,proto,dstport",
-                     "-O", "bytes", wc_filter])
-    rows.append(("nfdump -A srcip,dstip,proto,dstport -O bytes (wannacry filter)", secs))
-    secs, _ = timed(["nfdump", "-r", str(nffile), "-q", "-n", "10", "-s", "dstip/bytes", wc_filter])
-    rows.append(("nfdump -s dstip/bytes (wannacry filter)", secs))
-    secs, _ = timed(["nfdump", "-r", str(nffile), "-q", "-n", "10", "-A", "srcip,dstip,dstport", "-O", "bytes"])
-    rows.append(("nfdump -A srcip,dstip,dstport -O bytes", secs))
-    secs, _ = timed(["nfdump", "-r", str(nffile), "-q", "-n", "10", "-s", "record/bytes",
-                     "-A", "srcip,dstip,dstport"])
-    rows.append(("nfdump -s record/bytes -A srcip,dstip,dstport", secs))
-
-    # agreement: WannaCry bytes on both sides
-    mask = ((f["src"] >> 24) == 10) & ((f["dst"] >> 24) != 10) & np.isin(f["dport"], WANNACRY_PORTS)
-    want_bits = float(f["bytes"][mask].astype(np.float64).sum()) * 8
-    got_bits = sum(it.values[0] for it in wc.sections[1].items) * DAY
-    _, summary = timed(["nfdump", "-r", str(nffile), "-q", "-N", "-o", "fmt:%byt", "-A", "proto", wc_filter])
-    nf_bytes = sum(int(line.split()[-1]) for line in summary.splitlines() if line.split())
+    nf = ["nfdump", "-r", str(nffile), "-q", "-N", "-n", "10", "-O", "bytes"]
+    # (what, report, params, [(section, the nfdump command answering it)]): the report runs once for all its
+    # sections, against the sum of the nfdump commands
+    pairs = [
+        ("wannacry (4 sections; nfdump: 2 commands)", "wannacry", {}, [
+            ("src_dst", [*nf, "-A", "srcip,dstip,proto,dstport", "-o", "fmt:%sa %da %pr %dp %byt", wc_filter]),
+            ("dst_out_if", [*nf, "-A", "dstip,outif", "-o", "fmt:%da %out %byt", wc_filter])]),
+        ("attributes src_ip,dst_ip,dst_port", "attributes", {"attributes": "src_ip,dst_ip,dst_port"}, [
+            ("attributes", [*nf, "-A", "srcip,dstip,dstport", "-o", "fmt:%sa %da %dp %byt"])]),
+    ]
+    ours_t: dict[str, list[float]] = {p[0]: [] for p in pairs}
+    theirs_t: dict[str, list[float]] = {p[0]: [] for p in pairs}
+    checks: dict[str, str] = {}
+    with Case.open(work / "bench.duckdb", read_only=True) as case:
+        for _ in range(args.rounds):
+            for what, report, params, sections in pairs:
+                t = time.perf_counter()
+                result = run_report(case, report, {**window, **params})
+                ours_t[what].append(time.perf_counter() - t)
+                total = 0.0
+                for section, cmd in sections:
+                    secs, out = timed(cmd)
+                    total += secs
+                    checks[f"{report} {section}"] = compare(f"{report} {section}", report_rows(result, section),
+                                                            nfdump_rows(out))
+                theirs_t[what].append(total)
     print()
-    print(f"{'what':<62} {'seconds':>8}")
-    for what, secs in rows:
-        print(f"{what:<62} {secs:>8.2f}")
+    print(f"{'what (median of ' + str(args.rounds) + ' interleaved rounds)':<44} {'forensics':>10} {'nfdump':>8} "
+          f"{'ratio':>6}")
+    for what, *_ in pairs:
+        a, b = statistics.median(ours_t[what]), statistics.median(theirs_t[what])
+        print(f"{what:<44} {a:>9.2f}s {b:>7.2f}s {a / b:>6.2f}")
     print()
-    print(f"WannaCry bytes: generated {want_bits / 8:,.0f}, forensics {got_bits / 8:,.0f}, "
-          f"nfdump {nf_bytes:,}" + ("" if round(got_bits / 8) == nf_bytes else "  (DIFFERENT: see above)"))
+    for line in checks.values():
+        print(line)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

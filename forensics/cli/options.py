@@ -64,8 +64,9 @@ BinOption = Annotated[
     str | None, typer.Option("--bin", help="Bin size (300, 5min, 2h, 1d); default from the window: <=24h 5min, "
                              "<=7d 30min, <=3 months 2h, else 1d.", show_default=False)
 ]
-UnitOption = Annotated[str | None, typer.Option("--unit", help="bps or pps (average over the bin).",
-                                                show_default=False)]
+UnitOption = Annotated[str | None, typer.Option(
+    "--unit", help="bps or pps (average over the bin); bytes, packets or flows (sums over the bin). Bytes are "
+    "IP-layer bytes.", show_default=False)]
 IpVersionOption = Annotated[str, typer.Option("--ip-version", help="4, 6 or both.")]
 TopOption = Annotated[int | None, typer.Option("--top", "-n", help="Items in the top-N (others go to 'Others').",
                                                show_default=False)]

@@ -18,6 +18,10 @@ _TABLES = {
     "_as_prefixes": "lo UHUGEINT, hi UHUGEINT, asn UINTEGER, as_name VARCHAR",
     "_ifaces": "ifindex UINTEGER, name VARCHAR, boundary BOOLEAN",
     "_filters": "name VARCHAR, grp VARCHAR",
+    "_packet_bins": "filter VARCHAR, bin TIMESTAMP, ip_version UTINYINT, src_ip UHUGEINT, dst_ip UHUGEINT, "
+                    "ip_proto UTINYINT, src_port USMALLINT, dst_port USMALLINT, iface USMALLINT, vlan USMALLINT, "
+                    "in_if UINTEGER, out_if UINTEGER, src_as UINTEGER, dst_as UINTEGER, tcp_flags USMALLINT, "
+                    "handshake UTINYINT, packets UBIGINT, bytes UBIGINT",
 }
 
 
@@ -46,4 +50,20 @@ def install_context(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:
     filters = [(name, None) for name in config.filters]
     filters += [(member, group) for group, members in config.filter_groups.items() for member in members]
     _fill(con, "_filters", filters)
+    _fill(con, "_packet_bins", [])  # filled by forensics.reports.traffic once the window is known
     con.execute(read_sql(CONTEXT_SQL))
+    _literal_home(con, config)
+
+
+def _literal_home(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:
+    """is_home and home_broadcast with the home blocks as literal ranges (see _context.sql for why).
+
+    Only integers from the parsed config (ipaddress-validated CIDR bounds, formatted by int()) reach the SQL
+    text; DuckDB takes no bound parameters in a macro body.
+    """
+    blocks = [(int(n.lo), int(n.hi)) for n in config.home]
+    ranges = " OR ".join(f"a BETWEEN CAST({lo} AS UHUGEINT) AND CAST({hi} AS UHUGEINT)" for lo, hi in blocks)
+    con.execute(f"CREATE OR REPLACE TEMP MACRO is_home(a) AS coalesce({ranges or 'false'}, false)")
+    ends = [hi for lo, hi in blocks if hi >> 32 == 0xFFFF and hi - lo >= 3]
+    tests = " OR ".join(f"a = CAST({hi} AS UHUGEINT)" for hi in ends)
+    con.execute(f"CREATE OR REPLACE TEMP MACRO home_broadcast(a) AS coalesce({tests or 'false'}, false)")

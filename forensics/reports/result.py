@@ -26,6 +26,7 @@ class SectionResult:
     """One part of a report: a top-N table plus a time series per item.
 
     `series[bin_start][i]` is the list of measures of `items[i]` in that bin (absent = no traffic).
+    `empty_hint`, on a section with no items: which traffic was searched and how to widen the search.
     """
 
     name: str
@@ -33,6 +34,7 @@ class SectionResult:
     measures: list[str]
     items: list[Item] = field(default_factory=list)
     series: dict[dt.datetime, dict[int, list[float | None]]] = field(default_factory=dict)
+    empty_hint: str = ""
 
 
 @dataclass

@@ -25,18 +25,25 @@ from forensics.reports.result import Item, ReportResult, SectionResult, Source
 from forensics.reports.scopes import (
     build_flow_filters,
     cleanup,
-    expression_fragment,
     filter_fragment,
     restrict_flows,
     scope_sql,
 )
 from forensics.reports.timebins import resolve_window
+from forensics.reports.traffic import (
+    Restriction,
+    binning,
+    case_flows,
+    data_range,
+    fill_packet_bins,
+    filter_restriction,
+)
+from forensics.reports.units import UNITS, empty_hints, measure_units
 from forensics.resources import queries_dir
 from forensics.sqlfiles import Catalog, Definition, load_catalog
 
 # Option keys taken out of `params` before the report's own parameters are bound.
 WINDOW_KEYS = ("from", "to", "period", "end", "bin", "scope")
-UNITS = ("bps", "pps")
 
 
 def bundled_reports_dir() -> Path:
@@ -95,8 +102,8 @@ def _typed(definition: Definition, values: dict) -> dict:
 
 def _sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
     rows = con.execute(
-        """WITH f AS (SELECT capture_id, min(first_ts) AS lo, max(last_ts) AS hi, count(*) AS n
-                      FROM main.flows GROUP BY capture_id)
+        f"""WITH f AS (SELECT capture_id, min(first_ts) AS lo, max(last_ts) AS hi, count(*) AS n
+                      FROM {case_flows(con)} GROUP BY capture_id)
            SELECT c.capture_id, c.path, c.sha256, c.format, coalesce(c.first_ts, f.lo), coalesce(c.last_ts, f.hi),
                   coalesce(f.n, 0)
            FROM captures c LEFT JOIN f USING (capture_id) ORDER BY c.capture_id"""
@@ -165,7 +172,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         if unit != definition.unit:
             raise UsageError(f"report {name} is in {definition.unit} only; drop --unit {unit}")
     elif unit not in UNITS:
-        raise UsageError(f"unit {unit!r}: use bps or pps")
+        raise UsageError(f"unit {unit!r}: use {', '.join(UNITS)}")
     ip_version = _ip_version(given.pop("ip_version", 0))
     options = {k: given.pop(k) for k in WINDOW_KEYS if k in given}
     scope = str(options.get("scope") or "any")
@@ -175,20 +182,34 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         raise UsageError(f"report {name}: no parameter {', '.join(unknown)} (declared: {declared})")
     try:
         install_context(con, config)
-        fragments = []
+        restriction = Restriction()
         if scope.startswith("filter:"):
-            fragments.append(filter_fragment(scope.partition(":")[2], config))
+            scope_fragment = filter_fragment(scope.partition(":")[2], config)
         else:
             scope_params: dict = {}
-            fragments.append((scope_sql(scope, config, scope_params), scope_params))
+            scope_fragment = (scope_sql(scope, config, scope_params), scope_params)
+        restriction.flows.append(scope_fragment)
+        restriction.packets.append(scope_fragment)
         if filter_expr:
-            fragments.append(expression_fragment(filter_expr))
-        restrict_flows(con, fragments)
-        lo, hi = con.execute("SELECT min(first_ts), max(first_ts) FROM flows").fetchone()
+            filter_restriction(filter_expr, restriction)
+        restrict_flows(con, restriction.flows)
+        lo, hi = data_range(con)
+        if lo is None:
+            lo, hi = data_range(con, case_flows(con))
+            if lo is not None:
+                restriction.notes.append(f"no traffic matches scope {scope}"
+                                         + (f" and --filter {filter_expr!r}" if filter_expr else "")
+                                         + "; the window is the case's whole time range")
         window = resolve_window((lo, hi), options.get("from"), options.get("to") or options.get("end"),
                                 options.get("period"), options.get("bin"))
+        fill_packet_bins(con, window.start, window.end, window.bin_secs, restriction.packets)
         if "flow_filters" in definition.needs:
             build_flow_filters(con, config)
+            for fname in config.filters:
+                fill_packet_bins(con, window.start, window.end, window.bin_secs,
+                                 [*restriction.packets, filter_fragment(fname, config)], fname)
+        binned, binning_notes = binning(con, window.start, window.end)
+        restriction.notes.extend(binning_notes)
         standard = {"from_ts": window.start, "to_ts": window.end, "bin_secs": window.bin_secs, "unit": unit,
                     "ip_version": ip_version}
         bound = _bind(definition, given, standard)
@@ -210,12 +231,14 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
     finally:
         cleanup(con)
     shown_params = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in bound.items()}
-    pair = ["in", "out"] if {"in", "out"} <= set(definition.measures) else list(definition.measures)
+    pair = ["in", "out"] if {"in", "out"} <= set(definition.measures) else list(definition.measures[:1])
+    notes = restriction.notes + empty_hints(definition.name, sections, params=shown_params)
     return ReportResult(
         name=definition.name, title=definition.title, description=definition.description, unit=unit,
         bin_secs=window.bin_secs, start=window.start, end=window.end, ip_version=ip_version,
         params=shown_params, sql=definition.sql, definition_path=definition.path, sections=sections,
         sources=sources, config=config.summary(), filter_expr=filter_expr, scope=scope, pair_measures=pair,
         generated_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0),
-        forensics_version=__version__,
+        forensics_version=__version__, measure_units=measure_units(definition.measures, unit), binning=binned,
+        notes=notes,
     )

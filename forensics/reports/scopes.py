@@ -123,17 +123,6 @@ def filter_fragment(name: str, config: CaseConfig) -> Fragment:
     return sql, params
 
 
-def expression_fragment(expr: str) -> Fragment:
-    """A tcpdump-style --filter expression through forensics.filters.compile_filter."""
-    try:
-        from forensics.filters import compile_filter
-    except ImportError:
-        raise UsageError("--filter is not available in this build (forensics.filters is missing); "
-                         "use --scope or a config filter instead") from None
-    sql, params = compile_filter(expr, table="flows", alias=None)
-    return sql, dict(params)
-
-
 def restrict_flows(con: duckdb.DuckDBPyConnection, fragments: list[Fragment]) -> bool:
     """Shadow `flows` with a TEMP table of the rows every fragment keeps. False when nothing to restrict."""
     fragments = [f for f in fragments if f[0] != "true"]

@@ -7,7 +7,21 @@
 --   _filters(name, grp)                  config filters and the groups they belong to
 -- and, when a report's header says `-- needs: flow_filters`, _flow_filters(flow_id, name): flows each
 -- config filter matches.
+-- and _packet_bins: the packets of the case in the report's window and scope, binned by packet time (see
+-- _packet_bins.sql), which traffic() reads.
 -- is_home(a)              address a is in a home network
+-- is_special(a)           multicast, broadcast (255.255.255.255 and the last address of each IPv4 home block
+--                         of /30 or wider), link-local, loopback or unspecified: never "internet"
+-- is_internet(a)          neither home nor special: an address out on the internet
+-- unit_amount(u, b, p, f) what one record adds to a measure in unit u: bits (bps), packets (pps, packets),
+--                         bytes (bytes) or flows (flows), from its bytes b, packets p and flows f
+-- unit_per(u, secs)       the divisor turning a sum into the unit: seconds for bps/pps (average rate), else 1
+-- traffic(from_ts, to_ts, bin_secs, ipv)  TABLE: what the reports count, one row per piece of traffic:
+--     bin, the flow key columns, tcp_flags, handshake (1: a TCP SYN without ACK was sent, the client's side;
+--     2: a SYN with ACK, the server's side; 0 neither), packets, bytes (IP layer), flows. Where packets are held (flows
+--     with source 'pcap') bytes and packets are binned by each packet's own time (_packet_bins) and the
+--     flow is counted once, in the bin of its first packet; exported flows (no packets) count bytes,
+--     packets and the flow in the bin of the flow's start. ipv: 4, 6 or 0 for both.
 -- in_net(a, k, nm)        address a is in the block(s) of kind k called nm
 -- flow_amount(u, b, p)    bits (u = 'bps') or packets (u = 'pps') of a flow from bytes b and packets p
 -- proto_name(p)           tcp, udp, icmp, ... or the number as text
@@ -15,10 +29,50 @@
 -- as_of(a, asn)           asn when the record has one (non-zero), else the most specific AS prefix of a
 -- if_name(i)              configured interface name, else the number as text
 
--- (the home blocks are read once per query as a list; testing a short list beats a range join per row)
+-- is_home and home_broadcast read _nets here; the report runner (forensics/reports/context.py) then redefines
+-- them with the home blocks as literal ranges (numbers from the parsed config), which DuckDB can test inside
+-- the scan: the list subquery cost two nested-loop joins per report on 10 M flows (issue 11).
 CREATE OR REPLACE TEMP MACRO is_home(a) AS
     len(list_filter((SELECT list({'lo': n.lo, 'hi': n.hi}) FROM _nets n WHERE n.kind = 'home'),
                     lambda x: a BETWEEN x.lo AND x.hi)) > 0;
+
+CREATE OR REPLACE TEMP MACRO home_broadcast(a) AS
+    a IN (SELECT n.hi FROM _nets n WHERE n.kind = 'home' AND (n.hi >> 32) = 65535 AND n.hi - n.lo >= 3);
+
+CREATE OR REPLACE TEMP MACRO is_special(a) AS
+    a IS NULL
+    OR a < CAST(2 AS UHUGEINT)                                                                    -- :: and ::1
+    OR a BETWEEN CAST(281470681743360 AS UHUGEINT) AND CAST(281470698520575 AS UHUGEINT)       -- 0.0.0.0/8
+    OR a BETWEEN CAST(281472812449792 AS UHUGEINT) AND CAST(281472829227007 AS UHUGEINT)       -- 127.0.0.0/8
+    OR a BETWEEN CAST(281473533739008 AS UHUGEINT) AND CAST(281473533804543 AS UHUGEINT)       -- 169.254.0.0/16
+    OR a BETWEEN CAST(281474439839744 AS UHUGEINT) AND CAST(281474976710655 AS UHUGEINT)       -- 224/4, 240/4, 255.255.255.255
+    OR (a >> 118) = 1018                                                                       -- fe80::/10
+    OR (a >> 120) = 255                                                                        -- ff00::/8 multicast
+    OR home_broadcast(a);                                                                      -- directed broadcast
+
+CREATE OR REPLACE TEMP MACRO is_internet(a) AS NOT is_home(a) AND NOT is_special(a);
+
+CREATE OR REPLACE TEMP MACRO unit_amount(u, b, p, f) AS
+    CASE u WHEN 'bps' THEN CAST(b AS DOUBLE) * 8 WHEN 'bytes' THEN CAST(b AS DOUBLE)
+           WHEN 'flows' THEN CAST(f AS DOUBLE) ELSE CAST(p AS DOUBLE) END;
+
+CREATE OR REPLACE TEMP MACRO unit_per(u, secs) AS
+    CASE WHEN u IN ('bps', 'pps') THEN CAST(secs AS DOUBLE) ELSE 1.0 END;
+
+CREATE OR REPLACE TEMP MACRO traffic(from_ts, to_ts, bin_secs, ipv) AS TABLE
+    SELECT pb.bin, pb.ip_version, pb.src_ip, pb.dst_ip, pb.ip_proto, pb.src_port, pb.dst_port, pb.iface, pb.vlan,
+           pb.in_if, pb.out_if, pb.src_as, pb.dst_as, pb.tcp_flags, pb.handshake, pb.packets, pb.bytes, 0 AS flows
+    FROM _packet_bins pb
+    WHERE pb.filter IS NULL AND pb.bin >= from_ts AND pb.bin < to_ts AND (ipv = 0 OR pb.ip_version = ipv)
+    UNION ALL
+    SELECT time_bin(f.first_ts, bin_secs), f.ip_version, f.src_ip, f.dst_ip, f.ip_proto, f.src_port, f.dst_port,
+           f.iface, f.vlan, f.in_if, f.out_if, f.src_as, f.dst_as, f.tcp_flags,
+           CASE WHEN f.ip_proto = 6 AND f.tcp_flags & 18 = 2 THEN 1 ELSE 0 END,
+           CASE WHEN f.source = 'pcap' THEN 0 ELSE coalesce(f.packets_scaled, f.packets) END,
+           CASE WHEN f.source = 'pcap' THEN 0 ELSE coalesce(f.bytes_scaled, f.bytes) END,
+           1
+    FROM flows f
+    WHERE f.first_ts >= from_ts AND f.first_ts < to_ts AND (ipv = 0 OR f.ip_version = ipv);
 
 CREATE OR REPLACE TEMP MACRO in_net(a, k, nm) AS
     EXISTS (SELECT 1 FROM _nets n WHERE n.kind = k AND n.name = nm AND a BETWEEN n.lo AND n.hi);

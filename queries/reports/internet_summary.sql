@@ -1,41 +1,48 @@
 -- name: internet_summary
 -- title: Internet summary
--- description: Traffic by direction relative to the home networks: Into Home (destination in home), Out of Home (source in home), Internet to Home, Home to Internet, Internet to Internet, Home to Home. The first two overlap the others; each value is the average rate over the bin.
+-- description: Traffic by direction. Home = an address in a home network ([home] of the case config; default RFC 1918, 100.64/10, fc00::/7). Internet = an address neither in home nor special; special = multicast (224/4, ff00::/8), broadcast (255.255.255.255 and the last address of each IPv4 home block), link-local (169.254/16, fe80::/10), loopback, unspecified and 240/4: never internet. Into Home = destination in home; Out of Home = source in home; Internet to Home, Home to Internet, Internet to Internet, Home to Home by both ends; Local (multicast, broadcast, link-local) = traffic to or from a special address. Into/Out of Home overlap the others. value is in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are totals. Binned by packet time where the case holds the packets, by flow start for exported flows.
 -- param: from_ts TIMESTAMP
 -- param: to_ts TIMESTAMP
 -- param: bin_secs BIGINT = 300
 -- param: unit VARCHAR = 'bps'
 -- param: ip_version INTEGER = 0
 -- dimensions: category
--- measures: value
+-- measures: value, bytes, packets, flows
 -- unit: bps
 WITH base AS (
-    SELECT time_bin(f.first_ts, $bin_secs) AS bin,
-           flow_amount($unit, coalesce(f.bytes_scaled, f.bytes), coalesce(f.packets_scaled, f.packets)) AS amount,
-           is_home(f.src_ip) AS sh, is_home(f.dst_ip) AS dh
-    FROM flows f
-    WHERE f.first_ts >= $from_ts AND f.first_ts < $to_ts AND ($ip_version = 0 OR f.ip_version = $ip_version)
+    SELECT bin, unit_amount($unit, bytes, packets, flows) AS amount, bytes, packets, flows,
+           is_home(src_ip) AS sh, is_home(dst_ip) AS dh, is_internet(src_ip) AS si, is_internet(dst_ip) AS di
+    FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version)
 ),
-per_bin AS (
-    SELECT bin,
-           sum(CASE WHEN dh THEN amount ELSE 0 END) AS c1,
-           sum(CASE WHEN sh THEN amount ELSE 0 END) AS c2,
-           sum(CASE WHEN NOT sh AND dh THEN amount ELSE 0 END) AS c3,
-           sum(CASE WHEN sh AND NOT dh THEN amount ELSE 0 END) AS c4,
-           sum(CASE WHEN NOT sh AND NOT dh THEN amount ELSE 0 END) AS c5,
-           sum(CASE WHEN sh AND dh THEN amount ELSE 0 END) AS c6
-    FROM base GROUP BY bin
+categories AS (
+    SELECT * FROM (VALUES (1, 'Into Home'), (2, 'Out of Home'), (3, 'Internet to Home'), (4, 'Home to Internet'),
+                          (5, 'Internet to Internet'), (6, 'Home to Home'),
+                          (7, 'Local (multicast, broadcast, link-local)')) AS c(rank, category)
 ),
-long AS (
-    SELECT 1 AS rank, 'Into Home' AS category, bin, c1 AS v FROM per_bin
-    UNION ALL SELECT 2, 'Out of Home', bin, c2 FROM per_bin
-    UNION ALL SELECT 3, 'Internet to Home', bin, c3 FROM per_bin
-    UNION ALL SELECT 4, 'Home to Internet', bin, c4 FROM per_bin
-    UNION ALL SELECT 5, 'Internet to Internet', bin, c5 FROM per_bin
-    UNION ALL SELECT 6, 'Home to Home', bin, c6 FROM per_bin
+long AS (  -- one row per piece of traffic and category it belongs to
+    SELECT c.rank, c.category, b.bin, b.amount, b.bytes, b.packets, b.flows
+    FROM base b
+    JOIN categories c
+      ON CASE c.rank
+             WHEN 1 THEN b.dh
+             WHEN 2 THEN b.sh
+             WHEN 3 THEN b.si AND b.dh
+             WHEN 4 THEN b.sh AND b.di
+             WHEN 5 THEN b.si AND b.di
+             WHEN 6 THEN b.sh AND b.dh
+             ELSE NOT (b.sh OR b.si) OR NOT (b.dh OR b.di)
+         END
+),
+grouped AS (
+    SELECT rank, category, bin,
+           sum(amount) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
+                                              ELSE $bin_secs END) AS value,
+           sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows
+    FROM long
+    GROUP BY GROUPING SETS ((rank, category, bin), (rank, category))
 )
-SELECT rank, false AS others, category, bin,
-       sum(v) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS value
-FROM long
-GROUP BY GROUPING SETS ((rank, category, bin), (rank, category))
+SELECT rank, false AS others, category, bin, value, bytes, packets, flows FROM grouped
+UNION ALL  -- every category has its row over the window (0 when it saw nothing) once there is any traffic
+SELECT c.rank, false, c.category, NULL, 0.0, 0, 0, 0 FROM categories c
+WHERE EXISTS (SELECT 1 FROM base) AND c.rank NOT IN (SELECT rank FROM grouped)
 ORDER BY rank, bin NULLS FIRST;

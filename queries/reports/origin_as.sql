@@ -1,6 +1,6 @@
 -- name: origin_as
 -- title: Origin AS
--- description: Traffic per autonomous system, from the flow record's AS when it has one, else from the AS mapping of the case config (most specific prefix). in = traffic that came from the AS (source), out = traffic sent to the AS (destination), total = in + out. Addresses with no AS are the item "-".
+-- description: Traffic per autonomous system, from the flow record's AS when it has one, else from the AS mapping of the case config (most specific prefix). in = traffic that came from the AS (source), out = traffic sent to the AS (destination), total = in + out. Addresses with no AS are the item "-". Values are in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are the item's totals. Binned by packet time where the case holds the packets, by flow start for exported flows.
 -- param: top INTEGER = 10
 -- param: from_ts TIMESTAMP
 -- param: to_ts TIMESTAMP
@@ -8,22 +8,23 @@
 -- param: unit VARCHAR = 'bps'
 -- param: ip_version INTEGER = 0
 -- dimensions: asn, as_name
--- measures: in, out, total
+-- measures: in, out, total, bytes, packets, flows
 -- unit: bps
 WITH base AS (
     SELECT as_of(f.src_ip, f.src_as) AS src_asn, as_of(f.dst_ip, f.dst_as) AS dst_asn,
-           time_bin(f.first_ts, $bin_secs) AS bin,
-           flow_amount($unit, coalesce(f.bytes_scaled, f.bytes), coalesce(f.packets_scaled, f.packets)) AS amount
-    FROM flows f
-    WHERE f.first_ts >= $from_ts AND f.first_ts < $to_ts AND ($ip_version = 0 OR f.ip_version = $ip_version)
+           f.bin,
+           unit_amount($unit, f.bytes, f.packets, f.flows) AS amount,
+           f.bytes AS b, f.packets AS p, f.flows AS n
+    FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) f
 ),
 sides AS (
-    SELECT src_asn AS k_asn, bin, amount AS v_in, 0.0 AS v_out FROM base
+    SELECT src_asn AS k_asn, bin, amount AS v_in, 0.0 AS v_out, b, p, n FROM base
     UNION ALL
-    SELECT dst_asn AS k_asn, bin, 0.0 AS v_in, amount AS v_out FROM base
+    SELECT dst_asn AS k_asn, bin, 0.0 AS v_in, amount AS v_out, b, p, n FROM base
 ),
 per_bin AS (
-    SELECT k_asn, bin, sum(v_in) AS s_in, sum(v_out) AS s_out FROM sides GROUP BY ALL
+    SELECT k_asn, bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(b) AS sb, sum(p) AS sp, sum(n) AS sn
+    FROM sides GROUP BY ALL
 ),
 totals AS (
     SELECT k_asn, sum(s_in + s_out) AS item_total FROM per_bin GROUP BY k_asn
@@ -33,15 +34,19 @@ top_items AS (  -- the $top largest; ties broken by key
     FROM (SELECT * FROM totals ORDER BY item_total DESC, k_asn LIMIT $top)
 ),
 labelled AS (  -- everything else is folded into one 'Others' row (rank $top + 1)
-    SELECT coalesce(t.item_rank, $top + 1) AS rank, t.k_asn, p.bin, p.s_in, p.s_out
+    SELECT coalesce(t.item_rank, $top + 1) AS rank, t.k_asn, p.bin, p.s_in, p.s_out, p.sb, p.sp, p.sn
     FROM per_bin p LEFT JOIN top_items t ON p.k_asn IS NOT DISTINCT FROM t.k_asn
 )
 SELECT rank, rank > $top AS others, CAST(k_asn AS VARCHAR) AS asn,
        (SELECT min(x.as_name) FROM _as_prefixes x WHERE x.asn = k_asn) AS as_name, bin,
-       sum(s_in) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "in",
-       sum(s_out) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END AS "out",
-       sum(s_in + s_out) / CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts) ELSE $bin_secs END
-           AS total
+       sum(s_in) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
+                                 ELSE $bin_secs END) AS "in",
+       sum(s_out) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
+                                 ELSE $bin_secs END) AS "out",
+       sum(s_in + s_out) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
+                                 ELSE $bin_secs END)
+           AS total,
+       sum(sb) AS bytes, sum(sp) AS packets, sum(sn) AS flows
 FROM labelled
 GROUP BY GROUPING SETS ((rank, k_asn, bin), (rank, k_asn))
 ORDER BY rank, bin NULLS FIRST;

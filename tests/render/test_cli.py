@@ -43,7 +43,9 @@ def test_table_csv_and_bad_param(db):
                      "--ip-version", "4")
     assert done.returncode == 0 and "Into Home" in done.stdout and "pps" in done.stdout and "IPv4" in done.stdout
     done = forensics("report", "protocol_mix", "--db", db, "--format", "csv")
-    assert done.stdout.splitlines()[0] == "section,rank,others,proto,bin,in [bps],out [bps],total [bps]"
+    assert done.stdout.splitlines()[0] == ("section,rank,others,proto,bin,in [bps (IP layer)],out [bps (IP layer)],"
+                                           "total [bps (IP layer)],bytes [bytes (IP layer)],packets [packets],"
+                                           "flows [flows]")
     done = forensics("report", "top_talkers", "--db", db, "--format", "table", "--param", "top")
     assert done.returncode == 2 and "--param 'top': write NAME=VALUE" in done.stderr
 

@@ -116,7 +116,9 @@ def test_schema_rejects_the_old_non_genieatm_strings(results, validate):
         bad["response"]["result"]["data"][key] = old
         with pytest.raises(jsonschema.ValidationError):
             validate(bad)
-    assert data["units"] == {"in": "bps", "out": "bps", "total": "bps"}
+    units = results["origin_as"].measure_units
+    assert {"in", "out", "total"} <= data["units"].keys() and units["in"] == "bps (IP layer)"
+    assert data["units"] == {m: units[m] for m in data["units"]}
 
 
 def test_units_name_the_layer_the_result_gives(results, validate):

@@ -105,10 +105,13 @@ def test_runs_on_a_read_only_case(tmp_path, flows):
          if is_home(f.src) and not is_home(f.dst) and (f.proto, f.dport) in WANNACRY}))
 
 
-def test_empty_case_gives_an_empty_report(tmp_path):
+def test_empty_case_says_there_is_no_data(tmp_path):
     with Case.open(tmp_path / "empty.duckdb") as c:
-        r = run_report(c, "top_talkers", {})
-    assert r.sections[0].items == [] and r.sources == []
+        with pytest.raises(UsageError, match="no traffic in the case"):
+            run_report(c, "top_talkers", {})
+        r = run_report(c, "top_talkers", {"from": "2016-09-06T00:00:00Z", "to": "2016-09-07T00:00:00Z"})
+    assert r.sections[0].items == [] and r.sources == [] and r.start.year == 2016
+    assert r.binning == "flow-start"  # nothing held as packets
 
 
 def test_unit_only_where_the_report_takes_one(case, tmp_path):
@@ -120,5 +123,5 @@ def test_unit_only_where_the_report_takes_one(case, tmp_path):
     with pytest.raises(UsageError, match="report flow_count is in count only; drop --unit pps"):
         run_report(case, "flow_count", {"unit": "pps"}, queries_dirs=[folder])
     assert run_report(case, "flow_count", {}, queries_dirs=[folder]).unit == "count"
-    with pytest.raises(UsageError, match="unit 'bytes': use bps or pps"):
-        run_report(case, "top_talkers", {"unit": "bytes"})
+    with pytest.raises(UsageError, match="unit 'bits': use bps, pps, bytes, packets, flows"):
+        run_report(case, "top_talkers", {"unit": "bits"})

@@ -20,7 +20,8 @@ def test_cidr_condition_with_ula_addresses(tmp_path):
                            '[filters.y]\nscope = "any"\nconditions = "dst ip in 10.10.0.53/32"\n',
                            tmp_path / "forensics.toml")
     result = run_report(case, "filter_compare", {}, config=cfg)
-    items = {tuple(i.names): i.values[-1] for i in result.sections[0].items if not i.others}
+    total = result.sections[0].measures.index("total")
+    items = {tuple(i.names): i.values[total] for i in result.sections[0].items if not i.others}
     # x matches only the IPv6 datagram (48 IP bytes), y only the IPv4 one (28 IP bytes)
     assert abs(items[("x",)] / items[("y",)] - 48 / 28) < 1e-9
 

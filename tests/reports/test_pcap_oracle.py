@@ -24,6 +24,22 @@ def home(text: str) -> bool:
     return any(addr.version == n.version and addr in n for n in HOME)
 
 
+SPECIAL = [ipaddress.ip_network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3",
+                                             "::/127", "fe80::/10", "ff00::/8")]
+
+
+def special(text: str) -> bool:
+    """Multicast, broadcast, link-local, loopback, unspecified (and 240/4), or a home block's last IPv4 address."""
+    addr = ipaddress.ip_address(text)
+    if any(addr.version == n.version and addr in n for n in SPECIAL):
+        return True
+    return any(addr.version == 4 == n.version and addr == n.broadcast_address for n in HOME)
+
+
+def internet(text: str) -> bool:
+    return not home(text) and not special(text)
+
+
 def tshark_packets() -> list[tuple[str, str, int]]:
     """(src, dst, IP-layer length) of every IP packet, outer header, as tshark decodes them.
 
@@ -57,16 +73,25 @@ def test_internet_summary_matches_tshark(tmp_path):
         result = run_report(case, "internet_summary", {})
         talkers = run_report(case, "top_talkers", {"top": 3})
     secs = (result.end - result.start).total_seconds()
-    got = {it.names[0]: it.values[0] * secs / 8 for it in result.sections[0].items}
-    want = {
-        "Into Home": sum(n for s, d, n in packets if home(d)),
-        "Out of Home": sum(n for s, d, n in packets if home(s)),
-        "Internet to Home": sum(n for s, d, n in packets if not home(s) and home(d)),
-        "Home to Internet": sum(n for s, d, n in packets if home(s) and not home(d)),
-        "Internet to Internet": sum(n for s, d, n in packets if not home(s) and not home(d)),
-        "Home to Home": sum(n for s, d, n in packets if home(s) and home(d)),
+    section = result.sections[0]
+    got = {it.names[0]: it.values[0] * secs / 8 for it in section.items}
+    got_bytes = {it.names[0]: it.values[section.measures.index("bytes")] for it in section.items}
+    got_packets = {it.names[0]: it.values[section.measures.index("packets")] for it in section.items}
+    cats = {
+        "Into Home": lambda s, d: home(d),
+        "Out of Home": lambda s, d: home(s),
+        "Internet to Home": lambda s, d: internet(s) and home(d),
+        "Home to Internet": lambda s, d: home(s) and internet(d),
+        "Internet to Internet": lambda s, d: internet(s) and internet(d),
+        "Home to Home": lambda s, d: home(s) and home(d),
+        "Local (multicast, broadcast, link-local)": lambda s, d: special(s) or special(d),
     }
-    assert got == pytest.approx(want, rel=1e-9)
+    want = {c: sum(n for s, d, n in packets if pred(s, d)) for c, pred in cats.items()}
+    want_packets = {c: sum(1 for s, d, _ in packets if pred(s, d)) for c, pred in cats.items()}
+    assert got == pytest.approx(want, rel=1e-9)  # every category has a row, 0 when it saw nothing
+    assert got_bytes == pytest.approx(want, rel=1e-12)
+    assert got_packets == want_packets
+    assert result.binning == "packet-time" and result.measure_units["bytes"] == "bytes (IP layer)"
     # every byte is sent once and received once: the talkers' totals (top 3 + Others) add up to twice the traffic
     assert sum(it.values[2] for it in talkers.sections[0].items) * secs / 8 == pytest.approx(
         2 * sum(n for _, _, n in packets), rel=1e-9)

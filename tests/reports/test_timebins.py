@@ -54,3 +54,39 @@ def test_parse_bin(text, secs):
 def test_bad_window_options(kwargs, fragment):
     with pytest.raises(UsageError, match=fragment):
         resolve_window((dt.datetime(2016, 9, 6), dt.datetime(2016, 9, 6, 1)), **kwargs)
+
+
+def test_too_many_bins_is_refused_with_the_arithmetic():
+    with pytest.raises(UsageError) as exc:
+        resolve_window((None, None), "2003-01-01T00:00:00Z", "2020-01-01T00:00:00Z", bin_size="1s")
+    # 17 years of seconds, counted independently: days between the dates * 86400
+    days = (dt.date(2020, 1, 1) - dt.date(2003, 1, 1)).days
+    assert f"makes {days * 86400:,} bins; the limit is 100,000: use --bin 1d" in str(exc.value)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"start": "0001-01-01T00:00:00Z", "end": "9999-12-31T23:59:59Z"},
+    {"start": "0001-01-01T00:00:00Z", "end": "9999-12-31T23:59:59Z", "bin_size": "1d"},
+    {"bin_size": "999999999999999999999d"},
+    {"bin_size": "100000000d"},
+])
+def test_extreme_windows_and_bins_are_usage_errors(kwargs):
+    with pytest.raises(UsageError):
+        resolve_window((dt.datetime(2016, 9, 6), dt.datetime(2016, 9, 6, 1)), **kwargs)
+
+
+def test_no_data_and_no_window_says_so_instead_of_1970():
+    with pytest.raises(UsageError, match="no traffic"):
+        resolve_window((None, None))
+    with pytest.raises(UsageError, match="no traffic"):
+        resolve_window((None, None), start="2016-09-06T00:00:00Z")
+
+
+def test_sparse_long_case_gets_few_bins():
+    # two flows 17 years apart: the automatic bin keeps the window to at most 1,000 bins
+    w = resolve_window((dt.datetime(2003, 5, 1), dt.datetime(2020, 5, 1)))
+    assert (w.end - w.start) / dt.timedelta(seconds=w.bin_secs) <= 1000
+    # data of one hour inside a given week: bins sized from the data, not the week
+    w = resolve_window((dt.datetime(2016, 9, 6, 12), dt.datetime(2016, 9, 6, 13)),
+                       "2016-09-05T00:00:00Z", "2016-09-08T00:00:00Z")
+    assert w.bin_secs == 300

@@ -1,0 +1,112 @@
+"""What a report counts: flows restricted to the scope and filters, and the packets behind them binned by time.
+
+Where the case holds the packets (flows with source 'pcap'), bytes and packets are binned by each packet's
+own time (queries/reports/_packet_bins.sql), so a long flow is not piled into the bin where it started;
+exported flows (NetFlow, IPFIX, sFlow, flow files: no packets) count in the bin of their start. The macro
+traffic() in _context.sql unions the two; `binning` says which applied.
+
+A --filter naming per-packet fields (TCP flags, lengths, TTL, IP id, fragments) selects packets where
+packets are held, so `tcp[tcpflags] & tcp-syn != 0` counts SYN packets, not every packet of a flow that had
+one; exported flows are selected by their record (for TCP flags: the OR of the flow's flags).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import duckdb
+
+from forensics.errors import UsageError
+from forensics.reports.scopes import Fragment
+from forensics.resources import read_sql
+
+PACKET_BINS_SQL = "reports/_packet_bins.sql"
+_RESTRICT = "true /* restrict */"
+# Columns of a compiled filter that hold per-packet values (a flow only has a summary of them, or none).
+_PACKET_FIELDS = re.compile(r"\b(tcp_flags|wirelen|caplen|ip_len|ttl|ip_id|frag_offset|frag_flags)\b")
+
+# ReportResult.binning: the two values the JSON schema allows (forensics/schemas/report.schema.json)
+BINNING_PACKETS = "packet-time"
+BINNING_FLOWS = "flow-start"
+
+
+@dataclass
+class Restriction:
+    """The conditions of one report: for the flows table, and for packets seen as one-packet flows."""
+
+    flows: list[Fragment] = field(default_factory=list)
+    packets: list[Fragment] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def filter_restriction(expr: str, restriction: Restriction) -> None:
+    """Add a tcpdump-style --filter: compiled for packets (per packet) and for flow records."""
+    from forensics.filters import compile_filter
+
+    packet_sql, packet_params = compile_filter(expr, table="packets", alias=None, prefix="_fp")
+    restriction.packets.append((packet_sql, dict(packet_params)))
+    try:
+        flow_sql, flow_params = compile_filter(expr, table="flows", alias=None, prefix="_ff")
+    except UsageError as exc:
+        restriction.flows.append(("false", {}))
+        restriction.notes.append(f"--filter {expr!r} names per-packet fields that flow records lack ({exc}): "
+                                 "it counts the packets the case holds; exported flows are left out and "
+                                 "flows are not counted")
+        return
+    restriction.flows.append((flow_sql, dict(flow_params)))
+    if _PACKET_FIELDS.search(packet_sql):
+        restriction.notes.append(f"--filter {expr!r} names per-packet fields: where packets are held it "
+                                 "selects packets (bytes and packets count the matching ones; flows count "
+                                 "the flows whose record matches); exported flows are selected as whole "
+                                 "records (TCP flags: the OR of the flow's flags)")
+    else:
+        restriction.notes.append(f"--filter {expr!r} names flow-key fields only: it selects whole flows")
+
+
+def fill_packet_bins(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime, bin_secs: int,
+                     fragments: list[Fragment], name: str | None = None) -> None:
+    """Insert into _packet_bins the packets in [start, end) that every fragment keeps, per key and bin."""
+    params: dict = {"filter": name, "bin_secs": bin_secs, "from_ts": start, "to_ts": end}
+    for _, p in fragments:
+        params.update(p)
+    kept = [sql for sql, _ in fragments if sql != "true"]
+    where = " AND ".join(f"({sql})" for sql in kept) or "true"
+    con.execute(read_sql(PACKET_BINS_SQL).replace(_RESTRICT, where), params)
+
+
+def data_range(con: duckdb.DuckDBPyConnection, table: str = "flows") -> tuple[dt.datetime | None,
+                                                                              dt.datetime | None]:
+    """First and last time of the traffic: packet times for flows built from packets, starts for exports."""
+    return con.execute(
+        f"SELECT min(first_ts), max(CASE WHEN source = 'pcap' THEN last_ts ELSE first_ts END) FROM {table}"
+    ).fetchone()
+
+
+def case_flows(con: duckdb.DuckDBPyConnection) -> str:
+    """The case's own flows table, qualified by its catalog (`main.flows` would also name the TEMP one)."""
+    db = con.execute("SELECT current_database()").fetchone()[0]
+    return '"' + db.replace('"', '""') + '".main.flows'
+
+
+def binning(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime) -> tuple[str, list[str]]:
+    """How the window's traffic went into bins, and a note when both ways apply.
+
+    packet-time where the case holds the packets of every flow in the window (or holds packets at all, when
+    the window is empty), flow-start where it holds only exported flows; with both, packet-time and a note
+    counting the exported flows binned by their start.
+    """
+    packets, exports, held = con.execute(
+        "SELECT count(*) FILTER (WHERE source = 'pcap' AND first_ts < $e "
+        "                        AND (CASE WHEN source = 'pcap' THEN last_ts ELSE first_ts END) >= $s), "
+        "       count(*) FILTER (WHERE source <> 'pcap' AND first_ts < $e AND first_ts >= $s), "
+        "       count(*) FILTER (WHERE source = 'pcap') FROM flows",
+        {"s": start, "e": end},
+    ).fetchone()
+    if packets and exports:
+        return BINNING_PACKETS, [f"binned by packet time where the case holds the packets; {exports:,} exported "
+                                 "flow records (no packets) are binned by their start"]
+    if packets or (not exports and held):
+        return BINNING_PACKETS, []
+    return BINNING_FLOWS, []
