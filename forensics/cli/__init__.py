@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMMAND_MODULES = ["import_cmd", "info", "demo", "report", "packets", "carve"]
+COMMAND_MODULES = ["import_cmd", "info", "demo", "report", "packets", "carve", "serve"]
 
 for _name in COMMAND_MODULES:
     try:

@@ -1,0 +1,67 @@
+"""The browsable case: an index (reports with a parameter form, captures with provenance, alerts) and each
+report's page from the HTML renderer, with the form above it. Pages are self-contained (inline CSS and JS,
+a Content-Security-Policy that forbids any other origin) and link only to this server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from forensics.errors import UsageError
+from forensics.render.html import environment, render_html
+from forensics.reports import SITE_REPORTS, list_reports, run_report
+from forensics.reports.timebins import PERIODS
+from forensics.serve.caseaccess import CaseSource, list_alerts, list_captures
+from forensics.store import Case
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+# Form fields of a report page -> run_report's option names (filter goes to filter_expr).
+FORM_FIELDS = ("from", "to", "period", "end", "bin", "unit", "ip_version", "scope", "top", "filter")
+# Alerts shown on the index page (all of them are at /api/alerts).
+INDEX_ALERTS = 200
+
+
+def _env():  # noqa: ANN202 - a jinja2.Environment
+    return environment(TEMPLATES)
+
+
+def _catalog(source: CaseSource) -> list:
+    catalog = list_reports((*source.config.queries_dirs, *source.queries_dirs))
+    order = {n: i for i, n in enumerate(SITE_REPORTS)}
+    return sorted((catalog[n] for n in catalog.names()), key=lambda d: (order.get(d.name, len(order)), d.name))
+
+
+def _form_html(source: CaseSource, name: str | None, values: dict) -> str:
+    return _env().get_template("serve_form.html").render(
+        reports=_catalog(source), chosen=name, values=values, periods=PERIODS)
+
+
+def index_page(case: Case, source: CaseSource) -> str:
+    """The case's front page."""
+    captures = list_captures(case)
+    alerts = list_alerts(case, INDEX_ALERTS)
+    return _env().get_template("serve_index.html").render(
+        page={"page_title": f"Case {Path(source.db).name}"}, db=source.db,
+        config=source.config.source or "built-in defaults", reports=_catalog(source), captures=captures,
+        alerts=alerts, form=_form_html(source, None, {}))
+
+
+def report_page(case: Case, source: CaseSource, name: str, form: dict) -> str:
+    """A report's HTML page (the HTML renderer's) for the form's parameters, the form above it."""
+    unknown = sorted(set(form) - set(FORM_FIELDS))
+    if unknown:
+        raise UsageError(f"page parameter {unknown[0]!r}: use {', '.join(FORM_FIELDS)}")
+    params: dict = {k: v for k, v in form.items() if k != "filter"}
+    if "top" in params:
+        try:
+            params["top"] = int(params["top"])
+        except ValueError:
+            raise UsageError(f"top {params['top']!r}: give a whole number") from None
+    result = run_report(case, name, params, config=source.config, queries_dirs=source.queries_dirs,
+                        filter_expr=form.get("filter"))
+    page = render_html(result, index_href="/")
+    return page.replace("<main>", "<main>\n" + _form_html(source, name, form), 1)
+
+
+def error_page(status: int, msg: str) -> str:
+    """A page that says what went wrong, with a link back to the index."""
+    return _env().get_template("serve_error.html").render(page={"page_title": f"{status}"}, status=status, msg=msg)
