@@ -152,7 +152,8 @@ def parse_request(text: str | None) -> ReportRequest:
         raise bad("request", "must be a JSON object, e.g. {\"unit\": \"bps\"}")
     req = ReportRequest()
     req.params.update(_window(doc))
-    req.params["unit"] = _choice(doc, "unit", UNITS, "bps")
+    if "unit" in doc:  # absent: the report's own unit (a count report has none to choose)
+        req.params["unit"] = _choice(doc, "unit", UNITS, "bps")
     req.params["ip_version"] = PROTOCOLS[_choice(doc, "protocol", tuple(PROTOCOLS), "both")]
     _choice(doc, "data_format", DATA_FORMATS, "graph_data")
     req.display_data = _choice(doc, "display_data", DISPLAY, "no") == "yes"
