@@ -31,8 +31,9 @@ def _catalog(source: CaseSource) -> list:
 
 
 def _form_html(source: CaseSource, name: str | None, values: dict) -> str:
-    return _env().get_template("serve_form.html").render(
-        reports=_catalog(source), chosen=name, values=values, periods=PERIODS)
+    """The parameter form, escaped by its own template (the index page inserts it with `| safe`)."""
+    return (_env().get_template("serve_form.html").render(
+        reports=_catalog(source), chosen=name, values=values, periods=PERIODS))
 
 
 def index_page(case: Case, source: CaseSource) -> str:
