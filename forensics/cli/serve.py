@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +32,10 @@ def serve_command(
     check_bind(host)
     path = db_path(db)
     source = CaseSource(path, load_config(config, path), tuple(str(Path(q)) for q in queries or ()))
-    serve(source, host, port, quiet)
+    try:
+        serve(source, host, port, quiet)
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C / SIGTERM it stopped on, once it has stopped
+        print("forensics: server stopped", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ HTML renderer's pages (pages.py).
 from __future__ import annotations
 
 import ipaddress
+import socket
 import sys
 
 from forensics.errors import UsageError
@@ -35,19 +36,44 @@ def check_bind(host: str) -> None:
                          "use --host 127.0.0.1 (or ::1) and reach it through an SSH tunnel")
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (port 0: a free one, read it back with getsockname)."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port}: give a port from 1 to 65535 (0 picks a free one)")
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise UsageError(f"--host {host}: {exc.strerror or exc}; use 127.0.0.1 or ::1") from None
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(addr)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"--host {host} --port {port}: cannot listen ({exc.strerror or exc}); "
+                         "choose another --port") from None
+    return sock
+
+
 def serve(source: CaseSource, host: str = "127.0.0.1", port: int = 8080, quiet: bool = False) -> None:
-    """Run the server until interrupted (uvicorn, one process; queries run on worker threads)."""
+    """Run the server until interrupted (uvicorn, one process; queries run on worker threads).
+
+    Prints one line to stderr once it listens: the URL (with the port chosen when --port is 0)."""
     import uvicorn
 
     check_bind(host)
-    if not 0 <= port <= 65535:
-        raise UsageError(f"--port {port}: give a port from 1 to 65535 (0 picks a free one)")
     source.open().close()  # fail now, with the case's own message, if it cannot be opened
-    if not quiet:
-        print(f"forensics: serving {source.db} read-only on http://{host}:{port}/ (loopback only, no users needed)",
-              file=sys.stderr)
-    uvicorn.run(create_app(source), host=host, port=port, log_level="warning" if quiet else "info",
-                access_log=not quiet)
+    sock = listen(host, port)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"forensics: serving {source.db} read-only at http://{shown}:{bound}/ "
+          "(loopback only, no users needed)", file=sys.stderr, flush=True)
+    config = uvicorn.Config(create_app(source), log_level="warning" if quiet else "info", access_log=not quiet)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
 
 
-__all__ = ["GENIEATM_PATHS", "CaseSource", "check_bind", "create_app", "is_loopback", "serve"]
+__all__ = ["GENIEATM_PATHS", "CaseSource", "check_bind", "create_app", "is_loopback", "listen", "serve"]
