@@ -183,3 +183,13 @@ def test_any_report_by_name_and_a_user_report(case_path, tmp_path, validate):
         assert len(validate(r.json())["response"]["result"]["data"]["data"]["items"]) <= 4  # 3 + Others
         names = {x["name"] for x in c.get("/api/reports").json()["response"]["result"]["data"]["reports"]}
         assert {"flow_count", "top_talkers", "origin_as", "wannacry"} <= names
+
+
+def test_openapi_document_describes_the_api(client):
+    doc = client.get("/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    for path in ("/api/report/internet/summary", "/api/report/internet/originasn", "/api/report/filter/compare",
+                 "/api/report/sub-network/compare", "/api/report/{name}", "/api/output/{name}.json", "/api/alerts"):
+        assert set(doc["paths"][path]) == {"get"}, path
+    params = doc["paths"]["/api/report/internet/originasn"]["get"]["parameters"]
+    assert [p["name"] for p in params] == ["request"] and params[0]["in"] == "query"
