@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from typing import Annotated
 from urllib.parse import quote
 
 import duckdb
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from forensics import __version__
@@ -22,6 +24,7 @@ from forensics.errors import ForensicsError, SourceMissingError, UsageError
 from forensics.render.jsonout import dumps_readable, envelope, error_envelope
 from forensics.reports import ReportResult, list_reports, run_report
 from forensics.serve.caseaccess import CaseSource, list_alerts, list_captures, run_cancellable
+from forensics.serve.evidence import carve_row
 from forensics.serve.genieatm import ApiError, ReportRequest, bad, parse_request, pick_group
 from forensics.serve.pages import error_page, index_page, report_page
 
@@ -207,5 +210,18 @@ def create_app(source: CaseSource) -> FastAPI:
             status = 404 if isinstance(exc, UsageError) and "no report called" in str(exc) else _status_of(exc)
             return HTMLResponse(error_page(status, str(exc)), status_code=status)
         return HTMLResponse(page)
+
+    @app.get("/carve/{name}/{item}.pcap", include_in_schema=False)
+    async def carve_link(request: Request, name: str, item: int) -> Response:
+        form = {k: v for k, v in request.query_params.items() if v.strip()}
+        try:
+            path, download = await run_cancellable(
+                request, source, lambda case: carve_row(case, source, name, item, form))
+        except ForensicsError as exc:
+            status = 404 if isinstance(exc, UsageError) and "no report called" in str(exc) else _status_of(exc)
+            return HTMLResponse(error_page(status, str(exc)), status_code=status)
+        folder = path.parent
+        return FileResponse(path, media_type="application/vnd.tcpdump.pcap", filename=download,
+                            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
     return app
