@@ -29,11 +29,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str) -> None:
-    """Refuse to listen beyond loopback: the server has no authentication yet, and a case is evidence."""
-    if not is_loopback(host):
-        raise UsageError(f"--host {host}: the server has no authentication yet, so it listens on loopback only; "
-                         "use --host 127.0.0.1 (or ::1) and reach it through an SSH tunnel")
+def check_bind(host: str, with_users: bool = False) -> None:
+    """Refuse to listen beyond loopback without users: a case is evidence, and anyone on the network could read it."""
+    if not with_users and not is_loopback(host):
+        raise UsageError(f"--host {host}: beyond loopback the server needs users (--users FILE of bcrypt hashes, "
+                         "htpasswd -B); without them use --host 127.0.0.1 (or ::1)")
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -56,20 +56,22 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(source: CaseSource, host: str = "127.0.0.1", port: int = 8080, quiet: bool = False) -> None:
+def serve(source: CaseSource, host: str = "127.0.0.1", port: int = 8080, quiet: bool = False,
+          users: dict[str, bytes] | None = None) -> None:
     """Run the server until interrupted (uvicorn, one process; queries run on worker threads).
 
     Prints one line to stderr once it listens: the URL (with the port chosen when --port is 0)."""
     import uvicorn
 
-    check_bind(host)
+    check_bind(host, bool(users))
     source.open().close()  # fail now, with the case's own message, if it cannot be opened
     sock = listen(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    print(f"forensics: serving {source.db} read-only at http://{shown}:{bound}/ "
-          "(loopback only, no users needed)", file=sys.stderr, flush=True)
-    config = uvicorn.Config(create_app(source), log_level="warning" if quiet else "info", access_log=not quiet)
+    who = f"{len(users)} user(s) of the users file, HTTP Basic" if users else "loopback only, no users needed"
+    print(f"forensics: serving {source.db} read-only at http://{shown}:{bound}/ ({who})", file=sys.stderr,
+          flush=True)
+    config = uvicorn.Config(create_app(source, users), log_level="warning" if quiet else "info", access_log=not quiet)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

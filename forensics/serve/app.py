@@ -23,6 +23,7 @@ from forensics import __version__
 from forensics.errors import ForensicsError, SourceMissingError, UsageError
 from forensics.render.jsonout import dumps_readable, envelope, error_envelope
 from forensics.reports import ReportResult, list_reports, run_report
+from forensics.serve.auth import BasicAuth
 from forensics.serve.caseaccess import CaseSource, list_alerts, list_captures, run_cancellable
 from forensics.serve.evidence import carve_row
 from forensics.serve.genieatm import ApiError, ReportRequest, bad, parse_request, pick_group
@@ -89,11 +90,14 @@ def _run(case: object, source: CaseSource, name: str, req: ReportRequest) -> Rep
     return result
 
 
-def create_app(source: CaseSource) -> FastAPI:
-    """The application for one case."""
+def create_app(source: CaseSource, users: dict[str, bytes] | None = None) -> FastAPI:
+    """The application for one case; with `users` (auth.load_users), every request needs one (HTTP Basic)."""
     app = FastAPI(title="forensics", version=__version__, docs_url=None, redoc_url=None,
                   description="GenieATM-compatible report API over a forensics case (read-only), and the case's "
                               "pages. Every JSON answer is the envelope of forensics/schemas/report.schema.json.")
+
+    if users:
+        app.add_middleware(BasicAuth, users=users)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
