@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "reports"))
 sys.path.insert(0, str(HERE.parent / "render"))
 
@@ -69,11 +70,3 @@ def validate():
         jsonschema.validate(doc, schema)
         return doc
     return check
-
-
-def ask(client, path, request=None, **extra):
-    """GET path?request=JSON; returns the response."""
-    params = dict(extra)
-    if request is not None:
-        params["request"] = request if isinstance(request, str) else json.dumps(request)
-    return client.get(path, params=params)

@@ -14,8 +14,8 @@ import anyio
 import duckdb
 import httpx
 import pytest
-from conftest import ask
 from fastapi.testclient import TestClient
+from serve_helpers import ask
 
 from forensics.config import load_config
 from forensics.serve import CaseSource, create_app

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from serve_helpers import ask
 
 SUMMARY = "/api/report/internet/summary"
 GOOD_WINDOW = {"start_time": "2016-09-06 12:00", "end_time": "2016-09-06 14:00"}

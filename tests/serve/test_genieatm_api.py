@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import ask
+from serve_helpers import ask
 
 ROOT = Path(__file__).resolve().parents[2]
 WEEK = {"defined_by": "weekly", "end_time": "2016-09-07 00:00"}
