@@ -58,6 +58,27 @@ def _status_of(exc: ForensicsError) -> int:
     return 500  # DefinitionError and the rest: the server's own definitions or data are at fault
 
 
+_INT_RANGES = {"INTEGER": (-(2**31), 2**31 - 1), "BIGINT": (-(2**63), 2**63 - 1)}
+
+
+def _check_integers(definition: object, params: dict) -> None:
+    """Integer parameters within their SQL type (and `top` at least 1), so that a value the query cannot bind
+    is the client's 400, not the definition's 500."""
+    for name, value in params.items():
+        param = definition.param(name)
+        if param is None or param.type not in _INT_RANGES:
+            continue
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            continue  # run_report's own coercion names it
+        lo, hi = _INT_RANGES[param.type]
+        if name == "top":
+            lo, hi = 1, 1000
+        if not lo <= number <= hi:
+            raise bad(f"request.params.{name}", f"{value!r}: give a whole number from {lo} to {hi}")
+
+
 def _run(case: object, source: CaseSource, name: str, req: ReportRequest) -> ReportResult:
     """Resolve the name and the group ids against the catalog and config, then run the report."""
     config = source.config
@@ -68,6 +89,7 @@ def _run(case: object, source: CaseSource, name: str, req: ReportRequest) -> Rep
             raise broken[0]
         raise ApiError(404, f"report {name!r}: no such report (known: {', '.join(catalog.names())})", "report")
     params = dict(req.params)
+    _check_integers(catalog[name], params)
     notes = []
     if req.filter_group is not None:
         if name != "filter_compare":

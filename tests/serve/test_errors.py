@@ -50,6 +50,8 @@ BAD = [
     ("/api/report/sub-network/compare", {"sub_network_group_id": 0}, 400, "request.sub_network_group_id"),
     ("/api/report/sub-network/compare", {"sub_network_group_id": "nope"}, 400, "request.sub_network_group_id"),
     ("/api/report/top_talkers", {"params": {"top": "many"}}, 400, "top"),
+    ("/api/report/top_talkers", {"params": {"top": 10**12}}, 400, "request.params.top"),
+    ("/api/report/attributes", {"params": {"top": -1}}, 400, "request.params.top"),
     ("/api/report/no_such_report", {}, 404, "no_such_report"),
     (SUMMARY, "{not json", 400, "request"),
     (SUMMARY, "[1, 2]", 400, "request"),
@@ -95,19 +97,21 @@ _json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.float
                             max_leaves=8)
 _keys = st.sampled_from(["report_datetime", "unit", "protocol", "data_format", "display_data", "filter_group_id",
                          "sub_network_group_id", "scope", "filter", "top", "params", "other"])
+_params = st.dictionaries(st.sampled_from(["top", "attributes", "kind", "group", "x"]),
+                          st.integers() | st.text(max_size=12) | st.booleans(), max_size=2)
 _times = st.sampled_from(["2016-09-06 12:00", "2016-09-07 00:00", "2016-09-06 13:00", "1970-01-01 00:00",
                           "2016-9-6 12:00", "", "9999-12-31 23:59"])
 _windows = st.fixed_dictionaries({}, optional={
     "defined_by": st.sampled_from(["daily", "weekly", "monthly", "quarterly", "yearly", "user_defined", "x"]),
     "start_time": _times, "end_time": _times})
-_requests = st.dictionaries(_keys, _json_values | _windows | st.sampled_from(["bps", "pps", "ipv4", "both", "yes"]),
-                            max_size=5)
+_requests = st.dictionaries(_keys, _json_values | _windows | _params
+                            | st.sampled_from(["bps", "pps", "ipv4", "both", "yes"]), max_size=5)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(["/api/report/internet/summary", "/api/report/internet/originasn",
                              "/api/report/filter/compare", "/api/report/sub-network/compare",
-                             "/api/report/top_talkers"]),
+                             "/api/report/top_talkers", "/api/report/attributes"]),
        request_doc=_requests)
 def test_any_request_is_an_envelope_never_a_500(client, validate, path, request_doc):
     r = client.get(path, params={"request": json.dumps(request_doc)})
