@@ -142,26 +142,28 @@ def create_app(source: CaseSource, users: dict[str, bytes] | None = None) -> Fas
         return HTMLResponse(error_page(500, msg), status_code=500)
 
     async def answer(request: Request, name: str, text: str | None, download: bool = False) -> Response:
+        def work(case: object) -> tuple[str, str]:
+            """Run and render on the worker thread: a long window's JSON takes seconds to write."""
+            result = _run(case, source, name, req)
+            asked = json.dumps(json.loads(text), separators=(",", ":")) if text and text.strip() else "{}"
+            doc = envelope(result, f"/api/output/{result.name}.json?request={quote(asked, safe='')}")
+            if not download and not req.display_data:  # GenieATM: data only with display_data=yes
+                data = doc["response"]["result"]["data"]
+                data.pop("data")
+                data.pop("sections")
+            return result.name, dumps_readable(doc) + "\n"
+
         try:
             req = parse_request(text)
-            result = await run_cancellable(request, source, lambda case: _run(case, source, name, req))
+            report_name, body = await run_cancellable(request, source, work)
         except ApiError as exc:
             return fail(exc.status, exc.msg, exc.description)
         except ForensicsError as exc:
             return fail(_status_of(exc), str(exc), type(exc).__name__)
         except duckdb.InterruptException:
             return fail(499, "the client went away; the query was interrupted", "cancelled")
-        asked = json.dumps(json.loads(text), separators=(",", ":")) if text and text.strip() else "{}"
-        output_file = f"/api/output/{result.name}.json?request={quote(asked, safe='')}"
-        doc = envelope(result, output_file)
-        headers = {}
-        if download:
-            headers["Content-Disposition"] = f'attachment; filename="{result.name}.json"'
-        elif not req.display_data:  # GenieATM: the data only with display_data=yes; the rest in output_file
-            data = doc["response"]["result"]["data"]
-            data.pop("data")
-            data.pop("sections")
-        return Response(dumps_readable(doc) + "\n", media_type=JSON_TYPE, headers=headers)
+        headers = {"Content-Disposition": f'attachment; filename="{report_name}.json"'} if download else {}
+        return Response(body, media_type=JSON_TYPE, headers=headers)
 
     def genieatm_route(path: str, name: str) -> None:
         async def handler(request: Request, req: RequestParam = None) -> Response:
