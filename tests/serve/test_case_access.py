@@ -119,3 +119,44 @@ def test_a_case_without_alerts_says_so(client):
     data = client.get("/api/alerts").json()["response"]["result"]["data"]
     assert data == {"present": False, "total": 0, "columns": [], "rows": [], "report": "Forensics>Alerts",
                     "notes": ["this case has no alerts table (no detection has run on it)"]}
+
+
+SLOW_REPORT = """-- name: slow_count
+-- title: Slow count
+-- description: flows, after seconds of pointless work (a long query)
+-- param: from_ts TIMESTAMP
+-- param: to_ts TIMESTAMP
+-- dimensions: what
+-- measures: flows
+-- unit: count
+WITH busy AS (SELECT sum(hash(range)) AS h FROM range(150000000))
+SELECT 1 AS rank, 'flows' AS what, NULL::TIMESTAMP AS bin, count(*) + 0 * min(b.h) AS flows
+FROM flows, busy b WHERE first_ts >= $from_ts AND first_ts < $to_ts
+"""
+
+
+def test_a_long_query_does_not_hold_up_other_requests(case_path, tmp_path):
+    (tmp_path / "slow_count.sql").write_text(SLOW_REPORT)
+    source = CaseSource(str(case_path), load_config(None, str(case_path)), (str(tmp_path),))
+    done: list[str] = []
+
+    async def timed(c, name, path):
+        r = await c.get(path, params={"request": json.dumps({"display_data": "yes"})}, timeout=120)
+        assert r.status_code == 200, r.text
+        done.append(name)
+        return r
+
+    async def race():
+        transport = httpx.ASGITransport(app=create_app(source))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            slow = asyncio.create_task(timed(c, "slow", "/api/report/slow_count"))
+            await asyncio.sleep(0.3)  # the slow query is running
+            t0 = time.monotonic()
+            await timed(c, "fast", "/api/report/internet/summary")
+            fast_secs = time.monotonic() - t0
+            r = await slow
+            return fast_secs, time.monotonic() - t0, r
+
+    fast_secs, slow_secs, slow = asyncio.run(race())
+    assert done == ["fast", "slow"] and fast_secs < slow_secs
+    assert slow.json()["response"]["result"]["data"]["data"]["total"] == {"item1": [300.0]}
