@@ -365,7 +365,7 @@ class CaptureReader:
             if name in _FIELD_TYPES:
                 batch[name] = dec[j, :n].astype(_FIELD_TYPES[name])
         self.packets += n
-        self.undecoded += int(np.count_nonzero(batch["ip_version"] < 0))
+        self.undecoded += int(np.count_nonzero((batch["ip_version"] < 0) & (batch["arp_op"] < 0)))
         chunk = Chunk(batch, self._exports)
         self._exports = []
         self._k = 0
@@ -405,4 +405,6 @@ _FIELD_TYPES = {
     "ip_proto": np.int16, "ip_len": np.int32, "ttl": np.int16, "ip_id": np.int64, "frag_offset": np.int32,
     "frag_flags": np.int16, "src_port": np.int32, "dst_port": np.int32, "tcp_flags": np.int32,
     "icmp_type": np.int16, "icmp_code": np.int16, "malformed": np.bool_,
+    "src_mac": np.int64, "dst_mac": np.int64, "arp_op": np.int32, "arp_sha": np.int64, "arp_spa": np.int64,
+    "arp_tha": np.int64, "arp_tpa": np.int64,
 }
