@@ -521,6 +521,58 @@ def _match_output(con: duckdb.DuckDBPyConnection, capture_id: int, src: Source, 
     return frames
 
 
+# ------------------------------------------------------------------------------- byte offsets in filters
+
+
+def register_byte_loads(con: duckdb.DuckDBPyConnection, locator: SourceLocator | None = None) -> None:
+    """Define forensics_load(...) on `con`: the header bytes that filters such as `ip[6:2] & 0x3fff != 0` read.
+
+    forensics_load(capture_id, file_offset, caplen, wirelen, linktype, layer, offset, size) reads the packet's
+    record from its verified capture file, finds the layer (0 link, 1 network, 2 transport) with the exact
+    decoder and returns the `size` bytes at `offset` as a big-endian number, NULL when they were not captured.
+    Compiled filters call it only for packets that SQL already found to have that header (see docs/filters.md).
+    Defining it again on the same connection is a no-op.
+    """
+    import pyarrow as pa
+
+    from forensics.readers.exact import decode_packet
+
+    cursor = con.cursor()  # the UDF runs inside a query on `con`: look sources up on a connection of its own
+    store = RecordStore(cursor, locator if locator is not None else SourceLocator(cursor, []))
+    if locator is not None:
+        store.locator.con = cursor
+    layers: dict[tuple[int, int], tuple[bytes, tuple[int, int, int]]] = {}
+
+    def one(cid: int, off: int, caplen: int, wirelen: int, lt: int, layer: int, at: int, size: int) -> int | None:
+        entry = layers.get((cid, off))
+        if entry is None:
+            if len(layers) > 65536:
+                layers.clear()
+            ref = PacketRef(cid, 0, 0, 0, lt, off, caplen, wirelen)
+            data = store.read(ref).data
+            fields = decode_packet(lt, data, wirelen)
+            entry = layers[(cid, off)] = (data, (0, int(fields["net_offset"]), int(fields["transport_offset"])))
+        data, bases = entry
+        base = bases[layer]
+        if base < 0 or at < 0 or base + at + size > len(data):
+            return None
+        return int.from_bytes(data[base + at:base + at + size], "big")
+
+    def load(cid, off, caplen, wirelen, lt, layer, at, size):  # noqa: ANN001, ANN202 (DuckDB reads annotations)
+        cols = (cid, off, caplen, wirelen, lt, layer, at, size)
+        rows = zip(*(c.to_pylist() for c in cols), strict=True)
+        return pa.array([None if None in row else one(*row) for row in rows], type=pa.int64())
+
+    types = ["INTEGER", "UBIGINT", "UINTEGER", "UINTEGER", "USMALLINT", "TINYINT", "BIGINT", "TINYINT"]
+    try:
+        con.create_function("forensics_load", load, types, "BIGINT", type="arrow", null_handling="special",
+                            side_effects=False)
+    except duckdb.Error as exc:
+        store.close()
+        if "already created" not in str(exc):
+            raise
+
+
 # ------------------------------------------------------------------------------------------ selection
 
 
@@ -556,7 +608,11 @@ def packet_selection(con: duckdb.DuckDBPyConnection, filter_expr: str | None = N
         parts.append("capture_id = $sel_capture")
         params["sel_capture"] = cid
     if filter_expr:
+        from forensics.filters.to_sql import uses_byte_loads
+
         sql, fparams = compile_filter(filter_expr, "packets")
+        if uses_byte_loads(sql):
+            register_byte_loads(con, locator)
         parts.append(sql)
         params.update(fparams)
     if flow_id is not None:
