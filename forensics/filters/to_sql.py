@@ -56,8 +56,8 @@ _COLUMN_LOADS = {
     ("icmp", 0, 2): "(icmp_type::BIGINT * 256 + icmp_code)", ("icmp6", 0, 2): "(icmp_type::BIGINT * 256 + icmp_code)",
     ("ip", 2, 2): "ip_len::BIGINT", ("ip", 4, 2): "ip_id::BIGINT", ("ip", 8, 1): "ttl::BIGINT",
     ("ip", 9, 1): "ip_proto::BIGINT",
-    ("ip", 12, 4): f"(src_ip - {_V4_BASE}::UHUGEINT)::BIGINT",
-    ("ip", 16, 4): f"(dst_ip - {_V4_BASE}::UHUGEINT)::BIGINT",
+    ("ip", 12, 4): f"(CASE WHEN ip_version = 4 THEN (src_ip - {_V4_BASE}::UHUGEINT)::BIGINT END)",
+    ("ip", 16, 4): f"(CASE WHEN ip_version = 4 THEN (dst_ip - {_V4_BASE}::UHUGEINT)::BIGINT END)",
     ("ip6", 4, 2): "(ip_len::BIGINT - 40)", ("ip6", 7, 1): "ttl::BIGINT",
     ("arp", 6, 2): "arp_op::BIGINT", ("rarp", 6, 2): "arp_op::BIGINT",
 }
@@ -65,7 +65,7 @@ _COLUMN_LOADS = {
 _FLOW_LOADS = {("tcp", 13, 1), ("icmp", 0, 1), ("icmp", 1, 1), ("icmp6", 0, 1), ("icmp6", 1, 1)}
 _BROADCAST = b"\xff" * 6
 _COLUMN = re.compile(r"\b(tcp_flags|src_port|dst_port|icmp_type|icmp_code|ip_len|ip_id|ttl|ip_proto|src_ip|dst_ip"
-                     r"|arp_op)\b")
+                     r"|arp_op|ip_version)\b")
 
 
 class SqlBuilder:
@@ -264,8 +264,8 @@ class SqlBuilder:
             if start >= 0:
                 guards.append(f"{self.col('linktype')} = {self.bind(1)}")
                 guards.append(f"{self.col(column)} IS NOT NULL")
-                return (f"('0x' || hex(substring({self.col(column)}, {self.bind(start + 1)}, "
-                        f"{self.bind(size)})))::BIGINT")
+                return (f"('0x' || substring(hex({self.col(column)}), {self.bind(2 * start + 1)}, "
+                        f"{self.bind(2 * size)}))::BIGINT")
         # Read the bytes from the capture file, only for the packets that have the header (CASE narrows).
         off_sql = self.arith(offset, guards, p)
         guards.extend(conds)

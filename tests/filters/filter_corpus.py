@@ -100,6 +100,8 @@ def exclusions(con: object, files: list[CorpusFile], ids: dict[str, int]) -> dic
             why[f.sha256] = "QinQ: our filters look through both tags, libpcap's `vlan and E` through one"
         elif mpls:
             why[f.sha256] = "MPLS: our filters look through the label stack, libpcap's offsets do not"
+        elif ether and count(f.path, "ether[12:2] <= 1500 and ether[14:2] == 0xaaaa and ether[16] == 3"):
+            why[f.sha256] = "LLC/SNAP: our filters see the IP inside 802.2 SNAP frames, libpcap's `ip` does not"
         elif ether and count(f.path, "ether[12:2] == 0x8864 or (ether[12:2] == 0x8100 and ether[16:2] == 0x8864)"):
             why[f.sha256] = "PPPoE: our filters see the IP inside the session, libpcap's need `pppoes and E`"
         elif count(f.path, f"(ip6 and {IPV6_EXT}) or (vlan and ip6 and {IPV6_EXT})" if ether
