@@ -531,8 +531,11 @@ def register_byte_loads(con: duckdb.DuckDBPyConnection, locator: SourceLocator |
     record from its verified capture file, finds the layer (0 link, 1 network, 2 transport) with the exact
     decoder and returns the `size` bytes at `offset` as a big-endian number, NULL when they were not captured.
     Compiled filters call it only for packets that SQL already found to have that header (see docs/filters.md).
-    Defining it again on the same connection is a no-op.
+    Every capture's file is found and verified (sha256) first, so a missing one is a one-line error here, not
+    in the middle of a query. Defining it again on the same connection is a no-op.
     """
+    import threading
+
     import pyarrow as pa
 
     from forensics.readers.exact import decode_packet
@@ -541,7 +544,10 @@ def register_byte_loads(con: duckdb.DuckDBPyConnection, locator: SourceLocator |
     store = RecordStore(cursor, locator if locator is not None else SourceLocator(cursor, []))
     if locator is not None:
         store.locator.con = cursor
+    for (cid,) in cursor.execute("SELECT capture_id FROM captures WHERE packets > 0 ORDER BY 1").fetchall():
+        store.locator.source(cid)
     layers: dict[tuple[int, int], tuple[bytes, tuple[int, int, int]]] = {}
+    lock = threading.Lock()  # DuckDB calls the function from several threads; a reader seeks, then reads
 
     def one(cid: int, off: int, caplen: int, wirelen: int, lt: int, layer: int, at: int, size: int) -> int | None:
         entry = layers.get((cid, off))
@@ -561,7 +567,8 @@ def register_byte_loads(con: duckdb.DuckDBPyConnection, locator: SourceLocator |
     def load(cid, off, caplen, wirelen, lt, layer, at, size):  # noqa: ANN001, ANN202 (DuckDB reads annotations)
         cols = (cid, off, caplen, wirelen, lt, layer, at, size)
         rows = zip(*(c.to_pylist() for c in cols), strict=True)
-        return pa.array([None if None in row else one(*row) for row in rows], type=pa.int64())
+        with lock:
+            return pa.array([None if None in row else one(*row) for row in rows], type=pa.int64())
 
     types = ["INTEGER", "UBIGINT", "UINTEGER", "UINTEGER", "USMALLINT", "TINYINT", "BIGINT", "TINYINT"]
     try:
