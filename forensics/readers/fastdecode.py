@@ -20,12 +20,12 @@ COL_NAMES = [
     "vlan", "vlan_inner", "mpls_label", "eth_type", "ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo",
     "ip_proto", "ip_len", "ttl", "ip_id", "frag_offset", "frag_flags", "src_port", "dst_port", "tcp_flags",
     "icmp_type", "icmp_code", "malformed", "payload_offset",
-    "src_mac", "dst_mac", "arp_op", "arp_sha", "arp_spa", "arp_tha", "arp_tpa",
+    "src_mac", "dst_mac", "arp_op", "arp_sha", "arp_spa", "arp_tha", "arp_tpa", "net_offset", "transport_offset",
 ]
 NCOLS = len(COL_NAMES)
 (C_VLAN, C_VLAN2, C_MPLS, C_ETYPE, C_IPV, C_SHI, C_SLO, C_DHI, C_DLO, C_PROTO, C_IPLEN, C_TTL, C_IPID,
  C_FRAG, C_FFLAGS, C_SPORT, C_DPORT, C_TFLAGS, C_ITYPE, C_ICODE, C_MALF, C_POFF,
- C_SMAC, C_DMAC, C_AOP, C_ASHA, C_ASPA, C_ATHA, C_ATPA) = range(NCOLS)
+ C_SMAC, C_DMAC, C_AOP, C_ASHA, C_ASPA, C_ATHA, C_ATPA, C_NOFF, C_TOFF) = range(NCOLS)
 
 V4_MAPPED_LO = np.int64(0xFFFF << 32)
 MAX_RECORD = 262144  # a record over 256 KiB is refused (libpcap's own limit)
@@ -389,6 +389,7 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
     ok = state != _SHORT
     if state == _NET and et >= 0x0600:
         O[C_ETYPE, k] = et
+        O[C_NOFF, k] = p - base
         t = np.int64(-1)
         proto = np.int64(-1)
         if et == 0x0800:
@@ -398,9 +399,21 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
         elif et == 0x0806 or et == 0x8035:
             ok = _arp(b, p, end, O, k)
         if t >= 0:
+            O[C_TOFF, k] = t - base
             ok = _transport(b, t, end, proto, O, k, base) and ok
     if not ok and caplen >= wirelen:
         O[C_MALF, k] = 1
+
+
+@njit(cache=True, nogil=True)
+def layer_offsets(b, starts, caplens, wirelens, linktypes):
+    """Where the network and transport headers of packets b[starts[i]:starts[i] + caplens[i]] start (from the
+    packet's first byte; -1 when absent): the `net_offset`/`transport_offset` of forensics.readers.exact."""
+    n = starts.shape[0]
+    O = np.empty((NCOLS, n), np.int64)
+    for k in range(n):
+        decode_one(b, starts[k], caplens[k], wirelens[k], linktypes[k], O, k)
+    return O[C_NOFF].copy(), O[C_TOFF].copy()
 
 
 # Rows of the record matrix the walks fill beside the decode matrix.

@@ -8,10 +8,12 @@ import os
 import random
 import struct
 
+import numpy as np
 import pytest
 
 from forensics.readers.capture import CaptureReader
 from forensics.readers.exact import decode_packet
+from forensics.readers.fastdecode import layer_offsets
 from forensics.readers.sniff import sniff
 from forensics.records import DECODED_FIELDS
 from tests import builders as b
@@ -39,11 +41,18 @@ def compare_file(path: str) -> int:
     n = 0
     for chunk in reader.chunks():
         batch = chunk.batch
+        datas = [_record_data(raw, sniffed.format, int(batch["file_offset"][i]), int(batch["caplen"][i]))
+                 for i in range(len(batch["frame"]))]
+        buf = np.frombuffer(b"".join(datas) or b"\0", np.uint8)
+        starts = np.cumsum([0] + [len(d) for d in datas[:-1]]).astype(np.int64)
+        net, transport = layer_offsets(buf, starts, batch["caplen"].astype(np.int64),
+                                       batch["wirelen"].astype(np.int64), batch["linktype"].astype(np.int64))
         for i in range(len(batch["frame"])):
-            data = _record_data(raw, sniffed.format, int(batch["file_offset"][i]), int(batch["caplen"][i]))
+            data = datas[i]
             exact = decode_packet(int(batch["linktype"][i]), data, int(batch["wirelen"][i]))
             fast = {name: batch[name][i].item() for name in DECODED_FIELDS}
-            want = {name: exact[name] for name in DECODED_FIELDS}
+            fast["net_offset"], fast["transport_offset"] = int(net[i]), int(transport[i])
+            want = {name: exact[name] for name in [*DECODED_FIELDS, "net_offset", "transport_offset"]}
             assert fast == want, (path, int(batch["frame"][i]),
                                   {k: (fast[k], want[k]) for k in want if fast[k] != want[k]})
             n += 1
