@@ -91,6 +91,12 @@ _PROTO_PRIMS = {
     "icmp": (4, 1),
     "icmp6": (6, 58),
     "igmp": (4, 2),
+    "igrp": (4, 9),
+    "ah": (None, 51),
+    "esp": (None, 50),
+    "pim": (None, 103),
+    "vrrp": (4, 112),
+    "carp": (4, 112),
 }
 _TRANSPORTS = {"tcp", "udp", "sctp"}
 _FAMILIES = {"ip": 4, "ip6": 6}
@@ -151,6 +157,24 @@ _UNSUPPORTED = {
     "clnp",
     "esis",
     "isis",
+    "l1",
+    "l2",
+    "iih",
+    "lsp",
+    "snp",
+    "csnp",
+    "psnp",
+    "sca",
+    "vpi",
+    "vci",
+    "oam",
+    "metac",
+    "bcc",
+    "sc",
+    "ilmic",
+    "connectmsg",
+    "metaconnect",
+    "hsrp",
 }
 KEYWORDS = (
     set(_PROTO_PRIMS)
@@ -252,7 +276,7 @@ SERVICES = {
 }
 MAX_NESTING = 50
 RELOPS = {"=", "==", "!=", "<", ">", "<=", ">="}
-_ARITH_OPS = {"|", "&", "<<", ">>", "+", "-", "*", "/"}
+_ARITH_OPS = {"|", "^", "&", "<<", ">>", "+", "-", "*", "/", "%"}
 
 # ------------------------------------------------------------------------------------------- parser
 
@@ -444,6 +468,10 @@ class Parser:
             if proto in _FAMILIES and self.is_word("multicast"):
                 self.advance()
                 return Prim("ip_multicast", (_FAMILIES[proto],), f"{proto} multicast")
+            if proto in _FAMILIES and self.is_word("protochain"):
+                raise UsageError(f"filter column {self.tok.col}: 'protochain' is not supported (write "
+                                 f"'{proto} proto N': ip_proto is already the protocol after the IPv6 extension "
+                                 "headers)")
             if proto in _FAMILIES and self.is_word("broadcast"):
                 raise UsageError(f"filter column {start.col}: '{proto} broadcast' needs the capture's netmask, "
                                  "which a file does not record (libpcap refuses it too); write 'dst host A.B.C.255'")
@@ -619,7 +647,7 @@ class Parser:
         return Prim("rel", ("==" if op == "=" else op, left, right), text)
 
     def arith(self, level: int = 0) -> Arith:
-        levels = [("|",), ("&",), ("<<", ">>"), ("+", "-"), ("*", "/")]
+        levels = [("|", "^"), ("&",), ("<<", ">>"), ("+", "-"), ("*", "/", "%")]
         if level == len(levels):
             return self.atom()
         node = self.arith(level + 1)

@@ -224,8 +224,12 @@ class SqlBuilder:
         ls, rs = self.arith(left, guards, p), self.arith(right, guards, p)
         if op in ("&", "|", ">>"):
             return f"({ls} {op} {rs})"
+        if op == "^":
+            return f"xor({ls}, {rs})"
         if op == "/":
             return f"({ls} // nullif({rs}, 0))"
+        if op == "%":
+            return f"({ls} % nullif({rs}, 0))"
         if op == "<<":
             return f"(({ls} << least({rs}, 32)) % 4294967296)"
         return f"((({ls} {op} {rs}) % 4294967296 + 4294967296) % 4294967296)"

@@ -87,8 +87,9 @@ def _u32(data: bytes, i: int) -> int:
     return int.from_bytes(data[i:i + 4], "big")
 
 
-def decode_packet(linktype: int, data: bytes, wirelen: int) -> dict[str, int | bool]:
-    """Decode one packet's bytes: every DECODED_FIELDS name plus `payload_offset`.
+def decode_packet(linktype: int, data: bytes, wirelen: int, layers: bool = False) -> dict[str, int | bool]:
+    """Decode one packet's bytes: every DECODED_FIELDS name plus `payload_offset` (and, with `layers`,
+    `net_offset` and `transport_offset`: where the network and transport headers start, -1 when absent).
 
     Integers are -1 when absent (addresses 0); `malformed` is a bool. Never raises.
     """
@@ -97,6 +98,8 @@ def decode_packet(linktype: int, data: bytes, wirelen: int) -> dict[str, int | b
     complete = _link(linktype, data, len(data), out)
     if not complete and len(data) >= wirelen:
         out["malformed"] = True
+    if not layers:
+        del out["net_offset"], out["transport_offset"]
     return out
 
 

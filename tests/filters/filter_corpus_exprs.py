@@ -44,7 +44,8 @@ _SAME = [
     "arp[6:2] == 2", "arp[7] = 1", "arp[14:4] = 0xc0a80a0a", "arp[4] == 6", "ether[12:2] == 0x0806",
     "ip[8] + ip[9] > 70", "ip[2:2] - (ip[0] & 0xf) * 4 > 1000", "ip[((ip[0] & 0xf) << 2):2] == 53",
     "ip[8] * 2 / 3 >= 40", "ip[6:2] >> 13 == 2", "ip[2:2] + 14 < len", "icmp6[0] == 135", "icmp6[icmp6type] < 128",
-    "not ip[8] < 64",
+    "not ip[8] < 64", "ip[8] % 3 == 1", "ip[1] ^ 0x10 == 0", "ip[2:2] % 256 < 64 and ip[8] ^ 0xff > 100",
+    "esp", "ah", "pim", "vrrp", "igrp", "carp or ah",
 ]
 _IPV4_RELATIONS = [
     "tcp[tcpflags] & tcp-syn != 0", "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn", "tcp[13] & 4 != 0",

@@ -49,7 +49,7 @@ def compare_file(path: str) -> int:
                                        batch["wirelen"].astype(np.int64), batch["linktype"].astype(np.int64))
         for i in range(len(batch["frame"])):
             data = datas[i]
-            exact = decode_packet(int(batch["linktype"][i]), data, int(batch["wirelen"][i]))
+            exact = decode_packet(int(batch["linktype"][i]), data, int(batch["wirelen"][i]), layers=True)
             fast = {name: batch[name][i].item() for name in DECODED_FIELDS}
             fast["net_offset"], fast["transport_offset"] = int(net[i]), int(transport[i])
             want = {name: exact[name] for name in [*DECODED_FIELDS, "net_offset", "transport_offset"]}
