@@ -521,6 +521,99 @@ def _match_output(con: duckdb.DuckDBPyConnection, capture_id: int, src: Source, 
     return frames
 
 
+# ------------------------------------------------------------------------------- byte offsets in filters
+
+
+def register_byte_loads(con: duckdb.DuckDBPyConnection, locator: SourceLocator | None = None) -> None:
+    """Define forensics_load(...) on `con`: the header bytes that filters such as `ip[6:2] & 0x3fff != 0` read.
+
+    forensics_load(capture_id, file_offset, caplen, wirelen, linktype, layer, offset, size) reads the packet's
+    record from its verified capture file, finds the layer (0 link, 1 network, 2 transport) with the compiled
+    decoder (a batch at a time; its offsets equal the exact decoder's) and returns the `size` bytes at `offset`
+    as a big-endian number, NULL when they were not captured.
+    Compiled filters call it only for packets that SQL already found to have that header (see docs/filters.md).
+    Every capture's file is found and verified (sha256) first, so a missing one is a one-line error here, not
+    in the middle of a query. Defining it again on the same connection is a no-op.
+    """
+    import threading
+
+    import numpy as np
+    import pyarrow as pa
+
+    from forensics.readers.fastdecode import layer_offsets
+
+    cursor = con.cursor()  # the UDF runs inside a query on `con`: look sources up on a connection of its own
+    store = RecordStore(cursor, locator if locator is not None else SourceLocator(cursor, []))
+    if locator is not None:
+        store.locator.con = cursor
+    for (cid,) in cursor.execute("SELECT capture_id FROM captures WHERE packets > 0 ORDER BY 1").fetchall():
+        store.locator.source(cid)
+    layers: dict[tuple[int, int], tuple[bytes, int, int]] = {}  # (capture, offset) -> data, network, transport
+    lock = threading.Lock()  # DuckDB calls the function from several threads; a reader seeks, then reads
+
+    plain: dict[int, tuple[int, str, int] | None] = {}  # uncompressed captures: descriptor, kind, header size
+
+    def data_of(cid: int, off: int, caplen: int, wirelen: int, lt: int) -> bytes:
+        """The packet's bytes: one pread from a plain pcap/pcapng, else read as carving does (gzip)."""
+        if cid not in plain:
+            record = store.read(PacketRef(cid, 0, 0, 0, lt, off, caplen, wirelen))  # opens and checks the reader
+            reader = store.readers[cid]
+            plain[cid] = None if reader.gz else (reader.f.fileno(), reader.kind, reader.rec_header)
+            return record.data
+        known = plain[cid]
+        if known is None:
+            return store.read(PacketRef(cid, 0, 0, 0, lt, off, caplen, wirelen)).data
+        fd, kind, rec_header = known
+        if kind == "pcap":
+            return os.pread(fd, caplen, off + rec_header)
+        block = os.pread(fd, 28 + caplen, off)  # a simple packet block's data starts at 12, the others' at 28
+        start = 12 if block[0] == 3 or block[3] == 3 else 28
+        return block[start:start + caplen]
+
+    def fill(keys: list[tuple[int, int, int, int, int]]) -> None:
+        """Read the packets of `keys` (capture, offset, caplen, wirelen, linktype) and find their layers at once."""
+        if len(layers) + len(keys) > 65536:
+            layers.clear()
+        datas = [data_of(*key) for key in keys]
+        starts = np.cumsum([0] + [len(d) for d in datas[:-1]], dtype=np.int64)
+        buf = np.frombuffer(b"".join(datas) or b"\0", np.uint8)
+        lengths = np.array([len(d) for d in datas], np.int64)
+        net, transport = layer_offsets(buf, starts, lengths, np.array([k[3] for k in keys], np.int64),
+                                       np.array([k[4] for k in keys], np.int64))
+        for key, data, n, t in zip(keys, datas, net.tolist(), transport.tolist(), strict=True):
+            layers[key[:2]] = (data, n, t)
+
+    def load(cid, off, caplen, wirelen, lt, layer, at, size):  # noqa: ANN001, ANN202 (DuckDB reads annotations)
+        cols = (cid, off, caplen, wirelen, lt, layer, at, size)
+        rows = list(zip(*(c.to_pylist() for c in cols), strict=True))
+        out: list[int | None] = []
+        with lock:
+            missing = list(dict.fromkeys(r[:5] for r in rows if None not in r and r[:2] not in layers))
+            if missing:
+                fill(missing)
+            for row in rows:
+                if None in row:
+                    out.append(None)
+                    continue
+                data, net, transport = layers[row[:2]]
+                base = (0, net, transport)[row[5]] if 0 <= row[5] <= 2 else -1
+                at, size = row[6], row[7]
+                if base < 0 or at < 0 or base + at + size > len(data):
+                    out.append(None)
+                else:
+                    out.append(int.from_bytes(data[base + at:base + at + size], "big"))
+        return pa.array(out, type=pa.int64())
+
+    types = ["INTEGER", "UBIGINT", "UINTEGER", "UINTEGER", "USMALLINT", "TINYINT", "BIGINT", "TINYINT"]
+    try:
+        con.create_function("forensics_load", load, types, "BIGINT", type="arrow", null_handling="special",
+                            side_effects=False)
+    except duckdb.Error as exc:
+        store.close()
+        if "already created" not in str(exc):
+            raise
+
+
 # ------------------------------------------------------------------------------------------ selection
 
 
@@ -556,7 +649,11 @@ def packet_selection(con: duckdb.DuckDBPyConnection, filter_expr: str | None = N
         parts.append("capture_id = $sel_capture")
         params["sel_capture"] = cid
     if filter_expr:
+        from forensics.filters.to_sql import uses_byte_loads
+
         sql, fparams = compile_filter(filter_expr, "packets")
+        if uses_byte_loads(sql):
+            register_byte_loads(con, locator)
         parts.append(sql)
         params.update(fparams)
     if flow_id is not None:

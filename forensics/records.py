@@ -29,6 +29,15 @@ same values for the same bytes:
 - Cut by the snap length: every field whose bytes are present is kept; a field whose bytes are not
   present is -1. A packet whose headers stop short of what they announce is `malformed`... except
   when the cut is explained by caplen < wirelen (a snap-length cut is not damage).
+- MAC addresses: Ethernet's destination and source (`dst_mac`, `src_mac`, each set when its 6 bytes are
+  captured); Linux SLL and SLL2 give `src_mac` when their link-layer address length is 6.
+- LLC/SNAP: on Ethernet (and after its tags) a type field <= 1500 is an 802.3 length; an 802.2 header
+  AA AA 03 (SNAP) is followed by an OUI and the ethertype that continues the chain; other LLC frames
+  (STP, NetBIOS, IPX) are not decoded. PPP (9, 50): an optional FF 03 address/control, then a 1- or
+  2-byte protocol: 0x0021 IPv4, 0x0057 IPv6, 0x0281/0x0283 MPLS; others not decoded.
+- ARP (0x0806) and RARP (0x8035): `arp_op` from the 8-byte fixed header; when the hardware and protocol
+  lengths are 6 and 4, `arp_sha`, `arp_spa`, `arp_tha`, `arp_tpa` (each when its bytes are present).
+  A packet cut before the end of the addresses announced is short.
 - Not decoded (other link types, non-IP ethertypes): only the record fields (time, lengths,
   interface, link type, offset) and, for Ethernet, vlan/eth_type are set.
 - The finer points (PPP protocol-field compression, when a cut field counts as present, IPv6
@@ -80,6 +89,13 @@ PACKET_FIELDS: list[tuple[str, str]] = [
     ("icmp_type", "int16"),
     ("icmp_code", "int16"),
     ("malformed", "bool"),
+    ("src_mac", "int64"),  # 48-bit MAC addresses as numbers; -1 when absent
+    ("dst_mac", "int64"),
+    ("arp_op", "int32"),  # ARP/RARP opcode
+    ("arp_sha", "int64"),  # ARP sender / target hardware address (MAC)
+    ("arp_spa", "int64"),  # ARP sender / target protocol address (IPv4, 32-bit, not mapped)
+    ("arp_tha", "int64"),
+    ("arp_tpa", "int64"),
 ]
 
 PACKET_FIELD_NAMES = [name for name, _ in PACKET_FIELDS]

@@ -51,7 +51,9 @@ class Prim:
       port   (transport|None, dir, lo, hi)                proto (family|None, number)
       family (4|6)       ethertype (value)     vlan (id|None)     mpls (label|None)
       len    (op, n)     rel (op, left arith, right arith)
-    dir is one of 'src', 'dst', 'src or dst', 'src and dst'.
+      mac    (dir, 6 bytes)    link_broadcast ()    link_multicast ()    ip_multicast (4|6)
+    family of host/net: 4, 6, 'arp', 'rarp' or None (an IPv4 address then also matches ARP/RARP's
+    protocol addresses, as in libpcap). dir is one of 'src', 'dst', 'src or dst', 'src and dst'.
     """
 
     kind: str
@@ -61,7 +63,8 @@ class Prim:
 
 Node = And | Or | Not | Prim
 
-# Arithmetic (tcp[13] & 2 ...): ("num", n) | ("field", name) | ("bin", op, left, right)
+# Arithmetic (tcp[13] & 2 ...): ("num", n) | ("field", "len") | ("load", proto, offset arith, size)
+# | ("bin", op, left, right)
 Arith = tuple
 
 # ----------------------------------------------------------------------------------------- keywords
@@ -88,23 +91,30 @@ _PROTO_PRIMS = {
     "icmp": (4, 1),
     "icmp6": (6, 58),
     "igmp": (4, 2),
+    "igrp": (4, 9),
+    "ah": (None, 51),
+    "esp": (None, 50),
+    "pim": (None, 103),
+    "vrrp": (4, 112),
+    "carp": (4, 112),
 }
 _TRANSPORTS = {"tcp", "udp", "sctp"}
 _FAMILIES = {"ip": 4, "ip6": 6}
 _ETHERTYPES = {"arp": 0x0806, "rarp": 0x8035}
+_LINKS = {"ether", "link"}  # pcap-filter: 'link' is a synonym of 'ether'
+# `ether proto NAME` names libpcap knows; the LLC-based ones (iso, stp, ipx, netbeui ...) are not decoded.
+ETHER_PROTO_NAMES = {"ip": 0x0800, "ip6": 0x86DD, "arp": 0x0806, "rarp": 0x8035, "atalk": 0x809B, "aarp": 0x80F3,
+                     "decnet": 0x6003, "lat": 0x6004, "moprc": 0x6002, "mopdl": 0x6001, "sca": 0x6007,
+                     "loopback": 0x9000}
+MAX_NUMBER = 0xFFFFFFFF  # BPF arithmetic is 32-bit: libpcap rejects larger numbers
 _DIRS = {"src", "dst"}
 _TYPES = {"host", "net", "port", "portrange"}
 _UNSUPPORTED = {
-    "ether",
-    "broadcast",
-    "multicast",
-    "gateway",
     "fddi",
     "tr",
     "wlan",
     "ppp",
     "slip",
-    "link",
     "decnet",
     "iso",
     "atalk",
@@ -147,6 +157,24 @@ _UNSUPPORTED = {
     "clnp",
     "esis",
     "isis",
+    "l1",
+    "l2",
+    "iih",
+    "lsp",
+    "snp",
+    "csnp",
+    "psnp",
+    "sca",
+    "vpi",
+    "vci",
+    "oam",
+    "metac",
+    "bcc",
+    "sc",
+    "ilmic",
+    "connectmsg",
+    "metaconnect",
+    "hsrp",
 }
 KEYWORDS = (
     set(_PROTO_PRIMS)
@@ -155,7 +183,9 @@ KEYWORDS = (
     | _DIRS
     | _TYPES
     | _UNSUPPORTED
-    | {"and", "or", "not", "vlan", "mpls", "less", "greater", "proto", "len", "mask"}
+    | _LINKS
+    | {"and", "or", "not", "vlan", "mpls", "less", "greater", "proto", "len", "mask", "broadcast", "multicast",
+       "gateway"}
 )
 
 FLAG_NAMES = {
@@ -194,16 +224,14 @@ FLAG_NAMES = {
     "icmp6-neighboradvert": 136,
     "icmp6-redirect": 137,
 }
-# Header fields reachable as proto[offset]: (proto, offset) -> field name; named offsets.
-FIELDS = {
-    ("tcp", 13): "tcpflags",
-    ("icmp", 0): "icmptype",
-    ("icmp", 1): "icmpcode",
-    ("icmp6", 0): "icmp6type",
-    ("icmp6", 1): "icmp6code",
-}
+# Named offsets of pcap-filter (proto[name]).
 _FIELD_OFFSETS = {"tcpflags": 13, "icmptype": 0, "icmpcode": 1, "icmp6type": 0, "icmp6code": 1}
-_FIELD_PROTOS = {"tcp", "udp", "icmp", "icmp6", "ip", "ip6", "sctp", "igmp", "ether", "arp", "rarp"}
+# Protocols whose header bytes proto[offset:size] reads; 'link' is read as 'ether'.
+LOAD_PROTOS = {"tcp", "udp", "icmp", "icmp6", "ip", "ip6", "sctp", "igmp", "ether", "link", "arp", "rarp"}
+# Other protocols libpcap can index (proto[...]) whose layer the decoder does not know.
+_OTHER_LOAD_PROTOS = {"ppp", "slip", "radio", "vrrp", "carp", "pim", "igrp", "decnet", "atalk", "aarp", "ah",
+                      "esp", "iso", "ipx", "netbeui", "lat", "moprc", "mopdl", "sca"}
+_FIELD_PROTOS = LOAD_PROTOS | _OTHER_LOAD_PROTOS
 
 SERVICES = {
     "ftp-data": 20,
@@ -248,7 +276,7 @@ SERVICES = {
 }
 MAX_NESTING = 50
 RELOPS = {"=", "==", "!=", "<", ">", "<=", ">="}
-_ARITH_OPS = {"|", "&", "<<", ">>", "+", "-", "*", "/"}
+_ARITH_OPS = {"|", "^", "&", "<<", ">>", "+", "-", "*", "/", "%"}
 
 # ------------------------------------------------------------------------------------------- parser
 
@@ -361,9 +389,20 @@ class Parser:
                 raise self.error("expected a comparison such as 'tcp[tcpflags] & tcp-syn != 0'") from None
         if w in _UNSUPPORTED:
             raise UsageError(
-                f"filter column {t.col}: '{t.text}' is not supported yet (the case database has no columns "
-                "for it, e.g. no MAC addresses); use --bpf to pass the expression to libpcap"
+                f"filter column {t.col}: '{t.text}' is not supported (the decoder keeps no header of that "
+                "kind); use --bpf to pass the expression to libpcap"
             )
+        if w == "gateway":
+            raise UsageError(
+                f"filter column {t.col}: 'gateway' is not supported: it needs a host name resolved to both a MAC "
+                "(/etc/ethers) and an IP address, and nothing is resolved offline; write "
+                "'ether host MAC and not host IP'"
+            )
+        if w in ("broadcast", "multicast"):
+            self.advance()
+            return Prim(f"link_{w}", (), w)
+        if w in _LINKS:
+            return self.link()
         if w in ("vlan", "mpls"):
             self.advance()
             if self.tok.kind == "word" and _is_number(self.tok.text):
@@ -375,18 +414,42 @@ class Parser:
             n = self.number_token(f"expected a length after '{w}'")
             return Prim("len", ("<=" if w == "less" else ">=", n), f"{w} {n}")
         if w in _ETHERTYPES:
+            if self.is_word(*_DIRS, *_TYPES, k=1):
+                return self.qualified()
             self.advance()
-            if self.tok.kind == "word" and (self.is_word(*_DIRS, *_TYPES) or not self._ends_primitive()):
-                raise UsageError(
-                    f"filter column {t.col}: '{w} host/net' is not supported yet (no ARP address "
-                    "columns); use --bpf to pass the expression to libpcap"
-                )
+            if self.tok.kind == "word" and not self._ends_primitive():
+                raise self.error(f"expected 'host', 'net', 'src' or 'dst' after '{w}'")
             return Prim("ethertype", (_ETHERTYPES[w],), w)
         if w == "proto":
             self.advance()
             n = self.proto_number()
             return Prim("proto", (None, n), f"proto {n}")
         return self.qualified()
+
+    def link(self) -> Prim:
+        """ether/link: host/src/dst MAC, broadcast, multicast, proto P (ether[...] is a relation)."""
+        start = self.advance()
+        if self.is_word("broadcast", "multicast"):
+            w = self.advance().text.lower()
+            return Prim(f"link_{w}", (), f"ether {w}")
+        if self.is_word("proto"):
+            self.advance()
+            t = self.tok
+            if t.kind == "word" and t.text.lower() in ETHER_PROTO_NAMES:
+                self.advance()
+                return Prim("ethertype", (ETHER_PROTO_NAMES[t.text.lower()],), f"ether proto {t.text.lower()}")
+            if t.kind == "word" and _is_number(t.text):
+                n = self.number(self.advance(), 0xFFFF)
+                return Prim("ethertype", (n,), f"ether proto {n:#06x}")
+            if t.kind == "word":
+                raise UsageError(f"filter column {t.col}: 'ether proto {t.text}' is not supported: the decoder "
+                                 "keeps no LLC (802.2) protocol; give an ethertype number or use --bpf")
+            raise self.error("expected an ethertype number or name (ip, ip6, arp, rarp, ...) after 'ether proto'")
+        if self.is_word("host", "src", "dst") or (self.tok.kind == "word" and self.tok.text.lower() not in KEYWORDS):
+            self.pos -= 1
+            return self.qualified()
+        raise self.error("expected 'host', 'src', 'dst', 'broadcast', 'multicast' or 'proto' after "
+                         f"'{start.text}'")
 
     def _ends_primitive(self) -> bool:
         t = self.tok
@@ -398,8 +461,20 @@ class Parser:
         """[proto] [dir] [type] id, or a protocol alone, or a bare id taking the last qualifiers."""
         start = self.tok
         proto = dir_ = type_ = None
-        if self.is_word(*_PROTO_PRIMS, *_FAMILIES):
+        if self.is_word(*_PROTO_PRIMS, *_FAMILIES, *_LINKS, *_ETHERTYPES):
             proto = self.advance().text.lower()
+            if proto == "link":
+                proto = "ether"
+            if proto in _FAMILIES and self.is_word("multicast"):
+                self.advance()
+                return Prim("ip_multicast", (_FAMILIES[proto],), f"{proto} multicast")
+            if proto in _FAMILIES and self.is_word("protochain"):
+                raise UsageError(f"filter column {self.tok.col}: 'protochain' is not supported (write "
+                                 f"'{proto} proto N': ip_proto is already the protocol after the IPv6 extension "
+                                 "headers)")
+            if proto in _FAMILIES and self.is_word("broadcast"):
+                raise UsageError(f"filter column {start.col}: '{proto} broadcast' needs the capture's netmask, "
+                                 "which a file does not record (libpcap refuses it too); write 'dst host A.B.C.255'")
             if self.is_word("proto"):
                 self.advance()
                 if proto not in _FAMILIES:
@@ -414,7 +489,11 @@ class Parser:
                 dir_ = f"src {joiner} dst"
         if self.is_word(*_TYPES):
             type_ = self.advance().text.lower()
-        if proto is not None and dir_ is None and type_ is None:
+        if proto == "ether" and type_ not in (None, "host"):
+            raise self.error(f"'ether {type_}' is not valid: expected 'ether host', 'ether src' or 'ether dst'")
+        if proto in _ETHERTYPES and type_ not in (None, "host", "net"):
+            raise self.error(f"'{proto} {type_}' is not valid: expected '{proto} host' or '{proto} net'")
+        if (proto in _PROTO_PRIMS or proto in _FAMILIES) and dir_ is None and type_ is None:
             if proto in _FAMILIES:
                 return Prim("family", (_FAMILIES[proto],), proto)
             fam, num = _PROTO_PRIMS[proto]
@@ -442,6 +521,8 @@ class Parser:
         d = q.dir or "src or dst"
         dtext = "" if q.dir is None else q.dir + " "
         ptext = "" if q.proto is None else q.proto + " "
+        if q.proto == "ether":
+            return Prim("mac", (d, _parse_mac(t, self.expr)), f"ether {dtext}host {t.text.lower()}")
         if q.type in ("port", "portrange"):
             if q.proto is not None and q.proto not in _TRANSPORTS:
                 raise UsageError(
@@ -455,15 +536,17 @@ class Parser:
                 lo, hi = self.port_range(t)
                 text = f"{ptext}{dtext}portrange {lo}-{hi}"
             return Prim("port", (q.proto, d, lo, hi), text)
-        if q.proto is not None and q.proto not in _FAMILIES:
+        if q.proto is not None and q.proto not in _FAMILIES and q.proto not in _ETHERTYPES:
             raise UsageError(
                 f"filter column {t.col}: '{q.proto} {q.type}' is not valid: write "
                 f"'{q.type} ... and {q.proto}'"
             )
-        family = _FAMILIES.get(q.proto) if q.proto else None
+        family = _FAMILIES.get(q.proto, q.proto) if q.proto else None
+        if family in _ETHERTYPES and ":" in t.text:
+            raise UsageError(f"filter column {t.col}: '{q.proto} {q.type} {t.text}': ARP carries IPv4 addresses only")
         if q.type == "host":
             addr, version = self.address(t)
-            if family is not None and family != version:
+            if family in (4, 6) and family != version:
                 raise UsageError(
                     f"filter column {t.col}: '{q.proto} host {t.text}': the address is IPv{version}"
                 )
@@ -486,7 +569,7 @@ class Parser:
             raise FilterSyntaxError(
                 self.expr, t.col, f"expected a network (a.b.c.d/len or 'a.b.c.d mask m'): {exc}"
             ) from None
-        if family is not None and family != version:
+        if family is not None and family != version and not (family in _ETHERTYPES and version == 4):
             raise UsageError(f"filter column {t.col}: '{q.proto} net {text}': the network is IPv{version}")
         return Prim("net", (family, d, lo, hi, version), f"{ptext}{dtext}net {text}")
 
@@ -532,6 +615,8 @@ class Parser:
         n = _parse_number(t.text)
         if n is None:
             raise FilterSyntaxError(self.expr, t.col, f"expected a number, found {t.text!r}")
+        if n > MAX_NUMBER:
+            raise FilterSyntaxError(self.expr, t.col, f"number {t.text} is larger than 32 bits (libpcap's limit)")
         if n > maximum:
             raise FilterSyntaxError(self.expr, t.col, f"expected a number up to {maximum}, found {t.text!r}")
         return n
@@ -562,7 +647,7 @@ class Parser:
         return Prim("rel", ("==" if op == "=" else op, left, right), text)
 
     def arith(self, level: int = 0) -> Arith:
-        levels = [("|",), ("&",), ("<<", ">>"), ("+", "-"), ("*", "/")]
+        levels = [("|", "^"), ("&",), ("<<", ">>"), ("+", "-"), ("*", "/", "%")]
         if level == len(levels):
             return self.atom()
         node = self.arith(level + 1)
@@ -591,34 +676,56 @@ class Parser:
             return ("num", FLAG_NAMES[w])
         n = _parse_number(t.text)
         if n is not None:
+            if n > MAX_NUMBER:
+                raise FilterSyntaxError(self.expr, t.col, f"number {t.text} is larger than 32 bits (libpcap's limit)")
             self.advance()
             return ("num", n)
         if w in _FIELD_PROTOS and self.is_op("[", k=1):
+            if w in _OTHER_LOAD_PROTOS:
+                raise UsageError(f"filter column {t.col}: {w}[...] is not supported: the decoder does not locate "
+                                 f"the {w} header; use --bpf")
             self.advance()
             self.advance()
             it = self.tok
-            if it.kind != "word":
-                raise self.error("expected a byte offset or field name")
-            self.advance()
-            offset = _FIELD_OFFSETS.get(it.text.lower())
-            if offset is None:
-                offset = _parse_number(it.text)
-            if offset is None:
-                raise self.error("expected a byte offset or field name (tcpflags, icmptype, ...)", it)
+            if it.kind == "word" and it.text.lower() in _FIELD_OFFSETS:
+                self.advance()
+                offset: Arith = ("num", _FIELD_OFFSETS[it.text.lower()])
+            else:
+                try:
+                    offset = self.arith()
+                except _Backtrack:
+                    raise self.error("expected a byte offset or field name (tcpflags, icmptype, ...)", it) from None
             size = 1
             if self.is_op(":"):
                 self.advance()
+                size_tok = self.tok
                 size = self.number_token("expected a size 1, 2 or 4")
+                if size not in (1, 2, 4):
+                    raise FilterSyntaxError(self.expr, size_tok.col, "data size must be 1, 2 or 4")
             self.expect_op("]")
-            field = FIELDS.get((w, offset))
-            if field is None or size != 1:
-                raise UsageError(
-                    f"filter column {t.col}: {w}[{it.text}{'' if size == 1 else f':{size}'}] is not "
-                    "supported: only tcp[13] (tcp[tcpflags]), icmp[0|1] (icmptype, icmpcode) and icmp6[0|1] "
-                    "are decoded; use --bpf for other byte offsets"
-                )
-            return ("field", field)
+            return ("load", "ether" if w == "link" else w, offset, size)
         raise _Backtrack()
+
+
+def _parse_mac(t: Token, expr: str) -> bytes:
+    """A MAC address as libpcap writes them: xx:xx:xx:xx:xx:xx (also with '-' or '.'), xxxx.xxxx.xxxx or
+    12 hex digits."""
+    text = t.text.lower()
+    parts = None
+    for sep in (":", "-", "."):
+        if sep in text:
+            parts = text.split(sep)
+            break
+    try:
+        if parts is None and len(text) == 12:
+            return bytes.fromhex(text)
+        if parts and len(parts) == 6 and all(1 <= len(p) <= 2 for p in parts):
+            return bytes(int(p, 16) for p in parts)
+        if parts and len(parts) == 3 and all(len(p) == 4 for p in parts):
+            return bytes.fromhex("".join(parts))
+    except ValueError:
+        pass
+    raise FilterSyntaxError(expr, t.col, f"expected a MAC address (00:11:22:33:44:55), found {t.text!r}")
 
 
 def _is_number(text: str) -> bool:

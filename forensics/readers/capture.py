@@ -28,9 +28,9 @@ MAX_META_BLOCK = 16 * 1024 * 1024  # a non-packet pcapng block larger than this 
 
 LINKTYPE_NAMES = {
     0: "null", 1: "ether", 9: "ppp", 12: "raw", 14: "raw", 101: "raw", 108: "loop", 113: "linux-sll",
-    127: "radiotap", 228: "ipv4", 229: "ipv6", 239: "nflog", 276: "linux-sll2",
+    50: "ppp-hdlc", 127: "radiotap", 228: "ipv4", 229: "ipv6", 239: "nflog", 276: "linux-sll2",
 }
-DECODED_LINKTYPES = {0, 1, 12, 14, 101, 108, 113, 228, 229, 276}
+DECODED_LINKTYPES = {0, 1, 9, 12, 14, 50, 101, 108, 113, 228, 229, 276}
 
 # UDP payloads whose first bytes look like NetFlow v5/v9, IPFIX or sFlow v5 are handed on.
 ExportCandidate = tuple[int, int, int, int, int, int, bytes]
@@ -365,7 +365,7 @@ class CaptureReader:
             if name in _FIELD_TYPES:
                 batch[name] = dec[j, :n].astype(_FIELD_TYPES[name])
         self.packets += n
-        self.undecoded += int(np.count_nonzero(batch["ip_version"] < 0))
+        self.undecoded += int(np.count_nonzero((batch["ip_version"] < 0) & (batch["arp_op"] < 0)))
         chunk = Chunk(batch, self._exports)
         self._exports = []
         self._k = 0
@@ -405,4 +405,6 @@ _FIELD_TYPES = {
     "ip_proto": np.int16, "ip_len": np.int32, "ttl": np.int16, "ip_id": np.int64, "frag_offset": np.int32,
     "frag_flags": np.int16, "src_port": np.int32, "dst_port": np.int32, "tcp_flags": np.int32,
     "icmp_type": np.int16, "icmp_code": np.int16, "malformed": np.bool_,
+    "src_mac": np.int64, "dst_mac": np.int64, "arp_op": np.int32, "arp_sha": np.int64, "arp_spa": np.int64,
+    "arp_tha": np.int64, "arp_tpa": np.int64,
 }

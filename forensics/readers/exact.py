@@ -66,6 +66,17 @@ _BLANK: dict[str, int | bool] = {
     name: (False if name == "malformed" else 0 if name in _ADDRESS_FIELDS else -1) for name in DECODED_FIELDS
 }
 _BLANK["payload_offset"] = -1
+_BLANK["net_offset"] = -1  # not stored: where the network layer (IP, ARP) starts, for byte-offset filters
+_BLANK["transport_offset"] = -1  # not stored: where the transport header starts (first fragments only)
+
+ETH_ARP, ETH_RARP = 0x0806, 0x8035
+PPP_LINKTYPES = (9, 50)  # PPP, PPP in HDLC-like framing
+# PPP protocol -> ethertype (RFC 1661 numbers): IPv4, IPv6, MPLS unicast and multicast.
+PPP_PROTOCOLS = {0x0021: ETH_IPV4, 0x0057: ETH_IPV6, 0x0281: 0x8847, 0x0283: 0x8848}
+
+
+def _mac(data: bytes, i: int) -> int:
+    return int.from_bytes(data[i:i + 6], "big")
 
 
 def _u16(data: bytes, i: int) -> int:
@@ -76,8 +87,9 @@ def _u32(data: bytes, i: int) -> int:
     return int.from_bytes(data[i:i + 4], "big")
 
 
-def decode_packet(linktype: int, data: bytes, wirelen: int) -> dict[str, int | bool]:
-    """Decode one packet's bytes: every DECODED_FIELDS name plus `payload_offset`.
+def decode_packet(linktype: int, data: bytes, wirelen: int, layers: bool = False) -> dict[str, int | bool]:
+    """Decode one packet's bytes: every DECODED_FIELDS name plus `payload_offset` (and, with `layers`,
+    `net_offset` and `transport_offset`: where the network and transport headers start, -1 when absent).
 
     Integers are -1 when absent (addresses 0); `malformed` is a bool. Never raises.
     """
@@ -86,27 +98,51 @@ def decode_packet(linktype: int, data: bytes, wirelen: int) -> dict[str, int | b
     complete = _link(linktype, data, len(data), out)
     if not complete and len(data) >= wirelen:
         out["malformed"] = True
+    if not layers:
+        del out["net_offset"], out["transport_offset"]
     return out
 
 
 def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
     """Link layer; returns False when a header needs bytes past the captured end."""
     if linktype == 1:
-        return end >= 14 and _ethertype(data, 14, end, _u16(data, 12), out)
+        if end >= 6:
+            out["dst_mac"] = _mac(data, 0)
+        if end >= 12:
+            out["src_mac"] = _mac(data, 6)
+        return end >= 14 and _ethertype(data, 14, end, _u16(data, 12), out, True)
     if linktype == 113:
+        if end >= 12 and _u16(data, 4) == 6:  # link-layer address length 6: a MAC
+            out["src_mac"] = _mac(data, 6)
         return end >= 16 and _ethertype(data, 16, end, _u16(data, 14), out)
     if linktype == 276:
+        if end >= 18 and data[11] == 6:
+            out["src_mac"] = _mac(data, 12)
         return end >= 20 and _ethertype(data, 20, end, _u16(data, 0), out)
+    if linktype in PPP_LINKTYPES:
+        p = 2 if end >= 2 and data[0] == 0xFF and data[1] == 0x03 else 0  # address/control (RFC 1662)
+        if p + 1 > end:
+            return False
+        if data[p] & 0x01:  # protocol field compression: a 1-byte protocol
+            ppp_proto, p = data[p], p + 1
+        else:
+            if p + 2 > end:
+                return False
+            ppp_proto, p = _u16(data, p), p + 2
+        etype = PPP_PROTOCOLS.get(ppp_proto, -1)
+        return True if etype == -1 else _ethertype(data, p, end, etype, out)
     if linktype in RAW_IP_LINKTYPES:
         if end < 1:
             return False
         version = data[0] >> 4
+        out["net_offset"] = 0
         if version == 4:
             out["eth_type"] = ETH_IPV4
             return _ipv4(data, 0, end, out)
         if version == 6:
             out["eth_type"] = ETH_IPV6
             return _ipv6(data, 0, end, out)
+        out["net_offset"] = -1
         out["malformed"] = True
         return True
     if linktype in NULL_LINKTYPES:
@@ -116,17 +152,18 @@ def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
         if family > 0xFFFF:
             family = int.from_bytes(data[:4], "big")
         if family == 2:
-            out["eth_type"] = ETH_IPV4
+            out["eth_type"], out["net_offset"] = ETH_IPV4, 4
             return _ipv4(data, 4, end, out)
         if family in NULL_IPV6_FAMILIES:
-            out["eth_type"] = ETH_IPV6
+            out["eth_type"], out["net_offset"] = ETH_IPV6, 4
             return _ipv6(data, 4, end, out)
         return True
     return True
 
 
-def _ethertype(data: bytes, p: int, end: int, etype: int, out: dict) -> bool:
-    """VLAN tags, PPPoE, MPLS, then IPv4/IPv6, starting at the payload of ethertype `etype`."""
+def _ethertype(data: bytes, p: int, end: int, etype: int, out: dict, lengths: bool = False) -> bool:
+    """VLAN tags, LLC/SNAP (`lengths`: Ethernet, where a type <= 1500 is an 802.3 length), PPPoE, MPLS, then
+    IPv4/IPv6/ARP, starting at the payload of ethertype `etype`."""
     while etype in VLAN_TPIDS:
         if p + 2 > end:
             return False
@@ -139,6 +176,15 @@ def _ethertype(data: bytes, p: int, end: int, etype: int, out: dict) -> bool:
             return False
         etype = _u16(data, p + 2)
         p += 4
+    if etype <= 1500 and lengths:  # 802.3 length: an 802.2 LLC header follows
+        if p + 3 > end:
+            return False
+        if data[p] != 0xAA or data[p + 1] != 0xAA or data[p + 2] != 0x03:
+            return True  # LLC without SNAP (STP, NetBIOS, IPX ...): not decoded
+        if p + 8 > end:  # SNAP: OUI (3 bytes), then an ethertype
+            return False
+        etype = _u16(data, p + 6)
+        p += 8
     if etype == ETH_PPPOE_SESSION:
         out["eth_type"] = etype
         if p + 7 > end:  # ver/type, code, session (2), length (2), PPP protocol (1 or 2)
@@ -180,11 +226,32 @@ def _ethertype(data: bytes, p: int, end: int, etype: int, out: dict) -> bool:
     if etype < 0x0600:
         return True
     out["eth_type"] = etype
+    out["net_offset"] = p
     if etype == ETH_IPV4:
         return _ipv4(data, p, end, out)
     if etype == ETH_IPV6:
         return _ipv6(data, p, end, out)
+    if etype == ETH_ARP or etype == ETH_RARP:
+        return _arp(data, p, end, out)
     return True
+
+
+def _arp(data: bytes, p: int, end: int, out: dict) -> bool:
+    """ARP/RARP: the opcode; hardware and protocol addresses when they are 6 and 4 bytes (Ethernet, IPv4)."""
+    if p + 8 > end:
+        return False
+    out["arp_op"] = _u16(data, p + 6)
+    hlen, plen = data[p + 4], data[p + 5]
+    if hlen == 6 and plen == 4:
+        if p + 14 <= end:
+            out["arp_sha"] = _mac(data, p + 8)
+        if p + 18 <= end:
+            out["arp_spa"] = _u32(data, p + 14)
+        if p + 24 <= end:
+            out["arp_tha"] = _mac(data, p + 18)
+        if p + 28 <= end:
+            out["arp_tpa"] = _u32(data, p + 24)
+    return p + 8 + 2 * (hlen + plen) <= end
 
 
 def _ipv4(data: bytes, p: int, end: int, out: dict) -> bool:
@@ -221,6 +288,7 @@ def _ipv4(data: bytes, p: int, end: int, out: dict) -> bool:
     complete = p + total <= end
     if frag != 0:
         return complete
+    out["transport_offset"] = p + hlen
     return _transport(data, p + hlen, end, data[p + 9], out) and complete
 
 
@@ -273,6 +341,7 @@ def _ipv6(data: bytes, p: int, end: int, out: dict) -> bool:
                 return False
         nh = nxt
     out["ip_proto"] = nh
+    out["transport_offset"] = t
     return _transport(data, t, end, nh, out) and complete
 
 

@@ -20,10 +20,12 @@ COL_NAMES = [
     "vlan", "vlan_inner", "mpls_label", "eth_type", "ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo",
     "ip_proto", "ip_len", "ttl", "ip_id", "frag_offset", "frag_flags", "src_port", "dst_port", "tcp_flags",
     "icmp_type", "icmp_code", "malformed", "payload_offset",
+    "src_mac", "dst_mac", "arp_op", "arp_sha", "arp_spa", "arp_tha", "arp_tpa", "net_offset", "transport_offset",
 ]
 NCOLS = len(COL_NAMES)
 (C_VLAN, C_VLAN2, C_MPLS, C_ETYPE, C_IPV, C_SHI, C_SLO, C_DHI, C_DLO, C_PROTO, C_IPLEN, C_TTL, C_IPID,
- C_FRAG, C_FFLAGS, C_SPORT, C_DPORT, C_TFLAGS, C_ITYPE, C_ICODE, C_MALF, C_POFF) = range(NCOLS)
+ C_FRAG, C_FFLAGS, C_SPORT, C_DPORT, C_TFLAGS, C_ITYPE, C_ICODE, C_MALF, C_POFF,
+ C_SMAC, C_DMAC, C_AOP, C_ASHA, C_ASPA, C_ATHA, C_ATPA, C_NOFF, C_TOFF) = range(NCOLS)
 
 V4_MAPPED_LO = np.int64(0xFFFF << 32)
 MAX_RECORD = 262144  # a record over 256 KiB is refused (libpcap's own limit)
@@ -63,6 +65,31 @@ def _u64be(b, i):
     for j in range(8):
         v = (v << np.uint64(8)) | np.uint64(b[i + j])
     return np.int64(v)
+
+
+@njit(cache=True, inline="always")
+def _mac(b, i):
+    return (_u16(b, i) << 32) | _u32(b, i + 2)
+
+
+@njit(cache=True, inline="always")
+def _arp(b, p, end, O, k):
+    """ARP/RARP at p: opcode; hardware and protocol addresses when they are 6 and 4 bytes. False when cut."""
+    if p + 8 > end:
+        return False
+    O[C_AOP, k] = _u16(b, p + 6)
+    hlen = np.int64(b[p + 4])
+    plen = np.int64(b[p + 5])
+    if hlen == 6 and plen == 4:
+        if p + 14 <= end:
+            O[C_ASHA, k] = _mac(b, p + 8)
+        if p + 18 <= end:
+            O[C_ASPA, k] = _u32(b, p + 14)
+        if p + 24 <= end:
+            O[C_ATHA, k] = _mac(b, p + 18)
+        if p + 28 <= end:
+            O[C_ATPA, k] = _u32(b, p + 24)
+    return p + 8 + 2 * (hlen + plen) <= end
 
 
 @njit(cache=True, inline="always")
@@ -211,8 +238,8 @@ _NET = 2  # a network layer of ethertype et starts at p
 
 
 @njit(cache=True, inline="always")
-def _tags(b, p, end, et, O, k):
-    """VLAN tags, PPPoE, MPLS after an ethertype. Returns (p, et, state)."""
+def _tags(b, p, end, et, O, k, lengths):
+    """VLAN tags, LLC/SNAP (when `lengths`: Ethernet), PPPoE, MPLS after an ethertype. Returns (p, et, state)."""
     while et == 0x8100 or et == 0x88A8 or et == 0x9100:
         if p + 2 > end:
             return p, et, _SHORT
@@ -225,6 +252,15 @@ def _tags(b, p, end, et, O, k):
             return p, et, _SHORT
         et = _u16(b, p + 2)
         p += 4
+    if et <= 1500 and lengths:
+        if p + 3 > end:
+            return p, et, _SHORT
+        if b[p] != 0xAA or b[p + 1] != 0xAA or b[p + 2] != 0x03:
+            return p, et, _DONE
+        if p + 8 > end:
+            return p, et, _SHORT
+        et = _u16(b, p + 6)
+        p += 8
     if et == 0x8864:
         O[C_ETYPE, k] = et
         if p + 7 > end:
@@ -286,11 +322,47 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
     et = np.int64(0)
     if lt == 1 or lt == 113 or lt == 276:
         hdr = 14 if lt == 1 else (16 if lt == 113 else 20)
+        if lt == 1:
+            if caplen >= 6:
+                O[C_DMAC, k] = _mac(b, base)
+            if caplen >= 12:
+                O[C_SMAC, k] = _mac(b, base + 6)
+        elif lt == 113:
+            if caplen >= 12 and _u16(b, base + 4) == 6:
+                O[C_SMAC, k] = _mac(b, base + 6)
+        elif caplen >= 18 and b[base + 11] == 6:
+            O[C_SMAC, k] = _mac(b, base + 12)
         if caplen < hdr:
             state = _SHORT
         else:
             at = base + 12 if lt == 1 else (base + 14 if lt == 113 else base)
-            p, et, state = _tags(b, base + hdr, end, _u16(b, at), O, k)
+            p, et, state = _tags(b, base + hdr, end, _u16(b, at), O, k, lt == 1)
+    elif lt == 9 or lt == 50:
+        p = base + 2 if caplen >= 2 and b[base] == 0xFF and b[base + 1] == 0x03 else base
+        state = _SHORT
+        pp = np.int64(0)
+        if p + 1 <= end:
+            if b[p] & 1:
+                pp = np.int64(b[p])
+                p += 1
+                state = _NET
+            elif p + 2 <= end:
+                pp = _u16(b, p)
+                p += 2
+                state = _NET
+        if state == _NET:
+            if pp == 0x0021:
+                et = 0x0800
+            elif pp == 0x0057:
+                et = 0x86DD
+            elif pp == 0x0281:
+                et = 0x8847
+            elif pp == 0x0283:
+                et = 0x8848
+            else:
+                state = _DONE
+            if state == _NET:
+                p, et, state = _tags(b, p, end, et, O, k, False)
     elif lt == 101 or lt == 228 or lt == 229 or lt == 12 or lt == 14:
         if caplen < 1:
             state = _SHORT
@@ -317,16 +389,31 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
     ok = state != _SHORT
     if state == _NET and et >= 0x0600:
         O[C_ETYPE, k] = et
+        O[C_NOFF, k] = p - base
         t = np.int64(-1)
         proto = np.int64(-1)
         if et == 0x0800:
             ok, t, proto = _ipv4(b, p, end, O, k)
         elif et == 0x86DD:
             ok, t, proto = _ipv6(b, p, end, O, k)
+        elif et == 0x0806 or et == 0x8035:
+            ok = _arp(b, p, end, O, k)
         if t >= 0:
+            O[C_TOFF, k] = t - base
             ok = _transport(b, t, end, proto, O, k, base) and ok
     if not ok and caplen >= wirelen:
         O[C_MALF, k] = 1
+
+
+@njit(cache=True, nogil=True)
+def layer_offsets(b, starts, caplens, wirelens, linktypes):
+    """Where the network and transport headers of packets b[starts[i]:starts[i] + caplens[i]] start (from the
+    packet's first byte; -1 when absent): the `net_offset`/`transport_offset` of forensics.readers.exact."""
+    n = starts.shape[0]
+    O = np.empty((NCOLS, n), np.int64)
+    for k in range(n):
+        decode_one(b, starts[k], caplens[k], wirelens[k], linktypes[k], O, k)
+    return O[C_NOFF].copy(), O[C_TOFF].copy()
 
 
 # Rows of the record matrix the walks fill beside the decode matrix.

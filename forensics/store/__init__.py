@@ -26,7 +26,7 @@ from forensics.resources import read_sql
 
 # Packets per append: whole DuckDB row groups (122,880 rows) compress fully, and several let it use every core.
 PACKET_BATCH_ROWS = 4 * 122_880
-SCHEMA_VERSION = 2  # 2: packets stored in packet_rows with split IPv4/IPv6 address columns
+SCHEMA_VERSION = 3  # 2: packets in packet_rows with split IPv4/IPv6 address columns; 3: + MAC and ARP columns
 DEFAULT_MEMORY_LIMIT = "500MB"
 # DuckDB's memory limit while importing (FORENSICS_IMPORT_MEMORY_LIMIT). Below ~400MB its parallel
 # inserts slow down; its cache of written blocks is dropped after every batch (Case.drop_cached_blocks),
@@ -240,6 +240,21 @@ _NULLABLE = {
     "frag_offset": pa.uint16(), "frag_flags": pa.uint8(), "src_port": pa.uint16(), "dst_port": pa.uint16(),
     "tcp_flags": pa.uint16(), "icmp_type": pa.uint8(), "icmp_code": pa.uint8(),
 }
+# Link-layer columns (schema 3), after `malformed` in packet_rows.
+# MAC addresses are 6-byte BLOBs: DuckDB dictionary-compresses those (2.3 bytes a MAC on the 2M bench
+# capture, whose every host has its own MAC) where a UBIGINT is bit-packed (4.4 bytes); on a real LAN, a
+# few dozen MACs, the dictionary makes them nearly free.
+_MAC_COLUMNS = ("src_mac", "dst_mac", "arp_sha", "arp_tha")
+_LINK_NULLABLE = {"arp_op": pa.uint16(), "arp_spa": pa.uint32(), "arp_tpa": pa.uint32()}
+_LINK_ORDER = ("src_mac", "dst_mac", "arp_op", "arp_sha", "arp_spa", "arp_tha", "arp_tpa")
+
+
+def _mac_blobs(values: np.ndarray) -> pa.Array:
+    """48-bit MAC numbers (-1 = absent) as a 6-byte binary column in network byte order."""
+    valid = values >= 0
+    data = values.astype(">u8").view(np.uint8).reshape(-1, 8)[:, 2:].tobytes()
+    bits = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.binary(6), len(values), [bits, pa.py_buffer(data)])
 _V4_MAPPED_HI32 = np.uint64(0xFFFF)
 
 
@@ -270,6 +285,11 @@ def packet_table(batch: PacketBatch) -> pa.Table:
         cols[side + "6_hi"] = _nullable(hi, pa.uint64(), wide)
         cols[side + "6_lo"] = _nullable(lo, pa.uint64(), wide)
     cols["malformed"] = pa.array(batch["malformed"], type=pa.bool_())
+    for name in _LINK_ORDER:
+        if name in _MAC_COLUMNS:
+            cols[name] = _mac_blobs(batch[name])
+        else:
+            cols[name] = _nullable(batch[name], _LINK_NULLABLE[name])
     return pa.table(cols)
 
 
@@ -279,7 +299,7 @@ SELECT
     $cid, frame, ts, iface, linktype, file_offset, caplen, wirelen, vlan, vlan_inner, mpls_label, eth_type,
     ip_version, src4, (src6_hi::UHUGEINT << 64) | src6_lo, dst4, (dst6_hi::UHUGEINT << 64) | dst6_lo,
     ip_proto, ip_len, ttl, ip_id, frag_offset, frag_flags, src_port, dst_port, tcp_flags, icmp_type, icmp_code,
-    malformed
+    malformed, src_mac, dst_mac, arp_op, arp_sha, arp_spa, arp_tha, arp_tpa
 FROM _batch
 """
 
@@ -294,9 +314,14 @@ SELECT
     CASE WHEN ip_version = 4 AND dst_ip >> 32 = 65535 THEN (dst_ip & 4294967295::UHUGEINT)::UINTEGER END,
     CASE WHEN ip_version = 6 OR (ip_version = 4 AND dst_ip >> 32 <> 65535) THEN dst_ip END,
     ip_proto, ip_len, ttl, ip_id, frag_offset, frag_flags, src_port, dst_port, tcp_flags, icmp_type, icmp_code,
-    malformed
+    malformed, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM packets_v1
 """
+
+# Schema 2 -> 3: the link-layer columns, added in place (NULL for the packets already imported).
+_MIGRATE_V2 = [f"ALTER TABLE packet_rows ADD COLUMN {name} {sql_type}" for name, sql_type in (
+    ("src_mac", "BLOB"), ("dst_mac", "BLOB"), ("arp_op", "USMALLINT"), ("arp_sha", "BLOB"),
+    ("arp_spa", "UINTEGER"), ("arp_tha", "BLOB"), ("arp_tpa", "UINTEGER"))]
 
 
 class Case:
@@ -339,8 +364,8 @@ class Case:
         except duckdb.Error as exc:
             raise UsageError(f"{path}: cannot open the case database: {str(exc).splitlines()[0]}") from None
         case = cls(con, path)
-        if read_only and case._needs_recovery():
-            con.close()  # an import was killed: purge its rows once with a write-open, then read
+        if read_only and (case._needs_recovery() or case._needs_upgrade()):
+            con.close()  # an import was killed, or the schema is older: fix it once with a write-open, then read
             cls.open(path).close()
             con = duckdb.connect(path, read_only=True)
             case = cls(con, path)
@@ -389,9 +414,23 @@ class Case:
         except duckdb.Error:  # not a case database (yet): nothing to recover
             return False
 
+    def _needs_upgrade(self) -> bool:
+        """A schema-2 case: packet_rows without the link-layer columns."""
+        try:
+            return self._table_type("packet_rows") == "BASE TABLE" and not self._has_column("packet_rows", "src_mac")
+        except duckdb.Error:
+            return False
+
+    def _has_column(self, table: str, column: str) -> bool:
+        row = self.con.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' "
+                               "AND table_name = $t AND column_name = $c", {"t": table, "c": column}).fetchone()
+        return bool(row[0])
+
     def _apply_schema(self) -> None:
         if self._table_type("packets") == "BASE TABLE":
             self._migrate_v1()
+        elif self._needs_upgrade():
+            self._migrate_v2()
         for rel in SCHEMA_FILES:
             try:
                 sql = read_sql(rel)
@@ -410,6 +449,19 @@ class Case:
                 self.con.execute(read_sql(rel))
             self.con.execute(_MIGRATE_V1)
             self.con.execute("DROP TABLE packets_v1")
+            self.con.execute("UPDATE schema_version SET version = $v", {"v": SCHEMA_VERSION})
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            self.con.execute("ROLLBACK")
+            raise UsageError(f"{self.path}: cannot upgrade this case database to schema {SCHEMA_VERSION}: "
+                             f"{str(exc).splitlines()[0]}. Open it with the forensics version that made it") from None
+
+    def _migrate_v2(self) -> None:
+        """Schema 2 lacked the link-layer columns: add them in place (existing rows keep NULL there)."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in _MIGRATE_V2:
+                self.con.execute(statement)
             self.con.execute("UPDATE schema_version SET version = $v", {"v": SCHEMA_VERSION})
             self.con.execute("COMMIT")
         except duckdb.Error as exc:

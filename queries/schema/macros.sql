@@ -4,6 +4,8 @@
 -- ip_in(a, lo, hi)     a is inside the range [lo, hi] (a CIDR block turned into its first and last address)
 -- ipv4(text)           '10.1.2.3' -> UHUGEINT (IPv4-mapped), for hand-written queries
 -- time_bin(ts, secs)   start of the clock-aligned bin of `secs` seconds that holds ts
+-- mac_text(m)          MAC address (a 6-byte BLOB) as text: 00:1a:2b:3c:4d:5e
+-- mac(text)            '00:1a:2b:3c:4d:5e' (or with '-') -> the 6-byte BLOB, for hand-written queries
 
 CREATE OR REPLACE MACRO _ip6_text(a) AS
     list_transform(
@@ -44,3 +46,9 @@ CREATE OR REPLACE MACRO ipv4(t) AS
 
 CREATE OR REPLACE MACRO time_bin(ts, secs) AS
     make_timestamp(CAST(floor(epoch_us(ts) / (CAST(secs AS BIGINT) * 1000000)) AS BIGINT) * CAST(secs AS BIGINT) * 1000000);
+
+CREATE OR REPLACE MACRO mac_text(m) AS
+    rtrim(regexp_replace(lower(hex(m)), '(..)', '\1:', 'g'), ':');
+
+CREATE OR REPLACE MACRO mac(t) AS
+    unhex(replace(replace(t, ':', ''), '-', ''));

@@ -69,13 +69,24 @@ CREATE TABLE IF NOT EXISTS packet_rows (
     tcp_flags USMALLINT,                  -- TCP flags: FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128, NS 256
     icmp_type UTINYINT,                   -- ICMP or ICMPv6 type
     icmp_code UTINYINT,                   -- ICMP or ICMPv6 code
-    malformed BOOLEAN NOT NULL DEFAULT false -- headers inconsistent or cut short of what they announce (fields present are kept)
+    malformed BOOLEAN NOT NULL DEFAULT false, -- headers inconsistent or cut short of what they announce (fields present are kept)
+    -- Link layer (schema 3; NULL in rows imported by an older version: re-import with --force to fill them).
+    -- A MAC address is its 6 bytes as a BLOB, in wire order (DuckDB dictionary-compresses it; a number would be
+    -- bit-packed at twice the size). Render with mac_text(m), parse with mac('00:11:22:33:44:55').
+    src_mac BLOB,                         -- Ethernet source MAC; Linux SLL/SLL2 link-layer source when it is 6 bytes
+    dst_mac BLOB,                         -- Ethernet destination MAC (NULL for SLL/SLL2, raw IP, ...)
+    arp_op USMALLINT,                     -- ARP/RARP opcode: 1 request, 2 reply, 3/4 RARP request/reply
+    arp_sha BLOB,                         -- ARP sender hardware address (MAC), when the hardware address is 6 bytes
+    arp_spa UINTEGER,                     -- ARP sender protocol address (IPv4 as a 32-bit number), when it is 4 bytes
+    arp_tha BLOB,                         -- ARP target hardware address
+    arp_tpa UINTEGER                      -- ARP target protocol address
 );
 
 -- packets: what an analyst queries, one row per packet record. The columns of packet_rows, in the same
 -- order, with src4/src6 and dst4/dst6 as one column each:
 --   src_ip UHUGEINT  source address (IPv4 as ::ffff:a.b.c.d), render with ip_text(); match with ip_in()
 --   dst_ip UHUGEINT  destination address
+-- and arp_spa/arp_tpa as UHUGEINT (IPv4-mapped, like src_ip) so that they compare with any address column.
 CREATE OR REPLACE VIEW packets AS
 SELECT
     capture_id, frame, ts, iface, linktype, file_offset, caplen, wirelen, vlan, vlan_inner, mpls_label, eth_type,
@@ -83,7 +94,10 @@ SELECT
     coalesce(281470681743360::UHUGEINT + src4, src6) AS src_ip,  -- 281470681743360 = ::ffff:0.0.0.0
     coalesce(281470681743360::UHUGEINT + dst4, dst6) AS dst_ip,
     ip_proto, ip_len, ttl, ip_id, frag_offset, frag_flags, src_port, dst_port, tcp_flags, icmp_type, icmp_code,
-    malformed
+    malformed, src_mac, dst_mac, arp_op, arp_sha,
+    281470681743360::UHUGEINT + arp_spa AS arp_spa,
+    arp_tha,
+    281470681743360::UHUGEINT + arp_tpa AS arp_tpa
 FROM packet_rows;
 
 CREATE TABLE IF NOT EXISTS flows (

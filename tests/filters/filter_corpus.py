@@ -21,9 +21,21 @@ MANIFEST = CORPUS / "MANIFEST.tsv"
 # Link types the decoder reads (forensics/records.py); libpcap filters others (802.11, PPP, ...) that we keep
 # undecoded, so filters cannot agree there.
 DECODED_LINK_TYPES = {"ether(1)", "linux-sll(113)", "linux-sll2(276)", "raw(101)", "ipv4(228)", "ipv6(229)",
-                      "null(0)", "loop(108)"}
+                      "null(0)", "loop(108)", "ppp(9)"}
 
 UNTAGGED = "ether[12:2] != 0x8100 and ether[12:2] != 0x88a8 and ether[12:2] != 0x9100"
+TAG1 = "(ether[12:2] == 0x8100 or ether[12:2] == 0x88a8 or ether[12:2] == 0x9100)"
+TAG2 = "(ether[16:2] == 0x8100 or ether[16:2] == 0x88a8 or ether[16:2] == 0x9100)"
+TAG3 = "(ether[20:2] == 0x8100 or ether[20:2] == 0x88a8 or ether[20:2] == 0x9100)"
+TAG4 = "(ether[24:2] == 0x8100 or ether[24:2] == 0x88a8 or ether[24:2] == 0x9100)"
+
+
+def qinq_count(path: Path | str, expr: str) -> int:
+    """tcpdump's count of E looking through up to three tags, as ours do: frames with 0, 1, 2 and 3 tags counted
+    apart (libpcap's `vlan` shifts offsets for the rest of an expression, so one run cannot)."""
+    return (count(path, f"{UNTAGGED} and ({expr})") + count(path, f"{TAG1} and not {TAG2} and vlan and ({expr})")
+            + count(path, f"{TAG1} and {TAG2} and not {TAG3} and vlan and vlan and ({expr})")
+            + count(path, f"{TAG1} and {TAG2} and {TAG3} and vlan and vlan and vlan and ({expr})"))
 IPV6_EXT = "(ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 60 or ip6[6] == 51)"
 
 
@@ -93,6 +105,10 @@ def exclusions(con: object, files: list[CorpusFile], ids: dict[str, int]) -> dic
         if f.link_types.split(" [")[0] not in DECODED_LINK_TYPES:
             why[f.sha256] = f"link type {f.link_types} is not decoded (records.py); libpcap filters it"
             continue
+        if f.link_types.startswith("ppp(9)") and count(f.path, "link[0:2] != 0xff03"):
+            why[f.sha256] = ("PPP without the FF 03 address/control bytes: ours read the protocol at offset 0, "
+                             "libpcap's at offset 2")
+            continue
         qinq, mpls = con.execute(
             "SELECT count(vlan_inner), count(mpls_label) FROM packets WHERE capture_id = $c", {"c": cid}
         ).fetchone()
@@ -100,6 +116,8 @@ def exclusions(con: object, files: list[CorpusFile], ids: dict[str, int]) -> dic
             why[f.sha256] = "QinQ: our filters look through both tags, libpcap's `vlan and E` through one"
         elif mpls:
             why[f.sha256] = "MPLS: our filters look through the label stack, libpcap's offsets do not"
+        elif ether and count(f.path, "ether[12:2] <= 1500 and ether[14:2] == 0xaaaa and ether[16] == 3"):
+            why[f.sha256] = "LLC/SNAP: our filters see the IP inside 802.2 SNAP frames, libpcap's `ip` does not"
         elif ether and count(f.path, "ether[12:2] == 0x8864 or (ether[12:2] == 0x8100 and ether[16:2] == 0x8864)"):
             why[f.sha256] = "PPPoE: our filters see the IP inside the session, libpcap's need `pppoes and E`"
         elif count(f.path, f"(ip6 and {IPV6_EXT}) or (vlan and ip6 and {IPV6_EXT})" if ether

@@ -11,7 +11,21 @@ import ipaddress
 from dataclasses import dataclass
 
 import numpy as np
-from builders import ETH_ARP, ETH_IPV4, ETH_IPV6, TPID_8021Q, eth, icmp, icmp6, ipv4, ipv6, pcap_file, tcp, udp
+from builders import (
+    DEFAULT_SRC_MAC,
+    ETH_ARP,
+    ETH_IPV4,
+    ETH_IPV6,
+    TPID_8021Q,
+    eth,
+    icmp,
+    icmp6,
+    ipv4,
+    ipv6,
+    pcap_file,
+    tcp,
+    udp,
+)
 
 from forensics.netaddr import ip_to_int
 from forensics.records import empty_batch
@@ -20,7 +34,10 @@ V4 = ["10.0.0.1", "10.0.0.2", "10.1.2.3", "192.168.1.10"]
 V6 = ["2001:db8::1", "2001:db8::2", "2001:db8:1::5", "fe80::1"]
 PORTS = [22, 53, 80, 443, 445, 1024, 50000]
 KINDS = ["tcp4", "udp4", "icmp4", "gre4", "tcp6", "udp6", "icmp6", "arp"]
-ARP_ADDRS = ("198.51.100.1", "198.51.100.2")  # outside every host/net the expressions name
+ARP_ADDRS = ("198.51.100.1", "198.51.100.2")  # outside the IP host/net the expressions name
+ARP_SHA = bytes.fromhex("020000000001")
+# Destination MACs: unicast, broadcast, IPv4 multicast (group bit set).
+DST_MACS = [bytes.fromhex("020000000002"), b"\xff" * 6, bytes.fromhex("01005e0000fb")]
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,8 @@ class Spec:
     icmp_code: int = 0
     vlan: int | None = None
     pad: int = 0
+    dst_mac: int = 0  # index into DST_MACS
+    arp_op: int = 1
 
 
 def _addrs(s: Spec) -> tuple[str, str]:
@@ -49,7 +68,7 @@ def frame(s: Spec) -> bytes:
     payload = b"\xab" * s.pad
     src, dst = _addrs(s)
     if s.kind == "arp":
-        body = (bytes.fromhex("0001080006040001") + b"\x02\x00\x00\x00\x00\x01"
+        body = (bytes.fromhex("000108000604") + s.arp_op.to_bytes(2, "big") + ARP_SHA
                 + ipaddress.ip_address(ARP_ADDRS[0]).packed + b"\x00" * 6
                 + ipaddress.ip_address(ARP_ADDRS[1]).packed)
         ethertype, net = ETH_ARP, body
@@ -69,7 +88,7 @@ def frame(s: Spec) -> bytes:
         }[s.kind]
         ethertype, net = ETH_IPV6, ipv6(src, dst, proto, seg())
     tags = [(TPID_8021Q, s.vlan)] if s.vlan is not None else []
-    return eth(ethertype, net, tags=tags)
+    return eth(ethertype, net, tags=tags, dst=DST_MACS[s.dst_mac % len(DST_MACS)])
 
 
 def pcap_bytes(specs: list[Spec]) -> bytes:
@@ -92,8 +111,14 @@ def batch(specs: list[Spec]) -> dict[str, np.ndarray]:
         b["malformed"][i] = False
         if s.vlan is not None:
             b["vlan"][i] = s.vlan
+        b["src_mac"][i] = int.from_bytes(DEFAULT_SRC_MAC, "big")
+        b["dst_mac"][i] = int.from_bytes(DST_MACS[s.dst_mac % len(DST_MACS)], "big")
         if s.kind == "arp":
             b["eth_type"][i] = ETH_ARP
+            b["arp_op"][i] = s.arp_op
+            b["arp_sha"][i] = int.from_bytes(ARP_SHA, "big")
+            b["arp_tha"][i] = 0
+            b["arp_spa"][i], b["arp_tpa"][i] = (int(ipaddress.ip_address(a)) for a in ARP_ADDRS)
             continue
         v6 = s.kind.endswith("6")
         b["eth_type"][i] = ETH_IPV6 if v6 else ETH_IPV4
@@ -114,9 +139,17 @@ def batch(specs: list[Spec]) -> dict[str, np.ndarray]:
 
 def load(case: object, specs: list[Spec], path: str = "synthetic.pcap") -> None:
     """Fill `case` (a forensics.store.Case) with the rows of `specs` as one capture."""
+    import hashlib
+    import os
+
     from forensics.store import CaptureMeta
 
-    with case.importing(CaptureMeta(path=path, sha256=f"synthetic-{id(specs)}-{len(specs)}", size_bytes=0,
+    if os.path.isfile(path):  # the real file's hash and size, so that byte offsets can read it back
+        with open(path, "rb") as f:
+            sha, size = hashlib.sha256(f.read()).hexdigest(), os.path.getsize(path)
+    else:
+        sha, size = f"synthetic-{id(specs)}-{len(specs)}", 0
+    with case.importing(CaptureMeta(path=path, sha256=sha, size_bytes=size,
                                     format="pcap-le-usec", link_types="ether(1)")) as writer:
         writer.add_interface(0, 0, 1, 65535, 1000)
         writer.append_packets(batch(specs))

@@ -6,8 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forensics.carve import register_byte_loads
 from forensics.errors import FilterSyntaxError, UsageError
 from forensics.filters import compile_filter, explain_filter
+from forensics.filters.to_sql import uses_byte_loads
 
 
 @pytest.mark.parametrize(
@@ -63,12 +65,15 @@ def test_syntax_errors_name_the_column(expr, column, expected):
 @pytest.mark.parametrize(
     ("expr", "needle"),
     [
-        ("ether host 00:11:22:33:44:55", "not supported yet"),
-        ("tcp[4] = 1", "tcp[4] is not supported"),
+        ("gateway snup", "'gateway' is not supported"),
+        ("ip broadcast", "netmask"),
+        ("ppp[0] = 1", "ppp[...] is not supported"),
+        ("ether proto \\stp", "'ether proto stp' is not supported"),
+        ("fddi host 10.0.0.1", "'fddi' is not supported"),
         ("host example.com", "not resolved offline"),
         ("ip6 host 10.0.0.1", "IPv4"),
         ("tcp host 10.0.0.1", "not valid"),
-        ("arp host 10.0.0.1", "not supported yet"),
+        ("arp host 2001:db8::1", "IPv4 addresses only"),
     ],
 )
 def test_unsupported_primitives_are_usage_errors(expr, needle):
@@ -77,7 +82,40 @@ def test_unsupported_primitives_are_usage_errors(expr, needle):
     assert needle in str(info.value)
 
 
-@pytest.mark.parametrize("expr", ["less 100", "greater 100", "arp", "mpls", "len > 60 and tcp"])
+@pytest.mark.parametrize(
+    ("expr", "needle"),
+    [
+        ("tcp[13] & 0xffffffffffffffffffff != 0", "larger than 32 bits"),
+        ("ip[4294967296] = 1", "larger than 32 bits"),
+        ("tcp[0:3] = 1", "data size must be 1, 2 or 4"),
+        ("ether host 00:11:22:33:44", "expected a MAC address"),
+        ("ether net 10.0.0.0/8", "after 'ether', found 'net'"),
+        ("arp port 80", "'arp port' is not valid"),
+    ],
+)
+def test_libpcap_refusals_are_one_line_syntax_errors(expr, needle):
+    with pytest.raises(FilterSyntaxError) as info:
+        compile_filter(expr)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("expr", "explained"),
+    [
+        ("ether host 00:11:22:33:44:55 or 66-77-88-99-AA-BB",
+         "(ether host 00:11:22:33:44:55 or ether host 66-77-88-99-aa-bb)"),
+        ("link src 0011.2233.4455", "ether src host 0011.2233.4455"),
+        ("arp src host 10.0.0.1 or 10.0.0.2", "(arp src host 10.0.0.1 or arp src host 10.0.0.2)"),
+        ("ether proto \\arp and broadcast", "(ether proto arp and broadcast)"),
+        ("ip6 multicast or ether multicast", "(ip6 multicast or ether multicast)"),
+    ],
+)
+def test_link_layer_primitives_parse(expr, explained):
+    assert explain_filter(expr) == explained
+
+
+@pytest.mark.parametrize("expr", ["less 100", "greater 100", "arp", "mpls", "len > 60 and tcp",
+                                  "ether host 1:2:3:4:5:6", "broadcast", "ip[8] < 64", "arp host 10.0.0.1"])
 def test_flows_reject_per_packet_primitives(expr):
     compile_filter(expr, "packets")
     with pytest.raises(UsageError) as info:
@@ -119,6 +157,8 @@ def test_any_text_compiles_or_raises_a_typed_error(text):
         assert str(exc).startswith("filter")
         return
     assert all(name.startswith("f") for name in params)
+    if uses_byte_loads(sql):
+        register_byte_loads(_CASE[0].con)
     _CASE[0].con.execute(f"SELECT count(*) FROM packets WHERE {sql}", params).fetchone()  # valid SQL
 
 

@@ -21,6 +21,7 @@ from filter_synth import KINDS, PORTS, V4, V6, Spec, load, pcap_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from forensics.carve import register_byte_loads
 from forensics.filters import compile_filter
 from forensics.store import Case
 
@@ -58,6 +59,12 @@ leaf = st.one_of(
     st.builds(lambda t: _same(f"icmp[icmptype] == {t}"), st.sampled_from(["icmp-echo", "icmp-echoreply", "3"])),
     st.sampled_from(["host 10.0.0.1 or 10.0.0.2", "port 80 or 443", "not host 10.0.0.1 and 10.0.0.2",
                      "tcp dst port 445 or 22"]).map(_same),
+    # link layer and ARP
+    st.sampled_from(["ether broadcast", "ether multicast", "broadcast", "multicast", "ether dst 02:00:00:00:00:02",
+                     "ether src 02:00:00:00:00:01", "ether host 01:00:5e:00:00:fb", "ether proto 0x0806",
+                     "arp host 198.51.100.1", "arp dst host 198.51.100.2", "src host 198.51.100.1",
+                     "net 198.51.100.0/24", "arp[7] == 2", "arp[6:2] == 1", "ip multicast", "ether[0] & 1 != 0",
+                     "ip[8] == 64", "ip[1] == 0", "ip[6:2] & 0x3fff == 0"]).map(_same),
 )
 
 
@@ -75,7 +82,8 @@ expressions = st.recursive(leaf, _combine, max_leaves=6)
 specs = st.lists(
     st.builds(Spec, kind=st.sampled_from(KINDS), src=st.integers(0, 3), dst=st.integers(0, 3), sport=port,
               dport=port, flags=st.integers(0, 255), icmp_type=st.sampled_from([0, 3, 8, 11]),
-              icmp_code=st.integers(0, 1), vlan=st.sampled_from([None, None, 10, 100]), pad=st.integers(0, 60)),
+              icmp_code=st.integers(0, 1), vlan=st.sampled_from([None, None, 10, 100]), pad=st.integers(0, 60),
+              dst_mac=st.integers(0, 2), arp_op=st.sampled_from([1, 2])),
     min_size=1, max_size=25,
 )
 
@@ -96,6 +104,7 @@ def test_filters_agree_with_tcpdump(packets, exprs, vlan_top):
         path = Path(tmp) / "gen.pcap"
         path.write_bytes(pcap_bytes(packets))
         load(case, packets, str(path))
+        register_byte_loads(case.con)
         for ours, theirs in exprs:
             if vlan_top:
                 ours_e, theirs_e = f"{vlan_top} and ({ours})", f"{vlan_top} and ({theirs})"

@@ -26,11 +26,9 @@ OTHER_SEMANTICS = {
     "files/libpcap/ipv6_ah_modes.pcap",
     # tshark leaves a frame whose TCP header is cut out of the conversation; we keep its ports.
     "files/zeek/tcp__truncated-header.pcap",
-    # 802.3 LLC/SNAP frames are counted as undecoded here (not decoded yet).
-    "files/zeek/snap-tcp.pcap",
 }
 TUNNEL_WORDS = ("tunnels__", "mpls-over-udp", "erspan", "gre", "geneve", "vxlan", "teredo")
-DECODED = {"ether(1)", "linux-sll(113)", "linux-sll2(276)", "raw(101)", "ipv4(228)", "null(0)"}
+DECODED = {"ether(1)", "linux-sll(113)", "linux-sll2(276)", "raw(101)", "ipv4(228)", "null(0)", "ppp(9)"}
 
 LINE = re.compile(
     r"^(\S+):(\d+)\s+<->\s+(\S+):(\d+)\s+(\d+)\s+(\d+) (bytes|kB|MB|GB)\s+(\d+)\s+(\d+) (bytes|kB|MB|GB)\s+"

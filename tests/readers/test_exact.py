@@ -49,10 +49,18 @@ from builders import (  # noqa: E402
     udp,
 )
 
-from forensics.readers.exact import decode_packet, decode_records  # noqa: E402
+from forensics.readers.exact import decode_packet as _decode_packet  # noqa: E402
+from forensics.readers.exact import decode_records  # noqa: E402
 from forensics.records import DECODED_FIELDS, PACKET_FIELDS  # noqa: E402
 
-ALL_KEYS = [*DECODED_FIELDS, "payload_offset"]
+# The link-layer fields (MACs, ARP) are checked by test_link_layer_fields_from_construction below; the other
+# tests here compare every other field.
+LINK_KEYS = ("src_mac", "dst_mac", "arp_op", "arp_sha", "arp_spa", "arp_tha", "arp_tpa")
+ALL_KEYS = [*(k for k in DECODED_FIELDS if k not in LINK_KEYS), "payload_offset"]
+
+
+def decode_packet(linktype: int, data: bytes, wirelen: int) -> dict:
+    return {k: v for k, v in _decode_packet(linktype, data, wirelen).items() if k not in LINK_KEYS}
 S4, D4 = "192.0.2.10", "198.51.100.20"
 S6, D6 = "2001:db8:1::10", "2001:db8:2::20"
 
@@ -658,3 +666,46 @@ def test_snap_cut_of_a_good_frame_keeps_or_drops_fields_never_invents(data):
         if name in ("ip_proto", "eth_type", "malformed"):
             continue
         assert got[name] in (full[name], blank()[name]), name
+
+
+# ---------------------------------------------------------------------------------------------- link layer
+
+_SHA, _THA = "00:11:22:33:44:55", "66:77:88:99:aa:bb"
+_ETH_DST, _ETH_SRC = "ff:ff:ff:ff:ff:ff", "02:00:00:00:00:01"
+
+
+def _mac_int(text: str) -> int:
+    return int(text.replace(":", ""), 16)
+
+
+def _arp_body(op: int, hlen: int = 6, plen: int = 4) -> bytes:
+    return (bytes.fromhex("00010800") + bytes([hlen, plen]) + op.to_bytes(2, "big")
+            + bytes.fromhex(_SHA.replace(":", "")) + ipaddress.ip_address(S4).packed
+            + bytes.fromhex(_THA.replace(":", "")) + ipaddress.ip_address(D4).packed)
+
+
+def test_link_layer_fields_from_construction():
+    """MACs and ARP fields equal what was built, and each is present exactly when its bytes are captured."""
+    body = _arp_body(2)
+    frame = eth(0x0806, body, dst=_ETH_DST, src=_ETH_SRC)
+    full = _decode_packet(1, frame, len(frame))
+    assert (full["dst_mac"], full["src_mac"]) == (_mac_int(_ETH_DST), _mac_int(_ETH_SRC))
+    assert (full["arp_op"], full["arp_sha"], full["arp_tha"]) == (2, _mac_int(_SHA), _mac_int(_THA))
+    assert (full["arp_spa"], full["arp_tpa"]) == (int(ipaddress.ip_address(S4)), int(ipaddress.ip_address(D4)))
+    assert full["eth_type"] == 0x0806 and full["ip_version"] == -1 and full["malformed"] is False
+    # the field ends (from the frame's first byte) that make each present
+    ends = {"dst_mac": 6, "src_mac": 12, "arp_op": 22, "arp_sha": 28, "arp_spa": 32, "arp_tha": 38, "arp_tpa": 42}
+    for cut in range(len(frame)):
+        got = _decode_packet(1, frame[:cut], len(frame))
+        assert {k: got[k] != -1 for k in ends} == {k: cut >= end for k, end in ends.items()}, cut
+        assert got["malformed"] is False  # a snap-length cut is not damage
+        assert _decode_packet(1, frame[:cut], cut)["malformed"] is True, cut  # cut short of what it announces
+    # other address lengths: the opcode only
+    odd = _decode_packet(1, eth(0x8035, _arp_body(4, hlen=8)), 100)
+    assert odd["arp_op"] == 4 and odd["arp_sha"] == odd["arp_spa"] == -1
+    # Linux cooked captures: the 6-byte link-layer source address, no destination
+    for lt, frame in ((113, sll(0x0806, body, addr=bytes.fromhex("020000000007"))),
+                      (276, sll2(0x0806, body, addr=bytes.fromhex("020000000007")))):
+        got = _decode_packet(lt, frame, len(frame))
+        assert (got["src_mac"], got["dst_mac"], got["arp_op"]) == (0x020000000007, -1, 2), lt
+    assert _decode_packet(113, sll(0x0800, b"", addr=b"\x01\x02\x03\x04"), 16)["src_mac"] == -1  # 4-byte address

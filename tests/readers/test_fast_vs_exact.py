@@ -8,10 +8,12 @@ import os
 import random
 import struct
 
+import numpy as np
 import pytest
 
 from forensics.readers.capture import CaptureReader
 from forensics.readers.exact import decode_packet
+from forensics.readers.fastdecode import layer_offsets
 from forensics.readers.sniff import sniff
 from forensics.records import DECODED_FIELDS
 from tests import builders as b
@@ -39,11 +41,18 @@ def compare_file(path: str) -> int:
     n = 0
     for chunk in reader.chunks():
         batch = chunk.batch
+        datas = [_record_data(raw, sniffed.format, int(batch["file_offset"][i]), int(batch["caplen"][i]))
+                 for i in range(len(batch["frame"]))]
+        buf = np.frombuffer(b"".join(datas) or b"\0", np.uint8)
+        starts = np.cumsum([0] + [len(d) for d in datas[:-1]]).astype(np.int64)
+        net, transport = layer_offsets(buf, starts, batch["caplen"].astype(np.int64),
+                                       batch["wirelen"].astype(np.int64), batch["linktype"].astype(np.int64))
         for i in range(len(batch["frame"])):
-            data = _record_data(raw, sniffed.format, int(batch["file_offset"][i]), int(batch["caplen"][i]))
-            exact = decode_packet(int(batch["linktype"][i]), data, int(batch["wirelen"][i]))
+            data = datas[i]
+            exact = decode_packet(int(batch["linktype"][i]), data, int(batch["wirelen"][i]), layers=True)
             fast = {name: batch[name][i].item() for name in DECODED_FIELDS}
-            want = {name: exact[name] for name in DECODED_FIELDS}
+            fast["net_offset"], fast["transport_offset"] = int(net[i]), int(transport[i])
+            want = {name: exact[name] for name in [*DECODED_FIELDS, "net_offset", "transport_offset"]}
             assert fast == want, (path, int(batch["frame"][i]),
                                   {k: (fast[k], want[k]) for k in want if fast[k] != want[k]})
             n += 1
@@ -91,6 +100,18 @@ def _variants() -> list[tuple[int, bytes]]:
             (0, b.null_loop(2 if et == 0x0800 else 30, ip, big_endian=True)),
         ]
     out.append((1, b.eth(0x0806, b"\x00" * 28)))
+    arp = (b"\x00\x01\x08\x00\x06\x04\x00\x02" + b.mac("00:11:22:33:44:55") + bytes([10, 0, 0, 1])
+           + b.mac("66:77:88:99:aa:bb") + bytes([10, 0, 0, 2]))
+    out += [(1, b.eth(0x0806, arp)), (1, b.eth(0x8035, arp)), (1, b.eth(0x0806, arp, tags=[(0x8100, 9)])),
+            (113, b.sll(0x0806, arp)), (276, b.sll2(0x0806, arp)),
+            (1, b.eth(0x0806, arp[:4] + b"\x08\x10" + arp[6:]))]  # other address lengths: opcode only
+    for ip, et in ((v4, 0x0800), (v6, 0x86DD), (v4u, 0x0800)):
+        snap = b"\xaa\xaa\x03\x00\x00\x00" + et.to_bytes(2, "big") + ip
+        out += [(1, b.eth(len(snap), snap)), (1, b.eth(len(snap), snap, tags=[(0x8100, 3)]))]
+        proto = b"\x00\x21" if et == 0x0800 else b"\x00\x57"
+        out += [(9, b"\xff\x03" + proto + ip), (9, proto + ip), (9, proto[1:] + ip), (50, b"\xff\x03" + proto + ip),
+                (9, b"\xff\x03\x02\x81" + b.mpls([16], ip))]
+    out.append((9, b"\xff\x03\xc0\x21" + b"\x01" * 20))  # LCP: not decoded
     out.append((1, b.eth(0x0026, b"\x42\x42\x03" + b"\x00" * 40)))
     out.append((147, b"\x00" * 30))
     return out
