@@ -47,6 +47,7 @@ class Interface:
     units_per_sec: int = 1_000_000
     offset_us: int = 0
     name: str | None = None
+    fcs_len: int | None = None  # bytes of frame check sequence at the end of each frame, when the file says
 
     @property
     def tsresol_ns(self) -> int:
@@ -174,9 +175,9 @@ class CaptureReader:
         big = self.sniffed.byte_order == "be"
         fmt = ">HHiIII" if big else "<HHiIII"
         _vmaj, _vmin, _zone, _sig, snaplen, network = struct.unpack_from(fmt, self._buf, 4)
-        linktype = network & 0x0FFFFFFF
+        linktype, fcs_len = split_link_field(network)
         ups = 1_000_000_000 if self.sniffed.resolution == "nsec" else 1_000_000
-        self.interfaces.append(Interface(0, 0, linktype, snaplen, units_per_sec=ups))
+        self.interfaces.append(Interface(0, 0, linktype, snaplen, units_per_sec=ups, fcs_len=fcs_len))
         nano = self.sniffed.resolution == "nsec"
         pos = 24
         while True:
@@ -224,12 +225,14 @@ class CaptureReader:
         ups = np.zeros(0, np.int64)
         offs = np.zeros(0, np.int64)
         lts = np.zeros(0, np.int64)
+        snaps = np.zeros(0, np.int64)
         last_ts = np.zeros(1, np.int64)  # time given to simple packet blocks: the previous packet's
         while True:
             if section >= 0:
                 k0 = self._k
                 self._k, pos, status = fd.decode_pcapng(self._np, pos, self._filled, self._base, big, ups, offs,
-                                                        lts, section_base, last_ts, self._O, self._R, k0, self._rows)
+                                                        lts, snaps, section_base, last_ts, self._O, self._R, k0,
+                                                        self._rows)
                 self._take_exports(k0)
                 if progress and self._k > k0:
                     progress(self._base + pos)
@@ -300,6 +303,7 @@ class CaptureReader:
                 ups = np.array([i.units_per_sec for i in local], np.int64)
                 offs = np.array([i.offset_us for i in local], np.int64)
                 lts = np.array([i.linktype for i in local], np.int64)
+                snaps = np.array([i.snaplen for i in local], np.int64)
             pos += blen
 
     def _bad_block(self, pos: int, big: bool, local: list[Interface]) -> None:
@@ -332,9 +336,15 @@ class CaptureReader:
         i = 8
         while i + 4 <= len(body):
             code, length = struct.unpack_from(e + "HH", body, i)
-            value = body[i + 4:i + 4 + length]
             if code == 0:
                 break
+            if i + 4 + length > len(body):  # tshark calls the file corrupt; so do we
+                raise MalformedError(
+                    self.path, self._base + pos + 8 + i,
+                    f"interface block option {code} claims {length} bytes, the block has {len(body) - i - 4} left",
+                    "The packets before it were kept",
+                )
+            value = body[i + 4:i + 4 + length]
             if code == 2:
                 iface.name = value.decode("utf-8", "replace").rstrip("\x00")
             elif code == 9 and length >= 1:
@@ -342,6 +352,8 @@ class CaptureReader:
                 iface.units_per_sec = 2 ** (r & 0x7F) if r & 0x80 else 10 ** r
                 if iface.units_per_sec <= 0 or iface.units_per_sec > 10**18:
                     raise MalformedError(self.path, self._base + pos, f"if_tsresol {r} out of range")
+            elif code == 13 and length >= 1:
+                iface.fcs_len = value[0]
             elif code == 14 and length >= 8:
                 iface.offset_us = struct.unpack_from(e + "q", value, 0)[0] * 1_000_000
             i += 4 + ((length + 3) & ~3)
@@ -399,6 +411,20 @@ class CaptureReader:
 
 
 _U64 = (1 << 64) - 1
+
+
+def split_link_field(network: int) -> tuple[int, int | None]:
+    """The pcap file header's link-type field -> (LINKTYPE, FCS length in bytes or None).
+
+    Only the low 16 bits are the link type (libpcap's LT_LINKTYPE; tshark and tcpdump read it so).
+    Bit 26 says that bits 28-31 give the frame check sequence length in 16-bit words (LT_FCS_LENGTH);
+    bits 16-25 are reserved and ignored, as libpcap does. The FCS is left in the stored lengths:
+    caplen/wirelen are the record's, as tshark's frame.cap_len/frame.len (the IP and transport
+    fields come from IP's own lengths, so trailing FCS bytes decode as nothing).
+    """
+    linktype = network & 0xFFFF
+    fcs_len = ((network >> 28) & 0xF) * 2 if network & 0x04000000 else None
+    return linktype, fcs_len
 _FIELD_TYPES = {
     "vlan": np.int32, "vlan_inner": np.int32, "mpls_label": np.int64, "eth_type": np.int32, "ip_version": np.int8,
     "src_hi": np.uint64, "src_lo": np.uint64, "dst_hi": np.uint64, "dst_lo": np.uint64,

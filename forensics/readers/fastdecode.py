@@ -375,15 +375,17 @@ def decode_pcap(b, pos, limit, base, big, nano, linktype, O, R, k, cap):
 
 
 @njit(cache=True, nogil=True)
-def decode_pcapng(b, pos, limit, base, big, if_ups, if_offset_us, if_linktype, section_base, last_ts, O, R, k,
-                  cap):
+def decode_pcapng(b, pos, limit, base, big, if_ups, if_offset_us, if_linktype, if_snaplen, section_base, last_ts, O,
+                  R, k, cap):
     """Walk pcapng packet blocks (EPB 6, SPB 3, obsolete PB 2) from b[pos], decoding each as it is met.
 
-    Stops with WALK_BLOCK at any other block so Python can handle it. if_ups[i] is the section's
-    interface i's timestamp units per second (0 = unknown interface), if_offset_us its if_tsoffset in
-    microseconds, if_linktype its link type; section_base is the file-wide number of the section's
-    interface 0. A simple packet block carries no time and no interface: it gets interface 0 and the
-    previous packet's time (last_ts[0], updated here).
+    Stops with WALK_BLOCK at any other block (a section header whatever the byte order) so Python can
+    handle it. if_ups[i] is the section's interface i's timestamp units per second (0 = unknown
+    interface), if_offset_us its if_tsoffset in microseconds, if_linktype its link type, if_snaplen its
+    snap length (0 = none); section_base is the file-wide number of the section's interface 0.
+    A simple packet block carries no time and no interface: it gets interface 0 and the previous
+    packet's time (last_ts[0], updated here); its captured length is the smallest of the block's room,
+    the original length and interface 0's snap length (pcapng spec, as tshark reads it).
     Returns (k, pos, status) as decode_pcap.
     """
     if_count = if_ups.shape[0]
@@ -393,6 +395,8 @@ def decode_pcapng(b, pos, limit, base, big, if_ups, if_offset_us, if_linktype, s
         if pos + 12 > limit:
             return k, pos, WALK_END
         btype = _u32x(b, pos, big)
+        if btype == 0x0A0D0D0A:  # a new section, perhaps of the other byte order: Python reads its length
+            return k, pos, WALK_BLOCK
         blen = _u32x(b, pos + 4, big)
         if blen < 12 or (blen & 3) != 0 or blen > MAX_RECORD + 64:
             return k, pos, WALK_BAD
@@ -407,6 +411,8 @@ def decode_pcapng(b, pos, limit, base, big, if_ups, if_offset_us, if_linktype, s
             incl = blen - 16
             if orig < incl:
                 incl = orig
+            if if_snaplen[0] > 0 and if_snaplen[0] < incl:
+                incl = if_snaplen[0]
             iface = 0
             ts = last_ts[0]
             data = pos + 12

@@ -100,15 +100,16 @@ class CaptureWriter:
 
     def add_interface(
         self, iface: int, section: int, linktype: int, snaplen: int | None,
-        tsresol_ns: int | None, name: str | None = None,
+        tsresol_ns: int | None, name: str | None = None, fcs_len: int | None = None,
     ) -> None:
         """Record an interface of the file (pcapng IDB, or the single pcap 'interface')."""
-        self.add_interfaces([(iface, section, linktype, snaplen, tsresol_ns, name)])
+        self.add_interfaces([(iface, section, linktype, snaplen, tsresol_ns, name, fcs_len)])
 
     def add_interfaces(self, rows: list[tuple]) -> None:
-        """Record the file's interfaces, (iface, section, linktype, snaplen, tsresol_ns, name) each, at once."""
+        """Record the file's interfaces, (iface, section, linktype, snaplen, tsresol_ns, name[, fcs_len]) each."""
         if not rows:
             return
+        rows = [tuple(r) + (None,) * (len(_INTERFACE_COLUMNS) - len(r)) for r in rows]
         table = pa.table({name: pa.array([r[i] for r in rows], arrow_type)
                           for i, (name, arrow_type) in enumerate(_INTERFACE_COLUMNS)})
         self.con.register("_ifaces_new", table)
@@ -219,7 +220,8 @@ FROM _frecs
 """
 
 _INTERFACE_COLUMNS = [("iface", pa.uint16()), ("section", pa.uint16()), ("linktype", pa.uint16()),
-                      ("snaplen", pa.uint32()), ("tsresol_ns", pa.int64()), ("name", pa.string())]
+                      ("snaplen", pa.uint32()), ("tsresol_ns", pa.int64()), ("name", pa.string()),
+                      ("fcs_len", pa.uint8())]
 
 
 def _nullable(values: np.ndarray, arrow_type: pa.DataType, valid: np.ndarray | None = None) -> pa.Array:
