@@ -81,6 +81,7 @@ class ExportCollector:
         self.enterprise_values = 0
         self.flow_records = 0
         self.earlier_records = 0
+        self.earlier_stored = 0
 
     # ---- state in the case database ----
 
@@ -231,8 +232,9 @@ class ExportCollector:
             cols["agent_hi"] = [None if r["agent_ip"] is None else r["agent_ip"] >> 64 for r in self.counters]
             cols["agent_lo"] = [None if r["agent_ip"] is None else r["agent_ip"] & (2**64 - 1)
                                 for r in self.counters]
-            table = pa.table({k: pa.array(v, type=pa.uint64() if k in ("agent_hi", "agent_lo") else pa.int64())
-                              if k != "ts_us" else pa.array(v, type=pa.int64()) for k, v in cols.items()})
+            # counters are unsigned 32/64-bit fields (a 64-bit one may pass 2**63); position and time are signed
+            table = pa.table({k: pa.array(v, type=pa.int64() if k in ("ts_us", "record_pos") else pa.uint64())
+                              for k, v in cols.items()})
             self.con.register("_sfc", table)
             try:
                 self.con.execute(_INSERT_COUNTERS, {"cid": self.capture_id}).fetchall()
@@ -243,8 +245,13 @@ class ExportCollector:
     def _append_for_earlier(self, cid: int, recs: list[dict]) -> None:
         """Records of an earlier import's pending data sets: stored under that import's capture."""
         before = self.con.execute("SELECT coalesce(max(flow_id), 0) FROM flows").fetchall()[0][0]
+        counted = self.writer.counts.flow_records
         self.writer.append_flow_records(recs)
-        self.writer.counts.flow_records -= len(recs)
+        stored = self.writer.counts.flow_records - counted
+        self.writer.counts.flow_records = counted
+        self.earlier_stored += stored
+        if not stored:
+            return
         self.con.execute("UPDATE flows SET capture_id = $old WHERE flow_id > $b", {"old": cid, "b": before}).fetchall()
         self.con.execute(
             """
@@ -252,7 +259,7 @@ class ExportCollector:
                 first_ts = least(first_ts, (SELECT min(first_ts) FROM flows WHERE flow_id > $b)),
                 last_ts = greatest(last_ts, (SELECT max(last_ts) FROM flows WHERE flow_id > $b))
             WHERE capture_id = $old
-            """, {"n": len(recs), "b": before, "old": cid}).fetchall()
+            """, {"n": stored, "b": before, "old": cid}).fetchall()
 
     def _park_pending(self) -> None:
         """Move the data sets still waiting for a template from memory to flow_pending_sets."""
@@ -300,16 +307,17 @@ class ExportCollector:
         self._park_pending()
         pending = self.con.execute("SELECT count(*) FROM flow_pending_sets WHERE capture_id = $c",
                                    {"c": self.capture_id}).fetchall()[0][0]
+        self.invalid.update(self.writer.invalid_flows)  # records whose values their columns cannot hold
         stats = {
-            "flow_records": self.flow_records,
+            "flow_records": self.writer.counts.flow_records,
             "invalid": dict(self.invalid),
             "pending_data_sets": pending,
             "templates": sum(1 for t, _, _ in self.touched.values() if t is not None),
         }
         if self.enterprise_values:
             stats["enterprise_values_skipped"] = self.enterprise_values
-        if self.earlier_records:
-            stats["flow_records_for_earlier_imports"] = self.earlier_records
+        if self.earlier_stored:
+            stats["flow_records_for_earlier_imports"] = self.earlier_stored
         return stats
 
 
@@ -367,9 +375,10 @@ def import_flow_file(writer: CaptureWriter, path: str, fmt: str,
             if progress:
                 progress(done[0], n)
     writer.append_flow_records(chunk)
-    n += len(chunk)
+    n = writer.counts.flow_records
     if progress:
         progress(done[0], n)
+    invalid.update(writer.invalid_flows)  # records whose values their columns cannot hold
     return {"flow_records": n, "invalid": dict(invalid), "pending_data_sets": 0, "templates": 0}
 
 
