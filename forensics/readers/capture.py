@@ -19,12 +19,17 @@ import numpy as np
 
 from forensics.errors import InputError, MalformedError, TruncatedError
 from forensics.readers import fastdecode as fd
-from forensics.readers.sniff import GzipBombError, Sniffed, open_stream
+from forensics.readers.sniff import BOMB_RATIO, GzipBombError, Sniffed, open_stream
 from forensics.records import PacketBatch
 
 WINDOW = 2 * 1024 * 1024  # bytes of file held at once (small enough to stay in cache while decoded)
 BATCH_ROWS = 4 * 122_880  # packets per batch by default (the store likes whole DuckDB row groups)
 MAX_META_BLOCK = 16 * 1024 * 1024  # a non-packet pcapng block larger than this is refused
+# A run of this many records in a row that capture no bytes stops the file: zeros (a gzip bomb, a
+# disk image's empty tail) read as 16-byte pcap records of length 0, and a bomb must not pass for
+# progress. A genuine capture has at most a few such records (kept, marked malformed); 100,000 in a
+# row is 1.6 MB of nothing. The run's records still in the current batch are dropped.
+EMPTY_RUN_LIMIT = 100_000
 
 LINKTYPE_NAMES = {
     0: "null", 1: "ether", 9: "ppp", 12: "raw", 14: "raw", 101: "raw", 108: "loop", 113: "linux-sll",
@@ -95,6 +100,8 @@ class CaptureReader:
         self._R = np.empty((len(fd.RECORD_ROWS), batch_rows + 24), np.int64)
         self._k = 0
         self._exports: list[ExportCandidate] = []
+        self._empty_run = 0  # records in a row, up to the last decoded, that captured no bytes
+        self._empty_from: tuple[int, int | None] = (0, None)  # the run's first: file offset, column in this batch
 
     # -- window management ------------------------------------------------------------------
     def _refill(self, keep_from: int) -> None:
@@ -113,8 +120,10 @@ class CaptureReader:
                 n = self._stream.readinto(view[self._filled:self._filled + room])
             except GzipBombError as exc:
                 self._stream_error = MalformedError(
-                    self.path, exc.offset, "gzip data inflates more than 400 times its size (a gzip bomb?)",
-                    "Reading stopped there; decompress it yourself if the content is genuine",
+                    self.path, exc.offset,
+                    f"gzip data inflated to {exc.offset:,} bytes from {exc.compressed:,} compressed bytes, "
+                    f"more than {BOMB_RATIO} times (a gzip bomb?)",
+                    "Reading stopped there, the packets before it were kept; decompress it yourself if it is genuine",
                 )
                 n = 0
             except (OSError, EOFError, zlib.error) as exc:
@@ -185,6 +194,7 @@ class CaptureReader:
             self._k, pos, status = fd.decode_pcap(self._np, pos, self._filled, self._base, big, nano, linktype,
                                                   self._O, self._R, k0, self._rows)
             self._take_exports(k0)
+            self._check_empty_run(k0)
             if progress:
                 progress(self._base + pos)
             if status == fd.WALK_FULL:
@@ -234,6 +244,7 @@ class CaptureReader:
                                                         lts, snaps, section_base, last_ts, self._O, self._R, k0,
                                                         self._rows)
                 self._take_exports(k0)
+                self._check_empty_run(k0)
                 if progress and self._k > k0:
                     progress(self._base + pos)
             else:
@@ -359,6 +370,33 @@ class CaptureReader:
             i += 4 + ((length + 3) & ~3)
         return iface
 
+    def _check_empty_run(self, k0: int) -> None:
+        """Count records in a row that captured no bytes (columns k0.._k just decoded); stop at EMPTY_RUN_LIMIT."""
+        k = self._k
+        if k == k0:
+            return
+        caps = self._R[fd.R_CAP, k0:k]
+        full = np.flatnonzero(caps)
+        if full.size:
+            self._empty_run = k - k0 - 1 - int(full[-1])
+            first = k0 + int(full[-1]) + 1
+        else:
+            first = k0 if self._empty_run == 0 else -1
+            self._empty_run += k - k0
+        if first >= 0 and self._empty_run:
+            self._empty_from = (int(self._R[fd.R_OFF, first]), first)
+        if self._empty_run < EMPTY_RUN_LIMIT:
+            return
+        offset, column = self._empty_from
+        if column is not None:
+            self._k = column  # drop the run's records not yet handed on
+        raise MalformedError(
+            self.path, offset,
+            f"{EMPTY_RUN_LIMIT:,} or more records in a row capture no bytes (zeros, not packets"
+            + (": a gzip bomb?)" if self.sniffed.compressed else ")"),
+            "The packets before them were kept",
+        )
+
     # -- batches ---------------------------------------------------------------------------------
     def _emit(self) -> Chunk:
         """The packets decoded so far as one typed batch; the matrices are reused for the next."""
@@ -381,6 +419,7 @@ class CaptureReader:
         chunk = Chunk(batch, self._exports)
         self._exports = []
         self._k = 0
+        self._empty_from = (self._empty_from[0], None)  # a run that began in this batch was handed on with it
         return chunk
 
     def _take_exports(self, k0: int) -> None:
