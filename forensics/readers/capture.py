@@ -25,6 +25,7 @@ from forensics.records import PacketBatch
 WINDOW = 2 * 1024 * 1024  # bytes of file held at once (small enough to stay in cache while decoded)
 BATCH_ROWS = 4 * 122_880  # packets per batch by default (the store likes whole DuckDB row groups)
 MAX_META_BLOCK = 16 * 1024 * 1024  # a non-packet pcapng block larger than this is refused
+MAX_TSOFFSET = 253_402_300_799  # if_tsoffset beyond +-9999 years (seconds) is damage, not a clock setting
 # A run of this many records in a row that capture no bytes stops the file: zeros (a gzip bomb, a
 # disk image's empty tail) read as 16-byte pcap records of length 0, and a bomb must not pass for
 # progress. A genuine capture has at most a few such records (kept, marked malformed); 100,000 in a
@@ -366,7 +367,12 @@ class CaptureReader:
             elif code == 13 and length >= 1:
                 iface.fcs_len = value[0]
             elif code == 14 and length >= 8:
-                iface.offset_us = struct.unpack_from(e + "q", value, 0)[0] * 1_000_000
+                seconds = struct.unpack_from(e + "q", value, 0)[0]
+                if abs(seconds) > MAX_TSOFFSET:
+                    raise MalformedError(self.path, self._base + pos + 8 + i,
+                                         f"if_tsoffset {seconds} s is beyond any date",
+                                         "The packets before it were kept")
+                iface.offset_us = seconds * 1_000_000
             i += 4 + ((length + 3) & ~3)
         return iface
 

@@ -163,3 +163,15 @@ def test_simple_packet_block_cut_at_snaplen(case, tmp_path):
     assert result.status == "imported", result.message
     got = case.con.execute("SELECT caplen, wirelen FROM packets WHERE capture_id = $c", {"c": result.capture_id})
     assert got.fetchall() == [(64, len(big))]
+
+
+@pytest.mark.parametrize("seconds", [2**62, -(2**62)])
+def test_tsoffset_beyond_any_date_is_damage(case, tmp_path, seconds):
+    """if_tsoffset of 2**62 s overflowed the int64 microsecond offset (OverflowError) before."""
+    good = b.pcapng_file([b.Section([b.Interface(1, 0, 6, "eth0"), b.Packet(FRAME, 1700000000.0, 0)])])
+    bad = b.Interface(1, 0, 6, "eth1", options=[(14, struct.pack("<q", seconds))]).encode("<")
+    path = tmp_path / "tsoffset.pcapng"
+    path.write_bytes(good + bad)
+    result, packets, _ = imported(case, path)
+    assert result.status == "partial" and len(packets) == 1
+    assert "if_tsoffset" in result.message and result.offset > len(good)
