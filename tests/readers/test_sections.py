@@ -175,3 +175,12 @@ def test_tsoffset_beyond_any_date_is_damage(case, tmp_path, seconds):
     result, packets, _ = imported(case, path)
     assert result.status == "partial" and len(packets) == 1
     assert "if_tsoffset" in result.message and result.offset > len(good)
+
+
+def test_mixed_sections_fast_equals_exact(tmp_path):
+    """The compiled walk's rows equal the exact decoder's for every packet of every section."""
+    from tests.readers.test_fast_vs_exact import compare_file
+
+    path = tmp_path / "mixed.pcapng"
+    path.write_bytes(mixed_sections())
+    assert compare_file(str(path)) == 6
