@@ -1,7 +1,7 @@
 """Exported flow records (dicts) -> the Arrow table the flows insert reads, with every value in range.
 
 The common case costs one vectorised min/max per column: only a batch with a value its column
-cannot hold (forensics.readers.flowvalues.RANGES) is checked record by record, and those records
+cannot hold (forensics.store.flow_values.RANGES) is checked record by record, and those records
 are left out and returned, so that the caller counts them as invalid.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from forensics.readers.flowvalues import RANGES, REQUIRED, split_valid
+from forensics.store.flow_values import RANGES, REQUIRED, split_valid
 
 ADDR_COLS = ("exporter_ip", "src_ip", "dst_ip", "next_hop")
 PLAIN_COLS = [

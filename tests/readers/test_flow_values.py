@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from forensics.ingest import import_paths
-from forensics.readers.flowvalues import RANGES, flow_value_problem
 from forensics.store.flow_table import flow_record_table
+from forensics.store.flow_values import RANGES, flow_value_problem
 from tests import builders as b
 
 T0 = 1_700_000_000
