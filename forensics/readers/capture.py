@@ -324,7 +324,7 @@ class CaptureReader:
         if btype == 3 and blen >= 16 and not local:
             raise MalformedError(self.path, self._base + pos, "simple packet block before any interface block",
                                  "The packets before it were kept")
-        if btype in (2, 6) and blen >= 32:
+        if btype in (2, 6) and 32 <= blen <= fd.MAX_RECORD + 64 and blen % 4 == 0:
             iface = struct.unpack_from(e + "I", self._buf, pos + 8)[0]
             if btype == 2:
                 iface = (iface >> 16) if big else iface & 0xFFFF
@@ -333,9 +333,14 @@ class CaptureReader:
                 raise MalformedError(self.path, self._base + pos,
                                      f"packet block names interface {iface}, the section has {len(local)}",
                                      "The packets before it were kept")
+            if incl > blen - 32:
+                raise MalformedError(self.path, self._base + pos,
+                                     f"packet block of {blen} bytes claims {incl} captured bytes",
+                                     "The packets before it were kept")
+            hi, lo = struct.unpack_from(e + "iI", self._buf, pos + 12)
             raise MalformedError(self.path, self._base + pos,
-                                 f"packet block of {blen} bytes claims {incl} captured bytes",
-                                 "The packets before it were kept")
+                                 f"packet block time {(hi << 32) | lo} (units of interface {iface}) is beyond "
+                                 "the years 1-9999", "The packets before it were kept")
         raise MalformedError(self.path, self._base + pos, f"block type {btype:#x} has an impossible length {blen}",
                              "The packets before it were kept")
 

@@ -27,6 +27,11 @@ NCOLS = len(COL_NAMES)
 
 V4_MAPPED_LO = np.int64(0xFFFF << 32)
 MAX_RECORD = 262144  # a record over 256 KiB is refused (libpcap's own limit)
+# pcapng packet times must lie in years 1..9999 (what a TIMESTAMP renders as ISO-8601); a 64-bit
+# count of units beyond that is a damaged block, and would overflow microseconds (INT64_MIN broke
+# the flow SQL). tshark shows such times as they come.
+MIN_TS_SEC = -62_135_596_800
+MAX_TS_SEC = 253_402_300_799
 
 # Walk status codes.
 WALK_END = 0  # stopped at the end of the buffer (pos = start of the incomplete record)
@@ -432,9 +437,12 @@ def decode_pcapng(b, pos, limit, base, big, if_ups, if_offset_us, if_linktype, i
                 return k, pos, WALK_BAD
             if iface >= if_count or if_ups[iface] == 0:
                 return k, pos, WALK_BAD
-            raw = (hi << 32) | lo
+            raw = (hi << 32) | lo  # signed, as tshark reads it
             ups = if_ups[iface]
-            ts = (raw // ups) * 1000000 + ((raw % ups) * 1000000) // ups + if_offset_us[iface]
+            sec = raw // ups
+            if sec < MIN_TS_SEC or sec > MAX_TS_SEC:
+                return k, pos, WALK_BAD
+            ts = sec * 1000000 + ((raw % ups) * 1000000) // ups + if_offset_us[iface]
         last_ts[0] = ts
         lt = if_linktype[iface]
         _record(b, base + pos, data, incl, orig, ts, section_base + iface, lt, O, R, k)

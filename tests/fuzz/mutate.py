@@ -143,5 +143,12 @@ def mutants(seed: int, count: int, seeds: list[str] | None = None) -> list[Mutan
             continue
         what, mutated, cut = _mutate_bytes(rng, data)
         expect = whole_before(data, cut) if cut is not None else None
+        if rng.random() < 0.25 and len(mutated) > 4:  # stack one or two more mutations
+            for _ in range(rng.randint(1, 2)):
+                more, mutated, _cut = _mutate_bytes(rng, mutated)
+                what += "+" + more
+                if len(mutated) <= 4:
+                    break
+            expect = None
         out.append(Mutant(f"{name}:{what}", mutated, expect))
     return out

