@@ -13,7 +13,9 @@ import json
 import os
 import resource
 import signal
+import struct
 import sys
+import tempfile
 import traceback
 
 from forensics.errors import ForensicsError
@@ -29,9 +31,26 @@ def _alarm(_signum: int, _frame: object) -> None:
     raise FileTimeout(f"no answer within {os.environ.get('FUZZ_FILE_TIMEOUT', '60')} s")
 
 
+def _warm_up() -> None:
+    """Import a one-packet pcap and pcapng first, unguarded: compiling the walks (when numba's cache is
+    stale, e.g. after fastdecode.py changed) takes tens of seconds on a busy machine, not a hang."""
+    frame = bytes(12) + b"\x08\x00" + bytes([0x45, 0, 0, 20]) + bytes(16)
+    pcap = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1) + struct.pack("<IIII", 1, 0, 34, 34) + frame
+    blk = lambda t, body: struct.pack("<II", t, len(body) + 12) + body + struct.pack("<I", len(body) + 12)  # noqa: E731
+    pcapng = (blk(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)) + blk(1, struct.pack("<HHI", 1, 0, 0))
+              + blk(6, struct.pack("<IIIII", 0, 0, 1, 34, 34) + frame + bytes(2)))
+    with tempfile.TemporaryDirectory() as tmp, Case.open(":memory:") as case:
+        for name, data in (("w.pcap", pcap), ("w.pcapng", pcapng)):
+            path = os.path.join(tmp, name)
+            with open(path, "wb") as f:
+                f.write(data)
+            import_paths(case, [path], ImportOptions())
+
+
 def main(argv: list[str]) -> int:
     db, paths = argv[0], argv[1:]
     limit = int(os.environ.get("FUZZ_FILE_TIMEOUT", "60"))
+    _warm_up()
     signal.signal(signal.SIGALRM, _alarm)
     with Case.open(db) as case:
         for path in paths:

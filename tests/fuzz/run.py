@@ -103,7 +103,7 @@ def save(m: Mutant, why: list[str]) -> Path:
         path.write_bytes(m.data)
         with (REGRESSIONS / "INDEX.tsv").open("a") as f:
             f.write(f"{path.name}\t{m.name}\t{m.expect_packets if m.expect_packets is not None else ''}\t"
-                    f"{'; '.join(why)[:300]}\n")
+                    f"{' '.join('; '.join(why).split())[:300]}\n")  # one line, no tabs
     return path
 
 
