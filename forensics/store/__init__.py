@@ -101,6 +101,7 @@ class CaptureWriter:
         self.bulk = case.bulk  # where packet rows and derived flows go (see Case.importing)
         self.invalid_flows: Counter[str] = Counter()  # exported flow records left out: reason -> count
         self._invalid_reasons: dict[str, str] = {}
+        self._flow_seq = 0  # exported records appended so far, also those stored under an earlier capture
 
     def add_interface(
         self, iface: int, section: int, linktype: int, snaplen: int | None,
@@ -181,10 +182,11 @@ class CaptureWriter:
         self.con.register("_frecs", table)
         try:
             self.con.execute(_INSERT_FLOW_RECORDS,
-                             {"cid": self.capture_id, "seq0": self.counts.flow_records}).fetchall()
+                             {"cid": self.capture_id, "seq0": self._flow_seq}).fetchall()
         finally:
             self.con.unregister("_frecs")
         self.counts.flow_records += len(table)
+        self._flow_seq += len(table)  # flow_ids stay unique when counts.flow_records is wound back
 
 
 def _addr(name: str) -> str:

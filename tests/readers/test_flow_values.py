@@ -124,3 +124,23 @@ def test_missing_or_not_integer():
     assert flow_value_problem(_record(src_port="80"))[0] == "src_port"
     table, bad = flow_record_table([_record(src_port="80"), _record(src_port=80)])
     assert len(table) == 1 and bad[0][1] == "src_port"
+
+
+def test_flow_ids_unique_when_held_records_join_an_earlier_capture(case, tmp_path, monkeypatch):
+    """Data sets held from file A decoded while importing file B are stored under A; B's own records
+    appended after them (several flushes) must not reuse their flow_ids."""
+    import forensics.ingest.flow_exports as fe
+
+    monkeypatch.setattr(fe, "CHUNK", 2)
+    recs = b"".join(ipfix_rec(T0 * 1000 + i, T0 * 1000 + i + 1) for i in range(3))
+    a_dir, b_dir = tmp_path / "a", tmp_path / "b"
+    a_dir.mkdir()
+    b_dir.mkdir()
+    first = capture(a_dir, [ipfix([flowset(300, recs)])])  # data before any template
+    second = capture(b_dir, [ipfix([flowset(2, template(300, IPFIX_FIELDS)), flowset(300, recs)])]
+                     + [ipfix([flowset(300, recs)])] * 3)
+    import_paths(case, [str(first)])
+    import_paths(case, [str(second)])
+    total, distinct = case.con.execute("SELECT count(*), count(DISTINCT flow_id) FROM flows WHERE source = 'ipfix'"
+                                       ).fetchone()
+    assert total == 15 and distinct == total
