@@ -405,7 +405,7 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
                         collector.feed(*cand)
             finished.add(meter.finish())
             finished.flush()
-            writer.add_interfaces([(i.iface, i.section, i.linktype, i.snaplen, i.tsresol_ns, i.name)
+            writer.add_interfaces([(i.iface, i.section, i.linktype, i.snaplen, i.tsresol_ns, i.name, i.fcs_len)
                                    for i in reader.interfaces])
             if reader.rejected is not None and reader.packets == 0:
                 raise reader.rejected  # nothing readable: reject the file whole

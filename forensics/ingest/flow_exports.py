@@ -13,14 +13,17 @@ earlier import keep that import's capture_id and frame number: they came from th
 from __future__ import annotations
 
 import datetime as dt
-import gzip
+import io
 import json
+import os
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
 import pyarrow as pa
 
+from forensics.errors import MalformedError, TruncatedError
 from forensics.readers import nfcapd, textflows
 from forensics.readers.netflow import (
     DataSet,
@@ -34,6 +37,7 @@ from forensics.readers.netflow import (
     sampling_from_values,
 )
 from forensics.readers.sflow import COUNTER_COLUMNS, parse_sflow, plausible_sflow
+from forensics.readers.sniff import GzipBombError, open_stream
 from forensics.store import CaptureWriter, register_capture_table
 
 CHUNK = 50_000
@@ -81,6 +85,7 @@ class ExportCollector:
         self.enterprise_values = 0
         self.flow_records = 0
         self.earlier_records = 0
+        self.earlier_stored = 0
 
     # ---- state in the case database ----
 
@@ -231,8 +236,9 @@ class ExportCollector:
             cols["agent_hi"] = [None if r["agent_ip"] is None else r["agent_ip"] >> 64 for r in self.counters]
             cols["agent_lo"] = [None if r["agent_ip"] is None else r["agent_ip"] & (2**64 - 1)
                                 for r in self.counters]
-            table = pa.table({k: pa.array(v, type=pa.uint64() if k in ("agent_hi", "agent_lo") else pa.int64())
-                              if k != "ts_us" else pa.array(v, type=pa.int64()) for k, v in cols.items()})
+            # counters are unsigned 32/64-bit fields (a 64-bit one may pass 2**63); position and time are signed
+            table = pa.table({k: pa.array(v, type=pa.int64() if k in ("ts_us", "record_pos") else pa.uint64())
+                              for k, v in cols.items()})
             self.con.register("_sfc", table)
             try:
                 self.con.execute(_INSERT_COUNTERS, {"cid": self.capture_id}).fetchall()
@@ -243,8 +249,13 @@ class ExportCollector:
     def _append_for_earlier(self, cid: int, recs: list[dict]) -> None:
         """Records of an earlier import's pending data sets: stored under that import's capture."""
         before = self.con.execute("SELECT coalesce(max(flow_id), 0) FROM flows").fetchall()[0][0]
+        counted = self.writer.counts.flow_records
         self.writer.append_flow_records(recs)
-        self.writer.counts.flow_records -= len(recs)
+        stored = self.writer.counts.flow_records - counted
+        self.writer.counts.flow_records = counted
+        self.earlier_stored += stored
+        if not stored:
+            return
         self.con.execute("UPDATE flows SET capture_id = $old WHERE flow_id > $b", {"old": cid, "b": before}).fetchall()
         self.con.execute(
             """
@@ -252,7 +263,7 @@ class ExportCollector:
                 first_ts = least(first_ts, (SELECT min(first_ts) FROM flows WHERE flow_id > $b)),
                 last_ts = greatest(last_ts, (SELECT max(last_ts) FROM flows WHERE flow_id > $b))
             WHERE capture_id = $old
-            """, {"n": len(recs), "b": before, "old": cid}).fetchall()
+            """, {"n": stored, "b": before, "old": cid}).fetchall()
 
     def _park_pending(self) -> None:
         """Move the data sets still waiting for a template from memory to flow_pending_sets."""
@@ -300,16 +311,17 @@ class ExportCollector:
         self._park_pending()
         pending = self.con.execute("SELECT count(*) FROM flow_pending_sets WHERE capture_id = $c",
                                    {"c": self.capture_id}).fetchall()[0][0]
+        self.invalid.update(self.writer.invalid_flows)  # records whose values their columns cannot hold
         stats = {
-            "flow_records": self.flow_records,
+            "flow_records": self.writer.counts.flow_records,
             "invalid": dict(self.invalid),
             "pending_data_sets": pending,
             "templates": sum(1 for t, _, _ in self.touched.values() if t is not None),
         }
         if self.enterprise_values:
             stats["enterprise_values_skipped"] = self.enterprise_values
-        if self.earlier_records:
-            stats["flow_records_for_earlier_imports"] = self.earlier_records
+        if self.earlier_stored:
+            stats["flow_records_for_earlier_imports"] = self.earlier_stored
         return stats
 
 
@@ -367,18 +379,41 @@ def import_flow_file(writer: CaptureWriter, path: str, fmt: str,
             if progress:
                 progress(done[0], n)
     writer.append_flow_records(chunk)
-    n += len(chunk)
+    n = writer.counts.flow_records
     if progress:
         progress(done[0], n)
+    invalid.update(writer.invalid_flows)  # records whose values their columns cannot hold
     return {"flow_records": n, "invalid": dict(invalid), "pending_data_sets": 0, "templates": 0}
 
 
-def _counted_lines(path: str, done: list[int]) -> Iterable[bytes]:
+MAX_DATAGRAM = 65_535  # the largest UDP payload
+MAX_LINE = 1 << 20  # a text flow line longer than this (1 MiB) is not a flow record: the file is refused
+
+
+def _guarded(path: str) -> BinaryIO:
+    """The file's bytes, through gzip when compressed, with sniff's bomb guard."""
     with open(path, "rb") as raw:
         gz = raw.read(2) == b"\x1f\x8b"
-    opener = gzip.open if gz else open
-    with opener(path, "rb") as f:
-        for line in f:
+    return io.BufferedReader(open_stream(path, gz, os.path.getsize(path)))  # type: ignore[arg-type]
+
+
+def _counted_lines(path: str, done: list[int]) -> Iterable[bytes]:
+    with _guarded(path) as f:
+        lineno = 0
+        while True:
+            try:
+                line = f.readline(MAX_LINE)
+            except GzipBombError as exc:
+                raise MalformedError(path, exc.offset, f"gzip data inflated to {exc.offset:,} bytes from "
+                                     f"{exc.compressed:,} compressed bytes (a gzip bomb?)") from None
+            except (OSError, EOFError, zlib.error) as exc:
+                raise TruncatedError(path, done[0], f"compressed data ends or is damaged ({exc})") from None
+            if not line:
+                return
+            lineno += 1
+            if len(line) >= MAX_LINE and not line.endswith(b"\n"):
+                raise MalformedError(path, done[0], f"line {lineno} is longer than {MAX_LINE:,} bytes",
+                                     "Not a flow file this importer reads")
             done[0] += len(line)
             yield line
 
@@ -387,7 +422,8 @@ def split_raw_exports(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
     """(offset, datagram) for a file of bare export payloads laid end to end, read as it goes.
 
     v5 and IPFIX datagrams carry their length; a NetFlow v9 or sFlow datagram does not, so one found
-    in the file runs to its end.
+    in the file runs to its end, or to the most a UDP datagram holds (65,535 bytes; the rest is read as
+    the next datagram).
     """
     pos = 0
     while True:
@@ -401,23 +437,27 @@ def split_raw_exports(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
             length = max(int.from_bytes(head[2:4], "big"), 4)
         else:
             length = -1
-        rest = stream.read(length - 4) if length >= 0 else stream.read()
+        rest = stream.read(length - 4 if length >= 0 else MAX_DATAGRAM - 4)
         yield pos, head + rest
         pos += len(head) + len(rest)
 
 
 def _import_raw_exports(writer: CaptureWriter, path: str,
                         progress: Callable[[int, int], None] | None) -> dict:
-    with open(path, "rb") as raw:
-        gz = raw.read(2) == b"\x1f\x8b"
     collector = ExportCollector(writer, path)
     done = 0
-    with (gzip.open if gz else open)(path, "rb") as stream:
-        for index, (offset, payload) in enumerate(split_raw_exports(stream), start=1):
-            collector.feed(index, 0, 0, 0, 0, 0, payload)
-            done = offset + len(payload)
-            if progress and index % 1000 == 0:
-                progress(done, collector.flow_records)
+    with _guarded(path) as stream:
+        try:
+            for index, (offset, payload) in enumerate(split_raw_exports(stream), start=1):
+                collector.feed(index, 0, 0, 0, 0, 0, payload)
+                done = offset + len(payload)
+                if progress and index % 1000 == 0:
+                    progress(done, collector.flow_records)
+        except GzipBombError as exc:
+            raise MalformedError(path, exc.offset, f"gzip data inflated to {exc.offset:,} bytes from "
+                                 f"{exc.compressed:,} compressed bytes (a gzip bomb?)") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            raise TruncatedError(path, done, f"compressed data ends or is damaged ({exc})") from None
     stats = collector.finish()
     if progress:
         progress(done, stats["flow_records"])

@@ -19,12 +19,18 @@ import numpy as np
 
 from forensics.errors import InputError, MalformedError, TruncatedError
 from forensics.readers import fastdecode as fd
-from forensics.readers.sniff import GzipBombError, Sniffed, open_stream
+from forensics.readers.sniff import BOMB_RATIO, GzipBombError, Sniffed, open_stream
 from forensics.records import PacketBatch
 
 WINDOW = 2 * 1024 * 1024  # bytes of file held at once (small enough to stay in cache while decoded)
 BATCH_ROWS = 4 * 122_880  # packets per batch by default (the store likes whole DuckDB row groups)
 MAX_META_BLOCK = 16 * 1024 * 1024  # a non-packet pcapng block larger than this is refused
+MAX_TSOFFSET = 253_402_300_799  # if_tsoffset beyond +-9999 years (seconds) is damage, not a clock setting
+# A run of this many records in a row that capture no bytes stops the file: zeros (a gzip bomb, a
+# disk image's empty tail) read as 16-byte pcap records of length 0, and a bomb must not pass for
+# progress. A genuine capture has at most a few such records (kept, marked malformed); 100,000 in a
+# row is 1.6 MB of nothing. The run's records still in the current batch are dropped.
+EMPTY_RUN_LIMIT = 100_000
 
 LINKTYPE_NAMES = {
     0: "null", 1: "ether", 9: "ppp", 12: "raw", 14: "raw", 101: "raw", 108: "loop", 113: "linux-sll",
@@ -47,6 +53,7 @@ class Interface:
     units_per_sec: int = 1_000_000
     offset_us: int = 0
     name: str | None = None
+    fcs_len: int | None = None  # bytes of frame check sequence at the end of each frame, when the file says
 
     @property
     def tsresol_ns(self) -> int:
@@ -94,6 +101,8 @@ class CaptureReader:
         self._R = np.empty((len(fd.RECORD_ROWS), batch_rows + 24), np.int64)
         self._k = 0
         self._exports: list[ExportCandidate] = []
+        self._empty_run = 0  # records in a row, up to the last decoded, that captured no bytes
+        self._empty_from: tuple[int, int | None] = (0, None)  # the run's first: file offset, column in this batch
 
     # -- window management ------------------------------------------------------------------
     def _refill(self, keep_from: int) -> None:
@@ -112,8 +121,10 @@ class CaptureReader:
                 n = self._stream.readinto(view[self._filled:self._filled + room])
             except GzipBombError as exc:
                 self._stream_error = MalformedError(
-                    self.path, exc.offset, "gzip data inflates more than 400 times its size (a gzip bomb?)",
-                    "Reading stopped there; decompress it yourself if the content is genuine",
+                    self.path, exc.offset,
+                    f"gzip data inflated to {exc.offset:,} bytes from {exc.compressed:,} compressed bytes, "
+                    f"more than {BOMB_RATIO} times (a gzip bomb?)",
+                    "Reading stopped there, the packets before it were kept; decompress it yourself if it is genuine",
                 )
                 n = 0
             except (OSError, EOFError, zlib.error) as exc:
@@ -174,9 +185,9 @@ class CaptureReader:
         big = self.sniffed.byte_order == "be"
         fmt = ">HHiIII" if big else "<HHiIII"
         _vmaj, _vmin, _zone, _sig, snaplen, network = struct.unpack_from(fmt, self._buf, 4)
-        linktype = network & 0x0FFFFFFF
+        linktype, fcs_len = split_link_field(network)
         ups = 1_000_000_000 if self.sniffed.resolution == "nsec" else 1_000_000
-        self.interfaces.append(Interface(0, 0, linktype, snaplen, units_per_sec=ups))
+        self.interfaces.append(Interface(0, 0, linktype, snaplen, units_per_sec=ups, fcs_len=fcs_len))
         nano = self.sniffed.resolution == "nsec"
         pos = 24
         while True:
@@ -184,6 +195,7 @@ class CaptureReader:
             self._k, pos, status = fd.decode_pcap(self._np, pos, self._filled, self._base, big, nano, linktype,
                                                   self._O, self._R, k0, self._rows)
             self._take_exports(k0)
+            self._check_empty_run(k0)
             if progress:
                 progress(self._base + pos)
             if status == fd.WALK_FULL:
@@ -224,13 +236,16 @@ class CaptureReader:
         ups = np.zeros(0, np.int64)
         offs = np.zeros(0, np.int64)
         lts = np.zeros(0, np.int64)
+        snaps = np.zeros(0, np.int64)
         last_ts = np.zeros(1, np.int64)  # time given to simple packet blocks: the previous packet's
         while True:
             if section >= 0:
                 k0 = self._k
                 self._k, pos, status = fd.decode_pcapng(self._np, pos, self._filled, self._base, big, ups, offs,
-                                                        lts, section_base, last_ts, self._O, self._R, k0, self._rows)
+                                                        lts, snaps, section_base, last_ts, self._O, self._R, k0,
+                                                        self._rows)
                 self._take_exports(k0)
+                self._check_empty_run(k0)
                 if progress and self._k > k0:
                     progress(self._base + pos)
             else:
@@ -300,6 +315,7 @@ class CaptureReader:
                 ups = np.array([i.units_per_sec for i in local], np.int64)
                 offs = np.array([i.offset_us for i in local], np.int64)
                 lts = np.array([i.linktype for i in local], np.int64)
+                snaps = np.array([i.snaplen for i in local], np.int64)
             pos += blen
 
     def _bad_block(self, pos: int, big: bool, local: list[Interface]) -> None:
@@ -308,7 +324,7 @@ class CaptureReader:
         if btype == 3 and blen >= 16 and not local:
             raise MalformedError(self.path, self._base + pos, "simple packet block before any interface block",
                                  "The packets before it were kept")
-        if btype in (2, 6) and blen >= 32:
+        if btype in (2, 6) and 32 <= blen <= fd.MAX_RECORD + 64 and blen % 4 == 0:
             iface = struct.unpack_from(e + "I", self._buf, pos + 8)[0]
             if btype == 2:
                 iface = (iface >> 16) if big else iface & 0xFFFF
@@ -317,9 +333,14 @@ class CaptureReader:
                 raise MalformedError(self.path, self._base + pos,
                                      f"packet block names interface {iface}, the section has {len(local)}",
                                      "The packets before it were kept")
+            if incl > blen - 32:
+                raise MalformedError(self.path, self._base + pos,
+                                     f"packet block of {blen} bytes claims {incl} captured bytes",
+                                     "The packets before it were kept")
+            hi, lo = struct.unpack_from(e + "iI", self._buf, pos + 12)
             raise MalformedError(self.path, self._base + pos,
-                                 f"packet block of {blen} bytes claims {incl} captured bytes",
-                                 "The packets before it were kept")
+                                 f"packet block time {(hi << 32) | lo} (units of interface {iface}) is beyond "
+                                 "the years 1-9999", "The packets before it were kept")
         raise MalformedError(self.path, self._base + pos, f"block type {btype:#x} has an impossible length {blen}",
                              "The packets before it were kept")
 
@@ -332,9 +353,15 @@ class CaptureReader:
         i = 8
         while i + 4 <= len(body):
             code, length = struct.unpack_from(e + "HH", body, i)
-            value = body[i + 4:i + 4 + length]
             if code == 0:
                 break
+            if i + 4 + length > len(body):  # tshark calls the file corrupt; so do we
+                raise MalformedError(
+                    self.path, self._base + pos + 8 + i,
+                    f"interface block option {code} claims {length} bytes, the block has {len(body) - i - 4} left",
+                    "The packets before it were kept",
+                )
+            value = body[i + 4:i + 4 + length]
             if code == 2:
                 iface.name = value.decode("utf-8", "replace").rstrip("\x00")
             elif code == 9 and length >= 1:
@@ -342,10 +369,44 @@ class CaptureReader:
                 iface.units_per_sec = 2 ** (r & 0x7F) if r & 0x80 else 10 ** r
                 if iface.units_per_sec <= 0 or iface.units_per_sec > 10**18:
                     raise MalformedError(self.path, self._base + pos, f"if_tsresol {r} out of range")
+            elif code == 13 and length >= 1:
+                iface.fcs_len = value[0]
             elif code == 14 and length >= 8:
-                iface.offset_us = struct.unpack_from(e + "q", value, 0)[0] * 1_000_000
+                seconds = struct.unpack_from(e + "q", value, 0)[0]
+                if abs(seconds) > MAX_TSOFFSET:
+                    raise MalformedError(self.path, self._base + pos + 8 + i,
+                                         f"if_tsoffset {seconds} s is beyond any date",
+                                         "The packets before it were kept")
+                iface.offset_us = seconds * 1_000_000
             i += 4 + ((length + 3) & ~3)
         return iface
+
+    def _check_empty_run(self, k0: int) -> None:
+        """Count records in a row that captured no bytes (columns k0.._k just decoded); stop at EMPTY_RUN_LIMIT."""
+        k = self._k
+        if k == k0:
+            return
+        caps = self._R[fd.R_CAP, k0:k]
+        full = np.flatnonzero(caps)
+        if full.size:
+            self._empty_run = k - k0 - 1 - int(full[-1])
+            first = k0 + int(full[-1]) + 1
+        else:
+            first = k0 if self._empty_run == 0 else -1
+            self._empty_run += k - k0
+        if first >= 0 and self._empty_run:
+            self._empty_from = (int(self._R[fd.R_OFF, first]), first)
+        if self._empty_run < EMPTY_RUN_LIMIT:
+            return
+        offset, column = self._empty_from
+        if column is not None:
+            self._k = column  # drop the run's records not yet handed on
+        raise MalformedError(
+            self.path, offset,
+            f"{EMPTY_RUN_LIMIT:,} or more records in a row capture no bytes (zeros, not packets"
+            + (": a gzip bomb?)" if self.sniffed.compressed else ")"),
+            "The packets before them were kept",
+        )
 
     # -- batches ---------------------------------------------------------------------------------
     def _emit(self) -> Chunk:
@@ -369,6 +430,7 @@ class CaptureReader:
         chunk = Chunk(batch, self._exports)
         self._exports = []
         self._k = 0
+        self._empty_from = (self._empty_from[0], None)  # a run that began in this batch was handed on with it
         return chunk
 
     def _take_exports(self, k0: int) -> None:
@@ -399,6 +461,20 @@ class CaptureReader:
 
 
 _U64 = (1 << 64) - 1
+
+
+def split_link_field(network: int) -> tuple[int, int | None]:
+    """The pcap file header's link-type field -> (LINKTYPE, FCS length in bytes or None).
+
+    Only the low 16 bits are the link type (libpcap's LT_LINKTYPE; tshark and tcpdump read it so).
+    Bit 26 says that bits 28-31 give the frame check sequence length in 16-bit words (LT_FCS_LENGTH);
+    bits 16-25 are reserved and ignored, as libpcap does. The FCS is left in the stored lengths:
+    caplen/wirelen are the record's, as tshark's frame.cap_len/frame.len (the IP and transport
+    fields come from IP's own lengths, so trailing FCS bytes decode as nothing).
+    """
+    linktype = network & 0xFFFF
+    fcs_len = ((network >> 28) & 0xF) * 2 if network & 0x04000000 else None
+    return linktype, fcs_len
 _FIELD_TYPES = {
     "vlan": np.int32, "vlan_inner": np.int32, "mpls_label": np.int64, "eth_type": np.int32, "ip_version": np.int8,
     "src_hi": np.uint64, "src_lo": np.uint64, "dst_hi": np.uint64, "dst_lo": np.uint64,

@@ -29,6 +29,11 @@ NCOLS = len(COL_NAMES)
 
 V4_MAPPED_LO = np.int64(0xFFFF << 32)
 MAX_RECORD = 262144  # a record over 256 KiB is refused (libpcap's own limit)
+# pcapng packet times must lie in years 1..9999 (what a TIMESTAMP renders as ISO-8601); a 64-bit
+# count of units beyond that is a damaged block, and would overflow microseconds (INT64_MIN broke
+# the flow SQL). tshark shows such times as they come.
+MIN_TS_SEC = -62_135_596_800
+MAX_TS_SEC = 253_402_300_799
 
 # Walk status codes.
 WALK_END = 0  # stopped at the end of the buffer (pos = start of the incomplete record)
@@ -462,15 +467,17 @@ def decode_pcap(b, pos, limit, base, big, nano, linktype, O, R, k, cap):
 
 
 @njit(cache=True, nogil=True)
-def decode_pcapng(b, pos, limit, base, big, if_ups, if_offset_us, if_linktype, section_base, last_ts, O, R, k,
-                  cap):
+def decode_pcapng(b, pos, limit, base, big, if_ups, if_offset_us, if_linktype, if_snaplen, section_base, last_ts, O,
+                  R, k, cap):
     """Walk pcapng packet blocks (EPB 6, SPB 3, obsolete PB 2) from b[pos], decoding each as it is met.
 
-    Stops with WALK_BLOCK at any other block so Python can handle it. if_ups[i] is the section's
-    interface i's timestamp units per second (0 = unknown interface), if_offset_us its if_tsoffset in
-    microseconds, if_linktype its link type; section_base is the file-wide number of the section's
-    interface 0. A simple packet block carries no time and no interface: it gets interface 0 and the
-    previous packet's time (last_ts[0], updated here).
+    Stops with WALK_BLOCK at any other block (a section header whatever the byte order) so Python can
+    handle it. if_ups[i] is the section's interface i's timestamp units per second (0 = unknown
+    interface), if_offset_us its if_tsoffset in microseconds, if_linktype its link type, if_snaplen its
+    snap length (0 = none); section_base is the file-wide number of the section's interface 0.
+    A simple packet block carries no time and no interface: it gets interface 0 and the previous
+    packet's time (last_ts[0], updated here); its captured length is the smallest of the block's room,
+    the original length and interface 0's snap length (pcapng spec, as tshark reads it).
     Returns (k, pos, status) as decode_pcap.
     """
     if_count = if_ups.shape[0]
@@ -480,6 +487,8 @@ def decode_pcapng(b, pos, limit, base, big, if_ups, if_offset_us, if_linktype, s
         if pos + 12 > limit:
             return k, pos, WALK_END
         btype = _u32x(b, pos, big)
+        if btype == 0x0A0D0D0A:  # a new section, perhaps of the other byte order: Python reads its length
+            return k, pos, WALK_BLOCK
         blen = _u32x(b, pos + 4, big)
         if blen < 12 or (blen & 3) != 0 or blen > MAX_RECORD + 64:
             return k, pos, WALK_BAD
@@ -494,6 +503,8 @@ def decode_pcapng(b, pos, limit, base, big, if_ups, if_offset_us, if_linktype, s
             incl = blen - 16
             if orig < incl:
                 incl = orig
+            if if_snaplen[0] > 0 and if_snaplen[0] < incl:
+                incl = if_snaplen[0]
             iface = 0
             ts = last_ts[0]
             data = pos + 12
@@ -513,9 +524,12 @@ def decode_pcapng(b, pos, limit, base, big, if_ups, if_offset_us, if_linktype, s
                 return k, pos, WALK_BAD
             if iface >= if_count or if_ups[iface] == 0:
                 return k, pos, WALK_BAD
-            raw = (hi << 32) | lo
+            raw = (hi << 32) | lo  # signed, as tshark reads it
             ups = if_ups[iface]
-            ts = (raw // ups) * 1000000 + ((raw % ups) * 1000000) // ups + if_offset_us[iface]
+            sec = raw // ups
+            if sec < MIN_TS_SEC or sec > MAX_TS_SEC:
+                return k, pos, WALK_BAD
+            ts = sec * 1000000 + ((raw % ups) * 1000000) // ups + if_offset_us[iface]
         last_ts[0] = ts
         lt = if_linktype[iface]
         _record(b, base + pos, data, incl, orig, ts, section_base + iface, lt, O, R, k)

@@ -185,7 +185,11 @@ def _flow_sample(s: _Buf, expanded: bool, ts_us: int) -> dict | None:
             dst_as = None
             for _seg in range(r.u32() if r.ok else 0):
                 r.u32()  # segment type
-                for _asn in range(r.u32() if r.ok else 0):
+                count = r.u32() if r.ok else 0
+                if count * 4 > r.end - r.pos:  # more AS numbers than bytes left (a damaged count): stop here,
+                    r.ok = False  # not after 4 billion reads past the end
+                    break
+                for _asn in range(count):
                     dst_as = r.u32()
                 if not r.ok:
                     break

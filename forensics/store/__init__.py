@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from forensics import __version__
 from forensics.errors import UsageError
 from forensics.records import PacketBatch
 from forensics.resources import read_sql
+from forensics.store.flow_table import flow_record_table
 
 # Packets per append: whole DuckDB row groups (122,880 rows) compress fully, and several let it use every core.
 PACKET_BATCH_ROWS = 4 * 122_880
@@ -98,18 +100,22 @@ class CaptureWriter:
         self.counts = CaptureCounts()
         self.ts_range: tuple[int, int] | None = None  # packet times seen, microseconds
         self.bulk = case.bulk  # where packet rows and derived flows go (see Case.importing)
+        self.invalid_flows: Counter[str] = Counter()  # exported flow records left out: reason -> count
+        self._invalid_reasons: dict[str, str] = {}
+        self._flow_seq = 0  # exported records appended so far, also those stored under an earlier capture
 
     def add_interface(
         self, iface: int, section: int, linktype: int, snaplen: int | None,
-        tsresol_ns: int | None, name: str | None = None,
+        tsresol_ns: int | None, name: str | None = None, fcs_len: int | None = None,
     ) -> None:
         """Record an interface of the file (pcapng IDB, or the single pcap 'interface')."""
-        self.add_interfaces([(iface, section, linktype, snaplen, tsresol_ns, name)])
+        self.add_interfaces([(iface, section, linktype, snaplen, tsresol_ns, name, fcs_len)])
 
     def add_interfaces(self, rows: list[tuple]) -> None:
-        """Record the file's interfaces, (iface, section, linktype, snaplen, tsresol_ns, name) each, at once."""
+        """Record the file's interfaces, (iface, section, linktype, snaplen, tsresol_ns, name[, fcs_len]) each."""
         if not rows:
             return
+        rows = [tuple(r) + (None,) * (len(_INTERFACE_COLUMNS) - len(r)) for r in rows]
         table = pa.table({name: pa.array([r[i] for r in rows], arrow_type)
                           for i, (name, arrow_type) in enumerate(_INTERFACE_COLUMNS)})
         self.con.register("_ifaces_new", table)
@@ -158,37 +164,30 @@ class CaptureWriter:
             bulk.unregister("_flows")
 
     def append_flow_records(self, records: list[dict]) -> None:
-        """Append exported flow records (dicts with forensics.records.FLOW_RECORD_KEYS)."""
+        """Append exported flow records (dicts with forensics.records.FLOW_RECORD_KEYS).
+
+        A record with a value its column cannot hold is left out and counted in `invalid_flows`
+        (reason -> records; the reason names the column and the first such record's position).
+        """
         if not records:
             return
-        arrays: dict[str, pa.Array] = {}
-        for k in _FLOW_PLAIN_COLS:
-            values = [r.get(k) for r in records]
-            arrays[k] = pa.array(values, type=_FLOW_TYPES[k])
-        mask = 0xFFFFFFFFFFFFFFFF
-        for addr in _ADDR_COLS:
-            values = [r.get(addr) for r in records]
-            arrays[addr + "_hi"] = pa.array([None if v is None else v >> 64 for v in values], type=pa.uint64())
-            arrays[addr + "_lo"] = pa.array([None if v is None else v & mask for v in values], type=pa.uint64())
-        self.con.register("_frecs", pa.table(arrays))
+        table, bad = flow_record_table(records)
+        for rec, column, problem in bad:
+            reason = self._invalid_reasons.get(column)
+            if reason is None:
+                reason = f"{column} out of range (first: record {rec.get('record_pos')}, {problem})"
+                self._invalid_reasons[column] = reason
+            self.invalid_flows[reason] += 1
+        if not len(table):
+            return
+        self.con.register("_frecs", table)
         try:
             self.con.execute(_INSERT_FLOW_RECORDS,
-                             {"cid": self.capture_id, "seq0": self.counts.flow_records}).fetchall()
+                             {"cid": self.capture_id, "seq0": self._flow_seq}).fetchall()
         finally:
             self.con.unregister("_frecs")
-        self.counts.flow_records += len(records)
-
-
-_ADDR_COLS = ("exporter_ip", "src_ip", "dst_ip", "next_hop")
-_FLOW_PLAIN_COLS = [
-    "source", "record_pos", "observation_domain", "first_ts_us", "last_ts_us", "ip_version", "ip_proto",
-    "src_port", "dst_port", "icmp_type", "icmp_code", "vlan", "in_if", "out_if", "src_as", "dst_as", "direction",
-    "tos", "tcp_flags", "packets", "bytes", "sampling_rate",
-]
-_UNSIGNED = {"packets", "bytes", "observation_domain", "in_if", "out_if", "src_as", "dst_as"}
-_FLOW_TYPES = {
-    k: pa.string() if k == "source" else pa.uint64() if k in _UNSIGNED else pa.int64() for k in _FLOW_PLAIN_COLS
-}
+        self.counts.flow_records += len(table)
+        self._flow_seq += len(table)  # flow_ids stay unique when counts.flow_records is wound back
 
 
 def _addr(name: str) -> str:
@@ -220,7 +219,8 @@ FROM _frecs
 """
 
 _INTERFACE_COLUMNS = [("iface", pa.uint16()), ("section", pa.uint16()), ("linktype", pa.uint16()),
-                      ("snaplen", pa.uint32()), ("tsresol_ns", pa.int64()), ("name", pa.string())]
+                      ("snaplen", pa.uint32()), ("tsresol_ns", pa.int64()), ("name", pa.string()),
+                      ("fcs_len", pa.uint8())]
 
 
 def _nullable(values: np.ndarray, arrow_type: pa.DataType, valid: np.ndarray | None = None) -> pa.Array:

@@ -34,8 +34,10 @@ CREATE TABLE IF NOT EXISTS interfaces (
     snaplen UINTEGER,                     -- snapshot length
     tsresol_ns BIGINT,                    -- nanoseconds per timestamp unit (1000 for microseconds)
     name VARCHAR,                         -- if_name option, when present
+    fcs_len UTINYINT,                     -- bytes of frame check sequence ending each frame (pcap header FCS bits, pcapng if_fcslen), NULL when not said; counted in caplen/wirelen as tshark's frame.len counts it
     PRIMARY KEY (capture_id, iface)
 );
+ALTER TABLE interfaces ADD COLUMN IF NOT EXISTS fcs_len UTINYINT;  -- cases made before fcs_len was added
 
 -- Packets are stored in packet_rows with IPv4 and IPv6 addresses in separate columns (a 32-bit IPv4
 -- column compresses to a few bytes a packet; a mixed 128-bit column does not). Query the packets view:

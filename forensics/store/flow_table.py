@@ -1,0 +1,72 @@
+"""Exported flow records (dicts) -> the Arrow table the flows insert reads, with every value in range.
+
+The common case costs one vectorised min/max per column: only a batch with a value its column
+cannot hold (forensics.store.flow_values.RANGES) is checked record by record, and those records
+are left out and returned, so that the caller counts them as invalid.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from forensics.store.flow_values import RANGES, REQUIRED, split_valid
+
+ADDR_COLS = ("exporter_ip", "src_ip", "dst_ip", "next_hop")
+PLAIN_COLS = [
+    "source", "record_pos", "observation_domain", "first_ts_us", "last_ts_us", "ip_version", "ip_proto",
+    "src_port", "dst_port", "icmp_type", "icmp_code", "vlan", "in_if", "out_if", "src_as", "dst_as", "direction",
+    "tos", "tcp_flags", "packets", "bytes", "sampling_rate",
+]
+_UNSIGNED = {"packets", "bytes", "observation_domain", "in_if", "out_if", "src_as", "dst_as"}
+TYPES = {k: pa.string() if k == "source" else pa.uint64() if k in _UNSIGNED else pa.int64() for k in PLAIN_COLS}
+_MASK = 2**64 - 1
+
+Rejected = list[tuple[dict, str, str]]  # (record, column, what is wrong)
+
+
+def flow_record_table(records: list[dict]) -> tuple[pa.Table, Rejected]:
+    """The records that fit their columns as one table, and the ones that do not."""
+    table = _table_if_in_range(records)
+    if table is not None:
+        return table, []
+    good, bad = split_valid(records)
+    return _table(good), bad
+
+
+def _table(records: list[dict]) -> pa.Table:
+    arrays: dict[str, pa.Array] = {}
+    for k in PLAIN_COLS:
+        arrays[k] = pa.array([r.get(k) for r in records], type=TYPES[k])
+    for addr in ADDR_COLS:
+        values = [r.get(addr) for r in records]
+        arrays[addr + "_hi"] = pa.array([None if v is None else v >> 64 for v in values], type=pa.uint64())
+        arrays[addr + "_lo"] = pa.array([None if v is None else v & _MASK for v in values], type=pa.uint64())
+    return pa.table(arrays)
+
+
+def _table_if_in_range(records: list[dict]) -> pa.Table | None:
+    """The table when every value fits (checked per column, vectorised); None when one does not."""
+    try:
+        table = _table(records)
+    except (OverflowError, TypeError, ValueError, pa.ArrowException):  # a value beyond 64 bits, or not a number
+        return None
+    if not len(table):
+        return table
+    for k in REQUIRED:
+        if table[k].null_count:
+            return None
+    for k in PLAIN_COLS:
+        if k == "source" or table[k].null_count == len(table):
+            continue
+        lo, hi = RANGES[k]
+        mm = pc.min_max(table[k]).as_py()
+        if mm["min"] < lo or mm["max"] > hi:
+            return None
+    rate = pc.fill_null(table["sampling_rate"], 1).cast(pa.uint64())
+    try:
+        pc.multiply_checked(table["packets"], rate)
+        pc.multiply_checked(table["bytes"], rate)
+    except pa.ArrowInvalid:  # packets_scaled / bytes_scaled would overflow UBIGINT
+        return None
+    return table
