@@ -20,7 +20,7 @@ FROM (
            CAST(NULL AS UINTEGER) AS in_if, CAST(NULL AS UINTEGER) AS out_if, CAST(NULL AS UINTEGER) AS src_as,
            CAST(NULL AS UINTEGER) AS dst_as, p.tcp_flags, 1 AS packets, coalesce(p.ip_len, 0) AS bytes,
            p.wirelen AS frame_bytes, p.wirelen, p.caplen, p.ip_len, p.ttl, p.ip_id, p.frag_offset, p.frag_flags,
-           p.malformed, 1 AS sampling_rate
+           p.malformed, 1 AS sampling_rate, p.src_mac, p.dst_mac, p.arp_op, p.arp_spa, p.arp_tpa, p.file_offset
     FROM packets p
     WHERE p.ts >= $from_ts AND p.ts < $to_ts
       AND p.ip_version IS NOT NULL AND p.src_ip IS NOT NULL AND p.dst_ip IS NOT NULL
