@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from forensics.errors import InputError
+from forensics.ingest.appdata_pass import extract_appdata
 from forensics.ingest.flowmeter import FlowColumns, FlowMeter
 from forensics.ingest.pipeline import GuardedProgress, SideBySide, read_ahead
 from forensics.ingest.walk import expand_paths
@@ -410,6 +411,7 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             if reader.rejected is not None and reader.packets == 0:
                 raise reader.rejected  # nothing readable: reject the file whole
             meta.link_types = reader.link_types or None
+            result.details["appdata"] = extract_appdata(writer, path, sniffed.format)
             writer.counts.undecoded = reader.undecoded
             if collector is not None:
                 stats = collector.finish()

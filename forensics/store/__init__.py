@@ -43,7 +43,8 @@ def _memory_limit(text: str) -> str:
     return text.strip()
 
 # Schema files applied in order when a case is opened; other areas add theirs to this list.
-SCHEMA_FILES = ["schema/tables.sql", "schema/macros.sql", "schema/flow_exports.sql", "derive/conversations.sql"]
+SCHEMA_FILES = ["schema/tables.sql", "schema/macros.sql", "schema/flow_exports.sql", "derive/conversations.sql",
+                "schema/appdata.sql"]
 
 
 @dataclass
