@@ -1,7 +1,8 @@
 """HTTP/1.x request and response heads: method, URI, Host, User-Agent, status, Content-Type, Content-Length.
 
 Only the head in the packet's own payload is read (no reassembly across segments); a header cut by
-the end of the segment is not reported. Header names are matched case-insensitively; the first of a
+the end of the segment is not reported (head_complete false); a request line cut by it gives the
+method only (a URI longer than a segment). Header names are matched case-insensitively; the first of a
 repeated header wins.
 """
 
@@ -26,7 +27,8 @@ def parse(data: bytes) -> dict:
     head = data if head_end < 0 else data[:head_end]
     lines = head.split(b"\r\n")
     first = lines[0]
-    row: dict = {"is_response": first.startswith(b"HTTP/1."), "method": None, "uri": None, "version": None,
+    row: dict = {"is_response": first.startswith(b"HTTP/1."), "head_complete": head_end >= 0,
+                 "method": None, "uri": None, "version": None,
                  "status": None, "reason": None, "host": None, "user_agent": None, "content_type": None,
                  "content_length": None, "server": None}
     parts = first.split(b" ", 2)
@@ -36,8 +38,9 @@ def parse(data: bytes) -> dict:
         row.update(version=text(parts[0]), status=int(parts[1]), reason=text(parts[2]) if len(parts) > 2 else "")
     else:
         if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
-            if len(lines) == 1 and head_end < 0:
-                raise Malformed("request line cut")  # the line continues in the next segment
+            if len(lines) == 1 and head_end < 0 and len(parts) >= 2:  # the line continues in the next segment
+                row.update(method=text(parts[0]))
+                return row
             raise Malformed(f"request line {text(first[:40])!r}")
         row.update(method=text(parts[0]), uri=text(parts[1]), version=text(parts[2]))
     complete = lines if head_end >= 0 else lines[:-1]  # the last line of a cut head may be cut

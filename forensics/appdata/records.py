@@ -52,14 +52,31 @@ def _stream(f: BinaryIO, refs: Iterable[tuple[int, int]], pcapng: bool, skip: in
         yield block[start:start + caplen]
 
 
-def transport_payload(linktype: int, data: bytes, wirelen: int, ip_proto: int) -> bytes:
-    """The TCP/UDP payload of one frame (UDP cut to its length field, so Ethernet padding is dropped;
-    TCP keeps any trailing padding: it only follows payloads too short to matter)."""
+def transport_payload(linktype: int, data: bytes, wirelen: int, ip_proto: int, ip_len: int) -> bytes:
+    """The TCP/UDP payload of one frame, without link-layer padding (Ethernet pads frames to 60 bytes):
+    UDP cut to its length field, TCP to the IP length (the IP header is found back from the TCP header's
+    data offset; with IPv6 extension headers in between, nothing is cut)."""
     po = decode_packet(linktype, data, wirelen)["payload_offset"]
     if po < 0:
         return b""
     if ip_proto == 17:
         ulen = (data[po - 4] << 8) | data[po - 3]
-        if ulen >= 8:
-            return bytes(data[po:po - 8 + ulen])
-    return bytes(data[po:])
+        return bytes(data[po:po - 8 + ulen]) if ulen >= 8 else bytes(data[po:])
+    end = _ip_end(data, po, ip_len)
+    return bytes(data[po:end])
+
+
+def _ip_end(data: bytes, po: int, ip_len: int) -> int:
+    if ip_len is None:
+        return len(data)
+    for t in range(po - 20, max(po - 64, -1), -4):
+        if (data[t + 12] >> 4) * 4 == po - t:
+            break
+    else:
+        return len(data)
+    if t >= 40 and data[t - 40] >> 4 == 6:
+        return min(len(data), t - 40 + ip_len)
+    for s in range(t - 20, max(t - 64, -1), -4):
+        if data[s] == 0x40 | ((t - s) // 4):
+            return min(len(data), s + ip_len)
+    return len(data)

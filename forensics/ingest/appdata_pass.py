@@ -12,6 +12,10 @@ Candidates are chosen in SQL over the capture's packet rows (no payload is looke
   the largest headers) of each 5-tuple and direction: a TLS Client/ServerHello and an HTTP/1.x request
   or response head on any port. Later requests on a kept-alive HTTP connection are not read (cost).
 
+IP fragments are not reassembled: a message split over fragments is not read (tshark reassembles it).
+Neither are TCP streams, except that a TLS hello cut by its segment is joined with the next candidate
+segments of its direction. A TCP retransmission is read again (a second row, as Zeek logs it; tshark does not).
+
 Their bytes are read back from the file at packets.file_offset (forensics.appdata.records), parsed by
 forensics.appdata, and written with the capture's other rows; `appdata_counts` keeps rows and malformed
 payloads per table. Nothing here stops an import: a capture file that cannot be read back is skipped.
@@ -43,7 +47,7 @@ def extract_appdata(writer: CaptureWriter, path: str, fmt: str) -> dict[str, dic
     candidates = []
     try:
         for r, data in zip(rows, read_frames(path, fmt, ((r[3], r[4]) for r in rows)), strict=True):
-            payload = transport_payload(r[2], data, r[5], r[6])
+            payload = transport_payload(r[2], data, r[5], r[6], r[13])
             candidates.append(Candidate(r[0], r[6], r[7], r[8], payload, (r[9], r[10], r[11], r[12], r[7], r[8])))
     except OSError:
         return {}
@@ -75,7 +79,8 @@ _COLUMNS = {
             "selected_version": _U16, "sni": _STR, "alpn": pa.list_(_STR), "cipher_suites": pa.list_(_U16),
             "cipher": _U16, "extensions": pa.list_(_U16), "groups": pa.list_(_U16), "ja3": _STR, "ja3_md5": _STR,
             "ja4": _STR},
-    "http": {"is_response": _BOOL, "method": _STR, "uri": _STR, "version": _STR, "status": _U16, "reason": _STR,
+    "http": {"is_response": _BOOL, "head_complete": _BOOL,
+             "method": _STR, "uri": _STR, "version": _STR, "status": _U16, "reason": _STR,
              "host": _STR, "user_agent": _STR, "server": _STR, "content_type": _STR, "content_length": _U64},
 }
 _PORTS = {"dns", "tls", "http"}

@@ -12,6 +12,7 @@ WITH p AS (
            tcp_flags, ip_len, ip_version
     FROM packet_rows
     WHERE capture_id = $cid AND ip_proto IN (6, 17) AND src_port IS NOT NULL AND dst_port IS NOT NULL
+      AND coalesce(frag_flags & 1, 0) = 0  -- a first fragment of several: its message is not whole (not reassembled)
 ), tcp_data AS (
     SELECT * FROM p
     WHERE ip_proto = 6 AND tcp_flags & 2 = 0
@@ -30,6 +31,6 @@ WITH p AS (
 )
 SELECT frame, ts_us, linktype, file_offset, caplen, wirelen, ip_proto, src_port, dst_port,
        (src >> 64)::UBIGINT, (src & 18446744073709551615::UHUGEINT)::UBIGINT,
-       (dst >> 64)::UBIGINT, (dst & 18446744073709551615::UHUGEINT)::UBIGINT
+       (dst >> 64)::UBIGINT, (dst & 18446744073709551615::UHUGEINT)::UBIGINT, ip_len
 FROM p JOIN chosen USING (frame)
 ORDER BY frame

@@ -98,6 +98,7 @@ CREATE TABLE IF NOT EXISTS http (
     src_port USMALLINT,                   -- packet source port
     dst_port USMALLINT,                   -- packet destination port
     is_response BOOLEAN NOT NULL,         -- status line (true) or request line (false)
+    head_complete BOOLEAN NOT NULL,       -- the head ends in this segment; false: it continues in the next (headers after the cut are NULL)
     method VARCHAR,                       -- request method
     uri VARCHAR,                          -- request target as sent
     version VARCHAR,                      -- HTTP/1.0 or HTTP/1.1
