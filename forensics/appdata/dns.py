@@ -8,7 +8,11 @@ carry `data` as text; other types carry neither.
 
 from __future__ import annotations
 
-from forensics.appdata.wire import Malformed, u16, u32, v4_mapped
+import struct
+
+from forensics.appdata.wire import Malformed, v4_mapped
+
+_HEADER, _Q, _RR = struct.Struct("!6H"), struct.Struct("!HH"), struct.Struct("!HHIH")
 
 NAME_TYPES = {2: "NS", 5: "CNAME", 12: "PTR", 39: "DNAME"}
 
@@ -53,20 +57,24 @@ def parse(data: bytes) -> dict:
     """One DNS message (without the TCP length prefix). Malformed when cut or inconsistent."""
     if len(data) < 12:
         raise Malformed("shorter than the 12-byte header")
-    txid, flags, qd, an, ns, ar = (u16(data, k) for k in range(0, 12, 2))
+    txid, flags, qd, an, ns, ar = _HEADER.unpack_from(data)
     row: dict = {"txid": txid, "is_response": bool(flags & 0x8000), "opcode": (flags >> 11) & 0xF,
                  "rcode": flags & 0xF, "flags": flags, "qdcount": qd, "ancount": an, "nscount": ns, "arcount": ar,
                  "qname": None, "qtype": None, "qclass": None, "answers": []}
     i = 12
     for k in range(qd):
         name, i = read_name(data, i)
-        qtype, qclass = u16(data, i), u16(data, i + 2)
+        if i + 4 > len(data):
+            raise Malformed(f"question cut at byte {i}")
+        qtype, qclass = _Q.unpack_from(data, i)
         i += 4
         if k == 0:
             row["qname"], row["qtype"], row["qclass"] = name, qtype, qclass
     for _ in range(an):
         name, i = read_name(data, i)
-        rtype, ttl, rdlen = u16(data, i), u32(data, i + 4), u16(data, i + 8)
+        if i + 10 > len(data):
+            raise Malformed(f"answer cut at byte {i}")
+        rtype, _cls, ttl, rdlen = _RR.unpack_from(data, i)
         start = i + 10
         i = start + rdlen
         if i > len(data):

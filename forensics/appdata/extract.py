@@ -14,6 +14,7 @@ Dispatch, per packet (a Candidate: its frame, transport, ports and transport pay
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from forensics.appdata import dhcp, dns, http, ntp, tls
@@ -82,8 +83,8 @@ def _udp(c: Candidate, out: Extracted) -> None:
     out.add(table, c.frame, row)
 
 
-def _tcp(c: Candidate, following: list[Candidate], out: Extracted) -> None:
-    """`following`: the next candidates of the same direction (for joining a cut hello)."""
+def _tcp(c: Candidate, following: Callable[[], list[Candidate]], out: Extracted) -> None:
+    """`following()`: the next candidates of the same direction (for joining a cut hello)."""
     data = c.payload
     if 53 in (c.src_port, c.dst_port) and len(data) >= 2:
         i = 0
@@ -101,7 +102,7 @@ def _tcp(c: Candidate, following: list[Candidate], out: Extracted) -> None:
             i += 2 + n
         return
     if tls.looks_like(data):
-        for extra in [None, *following[:MAX_JOIN]]:
+        for extra in [None, *following()]:
             if extra is not None:
                 if tls.looks_like(extra.payload):
                     return
@@ -132,7 +133,7 @@ def extract(candidates: list[Candidate]) -> Extracted:
             if c.ip_proto == 17:
                 _udp(c, out)
             elif c.ip_proto == 6:
-                _tcp(c, _same_key(candidates, k), out)
+                _tcp(c, lambda k=k: _same_key(candidates, k), out)
         except (IndexError, ValueError, UnicodeError):  # a parser's gap: counted, the import goes on
             out.malformed["dns" if c.ip_proto == 17 else "tls"] += 1
     return out

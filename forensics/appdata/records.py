@@ -52,10 +52,21 @@ def _stream(f: BinaryIO, refs: Iterable[tuple[int, int]], pcapng: bool, skip: in
         yield block[start:start + caplen]
 
 
-def transport_payload(linktype: int, data: bytes, wirelen: int, ip_proto: int, ip_len: int) -> bytes:
+def transport_payload(linktype: int, data: bytes, wirelen: int, ip_proto: int, ip_len: int | None) -> bytes:
     """The TCP/UDP payload of one frame, without link-layer padding (Ethernet pads frames to 60 bytes):
-    UDP cut to its length field, TCP to the IP length (the IP header is found back from the TCP header's
-    data offset; with IPv6 extension headers in between, nothing is cut)."""
+    UDP cut to its length field, TCP to the IP length. Ethernet (untagged or one 802.1Q tag) with IPv4
+    or IPv6 without extension headers is read here directly; anything else through the exact decoder
+    (forensics.readers.exact), where the IP header is found back from the TCP header's data offset
+    (with IPv6 extension headers in between, nothing is cut)."""
+    fast = _ethernet_ip(data) if linktype == 1 else None
+    if fast is not None:
+        t, end = fast
+        if ip_proto == 17:
+            ulen = (data[t + 4] << 8) | data[t + 5] if t + 8 <= len(data) else 0
+            return bytes(data[t + 8:min(end, t + ulen)]) if ulen >= 8 else bytes(data[t + 8:end])
+        if t + 13 <= len(data):
+            return bytes(data[t + (data[t + 12] >> 4) * 4:end])
+        return b""
     po = decode_packet(linktype, data, wirelen)["payload_offset"]
     if po < 0:
         return b""
@@ -64,6 +75,25 @@ def transport_payload(linktype: int, data: bytes, wirelen: int, ip_proto: int, i
         return bytes(data[po:po - 8 + ulen]) if ulen >= 8 else bytes(data[po:])
     end = _ip_end(data, po, ip_len)
     return bytes(data[po:end])
+
+
+def _ethernet_ip(data: bytes) -> tuple[int, int] | None:
+    """(transport header offset, IP end) for the common frames; None for the exact decoder to read."""
+    if len(data) < 34:
+        return None
+    ip = 14
+    etype = (data[12] << 8) | data[13]
+    if etype == 0x8100:
+        etype = (data[16] << 8) | data[17]
+        ip = 18
+    if etype == 0x0800 and len(data) >= ip + 20 and data[ip] >> 4 == 4:
+        ihl = (data[ip] & 15) * 4
+        if ihl < 20:
+            return None
+        return ip + ihl, min(len(data), ip + ((data[ip + 2] << 8) | data[ip + 3]))
+    if etype == 0x86DD and len(data) >= ip + 40 and data[ip + 6] in (6, 17):
+        return ip + 40, min(len(data), ip + 40 + ((data[ip + 4] << 8) | data[ip + 5]))
+    return None
 
 
 def _ip_end(data: bytes, po: int, ip_len: int) -> int:
