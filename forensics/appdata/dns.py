@@ -19,38 +19,41 @@ NAME_TYPES = {2: "NS", 5: "CNAME", 12: "PTR", 39: "DNAME"}
 
 def read_name(data: bytes, i: int) -> tuple[str, int]:
     """(name, offset after the name at i)."""
-    labels: list[str] = []
+    labels: list[bytes] = []
     end = -1
     hops = 0
     total = 0
+    size = len(data)
     while True:
-        if i >= len(data):
+        if i >= size:
             raise Malformed(f"name cut at byte {i}")
         n = data[i]
         if n == 0:
             i += 1
             break
-        if n & 0xC0 == 0xC0:
-            if i + 2 > len(data):
-                raise Malformed(f"pointer cut at byte {i}")
-            target = ((n & 0x3F) << 8) | data[i + 1]
-            if end < 0:
-                end = i + 2
-            hops += 1
-            if hops > 64 or target >= i:
-                raise Malformed(f"compression loop at byte {i}")
-            i = target
+        if n < 64:
+            j = i + 1 + n
+            if j > size:
+                raise Malformed(f"label cut at byte {i}")
+            labels.append(data[i + 1:j])
+            total += n + 1
+            if total > 255:
+                raise Malformed("name longer than 255 bytes")
+            i = j
             continue
-        if n & 0xC0:
+        if n & 0xC0 != 0xC0:
             raise Malformed(f"label type {n >> 6} at byte {i}")
-        if i + 1 + n > len(data):
-            raise Malformed(f"label cut at byte {i}")
-        labels.append(data[i + 1:i + 1 + n].decode("latin-1"))
-        total += n + 1
-        if total > 255:
-            raise Malformed("name longer than 255 bytes")
-        i += 1 + n
-    return (".".join(labels) if labels else "<Root>"), (end if end >= 0 else i)
+        if i + 2 > size:
+            raise Malformed(f"pointer cut at byte {i}")
+        target = ((n & 0x3F) << 8) | data[i + 1]
+        if end < 0:
+            end = i + 2
+        hops += 1
+        if hops > 64 or target >= i:
+            raise Malformed(f"compression loop at byte {i}")
+        i = target
+    name = b".".join(labels).decode("latin-1") if labels else "<Root>"
+    return name, (end if end >= 0 else i)
 
 
 def parse(data: bytes) -> dict:
