@@ -1,16 +1,16 @@
 """DNS (RFC 1035), mDNS (RFC 6762) and LLMNR (RFC 4795) messages: header, first question, answers.
 
-Names are dotted, as tshark's dns.qry.name shows them (no trailing dot; the root is '<Root>'); label
-bytes outside printable ASCII are kept as their Latin-1 characters. Compression pointers are followed
-(backwards only, at most 64 hops). Answers: A/AAAA carry `address` (UHUGEINT), CNAME/NS/PTR/MX/SRV/TXT
-carry `data` as text; other types carry neither.
+Names are dotted, as tshark's dns.qry.name shows them (no trailing dot; the root is '<Root>'); labels
+are read as UTF-8 (mDNS and LLMNR names are), a name that is not valid UTF-8 as Latin-1, byte for byte.
+Compression pointers are followed (backwards only, at most 64 hops). Answers: A/AAAA carry
+`address` (UHUGEINT), CNAME/NS/PTR/MX/SRV/TXT carry `data` as text; other types carry neither.
 """
 
 from __future__ import annotations
 
 import struct
 
-from forensics.appdata.wire import Malformed, v4_mapped
+from forensics.appdata.wire import Malformed, text, v4_mapped
 
 _HEADER, _Q, _RR = struct.Struct("!6H"), struct.Struct("!HH"), struct.Struct("!HHIH")
 
@@ -52,7 +52,7 @@ def read_name(data: bytes, i: int) -> tuple[str, int]:
         if hops > 64 or target >= i:
             raise Malformed(f"compression loop at byte {i}")
         i = target
-    name = b".".join(labels).decode("latin-1") if labels else "<Root>"
+    name = text(b".".join(labels)) if labels else "<Root>"
     return name, (end if end >= 0 else i)
 
 
