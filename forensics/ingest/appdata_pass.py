@@ -88,6 +88,20 @@ _ANSWER = pa.struct([("name", _STR), ("type", _U16), ("ttl", _U32), ("address_hi
                      ("data", _STR)])
 
 
+def _answers(found: list[dict]) -> pa.Array:
+    """dns.answers as one flat struct array and list offsets (a list of dicts per row is 5x slower)."""
+    offsets, flat = [0], []
+    for r in found:
+        flat += r["answers"]
+        offsets.append(len(flat))
+    halves = [split128(a["address"]) for a in flat]
+    fields = [pa.array([a["name"] for a in flat], _STR), pa.array([a["type"] for a in flat], _U16),
+              pa.array([a["ttl"] for a in flat], _U32), pa.array([h for h, _ in halves], _U64),
+              pa.array([lo for _, lo in halves], _U64), pa.array([a["data"] for a in flat], _STR)]
+    values = pa.StructArray.from_arrays(fields, fields=list(_ANSWER))
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
+
+
 def _addr_sql(name: str) -> str:
     return f"CASE WHEN {name}_hi IS NULL THEN NULL ELSE ({name}_hi::UHUGEINT << 64) | {name}_lo::UHUGEINT END"
 
@@ -116,10 +130,7 @@ def _insert(writer: CaptureWriter, table: str, found: list[dict], info: dict) ->
             arrays[name] = pa.array([r[name] for r in found], arrow_type)
             select.append(name)
     if table == "dns":
-        arrays["answers"] = pa.array([[{"name": a["name"], "type": a["type"], "ttl": a["ttl"],
-                                        "address_hi": split128(a["address"])[0],
-                                        "address_lo": split128(a["address"])[1], "data": a["data"]}
-                                       for a in r["answers"]] for r in found], pa.list_(_ANSWER))
+        arrays["answers"] = _answers(found)
         select.append("list_transform(answers, lambda a: {'name': a.name, 'type': a.type, 'ttl': a.ttl, "
                       "'address': CASE WHEN a.address_hi IS NULL THEN NULL "
                       "ELSE (a.address_hi::UHUGEINT << 64) | a.address_lo::UHUGEINT END, 'data': a.data})")
