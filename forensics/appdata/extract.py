@@ -37,6 +37,7 @@ class Candidate:
     dst_port: int
     payload: bytes
     key: tuple = ()  # same for packets of one direction of one connection (for joining segments)
+    cut: bool = False  # the capture kept fewer bytes than were on the wire (snap length)
 
 
 @dataclass
@@ -45,6 +46,11 @@ class Extracted:
 
     tables: dict[str, list[dict]] = field(default_factory=lambda: {t: [] for t in TABLES})
     malformed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
+    truncated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
+
+    def bad(self, table: str, c: Candidate) -> None:
+        """A payload of `table`'s protocol that did not parse: malformed, or truncated when the capture cut it."""
+        (self.truncated if c.cut else self.malformed)[table] += 1
 
     def add(self, table: str, frame: int, row: dict) -> None:
         row["frame"] = frame
@@ -78,7 +84,7 @@ def _udp(c: Candidate, out: Extracted) -> None:
         else:
             return
     except Malformed:
-        out.malformed[table] += 1
+        out.bad(table, c)
         return
     out.add(table, c.frame, row)
 
@@ -95,7 +101,7 @@ def _tcp(c: Candidate, following: Callable[[], list[Candidate]], out: Extracted)
             try:
                 row = dns.parse(data[i + 2:i + 2 + n])
             except Malformed:
-                out.malformed["dns"] += 1
+                out.bad("dns", c)
                 return
             row.update(service="dns", transport="tcp")
             out.add("dns", c.frame, row)
@@ -113,14 +119,14 @@ def _tcp(c: Candidate, following: Callable[[], list[Candidate]], out: Extracted)
             except tls.Cut:
                 continue
             except Malformed:
-                out.malformed["tls"] += 1
+                out.bad("tls", c)
                 return
         return
     if http.looks_like(data):
         try:
             out.add("http", c.frame, http.parse(data))
         except Malformed:
-            out.malformed["http"] += 1
+            out.bad("http", c)
 
 
 def extract(candidates: list[Candidate]) -> Extracted:
@@ -135,7 +141,7 @@ def extract(candidates: list[Candidate]) -> Extracted:
             elif c.ip_proto == 6:
                 _tcp(c, lambda k=k: _same_key(candidates, k), out)
         except (IndexError, ValueError, UnicodeError):  # a parser's gap: counted, the import goes on
-            out.malformed["dns" if c.ip_proto == 17 else "tls"] += 1
+            out.bad("dns" if c.ip_proto == 17 else "tls", c)
     return out
 
 

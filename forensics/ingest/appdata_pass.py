@@ -40,7 +40,7 @@ for _table in (*TABLES, "appdata_counts"):
 
 
 def extract_appdata(writer: CaptureWriter, path: str, fmt: str) -> dict[str, dict[str, int]]:
-    """Read, parse and store the capture's application metadata; {table: {rows, malformed}}."""
+    """Read, parse and store the capture's application metadata; {table: {rows, malformed, truncated}}."""
     rows = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
                                {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchall()
     info = {r[0]: r for r in rows}
@@ -48,7 +48,8 @@ def extract_appdata(writer: CaptureWriter, path: str, fmt: str) -> dict[str, dic
     try:
         for r, data in zip(rows, read_frames(path, fmt, ((r[3], r[4]) for r in rows)), strict=True):
             payload = transport_payload(r[2], data, r[5], r[6], r[13])
-            candidates.append(Candidate(r[0], r[6], r[7], r[8], payload, (r[9], r[10], r[11], r[12], r[7], r[8])))
+            candidates.append(Candidate(r[0], r[6], r[7], r[8], payload, (r[9], r[10], r[11], r[12], r[7], r[8]),
+                                        r[4] < r[5]))
     except OSError:
         return {}
     out = extract(candidates)
@@ -57,10 +58,10 @@ def extract_appdata(writer: CaptureWriter, path: str, fmt: str) -> dict[str, dic
         found = out.tables[table]
         if found:
             _insert(writer, table, found, info)
-        summary[table] = {"rows": len(found), "malformed": out.malformed[table]}
-        writer.con.execute("INSERT OR REPLACE INTO appdata_counts VALUES ($c, $t, $n, $r, $m)",
+        summary[table] = {"rows": len(found), "malformed": out.malformed[table], "truncated": out.truncated[table]}
+        writer.con.execute("INSERT OR REPLACE INTO appdata_counts VALUES ($c, $t, $n, $r, $m, $x)",
                            {"c": writer.capture_id, "t": table, "n": len(rows), "r": len(found),
-                            "m": out.malformed[table]})
+                            "m": out.malformed[table], "x": out.truncated[table]})
     return summary
 
 

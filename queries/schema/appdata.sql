@@ -117,5 +117,6 @@ CREATE TABLE IF NOT EXISTS appdata_counts (
     candidates BIGINT NOT NULL,           -- packets read for the capture (all tables together; same on every row)
     rows BIGINT NOT NULL,                 -- rows written to the table
     malformed BIGINT NOT NULL,            -- payloads on the table's ports (or recognised as its protocol) that did not parse
+    truncated BIGINT NOT NULL,            -- such payloads cut by the capture's snap length (not damaged: not all kept)
     PRIMARY KEY (capture_id, table_name)
 );

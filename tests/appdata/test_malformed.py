@@ -96,3 +96,12 @@ def test_read_back_payload_equals_dpkt():
     frames = list(read_frames(str(Path(path)), "pcap-le-usec", refs))
     got = [transport_payload(1, d, len(d), 6, None) for d in frames]
     assert got == expected
+
+
+def test_payload_cut_by_snaplen_is_truncated_not_malformed(case, tmp_path):
+    whole = _frame(QUERY)
+    pcap = tmp_path / "snap.pcap"
+    pcap.write_bytes(pcap_file([(1.0, whole[:60], len(whole))]))
+    assert import_paths(case, [str(pcap)], ImportOptions(workers=1)).exit_code == 0
+    assert case.con.execute("SELECT malformed, truncated FROM appdata_counts WHERE table_name = 'dns'").fetchone() \
+        == (0, 1)
