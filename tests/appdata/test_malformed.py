@@ -105,3 +105,29 @@ def test_payload_cut_by_snaplen_is_truncated_not_malformed(case, tmp_path):
     assert import_paths(case, [str(pcap)], ImportOptions(workers=1)).exit_code == 0
     assert case.con.execute("SELECT malformed, truncated FROM appdata_counts WHERE table_name = 'dns'").fetchone() \
         == (0, 1)
+
+
+def test_force_reimport_replaces_the_rows(case, tmp_path):
+    pcap = tmp_path / "dns.pcap"
+    pcap.write_bytes(pcap_file([(1.0, _frame(QUERY))]))
+    import_paths(case, [str(pcap)], ImportOptions(workers=1))
+    import_paths(case, [str(pcap)], ImportOptions(workers=1, force=True))
+    assert case.con.execute("SELECT count(*), count(DISTINCT capture_id) FROM dns").fetchone() == (1, 1)
+    assert case.con.execute("SELECT count(*) FROM appdata_counts").fetchone()[0] == 5
+
+
+def test_a_case_made_before_the_tables_opens_read_only(tmp_path):
+    import duckdb
+
+    from forensics.store import Case
+
+    path = tmp_path / "old.duckdb"
+    Case.open(path).close()
+    con = duckdb.connect(str(path))
+    for table in ("dns", "dhcp", "ntp", "tls", "http", "appdata_counts"):
+        con.execute(f"DROP TABLE {table}")
+    con.close()
+    with Case.open(path, read_only=True) as case:
+        assert case.con.execute("SELECT count(*) FROM packets").fetchone() == (0,)
+    with Case.open(path) as case:  # a write-open (the next import) adds them
+        assert case.con.execute("SELECT count(*) FROM dns").fetchone() == (0,)
