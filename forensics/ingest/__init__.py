@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from forensics.errors import InputError
+from forensics.ingest.appdata_pass import extract_appdata
 from forensics.ingest.flowmeter import FlowColumns, FlowMeter
 from forensics.ingest.pipeline import GuardedProgress, SideBySide, read_ahead
 from forensics.ingest.walk import expand_paths
@@ -43,6 +44,8 @@ class ImportOptions:
     # Small captures imported side by side (FORENSICS_IMPORT_WORKERS; default 2 with 2 cores or more), each
     # in its own transaction; large files one at a time, each using every core.
     workers: int = field(default_factory=lambda: _default_workers())
+    # Application metadata (dns, dhcp, ntp, tls, http tables; ingest/appdata_pass.py). FORENSICS_APPDATA=0: off.
+    appdata: bool = field(default_factory=lambda: os.environ.get("FORENSICS_APPDATA", "1") != "0")
 
 
 @dataclass
@@ -410,6 +413,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             if reader.rejected is not None and reader.packets == 0:
                 raise reader.rejected  # nothing readable: reject the file whole
             meta.link_types = reader.link_types or None
+            if options.appdata:
+                result.details["appdata"] = extract_appdata(writer, path, sniffed.format)
             writer.counts.undecoded = reader.undecoded
             if collector is not None:
                 stats = collector.finish()

@@ -1,0 +1,144 @@
+"""Application metadata for one capture, inside its import transaction, after its packets are stored.
+
+Candidates are chosen in SQL over the capture's packet rows (no payload is looked at for the others):
+
+- UDP with port 53, 5353, 5355, 67, 68 or 123 on either side: every packet.
+- TCP with port 53 on either side: every packet that may carry payload.
+- Any other UDP port (not 443, where QUIC is): the first packet of each 5-tuple (each direction), read
+  as DNS when its header passes the sanity check of forensics.appdata.dns.plausible: DNS to a resolver on
+  a non-standard port, or its answers, is caught when it opens a 5-tuple (clients pick a new source port
+  per query, so that is most queries).
+- Any TCP port: the first FIRST_SEGMENTS segments that may carry payload (PSH set, or an IP length past
+  the largest headers) of each 5-tuple and direction: a TLS Client/ServerHello and an HTTP/1.x request
+  or response head on any port. Later requests on a kept-alive HTTP connection are not read (cost).
+
+IP fragments are not reassembled: a message split over fragments is not read (tshark reassembles it).
+Neither are TCP streams, except that a TLS hello cut by its segment is joined with the next candidate
+segments of its direction. A TCP retransmission is read again (a second row, as Zeek logs it; tshark does not).
+
+Their bytes are read back from the file at packets.file_offset (forensics.appdata.records), parsed by
+forensics.appdata, and written with the capture's other rows; `appdata_counts` keeps rows and malformed
+payloads per table. Nothing here stops an import: a capture file that cannot be read back is skipped.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from forensics.appdata import Candidate, extract
+from forensics.appdata.extract import TABLES
+from forensics.appdata.records import read_frames, transport_payload
+from forensics.appdata.wire import split128
+from forensics.resources import read_sql
+from forensics.store import CaptureWriter, register_capture_table
+
+FIRST_SEGMENTS = 3  # a ClientHello split in two, or a request after a proxy preamble, still lands
+
+for _table in (*TABLES, "appdata_counts"):
+    register_capture_table(_table)
+
+
+
+def extract_appdata(writer: CaptureWriter, path: str, fmt: str) -> dict[str, dict[str, int]]:
+    """Read, parse and store the capture's application metadata; {table: {rows, malformed, truncated}}."""
+    rows = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
+                               {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchall()
+    info = {r[0]: r for r in rows}
+    candidates = []
+    try:
+        for r, data in zip(rows, read_frames(path, fmt, ((r[3], r[4]) for r in rows)), strict=True):
+            payload = transport_payload(r[2], data, r[5], r[6], r[13])
+            candidates.append(Candidate(r[0], r[6], r[7], r[8], payload, (r[9], r[10], r[11], r[12], r[7], r[8]),
+                                        r[4] < r[5]))
+    except OSError:
+        return {}
+    out = extract(candidates)
+    summary = {}
+    for table in TABLES:
+        found = out.tables[table]
+        if found:
+            _insert(writer, table, found, info)
+        summary[table] = {"rows": len(found), "malformed": out.malformed[table], "truncated": out.truncated[table]}
+        writer.con.execute("INSERT OR REPLACE INTO appdata_counts VALUES ($c, $t, $n, $r, $m, $x)",
+                           {"c": writer.capture_id, "t": table, "n": len(rows), "r": len(found),
+                            "m": out.malformed[table], "x": out.truncated[table]})
+    return summary
+
+
+_U16, _U32, _U64, _U8, _I8 = pa.uint16(), pa.uint32(), pa.uint64(), pa.uint8(), pa.int8()
+_STR, _BOOL = pa.string(), pa.bool_()
+_COLUMNS = {
+    "dns": {"service": _STR, "transport": _STR, "txid": _U16, "is_response": _BOOL, "opcode": _U8, "rcode": _U8,
+            "flags": _U16, "qdcount": _U16, "ancount": _U16, "nscount": _U16, "arcount": _U16, "qname": _STR,
+            "qtype": _U16, "qclass": _U16},
+    "dhcp": {"op": _U8, "xid": _U32, "message_type": _U8, "client_mac": _STR, "client_id": _STR,
+             "client_ip": None, "assigned_ip": None, "requested_ip": None, "server_id": None,
+             "lease_seconds": _U32, "hostname": _STR, "vendor_class": _STR},
+    "ntp": {"leap": _U8, "version": _U8, "mode": _U8, "stratum": _U8, "poll": _I8, "reference_id": _U32,
+            "reference_text": _STR},
+    "tls": {"handshake": _STR, "record_version": _U16, "version": _U16, "supported_versions": pa.list_(_U16),
+            "selected_version": _U16, "sni": _STR, "alpn": pa.list_(_STR), "cipher_suites": pa.list_(_U16),
+            "cipher": _U16, "extensions": pa.list_(_U16), "groups": pa.list_(_U16), "ja3": _STR, "ja3_md5": _STR,
+            "ja4": _STR},
+    "http": {"is_response": _BOOL, "head_complete": _BOOL,
+             "method": _STR, "uri": _STR, "version": _STR, "status": _U16, "reason": _STR,
+             "host": _STR, "user_agent": _STR, "server": _STR, "content_type": _STR, "content_length": _U64},
+}
+_PORTS = {"dns", "tls", "http"}
+_ANSWER = pa.struct([("name", _STR), ("type", _U16), ("ttl", _U32), ("address_hi", _U64), ("address_lo", _U64),
+                     ("data", _STR)])
+
+
+def _answers(found: list[dict]) -> pa.Array:
+    """dns.answers as one flat struct array and list offsets (a list of dicts per row is 5x slower)."""
+    offsets, flat = [0], []
+    for r in found:
+        flat += r["answers"]
+        offsets.append(len(flat))
+    halves = [split128(a["address"]) for a in flat]
+    fields = [pa.array([a["name"] for a in flat], _STR), pa.array([a["type"] for a in flat], _U16),
+              pa.array([a["ttl"] for a in flat], _U32), pa.array([h for h, _ in halves], _U64),
+              pa.array([lo for _, lo in halves], _U64), pa.array([a["data"] for a in flat], _STR)]
+    values = pa.StructArray.from_arrays(fields, fields=list(_ANSWER))
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
+
+
+def _addr_sql(name: str) -> str:
+    return f"CASE WHEN {name}_hi IS NULL THEN NULL ELSE ({name}_hi::UHUGEINT << 64) | {name}_lo::UHUGEINT END"
+
+
+def _insert(writer: CaptureWriter, table: str, found: list[dict], info: dict) -> None:
+    arrays: dict[str, pa.Array] = {
+        "frame": pa.array([r["frame"] for r in found], _U32),
+        "ts_us": pa.array([info[r["frame"]][1] for r in found], pa.int64()),
+    }
+    for k, side in enumerate(("src", "dst")):
+        arrays[side + "_hi"] = pa.array([info[r["frame"]][9 + 2 * k] for r in found], _U64)
+        arrays[side + "_lo"] = pa.array([info[r["frame"]][10 + 2 * k] for r in found], _U64)
+    if table in _PORTS:
+        arrays["src_port"] = pa.array([info[r["frame"]][7] for r in found], _U16)
+        arrays["dst_port"] = pa.array([info[r["frame"]][8] for r in found], _U16)
+    select = ["$cid", "frame", "make_timestamp(ts_us)", _addr_sql("src"), _addr_sql("dst")]
+    if table in _PORTS:
+        select += ["src_port", "dst_port"]
+    for name, arrow_type in _COLUMNS[table].items():
+        if arrow_type is None:  # an address: two halves
+            halves = [split128(r[name]) for r in found]
+            arrays[name + "_hi"] = pa.array([h for h, _ in halves], _U64)
+            arrays[name + "_lo"] = pa.array([lo for _, lo in halves], _U64)
+            select.append(_addr_sql(name))
+        else:
+            arrays[name] = pa.array([r[name] for r in found], arrow_type)
+            select.append(name)
+    if table == "dns":
+        arrays["answers"] = _answers(found)
+        select.append("list_transform(answers, lambda a: {'name': a.name, 'type': a.type, 'ttl': a.ttl, "
+                      "'address': CASE WHEN a.address_hi IS NULL THEN NULL "
+                      "ELSE (a.address_hi::UHUGEINT << 64) | a.address_lo::UHUGEINT END, 'data': a.data})")
+    writer.con.register("_appdata", pa.table(arrays))
+    try:
+        writer.con.execute(f"INSERT INTO {table} SELECT {', '.join(select)} FROM _appdata",
+                           {"cid": writer.capture_id}).fetchall()
+    finally:
+        writer.con.unregister("_appdata")
+
