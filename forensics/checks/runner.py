@@ -128,7 +128,7 @@ def _series(value: object) -> str:
 def _body_line(definition: Definition) -> int:
     """The file line where the SQL body starts (DuckDB's 'LINE n' counts from there)."""
     try:
-        total = Path(definition.path).read_text(encoding="utf-8").count("\n") + 1
+        total = len(Path(definition.path).read_text(encoding="utf-8").splitlines())
     except OSError:
         return 1
     return max(1, total - definition.sql.count("\n"))
