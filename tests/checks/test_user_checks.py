@@ -212,3 +212,47 @@ def test_checks_dirs_in_the_case_config(tmp_case, tmp_path):
     (folder / "big_py.py").write_text(BIG_PY)
     run = run_checks(case, ["big_py"], config=load_config(None, case.path))
     assert run.errors == [] and run.alerts
+
+
+def test_exported_flows_replay_with_prorated_counters(tmp_path):
+    """A Zeek conn record of 1000 s (12:01:40-12:18:20, 100 packets, 100000 bytes one way) to port 445: ticks at
+    12:10 and 12:15 with counters prorated (50 and 80 packets); no status change (no packets held)."""
+    from forensics.ingest import import_paths
+    from forensics.store import Case
+
+    start = dt.datetime(2026, 3, 10, 12, 1, 40)
+    conn = {"ts": epoch(start), "uid": "C1", "id.orig_h": "10.1.1.5", "id.orig_p": 40000, "id.resp_h": "203.0.113.7",
+            "id.resp_p": 445, "proto": "tcp", "duration": 1000.0, "conn_state": "SF", "history": "ShADadFf",
+            "orig_pkts": 100, "orig_ip_bytes": 100000, "resp_pkts": 0, "resp_ip_bytes": 0}
+    path = tmp_path / "conn.json"
+    path.write_text(json.dumps(conn) + "\n")
+    with Case.open(tmp_path / "z.duckdb") as case:
+        assert import_paths(case, [str(path)]).exit_code == 0
+        got = spy_calls(case, tmp_path)
+    by_hook: dict = {}
+    for hook, _, at, packets, _, src in got:
+        by_hook.setdefault(hook, []).append((at, packets, src))
+    end = start + dt.timedelta(seconds=1000)
+    assert by_hook["periodic_update"] == [(dt.datetime(2026, 3, 10, 12, 10), 50, "10.1.1.5"),
+                                          (dt.datetime(2026, 3, 10, 12, 15), 80, "10.1.1.5")]
+    assert by_hook["protocol_detected"] == [(start, 100, "10.1.1.5")]
+    assert by_hook["flow_end"] == [(end, 100, "10.1.1.5")]
+    assert "status_changed" not in by_hook
+
+
+def test_plugin_manifest_errors_are_named(tmp_path):
+    from forensics.checks import list_checks
+
+    plugin = tmp_path / "mine" / "p"
+    plugin.mkdir(parents=True)
+    (plugin / "manifest.toml").write_text('name = "p"\ntitle = "P"\nseverity = "low"\nhoks = ["flow_end"]\n')
+    (plugin / "check.py").write_text("def flow_end(flows, ctx):\n    pass\n")
+    catalog = list_checks([tmp_path / "mine"])
+    assert any(str(plugin / "manifest.toml") in str(e) and "hoks" in str(e) for e in catalog.errors)
+    (plugin / "manifest.toml").write_text('name = "p"\ntitle = "P"\nseverity = "low"\nhooks = ["status_changed"]\n')
+    catalog = list_checks([tmp_path / "mine"])
+    assert any("status_changed" in str(e) for e in catalog.errors) and "p" not in catalog
+    (plugin / "manifest.toml").write_text('name = "p"\ntitle = "P"\nseverity = "low"\nhooks = ["flow_end"]\n'
+                                          '[params]\nlimit = {type = "INTEGER", default = 5}\n')
+    catalog = list_checks([tmp_path / "mine"])
+    assert catalog.errors == [] and catalog["p"].param("limit").default == 5
