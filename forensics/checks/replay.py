@@ -109,12 +109,16 @@ def run_python_check(con: duckdb.DuckDBPyConnection, check: PyCheck, params: dic
     """
     ctx = CheckContext(dict(params), config, check.unit,
                        on_alert=(lambda row: debug("alert", row)) if debug is not None else None)
-    for hook, flows in replay_batches(con, list(check.hooks), lo, hi, batch_rows):
-        if debug is not None:
-            debug("hook", (hook, flows))
-        try:
-            check.hooks[hook](flows, ctx)
-        except Exception as exc:  # noqa: BLE001 -- the analyst's code: reported with its line, check skipped
-            raise DefinitionError(check.path, error_line(exc, check.path),
-                                  f"{hook} raised {type(exc).__name__}: {exc}") from None
+    try:
+        for hook, flows in replay_batches(con, list(check.hooks), lo, hi, batch_rows):
+            if debug is not None:
+                debug("hook", (hook, flows))
+            try:
+                check.hooks[hook](flows, ctx)
+            except Exception as exc:  # noqa: BLE001 -- the analyst's code: reported with its line, check skipped
+                raise DefinitionError(check.path, error_line(exc, check.path),
+                                      f"{hook} raised {type(exc).__name__}: {exc}") from None
+    except duckdb.Error as exc:
+        raise DefinitionError(check.path, None, f"the replay query ({REPLAY_SQL}) failed: "
+                                                f"{str(exc).strip().splitlines()[0]}") from None
     return ctx.alerts
