@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,11 @@ from forensics.config import CONFIG_NAME, CaseConfig, load_config
 from forensics.errors import ForensicsError
 from forensics.ingest import import_paths
 from forensics.store import Case
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 EXPECTED = "expected.json"
 
@@ -80,12 +86,6 @@ def find_fixtures(user_dirs: list | tuple = ()) -> list[Fixture]:
 
 
 def _plugin_name(plugin: Path) -> str | None:
-    import sys
-
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
     try:
         return str(tomllib.loads((plugin / MANIFEST).read_text(encoding="utf-8")).get("name") or plugin.name)
     except (OSError, ValueError):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from builders import ACK, FIN, PSH, SYN
 
 from tests.checks.checkgen import ROOT, epoch, syn_frame, udp_frame
@@ -204,7 +205,8 @@ def test_debug_prints_hook_batches_and_alerts(tmp_case, tmp_path):
 
 def test_checks_dirs_in_the_case_config(tmp_case, tmp_path):
     from forensics.checks import run_checks
-    from forensics.config import load_config
+    from forensics.config import config_from_text, load_config
+    from forensics.errors import UsageError
 
     folder = tmp_path / "case" / "my_checks"
     case = tmp_case(traffic(), config='[reports]\nchecks_dirs = ["my_checks"]\n')
@@ -212,6 +214,10 @@ def test_checks_dirs_in_the_case_config(tmp_case, tmp_path):
     (folder / "big_py.py").write_text(BIG_PY)
     run = run_checks(case, ["big_py"], config=load_config(None, case.path))
     assert run.errors == [] and run.alerts
+    missing = config_from_text('[home]\nnetworks = ["10.0.0.0/8"]\n[reports]\nchecks_dirs = ["nope"]\n',
+                               str(tmp_path / "x.toml"), tmp_path)
+    with pytest.raises(UsageError, match=r"x.toml:4: \[reports\] checks_dirs.*nope.*not a folder"):
+        run_checks(case, ["big_py"], config=missing)
 
 
 def test_exported_flows_replay_with_prorated_counters(tmp_path):
