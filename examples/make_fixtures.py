@@ -75,6 +75,15 @@ def main() -> None:
         "check": "host_sweep", "tolerance": 0,
         "alerts": [{"entity": "10.1.1.66", "window_start": z(sweep_at),
                     "window_end": z(sweep_at + dt.timedelta(minutes=1)), "value": 150}]})
+    # port_scan with its threshold lowered to 120 (params, as --param): 10.1.1.77 sends SYNs to 130 ports of
+    # 10.1.4.4 in the minute from 12:05 (alert) and to 30 in the next minute (below the limit).
+    scan_at = DAY + dt.timedelta(hours=12, minutes=5)
+    scan = [syn(scan_at + dt.timedelta(seconds=i * 0.3), "10.1.1.77", "10.1.4.4", 52000, i + 1) for i in range(130)]
+    scan += [syn(scan_at + dt.timedelta(seconds=60 + i), "10.1.1.77", "10.1.4.4", 52001, 1000 + i) for i in range(30)]
+    write(builtin / "port_scan", scan, {
+        "check": "port_scan", "params": {"threshold": 120}, "tolerance": 0,
+        "alerts": [{"entity": "10.1.1.77", "window_start": z(scan_at),
+                    "window_end": z(scan_at + dt.timedelta(minutes=1)), "value": 130}]})
     # unexpected_time_access (hours "08,12"): the night connections (one alert, hour 02) and the 13:00 one
     # (one alert, hour 13); windows are whole hours; the home-to-home connection never counts.
     plugin = ROOT / "examples" / "checks" / "unexpected_time_access" / "fixtures" / "night_and_afternoon"
