@@ -111,11 +111,13 @@ def _debug_print(check: str, kind: str, payload: object) -> None:
         print(f"[{check}] {hook}: {flows.num_rows} flow(s)")
         for row in flows.slice(0, 3).to_pylist():
             print(f"    {show(row)}")
-    elif kind == "rows":
-        print(f"[{check}] query returned {len(payload)} row(s)")
     else:
+        rows = payload if kind == "rows" else [payload]
+        if kind == "rows":
+            print(f"[{check}] query returned {len(rows)} row(s)")
         keys = ("entity", "window_start", "window_end", "value", "threshold", "detail")
-        print(f"[{check}] alert: {show({k: payload[k] for k in keys})}")
+        for row in rows:
+            print(f"[{check}] alert: {show({k: row[k] for k in keys})}")
 
 
 def _run_fixtures(dirs: tuple, names: list[str] | None, json_out: bool) -> None:
