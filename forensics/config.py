@@ -29,6 +29,7 @@
     timezone = "Europe/Rome"            # IANA name; start/end are local time there (default UTC)
     [reports]
     queries = ["my_queries"]            # extra .sql report folders; relative to this file
+    checks_dirs = ["my_checks"]         # extra check folders (.sql, .py, plugins; docs/checks.md); relative to it
     [checks.syn_scan]                   # thresholds of one check: any keys, validated by the check runner
     min_ports = 100                     #   against that check's declared parameters
 
@@ -367,7 +368,7 @@ SECTIONS: dict[str, tuple[str, object]] = {
     "filter_groups": ("named", "names"),
     "as_mapping": ("keys", {"csv": "file"}),
     "business_hours": ("keys", {"days": "days", "start": "time", "end": "time", "timezone": "timezone"}),
-    "reports": ("keys", {"queries": "folders"}),
+    "reports": ("keys", {"queries": "folders", "checks_dirs": "folders"}),
     "checks": ("any", None),
 }
 _EXPECTED = {

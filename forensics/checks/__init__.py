@@ -7,6 +7,9 @@
 
 A check is a report that returns offending rows (entity, window, value, threshold, unit, detail, evidence);
 see forensics/checks/runner.py for the contract and queries/checks/*.sql for the built-in ones.
+The analyst's own checks (docs/checks.md): .sql and .py files and plugin folders from the folders they name
+(catalog.py, loader_py.py), Python flow hooks replayed offline in flow time (replay.py, queries/checks/_replay.sql),
+fixtures run by `forensics check --test` (fixtures.py).
 """
 
 from __future__ import annotations

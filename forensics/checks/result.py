@@ -85,3 +85,4 @@ class CheckRun:
     checks: list[CheckSummary]
     alerts: list[Alert]
     config_source: str = "built-in defaults"
+    errors: list[str] = field(default_factory=list)  # checks skipped: 'FILE:LINE: why' (exit code 1)

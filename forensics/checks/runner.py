@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -26,14 +27,17 @@ from pathlib import Path
 
 import duckdb
 
+from forensics.checks.catalog import build_catalog, config_checks_dirs
 from forensics.checks.config import WINDOW_PARAMS, ChecksConfig, load_checks_config
 from forensics.checks.context import install_check_context
+from forensics.checks.loader_py import PyCheck
+from forensics.checks.replay import run_python_check
 from forensics.checks.result import Alert, CheckRun, CheckSummary, iso_z
 from forensics.config import DAYS, CaseConfig, load_config
 from forensics.errors import DefinitionError, UsageError
 from forensics.reports.scopes import build_flow_filters
 from forensics.resources import queries_dir, read_sql
-from forensics.sqlfiles import Catalog, Definition, load_catalog, parse_timestamp
+from forensics.sqlfiles import Catalog, Definition, parse_timestamp
 from forensics.store.alerts import list_alerts, replace_alerts
 
 if sys.version_info >= (3, 11):
@@ -41,7 +45,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-REQUIRED_COLUMNS = ("entity", "window_start", "window_end", "value", "threshold", "unit", "detail", "evidence")
+REQUIRED_COLUMNS = ("entity", "window_start", "window_end", "value", "threshold")
+# Optional columns a check may leave out: unit (then the header's `-- unit:`), detail and evidence (then empty).
+OPTIONAL_COLUMNS = ("unit", "detail", "evidence")
 _TYPED = {"VARCHAR": duckdb.StringValue, "INTEGER": duckdb.IntegerValue, "BIGINT": duckdb.LongValue,
           "DOUBLE": duckdb.DoubleValue, "BOOLEAN": duckdb.BooleanValue, "TIMESTAMP": duckdb.TimestampValue}
 
@@ -52,8 +58,9 @@ def bundled_checks_dir() -> Path:
 
 
 def list_checks(queries_dirs: tuple | list = ()) -> Catalog:
-    """Every check: the bundled ones, then each user folder (a later folder overrides by name)."""
-    return load_catalog([bundled_checks_dir(), *queries_dirs], kind="check")
+    """Every check: the bundled ones, then each user folder (.sql, .py, plugin folders; a later folder overrides
+    by name). Files that do not load are in `.errors` (file:line, why)."""
+    return build_catalog(bundled_checks_dir(), queries_dirs)
 
 
 def parse_param_args(pairs: list[str] | None) -> dict[str, dict[str, str]]:
@@ -118,26 +125,76 @@ def _series(value: object) -> str:
     return json.dumps(points)
 
 
+def _body_line(definition: Definition) -> int:
+    """The file line where the SQL body starts (DuckDB's 'LINE n' counts from there)."""
+    try:
+        total = len(Path(definition.path).read_text(encoding="utf-8").splitlines())
+    except OSError:
+        return 1
+    return max(1, total - definition.sql.count("\n"))
+
+
+def _sql_error(definition: Definition, exc: Exception) -> DefinitionError:
+    text = str(exc).strip()
+    found = re.search(r"LINE (\d+):", text)
+    line = _body_line(definition) + int(found.group(1)) - 1 if found else _body_line(definition)
+    return DefinitionError(definition.path, line, f"query failed: {text.splitlines()[0] if text else exc}")
+
+
+def _is_bundled(definition: Definition) -> bool:
+    return Path(definition.path).parent == bundled_checks_dir()
+
+
+def _readonly_select(con: duckdb.DuckDBPyConnection, definition: Definition) -> None:
+    """A user's SQL check is one SELECT (no INSERT, CREATE, COPY, ...), and runs with file access off."""
+    try:
+        statements = con.extract_statements(definition.sql)
+    except duckdb.Error as exc:
+        raise _sql_error(definition, exc) from None
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        raise DefinitionError(definition.path, _body_line(definition),
+                              "a check is one SELECT statement (it runs read-only); found "
+                              f"{len(statements)} statement(s) of type "
+                              f"{', '.join(s.type.name for s in statements) or 'none'}")
+    con.execute("SET enable_external_access = false")  # no read_csv, COPY, ATTACH for the rest of this run
+
+
 def _run_one(con: duckdb.DuckDBPyConnection, definition: Definition, bound: dict) -> list[dict]:
+    if not _is_bundled(definition):
+        _readonly_select(con, definition)
     typed = {k: (v if v is None else _TYPED[definition.param(k).type](v)) for k, v in bound.items()}
     try:
         cursor = con.execute(definition.sql, typed)
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
     except duckdb.Error as exc:
-        raise DefinitionError(definition.path, None, f"query failed: {str(exc).splitlines()[0]}") from None
+        raise _sql_error(definition, exc) from None
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise DefinitionError(definition.path, None, f"the query returns no column(s) {', '.join(missing)}")
+        raise DefinitionError(definition.path, _body_line(definition),
+                              f"the query returns no column(s) {', '.join(missing)} (a check returns entity, "
+                              "window_start, window_end, value, threshold; optionally unit, detail, evidence)")
     out = []
     for row in rows:
         d = dict(zip(columns, row, strict=True))
-        out.append({"entity": str(d["entity"]), "window_start": d["window_start"], "window_end": d["window_end"],
-                    "value": None if d["value"] is None else float(d["value"]),
-                    "threshold": None if d["threshold"] is None else float(d["threshold"]),
-                    "unit": d["unit"], "detail": d["detail"], "evidence": d["evidence"],
-                    "series": _series(d.get("series")), "band_lo": d.get("band_lo"), "band_hi": d.get("band_hi")})
+        try:
+            out.append({"entity": str(d["entity"]), "window_start": _timestamp(d["window_start"]),
+                        "window_end": _timestamp(d["window_end"]),
+                        "value": None if d["value"] is None else float(d["value"]),
+                        "threshold": None if d["threshold"] is None else float(d["threshold"]),
+                        "unit": d.get("unit") or definition.unit, "detail": d.get("detail") or "",
+                        "evidence": d.get("evidence") or "",
+                        "series": _series(d.get("series")), "band_lo": d.get("band_lo"), "band_hi": d.get("band_hi")})
+        except (TypeError, ValueError) as exc:
+            raise DefinitionError(definition.path, _body_line(definition), f"a result row is not an alert: {exc} "
+                                  "(window_start/window_end are timestamps, value/threshold numbers)") from None
     return out
+
+
+def _timestamp(value: object) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+    raise TypeError(f"{value!r} is not a timestamp")
 
 
 def _window(con: duckdb.DuckDBPyConnection, start: object, end: object) -> tuple[dt.datetime, dt.datetime]:
@@ -156,16 +213,16 @@ def _window(con: duckdb.DuckDBPyConnection, start: object, end: object) -> tuple
 
 
 def resolve(names: list[str] | None, params: dict | None, config: CaseConfig,
-            queries_dirs: tuple | list = ()) -> tuple[list[Definition], ChecksConfig, dict]:
-    """The definitions to run, the checks config, and the --param values validated by check and key."""
-    catalog = list_checks(queries_dirs)
-    for err in catalog.errors:
-        raise err
+            queries_dirs: tuple | list = ()) -> tuple[list[Definition | PyCheck], ChecksConfig, dict, list]:
+    """The checks to run, the checks config, the --param values validated by check and key, and the checks that
+    did not load (DefinitionError entries: reported and skipped)."""
+    catalog = list_checks([*config_checks_dirs(config), *queries_dirs])
     chosen = list(names or catalog.names())
     unknown = [n for n in chosen if n not in catalog]
     if unknown:
+        broken = f"; not loaded: {'; '.join(str(e) for e in catalog.errors)}" if catalog.errors else ""
         raise UsageError(f"no check called {', '.join(unknown)} (known: {', '.join(catalog.names())}); "
-                         "see `forensics check --list`")
+                         f"see `forensics check --list`{broken}")
     checks_config = load_checks_config(config, catalog.definitions)
     given = dict(params or {})
     for check, values in given.items():
@@ -175,22 +232,26 @@ def resolve(names: list[str] | None, params: dict | None, config: CaseConfig,
         for key in values:
             if key not in declared:
                 raise UsageError(f"--param {check}.{key}: not a parameter of {check} (known: {', '.join(declared)})")
-    return [catalog[n] for n in chosen], checks_config, given
+    return [catalog[n] for n in chosen], checks_config, given, list(catalog.errors)
 
 
 def run_checks(case: object, names: list[str] | None = None, *, start: object = None, end: object = None,
                params: dict | None = None, config: CaseConfig | None = None,
-               queries_dirs: tuple | list = (), progress: Callable[[str, int, int], None] | None = None) -> CheckRun:
+               queries_dirs: tuple | list = (), progress: Callable[[str, int, int], None] | None = None,
+               debug: Callable[[str, str, object], None] | None = None) -> CheckRun:
     """Run the named checks (all by default) over [start, end) (default: the case's span in whole hours) on a
     write-open Case, replace each check's alerts whose window starts in that range, and return the run.
 
     `params` is {check: {key: value}} (strings are coerced to the declared types); `progress(name, i, n)` is
-    called before each check runs.
+    called before each check runs; `debug(check, kind, payload)` sees each hook call of a Python check
+    ('hook', (hook, flows)) and each alert as raised ('alert', row), and each SQL check's rows ('rows', rows).
+    A check that fails (bad SQL, missing columns, an exception in a hook) is skipped: its alerts stay as they
+    were, and the run's `errors` name it with file:line.
     """
     con = case.con
     if config is None:
         config = load_config(None, getattr(case, "path", None))
-    definitions, checks_config, given = resolve(names, params, config, queries_dirs)
+    definitions, checks_config, given, errors = resolve(names, params, config, queries_dirs)
     lo, hi = _window(con, start, end)
     install_check_context(con, config, checks_config)
     needs = {n for d in definitions for n in d.needs}
@@ -216,8 +277,18 @@ def run_checks(case: object, names: list[str] | None = None, *, start: object = 
                                    given.get(definition.name, {})],
                       {"from_ts": lo, "to_ts": hi},
                       ["[business_hours]", f"{checks_config.source} [checks.{definition.name}]", "--param"])
-        rows = _run_one(con, definition, bound)
         shown = {k: v for k, v in bound.items() if k not in WINDOW_PARAMS}
+        watch = (lambda kind, payload, n=definition.name: debug(n, kind, payload)) if debug is not None else None
+        try:
+            if isinstance(definition, PyCheck):
+                rows = run_python_check(con, definition, shown, config, lo, hi, watch)
+            else:
+                rows = _run_one(con, definition, bound)
+                if watch is not None:
+                    watch("rows", rows)
+        except DefinitionError as exc:
+            errors.append(exc)
+            continue
         for row in rows:
             row.update({"check": definition.name, "severity": definition.severity, "category": definition.category,
                         "params": json.dumps(shown, default=str), "range_start": lo, "range_end": hi})
@@ -225,7 +296,7 @@ def run_checks(case: object, names: list[str] | None = None, *, start: object = 
         summaries.append(CheckSummary(definition.name, definition.title, definition.severity, definition.category,
                                       shown, len(rows), round(time.perf_counter() - t, 3), definition.path))
     alerts = [Alert.from_row(r) for r in list_alerts(con, min_id=min(ids))] if ids else []
-    return CheckRun(lo, hi, summaries, alerts, checks_config.source)
+    return CheckRun(lo, hi, summaries, alerts, checks_config.source, [str(e) for e in errors])
 
 
 def load_alerts(case: object, check: str | None = None, entity: str | None = None,
