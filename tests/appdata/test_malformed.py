@@ -6,11 +6,11 @@ import random
 from pathlib import Path
 
 from builders import eth, ipv4, pcap_file, tcp, udp
-from conftest import CORPUS
 
 from forensics.appdata import Candidate, extract
 from forensics.appdata.records import read_frames, transport_payload
 from forensics.ingest import ImportOptions, import_paths
+from tests.conftest import CORPUS
 
 QUERY = (b"\x43\x19\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07tcpdump\x03org\x00\x00\x01\x00\x01")
 

@@ -17,9 +17,9 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import CORPUS
 
 from forensics.ingest import ImportOptions, import_paths
+from tests.conftest import CORPUS
 
 pytestmark = [pytest.mark.oracle,
               pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is the oracle")]

@@ -11,17 +11,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "reports"))
 
-from flowgen import SPAN, T0, load_case, make_flows  # noqa: E402
+from flowgen import load_case, make_flows  # noqa: E402
+from render_values import HOSTILE_NET, HOSTILE_PATH, WINDOW  # noqa: E402,F401 - shared with the tests
 
 from forensics.config import config_from_text  # noqa: E402
 from forensics.render.jsonout import SCHEMA_PATH  # noqa: E402
 from forensics.reports import SITE_REPORTS, run_report  # noqa: E402
 from forensics.store import CaptureMeta  # noqa: E402
 
-WINDOW = {"from": T0.isoformat(), "to": (T0 + SPAN).isoformat()}
-# Strings that would run script if a page pasted them unescaped.
-HOSTILE_PATH = "<script>window.__xss = 1</script>.pcap"
-HOSTILE_NET = '<img src=x onerror="window.__xss = 2">'
 CONFIG = f"""
 [subnetworks]
 '{HOSTILE_NET}' = ["10.1.0.0/16"]

@@ -10,8 +10,8 @@ import re
 
 import pytest
 from browser import Browser
-from conftest import WINDOW
 from flowgen import load_case, make_flows
+from render_values import WINDOW
 
 from forensics.render import render
 from forensics.reports import run_report

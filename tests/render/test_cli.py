@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import WINDOW
 from flowgen import load_case
+from render_values import WINDOW
 
 CLI = [sys.executable, "-c", "import sys; sys.argv[0] = 'forensics'; from forensics.cli import main; main()"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 
-from conftest import WINDOW
+from render_values import WINDOW
 
 from forensics.render.commands import carve_command
 from forensics.render.jsonout import iso_z

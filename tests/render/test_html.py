@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from browser import Browser
-from conftest import HOSTILE_NET, HOSTILE_PATH
+from render_values import HOSTILE_NET, HOSTILE_PATH
 
 from forensics.render import render
 from forensics.render.chart import chart_measures

@@ -9,8 +9,8 @@ import sys
 
 import jsonschema
 import pytest
-from conftest import WINDOW
 from flowgen import load_case
+from render_values import WINDOW
 
 from forensics.render import render
 from forensics.render.jsonout import error_envelope, iso_z

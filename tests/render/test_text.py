@@ -52,7 +52,7 @@ def test_table_and_csv_headers_name_unit_and_layer(results):
 
 def test_counts_are_exact_and_rates_per_second(results, case, config):
     """Measures without a rate unit (totals, distinct counts) print exactly; a --unit pps report names pps."""
-    from conftest import WINDOW
+    from render_values import WINDOW
 
     from forensics.reports import run_report
 
