@@ -51,7 +51,7 @@ class Prim:
       port   (transport|None, dir, lo, hi)                proto (family|None, number)
       family (4|6)       ethertype (value)     vlan (id|None)     mpls (label|None)
       len    (op, n)     rel (op, left arith, right arith)
-      mac    (dir, 6 bytes)    link_broadcast ()    link_multicast ()    ip_multicast (4|6)
+      mac    (dir, 6 bytes)    link_broadcast ()    link_multicast ()    ip_multicast (4|6)    ip_broadcast ()
     family of host/net: 4, 6, 'arp', 'rarp' or None (an IPv4 address then also matches ARP/RARP's
     protocol addresses, as in libpcap). dir is one of 'src', 'dst', 'src or dst', 'src and dst'.
     """
@@ -472,9 +472,14 @@ class Parser:
                 raise UsageError(f"filter column {self.tok.col}: 'protochain' is not supported (write "
                                  f"'{proto} proto N': ip_proto is already the protocol after the IPv6 extension "
                                  "headers)")
+            if proto == "ip" and self.is_word("broadcast"):
+                # tcpdump -r compiles it with netmask 0 (a file records none): destination 0.0.0.0 or
+                # 255.255.255.255. A subnet's broadcast (A.B.C.255) is not known: write 'dst host A.B.C.255'.
+                self.advance()
+                return Prim("ip_broadcast", (), "ip broadcast")
             if proto in _FAMILIES and self.is_word("broadcast"):
-                raise UsageError(f"filter column {start.col}: '{proto} broadcast' needs the capture's netmask, "
-                                 "which a file does not record (libpcap refuses it too); write 'dst host A.B.C.255'")
+                raise UsageError(f"filter column {start.col}: '{proto} broadcast' does not exist: IPv6 has no "
+                                 "broadcast (libpcap refuses it too); write 'ip6 multicast' or 'dst net ff02::/16'")
             if self.is_word("proto"):
                 self.advance()
                 if proto not in _FAMILIES:

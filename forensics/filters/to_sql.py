@@ -161,6 +161,11 @@ class SqlBuilder:
         lo = (_V4_BASE | 0xE0000000) if version == 4 else 0xFF << 120
         return f"({self._version(version)} AND {self.col('dst_ip')} >= {self.bind(lo, 'UHUGEINT')})"
 
+    def _ip_broadcast(self, p: Prim) -> str:
+        # As tcpdump -r compiles 'ip broadcast' (netmask 0): an IPv4 destination of all zeros or all ones.
+        zeros, ones = self.bind(_V4_BASE, "UHUGEINT"), self.bind(_V4_BASE | 0xFFFFFFFF, "UHUGEINT")
+        return f"({self._version(4)} AND {self.col('dst_ip')} IN ({zeros}, {ones}))"
+
     def _port(self, p: Prim) -> str:
         transport, d, lo, hi = p.args
         if transport is None:

@@ -8,7 +8,7 @@
 
 `tcpdump -nn` is the oracle (TZ=UTC: times are UTC here). What differs on purpose is in docs/filters.md
 ("The packet view"). Modules: link (Ethernet/VLAN/SLL/null/raw), ip (IPv4/IPv6), tcp, udp, icmp, icmp6, arp,
-dns, appudp (BOOTP/DHCP, DHCPv6, NTP), txtproto (HTTP/SMTP/FTP first lines), dump (-x/-X/-A), timefmt.
+dns, appudp (BOOTP/DHCP, DHCPv6, NTP), ntpv (NTP at -v), txtproto (HTTP/SMTP/FTP first lines), dump (-x/-X/-A), timefmt.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The short forms tcpdump prints for BOOTP/DHCP, DHCPv6 and NTP without -v."""
+"""The short forms tcpdump prints for BOOTP/DHCP, DHCPv6 and NTP (NTP's -v fields: ntpv.py)."""
 
 from __future__ import annotations
 
@@ -27,13 +27,18 @@ def bootp_print(data: bytes, length: int) -> str:
     return out + f", length {length}"
 
 
-def ntp_print(data: bytes, length: int) -> str:
-    """'NTPv4, Client, length 48'."""
+def ntp_print(data: bytes, length: int, verbose: int = 0) -> str:
+    """'NTPv4, Client, length 48'; with -v, a time message's fields as tcpdump's ntp_time_print prints them."""
     if not data:
         return "NTP [|ntp]"
     version = (data[0] >> 3) & 7
     mode = data[0] & 7
-    return f"NTPv{version}, {_NTP_MODES[mode]}, length {length}"
+    out = f"NTPv{version}, {_NTP_MODES[mode]}, length {length}"
+    if verbose:
+        from forensics.packetview import ntpv
+
+        out += ntpv.ntp_verbose_text(data, length)
+    return out
 
 
 def dhcp6_print(data: bytes, length: int) -> str:

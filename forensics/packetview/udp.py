@@ -38,7 +38,7 @@ def udp_print(st: ViewState, seg: bytes, length: int, src: bytes, dst: bytes, di
     if 67 in ports or 68 in ports:
         return out + bootp_print(payload, length)
     if 123 in ports:
-        return out + ntp_print(payload, length)
+        return out + ntp_print(payload, length, st.vflag)
     if 4789 in ports:
         from forensics.packetview.tunnels import vxlan_print
 

@@ -22,6 +22,9 @@ FIXED_UNITS = {
     "ports": "distinct ports",
     "addresses": "distinct addresses",
     "hosts": "distinct addresses",
+    "frame_bytes": "bytes (frames, link layer)",
+    "arp_packets": "packets",
+    "macs": "distinct MAC addresses",
 }
 
 # What an empty section says: which traffic was searched and how to widen the search.

@@ -63,6 +63,7 @@ LINK_EXPRS = [
     "ether proto 0x0806", "ether proto \\arp", "ether proto \\ip6", "ether proto 0x86dd and ether multicast",
     "ether[0] & 1 != 0", "ether[6:4] == 0x78f882d3", "ether[0:2] == 0xffff", "ether[12:2] == 0x0800",
     "ip multicast", "ip6 multicast", "ether broadcast and arp", "ether host ff:ff:ff:ff:ff:ff and not arp",
+    "ip broadcast", "ip broadcast and not ether broadcast",
 ]
 # Tag primitives: compared on Ethernet captures only, as given (libpcap reads the outer tag the same way).
 VLAN_EXPRS = ["vlan", "vlan 5", "vlan 1213 or vlan 4093", "vlan and udp", "not vlan"]

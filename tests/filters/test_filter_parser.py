@@ -66,7 +66,7 @@ def test_syntax_errors_name_the_column(expr, column, expected):
     ("expr", "needle"),
     [
         ("gateway snup", "'gateway' is not supported"),
-        ("ip broadcast", "netmask"),
+        ("ip6 broadcast", "IPv6 has no broadcast"),
         ("ppp[0] = 1", "ppp[...] is not supported"),
         ("ether proto \\stp", "'ether proto stp' is not supported"),
         ("fddi host 10.0.0.1", "'fddi' is not supported"),

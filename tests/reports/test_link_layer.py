@@ -1,0 +1,118 @@
+"""The mac_addresses report: the busiest source MACs with the IPs behind each, and IP-to-MAC changes in ARP.
+
+A generated ARP-spoofing capture (the events are known from its construction) goes through every output
+format; on corpus captures tshark is the oracle: frames per eth.src, and the frame its ARP dissector first flags
+as a duplicate address claim ("arp.duplicate-address-detected") is the report's first change of that address.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import datetime as dt
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from forensics.ingest import import_paths
+from forensics.reports.runner import run_report
+from forensics.store import Case
+from tests.cli.test_info_link import ATTACKER, GATEWAY, VICTIM, _arp_captures, _spoof_capture, _tshark_duplicates
+
+
+def _forensics(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "forensics", *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def spoof_case(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("spoof")
+    cap, db = folder / "spoof.pcap", folder / "case.duckdb"
+    _spoof_capture(cap)
+    run = _forensics("import", "--quiet", "--db", str(db), str(cap))
+    assert run.returncode == 0, run.stderr
+    return cap, db
+
+
+def _section(envelope: dict, name: str) -> dict:
+    sections = envelope["response"]["result"]["data"]["sections"]
+    return next(s for s in sections if s["name"] == name)
+
+
+def test_spoofing_capture_in_json(spoof_case):
+    cap, db = spoof_case
+    run = _forensics("report", "mac_addresses", "--db", str(db), "--format", "json")
+    assert run.returncode == 0, run.stderr
+    envelope = json.loads(run.stdout)
+    changes = _section(envelope, "ip_mac_changes")
+    rows = [dict(zip(changes["dimensions"], names, strict=True)) for names in changes["items"].values()]
+    # the construction: frames 4 (attacker answers for the gateway), 6 (the gateway again), 7 (the attacker
+    # claims the victim's address); two MACs claimed each address
+    assert [(r["ip"], r["old_mac"], r["new_mac"], r["frame"], r["arp_op"]) for r in rows] == [
+        ("10.0.0.1", GATEWAY, ATTACKER, "1:4", "reply"), ("10.0.0.1", ATTACKER, GATEWAY, "1:6", "reply"),
+        ("10.0.0.5", VICTIM, ATTACKER, "1:7", "reply")]
+    assert rows[0]["ts"] == "1970-01-01T00:00:02.000000Z"
+    assert rows[0]["old_mac_last_ts"] == "1970-01-01T00:00:01.100000Z"
+    assert [t["macs"] for t in changes["table"].values()] == [2, 2, 2]
+    first = {}
+    for r in rows:
+        first.setdefault(r["ip"], int(r["frame"].split(":")[1]))
+    assert first == _tshark_duplicates(cap)
+
+    macs = _section(envelope, "macs")
+    table = {macs["items"][k][0]: (macs["items"][k][1], v) for k, v in macs["table"].items()}
+    # frames sent: gateway 3 (2 ARP + the routed TCP packet), attacker 3 ARP, victim 2 (1 ARP + IGMP)
+    assert {m: (v["packets"], v["arp_packets"]) for m, (_, v) in table.items()} == {
+        GATEWAY: (3, 2), ATTACKER: (3, 3), VICTIM: (2, 1)}
+    assert table[GATEWAY][0] == "10.0.0.1, 93.184.216.34" and table[GATEWAY][1]["addresses"] == 2
+    assert sorted(table[ATTACKER][0].split(", ")) == ["10.0.0.1", "10.0.0.5"]
+    # frame bytes: the ARP frames are padded to 60, the TCP one is 14 + 20 + 20 + 1, the IGMP one 14 + 20 + 16
+    assert table[ATTACKER][1]["frame_bytes"] == 180 and table[GATEWAY][1]["frame_bytes"] == 60 * 2 + 55
+    assert table[VICTIM][1]["frame_bytes"] == 60 + 50
+
+
+def test_other_formats_and_limits(spoof_case):
+    _, db = spoof_case
+    text = _forensics("report", "mac_addresses", "--db", str(db), "--format", "table",
+                      "--param", "top=1", "--param", "change_limit=1")
+    assert text.returncode == 0, text.stderr
+    assert "[ip_mac_changes]" in text.stdout and f"{GATEWAY}  {ATTACKER}" in text.stdout
+    assert ATTACKER not in text.stdout.split("[ip_mac_changes]")[0]  # top=1: only the gateway (tie, lower MAC)
+    assert text.stdout.count("(1 item)\n") == 2
+    out = _forensics("report", "mac_addresses", "--db", str(db), "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert {r["new_mac"] for r in rows if r["section"] == "ip_mac_changes"} == {ATTACKER, GATEWAY}
+    assert sum(1 for r in rows if r["section"] == "macs" and not r["bin"]) == 3
+    html = _forensics("report", "mac_addresses", "--db", str(db), "--format", "html")
+    assert html.returncode == 0 and "<html" in html.stdout.lower() and ATTACKER in html.stdout
+
+
+@pytest.mark.oracle
+def test_corpus_report_equals_tshark(tmp_path):
+    checked = 0
+    for i, path in enumerate(_arp_captures()):
+        if checked >= 3:
+            break
+        with Case.open(tmp_path / f"c{i}.duckdb") as case:
+            import_paths(case, [str(path)])
+            lo, hi, arps = case.con.execute("SELECT min(ts), max(ts), count(arp_op) FROM packets").fetchone()
+            if not arps:
+                continue
+            result = run_report(case, "mac_addresses", {
+                "from": lo.isoformat() + "Z", "to": (hi + dt.timedelta(seconds=1)).isoformat() + "Z",
+                "top": 1000, "change_limit": 100000})
+        sections = {s.name: s for s in result.sections}
+        packets = {item.names[0]: int(item.values[0]) for item in sections["macs"].items}
+        tshark = subprocess.run(["tshark", "-n", "-r", str(path), "-T", "fields", "-E", "occurrence=f", "-e",
+                                 "eth.src"], capture_output=True, text=True, check=True).stdout.split()
+        assert packets == dict(collections.Counter(tshark)), path
+        first: dict[str, int] = {}
+        for item in sections["ip_mac_changes"].items:
+            first.setdefault(item.names[1], int(item.names[6].split(":")[1]))
+        assert first == _tshark_duplicates(path), path
+        checked += 1
+    assert checked >= 3
