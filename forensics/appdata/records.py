@@ -114,7 +114,7 @@ def _ip_end(data: bytes, po: int, ip_len: int) -> int:
     return len(data)
 
 
-HEAD = 96  # frame bytes gathered per packet for the vectorised offsets (Ethernet + tag + IPv4 options + TCP)
+HEAD = 96  # frame bytes the vectorised offsets may read (Ethernet + tag + IPv4 options + TCP)
 
 
 def frame_starts(buf: np.ndarray, fmt: str, offsets: np.ndarray) -> np.ndarray:
@@ -132,16 +132,12 @@ def payload_spans(buf: np.ndarray, starts: np.ndarray, caplen: np.ndarray, linkt
                   ip_proto: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """transport_payload's Ethernet/IP fast path for every packet at once: (first, end) byte positions of each
     transport payload in `buf`, and a mask of the packets it covers (the others go through transport_payload)."""
-    n = len(starts)
     cap = caplen.astype(np.int64)
-    idx = starts[:, None] + np.arange(HEAD, dtype=np.int64)
-    np.minimum(idx, len(buf) - 1, out=idx)
-    h = buf[idx]
-    h[np.arange(HEAD)[None, :] >= cap[:, None]] = 0
-    rows = np.arange(n)
+    last = len(buf) - 1
 
-    def at(k: np.ndarray | int) -> np.ndarray:
-        return h[rows, np.clip(k, 0, HEAD - 1)].astype(np.int64)
+    def at(k: np.ndarray | int) -> np.ndarray:  # frame byte k of every packet (0 past its captured bytes)
+        k = np.clip(k, 0, HEAD - 1)
+        return np.where(k < cap, buf[np.minimum(starts + k, last)], 0).astype(np.int64)
 
     etype = at(12) << 8 | at(13)
     tagged = etype == 0x8100

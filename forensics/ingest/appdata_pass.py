@@ -121,12 +121,13 @@ def _keep_directions(cols: dict[str, np.ndarray], keep: np.ndarray) -> None:
 
 
 def _made(cols: dict[str, np.ndarray], keep: np.ndarray, payloads: list) -> list[Candidate]:
-    frames, pr = cols["frame"].tolist(), cols["ip_proto"].tolist()
-    sp, dp = cols["src_port"].tolist(), cols["dst_port"].tolist()
-    keys = list(zip(*(cols[k].tolist() for k in _KEY), strict=True))
-    cut = (cols["caplen"] < cols["wirelen"]).tolist()
-    return [Candidate(frames[i], pr[i], sp[i], dp[i], payloads[i], keys[i], cut[i])
-            for i in np.flatnonzero(keep).tolist()]
+    at = np.flatnonzero(keep)
+    frames, pr = cols["frame"][at].tolist(), cols["ip_proto"][at].tolist()
+    sp, dp = cols["src_port"][at].tolist(), cols["dst_port"][at].tolist()
+    keys = list(zip(*(cols[k][at].tolist() for k in _KEY), strict=True))
+    cut = (cols["caplen"][at] < cols["wirelen"][at]).tolist()
+    kept = [payloads[i] for i in at.tolist()]
+    return [Candidate(*row) for row in zip(frames, pr, sp, dp, kept, keys, cut, strict=True)]
 
 
 _FIRST_BYTES = np.array([0x16, *sorted({s[0] for s in (*http.METHODS, b"HTTP/1.")})], np.uint8)
