@@ -24,6 +24,7 @@ payloads per table. Nothing here stops an import: a capture file that cannot be 
 from __future__ import annotations
 
 import mmap
+from operator import itemgetter
 
 import numpy as np
 import pyarrow as pa
@@ -186,14 +187,17 @@ def _insert(writer: CaptureWriter, table: str, found: list[dict], cols: dict[str
     select = ["$cid", "frame", "make_timestamp(ts_us)", _addr_sql("src"), _addr_sql("dst")]
     if table in _PORTS:
         select += ["src_port", "dst_port"]
-    for name, arrow_type in _COLUMNS[table].items():
+    names = list(_COLUMNS[table])
+    values = zip(*map(itemgetter(*names), found), strict=True)  # one column at a time, one pass over the dicts
+    for name, column in zip(names, values, strict=True):
+        arrow_type = _COLUMNS[table][name]
         if arrow_type is None:  # an address: two halves
-            halves = [split128(r[name]) for r in found]
+            halves = [split128(v) for v in column]
             arrays[name + "_hi"] = pa.array([h for h, _ in halves], _U64)
             arrays[name + "_lo"] = pa.array([lo for _, lo in halves], _U64)
             select.append(_addr_sql(name))
         else:
-            arrays[name] = pa.array([r[name] for r in found], arrow_type)
+            arrays[name] = pa.array(column, arrow_type)
             select.append(name)
     if table == "dns":
         arrays["answers"] = _answers(found)
