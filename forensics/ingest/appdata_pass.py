@@ -16,7 +16,10 @@ IP fragments are not reassembled: a message split over fragments is not read (ts
 Neither are TCP streams, except that a TLS hello cut by its segment is joined with the next candidate
 segments of its direction. A TCP retransmission is read again (a second row, as Zeek logs it; tshark does not).
 
-Their bytes are read back from the file at packets.file_offset (forensics.appdata.records), parsed by
+Their payloads are located with numpy over the query's columns and the file's mapped bytes
+(forensics.appdata.records.payload_spans; other link types through the exact decoder); TCP directions none of
+whose candidate segments starts like a TLS record or an HTTP head are dropped there, before any Python
+object is made (the parsers would read nothing in them). The rest are read back at packets.file_offset, parsed by
 forensics.appdata, and written with the capture's other rows; `appdata_counts` keeps rows and malformed
 payloads per table. Nothing here stops an import: a capture file that cannot be read back is skipped.
 """
