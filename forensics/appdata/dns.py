@@ -74,7 +74,10 @@ def parse(data: bytes) -> dict:
         if k == 0:
             row["qname"], row["qtype"], row["qclass"] = name, qtype, qclass
     for _ in range(an):
-        name, i = read_name(data, i)
+        if data[i:i + 2] == b"\xc0\x0c" and qd:  # a pointer to the first question's name (most answers)
+            name, i = row["qname"], i + 2
+        else:
+            name, i = read_name(data, i)
         if i + 10 > len(data):
             raise Malformed(f"answer cut at byte {i}")
         rtype, _cls, ttl, rdlen = _RR.unpack_from(data, i)

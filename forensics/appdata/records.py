@@ -12,6 +12,8 @@ import mmap
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
+import numpy as np
+
 from forensics.readers.exact import decode_packet
 
 MODIFIED_MAGICS = (b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34")
@@ -110,3 +112,55 @@ def _ip_end(data: bytes, po: int, ip_len: int) -> int:
         if data[s] == 0x40 | ((t - s) // 4):
             return min(len(data), s + ip_len)
     return len(data)
+
+
+HEAD = 96  # frame bytes the vectorised offsets may read (Ethernet + tag + IPv4 options + TCP)
+
+
+def frame_starts(buf: np.ndarray, fmt: str, offsets: np.ndarray) -> np.ndarray:
+    """Where each record's captured bytes start in the (uncompressed) file `buf`, as read_frames reads them."""
+    offsets = offsets.astype(np.int64)
+    if fmt.startswith("pcapng"):
+        zeros = (buf[offsets + 1] == 0) & (buf[offsets + 2] == 0) & (buf[offsets + 3] == 0)
+        btype = np.where(zeros, buf[offsets], buf[offsets + 3])
+        return offsets + np.where(btype == 3, 12, 28)
+    skip = 24 if bytes(buf[:4]) in MODIFIED_MAGICS else 16
+    return offsets + skip
+
+
+def payload_spans(buf: np.ndarray, starts: np.ndarray, caplen: np.ndarray, linktype: np.ndarray,
+                  ip_proto: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """transport_payload's Ethernet/IP fast path for every packet at once: (first, end) byte positions of each
+    transport payload in `buf`, and a mask of the packets it covers (the others go through transport_payload)."""
+    cap = caplen.astype(np.int64)
+    last = len(buf) - 1
+
+    def at(k: np.ndarray | int) -> np.ndarray:  # frame byte k of every packet (0 past its captured bytes)
+        k = np.clip(k, 0, HEAD - 1)
+        return np.where(k < cap, buf[np.minimum(starts + k, last)], 0).astype(np.int64)
+
+    etype = at(12) << 8 | at(13)
+    tagged = etype == 0x8100
+    ip = np.where(tagged, 18, 14)
+    etype = np.where(tagged, at(16) << 8 | at(17), etype)
+    ver = at(ip) >> 4
+    v4 = (etype == 0x0800) & (cap >= ip + 20) & (ver == 4)
+    ihl = (at(ip) & 15) * 4
+    v4 &= ihl >= 20
+    v6 = (etype == 0x86DD) & (cap >= ip + 40) & np.isin(at(ip + 6), (6, 17))
+    ok = (linktype == 1) & (cap >= 34) & (v4 | v6)
+    t = np.where(v4, ip + ihl, ip + 40)
+    iplen = np.where(v4, at(ip + 2) << 8 | at(ip + 3), 40 + (at(ip + 4) << 8 | at(ip + 5)))
+    end = np.minimum(cap, ip + iplen)
+    udp = ip_proto == 17
+    ulen = np.where(t + 8 <= cap, at(t + 4) << 8 | at(t + 5), 0)
+    udp_lo = t + 8
+    udp_hi = np.where(ulen >= 8, np.minimum(end, t + ulen), end)
+    tcp_ok = t + 13 <= cap
+    tcp_lo = np.where(tcp_ok, t + (at(t + 12) >> 4) * 4, 0)
+    tcp_hi = np.where(tcp_ok, end, 0)
+    lo = np.where(udp, udp_lo, tcp_lo)
+    hi = np.where(udp, udp_hi, tcp_hi)
+    ok &= t + 14 <= HEAD  # every byte read above lies within the gathered head
+    hi = np.maximum(hi, lo)
+    return starts + lo, starts + hi, ok

@@ -16,18 +16,25 @@ IP fragments are not reassembled: a message split over fragments is not read (ts
 Neither are TCP streams, except that a TLS hello cut by its segment is joined with the next candidate
 segments of its direction. A TCP retransmission is read again (a second row, as Zeek logs it; tshark does not).
 
-Their bytes are read back from the file at packets.file_offset (forensics.appdata.records), parsed by
+Their payloads are located with numpy over the query's columns and the file's mapped bytes
+(forensics.appdata.records.payload_spans; other link types through the exact decoder); TCP directions none of
+whose candidate segments starts like a TLS record or an HTTP head are dropped there, before any Python
+object is made (the parsers would read nothing in them). The rest are read back at packets.file_offset, parsed by
 forensics.appdata, and written with the capture's other rows; `appdata_counts` keeps rows and malformed
 payloads per table. Nothing here stops an import: a capture file that cannot be read back is skipped.
 """
 
 from __future__ import annotations
 
+import mmap
+from operator import itemgetter
+
+import numpy as np
 import pyarrow as pa
 
-from forensics.appdata import Candidate, extract
+from forensics.appdata import Candidate, extract, http
 from forensics.appdata.extract import TABLES
-from forensics.appdata.records import read_frames, transport_payload
+from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
 from forensics.appdata.wire import split128
 from forensics.resources import read_sql
 from forensics.store import CaptureWriter, register_capture_table
@@ -41,28 +48,93 @@ for _table in (*TABLES, "appdata_counts"):
 
 def extract_appdata(writer: CaptureWriter, path: str, fmt: str) -> dict[str, dict[str, int]]:
     """Read, parse and store the capture's application metadata; {table: {rows, malformed, truncated}}."""
-    rows = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
-                               {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchall()
-    info = {r[0]: r for r in rows}
-    candidates = []
+    cols = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
+                               {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchnumpy()
+    cols = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in cols.items()}
     try:
-        for r, data in zip(rows, read_frames(path, fmt, ((r[3], r[4]) for r in rows)), strict=True):
-            payload = transport_payload(r[2], data, r[5], r[6], r[13])
-            candidates.append(Candidate(r[0], r[6], r[7], r[8], payload, (r[9], r[10], r[11], r[12], r[7], r[8]),
-                                        r[4] < r[5]))
-    except OSError:
+        candidates = _candidates(cols, path, fmt)
+    except (OSError, ValueError, IndexError):
         return {}
     out = extract(candidates)
     summary = {}
     for table in TABLES:
         found = out.tables[table]
         if found:
-            _insert(writer, table, found, info)
+            _insert(writer, table, found, cols)
         summary[table] = {"rows": len(found), "malformed": out.malformed[table], "truncated": out.truncated[table]}
         writer.con.execute("INSERT OR REPLACE INTO appdata_counts VALUES ($c, $t, $n, $r, $m, $x)",
-                           {"c": writer.capture_id, "t": table, "n": len(rows), "r": len(found),
+                           {"c": writer.capture_id, "t": table, "n": len(cols["frame"]), "r": len(found),
                             "m": out.malformed[table], "x": out.truncated[table]})
     return summary
+
+
+def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str) -> list[Candidate]:
+    """The Candidates worth parsing. TCP payloads whose first byte no parser starts with (not a TLS record,
+    not an HTTP method or status line, not TCP 53) are dropped with their 5-tuple direction's other segments,
+    unless one of those does start like one (it may need them joined): the parsers would read nothing."""
+    n = len(cols["frame"])
+    if n == 0:
+        return []
+    proto = cols["ip_proto"]
+    ip_len = cols["ip_len"].tolist()  # None where NULL
+    if fmt.endswith("+gzip"):
+        refs = zip(cols["file_offset"].tolist(), cols["caplen"].tolist(), strict=True)
+        payloads = [transport_payload(lt, data, wl, pr, il) for data, lt, wl, pr, il in zip(
+            read_frames(path, fmt, refs), cols["linktype"].tolist(), cols["wirelen"].tolist(), proto.tolist(),
+            ip_len, strict=True)]
+        return _made(cols, np.ones(n, bool), payloads)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        buf = np.frombuffer(m, np.uint8)
+        try:
+            starts = frame_starts(buf, fmt, cols["file_offset"])
+            lo, hi, fast = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
+            first = np.where(hi > lo, buf[np.minimum(lo, len(buf) - 1)], 0)
+        finally:
+            del buf  # the mmap closes only once no array looks into it
+        keep = (proto == 17) | ~fast | (cols["src_port"] == 53) | (cols["dst_port"] == 53) \
+            | np.isin(first, _FIRST_BYTES)
+        _keep_directions(cols, keep)
+        payloads: list = [None] * n
+        lo_l, hi_l, st_l, cap_l = lo.tolist(), hi.tolist(), starts.tolist(), cols["caplen"].tolist()
+        lt_l, wl_l, pr_l = cols["linktype"].tolist(), cols["wirelen"].tolist(), proto.tolist()
+        for i in np.flatnonzero(keep & fast).tolist():
+            payloads[i] = m[lo_l[i]:hi_l[i]]
+        for i in np.flatnonzero(keep & ~fast).tolist():
+            payloads[i] = transport_payload(lt_l[i], m[st_l[i]:st_l[i] + cap_l[i]], wl_l[i], pr_l[i], ip_len[i])
+    return _made(cols, keep, payloads)
+
+
+_KEY = ("src_hi", "src_lo", "dst_hi", "dst_lo", "src_port", "dst_port")
+_MULTS = tuple(np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB,
+                                      0xD6E8FEB86659FD93, 0xA0761D6478BD642F, 0xE7037ED1A0B428DB))
+
+
+def _keep_directions(cols: dict[str, np.ndarray], keep: np.ndarray) -> None:
+    """Keep every TCP segment of a 5-tuple direction that has one kept segment (a cut hello joins the next)."""
+    tcp = cols["ip_proto"] == 6
+    if keep[tcp].all():
+        return
+    mixed = np.zeros(int(tcp.sum()), np.uint64)  # a hash of the direction: a collision only keeps more
+    with np.errstate(over="ignore"):
+        for name, mult in zip(_KEY, _MULTS, strict=True):
+            mixed = (mixed ^ cols[name][tcp].astype(np.uint64)) * mult
+    _, group = np.unique(mixed, return_inverse=True)
+    hit = np.zeros(group.max() + 1, bool)
+    hit[group[keep[tcp]]] = True
+    keep[tcp] = hit[group]
+
+
+def _made(cols: dict[str, np.ndarray], keep: np.ndarray, payloads: list) -> list[Candidate]:
+    at = np.flatnonzero(keep)
+    frames, pr = cols["frame"][at].tolist(), cols["ip_proto"][at].tolist()
+    sp, dp = cols["src_port"][at].tolist(), cols["dst_port"][at].tolist()
+    keys = list(zip(*(cols[k][at].tolist() for k in _KEY), strict=True))
+    cut = (cols["caplen"][at] < cols["wirelen"][at]).tolist()
+    kept = [payloads[i] for i in at.tolist()]
+    return [Candidate(*row) for row in zip(frames, pr, sp, dp, kept, keys, cut, strict=True)]
+
+
+_FIRST_BYTES = np.array([0x16, *sorted({s[0] for s in (*http.METHODS, b"HTTP/1.")})], np.uint8)
 
 
 _U16, _U32, _U64, _U8, _I8 = pa.uint16(), pa.uint32(), pa.uint64(), pa.uint8(), pa.int8()
@@ -107,28 +179,28 @@ def _addr_sql(name: str) -> str:
     return f"CASE WHEN {name}_hi IS NULL THEN NULL ELSE ({name}_hi::UHUGEINT << 64) | {name}_lo::UHUGEINT END"
 
 
-def _insert(writer: CaptureWriter, table: str, found: list[dict], info: dict) -> None:
-    arrays: dict[str, pa.Array] = {
-        "frame": pa.array([r["frame"] for r in found], _U32),
-        "ts_us": pa.array([info[r["frame"]][1] for r in found], pa.int64()),
-    }
-    for k, side in enumerate(("src", "dst")):
-        arrays[side + "_hi"] = pa.array([info[r["frame"]][9 + 2 * k] for r in found], _U64)
-        arrays[side + "_lo"] = pa.array([info[r["frame"]][10 + 2 * k] for r in found], _U64)
+def _insert(writer: CaptureWriter, table: str, found: list[dict], cols: dict[str, np.ndarray]) -> None:
+    at = np.searchsorted(cols["frame"], np.array([r["frame"] for r in found], np.int64))
+    arrays: dict[str, pa.Array] = {"frame": pa.array(cols["frame"][at], _U32), "ts_us": pa.array(cols["ts_us"][at])}
+    for name in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
+        arrays[name] = pa.array(cols[name][at], _U64)
     if table in _PORTS:
-        arrays["src_port"] = pa.array([info[r["frame"]][7] for r in found], _U16)
-        arrays["dst_port"] = pa.array([info[r["frame"]][8] for r in found], _U16)
+        arrays["src_port"] = pa.array(cols["src_port"][at], _U16)
+        arrays["dst_port"] = pa.array(cols["dst_port"][at], _U16)
     select = ["$cid", "frame", "make_timestamp(ts_us)", _addr_sql("src"), _addr_sql("dst")]
     if table in _PORTS:
         select += ["src_port", "dst_port"]
-    for name, arrow_type in _COLUMNS[table].items():
+    names = list(_COLUMNS[table])
+    values = zip(*map(itemgetter(*names), found), strict=True)  # one column at a time, one pass over the dicts
+    for name, column in zip(names, values, strict=True):
+        arrow_type = _COLUMNS[table][name]
         if arrow_type is None:  # an address: two halves
-            halves = [split128(r[name]) for r in found]
+            halves = [split128(v) for v in column]
             arrays[name + "_hi"] = pa.array([h for h, _ in halves], _U64)
             arrays[name + "_lo"] = pa.array([lo for _, lo in halves], _U64)
             select.append(_addr_sql(name))
         else:
-            arrays[name] = pa.array([r[name] for r in found], arrow_type)
+            arrays[name] = pa.array(column, arrow_type)
             select.append(name)
     if table == "dns":
         arrays["answers"] = _answers(found)

@@ -34,7 +34,7 @@ WITH p AS (
     WHERE capture_id = $cid
 )
 SELECT frame, ts_us, linktype, file_offset, caplen, wirelen, ip_proto, src_port, dst_port,
-       (src >> 64)::UBIGINT, (src & 18446744073709551615::UHUGEINT)::UBIGINT,
-       (dst >> 64)::UBIGINT, (dst & 18446744073709551615::UHUGEINT)::UBIGINT, ip_len
+       (src >> 64)::UBIGINT AS src_hi, (src & 18446744073709551615::UHUGEINT)::UBIGINT AS src_lo,
+       (dst >> 64)::UBIGINT AS dst_hi, (dst & 18446744073709551615::UHUGEINT)::UBIGINT AS dst_lo, ip_len
 FROM q
 ORDER BY frame
