@@ -263,7 +263,7 @@ def run_checks(case: object, names: list[str] | None = None, *, start: object = 
         try:
             con.execute(read_sql(f"checks/_{name}.sql"))
         except FileNotFoundError:
-            raise UsageError(f"a check needs {name!r}: no queries/checks/_{name}.sql (known: misuse_bins, "
+            raise UsageError(f"a check needs {name!r}: no queries/checks/_{name}.sql (known: misuse_bins, check_rows, "
                              "flow_filters)") from None
     business = _business_hours(config)
     summaries: list[CheckSummary] = []
