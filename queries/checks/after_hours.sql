@@ -1,11 +1,12 @@
 -- name: after_hours
 -- title: After-hours connection
--- description: A home host opening TCP connections (SYN without ACK) to an address outside the home networks outside business hours, one alert per host and hour (a night of connections, or a port scan, is one alert per hour, not one per connection). Business hours come from the case config ([business_hours] days, start, end, timezone; default Monday to Friday 08:00-18:00 UTC) or --param: hours 'HH:MM-HH:MM' (or ntopng's 'HH,HH'), days 'mon,tue,...', timezone an IANA name. value = connection attempts in the hour. Defaults: any such opening is reported (threshold 0); only TCP openings count: the background UDP of a sleeping office (DNS, NTP) and pings are not connections a person opens.
+-- description: A home host opening TCP connections (SYN without ACK) to an address outside the home networks outside business hours, one alert per host and bin (bin_secs, default an hour, bins aligned to the clock in UTC: a night of connections, or a port scan, is one alert per hour, not one per connection; bin_secs = 86400 makes it one per host and UTC day). Business hours come from the case config ([business_hours] days, start, end, timezone; default Monday to Friday 08:00-18:00 UTC) or --param: hours 'HH:MM-HH:MM' (or ntopng's 'HH,HH'), days 'mon,tue,...', timezone an IANA name. value = connection attempts in the hour. Defaults: any such opening is reported (threshold 0); only TCP openings count: the background UDP of a sleeping office (DNS, NTP) and pings are not connections a person opens.
 -- severity: low
 -- category: policy
 -- param: hours VARCHAR = '08:00-18:00'
 -- param: days VARCHAR = 'mon,tue,wed,thu,fri'
 -- param: timezone VARCHAR = 'UTC'
+-- param: bin_secs BIGINT = 3600
 -- unit: count
 -- needs: check_rows
 WITH bounds AS (
@@ -24,7 +25,7 @@ offsets AS (  -- offset of the zone per UTC hour (offsets change on hour boundar
     FROM (SELECT DISTINCT hour_utc FROM syns)
 ),
 opens AS (
-    SELECT s.*, s.sec + o.offset AS lt, s.first_ts + o.offset AS first_lt FROM syns s JOIN offsets o USING (hour_utc)
+    SELECT s.*, time_bin(s.sec, $bin_secs) AS bin, s.sec + o.offset AS lt, s.first_ts + o.offset AS first_lt FROM syns s JOIN offsets o USING (hour_utc)
 ),
 outside_rows AS (
     SELECT o.* FROM opens o, bounds b
@@ -37,7 +38,7 @@ outside AS (  -- ip_text once per address (it is the costly part of the detail),
          USING (dst_ip)
 )
 SELECT ip_text(src_ip) AS entity, min(first_ts) AS window_start,
-       greatest(max(last_ts) + INTERVAL 1 SECOND, hour_utc + INTERVAL 1 HOUR) AS window_end,
+       greatest(max(last_ts) + INTERVAL 1 SECOND, bin + to_seconds($bin_secs)) AS window_end,
        CAST(sum(packets) AS DOUBLE) AS value, CAST(0 AS DOUBLE) AS threshold, 'count' AS unit,
        printf('%s opened %d TCP connection(s) to %d internet address(es) (%s%s) from %s %s (outside business hours %s %s)',
               ip_text(src_ip), sum(packets), count(DISTINCT dst_ip),
@@ -50,5 +51,5 @@ SELECT ip_text(src_ip) AS entity, min(first_ts) AS window_start,
                  || CASE WHEN count(DISTINCT dst_port) = 1 THEN ' port ' || CAST(any_value(dst_port) AS VARCHAR) ELSE '' END
             ELSE 'src host ' || ip_text(src_ip) || ' and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' END AS evidence
 FROM outside
-GROUP BY src_ip, hour_utc
+GROUP BY src_ip, bin
 ORDER BY window_start, entity;
