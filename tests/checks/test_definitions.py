@@ -29,6 +29,8 @@ def test_every_check_runs_on_an_empty_case(case):
     result = run_checks(case)
     assert {s.name for s in result.checks} >= EXPECTED
     assert result.alerts == [] and load_alerts(case) == []
+    # DuckDB's own progress bar (drawn on stdout for a statement over 2 s) would break `check --json` when piped
+    assert case.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False
 
 
 def test_check_header_needs_a_severity(tmp_path):
