@@ -36,6 +36,9 @@ def _pair(value: tuple[int, int] | None) -> tuple:
 
 def install_check_context(con: duckdb.DuckDBPyConnection, config: CaseConfig, checks: ChecksConfig) -> None:
     """Prepare `con` for the checks: config tables and macros of the reports, then queries/checks/_context.sql."""
+    # DuckDB draws its progress bar on stdout for a statement over 2 s (the 2M-packet case's _check_rows), which
+    # broke `check --json` when piped; the CLI shows its own progress.
+    con.execute("SET enable_progress_bar = false")
     install_context(con, config)
     _fill(con, "_check_overrides", checks.overrides)
     _fill(con, "_app_signatures", [

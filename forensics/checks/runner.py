@@ -259,11 +259,11 @@ def run_checks(case: object, names: list[str] | None = None, *, start: object = 
         build_flow_filters(con, config)  # _flow_filters(flow_id, name): the flows each config filter matches
     con.execute("CREATE OR REPLACE TEMP TABLE _check_range AS SELECT $lo::TIMESTAMP AS lo, $hi::TIMESTAMP AS hi",
                 {"lo": lo, "hi": hi})
-    for name in sorted(needs - {"flow_filters"}):
+    for name in sorted(needs - {"flow_filters"}, key=lambda n: (n != "check_rows", n)):  # check_rows feeds others
         try:
             con.execute(read_sql(f"checks/_{name}.sql"))
         except FileNotFoundError:
-            raise UsageError(f"a check needs {name!r}: no queries/checks/_{name}.sql (known: misuse_bins, "
+            raise UsageError(f"a check needs {name!r}: no queries/checks/_{name}.sql (known: misuse_bins, check_rows, "
                              "flow_filters)") from None
     business = _business_hours(config)
     summaries: list[CheckSummary] = []

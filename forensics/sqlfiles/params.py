@@ -9,10 +9,10 @@ from dataclasses import dataclass
 # Parameter types a definition may declare, and the Python type their values are coerced to.
 PARAM_TYPES = ("VARCHAR", "INTEGER", "BIGINT", "DOUBLE", "BOOLEAN", "TIMESTAMP")
 
-_PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_STRING = re.compile(r"'(?:[^']|'')*'")
-_LINE_COMMENT = re.compile(r"--[^\n]*")
-_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+# One left-to-right scan: whichever of a comment, a string literal, a quoted identifier or a placeholder starts
+# first wins, so an apostrophe inside a `--` comment does not open a string that hides later placeholders.
+_TOKENS = re.compile(r"""--[^\n]*|/\*.*?(?:\*/|\Z)|'(?:[^']|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)"""
+                     r"|\$([A-Za-z_][A-Za-z0-9_]*)", re.S)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,4 @@ def parse_param(text: str) -> Param:
 
 def placeholders(sql: str) -> set[str]:
     """Names of the `$name` placeholders used in SQL text (comments and string literals ignored)."""
-    text = _BLOCK_COMMENT.sub(" ", sql)
-    text = _STRING.sub("''", text)
-    text = _LINE_COMMENT.sub(" ", text)
-    return set(_PLACEHOLDER.findall(text))
+    return {m.group(1) for m in _TOKENS.finditer(sql) if m.group(1)}

@@ -16,6 +16,10 @@
 --                                 the alerts of one protocol-misuse signature (GenieATM's rule, below), read
 --                                 from _misuse_bins, which _misuse_bins.sql fills once per run for the checks
 --                                 whose header says `-- needs: misuse_bins`
+-- and, for the checks whose header says `-- needs: check_rows` (a SQL check of your own may say it too),
+--   _check_rows                   check_traffic of the run's range (plus a minute either side, in_range marks the
+--                                 range) summed per clock second and 5-tuple, flags, ICMP type, with first_ts,
+--                                 last_ts, bytes, packets, src_home, dst_home (queries/checks/_check_rows.sql)
 
 CREATE OR REPLACE TEMP VIEW check_traffic AS
 SELECT 'packet' AS kind, ts, src_ip, dst_ip, ip_proto, src_port, dst_port, tcp_flags, icmp_type,

@@ -5,14 +5,13 @@
 -- category: attack
 -- param: threshold DOUBLE = 100
 -- param: bin_secs BIGINT = 60
--- param: from_ts TIMESTAMP
--- param: to_ts TIMESTAMP
+-- needs: check_rows
 -- unit: count
 WITH probes AS (
-    SELECT ts, src_ip, dst_ip, ip_proto,
+    SELECT sec AS ts, src_ip, dst_ip, ip_proto,
            CASE WHEN ip_proto IN (6, 17) THEN dst_port END AS dst_port
-    FROM check_traffic
-    WHERE ts >= $from_ts AND ts < $to_ts
+    FROM _check_rows  -- the run's rows summed per second (queries/checks/_check_rows.sql)
+    WHERE in_range
       AND ((ip_proto = 6 AND tcp_flags & 18 = 2) OR (ip_proto = 17 AND dst_port < src_port)
            OR (ip_proto = 1 AND icmp_type = 8) OR (ip_proto = 58 AND icmp_type = 128))
 ),

@@ -3,7 +3,7 @@
 -- description: All IP traffic towards one address. GenieATM's protocol-misuse rule: the 30-second average (bins aligned to the clock) per destination address exceeds the limit in two consecutive bins (bps or pps, either triggers when both are set; 0 = off). home_* apply to destinations in the home networks, other_* to the rest; [checks.host_total.subnetworks.NAME] bps/pps override both for a configured subnetwork. Defaults: 200,000 packets/s or 2 Gbit/s towards one address for a minute: beyond what an office host or server receives in normal work (a 1 GbE link is full at about 81,000 full-size packets/s).
 -- severity: low
 -- category: attack
--- needs: misuse_bins
+-- needs: check_rows, misuse_bins
 -- param: home_bps DOUBLE = 2000000000
 -- param: home_pps DOUBLE = 200000
 -- param: other_bps DOUBLE = 2000000000

@@ -3,7 +3,7 @@
 -- description: ICMP and ICMPv6 packets towards one address. GenieATM's protocol-misuse rule: the 30-second average (bins aligned to the clock) per destination address exceeds the limit in two consecutive bins (bps or pps, either triggers when both are set; 0 = off). home_* apply to destinations in the home networks, other_* to the rest; [checks.icmp_misuse.subnetworks.NAME] bps/pps override both for a configured subnetwork. Defaults: 500 packets/s or 10 Mbit/s: ping and neighbour discovery send a few packets a second per host; monitoring of many hosts spreads over many destinations.
 -- severity: medium
 -- category: attack
--- needs: misuse_bins
+-- needs: check_rows, misuse_bins
 -- param: home_bps DOUBLE = 10000000
 -- param: home_pps DOUBLE = 500
 -- param: other_bps DOUBLE = 10000000

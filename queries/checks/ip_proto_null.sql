@@ -3,7 +3,7 @@
 -- description: IP packets whose transport protocol number is 0 (after IPv6 extension headers), towards one address. GenieATM's protocol-misuse rule: the 30-second average (bins aligned to the clock) per destination address exceeds the limit in two consecutive bins (bps or pps, either triggers when both are set; 0 = off). home_* apply to destinations in the home networks, other_* to the rest; [checks.ip_proto_null.subnetworks.NAME] bps/pps override both for a configured subnetwork. Defaults: more than 1 packet/s (30 packets in each of two 30-s bins): protocol 0 carries no transport, so benign traffic has none; a stray malformed packet does not fill two bins.
 -- severity: medium
 -- category: attack
--- needs: misuse_bins
+-- needs: check_rows, misuse_bins
 -- param: home_bps DOUBLE = 0
 -- param: home_pps DOUBLE = 1
 -- param: other_bps DOUBLE = 0

@@ -3,7 +3,7 @@
 -- description: TCP SYN packets whose source address equals the destination address. GenieATM's protocol-misuse rule: the 30-second average (bins aligned to the clock) per destination address exceeds the limit in two consecutive bins (bps or pps, either triggers when both are set; 0 = off). home_* apply to destinations in the home networks, other_* to the rest; [checks.land_attack.subnetworks.NAME] bps/pps override both for a configured subnetwork. Defaults: any such packet in two consecutive bins (0.01 packets/s is below one packet in 30 s): a host never opens a connection to itself over the wire.
 -- severity: high
 -- category: attack
--- needs: misuse_bins
+-- needs: check_rows, misuse_bins
 -- param: home_bps DOUBLE = 0
 -- param: home_pps DOUBLE = 0.01
 -- param: other_bps DOUBLE = 0

@@ -5,13 +5,12 @@
 -- category: attack
 -- param: threshold DOUBLE = 100
 -- param: bin_secs BIGINT = 60
--- param: from_ts TIMESTAMP
--- param: to_ts TIMESTAMP
+-- needs: check_rows
 -- unit: count
 WITH probes AS (
-    SELECT ts, src_ip, dst_ip, ip_proto, dst_port
-    FROM check_traffic
-    WHERE ts >= $from_ts AND ts < $to_ts
+    SELECT sec AS ts, src_ip, dst_ip, ip_proto, dst_port
+    FROM _check_rows  -- the run's rows summed per second (queries/checks/_check_rows.sql)
+    WHERE in_range
       AND ((ip_proto = 6 AND tcp_flags & 18 = 2) OR (ip_proto = 17 AND dst_port < src_port))
 ),
 per_pair AS (

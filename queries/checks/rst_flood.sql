@@ -3,7 +3,7 @@
 -- description: TCP packets with RST towards one address (an exported flow counts when it carries RST without SYN). GenieATM's protocol-misuse rule: the 30-second average (bins aligned to the clock) per destination address exceeds the limit in two consecutive bins (bps or pps, either triggers when both are set; 0 = off). home_* apply to destinations in the home networks, other_* to the rest; [checks.rst_flood.subnetworks.NAME] bps/pps override both for a configured subnetwork. Defaults: 200 RST/s: resets end refused or aborted connections, a few a second for a busy host; a RST flood (or backscatter) is sustained and far higher.
 -- severity: medium
 -- category: attack
--- needs: misuse_bins
+-- needs: check_rows, misuse_bins
 -- param: home_bps DOUBLE = 0
 -- param: home_pps DOUBLE = 200
 -- param: other_bps DOUBLE = 0

@@ -3,7 +3,7 @@
 -- description: TCP packets with SYN and without ACK (connection openings) towards one address. GenieATM's protocol-misuse rule: the 30-second average (bins aligned to the clock) per destination address exceeds the limit in two consecutive bins (bps or pps, either triggers when both are set; 0 = off). home_* apply to destinations in the home networks, other_* to the rest; [checks.syn_flood.subnetworks.NAME] bps/pps override both for a configured subnetwork. Defaults: 100 SYN/s sustained for a minute: a busy web server sees a few to tens of new connections a second, and the bins are 30-s averages, so ordinary load and short bursts stay below it; a flood of spoofed SYNs does not. bps is off (SYNs are small; the packet rate is the signal).
 -- severity: high
 -- category: attack
--- needs: misuse_bins
+-- needs: check_rows, misuse_bins
 -- param: home_bps DOUBLE = 0
 -- param: home_pps DOUBLE = 100
 -- param: other_bps DOUBLE = 0

@@ -5,19 +5,17 @@
 -- category: attack
 -- param: threshold DOUBLE = 256
 -- param: bin_secs BIGINT = 60
--- param: from_ts TIMESTAMP
--- param: to_ts TIMESTAMP
+-- needs: check_rows
 -- unit: count
 WITH syn AS (
-    SELECT ts, src_ip, dst_ip, src_port, dst_port, packets
-    FROM check_traffic
-    WHERE ts >= $from_ts AND ts < $to_ts AND ip_proto = 6 AND tcp_flags & 18 = 2
+    SELECT sec AS ts, src_ip, dst_ip, src_port, dst_port, packets
+    FROM _check_rows  -- the run's rows summed per second, and one minute either side (_check_rows.sql)
+    WHERE in_range AND ip_proto = 6 AND tcp_flags & 18 = 2
 ),
 answered AS (
     SELECT DISTINCT dst_ip AS src_ip, src_ip AS dst_ip, dst_port AS src_port, src_port AS dst_port
-    FROM check_traffic
-    WHERE ts >= $from_ts - INTERVAL 1 MINUTE AND ts < $to_ts + INTERVAL 1 MINUTE
-      AND ip_proto = 6 AND (tcp_flags & 18 = 18 OR tcp_flags & 4 = 4)
+    FROM _check_rows
+    WHERE ip_proto = 6 AND (tcp_flags & 18 = 18 OR tcp_flags & 4 = 4)
 ),
 unanswered AS (
     SELECT s.* FROM syn s ANTI JOIN answered a USING (src_ip, dst_ip, src_port, dst_port)

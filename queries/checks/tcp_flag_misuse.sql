@@ -3,7 +3,7 @@
 -- description: TCP packets with no flags, or with impossible combinations (SYN+FIN, SYN+RST, FIN without ACK), towards one address; packets only (a flow holds just the OR of its flags). GenieATM's protocol-misuse rule: the 30-second average (bins aligned to the clock) per destination address exceeds the limit in two consecutive bins (bps or pps, either triggers when both are set; 0 = off). home_* apply to destinations in the home networks, other_* to the rest; [checks.tcp_flag_misuse.subnetworks.NAME] bps/pps override both for a configured subnetwork. Defaults: 10 packets/s: stacks never send these combinations, so only scanners (NULL, XMAS/FIN scans) and broken middleboxes do; the odd damaged packet stays far below.
 -- severity: high
 -- category: attack
--- needs: misuse_bins
+-- needs: check_rows, misuse_bins
 -- param: home_bps DOUBLE = 0
 -- param: home_pps DOUBLE = 10
 -- param: other_bps DOUBLE = 0

@@ -3,7 +3,7 @@
 -- description: Fragmented IPv4/IPv6 packets carrying TCP (more-fragments set or a non-zero offset) towards one address; packets only. GenieATM's protocol-misuse rule: the 30-second average (bins aligned to the clock) per destination address exceeds the limit in two consecutive bins (bps or pps, either triggers when both are set; 0 = off). home_* apply to destinations in the home networks, other_* to the rest; [checks.tcp_fragment.subnetworks.NAME] bps/pps override both for a configured subnetwork. Defaults: 100 fragments/s: TCP negotiates its segment size, so TCP fragments are rare (a tunnel with a small MTU makes a few); fragment floods and evasion make thousands.
 -- severity: medium
 -- category: attack
--- needs: misuse_bins
+-- needs: check_rows, misuse_bins
 -- param: home_bps DOUBLE = 0
 -- param: home_pps DOUBLE = 100
 -- param: other_bps DOUBLE = 0

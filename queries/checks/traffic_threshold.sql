@@ -6,11 +6,10 @@
 -- param: threshold DOUBLE = 536870912
 -- param: bin_secs BIGINT = 60
 -- param: home_only BOOLEAN = true
--- param: from_ts TIMESTAMP
--- param: to_ts TIMESTAMP
+-- needs: check_rows
 -- unit: bytes
 WITH t AS (
-    SELECT ts, src_ip, dst_ip, bytes FROM check_traffic WHERE ts >= $from_ts AND ts < $to_ts
+    SELECT sec AS ts, src_ip, dst_ip, bytes FROM _check_rows WHERE in_range  -- summed per second (_check_rows.sql)
 ),
 per_host AS (
     SELECT host, bin, sum(b) FILTER (WHERE dir = 'ingress') AS ingress, sum(b) FILTER (WHERE dir = 'egress') AS egress

@@ -3,7 +3,7 @@
 -- description: UDP packets towards one address. GenieATM's protocol-misuse rule: the 30-second average (bins aligned to the clock) per destination address exceeds the limit in two consecutive bins (bps or pps, either triggers when both are set; 0 = off). home_* apply to destinations in the home networks, other_* to the rest; [checks.udp_flood.subnetworks.NAME] bps/pps override both for a configured subnetwork. Defaults: 20,000 packets/s or 500 Mbit/s: a busy DNS server or a video stream stays well below this towards a single address; a UDP flood does not.
 -- severity: high
 -- category: attack
--- needs: misuse_bins
+-- needs: check_rows, misuse_bins
 -- param: home_bps DOUBLE = 500000000
 -- param: home_pps DOUBLE = 20000
 -- param: other_bps DOUBLE = 500000000

@@ -3,7 +3,7 @@
 -- description: Fragmented packets carrying UDP towards one address; packets only. GenieATM's protocol-misuse rule: the 30-second average (bins aligned to the clock) per destination address exceeds the limit in two consecutive bins (bps or pps, either triggers when both are set; 0 = off). home_* apply to destinations in the home networks, other_* to the rest; [checks.udp_fragment.subnetworks.NAME] bps/pps override both for a configured subnetwork. Defaults: 1,000 fragments/s: large DNS (EDNS) answers, NFS and VPNs fragment UDP legitimately but at far lower sustained rates towards one address.
 -- severity: medium
 -- category: attack
--- needs: misuse_bins
+-- needs: check_rows, misuse_bins
 -- param: home_bps DOUBLE = 0
 -- param: home_pps DOUBLE = 1000
 -- param: other_bps DOUBLE = 0

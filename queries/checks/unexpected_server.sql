@@ -8,24 +8,24 @@
 -- param: ntp_servers VARCHAR = ''
 -- param: smtp_servers VARCHAR = ''
 -- param: bin_secs BIGINT = 86400
--- param: from_ts TIMESTAMP
--- param: to_ts TIMESTAMP
+-- needs: check_rows
 -- unit: packets
 WITH svc(service, proto, port) AS (
     VALUES ('DNS', 17, 53), ('DNS', 6, 53), ('DHCP', 17, 67), ('NTP', 17, 123), ('SMTP', 6, 25), ('SMTP', 6, 465),
            ('SMTP', 6, 587)
 ),
 t AS (
-    SELECT ts, src_ip, dst_ip, ip_proto, src_port, dst_port, packets FROM check_traffic
-    WHERE ts >= $from_ts AND ts < $to_ts AND ip_proto IN (6, 17)
+    SELECT first_ts AS ts, last_ts, sec, src_ip, dst_ip, ip_proto, src_port, dst_port, packets
+    FROM _check_rows  -- the run's rows summed per second (queries/checks/_check_rows.sql)
+    WHERE in_range AND ip_proto IN (6, 17)
       AND (src_port IN (25, 53, 67, 123, 465, 587) OR dst_port IN (25, 53, 67, 123, 465, 587))
 ),
 answers AS (
-    SELECT s.service, s.proto, s.port, t.src_ip AS server, t.dst_ip AS client, t.ts, t.packets
+    SELECT s.service, s.proto, s.port, t.src_ip AS server, t.dst_ip AS client, t.ts, t.last_ts, t.sec, t.packets
     FROM t JOIN svc s ON t.ip_proto = s.proto AND t.src_port = s.port AND t.dst_port <> s.port
 ),
 requests AS (
-    SELECT s.service, s.proto, s.port, t.dst_ip AS server, t.src_ip AS client, t.ts, t.packets
+    SELECT s.service, s.proto, s.port, t.dst_ip AS server, t.src_ip AS client, t.ts, t.last_ts, t.sec, t.packets
     FROM t JOIN svc s ON t.ip_proto = s.proto AND t.dst_port = s.port AND t.src_port <> s.port
 ),
 judged AS (
@@ -50,7 +50,7 @@ unexpected AS (
                ELSE NOT list_contains(string_split(replace(list_text, ' ', ''), ','), ip_text(server)) END
 )
 SELECT ip_text(server) AS entity, min(ts) AS window_start,
-       greatest(max(ts) + INTERVAL 1 SECOND, time_bin(min(ts), $bin_secs) + to_seconds($bin_secs)) AS window_end,
+       greatest(max(last_ts) + INTERVAL 1 SECOND, time_bin(min(sec), $bin_secs) + to_seconds($bin_secs)) AS window_end,
        CAST(sum(packets) AS DOUBLE) AS value, CAST(0 AS DOUBLE) AS threshold, 'packets' AS unit,
        printf('%s server %s (%s/%d): %d packets with %d client(s) (%s); not a configured %s server (%s)', service,
               ip_text(server), proto_name(proto), port, sum(packets), count(DISTINCT client),
@@ -59,5 +59,5 @@ SELECT ip_text(server) AS entity, min(ts) AS window_start,
                    ELSE 'configured: ' || any_value(list_text) END) AS detail,
        'host ' || ip_text(server) || ' and ' || proto_name(proto) || ' port ' || CAST(port AS VARCHAR) AS evidence
 FROM unexpected
-GROUP BY service, proto, port, server, time_bin(ts, $bin_secs)
+GROUP BY service, proto, port, server, time_bin(sec, $bin_secs)
 ORDER BY window_start, entity;

@@ -8,7 +8,7 @@ import pytest
 from forensics.checks import list_checks, load_alerts, run_checks
 from forensics.config import config_from_text
 from forensics.errors import DefinitionError, UsageError
-from forensics.sqlfiles import parse_definition
+from forensics.sqlfiles import parse_definition, placeholders
 
 EXPECTED = {"syn_flood", "ip_proto_null", "tcp_flag_misuse", "tcp_fragment", "udp_fragment", "icmp_misuse",
             "land_attack", "rst_flood", "udp_flood", "host_total", "syn_scan", "port_scan", "host_sweep",
@@ -29,11 +29,22 @@ def test_every_check_runs_on_an_empty_case(case):
     result = run_checks(case)
     assert {s.name for s in result.checks} >= EXPECTED
     assert result.alerts == [] and load_alerts(case) == []
+    # DuckDB's own progress bar (drawn on stdout for a statement over 2 s) would break `check --json` when piped
+    assert case.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False
 
 
 def test_check_header_needs_a_severity(tmp_path):
     with pytest.raises(DefinitionError, match="severity"):
         parse_definition(tmp_path / "x.sql", "-- name: x\n-- title: X\nSELECT 1", kind="check")
+
+
+def test_apostrophe_in_a_comment_does_not_hide_later_placeholders(tmp_path):
+    sql = "SELECT 1 -- the host's minute\nFROM t WHERE a > $threshold AND b = 'it''s $not' /* don't */ AND c < $to_ts"
+    assert placeholders(sql) == {"threshold", "to_ts"}
+    text = ("-- name: x\n-- title: X\n-- severity: low\n-- param: threshold DOUBLE = 1\n"
+            "-- param: to_ts TIMESTAMP\n" + sql)
+    d = parse_definition(tmp_path / "x.sql", text, kind="check")  # raised 'declared but not used' before the fix
+    assert {p.name for p in d.params} == placeholders(d.sql) == {"threshold", "to_ts"}
 
 
 def test_config_keys_are_validated_against_the_checks_params(case):

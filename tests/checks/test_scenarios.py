@@ -148,6 +148,18 @@ def test_after_hours_and_timezone(tmp_case):
     assert wide == []
 
 
+def test_after_hours_one_alert_per_host_and_bin(tmp_case):
+    night = dt.datetime(2026, 3, 10, 1, 30)
+    recs = [(epoch(night), syn_frame("10.0.1.23", "198.51.100.23", 52000, 22)),
+            (epoch(night) + 4200, syn_frame("10.0.1.23", "198.51.100.24", 52001, 443))]  # 02:40, the next hour
+    case = tmp_case(recs)
+    hourly = [(a.window_start, a.window_end, a.value) for a in run(case, ["after_hours"]).alerts]
+    assert hourly == [(night, dt.datetime(2026, 3, 10, 2), 1.0),
+                      (night + dt.timedelta(seconds=4200), dt.datetime(2026, 3, 10, 3), 1.0)]
+    daily = run(case, ["after_hours"], after_hours__bin_secs="86400").alerts
+    assert [(a.window_start, a.window_end, a.value) for a in daily] == [(night, dt.datetime(2026, 3, 11), 2.0)]
+
+
 def test_after_hours_from_config(tmp_case):
     config = '[business_hours]\ndays = ["mon","tue","wed","thu","fri"]\nstart = "13:00"\nend = "18:00"\n'
     case = tmp_case([(epoch(T0), syn_frame("10.0.1.25", "198.51.100.25", 52002, 443))], config=config)
