@@ -9,7 +9,9 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from forensics.checks import load_alerts
 from forensics.errors import UsageError
+from forensics.render.alerts import render_alerts_html
 from forensics.render.commands import carve_command
 from forensics.render.html import environment, render_html
 from forensics.reports import SITE_REPORTS, ReportResult, list_reports, run_report
@@ -95,6 +97,21 @@ def _with_carve_links(page: str, result: ReportResult, form: dict) -> str:
         return f'{match.group(1)}<a class="carve-download" href="{escape(href)}">download pcap</a> '
 
     return _CARVE_CELL.sub(link, page)
+
+
+_ALERT_CARVE = re.compile(r"(<code>forensics carve --alert (\d+) -w [^<]*</code>)(</td></tr>)")
+
+
+def alerts_html(case: Case) -> str:
+    """The alerts page of `forensics alerts -o` (timeline, series, evidence) for every stored alert, each with
+    a link that downloads its carved packets (/alerts/ID.pcap)."""
+    page = render_alerts_html(load_alerts(case), index_href="/")
+
+    def link(match: re.Match) -> str:
+        return (f'{match.group(1)} &middot; <a class="carve-download" href="/alerts/{match.group(2)}.pcap">'
+                f"download pcap</a>{match.group(3)}")
+
+    return _ALERT_CARVE.sub(link, page)
 
 
 def error_page(status: int, msg: str) -> str:
