@@ -24,7 +24,7 @@ from forensics.errors import ForensicsError, SourceMissingError, UsageError
 from forensics.render.jsonout import dumps_readable, envelope, error_envelope
 from forensics.reports import ReportResult, list_reports, run_report
 from forensics.serve.auth import BasicAuth
-from forensics.serve.caseaccess import CaseSource, list_alerts, list_captures, run_cancellable
+from forensics.serve.caseaccess import CaseSource, list_alerts, list_captures, list_coverage, run_cancellable
 from forensics.serve.evidence import carve_alert, carve_row
 from forensics.serve.genieatm import ApiError, ReportRequest, bad, parse_request, pick_group
 from forensics.serve.pages import alerts_html, error_page, index_page, report_page
@@ -198,11 +198,18 @@ def create_app(source: CaseSource, users: dict[str, bytes] | None = None) -> Fas
     async def alerts(request: Request, limit: Limit = 1000, offset: Offset = 0) -> Response:
         return await alerts_answer(request, limit, offset)
 
-    @app.get("/api/captures", tags=["reports"], summary="The imported files with their provenance")
+    @app.get("/api/captures", tags=["reports"], summary="The imported files with their provenance and coverage",
+             description="`captures`: one row per file (sha256, size, counts, time range); `coverage`: one row "
+                         "per capture interface (or a file's exported flows) with its time range, packets, bytes, "
+                         "flows and malformed/rejected counts; `rejected_files`: files refused whole.")
     async def captures(request: Request) -> Response:
-        rows = await run_cancellable(request, source, list_captures)
-        return JSONResponse({"response": {"status": "succ", "result": {"output_file": None,
-                                                                       "data": {"captures": rows}}}})
+        def work(case: object) -> dict:
+            coverage = list_coverage(case)
+            return {"captures": list_captures(case), "coverage": coverage["spans"],
+                    "rejected_files": coverage["rejected_files"]}
+
+        data = await run_cancellable(request, source, work)
+        return JSONResponse({"response": {"status": "succ", "result": {"output_file": None, "data": data}}})
 
     @app.get("/api/report/{name}", tags=["reports"], summary="Any report of the case by name",
              description="The same request form as GenieATM's paths; `alerts` lists the alerts table unless a "
