@@ -14,11 +14,13 @@ from forensics.cli.report import ConfigOption, QueriesOption
 
 def serve_command(
     db: DbOption = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (beyond 127.0.0.1 / ::1 only with --users).")
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (beyond 127.0.0.1 / ::1 only with "
+                                                 "users: --users or the config's serve section).")
                     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on (0 picks a free one).")] = 8080,
     users: Annotated[Path | None, typer.Option("--users", help="Users file, name:bcrypt-hash a line (htpasswd "
-                     "-B), added to the config's [serve] users; every request then needs one (HTTP Basic). "
+                     "-B), added to the users of the case config's serve section; every request then needs one (HTTP "
+                     "Basic). "
                      "Users are required beyond loopback.",
                      show_default=False)] = None,
     config: ConfigOption = None,
