@@ -32,6 +32,10 @@
     checks_dirs = ["my_checks"]         # extra check folders (.sql, .py, plugins; docs/checks.md); relative to it
     [checks.syn_scan]                   # thresholds of one check: any keys, validated by the check runner
     min_ports = 100                     #   against that check's declared parameters
+    [serve]                             # `forensics serve` users (HTTP Basic): bcrypt hashes only, never text
+    users_file = "users.htpasswd"       #   name:bcrypt-hash a line (htpasswd -B); relative to this file
+    [serve.users]                       #   and/or inline; the hashes never appear in a report's JSON
+    alice = "$2b$12$..."
 
 With no config at all, home is the private and local ranges and WannaCry.attack is defined (DEFAULT_*).
 The accepted sections and keys are declared once, in SECTIONS below: an unknown section or key (a typo
@@ -150,9 +154,13 @@ class CaseConfig:
     as_prefixes: tuple[AsPrefix, ...] = ()
     as_source: str | None = None
     business_hours: BusinessHours = BusinessHours()
-    text: str = ""
+    text: str = field(default="", repr=False)  # the TOML as written ([serve.users] hashes too): not in repr
     queries_dirs: tuple[str, ...] = ()
     checks: dict[str, dict] = field(default_factory=dict)  # [checks.NAME] tables as written (raw values)
+    # [serve] users: name -> bcrypt hash, and the users file named there. Kept out of summary() (copied into
+    # every report's JSON) and out of repr: a hash is a secret's stand-in, not something to publish.
+    serve_users: dict[str, str] = field(default_factory=dict, repr=False)
+    serve_users_file: str | None = None
 
     def where(self, *path: str | int) -> str:
         """'FILE:LINE: [section] key' for a place in this config, for errors found later (check parameters):
@@ -185,6 +193,8 @@ class CaseConfig:
                                "timezone": self.business_hours.timezone},
             # TOML dates and times become text: the summary is written into JSON as it is
             "checks": json.loads(json.dumps(self.checks, default=str)),
+            # how many users, never their hashes
+            "serve": {"users": len(self.serve_users), "users_file": self.serve_users_file},
         }
 
 
@@ -370,6 +380,7 @@ SECTIONS: dict[str, tuple[str, object]] = {
     "business_hours": ("keys", {"days": "days", "start": "time", "end": "time", "timezone": "timezone"}),
     "reports": ("keys", {"queries": "folders", "checks_dirs": "folders"}),
     "checks": ("any", None),
+    "serve": ("keys", {"users_file": "file", "users": "hashes"}),
 }
 _EXPECTED = {
     "cidrs": 'a list of CIDR blocks such as ["10.0.0.0/8"]',
@@ -383,6 +394,7 @@ _EXPECTED = {
     "time": 'a time of day as a string such as "08:00"',
     "timezone": 'an IANA time zone as a string such as "Europe/Rome"',
     "file": 'a file name as a string such as "asn.csv"',
+    "hashes": 'a table of bcrypt hashes: [serve.users] then alice = "$2b$12$..." (htpasswd -B)',
 }
 
 
@@ -411,6 +423,8 @@ def _type_ok(kind: str, value: object) -> bool:
         return isinstance(value, bool)
     if kind == "time":
         return isinstance(value, (str, dt.time))
+    if kind == "hashes":
+        return isinstance(value, dict)
     return isinstance(value, str)
 
 
@@ -718,8 +732,32 @@ def config_from_text(text: str, source: str = "<text>", base: Path | None = None
             raise places.error(("reports", "queries"), f"{str(path)!r} {what}; name a folder of .sql reports",
                                folder)
         dirs.append(str(path))
+    users, users_file = _serve_users(doc.get("serve", {}), places, base)
     return CaseConfig(source, home, subnets, groups, apps, tuple(ifaces), farms, filters, fgroups,
-                      as_prefixes, as_source, hours, text, tuple(dirs), dict(doc.get("checks", {})))
+                      as_prefixes, as_source, hours, text, tuple(dirs), dict(doc.get("checks", {})),
+                      serve_users=users, serve_users_file=users_file)
+
+
+# A bcrypt hash as htpasswd -B and bcrypt.hashpw write it: $2a$/$2b$/$2y$, cost, 53 characters of salt+hash.
+BCRYPT_HASH = re.compile(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}")
+
+
+def _serve_users(table: dict, places: _Places, base: Path | None) -> tuple[dict[str, str], str | None]:
+    """[serve] users (name -> bcrypt hash; anything else, plain text above all, refused) and users_file
+    (checked to be a regular file here; its lines are read by forensics.serve.auth)."""
+    users = {}
+    for name, value in table.get("users", {}).items():
+        if not isinstance(value, str) or not BCRYPT_HASH.fullmatch(value):
+            raise places.error(("serve", "users", name), "not a bcrypt hash (plain text and other hashes are "
+                                                         "refused); make one with htpasswd -nB NAME")
+        users[str(name)] = value
+    users_file = None
+    if "users_file" in table:
+        path = Path(table["users_file"])
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        users_file = str(regular_file(path, places.at(("serve", "users_file"))))
+    return users, users_file
 
 
 def _bad_cidr(values: object) -> str | None:

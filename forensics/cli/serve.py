@@ -14,11 +14,14 @@ from forensics.cli.report import ConfigOption, QueriesOption
 
 def serve_command(
     db: DbOption = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (beyond 127.0.0.1 / ::1 only with --users).")
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (beyond 127.0.0.1 / ::1 only with "
+                                                 "users: --users or the config's serve section).")
                     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on (0 picks a free one).")] = 8080,
     users: Annotated[Path | None, typer.Option("--users", help="Users file, name:bcrypt-hash a line (htpasswd "
-                     "-B); every request then needs one (HTTP Basic). Required beyond loopback.",
+                     "-B), added to the users of the case config's serve section; every request then needs one (HTTP "
+                     "Basic). "
+                     "Users are required beyond loopback.",
                      show_default=False)] = None,
     config: ConfigOption = None,
     queries: QueriesOption = None,
@@ -31,12 +34,13 @@ def serve_command(
     """
     from forensics.config import load_config
     from forensics.serve import CaseSource, check_bind, serve
-    from forensics.serve.auth import load_users
+    from forensics.serve.auth import server_users
 
-    accounts = load_users(users) if users is not None else None
-    check_bind(host, bool(accounts))
     path = db_path(db)
-    source = CaseSource(path, load_config(config, path), tuple(str(Path(q)) for q in queries or ()))
+    case_config = load_config(config, path)
+    accounts = server_users(case_config, users) or None
+    check_bind(host, bool(accounts))
+    source = CaseSource(path, case_config, tuple(str(Path(q)) for q in queries or ()))
     try:
         serve(source, host, port, quiet, accounts)
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C / SIGTERM it stopped on, once it has stopped

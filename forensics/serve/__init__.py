@@ -33,7 +33,8 @@ def check_bind(host: str, with_users: bool = False) -> None:
     """Refuse to listen beyond loopback without users: a case is evidence, and anyone on the network could read it."""
     if not with_users and not is_loopback(host):
         raise UsageError(f"--host {host}: beyond loopback the server needs users (--users FILE of bcrypt hashes, "
-                         "htpasswd -B); without them use --host 127.0.0.1 (or ::1)")
+                         "htpasswd -B, or [serve] users in the case config); without them use --host 127.0.0.1 "
+                         "(or ::1)")
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -68,7 +69,7 @@ def serve(source: CaseSource, host: str = "127.0.0.1", port: int = 8080, quiet: 
     sock = listen(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    who = f"{len(users)} user(s) of the users file, HTTP Basic" if users else "loopback only, no users needed"
+    who = f"{len(users)} user(s), HTTP Basic" if users else "loopback only, no users needed"
     print(f"forensics: serving {source.db} read-only at http://{shown}:{bound}/ ({who})", file=sys.stderr,
           flush=True)
     config = uvicorn.Config(create_app(source, users), log_level="warning" if quiet else "info", access_log=not quiet)

@@ -24,10 +24,10 @@ from forensics.errors import ForensicsError, SourceMissingError, UsageError
 from forensics.render.jsonout import dumps_readable, envelope, error_envelope
 from forensics.reports import ReportResult, list_reports, run_report
 from forensics.serve.auth import BasicAuth
-from forensics.serve.caseaccess import CaseSource, list_alerts, list_captures, run_cancellable
-from forensics.serve.evidence import carve_row
+from forensics.serve.caseaccess import CaseSource, list_alerts, list_captures, list_coverage, run_cancellable
+from forensics.serve.evidence import carve_alert, carve_row
 from forensics.serve.genieatm import ApiError, ReportRequest, bad, parse_request, pick_group
-from forensics.serve.pages import error_page, index_page, report_page
+from forensics.serve.pages import alerts_html, error_page, index_page, report_page
 
 # GenieATM's report paths and the report each one runs.
 GENIEATM_PATHS: dict[str, str] = {
@@ -198,11 +198,18 @@ def create_app(source: CaseSource, users: dict[str, bytes] | None = None) -> Fas
     async def alerts(request: Request, limit: Limit = 1000, offset: Offset = 0) -> Response:
         return await alerts_answer(request, limit, offset)
 
-    @app.get("/api/captures", tags=["reports"], summary="The imported files with their provenance")
+    @app.get("/api/captures", tags=["reports"], summary="The imported files with their provenance and coverage",
+             description="`captures`: one row per file (sha256, size, counts, time range); `coverage`: one row "
+                         "per capture interface (or a file's exported flows) with its time range, packets, bytes, "
+                         "flows and malformed/rejected counts; `rejected_files`: files refused whole.")
     async def captures(request: Request) -> Response:
-        rows = await run_cancellable(request, source, list_captures)
-        return JSONResponse({"response": {"status": "succ", "result": {"output_file": None,
-                                                                       "data": {"captures": rows}}}})
+        def work(case: object) -> dict:
+            coverage = list_coverage(case)
+            return {"captures": list_captures(case), "coverage": coverage["spans"],
+                    "rejected_files": coverage["rejected_files"]}
+
+        data = await run_cancellable(request, source, work)
+        return JSONResponse({"response": {"status": "succ", "result": {"output_file": None, "data": data}}})
 
     @app.get("/api/report/{name}", tags=["reports"], summary="Any report of the case by name",
              description="The same request form as GenieATM's paths; `alerts` lists the alerts table unless a "
@@ -239,17 +246,29 @@ def create_app(source: CaseSource, users: dict[str, bytes] | None = None) -> Fas
             return HTMLResponse(error_page(status, str(exc)), status_code=status)
         return HTMLResponse(page)
 
+    @app.get("/alerts.html", response_class=HTMLResponse, include_in_schema=False)
+    async def alerts_page(request: Request) -> HTMLResponse:
+        return HTMLResponse(await run_cancellable(request, source, alerts_html))
+
+    async def send_carved(request: Request, work: object) -> Response:
+        try:
+            path, download = await run_cancellable(request, source, work)
+        except ForensicsError as exc:
+            msg = str(exc)
+            status = 404 if isinstance(exc, UsageError) and msg.startswith(("no report called", "no alert ")) \
+                else _status_of(exc)
+            return HTMLResponse(error_page(status, msg), status_code=status)
+        media = "application/x-pcapng" if path.suffix == ".pcapng" else "application/vnd.tcpdump.pcap"
+        return FileResponse(path, media_type=media, filename=download,
+                            background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True))
+
+    @app.get("/alerts/{alert_id}.pcap", include_in_schema=False)
+    async def alert_carve(request: Request, alert_id: int) -> Response:
+        return await send_carved(request, lambda case: carve_alert(case, alert_id))
+
     @app.get("/carve/{name}/{item}.pcap", include_in_schema=False)
     async def carve_link(request: Request, name: str, item: int) -> Response:
         form = {k: v for k, v in request.query_params.items() if v.strip()}
-        try:
-            path, download = await run_cancellable(
-                request, source, lambda case: carve_row(case, source, name, item, form))
-        except ForensicsError as exc:
-            status = 404 if isinstance(exc, UsageError) and "no report called" in str(exc) else _status_of(exc)
-            return HTMLResponse(error_page(status, str(exc)), status_code=status)
-        folder = path.parent
-        return FileResponse(path, media_type="application/vnd.tcpdump.pcap", filename=download,
-                            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
+        return await send_carved(request, lambda case: carve_row(case, source, name, item, form))
 
     return app

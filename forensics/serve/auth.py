@@ -1,11 +1,17 @@
-"""HTTP Basic authentication against a users file of bcrypt hashes (Apache's `htpasswd -B` format).
+"""HTTP Basic authentication against bcrypt hashes: a users file (Apache's `htpasswd -B` format) and/or the
+case config's [serve] section.
 
     # forensics serve --users users.htpasswd
     alice:$2y$12$...            # htpasswd -B -c users.htpasswd alice   (or bcrypt.hashpw in Python)
+    # forensics.toml
+    [serve]
+    users_file = "users.htpasswd"
+    [serve.users]
+    bob = "$2b$12$..."
 
-The users live in their own file, not in forensics.toml: the case config is copied into every report's JSON
-(`config`), and password hashes have no business there. Plain-text or other hash kinds are refused when the
-file is read. A checked password is remembered (by its SHA-256, in memory) so that bcrypt's deliberate slowness
+The config's summary (copied into every report's JSON) counts the users but never carries a hash.
+Plain-text or other hash kinds are refused when the file or config is read. A checked password is
+remembered (by its SHA-256, in memory) so that bcrypt's deliberate slowness
 is paid once per user and password, not on every request.
 """
 
@@ -17,6 +23,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from forensics.config import CaseConfig
 from forensics.errors import UsageError
 
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
@@ -46,6 +53,18 @@ def load_users(path: str | Path) -> dict[str, bytes]:
         users[name] = digest.encode("ascii", errors="replace")
     if not users:
         raise UsageError(f"--users {path}: no users in it")
+    return users
+
+
+def server_users(config: CaseConfig, users_path: str | Path | None = None) -> dict[str, bytes]:
+    """Every user the server accepts: the config's users_file, then its [serve.users], then --users FILE
+    (a later source wins for a name given twice). Empty when none of them names a user."""
+    users: dict[str, bytes] = {}
+    if config.serve_users_file:
+        users.update(load_users(config.serve_users_file))
+    users.update({name: digest.encode("ascii") for name, digest in config.serve_users.items()})
+    if users_path is not None:
+        users.update(load_users(users_path))
     return users
 
 

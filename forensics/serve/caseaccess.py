@@ -113,3 +113,14 @@ def list_captures(case: Case) -> list[dict]:
     cur = case.con.execute(read_sql("info/captures.sql"))
     columns = [d[0] for d in cur.description]
     return [dict(zip(columns, (_jsonable(v) for v in row), strict=True)) for row in cur.fetchall()]
+
+
+def list_coverage(case: Case) -> dict:
+    """{'spans', 'rejected_files'}: what each capture covers per interface (queries/serve/coverage.sql) and the
+    files refused whole at import, JSON-safe."""
+    def rows(name: str) -> list[dict]:
+        cur = case.con.execute(read_sql(name))
+        columns = [d[0] for d in cur.description]
+        return [dict(zip(columns, (_jsonable(v) for v in row), strict=True)) for row in cur.fetchall()]
+
+    return {"spans": rows("serve/coverage.sql"), "rejected_files": rows("serve/rejected_files.sql")}

@@ -9,12 +9,14 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from forensics.checks import load_alerts
 from forensics.errors import UsageError
+from forensics.render.alerts import render_alerts_html
 from forensics.render.commands import carve_command
 from forensics.render.html import environment, render_html
 from forensics.reports import SITE_REPORTS, ReportResult, list_reports, run_report
 from forensics.reports.timebins import PERIODS
-from forensics.serve.caseaccess import CaseSource, list_alerts, list_captures
+from forensics.serve.caseaccess import CaseSource, list_alerts, list_captures, list_coverage
 from forensics.store import Case
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -22,6 +24,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 FORM_FIELDS = ("from", "to", "period", "end", "bin", "unit", "ip_version", "scope", "top", "filter")
 # Alerts shown on the index page (all of them are at /api/alerts).
 INDEX_ALERTS = 200
+# Width in pixels of the coverage strip (one bar per capture interface over the case's whole time range).
+COVERAGE_WIDTH = 600
 
 
 def _env():  # noqa: ANN202 - a jinja2.Environment
@@ -47,7 +51,25 @@ def index_page(case: Case, source: CaseSource) -> str:
     return _env().get_template("serve_index.html").render(
         page={"page_title": f"Case {Path(source.db).name}"}, db=source.db,
         config=source.config.source or "built-in defaults", reports=_catalog(source), captures=captures,
-        alerts=alerts, form=_form_html(source, None, {}))
+        alerts=alerts, coverage=coverage_layout(list_coverage(case)), width=COVERAGE_WIDTH,
+        form=_form_html(source, None, {}))
+
+
+def coverage_layout(coverage: dict, width: int = COVERAGE_WIDTH) -> dict:
+    """The coverage rows with each one's bar (x, w in pixels) over the case's first-to-last time."""
+    spans = coverage["spans"]
+    timed = [s for s in spans if s["first_us"] is not None]
+    lo = min((s["first_us"] for s in timed), default=0)
+    hi = max((s["last_us"] for s in timed), default=0)
+    scale = width / max(hi - lo, 1)
+    for s in spans:
+        if s["first_us"] is None:
+            s["bar"] = None
+        else:
+            x = (s["first_us"] - lo) * scale
+            s["bar"] = (round(x, 1), round(max((s["last_us"] - s["first_us"]) * scale, 2.0), 1))
+    return {**coverage, "start": min((s["first_ts"] for s in timed), default=None),
+            "end": max((s["last_ts"] for s in timed), default=None)}
 
 
 def run_page_report(case: Case, source: CaseSource, name: str, form: dict) -> ReportResult:
@@ -95,6 +117,21 @@ def _with_carve_links(page: str, result: ReportResult, form: dict) -> str:
         return f'{match.group(1)}<a class="carve-download" href="{escape(href)}">download pcap</a> '
 
     return _CARVE_CELL.sub(link, page)
+
+
+_ALERT_CARVE = re.compile(r"(<code>forensics carve --alert (\d+) -w [^<]*</code>)(</td></tr>)")
+
+
+def alerts_html(case: Case) -> str:
+    """The alerts page of `forensics alerts -o` (timeline, series, evidence) for every stored alert, each with
+    a link that downloads its carved packets (/alerts/ID.pcap)."""
+    page = render_alerts_html(load_alerts(case), index_href="/")
+
+    def link(match: re.Match) -> str:
+        return (f'{match.group(1)} &middot; <a class="carve-download" href="/alerts/{match.group(2)}.pcap">'
+                f"download pcap</a>{match.group(3)}")
+
+    return _ALERT_CARVE.sub(link, page)
 
 
 def error_page(status: int, msg: str) -> str:

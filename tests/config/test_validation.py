@@ -81,6 +81,7 @@ def test_each_mistake_names_file_line_and_key(text, needle, key, reason, tmp_pat
 def test_every_section_of_the_table_is_accepted_and_read(tmp_path):
     (tmp_path / "asn.csv").write_text("prefix,asn,name\n8.8.8.0/24,15169,GOOGLE\n")
     (tmp_path / "mine").mkdir()
+    (tmp_path / "users.htpasswd").write_text("bob:$2b$04$FyiXpEVPTQwR/gm3dGs3nOlOphO9yHIEkSFBQKsgnpAH3zd1Q20fS\n")
     text = """
 [home]
 networks = ["10.0.0.0/8"]
@@ -116,6 +117,10 @@ queries = ["mine"]
 min_ports = 100
 note = "anything the check declares"
 [checks.after_hours]
+[serve]
+users_file = "users.htpasswd"
+[serve.users]
+alice = "$2b$04$FyiXpEVPTQwR/gm3dGs3nOlOphO9yHIEkSFBQKsgnpAH3zd1Q20fS"
 """
     cfg = config_from_text(text, str(tmp_path / "forensics.toml"), tmp_path)
     assert set(SECTIONS) == {ln.strip("[]").split(".")[0] for ln in text.splitlines() if ln.startswith("[")}
@@ -128,6 +133,8 @@ note = "anything the check declares"
     assert cfg.summary()["business_hours"]["timezone"] == "America/New_York"
     assert [a.asn for a in cfg.as_prefixes] == [15169]
     assert cfg.queries_dirs == (str(tmp_path / "mine"),)
+    assert cfg.serve_users == {"alice": "$2b$04$FyiXpEVPTQwR/gm3dGs3nOlOphO9yHIEkSFBQKsgnpAH3zd1Q20fS"}
+    assert cfg.serve_users_file == str(tmp_path / "users.htpasswd")
 
 
 def test_default_time_zone_is_utc():

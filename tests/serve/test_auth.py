@@ -4,14 +4,23 @@ right ones pass; plain-text passwords are refused when the file is read; beyond 
 from __future__ import annotations
 
 import base64
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import bcrypt
 import pytest
 from fastapi.testclient import TestClient
 
+from forensics.config import load_config
 from forensics.errors import UsageError
-from forensics.serve import check_bind, create_app
-from forensics.serve.auth import load_users
+from forensics.serve import CaseSource, check_bind, create_app
+from forensics.serve.auth import load_users, server_users
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _basic(user: str, password: str) -> dict:
@@ -67,3 +76,46 @@ def test_beyond_loopback_needs_users():
         check_bind("0.0.0.0")
     check_bind("0.0.0.0", with_users=True)
     check_bind("127.0.0.1")
+
+
+def test_users_from_the_case_config_and_never_in_report_json(tmp_path, case_path, users_file):
+    """[serve] users_file and [serve.users] in forensics.toml: both users get in, others get 401; the hashes
+    appear neither in the config summary nor in any report's JSON served or written by `forensics report`."""
+    carol = bcrypt.hashpw(b"carol-pw", bcrypt.gensalt(4)).decode()
+    config = tmp_path / "forensics.toml"
+    config.write_text(f'[serve]\nusers_file = "{users_file}"\n[serve.users]\ncarol = "{carol}"\n')
+    cfg = load_config(config, str(case_path))
+    users = server_users(cfg)
+    assert sorted(users) == ["alice", "bob", "carol"]
+    summary = json.dumps(cfg.summary())
+    assert "$2" not in summary and carol not in summary
+    assert cfg.summary()["serve"] == {"users": 1, "users_file": str(users_file)}
+    assert carol not in repr(cfg)
+    with TestClient(create_app(CaseSource(str(case_path), cfg), users), raise_server_exceptions=False) as c:
+        assert c.get("/api/reports").status_code == 401
+        assert c.get("/api/reports", headers=_basic("carol", "wrong")).status_code == 401
+        r = c.get("/api/report/top_talkers", params={"request": '{"display_data": "yes"}'},
+                  headers=_basic("carol", "carol-pw"))
+        assert r.status_code == 200 and r.json()["response"]["result"]["data"]["config"]["serve"]["users"] == 1
+        assert "$2" not in r.text
+        assert c.get("/api/reports", headers=_basic("alice", "s3cret:with colon")).status_code == 200
+    out = subprocess.run([sys.executable, "-m", "forensics", "report", "top_talkers", "--db", str(case_path),
+                          "--config", str(config), "--format", "json"], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["response"]["result"]["data"]["config"]["serve"]["users"] == 1
+    assert "$2" not in out.stdout
+
+
+@pytest.mark.parametrize("text,named", [
+    ('[serve.users]\ndave = "hunter2"\n', "[serve.users] dave: not a bcrypt hash"),
+    ('[serve.users]\ndave = "$argon2id$v=19$m=65536,t=3,p=4$abc$def"\n', "[serve.users] dave: not a bcrypt hash"),
+    ('[serve]\nusers = "dave:hunter2"\n', "[serve] users: expected a table of bcrypt hashes"),
+    ('[serve]\nusers_file = "missing.htpasswd"\n', "[serve] users_file"),
+])
+def test_config_users_refuse_plain_text(tmp_path, text, named):
+    config = tmp_path / "forensics.toml"
+    config.write_text(text)
+    with pytest.raises(UsageError, match=re.escape(named)) as err:
+        load_config(config)
+    assert str(err.value).startswith(f"{config}:2: ")
