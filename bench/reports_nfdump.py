@@ -13,12 +13,20 @@ both sides alike; the figures are medians over the rounds. Every top-N item and 
 compared with nfdump's (a difference, e.g. datagrams dropped by nfcapd, is printed), not only the sum.
 Pairs: WannaCry src->dst section = `nfdump -A srcip,dstip,proto,dstport`; its dst IP/output interface
 section = `nfdump -A dstip,outif`; the attribute report src_ip,dst_ip,dst_port = `nfdump -A
-srcip,dstip,dstport`; each ordered by bytes, top 10.
+srcip,dstip,dstport`; top_talkers = `nfdump -s ip/bytes` (an address as source or destination: in + out);
+protocol_mix = `nfdump -s proto/bytes`; each ordered by bytes, top 10.
+Shipped reports without an nfdump peer here: top_ports (its port is the flow's service port, one per
+flow; `nfdump -s port` counts both ports of every flow), internet_summary (six direction categories with
+multicast/broadcast rules: six filtered runs, not one command), origin_as (the generated records carry
+no AS numbers), subnetwork_compare and filter_compare (they need a case config with subnetworks/filters).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import resource
 import shutil
 import socket
 import statistics
@@ -130,10 +138,18 @@ def write_nfcapd(folder: Path, f: dict[str, np.ndarray]) -> tuple[float, Path]:
     return time.perf_counter() - t, files[-1]
 
 
-def timed(cmd: list[str]) -> tuple[float, str]:
+def cpu(who: int) -> float:
+    """User + system CPU seconds so far of this process (with its threads) or of its waited-for children."""
+    ru = resource.getrusage(who)
+    return ru.ru_utime + ru.ru_stime
+
+
+def timed(cmd: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds, stdout) of one command."""
+    c = cpu(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return time.perf_counter() - t, out
+    return time.perf_counter() - t, cpu(resource.RUSAGE_CHILDREN) - c, out
 
 
 PROTO = {"6": "tcp", "17": "udp", "TCP": "tcp", "UDP": "udp"}
@@ -148,6 +164,22 @@ def nfdump_rows(out: str) -> list[tuple[tuple[str, ...], int]]:
             continue
         key = tuple(PROTO.get(p, p) for p in parts[:-1])
         rows.append((key, int(parts[-1])))
+    return rows
+
+
+_STAT_COUNTS = re.compile(r"(\d+)\(\s*[\d.]+\)")
+
+
+def nfdump_stat_rows(out: str) -> list[tuple[tuple[str, ...], int]]:
+    """`-s KEY/bytes` lines (first seen, duration, proto, key, flows(%), packets(%), bytes(%), ...) ->
+    [((key,), bytes)], in nfdump's order."""
+    rows = []
+    for line in out.splitlines():
+        parts = line.split()
+        counts = _STAT_COUNTS.findall(line)
+        if len(parts) < 5 or len(counts) < 3:
+            continue
+        rows.append(((PROTO.get(parts[4], parts[4]),), int(counts[2])))
     return rows
 
 
@@ -174,20 +206,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--flows", type=int, default=10_000_000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--keep", type=Path, help="keep the case and nfcapd file here")
+    ap.add_argument("--keep", type=Path, help="keep the case and nfcapd file here (reused when present)")
     args = ap.parse_args()
     if shutil.which("nfcapd") is None or shutil.which("nfdump") is None:
         raise SystemExit("nfdump tools missing: apt-get install -y nfdump")
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-reports-"))
     work.mkdir(parents=True, exist_ok=True)
-    f = generate(args.flows)
-    print(f"{args.flows:,} flows generated")
-    secs = load_case(work / "bench.duckdb", f)
-    print(f"case loaded in {secs:.1f} s")
-    (work / "nfcapd").mkdir(exist_ok=True)
-    secs, nffile = write_nfcapd(work / "nfcapd", f)
-    print(f"nfcapd file written in {secs:.1f} s: {nffile}")
-
+    existing = sorted(p for p in (work / "nfcapd").rglob("nfcapd.*") if not p.name.startswith("nfcapd.current")) \
+        if args.keep and (work / "bench.duckdb").exists() else []
+    if existing:  # a kept case and nfcapd file (same --flows and seed) are reused as they are
+        nffile = existing[-1]
+        print(f"reusing {work / 'bench.duckdb'} and {nffile}")
+    else:
+        f = generate(args.flows)
+        print(f"{args.flows:,} flows generated")
+        secs = load_case(work / "bench.duckdb", f)
+        print(f"case loaded in {secs:.1f} s")
+        (work / "nfcapd").mkdir(exist_ok=True)
+        secs, nffile = write_nfcapd(work / "nfcapd", f)
+        print(f"nfcapd file written in {secs:.1f} s: {nffile}")
     window = {"from": "2016-09-06T00:00:00Z", "to": "2016-09-07T00:00:00Z"}
     wc_filter = ("(src net 10.0.0.0/8) and not (dst net 10.0.0.0/8) and "
                  "((proto tcp or proto udp) and dst port in [135 137 138 139 445])")
@@ -200,29 +237,42 @@ def main() -> None:
             ("dst_out_if", [*nf, "-A", "dstip,outif", "-o", "fmt:%da %out %byt", wc_filter])]),
         ("attributes src_ip,dst_ip,dst_port", "attributes", {"attributes": "src_ip,dst_ip,dst_port"}, [
             ("attributes", [*nf, "-A", "srcip,dstip,dstport", "-o", "fmt:%sa %da %dp %byt"])]),
+        ("top_talkers", "top_talkers", {}, [
+            ("top_talkers", ["nfdump", "-r", str(nffile), "-q", "-N", "-n", "10", "-s", "ip/bytes"])]),
+        ("protocol_mix", "protocol_mix", {}, [
+            ("protocol_mix", ["nfdump", "-r", str(nffile), "-q", "-N", "-n", "10", "-s", "proto/bytes"])]),
     ]
     ours_t: dict[str, list[float]] = {p[0]: [] for p in pairs}
     theirs_t: dict[str, list[float]] = {p[0]: [] for p in pairs}
+    ours_c: dict[str, list[float]] = {p[0]: [] for p in pairs}
+    theirs_c: dict[str, list[float]] = {p[0]: [] for p in pairs}
     checks: dict[str, str] = {}
     with Case.open(work / "bench.duckdb", read_only=True) as case:
         for _ in range(args.rounds):
             for what, report, params, sections in pairs:
+                c = cpu(resource.RUSAGE_SELF)
                 t = time.perf_counter()
                 result = run_report(case, report, {**window, **params})
                 ours_t[what].append(time.perf_counter() - t)
-                total = 0.0
+                ours_c[what].append(cpu(resource.RUSAGE_SELF) - c)
+                total, total_cpu = 0.0, 0.0
                 for section, cmd in sections:
-                    secs, out = timed(cmd)
+                    secs, cpu_secs, out = timed(cmd)
                     total += secs
+                    total_cpu += cpu_secs
+                    parse = nfdump_stat_rows if "-s" in cmd else nfdump_rows
                     checks[f"{report} {section}"] = compare(f"{report} {section}", report_rows(result, section),
-                                                            nfdump_rows(out))
+                                                            parse(out))
                 theirs_t[what].append(total)
+                theirs_c[what].append(total_cpu)
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     print()
     print(f"{'what (median of ' + str(args.rounds) + ' interleaved rounds)':<44} {'forensics':>10} {'nfdump':>8} "
-          f"{'ratio':>6}")
+          f"{'ratio':>6}   {'CPU: forensics':>14} {'nfdump':>7} {'ratio':>6}")
     for what, *_ in pairs:
         a, b = statistics.median(ours_t[what]), statistics.median(theirs_t[what])
-        print(f"{what:<44} {a:>9.2f}s {b:>7.2f}s {a / b:>6.2f}")
+        ca, cb = statistics.median(ours_c[what]), statistics.median(theirs_c[what])
+        print(f"{what:<44} {a:>9.2f}s {b:>7.2f}s {a / b:>6.2f}   {ca:>13.2f}s {cb:>6.2f}s {ca / cb:>6.2f}")
     print()
     for line in checks.values():
         print(line)

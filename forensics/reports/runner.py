@@ -31,12 +31,14 @@ from forensics.reports.scopes import (
 )
 from forensics.reports.timebins import resolve_window
 from forensics.reports.traffic import (
+    CaptureSpan,
     Restriction,
     binning,
+    capture_spans,
     case_flows,
-    data_range,
     fill_packet_bins,
     filter_restriction,
+    span_range,
 )
 from forensics.reports.units import UNITS, empty_hints, measure_units
 from forensics.resources import queries_dir
@@ -100,15 +102,20 @@ def _typed(definition: Definition, values: dict) -> dict:
     return {k: (v if v is None else _TYPED[definition.param(k).type](v)) for k, v in values.items()}
 
 
-def _sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
-    rows = con.execute(
-        f"""WITH f AS (SELECT capture_id, min(first_ts) AS lo, max(last_ts) AS hi, count(*) AS n
-                      FROM {case_flows(con)} GROUP BY capture_id)
-           SELECT c.capture_id, c.path, c.sha256, c.format, coalesce(c.first_ts, f.lo), coalesce(c.last_ts, f.hi),
-                  coalesce(f.n, 0)
-           FROM captures c LEFT JOIN f USING (capture_id) ORDER BY c.capture_id"""
-    ).fetchall()
-    return [Source(*row) for row in rows]
+def _sources(con: duckdb.DuckDBPyConnection, spans: list[CaptureSpan] | None = None) -> list[Source]:
+    """The captures of the case with their time range and flow count (`spans`: capture_spans of the case's
+    own flows when already at hand)."""
+    if spans is None:
+        spans = capture_spans(con, case_flows(con))
+    by_id = {s.capture_id: s for s in spans}
+    rows = con.execute("SELECT capture_id, path, sha256, format, first_ts, last_ts FROM captures "
+                       "ORDER BY capture_id").fetchall()
+    out = []
+    for cid, path, sha, fmt, first, last in rows:
+        span = by_id.get(cid)
+        out.append(Source(cid, path, sha, fmt, first if first is not None else (span and span.first_ts),
+                          last if last is not None else (span and span.last_ts), span.flows if span else 0))
+    return out
 
 
 def _shape(definition: Definition, columns: list[str], rows: list[tuple], dims_shown: list[str] | None,
@@ -192,10 +199,13 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         restriction.packets.append(scope_fragment)
         if filter_expr:
             filter_restriction(filter_expr, restriction)
-        restrict_flows(con, restriction.flows)
-        lo, hi = data_range(con)
+        restricted = restrict_flows(con, restriction.flows)
+        spans = capture_spans(con)
+        case_spans = None if restricted else spans
+        lo, hi = span_range(spans)
         if lo is None:
-            lo, hi = data_range(con, case_flows(con))
+            case_spans = capture_spans(con, case_flows(con))
+            lo, hi = span_range(case_spans)
             if lo is not None:
                 restriction.notes.append(f"no traffic matches scope {scope}"
                                          + (f" and --filter {filter_expr!r}" if filter_expr else "")
@@ -208,7 +218,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
             for fname in config.filters:
                 fill_packet_bins(con, window.start, window.end, window.bin_secs,
                                  [*restriction.packets, filter_fragment(fname, config)], fname)
-        binned, binning_notes = binning(con, window.start, window.end)
+        binned, binning_notes = binning(con, window.start, window.end, spans)
         restriction.notes.extend(binning_notes)
         standard = {"from_ts": window.start, "to_ts": window.end, "bin_secs": window.bin_secs, "unit": unit,
                     "ip_version": ip_version}
@@ -227,7 +237,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         except duckdb.Error as exc:
             raise DefinitionError(definition.path, None, f"query failed: {str(exc).splitlines()[0]}") from None
         sections = _shape(definition, columns, rows, dims_shown)
-        sources = _sources(con)
+        sources = _sources(con, case_spans)
     finally:
         cleanup(con)
     shown_params = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in bound.items()}

@@ -28,6 +28,10 @@
 -- app_of(p, sp, dp)       first application whose signature matches protocol p and port sp or dp
 -- as_of(a, asn)           asn when the record has one (non-zero), else the most specific AS prefix of a
 -- if_name(i)              configured interface name, else the number as text
+-- key_field(c, v, w, off) value v of a w-bit attribute packed at bit off of a UHUGEINT item key: v when
+--                         chosen (c), 2^w when chosen and NULL (sorts last), 0 when not chosen; fields
+--                         OR together (attributes.sql: six small attributes in one key column)
+-- key_unfield(k, w, off)  the value packed by key_field (NULL for a NULL value)
 
 -- is_home and home_broadcast read _nets here; the report runner (forensics/reports/context.py) then redefines
 -- them with the home blocks as literal ranges (numbers from the parsed config), which DuckDB can test inside
@@ -93,3 +97,12 @@ CREATE OR REPLACE TEMP MACRO as_of(a, asn) AS
 
 CREATE OR REPLACE TEMP MACRO if_name(i) AS
     coalesce((SELECT min(fi.name) FROM _ifaces fi WHERE fi.ifindex = i), CAST(i AS VARCHAR));
+
+CREATE OR REPLACE TEMP MACRO key_field(c, v, w, off) AS
+    CASE WHEN c THEN CAST(coalesce(CAST(v AS UBIGINT), CAST(1 AS UBIGINT) << CAST(w AS UBIGINT)) AS UHUGEINT)
+                     << CAST(off AS UHUGEINT)
+         ELSE CAST(0 AS UHUGEINT) END;
+
+CREATE OR REPLACE TEMP MACRO key_unfield(k, w, off) AS
+    NULLIF(CAST((k >> CAST(off AS UHUGEINT)) & ((CAST(1 AS UHUGEINT) << CAST(w + 1 AS UHUGEINT)) - 1) AS UBIGINT),
+           CAST(1 AS UBIGINT) << CAST(w AS UBIGINT));

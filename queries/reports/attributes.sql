@@ -11,8 +11,14 @@
 -- dimensions: src_ip, dst_ip, proto, src_port, dst_port, in_if, out_if, app, src_as, dst_as, vlan
 -- measures: in, out, total, bytes, packets, flows
 -- unit: bps
-WITH sel AS (
-    SELECT string_split(replace($attributes, ' ', ''), ',') AS a
+WITH sel AS (  -- which attributes were chosen, decided once
+    SELECT list_contains(a, 'src_ip') AS c_src_ip, list_contains(a, 'dst_ip') AS c_dst_ip,
+           list_contains(a, 'proto') AS c_proto, list_contains(a, 'src_port') AS c_src_port,
+           list_contains(a, 'dst_port') AS c_dst_port, list_contains(a, 'in_if') AS c_in_if,
+           list_contains(a, 'out_if') AS c_out_if, list_contains(a, 'app') AS c_app,
+           list_contains(a, 'src_as') AS c_src_as, list_contains(a, 'dst_as') AS c_dst_as,
+           list_contains(a, 'vlan') AS c_vlan
+    FROM (SELECT string_split(replace($attributes, ' ', ''), ',') AS a)
 ),
 base AS (
     SELECT f.*, unit_amount($unit, f.bytes, f.packets, f.flows) AS amount
@@ -21,27 +27,28 @@ base AS (
 -- lookups only for the chosen attributes, once per distinct input (empty when the attribute is not chosen)
 apps AS (
     SELECT k.ip_proto, k.src_port, k.dst_port, app_of(k.ip_proto, k.src_port, k.dst_port) AS app
-    FROM (SELECT DISTINCT b.ip_proto, b.src_port, b.dst_port FROM base b, sel s WHERE list_contains(s.a, 'app')) k
+    FROM (SELECT DISTINCT b.ip_proto, b.src_port, b.dst_port FROM base b, sel s WHERE s.c_app) k
 ),
 src_ases AS (
     SELECT k.src_ip, k.src_as, as_of(k.src_ip, k.src_as) AS asn
-    FROM (SELECT DISTINCT b.src_ip, b.src_as FROM base b, sel s WHERE list_contains(s.a, 'src_as')) k
+    FROM (SELECT DISTINCT b.src_ip, b.src_as FROM base b, sel s WHERE s.c_src_as) k
 ),
 dst_ases AS (
     SELECT k.dst_ip, k.dst_as, as_of(k.dst_ip, k.dst_as) AS asn
-    FROM (SELECT DISTINCT b.dst_ip, b.dst_as FROM base b, sel s WHERE list_contains(s.a, 'dst_as')) k
+    FROM (SELECT DISTINCT b.dst_ip, b.dst_as FROM base b, sel s WHERE s.c_dst_as) k
 ),
+-- The item key: the two addresses, the six small attributes packed into one number (key_field in
+-- _context.sql; from the high bits proto, src_port, dst_port, in_if, out_if, vlan, so the number sorts as
+-- the columns would, NULL last), and the three looked-up ones. A key of six columns groups about twice as
+-- fast as one of eleven (issue 11); unpacked with key_unfield for the top items only.
 keyed AS (
     SELECT
-        CASE WHEN list_contains(s.a, 'src_ip') THEN b.src_ip END AS k_src_ip,
-        CASE WHEN list_contains(s.a, 'dst_ip') THEN b.dst_ip END AS k_dst_ip,
-        CASE WHEN list_contains(s.a, 'proto') THEN b.ip_proto END AS k_proto,
-        CASE WHEN list_contains(s.a, 'src_port') THEN b.src_port END AS k_src_port,
-        CASE WHEN list_contains(s.a, 'dst_port') THEN b.dst_port END AS k_dst_port,
-        CASE WHEN list_contains(s.a, 'in_if') THEN coalesce(b.in_if, b.iface) END AS k_in_if,
-        CASE WHEN list_contains(s.a, 'out_if') THEN b.out_if END AS k_out_if,
+        CASE WHEN s.c_src_ip THEN b.src_ip END AS k_src_ip,
+        CASE WHEN s.c_dst_ip THEN b.dst_ip END AS k_dst_ip,
+        key_field(s.c_proto, b.ip_proto, 8, 117) | key_field(s.c_src_port, b.src_port, 16, 100)
+          | key_field(s.c_dst_port, b.dst_port, 16, 83) | key_field(s.c_in_if, coalesce(b.in_if, b.iface), 32, 50)
+          | key_field(s.c_out_if, b.out_if, 32, 17) | key_field(s.c_vlan, b.vlan, 16, 0) AS k_small,
         ap.app AS k_app, sa.asn AS k_src_as, da.asn AS k_dst_as,
-        CASE WHEN list_contains(s.a, 'vlan') THEN b.vlan END AS k_vlan,
         b.bin,
         CASE WHEN is_home(b.dst_ip) THEN b.amount ELSE 0 END AS v_in,
         CASE WHEN is_home(b.src_ip) THEN b.amount ELSE 0 END AS v_out,
@@ -54,29 +61,24 @@ keyed AS (
 ),
 -- rank the items by their totals first; series only for the top $top, Others by subtraction
 totals AS (
-    SELECT k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if, k_app, k_src_as, k_dst_as, k_vlan, sum(v_total) AS item_total
+    SELECT k_src_ip, k_dst_ip, k_small, k_app, k_src_as, k_dst_as, sum(v_total) AS item_total
     FROM keyed GROUP BY ALL
 ),
 top_items AS (
-    SELECT *, row_number() OVER (ORDER BY item_total DESC, k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if, k_app, k_src_as, k_dst_as, k_vlan) AS item_rank
-    FROM (SELECT * FROM totals ORDER BY item_total DESC, k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if, k_app, k_src_as, k_dst_as, k_vlan LIMIT $top)
+    SELECT *, row_number() OVER (ORDER BY item_total DESC, k_src_ip, k_dst_ip, k_small, k_app, k_src_as, k_dst_as) AS item_rank
+    FROM (SELECT * FROM totals ORDER BY item_total DESC, k_src_ip, k_dst_ip, k_small, k_app, k_src_as, k_dst_as LIMIT $top)
 ),
 top_bins AS (  -- the top items per bin
-    SELECT t.item_rank AS rank, k.k_src_ip, k.k_dst_ip, k.k_proto, k.k_src_port, k.k_dst_port, k.k_in_if, k.k_out_if, k.k_app, k.k_src_as, k.k_dst_as, k.k_vlan, k.bin,
+    SELECT t.item_rank AS rank, k.k_src_ip, k.k_dst_ip, k.k_small, k.k_app, k.k_src_as, k.k_dst_as, k.bin,
            sum(k.v_in) AS s_in, sum(k.v_out) AS s_out, sum(k.v_total) AS s_total, sum(k.b) AS sb, sum(k.p) AS sp,
            sum(k.n) AS sn, count(*) AS rows_
     FROM keyed k JOIN top_items t
       ON k.k_src_ip IS NOT DISTINCT FROM t.k_src_ip
        AND k.k_dst_ip IS NOT DISTINCT FROM t.k_dst_ip
-       AND k.k_proto IS NOT DISTINCT FROM t.k_proto
-       AND k.k_src_port IS NOT DISTINCT FROM t.k_src_port
-       AND k.k_dst_port IS NOT DISTINCT FROM t.k_dst_port
-       AND k.k_in_if IS NOT DISTINCT FROM t.k_in_if
-       AND k.k_out_if IS NOT DISTINCT FROM t.k_out_if
+       AND k.k_small = t.k_small
        AND k.k_app IS NOT DISTINCT FROM t.k_app
        AND k.k_src_as IS NOT DISTINCT FROM t.k_src_as
        AND k.k_dst_as IS NOT DISTINCT FROM t.k_dst_as
-       AND k.k_vlan IS NOT DISTINCT FROM t.k_vlan
     GROUP BY ALL
 ),
 all_bins AS (  -- everything per bin
@@ -95,24 +97,34 @@ others_bins AS (  -- Others = everything - the top items, in the bins where some
     WHERE a.rows_ > coalesce(t.rows_, 0)
 ),
 labelled AS (
-    SELECT rank, k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if, k_app, k_src_as, k_dst_as, k_vlan, bin, s_in, s_out, s_total, sb, sp, sn FROM top_bins
+    SELECT rank, k_src_ip, k_dst_ip, k_small, k_app, k_src_as, k_dst_as, bin, s_in, s_out, s_total, sb, sp, sn
+    FROM top_bins
     UNION ALL
-    SELECT rank, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, bin, s_in, s_out, s_total, sb, sp, sn
+    SELECT rank, NULL, NULL, NULL, NULL, NULL, NULL, bin, s_in, s_out, s_total, sb, sp, sn
     FROM others_bins
+),
+summed AS (
+    SELECT rank, k_src_ip, k_dst_ip, k_small, k_app, k_src_as, k_dst_as, bin,
+           sum(s_in) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
+                                           ELSE $bin_secs END) AS "in",
+           sum(s_out) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
+                                             ELSE $bin_secs END) AS "out",
+           sum(s_total) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
+                                               ELSE $bin_secs END) AS total,
+           sum(sb) AS bytes, sum(sp) AS packets, sum(sn) AS flows
+    FROM labelled
+    GROUP BY GROUPING SETS ((rank, k_src_ip, k_dst_ip, k_small, k_app, k_src_as, k_dst_as, bin),
+                            (rank, k_src_ip, k_dst_ip, k_small, k_app, k_src_as, k_dst_as))
 )
 SELECT rank, rank > $top AS others,
-       ip_text(k_src_ip) AS src_ip, ip_text(k_dst_ip) AS dst_ip, proto_name(k_proto) AS proto,
-       CAST(k_src_port AS VARCHAR) AS src_port, CAST(k_dst_port AS VARCHAR) AS dst_port,
-       if_name(k_in_if) AS in_if, if_name(k_out_if) AS out_if, k_app AS app,
-       CAST(k_src_as AS VARCHAR) AS src_as, CAST(k_dst_as AS VARCHAR) AS dst_as, CAST(k_vlan AS VARCHAR) AS vlan,
-       bin,
-       sum(s_in) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
-                                       ELSE $bin_secs END) AS "in",
-       sum(s_out) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
-                                         ELSE $bin_secs END) AS "out",
-       sum(s_total) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
-                                           ELSE $bin_secs END) AS total,
-       sum(sb) AS bytes, sum(sp) AS packets, sum(sn) AS flows
-FROM labelled
-GROUP BY GROUPING SETS ((rank, k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if, k_app, k_src_as, k_dst_as, k_vlan, bin), (rank, k_src_ip, k_dst_ip, k_proto, k_src_port, k_dst_port, k_in_if, k_out_if, k_app, k_src_as, k_dst_as, k_vlan))
+       ip_text(k_src_ip) AS src_ip, ip_text(k_dst_ip) AS dst_ip,
+       proto_name(CASE WHEN s.c_proto THEN key_unfield(k_small, 8, 117) END) AS proto,
+       CAST(CASE WHEN s.c_src_port THEN key_unfield(k_small, 16, 100) END AS VARCHAR) AS src_port,
+       CAST(CASE WHEN s.c_dst_port THEN key_unfield(k_small, 16, 83) END AS VARCHAR) AS dst_port,
+       if_name(CASE WHEN s.c_in_if THEN key_unfield(k_small, 32, 50) END) AS in_if,
+       if_name(CASE WHEN s.c_out_if THEN key_unfield(k_small, 32, 17) END) AS out_if, k_app AS app,
+       CAST(k_src_as AS VARCHAR) AS src_as, CAST(k_dst_as AS VARCHAR) AS dst_as,
+       CAST(CASE WHEN s.c_vlan THEN key_unfield(k_small, 16, 0) END AS VARCHAR) AS vlan,
+       bin, "in", "out", total, bytes, packets, flows
+FROM summed CROSS JOIN sel s
 ORDER BY rank, bin NULLS FIRST;
