@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from forensics.config import CaseConfig, load_config
 from forensics.errors import UsageError
@@ -50,7 +51,11 @@ def report_with_runs(case: object, name: str, params: dict | None = None, *, con
         return RunOutcome(run_report(case, name, params, config=config, queries_dirs=queries_dirs,
                                      filter_expr=filter_expr), None, False, None)
     definition = catalog[name]
-    def_sha = _sha(definition.sql)
+    try:  # the whole file: the header's parameter defaults and sections are part of the definition
+        def_text = Path(definition.path).read_text(encoding="utf-8")
+    except OSError:
+        def_text = definition.sql
+    def_sha = _sha(def_text)
     request = _canon({"name": definition.name, "params": {k: str(v) for k, v in (params or {}).items()
                                                            if v is not None},
                       "filter": filter_expr})
@@ -67,7 +72,7 @@ def report_with_runs(case: object, name: str, params: dict | None = None, *, con
         return RunOutcome(result, None, False, result.generated_at)
     computed_at = result.generated_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     run = {"name": definition.name, "kind": kind, "definition_path": definition.path,
-           "definition_sql": definition.sql, "definition_sha256": def_sha, "request": request,
+           "definition_sql": def_text, "definition_sha256": def_sha, "request": request,
            "params": _canon(result.params), "config_sha256": config_sha, "fingerprint": fingerprint,
            "fingerprint_sha256": fp_sha, "from_ts": result.start, "to_ts": result.end,
            "bin_secs": result.bin_secs, "computed_at": computed_at, "forensics_version": result.forensics_version,
