@@ -12,6 +12,7 @@ from forensics.config import CaseConfig, load_config
 from forensics.errors import UsageError
 from forensics.reports import list_reports, run_report
 from forensics.reports.result import ReportResult
+from forensics.runs.coverage import bin_coverage
 from forensics.runs.serial import result_from_json, result_to_json, result_values
 from forensics.store import runs as store
 
@@ -68,6 +69,7 @@ def report_with_runs(case: object, name: str, params: dict | None = None, *, con
             run_id, computed_at, text = found
             return RunOutcome(result_from_json(text), int(run_id), True, computed_at)
     result = run_report(case, name, params, config=config, queries_dirs=queries_dirs, filter_expr=filter_expr)
+    result.coverage = bin_coverage(con, result.start, result.end, result.bin_secs)
     if not store_run or not store.has_runs(con):
         return RunOutcome(result, None, False, result.generated_at)
     computed_at = result.generated_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)

@@ -23,7 +23,8 @@ def _dt(text: str | None) -> dt.datetime | None:
 def result_to_json(result: ReportResult) -> str:
     """The whole result as JSON text (datetimes ISO, naive UTC)."""
     doc = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)
-           if f.name not in ("sections", "sources", "start", "end", "generated_at")}
+           if f.name not in ("sections", "sources", "start", "end", "generated_at", "coverage")}
+    doc["coverage"] = [[_ts(t), level] for t, level in result.coverage.items()]
     doc["start"], doc["end"], doc["generated_at"] = _ts(result.start), _ts(result.end), _ts(result.generated_at)
     doc["sources"] = [{**dataclasses.asdict(s), "first_ts": _ts(s.first_ts), "last_ts": _ts(s.last_ts)}
                       for s in result.sources]
@@ -45,7 +46,8 @@ def result_from_json(text: str) -> ReportResult:
                for s in doc.pop("sources")]
     known = {f.name for f in dataclasses.fields(ReportResult)}
     fields = {k: v for k, v in doc.items() if k in known}
-    fields.update(start=_dt(doc["start"]), end=_dt(doc["end"]), generated_at=_dt(doc["generated_at"]))
+    fields.update(start=_dt(doc["start"]), end=_dt(doc["end"]), generated_at=_dt(doc["generated_at"]),
+                  coverage={_dt(t): level for t, level in doc.get("coverage", [])})
     return ReportResult(sections=sections, sources=sources, **fields)
 
 
