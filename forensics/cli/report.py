@@ -59,16 +59,20 @@ OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write
                          show_default=False)]
 
 
-def open_case_for_runs(path: str) -> tuple[object, bool]:
-    """The case opened for writing when it can be (runs are stored), else read-only (runs are not stored)."""
+def store_run(path: str, outcome: object) -> None:
+    """Store a computed run in the case when it can be opened for writing; otherwise say nothing (a read-only
+    case, or another process holding it). The write-open is brief: the report itself ran on a read-only open,
+    so concurrent reports on one case still work."""
+    from forensics.runs import keep
     from forensics.store import Case
 
-    if path != ":memory:" and Path(path).exists():
-        try:
-            return Case.open(path), True
-        except ForensicsError:  # no write permission, or another process holds it: read, store nothing
-            pass
-    return Case.open(path, read_only=True), False
+    if outcome.pending is None or path == ":memory:" or not Path(path).exists():
+        return
+    try:
+        with Case.open(path) as case:
+            keep(case, outcome)
+    except ForensicsError:
+        pass
 
 
 def run_and_print(name: str, chosen: str, output: Path | None, *, db: Path | None, config: Path | None,
@@ -81,14 +85,15 @@ def run_and_print(name: str, chosen: str, output: Path | None, *, db: Path | Non
         from forensics.config import load_config
         from forensics.render import render
         from forensics.runs import report_with_runs
+        from forensics.store import Case
 
         params = report_params(param, **window)
         path = db_path(db)
         case_config = load_config(config, path)
-        case, writable = open_case_for_runs(path)
-        with case:
+        with Case.open(path, read_only=True) as case:
             outcome = report_with_runs(case, name, params, config=case_config, queries_dirs=tuple(queries or ()),
-                                       filter_expr=filter_expr, fresh=fresh, store_run=writable, kind=kind)
+                                       filter_expr=filter_expr, fresh=fresh, store_run=False, kind=kind)
+        store_run(path, outcome)
         result = outcome.result
         text = render(result, chosen, output_file=str(output) if output else None)
     except ForensicsError as exc:
@@ -103,8 +108,9 @@ def run_and_print(name: str, chosen: str, output: Path | None, *, db: Path | Non
 
         print(f"forensics: reused run {outcome.run_id} computed at {iso_z(outcome.computed_at)}; "
               "--fresh recomputes", file=sys.stderr)
-    elif kind == "reconstruct" and outcome.run_id is not None:
-        print(f"forensics: stored run {outcome.run_id} of {result.name}", file=sys.stderr)
+    elif kind == "reconstruct":
+        print(f"forensics: stored run {outcome.run_id} of {result.name}" if outcome.run_id is not None else
+              "forensics: not stored (the case could not be opened for writing)", file=sys.stderr)
     if output is not None:
         atomic_write(output, text)
         print(f"wrote {output}", file=sys.stderr)

@@ -6,8 +6,8 @@ sha256s, exported flow sources). `forensics report` reuses the newest stored run
 `forensics reconstruct` always recomputes and stores a new version beside the older ones.
 """
 
-from forensics.runs.keep import RunOutcome, diff, report_with_runs, runs
+from forensics.runs.keep import RunOutcome, diff, keep, report_with_runs, runs
 from forensics.runs.serial import result_from_json, result_to_json, result_values
 
-__all__ = ["RunOutcome", "diff", "report_with_runs", "result_from_json", "result_to_json", "result_values",
+__all__ = ["RunOutcome", "diff", "keep", "report_with_runs", "result_from_json", "result_to_json", "result_values",
            "runs"]

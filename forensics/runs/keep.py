@@ -26,6 +26,7 @@ class RunOutcome:
     run_id: int | None
     reused: bool
     computed_at: dt.datetime | None
+    pending: dict | None = None  # the run row not stored yet (store_run=False): keep() stores it later
 
 
 def _sha(text: str) -> str:
@@ -70,8 +71,6 @@ def report_with_runs(case: object, name: str, params: dict | None = None, *, con
             return RunOutcome(result_from_json(text), int(run_id), True, computed_at)
     result = run_report(case, name, params, config=config, queries_dirs=queries_dirs, filter_expr=filter_expr)
     result.coverage = bin_coverage(con, result.start, result.end, result.bin_secs)
-    if not store_run or not store.has_runs(con):
-        return RunOutcome(result, None, False, result.generated_at)
     computed_at = result.generated_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     run = {"name": definition.name, "kind": kind, "definition_path": definition.path,
            "definition_sql": def_text, "definition_sha256": def_sha, "request": request,
@@ -79,8 +78,22 @@ def report_with_runs(case: object, name: str, params: dict | None = None, *, con
            "fingerprint_sha256": fp_sha, "from_ts": result.start, "to_ts": result.end,
            "bin_secs": result.bin_secs, "computed_at": computed_at, "forensics_version": result.forensics_version,
            "result": result_to_json(result)}
-    run_id = store.save_run(con, run, result_values(result))
-    return RunOutcome(result, run_id, False, computed_at)
+    outcome = RunOutcome(result, None, False, computed_at, run)
+    if store_run:
+        keep(case, outcome)
+    return outcome
+
+
+def keep(case: object, outcome: RunOutcome) -> int | None:
+    """Store a computed run not stored yet (on a case opened for writing); its id, None when the case has no
+    runs tables. The data fingerprint is checked again: a run computed before an import is not stored after it."""
+    if outcome.pending is None or not store.has_runs(case.con):
+        return outcome.run_id
+    if _sha(_canon(store.data_fingerprint(case.con))) != outcome.pending["fingerprint_sha256"]:
+        return None
+    outcome.run_id = store.save_run(case.con, outcome.pending, result_values(outcome.result))
+    outcome.pending = None
+    return outcome.run_id
 
 
 def runs(case: object, name: str | None = None) -> list[dict]:
