@@ -195,3 +195,9 @@ def test_coverage_none_outside_every_source_and_packets_in_a_quiet_stretch_of_a_
     table = run("report", "top_talkers", "--db", str(db), "--from", "2016-09-06T11:50:00Z",
                 "--to", "2016-09-06T12:40:00Z").stdout
     assert "coverage: 10 bins: 4 none (no data held), 5 packets, 1 partial" in table
+    page = tmp_path / "r.html"
+    assert run("report", "top_talkers", "--db", str(db), "-o", str(page), "--from", "2016-09-06T11:50:00Z",
+               "--to", "2016-09-06T12:40:00Z").returncode == 0
+    html = page.read_text()
+    assert html.count('class="coverage none"') == 4 and html.count('class="coverage partial"') == 1
+    assert "coverage-key" in html
