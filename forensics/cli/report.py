@@ -68,10 +68,12 @@ def store_run(path: str, outcome: object) -> None:
 
     if outcome.pending is None or path == ":memory:" or not Path(path).exists():
         return
+    import duckdb
+
     try:
         with Case.open(path) as case:
             keep(case, outcome)
-    except ForensicsError:
+    except (ForensicsError, duckdb.Error, OSError):  # busy, read-only, full: the report stands, unstored
         pass
 
 
@@ -103,6 +105,10 @@ def run_and_print(name: str, chosen: str, output: Path | None, *, db: Path | Non
 
         print(render_error_json(str(exc), exc.exit_code, type(exc).__name__), end="")
         raise typer.Exit(exc.exit_code) from None
+    if output is not None:
+        atomic_write(output, text)
+    else:
+        sys.stdout.write(text)
     if outcome.reused:
         from forensics.render.jsonout import iso_z
 
@@ -112,10 +118,7 @@ def run_and_print(name: str, chosen: str, output: Path | None, *, db: Path | Non
         print(f"forensics: stored run {outcome.run_id} of {result.name}" if outcome.run_id is not None else
               "forensics: not stored (the case could not be opened for writing)", file=sys.stderr)
     if output is not None:
-        atomic_write(output, text)
         print(f"wrote {output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
 
 
 def report_command(
