@@ -59,6 +59,23 @@ OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write
                          show_default=False)]
 
 
+def _open_read_only(path: str) -> object:
+    """Case.open(path, read_only=True), waiting up to 5 s while another report holds its brief write-open
+    (storing a run) -- DuckDB refuses any open of a file another process holds for writing."""
+    import time
+
+    from forensics.store import Case
+
+    for _ in range(50):
+        try:
+            return Case.open(path, read_only=True)
+        except ForensicsError as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            time.sleep(0.1)
+    return Case.open(path, read_only=True)
+
+
 def store_run(path: str, outcome: object) -> None:
     """Store a computed run in the case when it can be opened for writing; otherwise say nothing (a read-only
     case, or another process holding it). The write-open is brief: the report itself ran on a read-only open,
@@ -87,12 +104,11 @@ def run_and_print(name: str, chosen: str, output: Path | None, *, db: Path | Non
         from forensics.config import load_config
         from forensics.render import render
         from forensics.runs import report_with_runs
-        from forensics.store import Case
 
         params = report_params(param, **window)
         path = db_path(db)
         case_config = load_config(config, path)
-        with Case.open(path, read_only=True) as case:
+        with _open_read_only(path) as case:
             outcome = report_with_runs(case, name, params, config=case_config, queries_dirs=tuple(queries or ()),
                                        filter_expr=filter_expr, fresh=fresh, store_run=False, kind=kind)
         store_run(path, outcome)

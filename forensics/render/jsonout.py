@@ -11,7 +11,7 @@ beside them: `report_name` (the definition's name), `aggregation_seconds`, `ip_v
 Each value list holds the report's pair measures: [in, out] where the report has a direction, else [value].
 Every bin of the window is present; an item with no traffic in a bin has zeros there. Where the result says
 what the case holds per bin, `coverage` maps every bin to packets | flows | sampled | partial | none beside
-`value` (outside it, so GenieATM parsers keep working), and the `value` entry of a `none` bin is null.
+`value` (outside it, so GenieATM parsers keep working), and the `value` entry of a `none` bin holds null for every item.
 `units` names the unit and layer of every measure ("bps (IP layer)"); `binning` says how flows were put into bins.
 """
 
@@ -41,8 +41,8 @@ def _section_data(result: ReportResult, section: SectionResult) -> dict:
     zeros = [0.0] * len(picks)
     value: dict[str, dict | None] = {}
     for t in result.bins():
-        if result.coverage.get(t) == "none":  # no data held for the bin: null, never 0
-            value[iso_z(t)] = None
+        if result.coverage.get(t) == "none":  # no data held for the bin: null per item, never 0
+            value[iso_z(t)] = dict.fromkeys(keys)
             continue
         row = section.series.get(t, {})
         value[iso_z(t)] = {k: ([row[i][j] for j in picks] if i in row else list(zeros)) for i, k in enumerate(keys)}

@@ -12,7 +12,6 @@ from forensics.config import CaseConfig, load_config
 from forensics.errors import UsageError
 from forensics.reports import list_reports, run_report
 from forensics.reports.result import ReportResult
-from forensics.runs.coverage import bin_coverage
 from forensics.runs.serial import result_from_json, result_to_json, result_values
 from forensics.store import runs as store
 
@@ -70,7 +69,6 @@ def report_with_runs(case: object, name: str, params: dict | None = None, *, con
             run_id, computed_at, text = found
             return RunOutcome(result_from_json(text), int(run_id), True, computed_at)
     result = run_report(case, name, params, config=config, queries_dirs=queries_dirs, filter_expr=filter_expr)
-    result.coverage = bin_coverage(con, result.start, result.end, result.bin_secs)
     computed_at = result.generated_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     run = {"name": definition.name, "kind": kind, "definition_path": definition.path,
            "definition_sql": def_text, "definition_sha256": def_sha, "request": request,
