@@ -51,13 +51,96 @@ def _format(fmt: str | None, output: Path | None, json_out: bool = False) -> str
     return "table"
 
 
+FreshFlag = Annotated[bool, typer.Option("--fresh", help="Recompute even when the case holds a run with the "
+                                         "same definition, parameters, config and data.")]
+FormatOption = Annotated[str | None, typer.Option("--format", "-F", help="table | csv | json | html "
+                         "(default: from -o's extension, else table, also in a pipe).", show_default=False)]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.",
+                         show_default=False)]
+
+
+def _open_read_only(path: str) -> object:
+    """Case.open(path, read_only=True), waiting up to 5 s while another report holds its brief write-open
+    (storing a run) -- DuckDB refuses any open of a file another process holds for writing."""
+    import time
+
+    from forensics.store import Case
+
+    for _ in range(50):
+        try:
+            return Case.open(path, read_only=True)
+        except ForensicsError as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            time.sleep(0.1)
+    return Case.open(path, read_only=True)
+
+
+def store_run(path: str, outcome: object) -> None:
+    """Store a computed run in the case when it can be opened for writing; otherwise say nothing (a read-only
+    case, or another process holding it). The write-open is brief: the report itself ran on a read-only open,
+    so concurrent reports on one case still work."""
+    from forensics.runs import keep
+    from forensics.store import Case
+
+    if outcome.pending is None or path == ":memory:" or not Path(path).exists():
+        return
+    import duckdb
+
+    try:
+        with Case.open(path) as case:
+            keep(case, outcome)
+    except (ForensicsError, duckdb.Error, OSError):  # busy, read-only, full: the report stands, unstored
+        pass
+
+
+def run_and_print(name: str, chosen: str, output: Path | None, *, db: Path | None, config: Path | None,
+                  queries: list[Path] | None, filter_expr: str | None, param: list[str] | None,
+                  window: dict[str, object], fresh: bool, kind: str) -> None:
+    """Run a report through the case's stored runs (reuse, or compute and store) and print or write it."""
+    try:
+        if output is not None:
+            check_output_file(output)  # before the query: a folder, a missing parent, no permission
+        from forensics.config import load_config
+        from forensics.render import render
+        from forensics.runs import report_with_runs
+
+        params = report_params(param, **window)
+        path = db_path(db)
+        case_config = load_config(config, path)
+        with _open_read_only(path) as case:
+            outcome = report_with_runs(case, name, params, config=case_config, queries_dirs=tuple(queries or ()),
+                                       filter_expr=filter_expr, fresh=fresh, store_run=False, kind=kind)
+        store_run(path, outcome)
+        result = outcome.result
+        text = render(result, chosen, output_file=str(output) if output else None)
+    except ForensicsError as exc:
+        if chosen != "json":
+            raise
+        from forensics.render import render_error_json
+
+        print(render_error_json(str(exc), exc.exit_code, type(exc).__name__), end="")
+        raise typer.Exit(exc.exit_code) from None
+    if output is not None:
+        atomic_write(output, text)
+    else:
+        sys.stdout.write(text)
+    if outcome.reused:
+        from forensics.render.jsonout import iso_z
+
+        print(f"forensics: reused run {outcome.run_id} computed at {iso_z(outcome.computed_at)}; "
+              "--fresh recomputes", file=sys.stderr)
+    elif kind == "reconstruct":
+        print(f"forensics: stored run {outcome.run_id} of {result.name}" if outcome.run_id is not None else
+              "forensics: not stored (the case could not be opened for writing)", file=sys.stderr)
+    if output is not None:
+        print(f"wrote {output}", file=sys.stderr)
+
+
 def report_command(
     name: Annotated[str, typer.Argument(help="Report name (see `forensics reports`).")],
-    fmt: Annotated[str | None, typer.Option("--format", "-F", help="table | csv | json | html "
-                   "(default: from -o's extension, else table, also in a pipe).",
-                   show_default=False)] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.",
-                      show_default=False)] = None,
+    fmt: FormatOption = None,
+    output: OutputOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
     queries: QueriesOption = None,
@@ -71,42 +154,21 @@ def report_command(
     ip_version: IpVersionOption = "both",
     top: TopOption = None,
     scope: ScopeOption = "any",
+    fresh: FreshFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Run a report on the case and print it as a table, CSV, JSON (GenieATM envelope) or an HTML page.
 
+    The run is stored in the case when it is writable; the same report, parameters, config and data again
+    reuse it (said on stderr; --fresh recomputes). See `forensics runs`.
+
     Example: forensics report wannacry --period daily --end 2016-09-07T00:00:00Z --format html -o wc.html
     """
     chosen = _format(fmt, output, json_out)
-    try:
-        if output is not None:
-            check_output_file(output)  # before the query: a folder, a missing parent, no permission
-        from forensics.render import render
-        from forensics.reports import run_report
-        from forensics.store import Case
-
-        params = report_params(param, **{"from": start, "to": end, "period": period, "bin": bin_size,
-                                         "unit": unit, "ip_version": ip_version, "top": top, "scope": scope})
-        from forensics.config import load_config
-
-        path = db_path(db)
-        case_config = load_config(config, path)
-        with Case.open(path, read_only=True) as case:
-            result = run_report(case, name, params, config=case_config, queries_dirs=tuple(queries or ()),
-                                filter_expr=filter_expr)
-        text = render(result, chosen, output_file=str(output) if output else None)
-    except ForensicsError as exc:
-        if chosen != "json":
-            raise
-        from forensics.render import render_error_json
-
-        print(render_error_json(str(exc), exc.exit_code, type(exc).__name__), end="")
-        raise typer.Exit(exc.exit_code) from None
-    if output is not None:
-        atomic_write(output, text)
-        print(f"wrote {output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    window = {"from": start, "to": end, "period": period, "bin": bin_size, "unit": unit, "ip_version": ip_version,
+              "top": top, "scope": scope}
+    run_and_print(name, chosen, output, db=db, config=config, queries=queries, filter_expr=filter_expr,
+                  param=param, window=window, fresh=fresh, kind="report")
 
 
 def reports_command(

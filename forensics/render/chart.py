@@ -85,6 +85,8 @@ class Chart:
     plot_right: int = WIDTH - RIGHT
     zero_y: float = float(HEIGHT - BOTTOM)
     scale: float = 1.0  # measure units per pixel of height (the page exposes it for checks)
+    # Greyed spans of the x axis: (x, width, coverage) for points whose bins the case holds no full data for.
+    shaded: list[tuple[float, float, str]] = field(default_factory=list)
 
 
 def chart_measures(result: ReportResult, section: SectionResult) -> list[str]:
@@ -231,6 +233,11 @@ def build_chart(result: ReportResult, section: SectionResult) -> Chart:
                     line.dots.append(Dot(x, y, f"{t:%Y-%m-%d %H:%M} {line.label}: {format_value(v, unit)}"))
             line.points = " ".join(pts)
             chart.lines.append(line)
+    for p in range(npoints):
+        levels = {result.coverage.get(t, "packets") for t in bins[p * per:(p + 1) * per]} if result.coverage else set()
+        worst = next((lv for lv in ("none", "partial", "sampled") if lv in levels), None)
+        if worst:
+            chart.shaded.append((round(chart.plot_left + p * step, 2), round(step, 2), worst))
     for q in range(5):
         frac = q / 4
         chart.y_ticks.append(Tick(round(chart.zero_y - half * frac, 2), format_value(top * frac, unit)))

@@ -9,8 +9,10 @@
 The GenieATM fields carry GenieATM's own strings (forensics/render/genieatm.py); machine-friendly twins sit
 beside them: `report_name` (the definition's name), `aggregation_seconds`, `ip_version` (0 = both, 4, 6).
 Each value list holds the report's pair measures: [in, out] where the report has a direction, else [value].
-Every bin of the window is present; an item with no traffic in a bin has zeros there. `units` names the unit
-and layer of every measure ("bps (IP layer)"); `binning` says how flows were put into bins.
+Every bin of the window is present; an item with no traffic in a bin has zeros there. Where the result says
+what the case holds per bin, `coverage` maps every bin to packets | flows | sampled | partial | none beside
+`value` (outside it, so GenieATM parsers keep working), and the `value` entry of a `none` bin holds null for every item.
+`units` names the unit and layer of every measure ("bps (IP layer)"); `binning` says how flows were put into bins.
 """
 
 from __future__ import annotations
@@ -37,10 +39,14 @@ def _section_data(result: ReportResult, section: SectionResult) -> dict:
     picks = [section.measures.index(m) for m in result.pair_measures if m in section.measures]
     keys = [f"item{i + 1}" for i in range(len(section.items))]
     zeros = [0.0] * len(picks)
-    value = {}
+    value: dict[str, dict | None] = {}
     for t in result.bins():
+        if result.coverage.get(t) == "none":  # no data held for the bin: null per item, never 0
+            value[iso_z(t)] = dict.fromkeys(keys)
+            continue
         row = section.series.get(t, {})
         value[iso_z(t)] = {k: ([row[i][j] for j in picks] if i in row else list(zeros)) for i, k in enumerate(keys)}
+    extra = {"coverage": {iso_z(t): result.coverage.get(t, "none") for t in result.bins()}} if result.coverage else {}
     return {
         "name": section.name,
         "dimensions": list(section.dimensions),
@@ -53,6 +59,7 @@ def _section_data(result: ReportResult, section: SectionResult) -> dict:
         "table": {k: dict(zip(section.measures, it.values, strict=False))
                   for k, it in zip(keys, section.items, strict=False)},
         "value": value,
+        **extra,
     }
 
 
@@ -79,7 +86,8 @@ def envelope(result: ReportResult, output_file: str | None = None) -> dict:
         "ip_version": result.ip_version,
         "binning": result.binning,
         "notes": list(result.notes),
-        "data": {k: first[k] for k in ("items", "value", "total", "measures", "dimensions", "units")},
+        "data": {k: first[k] for k in ("items", "value", "total", "measures", "dimensions", "units", "coverage")
+                 if k in first},
         "sections": sections,
         "parameters": result.params,
         "scope": result.scope,

@@ -29,11 +29,23 @@ def window_meaning(result: ReportResult) -> str:
     return f"{what}; {BINNING_TEXT.get(result.binning, 'binning ' + result.binning)}"
 
 
+def coverage_line(result: ReportResult) -> str:
+    """'coverage: 12 bins: 10 packets, 1 partial, 1 none (no data)' -- what the figures rest on."""
+    counts: dict[str, int] = {}
+    for t in result.bins():
+        level = result.coverage.get(t, "none")
+        counts[level] = counts.get(level, 0) + 1
+    parts = [f"{n} {level}" + (" (no data held)" if level == "none" else "") for level, n in counts.items()]
+    return f"coverage: {sum(counts.values())} bins: {', '.join(parts)} (per bin: --format csv or json)"
+
+
 def render_table(result: ReportResult) -> str:
     """Aligned plain-text tables, one per section, under a header naming the window, bin, units and notes."""
     out = [f"{result.title} ({result.name})", window_line(result),
            window_meaning(result)]
     out += [f"note: {n}" for n in result.notes]
+    if result.coverage:
+        out.append(coverage_line(result))
     for section in result.sections:
         out.append("")
         if len(result.sections) > 1:
@@ -71,7 +83,8 @@ def render_csv(result: ReportResult) -> str:
         measures += [m for m in section.measures if m not in measures]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["section", "rank", "others", *dims, "bin", *(csv_header(result, m) for m in measures)])
+    tail = ["coverage"] if result.coverage else []
+    writer.writerow(["section", "rank", "others", *dims, "bin", *(csv_header(result, m) for m in measures), *tail])
 
     def cells(values: list[float | None], section_measures: list[str]) -> list[str]:
         by_name = dict(zip(section_measures, values, strict=False))
@@ -82,8 +95,9 @@ def render_csv(result: ReportResult) -> str:
             named = dict(zip(section.dimensions, item.names, strict=False))
             lead = [section.name, item.rank, "true" if item.others else "false",
                     *(named.get(d) or "" for d in dims)]
-            writer.writerow([*lead, "", *cells(item.values, section.measures)])
+            writer.writerow([*lead, "", *cells(item.values, section.measures), *([""] if tail else [])])
             for t, row in section.series.items():
                 if pos in row:
-                    writer.writerow([*lead, iso_z(t), *cells(row[pos], section.measures)])
+                    mark = [result.coverage.get(t, "none")] if tail else []
+                    writer.writerow([*lead, iso_z(t), *cells(row[pos], section.measures), *mark])
     return buf.getvalue()

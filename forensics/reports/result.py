@@ -81,6 +81,9 @@ class ReportResult:
     binning: str = "flow-start"
     # Sentences the renderers show with the result (why it is empty, what a filter applied to, ...).
     notes: list[str] = field(default_factory=list)
+    # What the case holds for each bin (forensics/runs/coverage.py): packets | flows | sampled | partial | none;
+    # empty when not computed. Renderers show no figure for a 'none' bin (JSON null, never 0).
+    coverage: dict[dt.datetime, str] = field(default_factory=dict)
 
     @property
     def ip_version_text(self) -> str:

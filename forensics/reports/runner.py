@@ -21,6 +21,7 @@ from forensics import __version__
 from forensics.config import CaseConfig, load_config
 from forensics.errors import DefinitionError, UsageError
 from forensics.reports.context import install_context
+from forensics.reports.coverage import bin_coverage
 from forensics.reports.result import Item, ReportResult, SectionResult, Source
 from forensics.reports.scopes import (
     build_flow_filters,
@@ -238,6 +239,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
             raise DefinitionError(definition.path, None, f"query failed: {str(exc).splitlines()[0]}") from None
         sections = _shape(definition, columns, rows, dims_shown)
         sources = _sources(con, case_spans)
+        coverage = bin_coverage(con, window.start, window.end, window.bin_secs)
     finally:
         cleanup(con)
     shown_params = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in bound.items()}
@@ -250,5 +252,5 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         sources=sources, config=config.summary(), filter_expr=filter_expr, scope=scope, pair_measures=pair,
         generated_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0),
         forensics_version=__version__, measure_units=measure_units(definition.measures, unit), binning=binned,
-        notes=notes,
+        notes=notes, coverage=coverage,
     )

@@ -45,7 +45,7 @@ def test_table_csv_and_bad_param(db):
     done = forensics("report", "protocol_mix", "--db", db, "--format", "csv")
     assert done.stdout.splitlines()[0] == ("section,rank,others,proto,bin,in [bps (IP layer)],out [bps (IP layer)],"
                                            "total [bps (IP layer)],bytes [bytes (IP layer)],packets [packets],"
-                                           "flows [flows]")
+                                           "flows [flows],coverage")  # what the case holds per bin
     done = forensics("report", "top_talkers", "--db", db, "--format", "table", "--param", "top")
     assert done.returncode == 2 and "--param 'top': write NAME=VALUE" in done.stderr
 

@@ -76,4 +76,4 @@ def test_total_and_count_measures_are_headed_by_their_layer_only(results):
     cells = [h.strip() for h in header.split("  ") if h.strip()]
     assert cells[-3:] == ["in (bps, IP layer)", "bytes (IP layer)", "packets"]
     first = render(result, "csv").splitlines()[0]
-    assert first.endswith("in [bps (IP layer)],bytes [bytes (IP layer)],packets [packets]")
+    assert first.endswith("in [bps (IP layer)],bytes [bytes (IP layer)],packets [packets],coverage")

@@ -1,0 +1,94 @@
+"""Stored report runs: the report_runs and report_run_values tables (queries/schema/runs.sql)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import duckdb
+import pyarrow as pa
+
+from forensics.resources import read_sql
+
+_COLUMNS = ("name", "kind", "definition_path", "definition_sql", "definition_sha256", "request", "params",
+            "config_sha256", "fingerprint", "fingerprint_sha256", "from_ts", "to_ts", "bin_secs", "computed_at",
+            "forensics_version", "result")
+
+
+def has_runs(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the case has the runs tables (a case made before them, opened read-only, has not)."""
+    row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                      "AND table_name IN ('report_runs', 'report_run_values')").fetchone()
+    return row[0] == 2
+
+
+def data_fingerprint(con: duckdb.DuckDBPyConnection) -> dict:
+    """What a report reads, as ids: every capture (id, sha256, packets, flow records) and every exported flow
+    source (importer, capture). Re-importing, adding or removing a file changes it."""
+    captures = con.execute("SELECT capture_id, sha256, packets, flow_records FROM captures ORDER BY capture_id"
+                           ).fetchall()
+    sources = con.execute("SELECT DISTINCT source, capture_id FROM flows WHERE source <> 'pcap' "
+                          "ORDER BY capture_id, source").fetchall()
+    return {"captures": [list(c) for c in captures], "flow_sources": [list(s) for s in sources]}
+
+
+def find_run(con: duckdb.DuckDBPyConnection, name: str, definition_sha256: str, request: str,
+             config_sha256: str, fingerprint_sha256: str) -> tuple[int, dt.datetime, str] | None:
+    """The newest stored run computed from the same definition, request, config and data, if any."""
+    if not has_runs(con):
+        return None
+    return con.execute(
+        "SELECT run_id, computed_at, result FROM report_runs WHERE name = $n AND definition_sha256 = $d "
+        "AND request = $r AND config_sha256 = $c AND fingerprint_sha256 = $f ORDER BY run_id DESC LIMIT 1",
+        {"n": name, "d": definition_sha256, "r": request, "c": config_sha256, "f": fingerprint_sha256},
+    ).fetchone()
+
+
+def save_run(con: duckdb.DuckDBPyConnection, run: dict, values: pa.Table) -> int:
+    """Store one run and its values in one transaction (an interrupted store leaves no half run); its id."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run_id = con.execute("SELECT nextval('report_run_ids')").fetchone()[0]
+        cols = ", ".join(_COLUMNS)
+        marks = ", ".join(f"${c}" for c in _COLUMNS)
+        con.execute(f"INSERT INTO report_runs (run_id, {cols}) VALUES ($run_id, {marks})",
+                    {"run_id": run_id, **{c: run[c] for c in _COLUMNS}})
+        con.register("_run_values", values)
+        try:
+            con.execute("INSERT INTO report_run_values SELECT $run_id, section, item, bin, measure, value "
+                        "FROM _run_values", {"run_id": run_id})
+        finally:
+            con.unregister("_run_values")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(run_id)
+
+
+def list_runs(con: duckdb.DuckDBPyConnection, name: str | None = None) -> list[dict]:
+    """Stored runs (queries/runs/list.sql), oldest first."""
+    if not has_runs(con):
+        return []
+    cursor = con.execute(read_sql("runs/list.sql"), {"name": name})
+    cols = [d[0] for d in cursor.description]
+    out = []
+    for row in cursor.fetchall():
+        doc = dict(zip(cols, row, strict=True))
+        doc["params"] = json.loads(doc["params"])
+        out.append(doc)
+    return out
+
+
+def run_result(con: duckdb.DuckDBPyConnection, run_id: int) -> tuple[str, dt.datetime] | None:
+    """A stored run's result JSON and when it was computed."""
+    if not has_runs(con):
+        return None
+    return con.execute("SELECT result, computed_at FROM report_runs WHERE run_id = $i", {"i": run_id}).fetchone()
+
+
+def diff_runs(con: duckdb.DuckDBPyConnection, a: int, b: int) -> list[dict]:
+    """Values that differ between runs a and b (queries/runs/diff.sql)."""
+    cursor = con.execute(read_sql("runs/diff.sql"), {"a": a, "b": b})
+    cols = [d[0] for d in cursor.description]
+    return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
