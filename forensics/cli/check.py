@@ -9,13 +9,8 @@ from typing import Annotated
 
 import typer
 
-from forensics.cli.options import DbOption, JsonFlag, QuietFlag, db_path
+from forensics.cli.options import ConfigOption, DbOption, JsonFlag, QuietFlag, db_path
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="Case config (default: forensics.toml next to the database, else built-ins).",
-                 show_default=False),
-]
 QueriesOption = Annotated[
     list[Path] | None,
     typer.Option("--checks", "--queries", help="Folder of your own checks: .sql, .py, plugin folders with "
