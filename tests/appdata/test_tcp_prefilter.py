@@ -9,7 +9,6 @@ import shutil
 import struct
 import subprocess
 
-import pytest
 from builders import eth, ipv4, pcap_file, tcp
 
 from forensics.ingest import ImportOptions, import_paths
