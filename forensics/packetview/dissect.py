@@ -23,6 +23,7 @@ formatting as `-T fields`, with every occurrence as a list element, so values ho
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -135,9 +136,16 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
+def _trim(lines: list[str] | None) -> None:
+    """Drop the blank line(s) tshark ends each packet with."""
+    while lines and lines[-1] == "":
+        lines.pop()
+
+
 def _run(exe: str, args: list[str]) -> subprocess.Popen:
+    # TZ=UTC: tshark prints "Arrival Time" in the local zone; the tool's times are UTC everywhere.
     return subprocess.Popen([exe, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            errors="replace")
+                            errors="replace", env={**os.environ, "TZ": "UTC"})
 
 
 def _trees(exe: str, path: Path, filt: str, last: int, names: bool,
@@ -152,11 +160,13 @@ def _trees(exe: str, path: Path, filt: str, last: int, names: bool,
             line = raw.rstrip("\n")
             match = _FRAME_LINE.match(line) if blank else None
             if match:
+                _trim(current)
                 current = trees.setdefault(int(match.group(1)), [])
                 on_frame(int(match.group(1)))
             blank = line == ""
-            if current is not None and not blank:
-                current.append(line)
+            if current is not None:
+                current.append(line)  # blank lines too: a data field's hex dump sits between two
+        _trim(current)
         err = proc.stderr.read()
     return trees, (_last_line(err) if proc.returncode else "")
 
