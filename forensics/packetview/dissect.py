@@ -14,10 +14,11 @@ file would renumber them and lose the state the packets before them set up.
 
 tshark is run directly (found as pyshark finds it: pyshark's config.ini `tshark_path`, then the PATH), not
 through pyshark.FileCapture: pyshark parses PDML into a flat dict of fields per protocol, which loses the tree
-(nesting, order, text-only lines) that `-V` prints, and it is slow -- 3,103 packets of
-nDPI/alexa-app.pcapng took 29.3 s through FileCapture (106 packets/s) and 0.56 s as `tshark -V` text
-(~5,500 packets/s), same machine, same minute. Field values come from `-T json -e F` (the same value
-formatting as `-T fields`, with every occurrence as a list element, so values holding commas stay whole).
+(nesting, order, text-only lines) that `-V` prints, and it is ~20x slower -- `python -m bench.dissect` on
+nDPI/alexa-app.pcapng (3,103 packets), same run, 3 rounds: FileCapture 49 packets/s, tshark -V split into
+trees here 1,100 packets/s (machine load 14 on 2 cores; 106 and ~5,500 packets/s at a lighter moment).
+Field values come from `-T json -e F` (the same value formatting as `-T fields`, with every occurrence as a
+list element, so values holding commas stay whole).
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from pathlib import Path
 
 from forensics.errors import UsageError
 
-# Default most packets one `--dissect` prints. tshark -V ran ~5,500 packets/s on a 2-core machine shared with
-# other jobs (pyshark's own objects: ~100/s); 2,000 trees are ~200,000 lines of text -- more than anyone reads,
-# and a selection that large is better narrowed (-c, --filter). `--dissect-limit N` raises it.
+# Default most packets one `--dissect` prints: at tshark -V's ~1,100 packets/s on a loaded 2-core machine
+# (bench/dissect.py; pyshark's own objects: ~50/s) that is about two seconds, and 2,000 trees are ~200,000 lines
+# of text -- more than anyone reads; a larger selection is better narrowed (-c, --filter). `--dissect-limit N`
+# raises it.
 DISSECT_LIMIT = 2000
 
 # A display filter is one command-line argument (Linux caps one at 128 KiB); frames go to tshark in runs whose

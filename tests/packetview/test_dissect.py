@@ -246,3 +246,43 @@ def test_frame_filters_split_long_lists():
     got = [int(x) for f, _ in parts for x in f[len("frame.number in {"):-1].split(",")]
     assert got == list(range(1, 20000, 2))
     assert [last for _, last in parts] == [int(f[:-1].split(",")[-1]) for f, _ in parts]
+
+
+def forensics(*args, cwd: Path):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("FORENSICS_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "forensics", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=300)
+
+
+def test_cli_exit_codes_partial_and_limit(tmp_path):
+    names = ["files/zeek/pcapng-multi-interface.pcapng", "files/zeek/tunnels__gre-sample.pcap"]
+    copies = []
+    for n in names:
+        copies.append(tmp_path / Path(n).name)
+        shutil.copy(CORPUS / n, copies[-1])
+    db = str(tmp_path / "case.duckdb")
+    assert forensics("import", "--quiet", "--db", db, *map(str, copies), cwd=tmp_path).returncode == 0
+    over = forensics("packets", "--db", db, "--dissect", "--dissect-limit", "5", cwd=tmp_path)
+    assert over.returncode == 2 and over.stdout == ""
+    assert over.stderr.count("\n") == 1 and "46 packets selected, more than the limit of 5" in over.stderr
+    copies[0].unlink()
+    part = forensics("packets", "--db", db, "--dissect-fields", "ip.src", "--json", cwd=tmp_path)
+    assert part.returncode == 1, part.stderr
+    assert part.stderr.count("\n") == 1 and str(copies[0]) in part.stderr and "missing" in part.stderr
+    assert [o["frame"] for o in json.loads(part.stdout)] == list(range(1, 41))  # the GRE capture's 40
+    bad = forensics("packets", "--db", db, "--dissect", "--csv", cwd=tmp_path)
+    assert bad.returncode == 2 and "--csv" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_progress_only_when_asked(capsys):
+    from forensics.cli.dissect import DissectProgress
+
+    quiet = DissectProgress(3, enabled=False)
+    loud = DissectProgress(3, enabled=True)
+    for p in (quiet, loud):
+        p.file("x.pcap")
+        p.frame(1)
+        p.close()
+    err = capsys.readouterr().err
+    assert err.count("dissecting x.pcap: 1/3 packets") == 1
