@@ -31,25 +31,32 @@ class DissectRequest:
 
 
 class DissectProgress:
-    """`dissecting: 120/500 packets` on stderr on a terminal (at most 10 redraws a second); silent otherwise."""
+    """`dissecting FILE (tshark reads to frame N): 120/500 packets` on stderr on a terminal (at most 10 redraws
+    a second); silent otherwise. The frame tshark reads to says why a late frame of a big file takes time."""
 
     def __init__(self, total: int, enabled: bool) -> None:
         self.total, self.enabled, self.done, self.last, self.label = total, enabled, 0, 0.0, ""
 
-    def file(self, label: str) -> None:
+    def file(self, label: str, last_frame: int = 0) -> None:
         self.label = label if len(label) <= 50 else "..." + label[-47:]
+        if last_frame:
+            self.label += f" (tshark reads to frame {last_frame:,})"
+        self._draw(force=True)
 
     def frame(self, _number: int) -> None:
         self.done += 1
+        self._draw()
+
+    def _draw(self, force: bool = False) -> None:
         now = time.monotonic()
-        if self.enabled and now - self.last >= 0.1:
+        if self.enabled and (force or now - self.last >= 0.1):
             self.last = now
-            sys.stderr.write(f"\rdissecting {self.label}: {self.done:,}/{self.total:,} packets".ljust(90)[:120])
+            sys.stderr.write(f"\rdissecting {self.label}: {self.done:,}/{self.total:,} packets".ljust(110)[:150])
             sys.stderr.flush()
 
     def close(self) -> None:
         if self.enabled and self.last:
-            sys.stderr.write("\r" + " " * 120 + "\r")
+            sys.stderr.write("\r" + " " * 150 + "\r")
             sys.stderr.flush()
 
 
@@ -91,7 +98,7 @@ def dissect_selection(con: object, where: str, params: dict, order: str, count_l
                 missing.append(exc)
                 continue
             paths[cid] = src.path
-            progress.file(str(src.path))
+            progress.file(str(src.path), max(frames))
             got = dissect_file(exe, src.path, frames, tree=req.tree, fields=req.fields, names=req.names,
                                on_frame=progress.frame)
             results[cid] = got.packets

@@ -281,8 +281,10 @@ def test_progress_only_when_asked(capsys):
     quiet = DissectProgress(3, enabled=False)
     loud = DissectProgress(3, enabled=True)
     for p in (quiet, loud):
-        p.file("x.pcap")
+        p.file("x.pcap", 7)
+        p.last = 0.0  # the next packet redraws at once
         p.frame(1)
         p.close()
     err = capsys.readouterr().err
-    assert err.count("dissecting x.pcap: 1/3 packets") == 1
+    assert err.count("dissecting x.pcap (tshark reads to frame 7): 0/3 packets") == 1
+    assert err.count("dissecting x.pcap (tshark reads to frame 7): 1/3 packets") == 1
