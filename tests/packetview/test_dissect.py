@@ -25,6 +25,9 @@ pytestmark = pytest.mark.oracle
 FILES = ["files/zeek/smb__smb2.pcap", "files/zeek/pcapng-multi-interface.pcapng", "files/nDPI/steam.pcapng",
          "files/gopacket/le__test006.pcapng", "files/scapy/http_chunk.pcap.gz", "files/zeek/tunnels__gre-sample.pcap"]
 
+# application fields (DNS names and answers, TLS SNI)
+EXTRA = ["files/nDPI/alexa-app.pcapng"]
+
 # The one line that depends on which OTHER frames tshark displays in the same run: our run shows several
 # frames, the oracle one. Everything else (frame numbers, times, relative sequence numbers, stream indexes,
 # reassembly notes) must be equal, because both read the original file from its start.
@@ -49,9 +52,9 @@ def case():
     from forensics.store import Case
 
     case = Case.open(":memory:")
-    summary = import_paths(case, [str(CORPUS / f) for f in FILES], ImportOptions(workers=1))
+    summary = import_paths(case, [str(CORPUS / f) for f in FILES + EXTRA], ImportOptions(workers=1))
     ids = {}
-    for name, result in zip(FILES, summary.files, strict=True):
+    for name, result in zip(FILES + EXTRA, summary.files, strict=True):
         assert result.capture_id is not None, (name, result.message)
         ids[name] = result.capture_id
     yield case, ids
@@ -150,13 +153,17 @@ def oracle_fields(name: str, fields: list[str]) -> dict[int, list[str]]:
     return out
 
 
-@pytest.mark.parametrize("name", ["files/zeek/smb__smb2.pcap", "files/zeek/tunnels__gre-sample.pcap",
-                                  "files/nDPI/steam.pcapng"])
-def test_fields_csv_equal_tshark_T_fields(case, name, capsys):
+@pytest.mark.parametrize(("name", "fields", "frames"), [
+    ("files/zeek/smb__smb2.pcap", ["ip.src", "tcp.flags"], range(1, 41)),
+    ("files/zeek/tunnels__gre-sample.pcap", ["ip.src", "tcp.flags"], range(1, 41)),
+    ("files/nDPI/steam.pcapng", ["ip.src", "tcp.flags"], range(1, 41)),
+    ("files/nDPI/alexa-app.pcapng", ["dns.qry.name", "dns.a", "tls.handshake.extensions_server_name"],
+     range(1, 101)),
+])
+def test_fields_csv_equal_tshark_T_fields(case, name, fields, frames, capsys):
     case, ids = case
-    fields = ["ip.src", "tcp.flags"]
     req = request(tree=False, fields=fields, csv_out=True)
-    assert show(case.con, req, {ids[name]: list(range(1, 41))}) == 0
+    assert show(case.con, req, {ids[name]: list(frames)}) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows[0] == ["capture_id", "frame", "ts", *fields]
     oracle = oracle_fields(name, fields)
