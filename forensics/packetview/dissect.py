@@ -54,6 +54,24 @@ class Dissected:
     frame: int
     tree: list[str] = field(default_factory=list)
     fields: dict[str, list[str]] = field(default_factory=dict)
+    lengths: tuple[int, int] | None = None  # (bytes on wire, bytes captured) as tshark read them
+    epoch_us: int | None = None  # its time as tshark read it, microseconds since the epoch (cut, not rounded)
+    is_packet: bool = True  # False: tshark's record is no packet (its tree starts otherwise than "Frame N:")
+
+    def same_packet(self, wirelen: int, caplen: int, epoch_us: int | None) -> bool:
+        """Whether tshark's frame is the case's packet: equal lengths and times (1 us apart at most: a pcapng
+        interface counting in 2^-n seconds converts either way); unknown values are not held against it."""
+        if not self.is_packet or (self.lengths is not None and self.lengths != (wirelen, caplen)):
+            return False
+        return self.epoch_us is None or epoch_us is None or abs(self.epoch_us - epoch_us) <= 1
+
+
+def epoch_us_of(text: str) -> int | None:
+    """`1490976022.741105000` (tshark's frame.time_epoch) as microseconds, cut after the sixth digit."""
+    sec, _, frac = text.strip().partition(".")
+    if not sec.lstrip("-").isdigit() or (frac and not frac.isdigit()):
+        return None
+    return int(sec) * 1_000_000 + (-1 if sec.startswith("-") else 1) * int((frac + "000000")[:6])
 
 
 def tshark_path() -> str:
@@ -129,7 +147,10 @@ def frame_filters(frames: list[int], max_chars: int = MAX_FILTER_CHARS) -> list[
     return out
 
 
-_FRAME_LINE = re.compile(r"Frame (\d+): ")
+_RECORD_LINE = re.compile(r"[^\s:][^:]*? (\d+): ")
+_HEX_LINE = re.compile(r"[0-9a-f]{4,}  [0-9a-f]{2} ")
+_EPOCH_LINE = re.compile(r"    Epoch Time: (-?\d+\.\d+) seconds$")
+_FRAME_LINE = re.compile(r"Frame (\d+): (?:(\d+) bytes on wire \(\d+ bits\), (\d+) bytes captured)?")
 
 
 def _last_line(text: str) -> str:
@@ -151,20 +172,30 @@ def _run(exe: str, args: list[str]) -> subprocess.Popen:
 
 
 def _trees(exe: str, path: Path, filt: str, last: int, names: bool,
-           on_frame: Callable[[int], None]) -> tuple[dict[int, list[str]], str]:
-    """`tshark -V` for the frames of `filt`: frame -> its lines; and tshark's complaint when it failed."""
+           on_frame: Callable[[int], None]) -> tuple[dict[int, Dissected], str]:
+    """`tshark -V` for the frames of `filt`: frame -> its lines and lengths; and tshark's complaint when it
+    failed."""
     args = ["-r", str(path), "-V", "-Y", filt, "-c", str(last)] + ([] if names else ["-n"])
-    trees: dict[int, list[str]] = {}
+    trees: dict[int, Dissected] = {}
     current: list[str] | None = None
     blank = True
     with _run(exe, args) as proc:
         for raw in proc.stdout:
             line = raw.rstrip("\n")
-            match = _FRAME_LINE.match(line) if blank else None
-            if match:
+            # A record starts after a blank line with an unindented line that is not a hex dump's: "Frame 5: 90
+            # bytes on wire ...", or for a record that is no packet, e.g. "PCAPNG Custom Block 2: 8 bytes ...".
+            start = _RECORD_LINE.match(line) if blank and not _HEX_LINE.match(line) else None
+            if start:
                 _trim(current)
-                current = trees.setdefault(int(match.group(1)), [])
-                on_frame(int(match.group(1)))
+                number = int(start.group(1))
+                match = _FRAME_LINE.match(line)
+                lengths = (int(match.group(2)), int(match.group(3))) if match and match.group(2) else None
+                trees[number] = Dissected(number, lengths=lengths, is_packet=match is not None)
+                current = trees[number].tree
+                on_frame(number)
+            elif current is not None and trees[number].epoch_us is None and line.startswith("    Epoch Time: "):
+                epoch = _EPOCH_LINE.match(line)
+                trees[number].epoch_us = epoch_us_of(epoch.group(1)) if epoch else None
             blank = line == ""
             if current is not None:
                 current.append(line)  # blank lines too: a data field's hex dump sits between two
@@ -174,16 +205,17 @@ def _trees(exe: str, path: Path, filt: str, last: int, names: bool,
 
 
 def _field_values(exe: str, path: Path, filt: str, last: int, names: bool,
-                  fields: list[str]) -> tuple[dict[int, dict[str, list[str]]], str]:
-    """`tshark -T json -e frame.number -e F...`: frame -> {field: every occurrence's value}."""
-    args = ["-r", str(path), "-Y", filt, "-c", str(last), "-T", "json", "-e", "frame.number"]
+                  fields: list[str]) -> tuple[dict[int, Dissected], str]:
+    """`tshark -T json -e frame.number -e F...`: frame -> {field: every occurrence's value} and lengths."""
+    args = ["-r", str(path), "-Y", filt, "-c", str(last), "-T", "json", "-e", "frame.number", "-e", "frame.len",
+            "-e", "frame.cap_len", "-e", "frame.time_epoch"]
     for name in fields:
         args += ["-e", name]
     if not names:
         args.append("-n")
     with _run(exe, args) as proc:
         out, err = proc.communicate()
-    values: dict[int, dict[str, list[str]]] = {}
+    values: dict[int, Dissected] = {}
     try:
         packets = json.loads(out) if out.strip() else []
     except json.JSONDecodeError:
@@ -193,7 +225,11 @@ def _field_values(exe: str, path: Path, filt: str, last: int, names: bool,
         number = layers.get("frame.number", [None])[0]
         if number is None:
             continue
-        values[int(number)] = {name: [str(v) for v in layers.get(name, [])] for name in fields}
+        wire, cap = layers.get("frame.len", [None])[0], layers.get("frame.cap_len", [None])[0]
+        values[int(number)] = Dissected(int(number), fields={name: [str(v) for v in layers.get(name, [])]
+                                                             for name in fields},
+                                        lengths=(int(wire), int(cap)) if wire and cap else None,
+                                        epoch_us=epoch_us_of(layers.get("frame.time_epoch", [""])[0]))
     return values, (_last_line(err) if proc.returncode else "")
 
 
@@ -220,13 +256,14 @@ def dissect_file(exe: str, path: Path, frames: list[int], tree: bool = True, fie
         if tree:
             trees, problem = _trees(exe, path, filt, last, names, on_frame or (lambda n: None))
             problems.append(problem)
-            for number, lines in trees.items():
-                out.setdefault(number, Dissected(number)).tree = lines
+            out.update(trees)
         if fields:
             values, problem = _field_values(exe, path, filt, last, names, fields)
             problems.append(problem)
-            for number, vals in values.items():
-                out.setdefault(number, Dissected(number)).fields = vals
+            for number, got in values.items():
+                pkt = out.setdefault(number, got)
+                pkt.fields, pkt.lengths = got.fields, pkt.lengths or got.lengths
+                pkt.epoch_us = pkt.epoch_us if pkt.epoch_us is not None else got.epoch_us
                 if not tree and on_frame:
                     on_frame(number)
     return FileDissection(out, next((p for p in problems if p), ""))

@@ -295,3 +295,34 @@ def test_progress_only_when_asked(capsys):
     err = capsys.readouterr().err
     assert err.count("dissecting x.pcap (tshark reads to frame 7): 0/3 packets") == 1
     assert err.count("dissecting x.pcap (tshark reads to frame 7): 1/3 packets") == 1
+
+
+def test_frames_tshark_numbers_otherwise_are_refused_not_mixed_up(tmp_path, capsys):
+    """tshark counts a pcapng custom block as a frame (our frame 2 is its frame 3): the packets after it are
+    left out with one line (exit 1), never shown as another packet's dissection; frame 1 is still tshark's."""
+    import builders as b
+
+    from forensics.carve import SourceLocator
+    from forensics.cli.dissect import dissect_selection
+    from forensics.ingest import ImportOptions, import_paths
+    from forensics.store import Case
+
+    def pkt(i: int):
+        return b.Packet(b.eth(0x0800, b.ipv4("10.0.0.1", "10.0.0.2", 17, b.udp(1000 + i, 9, b"x" * (i + 1)))),
+                        ts=1.0 + i)
+
+    path = tmp_path / "custom.pcapng"
+    path.write_bytes(b.pcapng_file([b.Section([b.Interface(), pkt(0), b.CustomBlock(b"hello"), pkt(1), pkt(2)])]))
+    with Case.open(":memory:") as c:
+        import_paths(c, [str(path)], ImportOptions(workers=1))
+        for req in (request(), request(tree=False, fields=["udp.srcport"], json_out=True)):
+            code = dissect_selection(c.con, "true", {}, "capture_id, frame", None, SourceLocator(c.con, []), req)
+            out, err = capsys.readouterr()
+            assert code == 1
+            assert len(err.strip().splitlines()) == 1 and "not the case's frame 2" in err, err
+            if req.tree:
+                assert [(f, lines) for _h, f, lines in blocks(out)] == \
+                    [(1, tshark("-r", str(path), "-V", "-Y", "frame.number==1").rstrip("\n").split("\n"))]
+            else:
+                assert json.loads(out) == [{"capture_id": 1, "frame": 1, "ts": "1970-01-01T00:00:01Z",
+                                            "fields": {"udp.srcport": "1000"}}]
