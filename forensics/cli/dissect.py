@@ -105,22 +105,16 @@ def dissect_selection(con: object, where: str, params: dict, order: str, count_l
             progress.file(str(src.path), max(frames))
             got = dissect_file(exe, src.path, frames, tree=req.tree, fields=req.fields, names=req.names,
                                on_frame=progress.frame)
-            # The same frame number must be the same packet: a file whose frames tshark numbers otherwise (a
-            # pcapng block the import does not count) shows here, and those packets are left out.
-            differ = [f for f in frames if f in got.packets and not got.packets[f].same_packet(*lengths[cid, f])]
-            if differ:
-                exit_code = 1
-                print(f"forensics: {src.path}: tshark's frame {differ[0]} is not the case's frame {differ[0]} "
-                      f"(other length or time; {len(differ)} such frame(s) left out): tshark counts blocks of this "
-                      "file as frames that are not packets (e.g. pcapng custom blocks); read it with tshark "
-                      "directly", file=sys.stderr)
-                for f in differ:
-                    del got.packets[f]
+            renumbered = _renumber(con, exe, cid, src.path, frames, got.packets, lengths, req)
             results[cid] = got.packets
-            lost = [f for f in frames if f not in got.packets and f not in differ]
+            if renumbered:
+                print(f"forensics: {src.path}: tshark numbers {renumbered} of the selected frames otherwise (it "
+                      "counts blocks that are no packets, e.g. pcapng custom blocks, as frames); each is shown "
+                      "under tshark's number", file=sys.stderr)
+            lost = [f for f in frames if f not in got.packets]
             if lost:
                 exit_code = 1
-                why = got.problem or "tshark printed nothing for them"
+                why = got.problem or "tshark printed no frame with its length and time"
                 print(f"forensics: {src.path}: tshark gave no dissection for {len(lost)} of the selected frames "
                       f"(first: {lost[0]}): {why}", file=sys.stderr)
     finally:
@@ -134,6 +128,33 @@ def dissect_selection(con: object, where: str, params: dict, order: str, count_l
     return exit_code
 
 
+def _renumber(con: object, exe: str, cid: int, path: Path, frames: list[int], packets: dict, lengths: dict,
+              req: DissectRequest) -> int:
+    """Make `packets` (tshark's answer by frame number) hold the case's frames only: a frame whose tshark
+    record has another length or time (tshark counts pcapng blocks that are no packets as frames) is looked up
+    under tshark's own number for it and dissected again. Returns how many frames were renumbered."""
+    from forensics.packetview.dissect import dissect_file, tshark_numbers
+
+    wrong = [f for f in frames if f not in packets or not packets[f].same_packet(*lengths[cid, f])]
+    for f in wrong:
+        packets.pop(f, None)
+    if not wrong:
+        return 0
+    ours = con.execute("SELECT frame, wirelen, caplen, epoch_us(ts) FROM packets WHERE capture_id = $c AND "
+                       "frame <= $last ORDER BY frame", {"c": cid, "last": max(wrong)}).fetchall()
+    mapping = {f: t for f, t in tshark_numbers(exe, path, ours).items() if f in wrong and t != f}
+    if not mapping:
+        return 0
+    again = dissect_file(exe, path, sorted(mapping.values()), tree=req.tree, fields=req.fields, names=req.names)
+    done = 0
+    for f, t in mapping.items():
+        pkt = again.packets.get(t)
+        if pkt is not None and pkt.same_packet(*lengths[cid, f]):
+            packets[f] = pkt
+            done += 1
+    return done
+
+
 def _value(values: list[str]) -> str | list[str] | None:
     return None if not values else values[0] if len(values) == 1 else values
 
@@ -143,14 +164,14 @@ def _print(rows: list[tuple], results: dict[int, dict], paths: dict[int, Path], 
     from forensics.render.rows import csv_lines, json_chunks, table_lines
 
     if req.json_out:
-        columns = ["capture_id", "frame", "ts"] + (["fields"] if req.fields else []) + \
+        columns = ["capture_id", "frame", "tshark_frame", "ts"] + (["fields"] if req.fields else []) + \
                   (["dissection"] if req.tree else [])
 
         def objects() -> list[tuple]:
             out = []
             for cid, frame, ts in rows:
                 pkt = results[cid][frame]
-                row = [cid, frame, ts]
+                row = [cid, frame, pkt.frame, ts]
                 if req.fields:
                     row.append({name: _value(pkt.fields.get(name, [])) for name in req.fields})
                 if req.tree:
@@ -161,8 +182,9 @@ def _print(rows: list[tuple], results: dict[int, dict], paths: dict[int, Path], 
         write_stream(json_chunks(columns, [objects()]))
         return
     if not req.tree:
-        columns = ["capture_id", "frame", "ts", *req.fields]
-        batch = [(cid, frame, ts, *(",".join(results[cid][frame].fields.get(f, [])) or None for f in req.fields))
+        columns = ["capture_id", "frame", "tshark_frame", "ts", *req.fields]
+        batch = [(cid, frame, results[cid][frame].frame, ts,
+                  *(",".join(results[cid][frame].fields.get(f, [])) or None for f in req.fields))
                  for cid, frame, ts in rows]
         if req.csv_out:
             write_stream(csv_lines(columns, [batch]))

@@ -267,3 +267,32 @@ def dissect_file(exe: str, path: Path, frames: list[int], tree: bool = True, fie
                 if not tree and on_frame:
                     on_frame(number)
     return FileDissection(out, next((p for p in problems if p), ""))
+
+
+def tshark_numbers(exe: str, path: Path, packets: list[tuple[int, int, int, int | None]]) -> dict[int, int]:
+    """Our frame -> tshark's frame number, for `packets` (frame, wirelen, caplen, epoch_us; in frame order, from
+    the first): tshark's records (`-T fields -e frame.number -e frame.len ...`) are matched in order by lengths
+    and time, as `--bpf` matches tcpdump's output. Records that are no packet of ours (pcapng custom blocks,
+    which tshark counts as frames) are passed over."""
+    args = ["-r", str(path), "-T", "fields", "-e", "frame.number", "-e", "frame.len", "-e", "frame.cap_len", "-e",
+            "frame.time_epoch", "-e", "frame.encap_type"]
+    with _run(exe, args) as proc:
+        out, _err = proc.communicate()
+    records = []
+    for line in out.splitlines():
+        cells = line.split("\t")
+        if len(cells) >= 3 and cells[0].isdigit() and cells[1].isdigit() and cells[2].isdigit():
+            probe = Dissected(int(cells[0]), lengths=(int(cells[1]), int(cells[2])),
+                              epoch_us=epoch_us_of(cells[3]) if len(cells) > 3 and cells[3] else None,
+                              is_packet=len(cells) > 4 and cells[4] != "")
+            records.append(probe)
+    mapping: dict[int, int] = {}
+    i = 0
+    for frame, wirelen, caplen, epoch_us in packets:
+        while i < len(records) and not records[i].same_packet(wirelen, caplen, epoch_us):
+            i += 1
+        if i == len(records):
+            break
+        mapping[frame] = records[i].frame
+        i += 1
+    return mapping
