@@ -2,8 +2,9 @@
 
     exe = tshark_path()                                   # UsageError naming what to install when absent
     check_fields(exe, ["ip.src", "tcp.flags"])            # UsageError naming an unknown field
-    for pkt in dissect_file(exe, Path("x.pcapng"), [5, 100], tree=True, fields=["ip.src"]):
-        print(pkt.frame, pkt.fields["ip.src"], *pkt.tree, sep="\\n")
+    got = dissect_file(exe, Path("x.pcapng"), [5, 100], tree=True, fields=["ip.src"])
+    for number, pkt in sorted(got.packets.items()):     # got.problem: tshark's complaint, if it failed
+        print(number, pkt.fields["ip.src"], *pkt.tree, sep="\\n")
 
 tshark reads the ORIGINAL file with a display filter on `frame.number` (`-Y 'frame.number in {5,100}'`) and
 stops after the last chosen frame (`-c`, which counts frames read). So frame numbers, times, relative TCP
