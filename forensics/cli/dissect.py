@@ -66,13 +66,13 @@ def dissect_selection(con: object, where: str, params: dict, order: str, count_l
     left out). Raises UsageError above the limit or without tshark, SourceMissingError when no file is left."""
     from forensics.packetview.dissect import check_fields, dissect_file, tshark_path
 
+    exe = tshark_path()
     n = con.execute(f"SELECT count(*) FROM packets WHERE {where}", params).fetchone()[0]
     if count_limit is not None:
         n = min(n, count_limit)
     if n > req.limit:
         raise UsageError(f"--dissect: {n:,} packets selected, more than the limit of {req.limit:,} (tshark prints "
                          "a few thousand trees a second); narrow with -c N or --filter, or raise --dissect-limit")
-    exe = tshark_path()
     if req.fields:
         check_fields(exe, req.fields)
     sql = (f"SELECT capture_id, frame, ts, wirelen, caplen, epoch_us(ts) FROM packets WHERE {where} "
