@@ -31,6 +31,22 @@ ReadOption = Annotated[
                  show_default=False),
 ]
 
+DissectFlag = Annotated[
+    bool, typer.Option("--dissect", help="tshark's full dissection (tshark -V) of the selected packets, read from "
+                       "their original files (tshark must be installed).")
+]
+DissectFieldsOption = Annotated[
+    str | None,
+    typer.Option("--dissect-fields", help="Wireshark display-filter fields as columns, e.g. ip.src,tcp.flags "
+                 "(tshark -T fields; table, --csv or --json).", show_default=False),
+]
+DissectLimitOption = Annotated[
+    int | None,
+    typer.Option("--dissect-limit", help="Most packets --dissect/--dissect-fields handles (default 2000).",
+                 show_default=False),
+]
+CsvOption = Annotated[bool, typer.Option("--csv", help="With --dissect-fields alone: the columns as CSV.")]
+
 AlertOption = Annotated[
     int | None, typer.Option("--alert", help="The packets behind this alert (`forensics alerts`): its evidence "
                              "filter within its window.", show_default=False)
@@ -67,7 +83,8 @@ def packets_command(
     filter_expr: FilterOption = None,
     bpf: BpfOption = None,
     count_limit: Annotated[int | None, typer.Option("-c", help="Stop after N packets.", show_default=False)] = None,
-    numeric: Annotated[bool, typer.Option("-n", help="Accepted for tcpdump habit: names are never resolved.")] = False,
+    numeric: Annotated[bool, typer.Option("-n", help="Accepted for tcpdump habit: names are never resolved (with "
+                                          "--dissect: tshark -n, no MAC vendor names).")] = False,
     verbose: Annotated[int, typer.Option("-v", count=True, help="tcpdump -v: IP header fields, checksums.")] = 0,
     link_header: Annotated[bool, typer.Option("-e", help="Print the link-layer header (MACs, VLAN tags).")] = False,
     times: Annotated[int, typer.Option("-t", count=True, help="-t none, -tt epoch, -ttt delta, -tttt date, "
@@ -79,6 +96,10 @@ def packets_command(
     capture: CaptureOption = None,
     search: SearchOption = None,
     alert: AlertOption = None,
+    dissect: DissectFlag = False,
+    dissect_fields: DissectFieldsOption = None,
+    dissect_limit: DissectLimitOption = None,
+    csv_out: CsvOption = False,
     json_out: JsonFlag = False,
     quiet: QuietFlag = False,
 ) -> None:
@@ -86,6 +107,8 @@ def packets_command(
 
     Example: forensics packets --filter 'tcp dst port 445' -c 20 -X
     Example: forensics packets -r suspicious.pcap --filter 'udp port 53' -c 10
+    Example: forensics packets --filter 'udp port 53' -c 5 --dissect
+    Example: forensics packets --filter 'tcp port 443' --dissect-fields ip.src,tls.handshake.extensions_server_name
     """
     from forensics.packetview import ViewOptions
 
@@ -103,12 +126,16 @@ def packets_command(
         if read is not None:
             raise UsageError("-r and --alert: an alert belongs to a case (--db), not to a file read directly")
         filter_expr, window = alert_filter(db_path(db), alert, filter_expr)
-    args = (filter_expr, bpf, count_limit, count, capture, search, json_out, options, dump, window)
+    request = dissect_request(dissect, dissect_fields, dissect_limit, csv_out, json_out, quiet, numeric,
+                              bool(modes or verbose or link_header or times))
+    args = (filter_expr, bpf, count_limit, count, capture, search, json_out, options, dump, window, request)
     if read is None:
         from forensics.store import Case
 
         with Case.open(db_path(db), read_only=True) as case:
-            show(case.con, *args)
+            code = show(case.con, *args)
+        if code:
+            raise typer.Exit(code)
         return
     if db is not None:
         raise UsageError("-r and --db: read a capture directly or show a case, not both")
@@ -119,16 +146,39 @@ def packets_command(
         result = summary.files[0]
         if result.status == "partial":
             print(f"forensics: {result.message}", file=sys.stderr)
-        show(case.con, *args)
-    if summary.exit_code:
-        raise typer.Exit(summary.exit_code)
+        code = show(case.con, *args)
+    if summary.exit_code or code:
+        raise typer.Exit(max(summary.exit_code, code))
+
+
+def dissect_request(dissect: bool, fields: str | None, limit: int | None, csv_out: bool, json_out: bool,
+                    quiet: bool, numeric: bool, tcpdump_style: bool) -> object:
+    """The DissectRequest of --dissect/--dissect-fields (None without them); UsageError for a bad mix."""
+    if not dissect and fields is None:
+        if limit is not None or csv_out:
+            raise UsageError("--dissect-limit and --csv go with --dissect or --dissect-fields")
+        return None
+    from forensics.cli.dissect import DissectRequest
+    from forensics.packetview.dissect import DISSECT_LIMIT, parse_field_list
+
+    if tcpdump_style:
+        raise UsageError("--dissect and -x/-X/-A/-v/-e/-t: tshark's dissection replaces tcpdump's lines; "
+                         "choose one")
+    if limit is not None and limit < 1:
+        raise UsageError("--dissect-limit: give a positive number of packets")
+    if csv_out and (dissect or json_out):
+        raise UsageError("--csv: only with --dissect-fields alone (a tree is not a table; or choose --json)")
+    names = parse_field_list(fields) if fields is not None else []
+    return DissectRequest(tree=dissect, fields=names, limit=limit or DISSECT_LIMIT, names=not numeric,
+                          json_out=json_out, csv_out=csv_out, quiet=quiet)
 
 
 def show(con: object, filter_expr: str | None, bpf: str | None, count_limit: int | None, count: bool,
          capture: str | None, search: list[Path] | None, json_out: bool, options: object,
-         dump: tuple[str, bool] | None, window: tuple[str, dict] = ("true", {})) -> None:
+         dump: tuple[str, bool] | None, window: tuple[str, dict] = ("true", {}), dissect: object = None) -> int:
     """Print the selected packets of the case on `con` (or their number with count); `window` narrows them
-    further (SQL on packets, its parameters), e.g. an alert's time window."""
+    further (SQL on packets, its parameters), e.g. an alert's time window; `dissect` (a DissectRequest) prints
+    tshark's dissection instead. Returns the exit code (1: some packets left out)."""
     from forensics.carve import RecordStore
     from forensics.packetview import ROW_COLUMNS
 
@@ -139,10 +189,14 @@ def show(con: object, filter_expr: str | None, bpf: str | None, count_limit: int
         if count_limit is not None:
             n = min(n, count_limit)
         print(json.dumps({"packets": n}) if json_out else f"{n} packets")
-        return
+        return 0
     # One capture: file order, as tcpdump reads it (its relative sequence numbers follow that order).
     captures = con.execute(f"SELECT count(DISTINCT capture_id) FROM packets WHERE {where}", params).fetchone()[0]
     order = "capture_id, frame" if captures <= 1 else "ts, capture_id, frame"
+    if dissect is not None:
+        from forensics.cli.dissect import dissect_selection
+
+        return dissect_selection(con, where, params, order, count_limit, locator, dissect)
     sql = f"SELECT {', '.join(ROW_COLUMNS)}, file_offset FROM packets WHERE {where} ORDER BY {order}"
     if count_limit is not None:
         sql += " LIMIT $_limit"
@@ -152,6 +206,7 @@ def show(con: object, filter_expr: str | None, bpf: str | None, count_limit: int
     names = [d[0] for d in cur.description]
     with RecordStore(con, locator) as store:
         _print_rows(cur, names, options, dump, json_out, store)
+    return 0
 
 
 def _print_rows(cur: object, names: list[str], options: object, dump: tuple[str, bool] | None, json_out: bool,
