@@ -128,3 +128,43 @@ def test_first_payload_signatures():
     heads = np.stack([head(data) for _, data, _ in cases])
     got = classify(heads, np.array([p for p, _, _ in cases]), np.array([len(d) for _, d, _ in cases]))
     assert got.tolist() == [want for _, _, want in cases]
+
+
+def _flows_json(db, *args):
+    import json
+    import os
+    import sys
+
+    from tests.conftest import ROOT
+
+    run = subprocess.run([sys.executable, "-m", "forensics", "flows", "--db", str(db), "--json", *args],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_flows_listing_signature_first_then_evidence(tmp_path):
+    """`forensics flows`: the default WannaCry.attack signature (tcp/udp 135-139, 445) names the SMB flows on
+    445 before their payload does; flows outside any signature show their evidence label."""
+    import duckdb
+
+    from forensics.store import Case
+
+    db = tmp_path / "case.duckdb"
+    with Case.open(db) as case:
+        for rel in ("nDPI/smbv1.pcap", "zeek/smtp.pcap"):
+            assert import_paths(case, [str(CORPUS / "files" / rel)], ImportOptions(workers=1)).exit_code == 0
+        payload_smb = case.con.execute("SELECT count(*) FROM flow_app WHERE app = 'smb'").fetchone()[0]
+    assert payload_smb  # the payload said smb ...
+    smb = _flows_json(db, "--filter", "tcp port 445")
+    assert smb and {(r["app"], r["app_evidence"]) for r in smb} == {("WannaCry.attack", "signature")}  # first
+    smtp = _flows_json(db, "--filter", "tcp port 25")
+    assert smtp and {(r["app"], r["app_evidence"]) for r in smtp} == {("smtp", "payload")}
+    dns = _flows_json(db, "--filter", "udp port 53")
+    assert dns and {(r["app"], r["app_evidence"]) for r in dns} == {("dns", "dns")}
+    # a case made before flow_app, opened read-only: listed, without labels
+    con = duckdb.connect(str(db))
+    con.execute("DROP TABLE flow_app")
+    con.close()
+    old = _flows_json(db, "--filter", "tcp port 25")
+    assert len(old) == len(smtp) and {r["app"] for r in old} == {None}
