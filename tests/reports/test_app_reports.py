@@ -182,3 +182,15 @@ def test_reports_render_html_csv_json(app_case, tmp_path, name):
     html = render(r, "html")
     assert r.title in html and str(first).replace("&", "&amp;") in html
     assert str(first) in render(r, "csv") and str(first) in render(r, "json")
+
+
+def test_attributes_app_uses_flow_labels(app_case):
+    """attributes by app: a 5-tuple no signature names counts under its payload label; tshark's bytes of the
+    connections whose frames it dissects as HTTP (1kxun.pcap: HTTP connections carry nothing else) agree."""
+    paths = _case(app_case, "nDPI/1kxun.pcap")
+    r = run_report(app_case, "attributes", {"attributes": "app", "top": 50, "unit": "bytes"})
+    ours = _items(r, "attributes", measure="bytes")
+    rows = _tshark(paths, "ip && tcp", "tcp.stream", "ip.len", "frame.protocols")
+    http_streams = {s for s, _, protos in rows if ":http" in protos}
+    assert http_streams
+    assert ours["http"] == float(sum(int(n) for s, n, _ in rows if s in http_streams))
