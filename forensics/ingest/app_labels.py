@@ -31,6 +31,10 @@ from forensics.store import CaptureWriter, register_capture_table
 HEAD = 16  # payload bytes the signatures below look at
 register_capture_table("flow_app")
 
+_U64, _U16 = pa.uint64(), pa.uint16()
+_EVIDENCE = pa.schema([("frame", pa.uint32()), ("app", pa.string()), ("evidence", pa.string()),
+                       ("ip_proto", pa.uint8()), ("src_hi", _U64), ("src_lo", _U64), ("dst_hi", _U64),
+                       ("dst_lo", _U64), ("src_port", _U16), ("dst_port", _U16)])
 _QUIC_VERSIONS = (0x00000001, 0x6B3343CF)  # QUIC v1 (RFC 9000), v2 (RFC 9369); drafts are 0xff0000xx
 
 
@@ -38,15 +42,21 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str) -> dict[str, int]:
     """Write flow_app rows for the capture's pcap-derived flows; {app: labelled flows}."""
     cid = writer.capture_id
     evidence = writer.con.sql(read_sql("derive/app_evidence.sql"), params={"cid": cid}).to_arrow_table()
-    first = writer.bulk.execute(read_sql("derive/app_first_payload.sql"), {"cid": cid}).fetchnumpy()
+    fetched = writer.bulk.execute(read_sql("derive/app_first_payload.sql"), {"cid": cid}).fetchnumpy()
+    first = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in fetched.items()}  # ip_len: NULL kept
     try:
-        frames, apps = first_payload_labels(first, path, fmt)
+        hit = first_payload_labels(first, path, fmt)
     except (OSError, ValueError, IndexError):  # the file cannot be read back: the tables' evidence only
-        frames, apps = [], []
-    evidence = pa.concat_tables([evidence.cast(pa.schema([("frame", pa.uint32()), ("app", pa.string()),
-                                                          ("evidence", pa.string())])),
-                                 pa.table({"frame": pa.array(frames, pa.uint32()), "app": pa.array(apps, pa.string()),
-                                           "evidence": pa.array(["payload"] * len(apps), pa.string())})])
+        hit = (np.zeros(0, np.int64), [])
+    at, apps = hit
+    payload = {"frame": pa.array(first["frame"][at], pa.uint32()), "app": pa.array(apps, pa.string()),
+               "evidence": pa.array(["payload"] * len(apps), pa.string()),
+               "ip_proto": pa.array(first["ip_proto"][at], pa.uint8())}
+    for name in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
+        payload[name] = pa.array(first[name][at], pa.uint64())
+    for name in ("src_port", "dst_port"):
+        payload[name] = pa.array(first[name][at], pa.uint16())
+    evidence = pa.concat_tables([evidence.cast(_EVIDENCE), pa.table(payload).cast(_EVIDENCE)])
     if evidence.num_rows == 0:
         return {}
     writer.bulk.register("_app_evidence", evidence)
@@ -66,11 +76,11 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str) -> dict[str, int]:
     return dict(counts)
 
 
-def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str) -> tuple[list[int], list[str]]:
-    """(frames, labels) of the packets whose first payload bytes match a signature."""
+def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str) -> tuple[np.ndarray, list[str]]:
+    """(row positions, labels) of the packets whose first payload bytes match a signature."""
     n = len(cols["frame"])
     if n == 0:
-        return [], []
+        return np.zeros(0, np.int64), []
     ip_len = cols["ip_len"].tolist()  # None where NULL
     cols = {k: np.ma.getdata(v) for k, v in cols.items()}
     proto = cols["ip_proto"].astype(np.int64)
@@ -100,7 +110,7 @@ def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str) -> tu
             head[i, :min(HEAD, len(payload))] = np.frombuffer(payload[:HEAD], np.uint8)
     labels = classify(head, proto, size)
     hit = np.flatnonzero(labels != "")
-    return cols["frame"][hit].tolist(), labels[hit].tolist()
+    return hit, labels[hit].tolist()
 
 
 def _starts(head: np.ndarray, text: bytes, at: int = 0) -> np.ndarray:
