@@ -156,12 +156,16 @@ def test_flows_listing_signature_first_then_evidence(tmp_path):
             assert import_paths(case, [str(CORPUS / "files" / rel)], ImportOptions(workers=1)).exit_code == 0
         payload_smb = case.con.execute("SELECT count(*) FROM flow_app WHERE app = 'smb'").fetchone()[0]
     assert payload_smb  # the payload said smb ...
-    smb = _flows_json(db, "--filter", "tcp port 445")
-    assert smb and {(r["app"], r["app_evidence"]) for r in smb} == {("WannaCry.attack", "signature")}  # first
-    smtp = _flows_json(db, "--filter", "tcp port 25")
-    assert smtp and {(r["app"], r["app_evidence"]) for r in smtp} == {("smtp", "payload")}
-    dns = _flows_json(db, "--filter", "udp port 53")
-    assert dns and {(r["app"], r["app_evidence"]) for r in dns} == {("dns", "dns")}
+    listed = _flows_json(db)
+
+    def on_port(proto: int, port: int) -> set:
+        return {(r["app"], r["app_evidence"]) for r in listed
+                if r["ip_proto"] == proto and port in (r["src_port"], r["dst_port"])}
+
+    assert on_port(6, 445) == {("WannaCry.attack", "signature")}  # ... the signature first
+    assert on_port(6, 25) == {("smtp", "payload")}
+    assert on_port(17, 53) == {("dns", "dns")}
+    smtp = [r for r in listed if r["ip_proto"] == 6 and 25 in (r["src_port"], r["dst_port"])]
     # a case made before flow_app, opened read-only: listed, without labels
     con = duckdb.connect(str(db))
     con.execute("DROP TABLE flow_app")
