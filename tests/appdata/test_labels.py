@@ -172,3 +172,14 @@ def test_flows_listing_signature_first_then_evidence(tmp_path):
     con.close()
     old = _flows_json(db, "--filter", "tcp port 25")
     assert len(old) == len(smtp) and {r["app"] for r in old} == {None}
+
+
+def test_force_reimport_replaces_labels(case):
+    """--force clears a capture's labels with its flows: a re-import leaves one label per flow, not two."""
+    path = str(CORPUS / "files" / "zeek" / "smtp.pcap")
+    import_paths(case, [path], ImportOptions(workers=1))
+    first = case.con.execute("SELECT app, count(*) FROM flow_app GROUP BY app ORDER BY app").fetchall()
+    assert first
+    assert import_paths(case, [path], ImportOptions(workers=1, force=True)).exit_code == 0
+    assert case.con.execute("SELECT app, count(*) FROM flow_app GROUP BY app ORDER BY app").fetchall() == first
+    assert case.con.execute("SELECT count(*) FROM flow_app a ANTI JOIN flows f USING (flow_id)").fetchone()[0] == 0
