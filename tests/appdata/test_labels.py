@@ -183,3 +183,30 @@ def test_force_reimport_replaces_labels(case):
     assert import_paths(case, [path], ImportOptions(workers=1, force=True)).exit_code == 0
     assert case.con.execute("SELECT app, count(*) FROM flow_app GROUP BY app ORDER BY app").fetchall() == first
     assert case.con.execute("SELECT count(*) FROM flow_app a ANTI JOIN flows f USING (flow_id)").fetchone()[0] == 0
+
+
+def test_exported_flows_get_signature_labels_only(tmp_path):
+    """NetFlow records carry no payload: no flow_app row; `app` is the configured signature where it matches
+    (a case config naming web = tcp 80,443 and resolver = udp 53), else nothing."""
+    from forensics.store import Case
+
+    db = tmp_path / "case.duckdb"
+    with Case.open(db) as case:
+        for rel in ("graylog-netflow/pmacctd-netflow5.pcap", "graylog-netflow/nprobe-netflow9.pcap"):
+            assert import_paths(case, [str(CORPUS / "files" / rel)], ImportOptions(workers=1)).exit_code == 0
+        assert case.con.execute("SELECT count(*) FROM flow_app JOIN flows USING (flow_id) "
+                                "WHERE source <> 'pcap'").fetchone()[0] == 0
+    (tmp_path / "forensics.toml").write_text('[applications]\nweb = "tcp 80,443"\nresolver = "udp 53"\n')
+    exported = [r for r in _flows_json(db) if r["source"] != "pcap"]
+    assert len(exported) > 100
+
+    def expected(r: dict) -> tuple:
+        ports = {r["src_port"], r["dst_port"]}
+        if r["ip_proto"] == 6 and ports & {80, 443}:
+            return "web", "signature"
+        if r["ip_proto"] == 17 and 53 in ports:
+            return "resolver", "signature"
+        return None, None
+
+    assert [(r["app"], r["app_evidence"]) for r in exported] == [expected(r) for r in exported]
+    assert {expected(r)[0] for r in exported} == {"web", "resolver", None}
