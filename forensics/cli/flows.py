@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from forensics.cli.options import CsvFlag, DbOption, FilterOption, FromOption, JsonFlag, db_path
+from forensics.cli.options import (
+    ConfigOption,
+    CsvFlag,
+    DbOption,
+    FilterOption,
+    FromOption,
+    JsonFlag,
+    db_path,
+)
 from forensics.cli.streaming import write_stream
 from forensics.errors import UsageError
 
@@ -24,6 +32,7 @@ def flows_command(
                                                show_default=False)] = None,
     sort: Annotated[str, typer.Option("--sort", help="first (time order) | bytes | packets (largest first).")]
     = "first",
+    config: ConfigOption = None,
     csv_out: CsvFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -31,10 +40,14 @@ def flows_command(
 
     --filter is a tcpdump expression applied to the flow records (host, net, port, proto, tcp flags as the
     OR over the flow, vlan, icmp type); --from/--to select by first seen (UTC). Counts are as each record
-    has them (IP-layer bytes). The listing ends with nfdump's summary of the listed flows.
+    has them (IP-layer bytes). The listing ends with nfdump's summary of the listed flows. App: the first
+    [applications] signature of the case config matching the flow, else its label from payload evidence
+    (pcap-derived flows; README "Application labels").
 
     Example: forensics flows --filter 'tcp dst port 445' --sort bytes -c 20
     """
+    from forensics.config import load_config
+    from forensics.reports.context import install_context
     from forensics.sqlfiles import parse_timestamp
     from forensics.store import Case
     from forensics.store.flow_list import listing_sql, sources, summary_sql
@@ -56,12 +69,15 @@ def flows_command(
 
         where = compile_filter(filter_expr, "flows", prefix="f")
     sql, params = listing_sql(where, times.get("--from"), times.get("--to"), source, sort, count_limit)
+    case_config = load_config(config, db_path(db))
     with Case.open(db_path(db), read_only=True) as case:
         con = case.con
         if source is not None and source not in sources(con):
             known = ", ".join(sources(con)) or "none: the case holds no flows"
             raise UsageError(f"--source {source!r}: the case has no flows from it (it has: {known})")
         cursor = con.cursor()  # the listing streams from its own cursor; the summary runs on the case's
+        install_context(cursor, case_config)  # app_of and _apps: the signatures (TEMP, so on the cursor itself)
+        install_context(con, case_config)
         cursor.execute(sql, params)
         columns = [d[0] for d in cursor.description]
 

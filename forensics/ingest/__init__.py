@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from forensics.errors import InputError
+from forensics.ingest.app_labels import label_flows
 from forensics.ingest.appdata_pass import extract_appdata
 from forensics.ingest.flowmeter import FlowColumns, FlowMeter
 from forensics.ingest.pipeline import GuardedProgress, SideBySide, read_ahead
@@ -423,6 +424,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             if reader.rejected is not None:
                 writer.counts.rejected = str(reader.rejected)
             result.flows = meter.flows if not meter.out_of_order else derive_flows(writer, options)
+            if options.appdata:  # flows.app from payload evidence (ingest/app_labels.py), once flows and appdata are in
+                result.details["app_labels"] = label_flows(writer, path, sniffed.format)
             result.capture_id = writer.capture_id
             result.packets = writer.counts.packets
             result.flow_records = writer.counts.flow_records

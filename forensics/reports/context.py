@@ -9,6 +9,7 @@ import duckdb
 
 from forensics.config import CaseConfig
 from forensics.resources import read_sql
+from forensics.store.flow_list import ensure_flow_app
 
 CONTEXT_SQL = "reports/_context.sql"
 
@@ -53,6 +54,7 @@ def install_context(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:
     _fill(con, "_packet_bins", [])  # filled by forensics.reports.traffic once the window is known
     con.execute(read_sql(CONTEXT_SQL))
     _literal_home(con, config)
+    ensure_flow_app(con)  # flows' application labels (empty in a case made before them)
 
 
 def _literal_home(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:

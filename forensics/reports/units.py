@@ -25,6 +25,16 @@ FIXED_UNITS = {
     "frame_bytes": "bytes (frames, link layer)",
     "arp_packets": "packets",
     "macs": "distinct MAC addresses",
+    # application reports (queries/reports/dns_*.sql, tls_sni.sql, http_hosts.sql, dhcp_leases.sql): messages
+    "queries": "DNS queries",
+    "responses": "DNS responses",
+    "nxdomain": "DNS responses (NXDOMAIN)",
+    "names": "distinct names",
+    "handshakes": "TLS ClientHellos",
+    "requests": "HTTP requests",
+    "messages": "DHCP messages",
+    "acks": "DHCP ACKs",
+    "addresses_assigned": "distinct addresses",
 }
 
 # What an empty section says: which traffic was searched and how to widen the search.

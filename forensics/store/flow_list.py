@@ -61,6 +61,16 @@ def summary_sql(listing: str) -> str:
     return f"WITH listed AS (\n{listing}\n)\n" + read_sql("views/flows_summary.sql")
 
 
+def ensure_flow_app(con: object) -> None:
+    """A case made before flow_app, opened read-only, lacks the table: an empty TEMP one stands in (on this
+    connection), so the listing and reports read such a case as one without labels. A writable open
+    creates the real table (queries/schema/flow_app.sql); a re-import with --force fills it."""
+    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'flow_app'").fetchone()
+    if not found[0]:
+        con.execute("CREATE TEMP TABLE flow_app (capture_id INTEGER, flow_id BIGINT, app VARCHAR, evidence VARCHAR, "
+                    "frame UINTEGER)")
+
+
 def sources(con: object) -> list[str]:
     """The flow sources the case holds (pcap, netflow_v5, ...)."""
     return [r[0] for r in con.execute("SELECT DISTINCT source FROM flows ORDER BY 1").fetchall()]

@@ -25,9 +25,20 @@ base AS (
     FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) f
 ),
 -- lookups only for the chosen attributes, once per distinct input (empty when the attribute is not chosen)
+-- app: the first configured signature matching the protocol and a port, else the payload-evidence label of
+-- the flows of that 5-tuple (flow_app, pcap-derived flows; README "Application labels")
+labels AS (
+    SELECT f.ip_proto, f.src_ip, f.dst_ip, f.src_port, f.dst_port, min(l.app) AS label
+    FROM flow_app l JOIN flows f ON f.flow_id = l.flow_id, sel s
+    WHERE s.c_app
+    GROUP BY f.ip_proto, f.src_ip, f.dst_ip, f.src_port, f.dst_port
+),
 apps AS (
-    SELECT k.ip_proto, k.src_port, k.dst_port, app_of(k.ip_proto, k.src_port, k.dst_port) AS app
-    FROM (SELECT DISTINCT b.ip_proto, b.src_port, b.dst_port FROM base b, sel s WHERE s.c_app) k
+    SELECT k.ip_proto, k.src_ip, k.dst_ip, k.src_port, k.dst_port,
+           coalesce(app_of(k.ip_proto, k.src_port, k.dst_port), lb.label) AS app
+    FROM (SELECT DISTINCT b.ip_proto, b.src_ip, b.dst_ip, b.src_port, b.dst_port FROM base b, sel s WHERE s.c_app) k
+    LEFT JOIN labels lb ON lb.ip_proto = k.ip_proto AND lb.src_ip = k.src_ip AND lb.dst_ip = k.dst_ip
+                       AND lb.src_port = k.src_port AND lb.dst_port = k.dst_port
 ),
 src_ases AS (
     SELECT k.src_ip, k.src_as, as_of(k.src_ip, k.src_as) AS asn
@@ -55,7 +66,8 @@ keyed AS (
         b.amount AS v_total, b.bytes AS b, b.packets AS p, b.flows AS n
     FROM base b CROSS JOIN sel s
     LEFT JOIN apps ap ON ap.ip_proto IS NOT DISTINCT FROM b.ip_proto AND ap.src_port IS NOT DISTINCT FROM b.src_port
-                     AND ap.dst_port IS NOT DISTINCT FROM b.dst_port
+                     AND ap.dst_port IS NOT DISTINCT FROM b.dst_port AND ap.src_ip IS NOT DISTINCT FROM b.src_ip
+                     AND ap.dst_ip IS NOT DISTINCT FROM b.dst_ip
     LEFT JOIN src_ases sa ON sa.src_ip IS NOT DISTINCT FROM b.src_ip AND sa.src_as IS NOT DISTINCT FROM b.src_as
     LEFT JOIN dst_ases da ON da.dst_ip IS NOT DISTINCT FROM b.dst_ip AND da.dst_as IS NOT DISTINCT FROM b.dst_as
 ),

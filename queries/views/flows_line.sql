@@ -6,6 +6,8 @@
 --   (--sort first|bytes|packets) and LIMIT $limit (-c N).
 -- packets and bytes are as the record counts them: IP-layer bytes (NetFlow's, as nfdump shows them);
 -- for a sampled export, the sampled counts (packets_scaled/bytes_scaled hold the estimates).
+-- app: the first configured [applications] signature matching the protocol and a port (app_of, from the
+-- config the command loads), else the flow's label from payload evidence (flow_app, pcap-derived flows only).
 SELECT
     flow_id,
     source,                                   -- pcap (metered from packets) or the export format
@@ -27,5 +29,9 @@ SELECT
     tcp_flags,
     packets,
     bytes,
-    1 AS flows                                -- records are not aggregated: one flow each
+    1 AS flows,                               -- records are not aggregated: one flow each
+    coalesce(app_of(ip_proto, src_port, dst_port), label.app) AS app,
+    CASE WHEN app_of(ip_proto, src_port, dst_port) IS NOT NULL THEN 'signature' ELSE label.evidence END
+        AS app_evidence                       -- signature, or flow_app.evidence: the table or payload that said so
 FROM flows
+LEFT JOIN (SELECT flow_id AS label_flow_id, app, evidence FROM flow_app) label ON label.label_flow_id = flows.flow_id

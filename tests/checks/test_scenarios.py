@@ -258,3 +258,25 @@ def test_traffic_anomaly_learned_from_the_same_hour_last_week(tmp_case):
     result = run(case, ["traffic_anomaly"], traffic_anomaly__learn="week", traffic_anomaly__factor=200,
                  traffic_anomaly__min_pps=1, traffic_anomaly__min_bps=1e9)
     assert result.alerts == []  # 200 x 1/12 = 16.7 pps: 10 pps is inside
+
+
+def test_unexpected_server_from_payload_on_another_port(tmp_case):
+    """A resolver answering on UDP 5300: no port rule sees it; its DNS responses (dns table) do."""
+    import dpkt
+
+    recs = []
+    for i in range(3):
+        t = epoch(T0) + i
+        q = dpkt.dns.DNS(id=i, qd=[dpkt.dns.DNS.Q(name="c2.example", type=dpkt.dns.DNS_A)])
+        a = dpkt.dns.DNS(id=i, op=dpkt.dns.DNS_QR | dpkt.dns.DNS_RD | dpkt.dns.DNS_RA,
+                         qd=[dpkt.dns.DNS.Q(name="c2.example", type=dpkt.dns.DNS_A)])
+        recs += [(t, udp_frame("10.0.1.42", "198.51.100.99", 40000 + i, 5300, bytes(q))),
+                 (t + 0.01, udp_frame("198.51.100.99", "10.0.1.42", 5300, 40000 + i, bytes(a))),
+                 (t + 0.5, udp_frame("10.0.1.42", "198.51.100.7", 41000 + i, 5300)),  # not DNS: nothing
+                 (t + 0.51, udp_frame("198.51.100.7", "10.0.1.42", 5300, 41000 + i))]
+    case = tmp_case(recs)
+    result = run(case, ["unexpected_server"])
+    assert [(a.entity, a.value, a.evidence) for a in result.alerts] == [
+        ("198.51.100.99", 3.0, "host 198.51.100.99 and udp port 5300")]
+    assert result.alerts[0].detail.startswith("DNS server 198.51.100.99 (udp/5300)")
+    assert run(case, ["unexpected_server"], unexpected_server__dns_servers="198.51.100.99").alerts == []

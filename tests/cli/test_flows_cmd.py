@@ -92,12 +92,12 @@ def test_nfdump_line_layout_and_units(tmp_path):
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[0].split() == ["Date", "first", "seen", "Duration", "Proto", "Src", "IP", "Addr:Port", "Dst", "IP",
-                                "Addr:Port", "Packets", "Bytes", "Flows"]
+                                "Addr:Port", "Packets", "Bytes", "Flows", "App"]
     rows = lines[1:5]
     assert rows[0].split() == ["2023-11-14T22:13:20.000Z", "00:00:00.999", "TCP", "10.0.0.1:40000", "->",
-                               "10.0.0.2:443", "1000", "1.4", "M", "1"]
+                               "10.0.0.2:443", "1000", "1.4", "M", "1", "-"]
     assert rows[1].split() == ["2023-11-14T22:13:22.000Z", "00:00:02.000", "UDP", "10.0.0.3:5353", "->",
-                               "192.0.2.9:53", "3", str(3 * 48), "1"]
+                               "192.0.2.9:53", "3", str(3 * 48), "1", "-"]
     assert rows[2].split()[3:6] == ["2001:db8::1.546", "->", "2001:db8::2.547"]  # v6 port after a '.'
     assert rows[3].split()[2:6] == ["ICMP", "10.0.0.3:0", "->", "10.0.0.1:8.0"]  # type.code as nfdump shows
     assert len({len(r) for r in (lines[0], rows[0], rows[1], rows[3])}) == 1  # fixed widths line up

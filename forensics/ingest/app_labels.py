@@ -1,0 +1,149 @@
+"""Application labels of one capture's flows (table flow_app), inside its import transaction, after its flows
+and its application metadata (ingest/appdata_pass.py) are stored.
+
+Evidence, per packet (queries/derive/flow_app.sql then labels the packet's connection, both directions):
+- a message in the appdata tables: dns (its service: dns, mdns, llmnr), dhcp, ntp, tls, http;
+- the first payload bytes of each 5-tuple direction (queries/derive/app_first_payload.sql), read back from the
+  file as the appdata pass reads its candidates: ssh (`SSH-` banner), smb (NetBIOS session header, then
+  `\\xffSMB`, `\\xfeSMB` or `\\xfdSMB`), rdp (TPKT version 3, X.224 connection request or confirm), smtp (a
+  client's `EHLO ` or `HELO `), quic (UDP, long header with the fixed bit and version 1, 2 or a draft, in a
+  datagram of 1200 bytes or more as RFC 9000 pads every Initial), tls (a TLS record header: a connection
+  whose hellos came before the capture began).
+No port is guessed here: the configured [applications] signatures are matched where the labels are read.
+
+Packets and flows of a large file go in through the bulk connection (committed batch by batch) and the
+appdata rows through the file's transaction, which cannot see each other's: the evidence is read on the
+transaction, the join to flows runs on the bulk connection, and the labels are written in the transaction
+(they vanish with it on a failed import).
+"""
+
+from __future__ import annotations
+
+import mmap
+
+import numpy as np
+import pyarrow as pa
+
+from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
+from forensics.resources import read_sql
+from forensics.store import CaptureWriter, register_capture_table
+
+HEAD = 16  # payload bytes the signatures below look at
+register_capture_table("flow_app")
+
+_U64, _U16 = pa.uint64(), pa.uint16()
+_EVIDENCE = pa.schema([("frame", pa.uint32()), ("app", pa.string()), ("evidence", pa.string()),
+                       ("ip_proto", pa.uint8()), ("src_hi", _U64), ("src_lo", _U64), ("dst_hi", _U64),
+                       ("dst_lo", _U64), ("src_port", _U16), ("dst_port", _U16)])
+_QUIC_VERSIONS = (0x00000001, 0x6B3343CF)  # QUIC v1 (RFC 9000), v2 (RFC 9369); drafts are 0xff0000xx
+
+
+def label_flows(writer: CaptureWriter, path: str, fmt: str) -> dict[str, int]:
+    """Write flow_app rows for the capture's pcap-derived flows; {app: labelled flows}."""
+    cid = writer.capture_id
+    evidence = writer.con.sql(read_sql("derive/app_evidence.sql"), params={"cid": cid}).to_arrow_table()
+    fetched = writer.bulk.execute(read_sql("derive/app_first_payload.sql"), {"cid": cid}).fetchnumpy()
+    first = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in fetched.items()}  # ip_len: NULL kept
+    try:
+        hit = first_payload_labels(first, path, fmt)
+    except (OSError, ValueError, IndexError):  # the file cannot be read back: the tables' evidence only
+        hit = (np.zeros(0, np.int64), [])
+    at, apps = hit
+    payload = {"frame": pa.array(first["frame"][at], pa.uint32()), "app": pa.array(apps, pa.string()),
+               "evidence": pa.array(["payload"] * len(apps), pa.string()),
+               "ip_proto": pa.array(first["ip_proto"][at], pa.uint8())}
+    for name in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
+        payload[name] = pa.array(first[name][at], pa.uint64())
+    for name in ("src_port", "dst_port"):
+        payload[name] = pa.array(first[name][at], pa.uint16())
+    evidence = pa.concat_tables([evidence.cast(_EVIDENCE), pa.table(payload).cast(_EVIDENCE)])
+    if evidence.num_rows == 0:
+        return {}
+    writer.bulk.register("_app_evidence", evidence)
+    try:
+        labels = writer.bulk.sql(read_sql("derive/flow_app.sql"), params={"cid": cid}).to_arrow_table()
+    finally:
+        writer.bulk.unregister("_app_evidence")
+    if labels.num_rows == 0:
+        return {}
+    writer.con.register("_flow_app_new", labels)
+    try:
+        writer.con.execute("INSERT INTO flow_app SELECT capture_id, flow_id, app, evidence, frame FROM _flow_app_new")
+    finally:
+        writer.con.unregister("_flow_app_new")
+    counts = writer.con.execute("SELECT app, count(*) FROM flow_app WHERE capture_id = $c GROUP BY app ORDER BY app",
+                                {"c": cid}).fetchall()
+    return dict(counts)
+
+
+def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str) -> tuple[np.ndarray, list[str]]:
+    """(row positions, labels) of the packets whose first payload bytes match a signature."""
+    n = len(cols["frame"])
+    if n == 0:
+        return np.zeros(0, np.int64), []
+    ip_len = cols["ip_len"].tolist()  # None where NULL
+    cols = {k: np.ma.getdata(v) for k, v in cols.items()}
+    proto = cols["ip_proto"].astype(np.int64)
+    head = np.full((n, HEAD), -1, np.int16)
+    size = np.zeros(n, np.int64)  # payload bytes captured
+    slow = np.ones(n, bool)
+    if not fmt.endswith("+gzip"):
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            buf = np.frombuffer(m, np.uint8)
+            try:
+                starts = frame_starts(buf, fmt, cols["file_offset"])
+                lo, hi, fast = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
+                last = len(buf) - 1
+                for k in range(HEAD):
+                    head[:, k] = np.where(fast & (lo + k < hi), buf[np.minimum(lo + k, last)], -1)
+                size = np.where(fast, hi - lo, 0)
+                slow = ~fast
+            finally:
+                del buf
+    at = np.flatnonzero(slow)
+    if len(at):
+        refs = zip(cols["file_offset"][at].tolist(), cols["caplen"][at].tolist(), strict=True)
+        for i, data in zip(at.tolist(), read_frames(path, fmt, refs), strict=True):
+            payload = transport_payload(int(cols["linktype"][i]), data, int(cols["wirelen"][i]), int(proto[i]),
+                                        ip_len[i])
+            size[i] = len(payload)
+            head[i, :min(HEAD, len(payload))] = np.frombuffer(payload[:HEAD], np.uint8)
+    labels = classify(head, proto, size)
+    hit = np.flatnonzero(labels != "")
+    return hit, labels[hit].tolist()
+
+
+def _starts(head: np.ndarray, text: bytes, at: int = 0) -> np.ndarray:
+    ok = np.ones(len(head), bool)
+    for k, b in enumerate(text):
+        ok &= head[:, at + k] == b
+    return ok
+
+
+def classify(head: np.ndarray, proto: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The label of each payload head (rows of HEAD byte values, -1 past the payload; `size` the payload's
+    captured length): '' for none."""
+    tcp, udp = proto == 6, proto == 17
+    out = np.full(len(head), "", dtype=object)
+    nbss = head[:, 0] == 0  # NetBIOS session message (also the 4-byte header of SMB direct over TCP 445)
+    smb = tcp & nbss & (_starts(head, b"\xffSMB", 4) | _starts(head, b"\xfeSMB", 4) | _starts(head, b"\xfdSMB", 4))
+    x224 = (head[:, 5] & 0xF0 == 0xE0) | (head[:, 5] & 0xF0 == 0xD0)  # CR / CC TPDU
+    tpkt_len = head[:, 2].astype(np.int64) * 256 + head[:, 3]
+    rdp = tcp & _starts(head, b"\x03\x00") & (tpkt_len >= 11) & (head[:, 4] >= 6) & (head[:, 5] >= 0) & x224 \
+        & (head[:, 4].astype(np.int64) + 5 <= tpkt_len)
+    smtp = tcp & (_starts(head, b"EHLO ") | _starts(head, b"HELO ") | _starts(head, b"ehlo ")
+                  | _starts(head, b"helo "))
+    version = np.zeros(len(head), np.int64)
+    for k in range(1, 5):
+        version = version * 256 + np.maximum(head[:, k], 0)
+    quic = udp & (head[:, 0] >= 0) & (head[:, 0] & 0xC0 == 0xC0) & (head[:, 5] >= 0) & (head[:, 5] <= 20) \
+        & (np.isin(version, _QUIC_VERSIONS) | (version >> 8 == 0xFF0000)) & (size >= 1200)
+    # a TLS record: content type change_cipher_spec, alert, handshake, application_data or heartbeat, version
+    # 3.0-3.4, length at most 2^14 + 2048 (a connection seen mid-way, without its hellos)
+    record_len = head[:, 3].astype(np.int64) * 256 + head[:, 4]
+    tls = tcp & (head[:, 0] >= 0x14) & (head[:, 0] <= 0x18) & (head[:, 1] == 3) & (head[:, 2] >= 0) \
+        & (head[:, 2] <= 4) & (head[:, 4] >= 0) & (record_len > 0) & (record_len <= 18432)
+    for mask, name in ((tls, "tls"), (quic, "quic"), (rdp, "rdp"), (smb, "smb"), (smtp, "smtp"),
+                       (tcp & _starts(head, b"SSH-"), "ssh")):
+        out[mask] = name
+    return out
