@@ -33,7 +33,31 @@ def bin_coverage(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.dat
     """{bin start: 'packets' | 'flows' | 'sampled' | 'partial' | 'none'} for every bin of [start, end)."""
     rows = con.execute(read_sql("runs/coverage.sql"),
                        {"from_ts": start, "to_ts": end, "bin_secs": bin_secs}).fetchall()
-    return dict(rows)
+    return with_drops(con, dict(rows), start, end, bin_secs)
+
+
+def _drop_counts_held(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the case has the drop counter columns and the sequence gap table (a case made before them and
+    opened read-only has neither until its next writable open)."""
+    found = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' AND "
+                        "((table_name = 'interfaces' AND column_name IN ('isb_ifdrop', 'isb_osdrop', "
+                        "'isb_starttime', 'isb_endtime')) OR table_name = 'flow_sequence_gaps')").fetchone()[0]
+    return found >= 5
+
+
+def with_drops(con: duckdb.DuckDBPyConnection, coverage: dict[dt.datetime, str], start: dt.datetime,
+               end: dt.datetime, bin_secs: int) -> dict[dt.datetime, str]:
+    """`coverage` with every packets, flows or sampled bin that a source known to have dropped overlaps made
+    'partial' (queries/runs/dropped_bins.sql: pcapng interface drop counters, NetFlow/IPFIX sequence gaps)."""
+    if not _drop_counts_held(con):
+        return coverage
+    dropped = con.execute(read_sql("runs/dropped_bins.sql"),
+                          {"from_ts": start, "to_ts": end, "bin_secs": bin_secs}).fetchall()
+    out = dict(coverage)
+    for (t,) in dropped:
+        if out.get(t) in ("packets", "flows", "sampled"):
+            out[t] = "partial"
+    return out
 
 
 def bin_basis(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime, bin_secs: int,
