@@ -96,3 +96,24 @@ def test_corpus_netflow_v9_gap_turns_a_packets_bin_partial(tmp_path):
         assert bin_coverage(case.con, t, t + dt.timedelta(minutes=5), 300) == {t: "partial"}
         assert case.con.execute("SELECT sum(lost) FILTER (WHERE expected_seq = 1062) FROM flow_sequence_gaps"
                                 ).fetchone()[0] == 42
+
+
+def test_case_without_drop_columns_reads_read_only_and_gains_them_on_a_writable_open(tmp_path):
+    """A case made before the drop counters (no isb_* columns, no flow_sequence_gaps) still reports when opened
+    read-only (no partial from drops then), and its next writable open adds them."""
+    cap = tmp_path / "drops.pcapng"
+    cap.write_bytes(_pcapng([b.InterfaceStats(1, ts=T0 + 1200, osdrop=2)]))
+    db = tmp_path / "old.duckdb"
+    with Case.open(db) as case:
+        import_paths(case, [str(cap)])
+        for col in ("isb_ifrecv", "isb_ifdrop", "isb_filteraccept", "isb_osdrop", "isb_usrdeliv", "isb_starttime",
+                    "isb_endtime"):
+            case.con.execute(f"ALTER TABLE interfaces DROP COLUMN {col}")
+        case.con.execute("DROP TABLE flow_sequence_gaps")
+    window = {"from": "2016-09-06T12:00:00Z", "to": "2016-09-06T12:20:00Z", "bin": 300}
+    with Case.open(db, read_only=True) as case:
+        assert set(run_report(case, "top_talkers", window).coverage.values()) == {"packets"}
+    Case.open(db).close()
+    with Case.open(db, read_only=True) as case:
+        assert case.con.execute("SELECT count(*) FROM interfaces WHERE isb_osdrop IS NULL").fetchone()[0] == 2
+        assert case.con.execute("SELECT count(*) FROM flow_sequence_gaps").fetchone()[0] == 0
