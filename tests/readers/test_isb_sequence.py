@@ -12,6 +12,7 @@ import pytest
 from forensics.ingest import import_paths
 from forensics.readers.netflow import ExportHeader, SequenceTracker
 from forensics.store import Case
+from forensics.store.flow_sources import flow_source_summary
 from tests import builders as b
 from tests.conftest import CORPUS
 
@@ -114,6 +115,9 @@ def test_corpus_sequence_gaps_agree_with_tshark(tmp_path, rel, exact):
         import_paths(case, [str(path)])
         ours = case.con.execute("SELECT observation_domain, expected_seq, got_seq, lost, lost_unit, version "
                                 "FROM flow_sequence_gaps").fetchall()
+        summary = flow_source_summary(case.con)  # what `forensics info` shows per exporter
+    assert sum(s["sequence_gaps"] for s in summary) == len(ours)
+    assert sum(s["lost"] for s in summary) == sum(r[3] for r in ours)
     want = tshark_gaps(path)
     assert want, "the corpus file has gaps tshark sees"
     got = {(d, e, g) for d, e, g, _, _, _ in ours}
