@@ -202,5 +202,11 @@ def test_basis_in_json_and_stored_runs_keep_bases_apart(basis_case, tmp_path):
     rec = run("reconstruct", *args, "--basis", "flows")
     assert rec.returncode == 0 and "stored run" in rec.stderr
     assert json.loads(rec.stdout)["response"]["result"]["data"]["basis"] == "flows"
+    csv_out = run("report", *[a for a in args if a != "--json"], "--basis", "packets", "--format", "csv")
+    lines = csv_out.stdout.splitlines()
+    assert lines[0].endswith(",coverage,basis")
+    at = lines[0].split(",").index("bin")
+    bin_rows = [line.split(",") for line in lines[1:] if line.split(",")[at]]  # rows with a bin
+    assert bin_rows and {r[-1] for r in bin_rows} == {"packet-time"}  # no row for a bin without packets held
     bad = run("report", *args, "--basis", "bytes")
     assert bad.returncode == 2 and "--basis 'bytes'" in bad.stdout + bad.stderr
