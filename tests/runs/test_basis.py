@@ -208,5 +208,7 @@ def test_basis_in_json_and_stored_runs_keep_bases_apart(basis_case, tmp_path):
     at = lines[0].split(",").index("bin")
     bin_rows = [line.split(",") for line in lines[1:] if line.split(",")[at]]  # rows with a bin
     assert bin_rows and {r[-1] for r in bin_rows} == {"packet-time"}  # no row for a bin without packets held
+    listed = json.loads(run("runs", "attributes", "--db", str(db), "--json").stdout)["runs"]
+    assert [r["basis"] for r in listed] == ["packets", "flows", "auto", "flows"]
     bad = run("report", *args, "--basis", "bytes")
     assert bad.returncode == 2 and "--basis 'bytes'" in bad.stdout + bad.stderr
