@@ -14,9 +14,11 @@ import sys
 from collections import defaultdict
 
 import dpkt
+import jsonschema
 import pytest
 
 from forensics.netaddr import int_to_ip
+from forensics.render.jsonout import SCHEMA_PATH
 from forensics.reports import run_report
 from forensics.store import Case
 from tests import builders as b
@@ -186,7 +188,9 @@ def test_basis_in_json_and_stored_runs_keep_bases_apart(basis_case, tmp_path):
         proc = run("report", *args, "--basis", basis)
         assert proc.returncode == 0, proc.stderr
         assert "reused" not in proc.stderr  # a run under another basis is never reused
-        docs[basis] = json.loads(proc.stdout)["response"]["result"]["data"]
+        doc = json.loads(proc.stdout)
+        jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))  # basis maps with nulls included
+        docs[basis] = doc["response"]["result"]["data"]
     again = run("report", *args, "--basis", "flows")
     assert "reused run" in again.stderr
     assert json.loads(again.stdout)["response"]["result"]["data"]["sections"] == docs["flows"]["sections"]
