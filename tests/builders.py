@@ -579,3 +579,42 @@ def pcapng_file(sections: Sequence[Section]) -> bytes:
 def gzip_bytes(data: bytes) -> bytes:
     """gzip-compressed bytes (mtime 0, so the output is deterministic)."""
     return gzip.compress(data, mtime=0)
+
+
+@dataclass
+class InterfaceStats:
+    """An Interface Statistics Block (type 5).
+
+    Body: interface id (4) | timestamp high (4) | low (4), in the interface's units | options:
+    isb_starttime (2) and isb_endtime (3), 8 bytes each as high (4) | low (4) timestamp units;
+    isb_ifrecv (4), isb_ifdrop (5), isb_filteraccept (6), isb_osdrop (7), isb_usrdeliv (8), u64 each.
+    Counters left None are not written.
+    """
+
+    iface: int = 0
+    ts: float = 0.0
+    start: float | None = None
+    end: float | None = None
+    ifrecv: int | None = None
+    ifdrop: int | None = None
+    filteraccept: int | None = None
+    osdrop: int | None = None
+    usrdeliv: int | None = None
+
+    def encode(self, e: str, interfaces: Sequence[Interface]) -> bytes:
+        num, _ = interfaces[self.iface].units_per_second() if self.iface < len(interfaces) else (10**6, 1)
+
+        def stamp(t: float) -> tuple[int, int]:
+            units = int(round(t * num))
+            return units >> 32, units & 0xFFFFFFFF
+
+        opts: list[tuple[int, bytes]] = []
+        for code, t in ((2, self.start), (3, self.end)):
+            if t is not None:
+                opts.append((code, struct.pack(e + "II", *stamp(t))))
+        for code, n in ((4, self.ifrecv), (5, self.ifdrop), (6, self.filteraccept), (7, self.osdrop),
+                        (8, self.usrdeliv)):
+            if n is not None:
+                opts.append((code, struct.pack(e + "Q", n)))
+        body = struct.pack(e + "III", self.iface, *stamp(self.ts)) + _options(e, opts)
+        return _block(e, 5, body)

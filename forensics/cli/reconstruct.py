@@ -21,7 +21,7 @@ from forensics.cli.options import (
     TopOption,
     UnitOption,
 )
-from forensics.cli.report import FormatOption, OutputOption, _format, run_and_print
+from forensics.cli.report import BasisOption, FormatOption, OutputOption, _format, run_and_print
 
 
 def reconstruct_command(
@@ -40,6 +40,7 @@ def reconstruct_command(
     ip_version: IpVersionOption = "both",
     top: TopOption = None,
     scope: ScopeOption = "any",
+    basis: BasisOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Recompute a report (a new or edited definition too) over the data the case holds and store it as a new
@@ -49,7 +50,7 @@ def reconstruct_command(
     """
     chosen = _format(fmt, output, json_out)
     window = {"from": start, "to": end, "bin": bin_size, "unit": unit, "ip_version": ip_version, "top": top,
-              "scope": scope}
+              "scope": scope, "basis": basis}
     run_and_print(name, chosen, output, db=db, config=config, queries=queries, filter_expr=filter_expr,
                   param=param, window=window, fresh=True, kind="reconstruct")
 

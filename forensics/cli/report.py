@@ -51,6 +51,11 @@ def _format(fmt: str | None, output: Path | None, json_out: bool = False) -> str
     return "table"
 
 
+BasisOption = Annotated[str | None, typer.Option(
+    "--basis", help="auto (default: per bin the finest data held: packet time where packets are held, flow start "
+    "where only flows are) | packets (packet-time only; bins without packets held have no value) | flows "
+    "(flow-start binning over all flows, even where packets are held). The JSON says the basis per bin.",
+    show_default=False)]
 FreshFlag = Annotated[bool, typer.Option("--fresh", help="Recompute even when the case holds a run with the "
                                          "same definition, parameters, config and data.")]
 FormatOption = Annotated[str | None, typer.Option("--format", "-F", help="table | csv | json | html "
@@ -154,6 +159,7 @@ def report_command(
     ip_version: IpVersionOption = "both",
     top: TopOption = None,
     scope: ScopeOption = "any",
+    basis: BasisOption = None,
     fresh: FreshFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -166,7 +172,7 @@ def report_command(
     """
     chosen = _format(fmt, output, json_out)
     window = {"from": start, "to": end, "period": period, "bin": bin_size, "unit": unit, "ip_version": ip_version,
-              "top": top, "scope": scope}
+              "top": top, "scope": scope, "basis": basis}
     run_and_print(name, chosen, output, db=db, config=config, queries=queries, filter_expr=filter_expr,
                   param=param, window=window, fresh=fresh, kind="report")
 

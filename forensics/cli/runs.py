@@ -55,7 +55,8 @@ def runs_command(
         return
     for r in rows:
         print(f"{r['run_id']:>5} {r['name']:<20} {r['kind']:<11} {r['from_ts']} .. {r['to_ts']} "
-              f"bin {r['bin_secs']}s  computed {r['computed_at']}  def {r['definition_sha256'][:12]}  "
+              f"bin {r['bin_secs']}s  basis {r['basis']}  computed {r['computed_at']}  "
+              f"def {r['definition_sha256'][:12]}  "
               f"{r['values']} values")
 
 

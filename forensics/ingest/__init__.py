@@ -409,7 +409,9 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
                         collector.feed(*cand)
             finished.add(meter.finish())
             finished.flush()
-            writer.add_interfaces([(i.iface, i.section, i.linktype, i.snaplen, i.tsresol_ns, i.name, i.fcs_len)
+            writer.add_interfaces([(i.iface, i.section, i.linktype, i.snaplen, i.tsresol_ns, i.name, i.fcs_len,
+                                    i.isb_ifrecv, i.isb_ifdrop, i.isb_filteraccept, i.isb_osdrop, i.isb_usrdeliv,
+                                    i.isb_start_us, i.isb_end_us)
                                    for i in reader.interfaces])
             if reader.rejected is not None and reader.packets == 0:
                 raise reader.rejected  # nothing readable: reject the file whole

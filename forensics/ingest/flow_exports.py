@@ -26,9 +26,11 @@ import pyarrow as pa
 from forensics.errors import MalformedError, TruncatedError
 from forensics.readers import nfcapd, textflows
 from forensics.readers.netflow import (
+    SEQUENCE_UNITS,
     DataSet,
     ExportHeader,
     FieldSpec,
+    SequenceTracker,
     Template,
     decode_data_set,
     export_header_ok,
@@ -44,7 +46,7 @@ CHUNK = 50_000
 PENDING_SPILL = 10_000  # data sets held in memory before they are parked in flow_pending_sets
 SOURCES = {5: "netflow_v5", 9: "netflow_v9", 10: "ipfix"}
 
-for _table in ("flow_templates", "flow_pending_sets", "sflow_counters"):
+for _table in ("flow_templates", "flow_pending_sets", "sflow_counters", "flow_sequence_gaps"):
     register_capture_table(_table)
 
 TemplateKey = tuple[int, int, int, int]  # exporter, observation domain, version, template id
@@ -86,6 +88,8 @@ class ExportCollector:
         self.flow_records = 0
         self.earlier_records = 0
         self.earlier_stored = 0
+        self.sequences = SequenceTracker()
+        self.gaps: list[tuple] = []  # flow_sequence_gaps rows, written by finish()
 
     # ---- state in the case database ----
 
@@ -122,11 +126,13 @@ class ExportCollector:
         if h is None:
             return
         source = SOURCES[h.version]
+        records: int | None = 0  # data records the datagram carried (None: some wait for their template)
         for kind, ev in parsed.events:
             if kind == "v5":
                 self._emit(dict(ev), source, frame, src_ip, h.domain)
             elif kind == "data":
-                self._data_set(frame, src_ip, ev, source)
+                n = self._data_set(frame, src_ip, ev, source)
+                records = None if n is None or records is None else records + n
             elif kind == "template":
                 self._learn((src_ip, h.domain, h.version, ev.template_id), ev, frame, h)
             elif kind == "withdraw":
@@ -136,6 +142,10 @@ class ExportCollector:
                 for key, tpl in list(self.templates.items()):
                     if key[:3] == (src_ip, h.domain, h.version) and tpl.options == ev:
                         self._withdraw(key, frame, h)
+        gap = self.sequences.step((src_ip, h.domain, h.version), h, records)
+        if gap is not None:
+            self.gaps.append((src_ip, h.domain, h.version, frame, gap.expected, gap.got, gap.lost,
+                              SEQUENCE_UNITS[h.version], _ts_us(gap.before_us), _ts_us(gap.after_us)))
         if len(self.records) >= CHUNK:
             self._flush()
 
@@ -165,7 +175,8 @@ class ExportCollector:
             self.earlier_records += 1
 
     def _data_set(self, frame: int, exporter: int, ds: DataSet, source: str,
-                  capture_id: int | None = None) -> None:
+                  capture_id: int | None = None) -> int | None:
+        """Decode (or hold, until its template comes) one data set; the records it held, None when held."""
         key = (exporter, ds.header.domain, ds.header.version, ds.template_id)
         tpl = self.templates.get(key)
         if tpl is None:
@@ -173,7 +184,7 @@ class ExportCollector:
             self.pending_in_memory += 1
             if self.pending_in_memory >= PENDING_SPILL:
                 self._park_pending()
-            return
+            return None
         decoded = decode_data_set(tpl, ds.body)
         self.invalid.update(decoded.invalid)
         self.enterprise_values += decoded.enterprise_values
@@ -185,13 +196,14 @@ class ExportCollector:
                     self.samplers[scope][v.get(48, v.get(302))] = rate
                 if 160 in v:
                     self.init_time_ms[scope] = v[160]
-            return
+            return len(decoded.records)
         samplers = self.samplers.get(scope, {})
         for v in decoded.records:
             sampler = v.get(48, v.get(302))
             rate = samplers.get(sampler, samplers.get(None)) if samplers else None
             rec = flow_record(v, ds.header, rate, self.init_time_ms.get(scope))
             self._emit(rec, source, frame, exporter, ds.header.domain, capture_id)
+        return len(decoded.records)
 
     def _learn(self, key: TemplateKey, tpl: Template, frame: int, h: ExportHeader) -> None:
         self.templates[key] = tpl
@@ -309,6 +321,10 @@ class ExportCollector:
                  "ent": tpl.enterprise_fields if tpl else 0, "w": tpl is None, "pos": frame,
                  "ts": _ts(secs)}).fetchall()
         self._park_pending()
+        if self.gaps:
+            self.con.executemany(
+                "INSERT INTO flow_sequence_gaps VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                [[self.capture_id, *g] for g in self.gaps])
         pending = self.con.execute("SELECT count(*) FROM flow_pending_sets WHERE capture_id = $c",
                                    {"c": self.capture_id}).fetchall()[0][0]
         self.invalid.update(self.writer.invalid_flows)  # records whose values their columns cannot hold
@@ -322,11 +338,20 @@ class ExportCollector:
             stats["enterprise_values_skipped"] = self.enterprise_values
         if self.earlier_stored:
             stats["flow_records_for_earlier_imports"] = self.earlier_stored
+        if self.gaps:
+            lost: Counter = Counter()
+            for g in self.gaps:
+                lost[g[7]] += g[6]
+            stats["sequence_gaps"] = {"gaps": len(self.gaps), "lost": dict(lost)}
         return stats
 
 
 def _ts(secs: int) -> dt.datetime:
     return dt.datetime(1970, 1, 1) + dt.timedelta(seconds=secs)
+
+
+def _ts_us(us: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=us)
 
 
 _COUNTER_INPUT = ["record_pos", "ts_us", "sub_agent_id", "sample_sequence", "source_id_type",

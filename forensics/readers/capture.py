@@ -54,6 +54,16 @@ class Interface:
     offset_us: int = 0
     name: str | None = None
     fcs_len: int | None = None  # bytes of frame check sequence at the end of each frame, when the file says
+    # Counters of the interface's last pcapng Interface Statistics Block (None when absent): packets received,
+    # dropped by the interface, accepted by the filter, dropped by the OS, delivered to the user; and the
+    # ISB's isb_starttime / isb_endtime in microseconds since the epoch.
+    isb_ifrecv: int | None = None
+    isb_ifdrop: int | None = None
+    isb_filteraccept: int | None = None
+    isb_osdrop: int | None = None
+    isb_usrdeliv: int | None = None
+    isb_start_us: int | None = None
+    isb_end_us: int | None = None
 
     @property
     def tsresol_ns(self) -> int:
@@ -311,6 +321,8 @@ class CaptureReader:
                 local.append(iface)
             elif section < 0:
                 raise MalformedError(self.path, self._base + pos, "pcapng file does not start with a section header")
+            elif btype == 5:
+                self._parse_isb(body, big, local, pos)
             if btype in (0x0A0D0D0A, 1):
                 ups = np.array([i.units_per_sec for i in local], np.int64)
                 offs = np.array([i.offset_us for i in local], np.int64)
@@ -380,6 +392,33 @@ class CaptureReader:
                 iface.offset_us = seconds * 1_000_000
             i += 4 + ((length + 3) & ~3)
         return iface
+
+    _ISB_COUNTERS = {4: "isb_ifrecv", 5: "isb_ifdrop", 6: "isb_filteraccept", 7: "isb_osdrop", 8: "isb_usrdeliv"}
+
+    def _parse_isb(self, body: bytes, big: bool, local: list[Interface], pos: int) -> None:
+        """An Interface Statistics Block: interface id (4) | timestamp (8) | options. Its counters and
+        isb_starttime/isb_endtime go on the interface (a later ISB of the same interface replaces them: the
+        counters run from the start of the capture). A damaged or dangling ISB is skipped, as tshark does."""
+        e = ">" if big else "<"
+        if len(body) < 12:
+            return
+        number = struct.unpack_from(e + "I", body, 0)[0]
+        if number >= len(local):
+            return
+        iface = local[number]
+        i = 12
+        while i + 4 <= len(body):
+            code, length = struct.unpack_from(e + "HH", body, i)
+            if code == 0 or i + 4 + length > len(body):
+                break
+            if length == 8 and code in self._ISB_COUNTERS:
+                setattr(iface, self._ISB_COUNTERS[code], struct.unpack_from(e + "Q", body, i + 4)[0])
+            elif length == 8 and code in (2, 3):
+                hi, lo = struct.unpack_from(e + "II", body, i + 4)
+                us = ((hi << 32) | lo) * 1_000_000 // iface.units_per_sec + iface.offset_us
+                if abs(us) < MAX_TSOFFSET * 1_000_000:
+                    setattr(iface, "isb_start_us" if code == 2 else "isb_end_us", us)
+            i += 4 + ((length + 3) & ~3)
 
     def _check_empty_run(self, k0: int) -> None:
         """Count records in a row that captured no bytes (columns k0.._k just decoded); stop at EMPTY_RUN_LIMIT."""

@@ -572,3 +572,53 @@ def _record_times(v: dict[int, int], h: ExportHeader, init_time_ms: int | None) 
 
 def _opt_mul(value: int | None, factor: int) -> int | None:
     return None if value is None else value * factor
+
+
+# ---- sequence numbers: export datagrams or records the collector never received ----------------------------
+
+# What the header's sequence number counts, per version (v5: flows; NetFlow v9, RFC 3954 5.1: export packets;
+# IPFIX, RFC 7011 3.1: data records), and so what a gap counts.
+SEQUENCE_UNITS = {5: "flows", 9: "export packets", 10: "data records"}
+
+
+@dataclass(frozen=True)
+class SequenceGap:
+    """Datagrams or records lost between two export datagrams of one exporter and observation domain."""
+
+    version: int
+    expected: int  # the sequence number the datagram after the previous one should have carried
+    got: int  # the sequence number it carried
+    lost: int  # (got - expected) mod 2^32, in SEQUENCE_UNITS[version]
+    before_us: int  # export time of the datagram before the gap (unix microseconds)
+    after_us: int  # export time of the datagram after it
+
+
+class SequenceTracker:
+    """Follows the sequence numbers of each (exporter, observation domain, version) through one import.
+
+    `step(key, header, records)` checks a datagram against the number the previous datagram of the same key led
+    to expect and returns the gap, if any. The next expected number is the datagram's sequence plus what it
+    carried: 1 (v9), its flow count (v5) or its data records (IPFIX; `records` None when some of its data sets
+    wait for a template, which leaves the next datagram unchecked). A number behind the expected one (a
+    reordered or repeated datagram, or an exporter restart) is no gap: the count starts again from it.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[tuple, tuple[int, int]] = {}  # key -> (expected sequence, export time us)
+
+    def step(self, key: tuple, header: ExportHeader, records: int | None) -> SequenceGap | None:
+        at_us = header.export_secs * 1_000_000 + header.export_usecs
+        seq = header.sequence & 0xFFFFFFFF
+        gap = None
+        prev = self._next.get(key)
+        if prev is not None:
+            expected, before_us = prev
+            lost = (seq - expected) & 0xFFFFFFFF
+            if 0 < lost < 1 << 31:
+                gap = SequenceGap(header.version, expected, seq, lost, before_us, at_us)
+        carried = {5: header.count, 9: 1}.get(header.version, records)
+        if carried is None:
+            self._next.pop(key, None)
+        else:
+            self._next[key] = ((seq + carried) & 0xFFFFFFFF, at_us)
+        return gap

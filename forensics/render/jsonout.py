@@ -13,6 +13,8 @@ Every bin of the window is present; an item with no traffic in a bin has zeros t
 what the case holds per bin, `coverage` maps every bin to packets | flows | sampled | partial | none beside
 `value` (outside it, so GenieATM parsers keep working), and the `value` entry of a `none` bin holds null for every item.
 `units` names the unit and layer of every measure ("bps (IP layer)"); `binning` says how flows were put into bins.
+`basis` is the --basis asked for (auto | packets | flows) and each section's `basis` map says per bin what its figure
+rests on: packet-time, flow-start, or null where the basis has no data for the bin (its `value` entry null).
 """
 
 from __future__ import annotations
@@ -41,12 +43,14 @@ def _section_data(result: ReportResult, section: SectionResult) -> dict:
     zeros = [0.0] * len(picks)
     value: dict[str, dict | None] = {}
     for t in result.bins():
-        if result.coverage.get(t) == "none":  # no data held for the bin: null per item, never 0
+        if not result.has_value(t):  # no data held (or none of --basis) for the bin: null per item, never 0
             value[iso_z(t)] = dict.fromkeys(keys)
             continue
         row = section.series.get(t, {})
         value[iso_z(t)] = {k: ([row[i][j] for j in picks] if i in row else list(zeros)) for i, k in enumerate(keys)}
     extra = {"coverage": {iso_z(t): result.coverage.get(t, "none") for t in result.bins()}} if result.coverage else {}
+    if result.bin_basis:  # what each bin's figure rests on: packet-time, flow-start, null (no value)
+        extra["basis"] = {iso_z(t): result.bin_basis.get(t) for t in result.bins()}
     return {
         "name": section.name,
         "dimensions": list(section.dimensions),
@@ -85,8 +89,10 @@ def envelope(result: ReportResult, output_file: str | None = None) -> dict:
         "ip version": ip_version_label(result.ip_version),
         "ip_version": result.ip_version,
         "binning": result.binning,
+        "basis": result.basis,
         "notes": list(result.notes),
-        "data": {k: first[k] for k in ("items", "value", "total", "measures", "dimensions", "units", "coverage")
+        "data": {k: first[k] for k in ("items", "value", "total", "measures", "dimensions", "units", "coverage",
+                                       "basis")
                  if k in first},
         "sections": sections,
         "parameters": result.params,

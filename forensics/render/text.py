@@ -36,7 +36,12 @@ def coverage_line(result: ReportResult) -> str:
         level = result.coverage.get(t, "none")
         counts[level] = counts.get(level, 0) + 1
     parts = [f"{n} {level}" + (" (no data held)" if level == "none" else "") for level, n in counts.items()]
-    return f"coverage: {sum(counts.values())} bins: {', '.join(parts)} (per bin: --format csv or json)"
+    line = f"coverage: {sum(counts.values())} bins: {', '.join(parts)} (per bin: --format csv or json)"
+    if result.basis != "auto":
+        empty = sum(1 for t in result.bins() if not result.has_value(t))
+        line += f"; --basis {result.basis}" + (f": {empty} bin(s) without data of that basis (no value)"
+                                                if empty else "")
+    return line
 
 
 def render_table(result: ReportResult) -> str:
@@ -84,6 +89,8 @@ def render_csv(result: ReportResult) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     tail = ["coverage"] if result.coverage else []
+    if result.coverage and result.basis != "auto":  # --basis packets|flows: per bin what the figure rests on
+        tail.append("basis")
     writer.writerow(["section", "rank", "others", *dims, "bin", *(csv_header(result, m) for m in measures), *tail])
 
     def cells(values: list[float | None], section_measures: list[str]) -> list[str]:
@@ -95,9 +102,11 @@ def render_csv(result: ReportResult) -> str:
             named = dict(zip(section.dimensions, item.names, strict=False))
             lead = [section.name, item.rank, "true" if item.others else "false",
                     *(named.get(d) or "" for d in dims)]
-            writer.writerow([*lead, "", *cells(item.values, section.measures), *([""] if tail else [])])
+            writer.writerow([*lead, "", *cells(item.values, section.measures), *([""] * len(tail))])
             for t, row in section.series.items():
                 if pos in row:
                     mark = [result.coverage.get(t, "none")] if tail else []
+                    if len(tail) > 1:
+                        mark.append(result.bin_basis.get(t) or "none")
                     writer.writerow([*lead, iso_z(t), *cells(row[pos], section.measures), *mark])
     return buf.getvalue()

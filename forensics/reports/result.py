@@ -84,6 +84,16 @@ class ReportResult:
     # What the case holds for each bin (forensics/runs/coverage.py): packets | flows | sampled | partial | none;
     # empty when not computed. Renderers show no figure for a 'none' bin (JSON null, never 0).
     coverage: dict[dt.datetime, str] = field(default_factory=dict)
+    # --basis: auto (the finest data held per bin), packets or flows; and per bin what its figure rests on:
+    # 'packet-time', 'flow-start', or None where the basis has no data for the bin (value null, like 'none').
+    basis: str = "auto"
+    bin_basis: dict[dt.datetime, str | None] = field(default_factory=dict)
+
+    def has_value(self, t: dt.datetime) -> bool:
+        """Whether bin t has a figure: its coverage is not none and, under a basis, the basis has data for it."""
+        if self.bin_basis:
+            return self.bin_basis.get(t) is not None
+        return self.coverage.get(t) != "none"
 
     @property
     def ip_version_text(self) -> str:

@@ -21,7 +21,7 @@ from forensics import __version__
 from forensics.config import CaseConfig, load_config
 from forensics.errors import DefinitionError, UsageError
 from forensics.reports.context import install_context
-from forensics.reports.coverage import bin_coverage
+from forensics.reports.coverage import bin_basis, bin_coverage, check_basis
 from forensics.reports.result import Item, ReportResult, SectionResult, Source
 from forensics.reports.scopes import (
     build_flow_filters,
@@ -32,6 +32,8 @@ from forensics.reports.scopes import (
 )
 from forensics.reports.timebins import resolve_window
 from forensics.reports.traffic import (
+    BINNING_FLOWS,
+    BINNING_PACKETS,
     CaptureSpan,
     Restriction,
     binning,
@@ -46,7 +48,7 @@ from forensics.resources import queries_dir
 from forensics.sqlfiles import Catalog, Definition, load_catalog
 
 # Option keys taken out of `params` before the report's own parameters are bound.
-WINDOW_KEYS = ("from", "to", "period", "end", "bin", "scope")
+WINDOW_KEYS = ("from", "to", "period", "end", "bin", "scope", "basis")
 
 
 def bundled_reports_dir() -> Path:
@@ -184,12 +186,14 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
     ip_version = _ip_version(given.pop("ip_version", 0))
     options = {k: given.pop(k) for k in WINDOW_KEYS if k in given}
     scope = str(options.get("scope") or "any")
+    basis = check_basis(options.get("basis"))
     unknown = [k for k in given if definition.param(k) is None]
     if unknown:
         declared = ", ".join(p.name for p in definition.params)
         raise UsageError(f"report {name}: no parameter {', '.join(unknown)} (declared: {declared})")
     try:
         install_context(con, config)
+        con.execute("SET VARIABLE forensics_basis = $basis", {"basis": basis})  # report_basis() in _context.sql
         restriction = Restriction()
         if scope.startswith("filter:"):
             scope_fragment = filter_fragment(scope.partition(":")[2], config)
@@ -213,13 +217,20 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
                                          + "; the window is the case's whole time range")
         window = resolve_window((lo, hi), options.get("from"), options.get("to") or options.get("end"),
                                 options.get("period"), options.get("bin"))
-        fill_packet_bins(con, window.start, window.end, window.bin_secs, restriction.packets)
+        if basis != "flows":  # --basis flows: every flow in the bin of its start, no packet binning
+            fill_packet_bins(con, window.start, window.end, window.bin_secs, restriction.packets)
         if "flow_filters" in definition.needs:
             build_flow_filters(con, config)
-            for fname in config.filters:
+            for fname in config.filters if basis != "flows" else ():
                 fill_packet_bins(con, window.start, window.end, window.bin_secs,
                                  [*restriction.packets, filter_fragment(fname, config)], fname)
         binned, binning_notes = binning(con, window.start, window.end, spans)
+        if basis != "auto":
+            binned, binning_notes = (BINNING_FLOWS, []) if basis == "flows" else (BINNING_PACKETS, [])
+            binning_notes.append(f"--basis {basis}: " + (
+                "every flow (from packets or exported) is binned by its start, even where packets are held"
+                if basis == "flows" else "only packets held count; exported flows are left out and bins "
+                "without packets held have no value"))
         restriction.notes.extend(binning_notes)
         standard = {"from_ts": window.start, "to_ts": window.end, "bin_secs": window.bin_secs, "unit": unit,
                     "ip_version": ip_version}
@@ -240,8 +251,10 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         sections = _shape(definition, columns, rows, dims_shown)
         sources = _sources(con, case_spans)
         coverage = bin_coverage(con, window.start, window.end, window.bin_secs)
+        per_bin_basis = bin_basis(con, window.start, window.end, window.bin_secs, basis, coverage)
     finally:
         cleanup(con)
+        con.execute("RESET VARIABLE forensics_basis")
     shown_params = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in bound.items()}
     pair = ["in", "out"] if {"in", "out"} <= set(definition.measures) else list(definition.measures[:1])
     notes = restriction.notes + empty_hints(definition.name, sections, params=shown_params)
@@ -252,5 +265,5 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         sources=sources, config=config.summary(), filter_expr=filter_expr, scope=scope, pair_measures=pair,
         generated_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0),
         forensics_version=__version__, measure_units=measure_units(definition.measures, unit), binning=binned,
-        notes=notes, coverage=coverage,
+        notes=notes, coverage=coverage, basis=basis, bin_basis=per_bin_basis,
     )

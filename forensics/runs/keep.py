@@ -57,8 +57,11 @@ def report_with_runs(case: object, name: str, params: dict | None = None, *, con
     except OSError:
         def_text = definition.sql
     def_sha = _sha(def_text)
+    # --basis is part of the request (a run under one basis is never reused for another); auto, the default,
+    # is left out so runs stored before --basis existed still match
     request = _canon({"name": definition.name, "params": {k: str(v) for k, v in (params or {}).items()
-                                                           if v is not None},
+                                                           if v is not None
+                                                           and not (k == "basis" and str(v).lower() == "auto")},
                       "filter": filter_expr})
     config_sha = _sha(_canon(config.summary()))
     fingerprint = _canon(store.data_fingerprint(con))

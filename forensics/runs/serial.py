@@ -23,8 +23,9 @@ def _dt(text: str | None) -> dt.datetime | None:
 def result_to_json(result: ReportResult) -> str:
     """The whole result as JSON text (datetimes ISO, naive UTC)."""
     doc = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)
-           if f.name not in ("sections", "sources", "start", "end", "generated_at", "coverage")}
+           if f.name not in ("sections", "sources", "start", "end", "generated_at", "coverage", "bin_basis")}
     doc["coverage"] = [[_ts(t), level] for t, level in result.coverage.items()]
+    doc["bin_basis"] = [[_ts(t), b] for t, b in result.bin_basis.items()]
     doc["start"], doc["end"], doc["generated_at"] = _ts(result.start), _ts(result.end), _ts(result.generated_at)
     doc["sources"] = [{**dataclasses.asdict(s), "first_ts": _ts(s.first_ts), "last_ts": _ts(s.last_ts)}
                       for s in result.sources]
@@ -47,7 +48,8 @@ def result_from_json(text: str) -> ReportResult:
     known = {f.name for f in dataclasses.fields(ReportResult)}
     fields = {k: v for k, v in doc.items() if k in known}
     fields.update(start=_dt(doc["start"]), end=_dt(doc["end"]), generated_at=_dt(doc["generated_at"]),
-                  coverage={_dt(t): level for t, level in doc.get("coverage", [])})
+                  coverage={_dt(t): level for t, level in doc.get("coverage", [])},
+                  bin_basis={_dt(t): b for t, b in doc.get("bin_basis", [])})
     return ReportResult(sections=sections, sources=sources, **fields)
 
 

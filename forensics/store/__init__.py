@@ -46,7 +46,8 @@ def _memory_limit(text: str) -> str:
 
 # Schema files applied in order when a case is opened; other areas add theirs to this list.
 SCHEMA_FILES = ["schema/tables.sql", "schema/macros.sql", "schema/flow_exports.sql", "derive/conversations.sql",
-                "schema/alerts.sql", "schema/appdata.sql", "schema/runs.sql", "schema/flow_app.sql"]
+                "schema/alerts.sql", "schema/appdata.sql", "schema/runs.sql", "schema/flow_app.sql",
+                "schema/flow_gaps.sql"]
 
 
 @dataclass
@@ -112,7 +113,8 @@ class CaptureWriter:
         self.add_interfaces([(iface, section, linktype, snaplen, tsresol_ns, name, fcs_len)])
 
     def add_interfaces(self, rows: list[tuple]) -> None:
-        """Record the file's interfaces, (iface, section, linktype, snaplen, tsresol_ns, name[, fcs_len]) each."""
+        """Record the file's interfaces, (iface, section, linktype, snaplen, tsresol_ns, name[, fcs_len[, isb_ifrecv,
+        isb_ifdrop, isb_filteraccept, isb_osdrop, isb_usrdeliv, isb_starttime, isb_endtime]]) each."""
         if not rows:
             return
         rows = [tuple(r) + (None,) * (len(_INTERFACE_COLUMNS) - len(r)) for r in rows]
@@ -120,7 +122,7 @@ class CaptureWriter:
                           for i, (name, arrow_type) in enumerate(_INTERFACE_COLUMNS)})
         self.con.register("_ifaces_new", table)
         try:
-            self.con.execute("INSERT OR REPLACE INTO interfaces SELECT $cid, * FROM _ifaces_new",
+            self.con.execute("INSERT OR REPLACE INTO interfaces BY NAME SELECT $cid AS capture_id, * FROM _ifaces_new",
                              {"cid": self.capture_id}).fetchall()
         finally:
             self.con.unregister("_ifaces_new")
@@ -220,7 +222,10 @@ FROM _frecs
 
 _INTERFACE_COLUMNS = [("iface", pa.uint16()), ("section", pa.uint16()), ("linktype", pa.uint16()),
                       ("snaplen", pa.uint32()), ("tsresol_ns", pa.int64()), ("name", pa.string()),
-                      ("fcs_len", pa.uint8())]
+                      ("fcs_len", pa.uint8()), ("isb_ifrecv", pa.uint64()), ("isb_ifdrop", pa.uint64()),
+                      ("isb_filteraccept", pa.uint64()), ("isb_osdrop", pa.uint64()),
+                      ("isb_usrdeliv", pa.uint64()), ("isb_starttime", pa.timestamp("us")),
+                      ("isb_endtime", pa.timestamp("us"))]
 
 
 def _nullable(values: np.ndarray, arrow_type: pa.DataType, valid: np.ndarray | None = None) -> pa.Array:

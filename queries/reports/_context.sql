@@ -63,6 +63,15 @@ CREATE OR REPLACE TEMP MACRO unit_amount(u, b, p, f) AS
 CREATE OR REPLACE TEMP MACRO unit_per(u, secs) AS
     CASE WHEN u IN ('bps', 'pps') THEN CAST(secs AS DOUBLE) ELSE 1.0 END;
 
+-- report_basis()          auto | packets | flows: the --basis of the report being run (forensics/reports/basis.py).
+--                         packets: exported flows are left out (only packets held count); flows: every flow,
+--                         from packets or exported, counts bytes, packets and itself in the bin of its start
+--                         (_packet_bins is left empty). packet_held(s): a flow of source s counts its bytes and
+--                         packets through _packet_bins; basis_counts(s): a flow of source s counts at all.
+CREATE OR REPLACE TEMP MACRO report_basis() AS coalesce(getvariable('forensics_basis'), 'auto');
+CREATE OR REPLACE TEMP MACRO packet_held(s) AS s = 'pcap' AND report_basis() <> 'flows';
+CREATE OR REPLACE TEMP MACRO basis_counts(s) AS s = 'pcap' OR report_basis() <> 'packets';
+
 CREATE OR REPLACE TEMP MACRO traffic(from_ts, to_ts, bin_secs, ipv) AS TABLE
     SELECT pb.bin, pb.ip_version, pb.src_ip, pb.dst_ip, pb.ip_proto, pb.src_port, pb.dst_port, pb.iface, pb.vlan,
            pb.in_if, pb.out_if, pb.src_as, pb.dst_as, pb.tcp_flags, pb.handshake, pb.packets, pb.bytes, 0 AS flows
@@ -72,11 +81,12 @@ CREATE OR REPLACE TEMP MACRO traffic(from_ts, to_ts, bin_secs, ipv) AS TABLE
     SELECT time_bin(f.first_ts, bin_secs), f.ip_version, f.src_ip, f.dst_ip, f.ip_proto, f.src_port, f.dst_port,
            f.iface, f.vlan, f.in_if, f.out_if, f.src_as, f.dst_as, f.tcp_flags,
            CASE WHEN f.ip_proto = 6 AND f.tcp_flags & 18 = 2 THEN 1 ELSE 0 END,
-           CASE WHEN f.source = 'pcap' THEN 0 ELSE coalesce(f.packets_scaled, f.packets) END,
-           CASE WHEN f.source = 'pcap' THEN 0 ELSE coalesce(f.bytes_scaled, f.bytes) END,
+           CASE WHEN packet_held(f.source) THEN 0 ELSE coalesce(f.packets_scaled, f.packets) END,
+           CASE WHEN packet_held(f.source) THEN 0 ELSE coalesce(f.bytes_scaled, f.bytes) END,
            1
     FROM flows f
-    WHERE f.first_ts >= from_ts AND f.first_ts < to_ts AND (ipv = 0 OR f.ip_version = ipv);
+    WHERE f.first_ts >= from_ts AND f.first_ts < to_ts AND (ipv = 0 OR f.ip_version = ipv)
+      AND basis_counts(f.source);
 
 CREATE OR REPLACE TEMP MACRO in_net(a, k, nm) AS
     EXISTS (SELECT 1 FROM _nets n WHERE n.kind = k AND n.name = nm AND a BETWEEN n.lo AND n.hi);

@@ -22,10 +22,11 @@ matched AS (  -- the packets of each filter binned by packet time (_packet_bins)
       AND ($ip_version = 0 OR pb.ip_version = $ip_version)
     UNION ALL
     SELECT ff.name, time_bin(f.first_ts, $bin_secs), f.src_ip, f.dst_ip,
-           CASE WHEN f.source = 'pcap' THEN 0 ELSE coalesce(f.bytes_scaled, f.bytes) END,
-           CASE WHEN f.source = 'pcap' THEN 0 ELSE coalesce(f.packets_scaled, f.packets) END, 1
+           CASE WHEN packet_held(f.source) THEN 0 ELSE coalesce(f.bytes_scaled, f.bytes) END,
+           CASE WHEN packet_held(f.source) THEN 0 ELSE coalesce(f.packets_scaled, f.packets) END, 1
     FROM flows f JOIN _flow_filters ff ON ff.flow_id = f.flow_id
     WHERE f.first_ts >= $from_ts AND f.first_ts < $to_ts AND ($ip_version = 0 OR f.ip_version = $ip_version)
+      AND basis_counts(f.source)
       AND ff.name IN (SELECT name FROM chosen)
 ),
 base AS (

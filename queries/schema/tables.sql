@@ -38,6 +38,16 @@ CREATE TABLE IF NOT EXISTS interfaces (
     PRIMARY KEY (capture_id, iface)
 );
 ALTER TABLE interfaces ADD COLUMN IF NOT EXISTS fcs_len UTINYINT;  -- cases made before fcs_len was added
+-- The counters of the interface's last pcapng Interface Statistics Block (NULL without one; they count from the
+-- start of the capture). A drop counter above 0 makes report bins in the interface's time range `partial`
+-- (queries/runs/dropped_bins.sql). Added to older cases on their next writable open.
+ALTER TABLE interfaces ADD COLUMN IF NOT EXISTS isb_ifrecv UBIGINT;       -- packets received by the interface (isb_ifrecv)
+ALTER TABLE interfaces ADD COLUMN IF NOT EXISTS isb_ifdrop UBIGINT;       -- packets the interface dropped for lack of resources (isb_ifdrop)
+ALTER TABLE interfaces ADD COLUMN IF NOT EXISTS isb_filteraccept UBIGINT; -- packets the capture filter accepted (isb_filteraccept)
+ALTER TABLE interfaces ADD COLUMN IF NOT EXISTS isb_osdrop UBIGINT;       -- packets the operating system dropped (isb_osdrop)
+ALTER TABLE interfaces ADD COLUMN IF NOT EXISTS isb_usrdeliv UBIGINT;     -- packets delivered to the capturing program (isb_usrdeliv)
+ALTER TABLE interfaces ADD COLUMN IF NOT EXISTS isb_starttime TIMESTAMP;  -- isb_starttime: when the counters started (UTC)
+ALTER TABLE interfaces ADD COLUMN IF NOT EXISTS isb_endtime TIMESTAMP;    -- isb_endtime: when the counters were read (UTC)
 
 -- Packets are stored in packet_rows with IPv4 and IPv6 addresses in separate columns (a 32-bit IPv4
 -- column compresses to a few bytes a packet; a mixed 128-bit column does not). Query the packets view:
