@@ -20,7 +20,9 @@ WITH sel AS (  -- which attributes were chosen, decided once
            list_contains(a, 'vlan') AS c_vlan
     FROM (SELECT string_split(replace($attributes, ' ', ''), ',') AS a)
 ),
-base AS (
+-- `base` and `keyed` are read again by each step, not materialised: a scan costs less than holding every
+-- row of the window (issue 11)
+base AS NOT MATERIALIZED (
     SELECT f.*, unit_amount($unit, f.bytes, f.packets, f.flows) AS amount
     FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) f
 ),
@@ -52,7 +54,7 @@ dst_ases AS (
 -- _context.sql; from the high bits proto, src_port, dst_port, in_if, out_if, vlan, so the number sorts as
 -- the columns would, NULL last), and the three looked-up ones. A key of six columns groups about twice as
 -- fast as one of eleven (issue 11); unpacked with key_unfield for the top items only.
-keyed AS (
+keyed AS NOT MATERIALIZED (
     SELECT
         CASE WHEN s.c_src_ip THEN b.src_ip END AS k_src_ip,
         CASE WHEN s.c_dst_ip THEN b.dst_ip END AS k_dst_ip,
@@ -94,9 +96,10 @@ top_bins AS (  -- the top items per bin
     GROUP BY ALL
 ),
 all_bins AS (  -- everything per bin
-    SELECT bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(v_total) AS s_total, sum(b) AS sb, sum(p) AS sp,
-           sum(n) AS sn, count(*) AS rows_
-    FROM keyed GROUP BY bin
+    SELECT bin, sum(CASE WHEN is_home(dst_ip) THEN amount ELSE 0 END) AS s_in,
+           sum(CASE WHEN is_home(src_ip) THEN amount ELSE 0 END) AS s_out, sum(amount) AS s_total, sum(bytes) AS sb,
+           sum(packets) AS sp, sum(flows) AS sn, count(*) AS rows_
+    FROM base GROUP BY bin
 ),
 others_bins AS (  -- Others = everything - the top items, in the bins where something else was seen
     SELECT $top + 1 AS rank, a.bin, a.s_in - coalesce(t.s_in, 0) AS s_in, a.s_out - coalesce(t.s_out, 0) AS s_out,

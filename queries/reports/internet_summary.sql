@@ -19,9 +19,14 @@ categories AS (
                           (5, 'Internet to Internet'), (6, 'Home to Home'),
                           (7, 'Local (multicast, broadcast, link-local)')) AS c(rank, category)
 ),
-long AS (  -- one row per piece of traffic and category it belongs to
+classed AS (  -- summed per bin and kind of both ends first: a few rows per bin to put in categories
+    SELECT bin, sh, dh, si, di, sum(amount) AS amount, sum(bytes) AS bytes, sum(packets) AS packets,
+           sum(flows) AS flows
+    FROM base GROUP BY ALL
+),
+long AS (  -- one row per summed piece of traffic and category it belongs to
     SELECT c.rank, c.category, b.bin, b.amount, b.bytes, b.packets, b.flows
-    FROM base b
+    FROM classed b
     JOIN categories c
       ON CASE c.rank
              WHEN 1 THEN b.dh
@@ -44,5 +49,5 @@ grouped AS (
 SELECT rank, false AS others, category, bin, value, bytes, packets, flows FROM grouped
 UNION ALL  -- every category has its row over the window (0 when it saw nothing) once there is any traffic
 SELECT c.rank, false, c.category, NULL, 0.0, 0, 0, 0 FROM categories c
-WHERE EXISTS (SELECT 1 FROM base) AND c.rank NOT IN (SELECT rank FROM grouped)
+WHERE EXISTS (SELECT 1 FROM classed) AND c.rank NOT IN (SELECT rank FROM grouped)
 ORDER BY rank, bin NULLS FIRST;

@@ -10,18 +10,16 @@
 -- dimensions: proto
 -- measures: in, out, total, bytes, packets, flows
 -- unit: bps
-WITH base AS (
-    SELECT f.ip_proto AS k_proto, f.bin,
-           unit_amount($unit, f.bytes, f.packets, f.flows) AS amount,
-           f.bytes AS b, f.packets AS p, f.flows AS n,
-           is_home(f.src_ip) AS src_home, is_home(f.dst_ip) AS dst_home
-    FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) f
-),
-per_bin AS (
+WITH per_bin AS (  -- summed per protocol, bin and which ends are home first (a few rows per bin), then valued
     SELECT k_proto, bin, sum(CASE WHEN dst_home THEN amount ELSE 0 END) AS s_in,
            sum(CASE WHEN src_home THEN amount ELSE 0 END) AS s_out, sum(amount) AS s_total,
            sum(b) AS sb, sum(p) AS sp, sum(n) AS sn
-    FROM base GROUP BY ALL
+    FROM (SELECT k_proto, bin, src_home, dst_home, unit_amount($unit, b, p, n) AS amount, b, p, n
+          FROM (SELECT f.ip_proto AS k_proto, f.bin, is_home(f.src_ip) AS src_home, is_home(f.dst_ip) AS dst_home,
+                       sum(f.bytes) AS b, sum(f.packets) AS p, sum(f.flows) AS n
+                FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) f
+                GROUP BY ALL))
+    GROUP BY k_proto, bin
 ),
 totals AS (
     SELECT k_proto, sum(s_total) AS item_total FROM per_bin GROUP BY k_proto

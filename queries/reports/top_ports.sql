@@ -11,7 +11,7 @@
 -- section: clients: ip
 -- measures: in, out, total, bytes, packets, flows, ports, peers
 -- unit: bps
-WITH pieces AS (
+WITH pieces AS NOT MATERIALIZED (  -- read again by each step, not materialised: a scan costs less (issue 11)
     SELECT bin, ip_proto, src_ip, dst_ip, src_port, dst_port, bytes, packets, flows,
            unit_amount($unit, bytes, packets, flows) AS amount,
            CASE
@@ -23,7 +23,7 @@ WITH pieces AS (
     FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version)
     WHERE ip_proto IN (6, 17, 132, 136) AND src_port IS NOT NULL AND dst_port IS NOT NULL
 ),
-base AS (  -- service port, the client and server sides, and the direction relative to the service
+base AS NOT MATERIALIZED (  -- service port, the client and server sides, and the direction relative to the service
     SELECT bin, ip_proto,
            CASE WHEN to_service THEN dst_port ELSE src_port END AS svc_port,
            CASE WHEN to_service THEN src_ip ELSE dst_ip END AS client,
@@ -33,7 +33,7 @@ base AS (  -- service port, the client and server sides, and the direction relat
            bytes, packets, flows
     FROM pieces
 ),
-keyed AS (
+keyed AS NOT MATERIALIZED (
     SELECT 'ports' AS section, ip_proto AS k_proto, svc_port AS k_port, NULL::UHUGEINT AS k_ip, * FROM base
     UNION ALL
     SELECT 'clients', NULL, NULL, client, * FROM base
@@ -43,26 +43,42 @@ totals AS (
     SELECT section, k_proto, k_port, k_ip, sum(v_in + v_out) AS item_total FROM keyed
     GROUP BY section, k_proto, k_port, k_ip
 ),
-reach AS (  -- distinct service ports each client reached (to rank the clients section)
-    SELECT client AS k_ip, count(DISTINCT (ip_proto, svc_port)) AS n_ports FROM base GROUP BY client
+reach AS (  -- distinct service ports each client reached (to rank the clients section); a port as one number
+    SELECT client AS k_ip, count(DISTINCT CAST(ip_proto AS INTEGER) * 65536 + svc_port) AS n_ports
+    FROM base GROUP BY client
 ),
-top_items AS (  -- ports: the $top largest; clients: the $top reaching most ports; ties broken by key
-    SELECT t.*, row_number() OVER (PARTITION BY t.section
-                                   ORDER BY coalesce(r.n_ports, 0) DESC, t.item_total DESC, t.k_proto, t.k_port,
-                                            t.k_ip) AS item_rank
-    FROM totals t LEFT JOIN reach r ON t.section = 'clients' AND t.k_ip = r.k_ip
-    QUALIFY item_rank <= $top
+top_items AS (  -- ports: the $top largest; clients: the $top reaching most ports; ties broken by key (a top-N per
+                -- section, no window over every item)
+    SELECT *, row_number() OVER (PARTITION BY section ORDER BY n_ports DESC, item_total DESC, k_proto, k_port, k_ip)
+                  AS item_rank
+    FROM (
+        (SELECT *, 0 AS n_ports FROM totals WHERE section = 'ports'
+         ORDER BY item_total DESC, k_proto, k_port, k_ip LIMIT $top)
+        UNION ALL
+        (SELECT t.*, coalesce(r.n_ports, 0) AS n_ports FROM totals t LEFT JOIN reach r ON t.k_ip = r.k_ip
+         WHERE t.section = 'clients'
+         ORDER BY n_ports DESC, t.item_total DESC, t.k_proto, t.k_port, t.k_ip LIMIT $top)
+    )
 ),
-top_bins AS (  -- the top items per bin and over the window, with their distinct counts over the window
-    SELECT k.section, t.item_rank AS rank, k.k_proto, k.k_port, k.k_ip, k.bin, sum(k.v_in) AS s_in,
-           sum(k.v_out) AS s_out, sum(k.bytes) AS sb, sum(k.packets) AS sp, sum(k.flows) AS sn, count(*) AS rows_,
-           count(DISTINCT (k.ip_proto, k.svc_port)) AS n_ports, count(DISTINCT k.client) AS n_clients,
-           count(DISTINCT k.server) AS n_servers
+top_rows AS (  -- the top items' traffic
+    SELECT k.*, t.item_rank AS rank
     FROM keyed k JOIN top_items t
       ON k.section = t.section AND k.k_proto IS NOT DISTINCT FROM t.k_proto
      AND k.k_port IS NOT DISTINCT FROM t.k_port AND k.k_ip IS NOT DISTINCT FROM t.k_ip
-    GROUP BY GROUPING SETS ((k.section, t.item_rank, k.k_proto, k.k_port, k.k_ip, k.bin),
-                            (k.section, t.item_rank, k.k_proto, k.k_port, k.k_ip))
+),
+top_bins AS (  -- the top items per bin and over the window
+    SELECT section, rank, k_proto, k_port, k_ip, bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(bytes) AS sb,
+           sum(packets) AS sp, sum(flows) AS sn, count(*) AS rows_
+    FROM top_rows
+    GROUP BY GROUPING SETS ((section, rank, k_proto, k_port, k_ip, bin), (section, rank, k_proto, k_port, k_ip))
+),
+top_counts AS (  -- their distinct counts over the window (not per bin): ports and servers of a client, clients
+                 -- of a port
+    SELECT section, rank,
+           count(DISTINCT CAST(ip_proto AS INTEGER) * 65536 + svc_port) FILTER (WHERE section = 'clients') AS n_ports,
+           count(DISTINCT server) FILTER (WHERE section = 'clients') AS n_servers,
+           count(DISTINCT client) FILTER (WHERE section = 'ports') AS n_clients
+    FROM top_rows GROUP BY section, rank
 ),
 all_bins AS (
     SELECT section, bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(bytes) AS sb, sum(packets) AS sp,
@@ -79,10 +95,11 @@ others_bins AS (  -- Others = everything - the top items, in the bins where some
     WHERE a.rows_ > coalesce(t.rows_, 0)
 ),
 labelled AS (  -- top items per bin and over the window; Others per bin, then over the window
-    SELECT section, rank, k_proto, k_port, k_ip, bin, s_in, s_out, sb, sp, sn,
-           CASE WHEN bin IS NULL AND section = 'clients' THEN n_ports END AS ports,
-           CASE WHEN bin IS NULL THEN CASE WHEN section = 'clients' THEN n_servers ELSE n_clients END END AS peers
-    FROM top_bins
+    SELECT b.section, b.rank, b.k_proto, b.k_port, b.k_ip, b.bin, b.s_in, b.s_out, b.sb, b.sp, b.sn,
+           CASE WHEN b.bin IS NULL AND b.section = 'clients' THEN c.n_ports END AS ports,
+           CASE WHEN b.bin IS NULL THEN CASE WHEN b.section = 'clients' THEN c.n_servers ELSE c.n_clients END END
+               AS peers
+    FROM top_bins b JOIN top_counts c ON c.section = b.section AND c.rank = b.rank
     UNION ALL
     SELECT section, $top + 1, NULL, NULL, NULL, bin, s_in, s_out, sb, sp, sn, NULL, NULL FROM others_bins
     UNION ALL

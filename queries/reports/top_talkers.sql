@@ -10,37 +10,44 @@
 -- dimensions: ip
 -- measures: in, out, total, bytes, packets, flows, peers
 -- unit: bps
-WITH base AS (
-    SELECT * FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version)
+-- Each piece of traffic counts for its destination (in) and its source (out). The items are ranked by their
+-- totals first (one aggregate per side, no per-row copy of the traffic); series, peers and the other measures
+-- only for the top $top; Others by subtraction. `base` is read again by each step, not materialised: a scan
+-- costs less than holding every row (issue 11).
+WITH base AS NOT MATERIALIZED (
+    SELECT src_ip, dst_ip, bin, unit_amount($unit, bytes, packets, flows) AS amount, bytes, packets, flows
+    FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version)
 ),
-sides AS (  -- each piece of traffic counts for its destination (in) and its source (out)
-    SELECT dst_ip AS k_ip, src_ip AS peer, bin, unit_amount($unit, bytes, packets, flows) AS v_in, 0.0 AS v_out,
-           bytes, packets, flows
-    FROM base
-    UNION ALL
-    SELECT src_ip, dst_ip, bin, 0.0, unit_amount($unit, bytes, packets, flows), bytes, packets, flows FROM base
-),
--- rank the items by their totals first; series only for the top $top, Others by subtraction
 totals AS (
-    SELECT k_ip, sum(v_in + v_out) AS item_total FROM sides GROUP BY k_ip
+    SELECT k_ip, sum(amount) AS item_total
+    FROM (SELECT dst_ip AS k_ip, amount FROM base UNION ALL SELECT src_ip, amount FROM base)
+    GROUP BY k_ip
 ),
 top_items AS (  -- the $top largest; ties broken by address
     SELECT k_ip, row_number() OVER (ORDER BY item_total DESC, k_ip) AS item_rank
     FROM (SELECT * FROM totals ORDER BY item_total DESC, k_ip LIMIT $top)
 ),
-top_bins AS (
-    SELECT t.item_rank AS rank, s.k_ip, s.bin, sum(s.v_in) AS s_in, sum(s.v_out) AS s_out, sum(s.bytes) AS sb,
-           sum(s.packets) AS sp, sum(s.flows) AS sn, count(*) AS rows_, count(DISTINCT s.peer) AS peers
-    FROM sides s JOIN top_items t ON s.k_ip = t.k_ip
-    GROUP BY GROUPING SETS ((t.item_rank, s.k_ip, s.bin), (t.item_rank, s.k_ip))
+top_sides AS (  -- the top items' traffic: as destination (in), as source (out)
+    SELECT t.item_rank, t.k_ip, b.src_ip AS peer, b.bin, b.amount AS v_in, 0.0 AS v_out, b.bytes, b.packets,
+           b.flows
+    FROM base b JOIN top_items t ON b.dst_ip = t.k_ip
+    UNION ALL
+    SELECT t.item_rank, t.k_ip, b.dst_ip, b.bin, 0.0, b.amount, b.bytes, b.packets, b.flows
+    FROM base b JOIN top_items t ON b.src_ip = t.k_ip
 ),
-all_bins AS (
-    SELECT bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(bytes) AS sb, sum(packets) AS sp, sum(flows) AS sn,
-           count(*) AS rows_
-    FROM sides GROUP BY bin
+top_bins AS (
+    SELECT item_rank AS rank, k_ip, bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(bytes) AS sb,
+           sum(packets) AS sp, sum(flows) AS sn, count(*) AS rows_, count(DISTINCT peer) AS peers
+    FROM top_sides
+    GROUP BY GROUPING SETS ((item_rank, k_ip, bin), (item_rank, k_ip))
+),
+all_bins AS (  -- every piece counted on both sides, as the items are
+    SELECT bin, sum(amount) AS s, 2 * sum(bytes) AS sb, 2 * sum(packets) AS sp, 2 * sum(flows) AS sn,
+           2 * count(*) AS rows_
+    FROM base GROUP BY bin
 ),
 others_bins AS (  -- Others = everything - the top items, in the bins where something else was seen
-    SELECT a.bin, a.s_in - coalesce(t.s_in, 0) AS s_in, a.s_out - coalesce(t.s_out, 0) AS s_out,
+    SELECT a.bin, a.s - coalesce(t.s_in, 0) AS s_in, a.s - coalesce(t.s_out, 0) AS s_out,
            a.sb - coalesce(t.sb, 0) AS sb, a.sp - coalesce(t.sp, 0) AS sp, a.sn - coalesce(t.sn, 0) AS sn
     FROM all_bins a
     LEFT JOIN (SELECT bin, sum(s_in) AS s_in, sum(s_out) AS s_out, sum(sb) AS sb, sum(sp) AS sp, sum(sn) AS sn,
