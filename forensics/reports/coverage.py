@@ -1,4 +1,6 @@
-"""Coverage per bin: what the case holds for each bin of a report (queries/runs/coverage.sql)."""
+"""Coverage per bin: what the case holds for each bin of a report (queries/runs/coverage.sql), and what
+retention removed (install_retention: since when each capture's packets and flows are held, and the summary
+kept for the bins whose flows are gone)."""
 
 from __future__ import annotations
 
@@ -7,15 +9,70 @@ import datetime as dt
 import duckdb
 
 from forensics.resources import read_sql
+from forensics.store import retain as retained
 
-LEVELS = ("packets", "flows", "sampled", "partial", "none")
+LEVELS = ("packets", "flows", "sampled", "partial", "summary", "none")
 # Levels whose values are not measured traffic: the renderers show no figure (JSON null) for them.
 NO_DATA = ("none",)
+# A report whose header says `-- needs: summary` reads summary_traffic() and answers pruned bins from it.
+NEEDS_SUMMARY = "summary"
+
+_SUMMARY_COLUMNS = ("capture_id INTEGER, bin TIMESTAMP, basis VARCHAR, src_zone VARCHAR, dst_zone VARCHAR, "
+                    "direction VARCHAR, ip_version UTINYINT, ip_proto UTINYINT, bytes UBIGINT, packets UBIGINT, "
+                    "flows UBIGINT")
+
+
+def _ts_literal(t: dt.datetime) -> str:
+    return f"TIMESTAMP '{t.isoformat(sep=' ')}'"
+
+
+def install_retention(con: duckdb.DuckDBPyConnection) -> None:
+    """TEMP table _retained(capture_id, packets_before, flows_before) and the macro packets_gone_before(c)
+    (the time before which capture c's packets were removed, NULL when none were), from the retention log.
+
+    The macro holds the times as literals (values read from the case, formatted by isoformat), so traffic()
+    tests them inside the scan of the flows without a join.
+    """
+    rows = retained.held(con)
+    con.execute("CREATE OR REPLACE TEMP TABLE _retained (capture_id INTEGER, packets_before TIMESTAMP, "
+                "flows_before TIMESTAMP)")
+    if rows:
+        con.executemany("INSERT INTO _retained VALUES ($1, $2, $3)", [list(r) for r in rows])
+    cases = " ".join(f"WHEN {int(cid)} THEN {_ts_literal(before)}" for cid, before, _ in rows)
+    body = f"CASE c {cases} ELSE CAST(NULL AS TIMESTAMP) END" if cases else "CAST(NULL AS TIMESTAMP)"
+    con.execute(f"CREATE OR REPLACE TEMP MACRO packets_gone_before(c) AS {body}")
+    install_summary(con, False)
+
+
+def install_summary(con: duckdb.DuckDBPyConnection, usable: bool) -> None:
+    """TEMP table _summary, which summary_traffic() reads: the traffic_summary rows of bins whose flows were
+    removed when `usable` (a report that needs the summary, in 5-minute multiples, unscoped and unfiltered),
+    else empty."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _summary ({_SUMMARY_COLUMNS})")
+    if usable and retained.has_retention(con):
+        con.execute("INSERT INTO _summary SELECT s.* FROM traffic_summary s JOIN _retained r USING (capture_id) "
+                    "WHERE s.bin < r.flows_before")
+
+
+def summary_usable(needs: tuple[str, ...], bin_secs: int, scope: str, filter_expr: str | None) -> bool:
+    """Whether a report can answer pruned bins from the 5-minute summary: it says `-- needs: summary`, its bins
+    are whole multiples of 5 minutes, and no scope or filter narrows the traffic (the summary has no addresses)."""
+    return (NEEDS_SUMMARY in needs and bin_secs % retained.SUMMARY_BIN_SECS == 0 and scope == "any"
+            and not filter_expr)
 
 
 def bin_coverage(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime,
-                 bin_secs: int) -> dict[dt.datetime, str]:
-    """{bin start: 'packets' | 'flows' | 'sampled' | 'partial' | 'none'} for every bin of [start, end)."""
+                 bin_secs: int, summary: bool = False) -> dict[dt.datetime, str]:
+    """{bin start: 'packets' | 'flows' | 'sampled' | 'partial' | 'summary' | 'none'} for every bin of
+    [start, end); `summary` when the report answers pruned bins from the summary (else they are 'none')."""
+    if not _has_temp(con, "_retained"):
+        install_retention(con)
     rows = con.execute(read_sql("runs/coverage.sql"),
-                       {"from_ts": start, "to_ts": end, "bin_secs": bin_secs}).fetchall()
+                       {"from_ts": start, "to_ts": end, "bin_secs": bin_secs, "summary": summary}).fetchall()
     return dict(rows)
+
+
+def _has_temp(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $n",
+                      {"n": name}).fetchone()
+    return bool(row[0])

@@ -21,7 +21,7 @@ from forensics import __version__
 from forensics.config import CaseConfig, load_config
 from forensics.errors import DefinitionError, UsageError
 from forensics.reports.context import install_context
-from forensics.reports.coverage import bin_coverage
+from forensics.reports.coverage import bin_coverage, install_summary, summary_usable
 from forensics.reports.result import Item, ReportResult, SectionResult, Source
 from forensics.reports.scopes import (
     build_flow_filters,
@@ -214,6 +214,8 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         window = resolve_window((lo, hi), options.get("from"), options.get("to") or options.get("end"),
                                 options.get("period"), options.get("bin"))
         fill_packet_bins(con, window.start, window.end, window.bin_secs, restriction.packets)
+        use_summary = summary_usable(definition.needs, window.bin_secs, scope, filter_expr)
+        install_summary(con, use_summary)
         if "flow_filters" in definition.needs:
             build_flow_filters(con, config)
             for fname in config.filters:
@@ -239,7 +241,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
             raise DefinitionError(definition.path, None, f"query failed: {str(exc).splitlines()[0]}") from None
         sections = _shape(definition, columns, rows, dims_shown)
         sources = _sources(con, case_spans)
-        coverage = bin_coverage(con, window.start, window.end, window.bin_secs)
+        coverage = bin_coverage(con, window.start, window.end, window.bin_secs, use_summary)
     finally:
         cleanup(con)
     shown_params = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in bound.items()}

@@ -46,7 +46,7 @@ def _memory_limit(text: str) -> str:
 
 # Schema files applied in order when a case is opened; other areas add theirs to this list.
 SCHEMA_FILES = ["schema/tables.sql", "schema/macros.sql", "schema/flow_exports.sql", "derive/conversations.sql",
-                "schema/alerts.sql", "schema/appdata.sql", "schema/runs.sql"]
+                "schema/alerts.sql", "schema/appdata.sql", "schema/runs.sql", "schema/retention.sql"]
 
 
 @dataclass

@@ -63,6 +63,13 @@ CREATE OR REPLACE TEMP MACRO unit_amount(u, b, p, f) AS
 CREATE OR REPLACE TEMP MACRO unit_per(u, secs) AS
     CASE WHEN u IN ('bps', 'pps') THEN CAST(secs AS DOUBLE) ELSE 1.0 END;
 
+-- Retention (forensics retain): packets_gone_before(c) is the time before which capture c's packets were removed
+-- (NULL: none were); the report runner redefines it from the retention log (forensics/reports/coverage.py).
+-- A flow built from packets counts its own bytes and packets, in the bin of its start, once its packets are
+-- gone; a flow that crosses the cutoff counts with the packets still held (its part before the cutoff is gone).
+CREATE OR REPLACE TEMP MACRO packets_gone_before(c) AS CAST(NULL AS TIMESTAMP);
+CREATE OR REPLACE TEMP MACRO packets_gone(c, last_ts) AS coalesce(last_ts < packets_gone_before(c), false);
+
 CREATE OR REPLACE TEMP MACRO traffic(from_ts, to_ts, bin_secs, ipv) AS TABLE
     SELECT pb.bin, pb.ip_version, pb.src_ip, pb.dst_ip, pb.ip_proto, pb.src_port, pb.dst_port, pb.iface, pb.vlan,
            pb.in_if, pb.out_if, pb.src_as, pb.dst_as, pb.tcp_flags, pb.handshake, pb.packets, pb.bytes, 0 AS flows
@@ -72,11 +79,22 @@ CREATE OR REPLACE TEMP MACRO traffic(from_ts, to_ts, bin_secs, ipv) AS TABLE
     SELECT time_bin(f.first_ts, bin_secs), f.ip_version, f.src_ip, f.dst_ip, f.ip_proto, f.src_port, f.dst_port,
            f.iface, f.vlan, f.in_if, f.out_if, f.src_as, f.dst_as, f.tcp_flags,
            CASE WHEN f.ip_proto = 6 AND f.tcp_flags & 18 = 2 THEN 1 ELSE 0 END,
-           CASE WHEN f.source = 'pcap' THEN 0 ELSE coalesce(f.packets_scaled, f.packets) END,
-           CASE WHEN f.source = 'pcap' THEN 0 ELSE coalesce(f.bytes_scaled, f.bytes) END,
+           CASE WHEN f.source = 'pcap' AND NOT packets_gone(f.capture_id, f.last_ts) THEN 0
+                ELSE coalesce(f.packets_scaled, f.packets) END,
+           CASE WHEN f.source = 'pcap' AND NOT packets_gone(f.capture_id, f.last_ts) THEN 0
+                ELSE coalesce(f.bytes_scaled, f.bytes) END,
            1
     FROM flows f
     WHERE f.first_ts >= from_ts AND f.first_ts < to_ts AND (ipv = 0 OR f.ip_version = ipv);
+
+-- summary_traffic(from_ts, to_ts, bin_secs, ipv)  TABLE: the 5-minute summary of bins whose flows retention removed
+-- (TEMP _summary: empty unless the report says `-- needs: summary` and can use it), in the report's bins: bin,
+-- ip_version, ip_proto, src_zone and dst_zone (home | internet | special), bytes, packets, flows.
+CREATE OR REPLACE TEMP MACRO summary_traffic(from_ts, to_ts, bin_secs, ipv) AS TABLE
+    SELECT time_bin(s.bin, bin_secs) AS bin, s.ip_version, s.ip_proto, s.src_zone, s.dst_zone, s.bytes, s.packets,
+           s.flows
+    FROM _summary s
+    WHERE s.bin >= from_ts AND s.bin < to_ts AND (ipv = 0 OR s.ip_version = ipv);
 
 CREATE OR REPLACE TEMP MACRO in_net(a, k, nm) AS
     EXISTS (SELECT 1 FROM _nets n WHERE n.kind = k AND n.name = nm AND a BETWEEN n.lo AND n.hi);
