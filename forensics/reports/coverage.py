@@ -61,6 +61,20 @@ def summary_usable(needs: tuple[str, ...], bin_secs: int, scope: str, filter_exp
             and not filter_expr)
 
 
+def summary_range(con: duckdb.DuckDBPyConnection, lo: dt.datetime | None, hi: dt.datetime | None,
+                  ) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The data range (lo, hi) widened to the summary of the bins whose flows retention removed, so that a
+    report answering them from the summary shows them without --from/--to."""
+    if not retained.has_retention(con):
+        return lo, hi
+    first, last = con.execute("SELECT min(s.bin), max(s.bin) FROM traffic_summary s JOIN _retained r "
+                              "USING (capture_id) WHERE s.bin < r.flows_before").fetchone()
+    if first is None:
+        return lo, hi
+    last += dt.timedelta(seconds=retained.SUMMARY_BIN_SECS, microseconds=-1)
+    return (first if lo is None else min(lo, first)), (last if hi is None else max(hi, last))
+
+
 def bin_coverage(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime,
                  bin_secs: int, summary: bool = False) -> dict[dt.datetime, str]:
     """{bin start: 'packets' | 'flows' | 'sampled' | 'partial' | 'summary' | 'none'} for every bin of

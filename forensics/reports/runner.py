@@ -21,7 +21,7 @@ from forensics import __version__
 from forensics.config import CaseConfig, load_config
 from forensics.errors import DefinitionError, UsageError
 from forensics.reports.context import install_context
-from forensics.reports.coverage import bin_coverage, install_summary, summary_usable
+from forensics.reports.coverage import bin_coverage, install_summary, summary_range, summary_usable
 from forensics.reports.result import Item, ReportResult, SectionResult, Source
 from forensics.reports.scopes import (
     build_flow_filters,
@@ -211,6 +211,8 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
                 restriction.notes.append(f"no traffic matches scope {scope}"
                                          + (f" and --filter {filter_expr!r}" if filter_expr else "")
                                          + "; the window is the case's whole time range")
+        if summary_usable(definition.needs, 300, scope, filter_expr):  # pruned bins answered from the summary
+            lo, hi = summary_range(con, lo, hi)
         window = resolve_window((lo, hi), options.get("from"), options.get("to") or options.get("end"),
                                 options.get("period"), options.get("bin"))
         fill_packet_bins(con, window.start, window.end, window.bin_secs, restriction.packets)

@@ -120,6 +120,9 @@ def test_prune_packets_then_flows_reports_say_per_bin_what_they_rest_on(case):
         assert [doc["coverage"][t] for t in _bins(doc)] == ["summary"] * 2 + ["flows"] + ["packets"] * (BINS - 3)
         assert doc["value"] == before[name]["value"], name
         assert doc["total"] == before[name]["total"], name
+    plain = run("report", "internet_summary", "--db", str(case), "--json", "--bin", "5min", "--unit", "bytes")
+    doc = json.loads(plain.stdout)["response"]["result"]["data"]["data"]  # no --from: the summary's bins shown
+    assert doc["value"] == before["internet_summary"]["value"] and doc["coverage"]["2016-09-06T12:00:00Z"] == "summary"
     talkers = _report(case, "top_talkers", command="reconstruct")
     pruned = [t for t, level in talkers["coverage"].items() if level == "none"]
     assert pruned == sorted(before["top_talkers"]["value"])[:2]
