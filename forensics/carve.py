@@ -728,3 +728,16 @@ def pruned_note(con: duckdb.DuckDBPyConnection, filter_expr: str | None = None, 
         what += (" and " if what else "") + f"the packets before {cutoff.isoformat()}Z of {partly:,} more flows"
     return (f"{what} matching the selection (from {first.isoformat()}Z) were pruned by `forensics retain` on "
             f"{done_at.isoformat()}Z (packets before {cutoff.isoformat()}Z); only the packets still held were read")
+
+
+def flows_pruned_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """One line naming the flows-level retentions (packets and flows before a cutoff removed: no witness is
+    left to say whether the selection had packets there); None when there were none."""
+    from forensics.store import retain as retained
+
+    gone = [r for r in retained.log(con) if r["level"] == "flows"]
+    if not gone:
+        return None
+    last = max(gone, key=lambda r: r["cutoff"])
+    return (f"note: packets and flows before {last['cutoff'].isoformat()}Z were removed by `forensics retain` on "
+            f"{last['done_at'].isoformat()}Z; nothing older can be read")

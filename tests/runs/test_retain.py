@@ -236,6 +236,10 @@ def test_carving_a_pruned_packet_says_it_was_pruned_and_when(case, tmp_path):
     assert "packets" in some.stdout and out.stat().st_size > 24  # what is held was carved
     count = run("packets", "--db", str(case), "--filter", "tcp port 443", "--count")
     assert count.returncode == 1 and count.stdout.strip() == "50 packets"
+    _retain(case, "--before", FLOWS_CUT, "--level", "flows")  # the witnesses of bins 0-1 go too
+    later = run("carve", "--db", str(case), "--filter", "tcp port 443", "-w", str(out))
+    assert later.returncode == 1 and "10 packets of 1 flows" in later.stderr
+    assert "note: packets and flows before 2016-09-06T12:10:00Z were removed" in later.stderr
 
 
 def test_windows_from_the_config_are_measured_from_the_newest_data(case):
