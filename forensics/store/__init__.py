@@ -575,3 +575,9 @@ def register_capture_table(name: str) -> None:
     """Let an area's table be cleared with its capture on --force."""
     if name not in _EXTRA_CAPTURE_TABLES:
         _EXTRA_CAPTURE_TABLES.append(name)
+
+
+# What retention kept of a capture (queries/schema/retention.sql) goes with it on --force: the file re-imported
+# holds all its packets again.
+register_capture_table("traffic_summary")
+register_capture_table("retention_captures")

@@ -254,3 +254,13 @@ def test_windows_from_the_config_are_measured_from_the_newest_data(case):
     (case.parent / "forensics.toml").write_text('[retain]\nraw = "a month"\n')
     bad = run("retain", "--db", str(case), "--dry-run")
     assert bad.returncode == 2 and "forensics.toml:2: [retain] raw" in bad.stderr and "30d" in bad.stderr
+
+
+def test_a_pruned_capture_imported_again_with_force_is_whole_again(case, tmp_path):
+    _retain(case, "--before", FLOWS_CUT, "--level", "flows")
+    again = run("import", "--db", str(case), "-q", "--force", str(tmp_path / "a.pcap"))
+    assert again.returncode == 0, again.stderr
+    doc = _report(case, "internet_summary", "--fresh")
+    assert set(doc["coverage"].values()) == {"packets"}
+    counts = _counts(case)
+    assert (counts["traffic_summary"], counts["retention_captures"], counts["retention_log"]) == (0, 0, 2)
