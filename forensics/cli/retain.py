@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from forensics.cli.options import ConfigOption, DbOption, JsonFlag, QuietFlag, db_path
+from forensics.errors import UsageError
 
 
 def _size(n: int) -> str:
@@ -50,6 +52,8 @@ def retain_command(
     from forensics.retain import retain
     from forensics.store import Case
 
+    if not Path(db_path(db)).exists():  # a writable open would create an empty case
+        raise UsageError(f"{db_path(db)}: no case database here. Import captures first: forensics import PATH")
     cfg = load_config(config, db_path(db))
     if not dry_run and not quiet and not json_out and sys.stderr.isatty():
         print("retain: summarising and removing ...", file=sys.stderr)
