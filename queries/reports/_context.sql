@@ -22,6 +22,9 @@
 --     with source 'pcap') bytes and packets are binned by each packet's own time (_packet_bins) and the
 --     flow is counted once, in the bin of its first packet; exported flows (no packets) count bytes,
 --     packets and the flow in the bin of the flow's start. ipv: 4, 6 or 0 for both.
+-- summary_traffic(from_ts, to_ts, bin_secs, ipv)  TABLE: the 5-minute summary `forensics retain` kept for bins
+--     whose flows it removed (reports saying `-- needs: summary`): bin, ip_version, ip_proto, src_zone, dst_zone,
+--     bytes, packets, flows. packets_gone(c, last_ts): the packets of a flow of capture c ending at last_ts are gone.
 -- in_net(a, k, nm)        address a is in the block(s) of kind k called nm
 -- flow_amount(u, b, p)    bits (u = 'bps') or packets (u = 'pps') of a flow from bytes b and packets p
 -- proto_name(p)           tcp, udp, icmp, ... or the number as text
