@@ -19,7 +19,7 @@ from forensics.resources import read_sql
 PRUNABLE = {"packets": ("packet_rows", "ts"), "flows": ("flows", "first_ts")}
 # The summary's bin, and the step every cutoff is rounded down to: a retention removes whole 5-minute bins.
 SUMMARY_BIN_SECS = 300
-TABLES = ("retention_log", "retention_captures", "traffic_summary")
+TABLES = ("retention", "retention_captures", "traffic_summary")
 
 
 def prune_before(case: object, table: str, cutoff_ts: dt.datetime) -> int:
@@ -35,7 +35,7 @@ def prune_before(case: object, table: str, cutoff_ts: dt.datetime) -> int:
 def has_retention(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the case has the retention tables (a case made before them, opened read-only, has not)."""
     row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-                      "AND table_name IN ('retention_log', 'retention_captures', 'traffic_summary')").fetchone()
+                      "AND table_name IN ('retention', 'retention_captures', 'traffic_summary')").fetchone()
     return row[0] == len(TABLES)
 
 
@@ -52,7 +52,7 @@ def log(con: duckdb.DuckDBPyConnection) -> list[dict]:
     if not has_retention(con):
         return []
     cursor = con.execute("SELECT retention_id, level, cutoff, packet_rows, flow_rows, summary_rows, home, done_at "
-                         "FROM retention_log ORDER BY retention_id")
+                         "FROM retention ORDER BY retention_id")
     cols = [d[0] for d in cursor.description]
     return [dict(zip(cols, r, strict=True)) for r in cursor.fetchall()]
 
@@ -95,7 +95,7 @@ def write_log(con: duckdb.DuckDBPyConnection, level: str, cutoff: dt.datetime, p
               flow_rows: dict[int, int], summary_rows: int, home: str, done_at: dt.datetime) -> int:
     """Record one retention and the captures it applied to (every capture held now); its id."""
     rid = con.execute("SELECT nextval('retention_ids')").fetchone()[0]
-    con.execute("INSERT INTO retention_log VALUES ($id, $level, $cutoff, $p, $f, $s, $home, $at)",
+    con.execute("INSERT INTO retention VALUES ($id, $level, $cutoff, $p, $f, $s, $home, $at)",
                 {"id": rid, "level": level, "cutoff": cutoff, "p": sum(packet_rows.values()),
                  "f": sum(flow_rows.values()), "s": summary_rows, "home": home, "at": done_at})
     con.execute("INSERT INTO retention_captures SELECT $id, capture_id, 0, 0 FROM captures", {"id": rid})

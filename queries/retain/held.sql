@@ -6,6 +6,6 @@ SELECT c.capture_id,
        max(l.cutoff) AS packets_before,
        max(l.cutoff) FILTER (WHERE l.level = 'flows') AS flows_before
 FROM retention_captures c
-JOIN retention_log l USING (retention_id)
+JOIN retention l USING (retention_id)
 GROUP BY c.capture_id
 ORDER BY c.capture_id

@@ -10,8 +10,8 @@ WITH hit AS (
 )
 SELECT count(*) AS flows, coalesce(sum(packets) FILTER (WHERE whole), 0) AS packets,
        count(*) FILTER (WHERE NOT whole) AS partly, min(first_ts) AS first_ts,
-       (SELECT min(l.cutoff) FROM retention_log l JOIN retention_captures c USING (retention_id)
+       (SELECT min(l.cutoff) FROM retention l JOIN retention_captures c USING (retention_id)
         WHERE c.capture_id IN (SELECT capture_id FROM hit) AND l.cutoff > (SELECT min(first_ts) FROM hit)) AS cutoff,
-       (SELECT min(l.done_at) FROM retention_log l JOIN retention_captures c USING (retention_id)
+       (SELECT min(l.done_at) FROM retention l JOIN retention_captures c USING (retention_id)
         WHERE c.capture_id IN (SELECT capture_id FROM hit) AND l.cutoff > (SELECT min(first_ts) FROM hit)) AS done_at
 FROM hit

@@ -4,7 +4,7 @@
 
 CREATE SEQUENCE IF NOT EXISTS retention_ids START 1;
 
-CREATE TABLE IF NOT EXISTS retention_log (
+CREATE TABLE IF NOT EXISTS retention (
     retention_id BIGINT PRIMARY KEY,      -- one `forensics retain` that removed rows (nextval('retention_ids'))
     level VARCHAR NOT NULL,               -- 'packets' (packet rows only; flows built from them stay) or 'flows' (flows and packets)
     cutoff TIMESTAMP NOT NULL,            -- rows before this time (UTC, on a 5-minute boundary) were removed
@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS retention_log (
 -- The captures each retention applied to (every capture held at the time, also those that lost no rows):
 -- a capture imported later with older traffic is not pruned until the next `forensics retain`.
 CREATE TABLE IF NOT EXISTS retention_captures (
-    retention_id BIGINT NOT NULL,         -- retention_log.retention_id
+    retention_id BIGINT NOT NULL,         -- retention.retention_id
     capture_id INTEGER NOT NULL,          -- captures.capture_id
     packet_rows BIGINT NOT NULL,          -- its packet rows removed
     flow_rows BIGINT NOT NULL,            -- its flow records removed

@@ -77,7 +77,7 @@ def _counts(db) -> dict:
     try:
         out = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("packet_rows", "flows")}
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        for t in ("traffic_summary", "retention_log", "retention_captures"):
+        for t in ("traffic_summary", "retention", "retention_captures"):
             out[t] = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] if t in tables else 0
         return out
     finally:
@@ -144,7 +144,7 @@ def test_summary_equals_the_sums_computed_before_pruning(case):
                       "GROUP BY ALL ORDER BY ALL").fetchall()
     zones = con.execute("SELECT DISTINCT ip_proto, src_zone, dst_zone, direction FROM traffic_summary "
                         "ORDER BY ALL").fetchall()
-    [(level, cutoff, rows)] = con.execute("SELECT level, cutoff, packet_rows FROM retention_log").fetchall()
+    [(level, cutoff, rows)] = con.execute("SELECT level, cutoff, packet_rows FROM retention").fetchall()
     con.close()
     assert got == expect
     assert zones == [(1, "home", "home", "internal"), (6, "internet", "home", "in"), (17, "home", "internet", "out")]
@@ -160,7 +160,7 @@ def test_dry_run_changes_nothing_and_a_repeated_retain_removes_nothing_more(case
     done = _retain(case, "--before", FLOWS_CUT, "--level", "flows")
     assert {k: done[k] for k in ("packets", "flows", "bins")} == {k: plan[k] for k in ("packets", "flows", "bins")}
     once = _counts(case)
-    assert once["packet_rows"] == counts["packet_rows"] - 81 and once["retention_log"] == 2
+    assert once["packet_rows"] == counts["packet_rows"] - 81 and once["retention"] == 2
     again = _retain(case, "--before", FLOWS_CUT, "--level", "flows")
     assert again["retention_ids"] == [] and again["packets"]["rows"] == 0 and _counts(case) == once
 
@@ -222,7 +222,7 @@ def test_carving_a_pruned_packet_says_it_was_pruned_and_when(case, tmp_path):
     con = duckdb.connect(str(case), read_only=True)
     old_flow, new_flow = (con.execute(f"SELECT min(flow_id) FROM flows WHERE first_ts {op} TIMESTAMP "
                                       "'2016-09-06 12:15:00' AND ip_proto = 6").fetchone()[0] for op in ("<", ">="))
-    done_at = con.execute("SELECT done_at FROM retention_log").fetchone()[0]
+    done_at = con.execute("SELECT done_at FROM retention").fetchone()[0]
     con.close()
     out = tmp_path / "o.pcap"
     gone = run("carve", "--db", str(case), "--flow", str(old_flow), "-w", str(out))
@@ -263,4 +263,4 @@ def test_a_pruned_capture_imported_again_with_force_is_whole_again(case, tmp_pat
     doc = _report(case, "internet_summary", "--fresh")
     assert set(doc["coverage"].values()) == {"packets"}
     counts = _counts(case)
-    assert (counts["traffic_summary"], counts["retention_captures"], counts["retention_log"]) == (0, 0, 2)
+    assert (counts["traffic_summary"], counts["retention_captures"], counts["retention"]) == (0, 0, 2)
