@@ -14,7 +14,7 @@ import pytest
 from forensics.config import load_config
 from forensics.store import Case
 from tests import builders as b
-from tests.conftest import ROOT
+from tests.conftest import CORPUS, ROOT
 
 T0 = 1_473_163_200.0  # 2016-09-06T12:00:00Z (a float: builders read an int as nanoseconds)
 BINS = 8  # 5-minute bins of traffic
@@ -264,3 +264,18 @@ def test_a_pruned_capture_imported_again_with_force_is_whole_again(case, tmp_pat
     assert set(doc["coverage"].values()) == {"packets"}
     counts = _counts(case)
     assert (counts["traffic_summary"], counts["retention_captures"], counts["retention"]) == (0, 0, 2)
+
+
+def test_exported_flows_pruned_are_answered_from_the_summary(tmp_path):
+    """NetFlow v5 records (pmacctd export, corpus): once they go, internet_summary's bins keep their values."""
+    db = tmp_path / "nf.duckdb"
+    proc = run("import", "--db", str(db), "-q", str(CORPUS / "files/graylog-netflow/pmacctd-netflow5.pcap"))
+    assert proc.returncode == 0, proc.stderr
+    args = ("--bin", "5min", "--unit", "bytes")
+    before = json.loads(run("report", "internet_summary", "--db", str(db), "--json", *args).stdout)
+    done = _retain(db, "--before", "2017-07-31T13:30:00Z", "--level", "flows")
+    assert done["flows"]["rows"] == 43 and done["summary_rows"] > 0  # 42 exported + 1 built from the packets
+    after = json.loads(run("report", "internet_summary", "--db", str(db), "--json", *args).stdout)
+    a, b_ = (d["response"]["result"]["data"]["data"] for d in (before, after))
+    assert a["value"] == b_["value"] and a["total"] == b_["total"]
+    assert b_["coverage"]["2017-07-31T13:25:00Z"] == "summary"
