@@ -57,11 +57,12 @@ def install_summary(con: duckdb.DuckDBPyConnection, usable: bool) -> None:
                     "WHERE s.bin < r.flows_before")
 
 
-def summary_usable(needs: tuple[str, ...], bin_secs: int, scope: str, filter_expr: str | None) -> bool:
+def summary_usable(needs: tuple[str, ...], bin_secs: int | None, scope: str, filter_expr: str | None) -> bool:
     """Whether a report can answer pruned bins from the 5-minute summary: it says `-- needs: summary`, its bins
-    are whole multiples of 5 minutes, and no scope or filter narrows the traffic (the summary has no addresses)."""
-    return (NEEDS_SUMMARY in needs and bin_secs % retained.SUMMARY_BIN_SECS == 0 and scope == "any"
-            and not filter_expr)
+    are whole multiples of 5 minutes (None: not chosen yet), and no scope or filter narrows the traffic (the
+    summary has no addresses)."""
+    fits = bin_secs is None or bin_secs % retained.SUMMARY_BIN_SECS == 0
+    return NEEDS_SUMMARY in needs and fits and scope == "any" and not filter_expr
 
 
 def summary_range(con: duckdb.DuckDBPyConnection, lo: dt.datetime | None, hi: dt.datetime | None,

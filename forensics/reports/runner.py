@@ -211,7 +211,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
                 restriction.notes.append(f"no traffic matches scope {scope}"
                                          + (f" and --filter {filter_expr!r}" if filter_expr else "")
                                          + "; the window is the case's whole time range")
-        if summary_usable(definition.needs, 300, scope, filter_expr):  # pruned bins answered from the summary
+        if summary_usable(definition.needs, None, scope, filter_expr):  # pruned bins answered from the summary
             lo, hi = summary_range(con, lo, hi)
         window = resolve_window((lo, hi), options.get("from"), options.get("to") or options.get("end"),
                                 options.get("period"), options.get("bin"))

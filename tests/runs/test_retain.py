@@ -123,6 +123,9 @@ def test_prune_packets_then_flows_reports_say_per_bin_what_they_rest_on(case):
     plain = run("report", "internet_summary", "--db", str(case), "--json", "--bin", "5min", "--unit", "bytes")
     doc = json.loads(plain.stdout)["response"]["result"]["data"]["data"]  # no --from: the summary's bins shown
     assert doc["value"] == before["internet_summary"]["value"] and doc["coverage"]["2016-09-06T12:00:00Z"] == "summary"
+    scoped = _report(case, "internet_summary", "--scope", "home")  # the summary has no addresses to scope
+    assert [scoped["coverage"][t] for t in _bins(scoped)[:3]] == ["none", "none", "flows"]
+    assert all(v is None for t in _bins(scoped)[:2] for v in scoped["value"][t].values())
     talkers = _report(case, "top_talkers", command="reconstruct")
     pruned = [t for t, level in talkers["coverage"].items() if level == "none"]
     assert pruned == sorted(before["top_talkers"]["value"])[:2]
