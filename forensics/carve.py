@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 import duckdb
 
-from forensics.errors import MalformedError, SourceMissingError, TruncatedError, UsageError
+from forensics.errors import ForensicsError, MalformedError, SourceMissingError, TruncatedError, UsageError
 
 PCAP_MAGIC_USEC = 0xA1B2C3D4
 PCAP_MAGIC_NSEC = 0xA1B23C4D
@@ -678,3 +678,66 @@ def packet_selection(con: duckdb.DuckDBPyConnection, filter_expr: str | None = N
                 params[f"bpf_f{i}"] = frames
         parts.append("(" + (" OR ".join(ors) or "false") + ")")
     return (" AND ".join(parts) or "true"), params
+
+
+class PrunedError(ForensicsError):
+    """Some of the selected packets were removed by `forensics retain` (exit 1: what is still held was carved)."""
+
+    exit_code = 1
+
+
+_SELECTION = "true /* selection */"
+
+
+def pruned_note(con: duckdb.DuckDBPyConnection, filter_expr: str | None = None, flow_id: int | None = None,
+                capture: str | None = None) -> str | None:
+    """One line saying that packets of the selection were removed by retention, and when; None when none were
+    (or retention never ran). The witnesses are the flows built from those packets, which retention keeps:
+    the selection is matched against them (a filter naming per-packet fields cannot be, and says nothing)."""
+    from forensics.reports.coverage import install_retention
+    from forensics.resources import read_sql
+    from forensics.store import retain as retained
+
+    if not retained.held(con):
+        return None
+    parts: list[str] = []
+    params: dict = {}
+    if filter_expr:
+        from forensics.filters import compile_filter
+
+        try:
+            sql, fparams = compile_filter(filter_expr, table="flows", alias=None, prefix="_pr")
+        except UsageError:
+            return None
+        parts.append(sql)
+        params.update(fparams)
+    if flow_id is not None:
+        parts.append("flow_id = $_pr_flow")
+        params["_pr_flow"] = int(flow_id)
+    if capture is not None:
+        parts.append("capture_id = $_pr_capture")
+        params["_pr_capture"] = resolve_capture(con, capture)
+    install_retention(con)
+    where = " AND ".join(f"({p})" for p in parts) or "true"
+    flows, packets, partly, first, cutoff, done_at = con.execute(
+        read_sql("retain/pruned_flows.sql").replace(_SELECTION, where), params).fetchone()
+    if not flows:
+        return None
+    what = f"{packets:,} packets of {flows - partly:,} flows" if flows > partly else ""
+    if partly:
+        what += (" and " if what else "") + f"the packets before {cutoff.isoformat()}Z of {partly:,} more flows"
+    return (f"{what} matching the selection (from {first.isoformat()}Z) were pruned by `forensics retain` on "
+            f"{done_at.isoformat()}Z (packets before {cutoff.isoformat()}Z); only the packets still held were read")
+
+
+def flows_pruned_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """One line naming the flows-level retentions (packets and flows before a cutoff removed: no witness is
+    left to say whether the selection had packets there); None when there were none."""
+    from forensics.store import retain as retained
+
+    gone = [r for r in retained.log(con) if r["level"] == "flows"]
+    if not gone:
+        return None
+    last = max(gone, key=lambda r: r["cutoff"])
+    return (f"note: packets and flows before {last['cutoff'].isoformat()}Z were removed by `forensics retain` on "
+            f"{last['done_at'].isoformat()}Z; nothing older can be read")

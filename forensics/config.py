@@ -161,6 +161,9 @@ class CaseConfig:
     # every report's JSON) and out of repr: a hash is a secret's stand-in, not something to publish.
     serve_users: dict[str, str] = field(default_factory=dict, repr=False)
     serve_users_file: str | None = None
+    # [retain] raw / flows: how far back packets / flows are kept, in seconds (None: kept for ever)
+    retain_raw_secs: int | None = None
+    retain_flows_secs: int | None = None
 
     def where(self, *path: str | int) -> str:
         """'FILE:LINE: [section] key' for a place in this config, for errors found later (check parameters):
@@ -366,7 +369,7 @@ MAX_CONFIG_FILE_BYTES = 256 * 1024 * 1024
 #   ("any", None)            sub-tables [section.NAME] whose keys are validated by their owner: [checks.NAME]
 #                            holds a check's thresholds, checked against the check's declared parameters
 # Types: cidrs, names, folders (a string or an array of strings), signature, str, int, bool, days, time,
-# timezone, file.
+# timezone, file, duration ("30d": see parse_duration).
 SECTIONS: dict[str, tuple[str, object]] = {
     "home": ("keys", {"networks": "cidrs"}),
     "subnetworks": ("named", "cidrs"),
@@ -381,6 +384,7 @@ SECTIONS: dict[str, tuple[str, object]] = {
     "reports": ("keys", {"queries": "folders", "checks_dirs": "folders"}),
     "checks": ("any", None),
     "serve": ("keys", {"users_file": "file", "users": "hashes"}),
+    "retain": ("keys", {"raw": "duration", "flows": "duration"}),
 }
 _EXPECTED = {
     "cidrs": 'a list of CIDR blocks such as ["10.0.0.0/8"]',
@@ -395,6 +399,7 @@ _EXPECTED = {
     "timezone": 'an IANA time zone as a string such as "Europe/Rome"',
     "file": 'a file name as a string such as "asn.csv"',
     "hashes": 'a table of bcrypt hashes: [serve.users] then alice = "$2b$12$..." (htpasswd -B)',
+    "duration": 'a duration as a string such as "30d", "12h", "90min" or "2w"',
 }
 
 
@@ -425,6 +430,8 @@ def _type_ok(kind: str, value: object) -> bool:
         return isinstance(value, (str, dt.time))
     if kind == "hashes":
         return isinstance(value, dict)
+    if kind == "duration":
+        return isinstance(value, str) and parse_duration(value) is not None
     return isinstance(value, str)
 
 
@@ -733,9 +740,27 @@ def config_from_text(text: str, source: str = "<text>", base: Path | None = None
                                folder)
         dirs.append(str(path))
     users, users_file = _serve_users(doc.get("serve", {}), places, base)
+    keep = doc.get("retain", {})
     return CaseConfig(source, home, subnets, groups, apps, tuple(ifaces), farms, filters, fgroups,
                       as_prefixes, as_source, hours, text, tuple(dirs), dict(doc.get("checks", {})),
-                      serve_users=users, serve_users_file=users_file)
+                      serve_users=users, serve_users_file=users_file,
+                      retain_raw_secs=parse_duration(keep["raw"]) if "raw" in keep else None,
+                      retain_flows_secs=parse_duration(keep["flows"]) if "flows" in keep else None)
+
+
+_DURATION_UNITS = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400,
+                   "w": 7 * 86400, "week": 7 * 86400}
+# The longest retention window accepted: 100 years (beyond it the cutoff would leave the calendar).
+MAX_DURATION_SECS = 36_500 * 86400
+
+
+def parse_duration(text: object) -> int | None:
+    """'30d', '12h', '90min', '2w', '3600s' -> seconds (> 0, at most MAX_DURATION_SECS); None when not one."""
+    match = re.fullmatch(r"\s*(\d{1,9})\s*([a-z]+)\s*", str(text).lower())
+    if not match or match.group(2) not in _DURATION_UNITS:
+        return None
+    secs = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    return secs if 0 < secs <= MAX_DURATION_SECS else None
 
 
 # A bcrypt hash as htpasswd -B and bcrypt.hashpw write it: $2a$/$2b$/$2y$, cost, 53 characters of salt+hash.

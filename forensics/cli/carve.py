@@ -73,7 +73,7 @@ def carve_command(
     --from/--to or --period is given.
     Example: forensics carve --alert 3 -w flood.pcap   (an alert's evidence filter over its window)
     """
-    from forensics.carve import carve, select_packets
+    from forensics.carve import PrunedError, carve, flows_pruned_note, pruned_note, select_packets
     from forensics.store import Case
 
     if (report is None) != (item is None):
@@ -110,16 +110,24 @@ def carve_command(
             where = f"({where}) AND ts >= $_report_from AND ts < $_report_to"
             params = {**params, "_report_from": window[0], "_report_to": window[1]}
         refs = select_packets(con, f"({where}) AND {alert_window[0]}", {**params, **alert_window[1]})
+        pruned = pruned_note(con, filter_expr, flow, capture)  # packets of it removed by `forensics retain`
+        older = flows_pruned_note(con)
+        if older:
+            print(f"forensics: {older}", file=sys.stderr)
+        if pruned and not refs:
+            raise PrunedError(f"carve: nothing written: {pruned}")
         with atomic_files(out) as dest:  # written beside `out`, moved into place when complete
             files = carve(con, refs, dest, pcapng=pcapng, search=list(search or []))
         files = [dataclasses.replace(f, path=out.parent / Path(f.path).name) if Path(f.path) != out else f
                  for f in files]
     if json_out:
         print(json.dumps([{"path": str(f.path), "linktype": f.linktype, "packets": f.packets} for f in files]))
-        return
-    for f in files:
-        what = f" (link type {f.linktype})" if f.linktype is not None and len(files) > 1 else ""
-        print(f"{f.path}: {f.packets} packets{what}")
+    else:
+        for f in files:
+            what = f" (link type {f.linktype})" if f.linktype is not None and len(files) > 1 else ""
+            print(f"{f.path}: {f.packets} packets{what}")
+    if pruned:
+        raise PrunedError(f"carve: {pruned}")
 
 
 def register(app: typer.Typer) -> None:

@@ -189,6 +189,7 @@ def show(con: object, filter_expr: str | None, bpf: str | None, count_limit: int
         if count_limit is not None:
             n = min(n, count_limit)
         print(json.dumps({"packets": n}) if json_out else f"{n} packets")
+        _say_pruned(con, filter_expr, capture)
         return 0
     # One capture: file order, as tcpdump reads it (its relative sequence numbers follow that order).
     captures = con.execute(f"SELECT count(DISTINCT capture_id) FROM packets WHERE {where}", params).fetchone()[0]
@@ -206,7 +207,17 @@ def show(con: object, filter_expr: str | None, bpf: str | None, count_limit: int
     names = [d[0] for d in cur.description]
     with RecordStore(con, locator) as store:
         _print_rows(cur, names, options, dump, json_out, store)
+    _say_pruned(con, filter_expr, capture)
     return 0
+
+
+def _say_pruned(con: object, filter_expr: str | None, capture: str | None) -> None:
+    """Exit 1 with one line when `forensics retain` removed packets of the selection."""
+    from forensics.carve import PrunedError, pruned_note
+
+    pruned = pruned_note(con, filter_expr, None, capture)
+    if pruned:
+        raise PrunedError(f"packets: {pruned}")
 
 
 def _print_rows(cur: object, names: list[str], options: object, dump: tuple[str, bool] | None, json_out: bool,

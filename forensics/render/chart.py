@@ -236,7 +236,7 @@ def build_chart(result: ReportResult, section: SectionResult) -> Chart:
     for p in range(npoints):
         levels = {result.coverage.get(t, "packets") if result.has_value(t) else "none"
                   for t in bins[p * per:(p + 1) * per]} if result.coverage else set()
-        worst = next((lv for lv in ("none", "partial", "sampled") if lv in levels), None)
+        worst = next((lv for lv in ("none", "partial", "summary", "sampled") if lv in levels), None)
         if worst:
             chart.shaded.append((round(chart.plot_left + p * step, 2), round(step, 2), worst))
     for q in range(5):

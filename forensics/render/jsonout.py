@@ -10,7 +10,7 @@ The GenieATM fields carry GenieATM's own strings (forensics/render/genieatm.py);
 beside them: `report_name` (the definition's name), `aggregation_seconds`, `ip_version` (0 = both, 4, 6).
 Each value list holds the report's pair measures: [in, out] where the report has a direction, else [value].
 Every bin of the window is present; an item with no traffic in a bin has zeros there. Where the result says
-what the case holds per bin, `coverage` maps every bin to packets | flows | sampled | partial | none beside
+what the case holds per bin, `coverage` maps every bin to packets | flows | sampled | partial | summary | none beside
 `value` (outside it, so GenieATM parsers keep working), and the `value` entry of a `none` bin holds null for every item.
 `units` names the unit and layer of every measure ("bps (IP layer)"); `binning` says how flows were put into bins.
 `basis` is the --basis asked for (auto | packets | flows) and each section's `basis` map says per bin what its figure

@@ -8,6 +8,7 @@ from __future__ import annotations
 import duckdb
 
 from forensics.config import CaseConfig
+from forensics.reports.coverage import install_retention, install_summary
 from forensics.resources import read_sql
 from forensics.store.flow_list import ensure_flow_app
 
@@ -52,9 +53,11 @@ def install_context(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:
     filters += [(member, group) for group, members in config.filter_groups.items() for member in members]
     _fill(con, "_filters", filters)
     _fill(con, "_packet_bins", [])  # filled by forensics.reports.traffic once the window is known
+    install_summary(con, False)  # _summary, filled by the runner when the report can use it
     con.execute(read_sql(CONTEXT_SQL))
     _literal_home(con, config)
     ensure_flow_app(con)  # flows' application labels (empty in a case made before them)
+    install_retention(con)  # what retention removed: packets_gone_before(c), _retained, _summary
 
 
 def _literal_home(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:

@@ -21,7 +21,8 @@ from forensics import __version__
 from forensics.config import CaseConfig, load_config
 from forensics.errors import DefinitionError, UsageError
 from forensics.reports.context import install_context
-from forensics.reports.coverage import bin_basis, bin_coverage, check_basis
+from forensics.reports.coverage import (bin_basis, bin_coverage, check_basis, install_summary, summary_range,
+                                        summary_usable)
 from forensics.reports.result import Item, ReportResult, SectionResult, Source
 from forensics.reports.scopes import (
     build_flow_filters,
@@ -215,10 +216,14 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
                 restriction.notes.append(f"no traffic matches scope {scope}"
                                          + (f" and --filter {filter_expr!r}" if filter_expr else "")
                                          + "; the window is the case's whole time range")
+        if summary_usable(definition.needs, None, scope, filter_expr):  # pruned bins answered from the summary
+            lo, hi = summary_range(con, lo, hi)
         window = resolve_window((lo, hi), options.get("from"), options.get("to") or options.get("end"),
                                 options.get("period"), options.get("bin"))
         if basis != "flows":  # --basis flows: every flow in the bin of its start, no packet binning
             fill_packet_bins(con, window.start, window.end, window.bin_secs, restriction.packets)
+        use_summary = summary_usable(definition.needs, window.bin_secs, scope, filter_expr)
+        install_summary(con, use_summary)
         if "flow_filters" in definition.needs:
             build_flow_filters(con, config)
             for fname in config.filters if basis != "flows" else ():
@@ -250,7 +255,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
             raise DefinitionError(definition.path, None, f"query failed: {str(exc).splitlines()[0]}") from None
         sections = _shape(definition, columns, rows, dims_shown)
         sources = _sources(con, case_spans)
-        coverage = bin_coverage(con, window.start, window.end, window.bin_secs)
+        coverage = bin_coverage(con, window.start, window.end, window.bin_secs, use_summary)
         per_bin_basis = bin_basis(con, window.start, window.end, window.bin_secs, basis, coverage)
     finally:
         cleanup(con)

@@ -47,7 +47,8 @@ def _memory_limit(text: str) -> str:
 # Schema files applied in order when a case is opened; other areas add theirs to this list.
 SCHEMA_FILES = ["schema/tables.sql", "schema/macros.sql", "schema/flow_exports.sql", "derive/conversations.sql",
                 "schema/alerts.sql", "schema/appdata.sql", "schema/runs.sql", "schema/flow_app.sql",
-                "schema/flow_gaps.sql"]
+                "schema/flow_gaps.sql",
+                "schema/retention.sql"]
 
 
 @dataclass
@@ -580,3 +581,9 @@ def register_capture_table(name: str) -> None:
     """Let an area's table be cleared with its capture on --force."""
     if name not in _EXTRA_CAPTURE_TABLES:
         _EXTRA_CAPTURE_TABLES.append(name)
+
+
+# What retention kept of a capture (queries/schema/retention.sql) goes with it on --force: the file re-imported
+# holds all its packets again.
+register_capture_table("traffic_summary")
+register_capture_table("retention_captures")

@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from forensics.resources import read_sql
+from forensics.store import retain as retained
 
 _COLUMNS = ("name", "kind", "definition_path", "definition_sql", "definition_sha256", "request", "params",
             "config_sha256", "fingerprint", "fingerprint_sha256", "from_ts", "to_ts", "bin_secs", "computed_at",
@@ -23,13 +24,18 @@ def has_runs(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def data_fingerprint(con: duckdb.DuckDBPyConnection) -> dict:
-    """What a report reads, as ids: every capture (id, sha256, packets, flow records) and every exported flow
-    source (importer, capture). Re-importing, adding or removing a file changes it."""
+    """What a report reads, as ids: every capture (id, sha256, packets, flow records), every exported flow
+    source (importer, capture) and what retention removed. Re-importing, adding or removing a file, or pruning
+    it, changes it."""
     captures = con.execute("SELECT capture_id, sha256, packets, flow_records FROM captures ORDER BY capture_id"
                            ).fetchall()
     sources = con.execute("SELECT DISTINCT source, capture_id FROM flows WHERE source <> 'pcap' "
                           "ORDER BY capture_id, source").fetchall()
-    return {"captures": [list(c) for c in captures], "flow_sources": [list(s) for s in sources]}
+    doc = {"captures": [list(c) for c in captures], "flow_sources": [list(s) for s in sources]}
+    pruned = retained.held(con)  # retention state: since when each capture's packets and flows are held
+    if pruned:  # (absent when nothing was pruned, so runs stored before retention existed stay reusable)
+        doc["retention"] = [[cid, str(p), None if f is None else str(f)] for cid, p, f in pruned]
+    return doc
 
 
 def find_run(con: duckdb.DuckDBPyConnection, name: str, definition_sha256: str, request: str,

@@ -22,6 +22,9 @@
 --     with source 'pcap') bytes and packets are binned by each packet's own time (_packet_bins) and the
 --     flow is counted once, in the bin of its first packet; exported flows (no packets) count bytes,
 --     packets and the flow in the bin of the flow's start. ipv: 4, 6 or 0 for both.
+-- summary_traffic(from_ts, to_ts, bin_secs, ipv)  TABLE: the 5-minute summary `forensics retain` kept for bins
+--     whose flows it removed (reports saying `-- needs: summary`): bin, ip_version, ip_proto, src_zone, dst_zone,
+--     bytes, packets, flows. packets_gone(c, last_ts): the packets of a flow of capture c ending at last_ts are gone.
 -- in_net(a, k, nm)        address a is in the block(s) of kind k called nm
 -- flow_amount(u, b, p)    bits (u = 'bps') or packets (u = 'pps') of a flow from bytes b and packets p
 -- proto_name(p)           tcp, udp, icmp, ... or the number as text
@@ -71,6 +74,12 @@ CREATE OR REPLACE TEMP MACRO unit_per(u, secs) AS
 CREATE OR REPLACE TEMP MACRO report_basis() AS coalesce(getvariable('forensics_basis'), 'auto');
 CREATE OR REPLACE TEMP MACRO packet_held(s) AS s = 'pcap' AND report_basis() <> 'flows';
 CREATE OR REPLACE TEMP MACRO basis_counts(s) AS s = 'pcap' OR report_basis() <> 'packets';
+-- Retention (forensics retain): packets_gone_before(c) is the time before which capture c's packets were removed
+-- (NULL: none were); the report runner redefines it from the retention log (forensics/reports/coverage.py).
+-- A flow built from packets counts its own bytes and packets, in the bin of its start, once its packets are
+-- gone; a flow that crosses the cutoff counts with the packets still held (its part before the cutoff is gone).
+CREATE OR REPLACE TEMP MACRO packets_gone_before(c) AS CAST(NULL AS TIMESTAMP);
+CREATE OR REPLACE TEMP MACRO packets_gone(c, last_ts) AS coalesce(last_ts < packets_gone_before(c), false);
 
 CREATE OR REPLACE TEMP MACRO traffic(from_ts, to_ts, bin_secs, ipv) AS TABLE
     SELECT pb.bin, pb.ip_version, pb.src_ip, pb.dst_ip, pb.ip_proto, pb.src_port, pb.dst_port, pb.iface, pb.vlan,
@@ -81,12 +90,25 @@ CREATE OR REPLACE TEMP MACRO traffic(from_ts, to_ts, bin_secs, ipv) AS TABLE
     SELECT time_bin(f.first_ts, bin_secs), f.ip_version, f.src_ip, f.dst_ip, f.ip_proto, f.src_port, f.dst_port,
            f.iface, f.vlan, f.in_if, f.out_if, f.src_as, f.dst_as, f.tcp_flags,
            CASE WHEN f.ip_proto = 6 AND f.tcp_flags & 18 = 2 THEN 1 ELSE 0 END,
-           CASE WHEN packet_held(f.source) THEN 0 ELSE coalesce(f.packets_scaled, f.packets) END,
-           CASE WHEN packet_held(f.source) THEN 0 ELSE coalesce(f.bytes_scaled, f.bytes) END,
+           CASE WHEN packet_held(f.source) AND NOT packets_gone(f.capture_id, f.last_ts) THEN 0
+                ELSE coalesce(f.packets_scaled, f.packets) END,
+           CASE WHEN packet_held(f.source) AND NOT packets_gone(f.capture_id, f.last_ts) THEN 0
+                ELSE coalesce(f.bytes_scaled, f.bytes) END,
            1
     FROM flows f
     WHERE f.first_ts >= from_ts AND f.first_ts < to_ts AND (ipv = 0 OR f.ip_version = ipv)
-      AND basis_counts(f.source);
+      AND basis_counts(f.source)
+      -- --basis packets: a flow whose packets retention removed has no packets to count
+      AND NOT (report_basis() = 'packets' AND packets_gone(f.capture_id, f.last_ts));
+
+-- summary_traffic(from_ts, to_ts, bin_secs, ipv)  TABLE: the 5-minute summary of bins whose flows retention removed
+-- (TEMP _summary: empty unless the report says `-- needs: summary` and can use it), in the report's bins: bin,
+-- ip_version, ip_proto, src_zone and dst_zone (home | internet | special), bytes, packets, flows.
+CREATE OR REPLACE TEMP MACRO summary_traffic(from_ts, to_ts, bin_secs, ipv) AS TABLE
+    SELECT time_bin(s.bin, bin_secs) AS bin, s.ip_version, s.ip_proto, s.src_zone, s.dst_zone, s.bytes, s.packets,
+           s.flows
+    FROM _summary s
+    WHERE s.bin >= from_ts AND s.bin < to_ts AND (ipv = 0 OR s.ip_version = ipv);
 
 CREATE OR REPLACE TEMP MACRO in_net(a, k, nm) AS
     EXISTS (SELECT 1 FROM _nets n WHERE n.kind = k AND n.name = nm AND a BETWEEN n.lo AND n.hi);

@@ -1,6 +1,6 @@
 -- name: internet_summary
 -- title: Internet summary
--- description: Traffic by direction. Home = an address in a home network ([home] of the case config; default RFC 1918, 100.64/10, fc00::/7). Internet = an address neither in home nor special; special = multicast (224/4, ff00::/8), broadcast (255.255.255.255 and the last address of each IPv4 home block), link-local (169.254/16, fe80::/10), loopback, unspecified and 240/4: never internet. Into Home = destination in home; Out of Home = source in home; Internet to Home, Home to Internet, Internet to Internet, Home to Home by both ends; Local (multicast, broadcast, link-local) = traffic to or from a special address. Into/Out of Home overlap the others. value is in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are totals. Binned by packet time where the case holds the packets, by flow start for exported flows.
+-- description: Traffic by direction. Home = an address in a home network ([home] of the case config; default RFC 1918, 100.64/10, fc00::/7). Internet = an address neither in home nor special; special = multicast (224/4, ff00::/8), broadcast (255.255.255.255 and the last address of each IPv4 home block), link-local (169.254/16, fe80::/10), loopback, unspecified and 240/4: never internet. Into Home = destination in home; Out of Home = source in home; Internet to Home, Home to Internet, Internet to Internet, Home to Home by both ends; Local (multicast, broadcast, link-local) = traffic to or from a special address. Into/Out of Home overlap the others. value is in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are totals. Binned by packet time where the case holds the packets, by flow start for exported flows; bins whose flows were removed by retention come from the 5-minute summary kept for them.
 -- param: from_ts TIMESTAMP
 -- param: to_ts TIMESTAMP
 -- param: bin_secs BIGINT = 300
@@ -9,10 +9,15 @@
 -- dimensions: category
 -- measures: value, bytes, packets, flows
 -- unit: bps
+-- needs: summary
 WITH base AS (
     SELECT bin, unit_amount($unit, bytes, packets, flows) AS amount, bytes, packets, flows,
            is_home(src_ip) AS sh, is_home(dst_ip) AS dh, is_internet(src_ip) AS si, is_internet(dst_ip) AS di
     FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version)
+    UNION ALL  -- bins whose flows retention removed: the 5-minute summary kept for them (coverage `summary`)
+    SELECT bin, unit_amount($unit, bytes, packets, flows), bytes, packets, flows,
+           src_zone = 'home', dst_zone = 'home', src_zone = 'internet', dst_zone = 'internet'
+    FROM summary_traffic($from_ts, $to_ts, $bin_secs, $ip_version)
 ),
 categories AS (
     SELECT * FROM (VALUES (1, 'Into Home'), (2, 'Out of Home'), (3, 'Internet to Home'), (4, 'Home to Internet'),

@@ -1,6 +1,6 @@
 -- name: protocol_mix
 -- title: Protocol mix
--- description: Traffic per IP protocol. in = into home (destination in a home network), out = out of home (source in a home network), total = all traffic of the protocol. Values are in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are the item's totals. Binned by packet time where the case holds the packets, by flow start for exported flows.
+-- description: Traffic per IP protocol. in = into home (destination in a home network), out = out of home (source in a home network), total = all traffic of the protocol. Values are in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are the item's totals. Binned by packet time where the case holds the packets, by flow start for exported flows; bins whose flows were removed by retention come from the 5-minute summary kept for them.
 -- param: top INTEGER = 10
 -- param: from_ts TIMESTAMP
 -- param: to_ts TIMESTAMP
@@ -10,6 +10,7 @@
 -- dimensions: proto
 -- measures: in, out, total, bytes, packets, flows
 -- unit: bps
+-- needs: summary
 WITH per_bin AS (  -- summed per protocol, bin and which ends are home first (a few rows per bin), then valued
     SELECT k_proto, bin, sum(CASE WHEN dst_home THEN amount ELSE 0 END) AS s_in,
            sum(CASE WHEN src_home THEN amount ELSE 0 END) AS s_out, sum(amount) AS s_total,
@@ -18,6 +19,11 @@ WITH per_bin AS (  -- summed per protocol, bin and which ends are home first (a 
           FROM (SELECT f.ip_proto AS k_proto, f.bin, is_home(f.src_ip) AS src_home, is_home(f.dst_ip) AS dst_home,
                        sum(f.bytes) AS b, sum(f.packets) AS p, sum(f.flows) AS n
                 FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) f
+                GROUP BY ALL
+                UNION ALL  -- bins whose flows retention removed: the 5-minute summary kept for them (coverage `summary`)
+                SELECT s.ip_proto, s.bin, s.src_zone = 'home', s.dst_zone = 'home',
+                       sum(s.bytes), sum(s.packets), sum(s.flows)
+                FROM summary_traffic($from_ts, $to_ts, $bin_secs, $ip_version) s
                 GROUP BY ALL))
     GROUP BY k_proto, bin
 ),

@@ -121,10 +121,14 @@ note = "anything the check declares"
 users_file = "users.htpasswd"
 [serve.users]
 alice = "$2b$04$FyiXpEVPTQwR/gm3dGs3nOlOphO9yHIEkSFBQKsgnpAH3zd1Q20fS"
+[retain]
+raw = "30d"
+flows = "13w"
 """
     cfg = config_from_text(text, str(tmp_path / "forensics.toml"), tmp_path)
     assert set(SECTIONS) == {ln.strip("[]").split(".")[0] for ln in text.splitlines() if ln.startswith("[")}
     assert cfg.business_hours.timezone == "America/New_York"
+    assert (cfg.retain_raw_secs, cfg.retain_flows_secs) == (30 * 86400, 13 * 7 * 86400)
     assert cfg.business_hours.zone == zoneinfo.ZoneInfo("America/New_York")
     assert (cfg.business_hours.days, cfg.business_hours.start_min, cfg.business_hours.end_min) == ((0, 5), 450, 1140)
     assert cfg.checks == {"syn_scan": {"min_ports": 100, "note": "anything the check declares"}, "after_hours": {}}
