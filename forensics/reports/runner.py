@@ -21,8 +21,14 @@ from forensics import __version__
 from forensics.config import CaseConfig, load_config
 from forensics.errors import DefinitionError, UsageError
 from forensics.reports.context import install_context
-from forensics.reports.coverage import (bin_basis, bin_coverage, check_basis, install_summary, summary_range,
-                                        summary_usable)
+from forensics.reports.coverage import (
+    bin_basis,
+    bin_coverage,
+    check_basis,
+    install_summary,
+    summary_range,
+    summary_usable,
+)
 from forensics.reports.result import Item, ReportResult, SectionResult, Source
 from forensics.reports.scopes import (
     build_flow_filters,
