@@ -21,6 +21,8 @@ BASES = ("auto", "packets", "flows")
 # The basis of one bin (ReportResult.bin_basis): each packet in the bin of its own time, or each flow's whole
 # volume in the bin of its start; None when the chosen basis has no data for the bin (value null).
 PACKET_TIME, FLOW_START = "packet-time", "flow-start"
+# A bin answered from the 5-minute summary kept by retention (coverage `summary`, --basis auto only).
+SUMMARY_BASIS = "summary"
 
 
 def check_basis(value: object) -> str:
@@ -143,14 +145,16 @@ def bin_basis(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.dateti
 
     auto: packet time where packets are held (a partial bin: where a capture of packets overlaps it), flow start
     where only flows are; packets: packet time where packets are held, else None; flows: flow start wherever
-    flows are held (from packets or exported). None also for a bin whose coverage is none or summary.
+    flows are held (from packets or exported). A summary bin: "summary" under auto, else None.
     """
     sources = {b: (p, x) for b, p, x in con.execute(
         read_sql("runs/bin_sources.sql"), {"from_ts": start, "to_ts": end, "bin_secs": bin_secs}).fetchall()}
     out: dict[dt.datetime, str | None] = {}
     for t, (packets, exports) in sources.items():
         level = coverage.get(t, "none")
-        if level in ("none", "summary") or not (packets or exports):
+        if level == "summary":
+            out[t] = SUMMARY_BASIS if basis == "auto" else None
+        elif level == "none" or not (packets or exports):
             out[t] = None
         elif basis == "flows":
             out[t] = FLOW_START

@@ -8,7 +8,7 @@ import datetime as dt
 
 from forensics.ingest import import_paths
 from forensics.reports import run_report
-from forensics.reports.coverage import bin_coverage
+from forensics.reports.coverage import bin_coverage, install_retention
 from forensics.resources import read_sql
 from forensics.store import Case
 from tests import builders as b
@@ -90,7 +90,8 @@ def test_corpus_netflow_v9_gap_turns_a_packets_bin_partial(tmp_path):
     with Case.open(tmp_path / "c.duckdb") as case:
         import_paths(case, [str(path)])
         t = dt.datetime(2017, 10, 19, 10, 45)
-        params = {"from_ts": t, "to_ts": t + dt.timedelta(minutes=5), "bin_secs": 300}
+        params = {"from_ts": t, "to_ts": t + dt.timedelta(minutes=5), "bin_secs": 300, "summary": False}
+        install_retention(case.con)  # the retention state coverage.sql reads (nothing pruned here)
         held = dict(case.con.execute(read_sql("runs/coverage.sql"), params).fetchall())
         assert held == {t: "packets"}
         assert bin_coverage(case.con, t, t + dt.timedelta(minutes=5), 300) == {t: "partial"}
