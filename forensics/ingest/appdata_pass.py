@@ -32,8 +32,8 @@ from operator import itemgetter
 import numpy as np
 import pyarrow as pa
 
-from forensics.appdata import Candidate, extract, http
-from forensics.appdata.extract import TABLES
+from forensics.appdata import Candidate, extract, fastpath, http
+from forensics.appdata.extract import DHCP_PORTS, DNS_PORTS, NTP_PORT, TABLES
 from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
 from forensics.appdata.wire import split128
 from forensics.resources import read_sql
@@ -51,27 +51,36 @@ def extract_appdata(writer: CaptureWriter, path: str, fmt: str) -> dict[str, dic
     cols = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
                                {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchnumpy()
     cols = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in cols.items()}
+    fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]] = {t: [] for t in TABLES}
     try:
-        candidates = _candidates(cols, path, fmt)
+        candidates = _candidates(cols, path, fmt, fast)
     except (OSError, ValueError, IndexError):
         return {}
     out = extract(candidates)
     summary = {}
     for table in TABLES:
         found = out.tables[table]
+        parts = fast[table]
         if found:
-            _insert(writer, table, found, cols)
-        summary[table] = {"rows": len(found), "malformed": out.malformed[table], "truncated": out.truncated[table]}
+            at = np.searchsorted(cols["frame"], np.array([r["frame"] for r in found], np.int64))
+            parts = [*parts, (at, _parsed(table, found))]
+        rows = sum(len(at) for at, _ in parts)
+        if rows:
+            _insert(writer, table, parts, cols)
+        summary[table] = {"rows": rows, "malformed": out.malformed[table], "truncated": out.truncated[table]}
         writer.con.execute("INSERT OR REPLACE INTO appdata_counts VALUES ($c, $t, $n, $r, $m, $x)",
-                           {"c": writer.capture_id, "t": table, "n": len(cols["frame"]), "r": len(found),
+                           {"c": writer.capture_id, "t": table, "n": len(cols["frame"]), "r": rows,
                             "m": out.malformed[table], "x": out.truncated[table]})
     return summary
 
 
-def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str) -> list[Candidate]:
-    """The Candidates worth parsing. TCP payloads whose first byte no parser starts with (not a TLS record,
-    not an HTTP method or status line, not TCP 53) are dropped with their 5-tuple direction's other segments,
-    unless one of those does start like one (it may need them joined): the parsers would read nothing."""
+def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
+                fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]]) -> list[Candidate]:
+    """The Candidates worth parsing in Python. Regular DNS and NTP over UDP are read by the compiled fast
+    path (forensics.appdata.fastpath) into `fast` ({table: [(rows of cols, columns)]}) and are not among them.
+    TCP payloads whose first byte no parser starts with (not a TLS record, not an HTTP method or status line,
+    not TCP 53) are dropped with their 5-tuple direction's other segments, unless one of those does start
+    like one (it may need them joined): the parsers would read nothing."""
     n = len(cols["frame"])
     if n == 0:
         return []
@@ -87,21 +96,54 @@ def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str) -> list[Candid
         buf = np.frombuffer(m, np.uint8)
         try:
             starts = frame_starts(buf, fmt, cols["file_offset"])
-            lo, hi, fast = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
+            lo, hi, spans = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
             first = np.where(hi > lo, buf[np.minimum(lo, len(buf) - 1)], 0)
+            keep = (proto == 17) | ~spans | (cols["src_port"] == 53) | (cols["dst_port"] == 53) \
+                | np.isin(first, _FIRST_BYTES)
+            _keep_directions(cols, keep)
+            done = _fast_udp(cols, buf, lo, hi, keep & spans & (proto == 17), fast)
+            keep &= ~done
         finally:
             del buf  # the mmap closes only once no array looks into it
-        keep = (proto == 17) | ~fast | (cols["src_port"] == 53) | (cols["dst_port"] == 53) \
-            | np.isin(first, _FIRST_BYTES)
-        _keep_directions(cols, keep)
         payloads: list = [None] * n
         lo_l, hi_l, st_l, cap_l = lo.tolist(), hi.tolist(), starts.tolist(), cols["caplen"].tolist()
         lt_l, wl_l, pr_l = cols["linktype"].tolist(), cols["wirelen"].tolist(), proto.tolist()
-        for i in np.flatnonzero(keep & fast).tolist():
+        for i in np.flatnonzero(keep & spans).tolist():
             payloads[i] = m[lo_l[i]:hi_l[i]]
-        for i in np.flatnonzero(keep & ~fast).tolist():
+        for i in np.flatnonzero(keep & ~spans).tolist():
             payloads[i] = transport_payload(lt_l[i], m[st_l[i]:st_l[i] + cap_l[i]], wl_l[i], pr_l[i], ip_len[i])
     return _made(cols, keep, payloads)
+
+
+_DNS_PORTS = np.array(sorted(DNS_PORTS), np.int64)
+
+
+def _fast_udp(cols: dict[str, np.ndarray], buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, udp: np.ndarray,
+              fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]]) -> np.ndarray:
+    """Read the regular DNS/NTP payloads among the `udp` rows (dispatched as extract._udp does) with the
+    compiled fast path; the mask of rows it settled (a row, or nothing to read)."""
+    sp, dp = cols["src_port"], cols["dst_port"]
+    on_dns = np.isin(sp, _DNS_PORTS) | np.isin(dp, _DNS_PORTS)
+    on_dhcp = np.isin(sp, list(DHCP_PORTS)) | np.isin(dp, list(DHCP_PORTS))
+    on_ntp = (sp == NTP_PORT) | (dp == NTP_PORT)
+    done = np.zeros(len(udp), bool)
+    dns_at = np.flatnonzero(udp & (on_dns | ~(on_dhcp | on_ntp)))
+    if len(dns_at):
+        status, columns = fastpath.dns_rows(buf, lo[dns_at], hi[dns_at], ~on_dns[dns_at])
+        at = dns_at[status == fastpath.OK]
+        sp_at, dp_at = sp[at], dp[at]
+        service = np.where((sp_at == 5353) | ((dp_at == 5353) & (sp_at != 53) & (sp_at != 5355)), "mdns",
+                           np.where((sp_at == 5355) | ((dp_at == 5355) & (sp_at != 53)), "llmnr", "dns"))
+        columns = {"service": pa.array(service, pa.string()), "transport": pa.array(np.full(len(at), "udp")),
+                   **columns}
+        fast["dns"].append((at, columns))
+        done[dns_at[status != fastpath.SLOW]] = True
+    ntp_at = np.flatnonzero(udp & on_ntp & ~on_dns & ~on_dhcp)
+    if len(ntp_at):
+        status, columns = fastpath.ntp_rows(buf, lo[ntp_at], hi[ntp_at])
+        fast["ntp"].append((ntp_at[status == fastpath.OK], columns))
+        done[ntp_at[status != fastpath.SLOW]] = True
+    return done
 
 
 _KEY = ("src_hi", "src_lo", "dst_hi", "dst_lo", "src_port", "dst_port")
@@ -157,8 +199,6 @@ _COLUMNS = {
              "host": _STR, "user_agent": _STR, "server": _STR, "content_type": _STR, "content_length": _U64},
 }
 _PORTS = {"dns", "tls", "http"}
-_ANSWER = pa.struct([("name", _STR), ("type", _U16), ("ttl", _U32), ("address_hi", _U64), ("address_lo", _U64),
-                     ("data", _STR)])
 
 
 def _answers(found: list[dict]) -> pa.Array:
@@ -171,16 +211,40 @@ def _answers(found: list[dict]) -> pa.Array:
     fields = [pa.array([a["name"] for a in flat], _STR), pa.array([a["type"] for a in flat], _U16),
               pa.array([a["ttl"] for a in flat], _U32), pa.array([h for h, _ in halves], _U64),
               pa.array([lo for _, lo in halves], _U64), pa.array([a["data"] for a in flat], _STR)]
-    values = pa.StructArray.from_arrays(fields, fields=list(_ANSWER))
+    values = pa.StructArray.from_arrays(fields, fields=list(fastpath.ANSWER))
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
+
+
+def _parsed(table: str, found: list[dict]) -> dict[str, pa.Array]:
+    """The Python parsers' rows of `table` as Arrow columns (addresses as _hi/_lo halves)."""
+    arrays: dict[str, pa.Array] = {}
+    names = list(_COLUMNS[table])
+    values = zip(*map(itemgetter(*names), found), strict=True)  # one column at a time, one pass over the dicts
+    for name, column in zip(names, values, strict=True):
+        arrow_type = _COLUMNS[table][name]
+        if arrow_type is None:  # an address: two halves
+            halves = [split128(v) for v in column]
+            arrays[name + "_hi"] = pa.array([h for h, _ in halves], _U64)
+            arrays[name + "_lo"] = pa.array([lo for _, lo in halves], _U64)
+        else:
+            arrays[name] = pa.array(column, arrow_type)
+    if table == "dns":
+        arrays["answers"] = _answers(found)
+    return arrays
 
 
 def _addr_sql(name: str) -> str:
     return f"CASE WHEN {name}_hi IS NULL THEN NULL ELSE ({name}_hi::UHUGEINT << 64) | {name}_lo::UHUGEINT END"
 
 
-def _insert(writer: CaptureWriter, table: str, found: list[dict], cols: dict[str, np.ndarray]) -> None:
-    at = np.searchsorted(cols["frame"], np.array([r["frame"] for r in found], np.int64))
+def _insert(writer: CaptureWriter, table: str, parts: list[tuple[np.ndarray, dict[str, pa.Array]]],
+            cols: dict[str, np.ndarray]) -> None:
+    """Store `table`'s rows: parts of (rows of cols, parser columns), in frame order (stable: the messages of
+    one TCP segment keep theirs)."""
+    parsed = pa.concat_tables([pa.table(columns) for _, columns in parts])
+    at = np.concatenate([at for at, _ in parts])
+    order = np.argsort(at, kind="stable")
+    at = at[order]
     arrays: dict[str, pa.Array] = {"frame": pa.array(cols["frame"][at], _U32), "ts_us": pa.array(cols["ts_us"][at])}
     for name in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
         arrays[name] = pa.array(cols[name][at], _U64)
@@ -190,20 +254,17 @@ def _insert(writer: CaptureWriter, table: str, found: list[dict], cols: dict[str
     select = ["$cid", "frame", "make_timestamp(ts_us)", _addr_sql("src"), _addr_sql("dst")]
     if table in _PORTS:
         select += ["src_port", "dst_port"]
-    names = list(_COLUMNS[table])
-    values = zip(*map(itemgetter(*names), found), strict=True)  # one column at a time, one pass over the dicts
-    for name, column in zip(names, values, strict=True):
-        arrow_type = _COLUMNS[table][name]
-        if arrow_type is None:  # an address: two halves
-            halves = [split128(v) for v in column]
-            arrays[name + "_hi"] = pa.array([h for h, _ in halves], _U64)
-            arrays[name + "_lo"] = pa.array([lo for _, lo in halves], _U64)
+    parsed = parsed.take(pa.array(order))
+    for name, arrow_type in _COLUMNS[table].items():
+        if arrow_type is None:
+            arrays[name + "_hi"] = parsed.column(name + "_hi")
+            arrays[name + "_lo"] = parsed.column(name + "_lo")
             select.append(_addr_sql(name))
         else:
-            arrays[name] = pa.array(column, arrow_type)
+            arrays[name] = parsed.column(name)
             select.append(name)
     if table == "dns":
-        arrays["answers"] = _answers(found)
+        arrays["answers"] = parsed.column("answers")
         select.append("list_transform(answers, lambda a: {'name': a.name, 'type': a.type, 'ttl': a.ttl, "
                       "'address': CASE WHEN a.address_hi IS NULL THEN NULL "
                       "ELSE (a.address_hi::UHUGEINT << 64) | a.address_lo::UHUGEINT END, 'data': a.data})")
@@ -213,4 +274,3 @@ def _insert(writer: CaptureWriter, table: str, found: list[dict], cols: dict[str
                            {"cid": writer.capture_id}).fetchall()
     finally:
         writer.con.unregister("_appdata")
-
