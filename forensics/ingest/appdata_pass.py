@@ -35,22 +35,25 @@ import pyarrow as pa
 from forensics.appdata import Candidate, extract, fastpath, http
 from forensics.appdata.extract import DHCP_PORTS, DNS_PORTS, NTP_PORT, TABLES
 from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
+from forensics.appdata.select import FIRST_SEGMENTS
 from forensics.appdata.wire import split128
 from forensics.resources import read_sql
 from forensics.store import CaptureWriter, register_capture_table
-
-FIRST_SEGMENTS = 3  # a ClientHello split in two, or a request after a proxy preamble, still lands
 
 for _table in (*TABLES, "appdata_counts"):
     register_capture_table(_table)
 
 
 
-def extract_appdata(writer: CaptureWriter, path: str, fmt: str) -> dict[str, dict[str, int]]:
-    """Read, parse and store the capture's application metadata; {table: {rows, malformed, truncated}}."""
-    cols = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
-                               {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchnumpy()
-    cols = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in cols.items()}
+def extract_appdata(writer: CaptureWriter, path: str, fmt: str,
+                    chosen: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, int]]:
+    """Read, parse and store the capture's application metadata; {table: {rows, malformed, truncated}}.
+    `chosen`: the candidates' columns as a CandidateSelector fed the capture's batches gives them; without
+    it they are chosen in SQL over the stored packet rows (queries/derive/appdata_candidates.sql)."""
+    if chosen is None:
+        chosen = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
+                                     {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchnumpy()
+    cols = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in chosen.items()}
     fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]] = {t: [] for t in TABLES}
     try:
         candidates = _candidates(cols, path, fmt, fast)
@@ -116,6 +119,7 @@ def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
 
 
 _DNS_PORTS = np.array(sorted(DNS_PORTS), np.int64)
+_SERVICES = pa.array(["dns", "mdns", "llmnr", "udp"])
 
 
 def _fast_udp(cols: dict[str, np.ndarray], buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, udp: np.ndarray,
@@ -132,10 +136,10 @@ def _fast_udp(cols: dict[str, np.ndarray], buf: np.ndarray, lo: np.ndarray, hi: 
         status, columns = fastpath.dns_rows(buf, lo[dns_at], hi[dns_at], ~on_dns[dns_at])
         at = dns_at[status == fastpath.OK]
         sp_at, dp_at = sp[at], dp[at]
-        service = np.where((sp_at == 5353) | ((dp_at == 5353) & (sp_at != 53) & (sp_at != 5355)), "mdns",
-                           np.where((sp_at == 5355) | ((dp_at == 5355) & (sp_at != 53)), "llmnr", "dns"))
-        columns = {"service": pa.array(service, pa.string()), "transport": pa.array(np.full(len(at), "udp")),
-                   **columns}
+        service = np.where((sp_at == 5353) | ((dp_at == 5353) & (sp_at != 53) & (sp_at != 5355)), 1,
+                           np.where((sp_at == 5355) | ((dp_at == 5355) & (sp_at != 53)), 2, 0))
+        columns = {"service": _SERVICES.take(pa.array(service)),
+                   "transport": _SERVICES.take(pa.array(np.full(len(at), 3))), **columns}
         fast["dns"].append((at, columns))
         done[dns_at[status != fastpath.SLOW]] = True
     ntp_at = np.flatnonzero(udp & on_ntp & ~on_dns & ~on_dhcp)
