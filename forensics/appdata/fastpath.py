@@ -246,3 +246,39 @@ def ntp_rows(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarra
         "poll": pa.array(np.where(poll > 127, poll - 256, poll), pa.int8()),
         "reference_id": pa.array(f[:, 3], _U32), "reference_text": _strings(tspan[ok], tdata),
     }
+
+
+@njit(cache=True, nogil=True)
+def _prefixed(buf, lo, hi, prefixes, lengths, out):  # noqa: ANN001, ANN202
+    for r in range(len(lo)):
+        s, e = lo[r], hi[r]
+        out[r] = False
+        if e - s >= 6 and buf[s] == 0x16 and buf[s + 1] == 3 and buf[s + 2] <= 4 and (buf[s + 5] == 1
+                                                                                       or buf[s + 5] == 2):
+            out[r] = True
+            continue
+        for p in range(len(lengths)):
+            n = lengths[p]
+            if e - s < n:
+                continue
+            same = True
+            for j in range(n):
+                if buf[s + j] != prefixes[p, j]:
+                    same = False
+                    break
+            if same:
+                out[r] = True
+                break
+
+
+def starts_like(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, prefixes: tuple[bytes, ...]) -> np.ndarray:
+    """Per span: does the payload start like a TLS Client/ServerHello record (tls.looks_like) or with one of
+    `prefixes` (http.looks_like's request and status lines)?"""
+    width = max(len(p) for p in prefixes)
+    table = np.zeros((len(prefixes), width), np.uint8)
+    for k, p in enumerate(prefixes):
+        table[k, :len(p)] = np.frombuffer(p, np.uint8)
+    out = np.empty(len(lo), np.bool_)
+    _prefixed(buf, lo.astype(np.int64), hi.astype(np.int64), table,
+              np.array([len(p) for p in prefixes], np.int64), out)
+    return out

@@ -1,6 +1,8 @@
 """Application metadata for one capture, inside its import transaction, after its packets are stored.
 
-Candidates are chosen in SQL over the capture's packet rows (no payload is looked at for the others):
+Candidates are chosen from the packets' decoded headers (no payload is looked at for the others), batch
+by batch while the capture is decoded (forensics.appdata.select), or else in SQL over the capture's stored
+packet rows (queries/derive/appdata_candidates.sql, the same choice):
 
 - UDP with port 53, 5353, 5355, 67, 68 or 123 on either side: every packet.
 - TCP with port 53 on either side: every packet that may carry payload.
@@ -16,11 +18,12 @@ IP fragments are not reassembled: a message split over fragments is not read (ts
 Neither are TCP streams, except that a TLS hello cut by its segment is joined with the next candidate
 segments of its direction. A TCP retransmission is read again (a second row, as Zeek logs it; tshark does not).
 
-Their payloads are located with numpy over the query's columns and the file's mapped bytes
+Their payloads are located in the file's mapped bytes at packets.file_offset by compiled code
 (forensics.appdata.records.payload_spans; other link types through the exact decoder); TCP directions none of
-whose candidate segments starts like a TLS record or an HTTP head are dropped there, before any Python
-object is made (the parsers would read nothing in them). The rest are read back at packets.file_offset, parsed by
-forensics.appdata, and written with the capture's other rows; `appdata_counts` keeps rows and malformed
+whose candidate segments starts like a TLS hello or an HTTP head are dropped there, before any Python
+object is made (the parsers would read nothing in them). Regular DNS and NTP messages over UDP are read
+there too, straight into Arrow columns (forensics.appdata.fastpath); the rest are parsed by forensics.appdata
+in Python. All are written with the capture's other rows; `appdata_counts` keeps rows and malformed
 payloads per table. Nothing here stops an import: a capture file that cannot be read back is skipped.
 """
 
@@ -81,9 +84,9 @@ def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
                 fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]]) -> list[Candidate]:
     """The Candidates worth parsing in Python. Regular DNS and NTP over UDP are read by the compiled fast
     path (forensics.appdata.fastpath) into `fast` ({table: [(rows of cols, columns)]}) and are not among them.
-    TCP payloads whose first byte no parser starts with (not a TLS record, not an HTTP method or status line,
-    not TCP 53) are dropped with their 5-tuple direction's other segments, unless one of those does start
-    like one (it may need them joined): the parsers would read nothing."""
+    TCP payloads that do not start like a TLS hello record or an HTTP request or status line (nor are TCP 53)
+    are dropped with their 5-tuple direction's other segments, unless one of those does start like one (it
+    may need them joined): the parsers would read nothing in them."""
     n = len(cols["frame"])
     if n == 0:
         return []
@@ -100,9 +103,8 @@ def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
         try:
             starts = frame_starts(buf, fmt, cols["file_offset"])
             lo, hi, spans = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
-            first = np.where(hi > lo, buf[np.minimum(lo, len(buf) - 1)], 0)
             keep = (proto == 17) | ~spans | (cols["src_port"] == 53) | (cols["dst_port"] == 53) \
-                | np.isin(first, _FIRST_BYTES)
+                | fastpath.starts_like(buf, lo, hi, http.STARTS)
             _keep_directions(cols, keep)
             done = _fast_udp(cols, buf, lo, hi, keep & spans & (proto == 17), fast)
             keep &= ~done
@@ -180,9 +182,6 @@ def _made(cols: dict[str, np.ndarray], keep: np.ndarray, payloads: list) -> list
     return [Candidate(*row) for row in zip(frames, pr, sp, dp, kept, keys, cut, strict=True)]
 
 
-_FIRST_BYTES = np.array([0x16, *sorted({s[0] for s in (*http.METHODS, b"HTTP/1.")})], np.uint8)
-
-
 _U16, _U32, _U64, _U8, _I8 = pa.uint16(), pa.uint32(), pa.uint64(), pa.uint8(), pa.int8()
 _STR, _BOOL = pa.string(), pa.bool_()
 _COLUMNS = {
@@ -238,7 +237,7 @@ def _parsed(table: str, found: list[dict]) -> dict[str, pa.Array]:
 
 
 def _addr_sql(name: str) -> str:
-    return f"CASE WHEN {name}_hi IS NULL THEN NULL ELSE ({name}_hi::UHUGEINT << 64) | {name}_lo::UHUGEINT END"
+    return f"({name}_hi::UHUGEINT << 64) | {name}_lo::UHUGEINT"  # NULL when the halves are
 
 
 def _insert(writer: CaptureWriter, table: str, parts: list[tuple[np.ndarray, dict[str, pa.Array]]],
@@ -270,8 +269,7 @@ def _insert(writer: CaptureWriter, table: str, parts: list[tuple[np.ndarray, dic
     if table == "dns":
         arrays["answers"] = parsed.column("answers")
         select.append("list_transform(answers, lambda a: {'name': a.name, 'type': a.type, 'ttl': a.ttl, "
-                      "'address': CASE WHEN a.address_hi IS NULL THEN NULL "
-                      "ELSE (a.address_hi::UHUGEINT << 64) | a.address_lo::UHUGEINT END, 'data': a.data})")
+                      "'address': (a.address_hi::UHUGEINT << 64) | a.address_lo::UHUGEINT, 'data': a.data})")
     writer.con.register("_appdata", pa.table(arrays))
     try:
         writer.con.execute(f"INSERT INTO {table} SELECT {', '.join(select)} FROM _appdata",
