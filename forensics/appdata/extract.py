@@ -10,6 +10,10 @@ Dispatch, per packet (a Candidate: its frame, transport, ports and transport pay
 - Any TCP port: TLS when the payload starts like a handshake record with a Client/ServerHello; HTTP/1.x
   when it starts with a request line of a known method or a status line. A hello cut by the segment's
   end is joined with the next candidate payloads of the same direction (up to MAX_JOIN) before it is read.
+- TCP 25, 587, 2525, and directions of any other port whose payload says SMTP (smtp.looks_like: a greeting
+  naming SMTP or ESMTP, an EHLO/HELO; the other direction of such a one): SMTP commands and replies, a
+  DATA body or BDAT chunk skipped with state carried along the direction (a TLS hello after STARTTLS is
+  still read as TLS).
 """
 
 from __future__ import annotations
@@ -17,10 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from forensics.appdata import dhcp, dns, http, ntp, tls
+from forensics.appdata import dhcp, dns, http, ntp, smtp, tls
 from forensics.appdata.wire import Malformed
 
-TABLES = ("dns", "dhcp", "ntp", "tls", "http")
+TABLES = ("dns", "dhcp", "ntp", "tls", "http", "smtp")
 DNS_PORTS = {53: "dns", 5353: "mdns", 5355: "llmnr"}
 DHCP_PORTS = {67, 68}
 NTP_PORT = 123
@@ -47,6 +51,8 @@ class Extracted:
     tables: dict[str, list[dict]] = field(default_factory=lambda: {t: [] for t in TABLES})
     malformed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
     truncated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
+    smtp_skip: dict[tuple, int] = field(default_factory=dict)  # direction -> smtp.parse's skip (a DATA body...)
+    smtp_directions: set[tuple] = field(default_factory=set)  # directions found speaking SMTP on another port
 
     def bad(self, table: str, c: Candidate) -> None:
         """A payload of `table`'s protocol that did not parse: malformed, or truncated when the capture cut it."""
@@ -107,6 +113,10 @@ def _tcp(c: Candidate, following: Callable[[], list[Candidate]], out: Extracted)
             out.add("dns", c.frame, row)
             i += 2 + n
         return
+    on_smtp = c.src_port in smtp.PORTS or c.dst_port in smtp.PORTS or c.key in out.smtp_directions
+    if on_smtp and out.smtp_skip.get(c.key):
+        _smtp(c, out)  # inside a message: not a hello, not a head, whatever it starts with
+        return
     if tls.looks_like(data):
         for extra in [None, *following()]:
             if extra is not None:
@@ -122,11 +132,34 @@ def _tcp(c: Candidate, following: Callable[[], list[Candidate]], out: Extracted)
                 out.bad("tls", c)
                 return
         return
+    if on_smtp or _reverse(c.key) in out.smtp_directions or smtp.looks_like(data):
+        out.smtp_directions.add(c.key)
+        _smtp(c, out)
+        return
     if http.looks_like(data):
         try:
             out.add("http", c.frame, http.parse(data))
         except Malformed:
             out.bad("http", c)
+
+
+def _smtp(c: Candidate, out: Extracted) -> None:
+    try:
+        rows, skip = smtp.parse(c.payload, out.smtp_skip.get(c.key, 0))
+    except Malformed as exc:
+        rows, skip = exc.rows, 0  # type: ignore[attr-defined]
+        out.bad("smtp", c)
+    for row in rows:
+        out.add("smtp", c.frame, row)
+    if skip:
+        out.smtp_skip[c.key] = skip
+    else:
+        out.smtp_skip.pop(c.key, None)
+
+
+def _reverse(key: tuple) -> tuple:
+    """The other direction's key (keys are (src_hi, src_lo, dst_hi, dst_lo, src_port, dst_port))."""
+    return (key[2], key[3], key[0], key[1], key[5], key[4]) if len(key) == 6 else key
 
 
 def extract(candidates: list[Candidate]) -> Extracted:

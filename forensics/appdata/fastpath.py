@@ -257,6 +257,10 @@ def _prefixed(buf, lo, hi, prefixes, lengths, out):  # noqa: ANN001, ANN202
                                                                                        or buf[s + 5] == 2):
             out[r] = True
             continue
+        if e - s >= 4 and 50 <= buf[s] <= 53 and 48 <= buf[s + 1] <= 57 and 48 <= buf[s + 2] <= 57 and (
+                buf[s + 3] == 32 or buf[s + 3] == 45 or buf[s + 3] == 13):  # an SMTP reply: 2xx-5xx
+            out[r] = True
+            continue
         for p in range(len(lengths)):
             n = lengths[p]
             if e - s < n:
@@ -272,8 +276,9 @@ def _prefixed(buf, lo, hi, prefixes, lengths, out):  # noqa: ANN001, ANN202
 
 
 def starts_like(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, prefixes: tuple[bytes, ...]) -> np.ndarray:
-    """Per span: does the payload start like a TLS Client/ServerHello record (tls.looks_like) or with one of
-    `prefixes` (http.looks_like's request and status lines)?"""
+    """Per span: does the payload start like a TLS Client/ServerHello record (tls.looks_like), an SMTP reply
+    (a code 2xx-5xx then a space, hyphen or line end) or with one of `prefixes` (http.looks_like's request and
+    status lines, SMTP commands)?"""
     width = max(len(p) for p in prefixes)
     table = np.zeros((len(prefixes), width), np.uint8)
     for k, p in enumerate(prefixes):

@@ -4,8 +4,8 @@ The choice is the one queries/derive/appdata_candidates.sql makes over a capture
 file says it in SQL; tests/appdata/test_select.py checks both choose the same frames on corpus captures):
 
 - UDP with port 53, 5353, 5355, 67, 68 or 123 on either side: every packet.
-- TCP with port 53 on either side: every segment that may carry payload (no SYN; PSH, or an IP length past
-  the largest headers).
+- TCP with port 53 (DNS), 25, 587 or 2525 (SMTP) on either side: every segment that may carry payload (no SYN;
+  PSH, or an IP length past the largest headers).
 - Any other UDP port but 443: the first packet of each 5-tuple (direction).
 - Any other TCP port: the first FIRST_SEGMENTS such segments of each 5-tuple (direction).
 - Not the first fragment of a fragmented datagram.
@@ -28,6 +28,7 @@ from forensics.records import PacketBatch
 FIRST_SEGMENTS = 3  # a ClientHello split in two, or a request after a proxy preamble, still lands
 WELL_KNOWN_UDP = np.array([53, 67, 68, 123, 5353, 5355], np.int64)
 NOT_OTHER_UDP = np.append(WELL_KNOWN_UDP, 443)  # 443: QUIC, not DNS
+WHOLE_TCP = np.array([25, 53, 587, 2525], np.int64)  # DNS over TCP, SMTP: every segment, not the first few
 COLUMNS = ("frame", "ts_us", "linktype", "file_offset", "caplen", "wirelen", "ip_proto", "src_port", "dst_port",
            "src_hi", "src_lo", "dst_hi", "dst_lo", "ip_len")
 _KEY = ("src_hi", "src_lo", "dst_hi", "dst_lo", "src_port", "dst_port", "ip_version")
@@ -88,11 +89,11 @@ class CandidateSelector:
         flags, ip_len = batch["tcp_flags"], batch["ip_len"]
         big = np.where(batch["ip_version"] == 4, 80, 100)
         tcp = base & (proto == 6) & (flags >= 0) & (flags & 2 == 0) & ((flags & 8 != 0) | (ip_len > big))
-        on53 = (sp == 53) | (dp == 53)
-        chosen = (udp & (np.isin(sp, WELL_KNOWN_UDP) | np.isin(dp, WELL_KNOWN_UDP))) | (tcp & on53)
+        whole = np.isin(sp, WHOLE_TCP) | np.isin(dp, WHOLE_TCP)
+        chosen = (udp & (np.isin(sp, WELL_KNOWN_UDP) | np.isin(dp, WELL_KNOWN_UDP))) | (tcp & whole)
         other_udp = np.flatnonzero(udp & ~np.isin(sp, NOT_OTHER_UDP) & ~np.isin(dp, NOT_OTHER_UDP))
         chosen[other_udp[self._udp.take(_hash(batch, other_udp))]] = True
-        other_tcp = np.flatnonzero(tcp & ~on53)
+        other_tcp = np.flatnonzero(tcp & ~whole)
         chosen[other_tcp[self._tcp.take(_hash(batch, other_tcp))]] = True
         at = np.flatnonzero(chosen)
         if len(at):

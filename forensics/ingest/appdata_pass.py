@@ -5,7 +5,7 @@ by batch while the capture is decoded (forensics.appdata.select), or else in SQL
 packet rows (queries/derive/appdata_candidates.sql, the same choice):
 
 - UDP with port 53, 5353, 5355, 67, 68 or 123 on either side: every packet.
-- TCP with port 53 on either side: every packet that may carry payload.
+- TCP with port 53 (DNS), 25, 587 or 2525 (SMTP) on either side: every packet that may carry payload.
 - Any other UDP port (not 443, where QUIC is): the first packet of each 5-tuple (each direction), read
   as DNS when its header passes the sanity check of forensics.appdata.dns.plausible: DNS to a resolver on
   a non-standard port, or its answers, is caught when it opens a 5-tuple (clients pick a new source port
@@ -35,7 +35,7 @@ from operator import itemgetter
 import numpy as np
 import pyarrow as pa
 
-from forensics.appdata import Candidate, extract, fastpath, http
+from forensics.appdata import Candidate, extract, fastpath, http, smtp
 from forensics.appdata.extract import DHCP_PORTS, DNS_PORTS, NTP_PORT, TABLES
 from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
 from forensics.appdata.select import FIRST_SEGMENTS
@@ -84,7 +84,8 @@ def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
                 fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]]) -> list[Candidate]:
     """The Candidates worth parsing in Python. Regular DNS and NTP over UDP are read by the compiled fast
     path (forensics.appdata.fastpath) into `fast` ({table: [(rows of cols, columns)]}) and are not among them.
-    TCP payloads that do not start like a TLS hello record or an HTTP request or status line (nor are TCP 53)
+    TCP payloads that do not start like a TLS hello record, an HTTP request or status line or an SMTP command
+    or reply (nor are TCP 53)
     are dropped with their 5-tuple direction's other segments, unless one of those does start like one (it
     may need them joined): the parsers would read nothing in them."""
     n = len(cols["frame"])
@@ -104,7 +105,7 @@ def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
             starts = frame_starts(buf, fmt, cols["file_offset"])
             lo, hi, spans = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
             keep = (proto == 17) | ~spans | (cols["src_port"] == 53) | (cols["dst_port"] == 53) \
-                | fastpath.starts_like(buf, lo, hi, http.STARTS)
+                | fastpath.starts_like(buf, lo, hi, _STARTS)
             _keep_directions(cols, keep)
             done = _fast_udp(cols, buf, lo, hi, keep & spans & (proto == 17), fast)
             keep &= ~done
@@ -121,6 +122,7 @@ def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
 
 
 _DNS_PORTS = np.array(sorted(DNS_PORTS), np.int64)
+_STARTS = http.STARTS + smtp.STARTS
 _SERVICES = pa.array(["dns", "mdns", "llmnr", "udp"])
 
 
@@ -200,8 +202,10 @@ _COLUMNS = {
     "http": {"is_response": _BOOL, "head_complete": _BOOL,
              "method": _STR, "uri": _STR, "version": _STR, "status": _U16, "reason": _STR,
              "host": _STR, "user_agent": _STR, "server": _STR, "content_type": _STR, "content_length": _U64},
+    "smtp": {"is_response": _BOOL, "command": _STR, "parameter": _STR, "helo": _STR, "mail_from": _STR,
+             "rcpt_to": _STR, "reply_code": _U16, "reply_text": _STR},
 }
-_PORTS = {"dns", "tls", "http"}
+_PORTS = {"dns", "tls", "http", "smtp"}
 
 
 def _answers(found: list[dict]) -> pa.Array:

@@ -111,9 +111,27 @@ CREATE TABLE IF NOT EXISTS http (
     content_length UBIGINT                -- Content-Length header
 );
 
+CREATE TABLE IF NOT EXISTS smtp (
+    capture_id INTEGER NOT NULL,          -- captures.capture_id
+    frame UINTEGER NOT NULL,              -- packets.frame (a pipelined segment holds several commands: several rows)
+    ts TIMESTAMP NOT NULL,                -- packet time (UTC)
+    src_ip UHUGEINT,                      -- packet source address
+    dst_ip UHUGEINT,                      -- packet destination address
+    src_port USMALLINT,                   -- packet source port
+    dst_port USMALLINT,                   -- packet destination port
+    is_response BOOLEAN NOT NULL,         -- a reply (true) or a command (false)
+    command VARCHAR,                      -- command verb, upper case: EHLO, HELO, MAIL, RCPT, DATA, BDAT, STARTTLS, AUTH, QUIT ...
+    parameter VARCHAR,                    -- the rest of the command line after the verb ('FROM:<a@b.example> SIZE=10')
+    helo VARCHAR,                         -- EHLO/HELO: the name the client gave
+    mail_from VARCHAR,                    -- MAIL FROM: the sender's path without <> ('' for the null sender)
+    rcpt_to VARCHAR,                      -- RCPT TO: the recipient's path without <>
+    reply_code USMALLINT,                 -- reply code (220 greeting, 250 ok, 354 go ahead, 4xx/5xx refusals)
+    reply_text VARCHAR                    -- the reply's first line after the code (a multi-line reply is one row)
+);
+
 CREATE TABLE IF NOT EXISTS appdata_counts (
     capture_id INTEGER NOT NULL,          -- captures.capture_id
-    table_name VARCHAR NOT NULL,          -- dns, dhcp, ntp, tls, http
+    table_name VARCHAR NOT NULL,          -- dns, dhcp, ntp, tls, http, smtp
     candidates BIGINT NOT NULL,           -- packets read for the capture (all tables together; same on every row)
     rows BIGINT NOT NULL,                 -- rows written to the table
     malformed BIGINT NOT NULL,            -- payloads on the table's ports (or recognised as its protocol) that did not parse
