@@ -2,7 +2,7 @@
 
 Dispatch, per packet (a Candidate: its frame, transport, ports and transport payload):
 
-- UDP 53 (DNS), 5353 (mDNS), 5355 (LLMNR) on either side: DNS; UDP 67/68: DHCP; UDP 123: NTP.
+- UDP 53 (DNS), 5353 (mDNS), 5355 (LLMNR) on either side: DNS; UDP 67/68: DHCP; 546/547: DHCPv6; UDP 123: NTP.
   A payload that fails there is counted malformed for that table.
 - TCP 53: DNS over TCP (2-byte length prefix; every whole message in the segment).
 - Any other UDP port: DNS when the header passes `dns.plausible` (one question, opcode 0, sane counts)
@@ -21,10 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from forensics.appdata import dhcp, dns, http, ntp, smtp, tls
+from forensics.appdata import dhcp, dhcp6, dns, http, ntp, smtp, tls
 from forensics.appdata.wire import Malformed
 
-TABLES = ("dns", "dhcp", "ntp", "tls", "http", "smtp")
+TABLES = ("dns", "dhcp", "dhcp6", "ntp", "tls", "http", "smtp")
 DNS_PORTS = {53: "dns", 5353: "mdns", 5355: "llmnr"}
 DHCP_PORTS = {67, 68}
 NTP_PORT = 123
@@ -71,13 +71,15 @@ def _udp(c: Candidate, out: Extracted) -> None:
     ports = (c.src_port, c.dst_port)
     service = _dns_service(c)
     table = "dns" if service else "dhcp" if ports[0] in DHCP_PORTS or ports[1] in DHCP_PORTS \
-        else "ntp" if NTP_PORT in ports else None
+        else "dhcp6" if ports[0] in dhcp6.PORTS or ports[1] in dhcp6.PORTS else "ntp" if NTP_PORT in ports else None
     try:
         if service:
             row = dns.parse(c.payload)
             row.update(service=service, transport="udp")
         elif table == "dhcp":
             row = dhcp.parse(c.payload)
+        elif table == "dhcp6":
+            row = dhcp6.parse(c.payload)
         elif table == "ntp":
             row = ntp.parse(c.payload)
         elif dns.plausible(c.payload):

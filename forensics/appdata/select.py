@@ -3,7 +3,7 @@
 The choice is the one queries/derive/appdata_candidates.sql makes over a capture's stored packet rows (that
 file says it in SQL; tests/appdata/test_select.py checks both choose the same frames on corpus captures):
 
-- UDP with port 53, 5353, 5355, 67, 68 or 123 on either side: every packet.
+- UDP with port 53, 5353, 5355, 67, 68, 546, 547 or 123 on either side: every packet.
 - TCP with port 53 (DNS), 25, 587 or 2525 (SMTP) on either side: every segment that may carry payload (no SYN;
   PSH, or an IP length past the largest headers).
 - Any other UDP port but 443: the first packet of each 5-tuple (direction).
@@ -41,7 +41,8 @@ def _mix(h: np.uint64, v: np.uint64) -> np.uint64:
 
 @njit(cache=True, nogil=True, inline="always")
 def _whole_udp(port: int) -> bool:
-    return port == 53 or port == 67 or port == 68 or port == 123 or port == 5353 or port == 5355
+    return port == 53 or port == 67 or port == 68 or port == 123 or port == 546 or port == 547 or port == 5353 \
+        or port == 5355
 
 
 @njit(cache=True, nogil=True, inline="always")

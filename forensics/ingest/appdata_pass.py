@@ -4,7 +4,7 @@ Candidates are chosen from the packets' decoded headers (no payload is looked at
 by batch while the capture is decoded (forensics.appdata.select), or else in SQL over the capture's stored
 packet rows (queries/derive/appdata_candidates.sql, the same choice):
 
-- UDP with port 53, 5353, 5355, 67, 68 or 123 on either side: every packet.
+- UDP with port 53, 5353, 5355, 67, 68, 546, 547 or 123 on either side: every packet.
 - TCP with port 53 (DNS), 25, 587 or 2525 (SMTP) on either side: every packet that may carry payload.
 - Any other UDP port (not 443, where QUIC is): the first packet of each 5-tuple (each direction), read
   as DNS when its header passes the sanity check of forensics.appdata.dns.plausible: DNS to a resolver on
@@ -35,7 +35,7 @@ from operator import itemgetter
 import numpy as np
 import pyarrow as pa
 
-from forensics.appdata import Candidate, extract, fastpath, http, smtp
+from forensics.appdata import Candidate, dhcp6, extract, fastpath, http, smtp
 from forensics.appdata.extract import DHCP_PORTS, DNS_PORTS, NTP_PORT, TABLES
 from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
 from forensics.appdata.select import FIRST_SEGMENTS
@@ -132,7 +132,7 @@ def _fast_udp(cols: dict[str, np.ndarray], buf: np.ndarray, lo: np.ndarray, hi: 
     compiled fast path; the mask of rows it settled (a row, or nothing to read)."""
     sp, dp = cols["src_port"], cols["dst_port"]
     on_dns = np.isin(sp, _DNS_PORTS) | np.isin(dp, _DNS_PORTS)
-    on_dhcp = np.isin(sp, list(DHCP_PORTS)) | np.isin(dp, list(DHCP_PORTS))
+    on_dhcp = np.isin(sp, [*DHCP_PORTS, *dhcp6.PORTS]) | np.isin(dp, [*DHCP_PORTS, *dhcp6.PORTS])
     on_ntp = (sp == NTP_PORT) | (dp == NTP_PORT)
     done = np.zeros(len(udp), bool)
     dns_at = np.flatnonzero(udp & (on_dns | ~(on_dhcp | on_ntp)))
@@ -193,6 +193,8 @@ _COLUMNS = {
     "dhcp": {"op": _U8, "xid": _U32, "message_type": _U8, "client_mac": _STR, "client_id": _STR,
              "client_ip": None, "assigned_ip": None, "requested_ip": None, "server_id": None,
              "lease_seconds": _U32, "hostname": _STR, "vendor_class": _STR},
+    "dhcp6": {"message_type": _U8, "xid": _U32, "relay_hops": _U8, "client_duid": _STR, "server_duid": _STR,
+              "client_mac": _STR, "fqdn": _STR, "vendor_class": _STR},
     "ntp": {"leap": _U8, "version": _U8, "mode": _U8, "stratum": _U8, "poll": _I8, "reference_id": _U32,
             "reference_text": _STR},
     "tls": {"handshake": _STR, "record_version": _U16, "version": _U16, "supported_versions": pa.list_(_U16),
@@ -237,7 +239,24 @@ def _parsed(table: str, found: list[dict]) -> dict[str, pa.Array]:
             arrays[name] = pa.array(column, arrow_type)
     if table == "dns":
         arrays["answers"] = _answers(found)
+    elif table == "dhcp6":
+        arrays["addresses"] = _address_lists([r["addresses"] for r in found])
+        arrays["prefixes"] = _prefix_lists([r["prefixes"] for r in found])
     return arrays
+
+
+_HALVES = pa.struct([("hi", _U64), ("lo", _U64)])
+_PREFIX = pa.struct([("hi", _U64), ("lo", _U64), ("length", _U8)])
+
+
+def _address_lists(rows: list[list[int]]) -> pa.Array:
+    return pa.array([[dict(zip(("hi", "lo"), split128(a), strict=True)) for a in r] for r in rows],
+                    pa.list_(_HALVES))
+
+
+def _prefix_lists(rows: list[list[dict]]) -> pa.Array:
+    return pa.array([[dict(zip(("hi", "lo"), split128(p["address"]), strict=True), length=p["length"]) for p in r]
+                     for r in rows], pa.list_(_PREFIX))
 
 
 def _addr_sql(name: str) -> str:
@@ -270,6 +289,12 @@ def _insert(writer: CaptureWriter, table: str, parts: list[tuple[np.ndarray, dic
         else:
             arrays[name] = parsed.column(name)
             select.append(name)
+    if table == "dhcp6":
+        arrays["addresses"] = parsed.column("addresses")
+        arrays["prefixes"] = parsed.column("prefixes")
+        select += ["list_transform(addresses, lambda a: (a.hi::UHUGEINT << 64) | a.lo::UHUGEINT)",
+                   "list_transform(prefixes, lambda p: {'address': (p.hi::UHUGEINT << 64) | p.lo::UHUGEINT, "
+                   "'length': p.length})"]
     if table == "dns":
         arrays["answers"] = parsed.column("answers")
         select.append("list_transform(answers, lambda a: {'name': a.name, 'type': a.type, 'ttl': a.ttl, "
