@@ -3,6 +3,8 @@
 Dispatch, per packet (a Candidate: its frame, transport, ports and transport payload):
 
 - UDP 53 (DNS), 5353 (mDNS), 5355 (LLMNR) on either side: DNS; UDP 67/68: DHCP; 546/547: DHCPv6; UDP 123: NTP.
+- UDP 443: a client's QUIC Initial (forensics.appdata.quic), its ClientHello a `tls` row (JA4 'q...'); the
+  next candidates of its direction are joined when the hello spans several Initials.
   A payload that fails there is counted malformed for that table.
 - TCP 53: DNS over TCP (2-byte length prefix; every whole message in the segment).
 - Any other UDP port: DNS when the header passes `dns.plausible` (one question, opcode 0, sane counts)
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from forensics.appdata import dhcp, dhcp6, dns, http, ntp, smtp, tls
+from forensics.appdata import dhcp, dhcp6, dns, http, ntp, quic, smtp, tls
 from forensics.appdata.wire import Malformed
 
 TABLES = ("dns", "dhcp", "dhcp6", "ntp", "tls", "http", "smtp")
@@ -67,9 +69,21 @@ def _dns_service(c: Candidate) -> str | None:
     return DNS_PORTS.get(c.src_port) or DNS_PORTS.get(c.dst_port)
 
 
-def _udp(c: Candidate, out: Extracted) -> None:
+def _udp(c: Candidate, following: Callable[[], list[Candidate]], out: Extracted) -> None:
     ports = (c.src_port, c.dst_port)
     service = _dns_service(c)
+    if quic.PORT in ports and not service and not (set(ports) & (DHCP_PORTS | set(dhcp6.PORTS) | {NTP_PORT})):
+        if quic.looks_like(c.payload):
+            try:
+                row = quic.client_hello([c.payload, *(x.payload for x in following()[:quic.MAX_JOIN])])
+            except tls.Cut:
+                return
+            except Malformed:
+                out.bad("tls", c)
+                return
+            if row is not None:
+                out.add("tls", c.frame, row)
+        return
     table = "dns" if service else "dhcp" if ports[0] in DHCP_PORTS or ports[1] in DHCP_PORTS \
         else "dhcp6" if ports[0] in dhcp6.PORTS or ports[1] in dhcp6.PORTS else "ntp" if NTP_PORT in ports else None
     try:
@@ -172,7 +186,7 @@ def extract(candidates: list[Candidate]) -> Extracted:
             continue
         try:
             if c.ip_proto == 17:
-                _udp(c, out)
+                _udp(c, lambda k=k: _same_key(candidates, k), out)
             elif c.ip_proto == 6:
                 _tcp(c, lambda k=k: _same_key(candidates, k), out)
         except (IndexError, ValueError, UnicodeError):  # a parser's gap: counted, the import goes on

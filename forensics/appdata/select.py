@@ -6,7 +6,8 @@ file says it in SQL; tests/appdata/test_select.py checks both choose the same fr
 - UDP with port 53, 5353, 5355, 67, 68, 546, 547 or 123 on either side: every packet.
 - TCP with port 53 (DNS), 25, 587 or 2525 (SMTP) on either side: every segment that may carry payload (no SYN;
   PSH, or an IP length past the largest headers).
-- Any other UDP port but 443: the first packet of each 5-tuple (direction).
+- UDP 443 (QUIC): the first FIRST_SEGMENTS packets of each 5-tuple (direction), for the client's Initials.
+- Any other UDP port: the first packet of each 5-tuple (direction).
 - Any other TCP port: the first FIRST_SEGMENTS such segments of each 5-tuple (direction).
 - Not the first fragment of a fragmented datagram.
 
@@ -65,9 +66,7 @@ def _choose(proto, sp, dp, frag, flags, ip_len, ver, shi, slo, dhi, dlo, first, 
             if _whole_udp(s) or _whole_udp(d):
                 out[r] = True
                 continue
-            if s == 443 or d == 443:
-                continue
-            limit = 1
+            limit = first if s == 443 or d == 443 else 1  # QUIC: a ClientHello may span the first Initials
         elif proto[r] == 6:
             fl = flags[r]
             if fl < 0 or fl & 2 or not (fl & 8 or ip_len[r] > (80 if ver[r] == 4 else 100)):

@@ -6,7 +6,8 @@ packet rows (queries/derive/appdata_candidates.sql, the same choice):
 
 - UDP with port 53, 5353, 5355, 67, 68, 546, 547 or 123 on either side: every packet.
 - TCP with port 53 (DNS), 25, 587 or 2525 (SMTP) on either side: every packet that may carry payload.
-- Any other UDP port (not 443, where QUIC is): the first packet of each 5-tuple (each direction), read
+- UDP 443: the first FIRST_SEGMENTS packets of each 5-tuple (direction): a client's QUIC Initials.
+- Any other UDP port: the first packet of each 5-tuple (each direction), read
   as DNS when its header passes the sanity check of forensics.appdata.dns.plausible: DNS to a resolver on
   a non-standard port, or its answers, is caught when it opens a 5-tuple (clients pick a new source port
   per query, so that is most queries).
@@ -35,7 +36,7 @@ from operator import itemgetter
 import numpy as np
 import pyarrow as pa
 
-from forensics.appdata import Candidate, dhcp6, extract, fastpath, http, smtp
+from forensics.appdata import Candidate, dhcp6, extract, fastpath, http, quic, smtp
 from forensics.appdata.extract import DHCP_PORTS, DNS_PORTS, NTP_PORT, TABLES
 from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
 from forensics.appdata.select import FIRST_SEGMENTS
@@ -135,7 +136,12 @@ def _fast_udp(cols: dict[str, np.ndarray], buf: np.ndarray, lo: np.ndarray, hi: 
     on_dhcp = np.isin(sp, [*DHCP_PORTS, *dhcp6.PORTS]) | np.isin(dp, [*DHCP_PORTS, *dhcp6.PORTS])
     on_ntp = (sp == NTP_PORT) | (dp == NTP_PORT)
     done = np.zeros(len(udp), bool)
-    dns_at = np.flatnonzero(udp & (on_dns | ~(on_dhcp | on_ntp)))
+    on_quic = ~on_dns & ~on_dhcp & ~on_ntp & ((sp == quic.PORT) | (dp == quic.PORT))
+    at = np.flatnonzero(udp & on_quic)  # QUIC: only long-header Initials of a version read go on to Python
+    head = buf[np.minimum(lo[at, None] + np.arange(5), len(buf) - 1)].astype(np.uint32)
+    version = head[:, 1] << 24 | head[:, 2] << 16 | head[:, 3] << 8 | head[:, 4]
+    done[at[(hi[at] - lo[at] < 64) | (head[:, 0] & 0xF0 != 0xC0) | ~np.isin(version, list(quic.SALTS))]] = True
+    dns_at = np.flatnonzero(udp & ~on_quic & (on_dns | ~(on_dhcp | on_ntp)))
     if len(dns_at):
         status, columns = fastpath.dns_rows(buf, lo[dns_at], hi[dns_at], ~on_dns[dns_at])
         at = dns_at[status == fastpath.OK]
