@@ -78,7 +78,7 @@ def _udp(c: Candidate, following: Callable[[], list[Candidate]], out: Extracted)
                 row = quic.client_hello([c.payload, *(x.payload for x in following()[:quic.MAX_JOIN])])
             except tls.Cut:
                 return
-            except Malformed:
+            except (Malformed, IndexError, ValueError):  # opened, but its frames or hello are damaged
                 out.bad("tls", c)
                 return
             if row is not None:

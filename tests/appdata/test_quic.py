@@ -6,6 +6,7 @@ TLS over TCP."""
 from __future__ import annotations
 
 import hmac
+import random
 import shutil
 import struct
 import subprocess
@@ -15,7 +16,7 @@ from builders import eth, ipv4, pcap_file, udp
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from forensics.appdata import quic, tls
+from forensics.appdata import Candidate, extract, quic, tls
 from forensics.ingest import ImportOptions, import_paths
 from tests.conftest import CORPUS
 
@@ -87,3 +88,18 @@ def test_split_v1_hello_joined_as_tshark_reads_it(case, tmp_path):
     with pytest.raises(tls.Cut):  # one half alone: cut, never a row
         quic.client_hello([packets[0]])
     assert case.con.execute("SELECT malformed FROM appdata_counts WHERE table_name = 'tls'").fetchone() == (0,)
+
+
+def test_fuzzed_initials_never_raise():
+    hello = _client_hello()
+    packet = _initial(bytes(8), 0, _crypto(0, hello))
+    rnd = random.Random(9001)
+    rows = 0
+    for _ in range(300):
+        b = bytearray(packet)
+        for _ in range(rnd.randint(1, 3)):
+            b[rnd.randrange(64 if rnd.random() < 0.7 else len(b))] = rnd.randrange(256)
+        got = extract([Candidate(1, 17, 50000, 443, bytes(b)[:rnd.choice([len(b), rnd.randrange(len(b))])])])
+        rows += len(got.tables["tls"])
+        assert sum(len(t) for t in got.tables.values()) + sum(got.malformed.values()) <= 1
+    assert rows < 300  # damage to the protected bytes fails the AEAD tag: no row
