@@ -249,10 +249,12 @@ def ntp_rows(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarra
 
 
 @njit(cache=True, nogil=True)
-def _prefixed(buf, lo, hi, prefixes, lengths, out):  # noqa: ANN001, ANN202
+def _prefixed(buf, lo, hi, prefixes, lengths, firsts, out):  # noqa: ANN001, ANN202
     for r in range(len(lo)):
         s, e = lo[r], hi[r]
         out[r] = False
+        if e <= s or not firsts[buf[s]]:
+            continue
         if e - s >= 6 and buf[s] == 0x16 and buf[s + 1] == 3 and buf[s + 2] <= 4 and (buf[s + 5] == 1
                                                                                        or buf[s + 5] == 2):
             out[r] = True
@@ -283,7 +285,9 @@ def starts_like(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, prefixes: tuple
     table = np.zeros((len(prefixes), width), np.uint8)
     for k, p in enumerate(prefixes):
         table[k, :len(p)] = np.frombuffer(p, np.uint8)
+    firsts = np.zeros(256, np.bool_)  # first bytes any of them starts with: the rest are decided at once
+    firsts[[0x16, *b"2345", *(p[0] for p in prefixes)]] = True
     out = np.empty(len(lo), np.bool_)
     _prefixed(buf, lo.astype(np.int64), hi.astype(np.int64), table,
-              np.array([len(p) for p in prefixes], np.int64), out)
+              np.array([len(p) for p in prefixes], np.int64), firsts, out)
     return out

@@ -86,39 +86,39 @@ def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
     """The Candidates worth parsing in Python. Regular DNS and NTP over UDP are read by the compiled fast
     path (forensics.appdata.fastpath) into `fast` ({table: [(rows of cols, columns)]}) and are not among them.
     TCP payloads that do not start like a TLS hello record, an HTTP request or status line or an SMTP command
-    or reply (nor are TCP 53)
-    are dropped with their 5-tuple direction's other segments, unless one of those does start like one (it
-    may need them joined): the parsers would read nothing in them."""
+    or reply (nor are TCP 53) are dropped with their 5-tuple direction's other segments, unless one of those
+    does start like one (it may need them joined): the parsers would read nothing in them."""
     n = len(cols["frame"])
     if n == 0:
         return []
     proto = cols["ip_proto"]
-    ip_len = cols["ip_len"].tolist()  # None where NULL
     if fmt.endswith("+gzip"):
         refs = zip(cols["file_offset"].tolist(), cols["caplen"].tolist(), strict=True)
         payloads = [transport_payload(lt, data, wl, pr, il) for data, lt, wl, pr, il in zip(
             read_frames(path, fmt, refs), cols["linktype"].tolist(), cols["wirelen"].tolist(), proto.tolist(),
-            ip_len, strict=True)]
+            cols["ip_len"].tolist(), strict=True)]
         return _made(cols, np.ones(n, bool), payloads)
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
         buf = np.frombuffer(m, np.uint8)
         try:
             starts = frame_starts(buf, fmt, cols["file_offset"])
             lo, hi, spans = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
-            keep = (proto == 17) | ~spans | (cols["src_port"] == 53) | (cols["dst_port"] == 53) \
-                | fastpath.starts_like(buf, lo, hi, _STARTS)
+            keep = (proto == 17) | ~spans | (cols["src_port"] == 53) | (cols["dst_port"] == 53)
+            tcp = np.flatnonzero(~keep)
+            keep[tcp] = fastpath.starts_like(buf, lo[tcp], hi[tcp], _STARTS)
             _keep_directions(cols, keep)
             done = _fast_udp(cols, buf, lo, hi, keep & spans & (proto == 17), fast)
             keep &= ~done
         finally:
             del buf  # the mmap closes only once no array looks into it
         payloads: list = [None] * n
-        lo_l, hi_l, st_l, cap_l = lo.tolist(), hi.tolist(), starts.tolist(), cols["caplen"].tolist()
-        lt_l, wl_l, pr_l = cols["linktype"].tolist(), cols["wirelen"].tolist(), proto.tolist()
-        for i in np.flatnonzero(keep & spans).tolist():
-            payloads[i] = m[lo_l[i]:hi_l[i]]
-        for i in np.flatnonzero(keep & ~spans).tolist():
-            payloads[i] = transport_payload(lt_l[i], m[st_l[i]:st_l[i] + cap_l[i]], wl_l[i], pr_l[i], ip_len[i])
+        at = np.flatnonzero(keep & spans)
+        for i, a, b in zip(at.tolist(), lo[at].tolist(), hi[at].tolist(), strict=True):
+            payloads[i] = m[a:b]
+        at = np.flatnonzero(keep & ~spans)
+        for i, st, cap, lt, wl, pr, il in zip(at.tolist(), *(c[at].tolist() for c in (
+                starts, cols["caplen"], cols["linktype"], cols["wirelen"], proto, cols["ip_len"])), strict=True):
+            payloads[i] = transport_payload(lt, m[st:st + cap], wl, pr, il)
     return _made(cols, keep, payloads)
 
 
