@@ -178,9 +178,10 @@ def _reverse(key: tuple) -> tuple:
     return (key[2], key[3], key[0], key[1], key[5], key[4]) if len(key) == 6 else key
 
 
-def extract(candidates: list[Candidate]) -> Extracted:
-    """Rows of every table from candidate packets in frame order. Never raises on payload content."""
-    out = Extracted()
+def extract(candidates: list[Candidate], out: Extracted | None = None) -> Extracted:
+    """Rows of every table from candidate packets in frame order (added to `out`, carrying on its state, when
+    given: later segments of directions already read). Never raises on payload content."""
+    out = out if out is not None else Extracted()
     for k, c in enumerate(candidates):
         if not c.payload:
             continue

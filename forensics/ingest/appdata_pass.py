@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow as pa
 
 from forensics.appdata import Candidate, dhcp6, extract, fastpath, http, quic, smtp
-from forensics.appdata.extract import DHCP_PORTS, DNS_PORTS, NTP_PORT, TABLES
+from forensics.appdata.extract import DHCP_PORTS, DNS_PORTS, NTP_PORT, TABLES, Extracted
 from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
 from forensics.appdata.select import FIRST_SEGMENTS
 from forensics.appdata.wire import split128
@@ -64,6 +64,16 @@ def extract_appdata(writer: CaptureWriter, path: str, fmt: str,
     except (OSError, ValueError, IndexError):
         return {}
     out = extract(candidates)
+    more = _smtp_elsewhere(writer, path, fmt, cols, out)
+    if more is not None:  # the rows of cols change: the fast rows' positions follow their frames
+        frames = {t: [cols["frame"][at] for at, _ in parts] for t, parts in fast.items()}
+        cols = {k: np.ma.concatenate([cols[k], more[k]]) if k == "ip_len" else np.concatenate([cols[k], more[k]])
+                for k in cols}
+        order = np.argsort(cols["frame"], kind="stable")
+        cols = {k: v[order] for k, v in cols.items()}
+        fast = {t: [(np.searchsorted(cols["frame"], f), columns) for f, (_, columns) in zip(frames[t], parts,
+                                                                                              strict=True)]
+                for t, parts in fast.items()}
     summary = {}
     for table in TABLES:
         found = out.tables[table]
@@ -81,8 +91,38 @@ def extract_appdata(writer: CaptureWriter, path: str, fmt: str,
     return summary
 
 
+def _smtp_elsewhere(writer: CaptureWriter, path: str, fmt: str, cols: dict[str, np.ndarray],
+                    out: Extracted) -> dict[str, np.ndarray] | None:
+    """SMTP found on a port that is not SMTP's was read in the first segments the choice keeps: read the rest
+    of those sessions (both directions; queries/derive/appdata_segments.sql) into `out`; their columns, or
+    None when there were none."""
+    keys = {k for k in out.smtp_directions if not ({k[4], k[5]} & set(smtp.PORTS))}
+    keys |= {(k[2], k[3], k[0], k[1], k[5], k[4]) for k in keys}
+    if not keys:
+        return None
+    key_of = list(zip(*(cols[k].tolist() for k in _KEY), strict=True))
+    last: dict[tuple, int] = {}
+    for key, frame in zip(key_of, cols["frame"].tolist(), strict=True):
+        if key in keys:
+            last[key] = frame
+    wanted = pa.table({**{name: pa.array([k[i] for k in keys], _U64 if i < 4 else _U16)
+                          for i, name in enumerate(_KEY)}, "after": pa.array([last.get(k, 0) for k in keys], _U32)})
+    writer.bulk.register("_wanted", wanted)
+    try:
+        more = writer.bulk.execute(read_sql("derive/appdata_segments.sql"), {"cid": writer.capture_id}).fetchnumpy()
+    finally:
+        writer.bulk.unregister("_wanted")
+    more = {k: np.ma.getdata(v) if k != "ip_len" else np.ma.masked_array(v) for k, v in more.items()}
+    more = {k: v.astype(cols[k].dtype) if k != "ip_len" else v for k, v in more.items()}
+    if len(more["frame"]) == 0:
+        return None
+    extract(_candidates(more, path, fmt, {t: [] for t in TABLES}, every_segment=True), out)
+    return more
+
+
 def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
-                fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]]) -> list[Candidate]:
+                fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]],
+                every_segment: bool = False) -> list[Candidate]:
     """The Candidates worth parsing in Python. Regular DNS and NTP over UDP are read by the compiled fast
     path (forensics.appdata.fastpath) into `fast` ({table: [(rows of cols, columns)]}) and are not among them.
     TCP payloads that do not start like a TLS hello record, an HTTP request or status line or an SMTP command
@@ -103,7 +143,7 @@ def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
         try:
             starts = frame_starts(buf, fmt, cols["file_offset"])
             lo, hi, spans = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
-            keep = (proto == 17) | ~spans | (cols["src_port"] == 53) | (cols["dst_port"] == 53)
+            keep = (proto == 17) | ~spans | (cols["src_port"] == 53) | (cols["dst_port"] == 53) | every_segment
             tcp = np.flatnonzero(~keep)
             keep[tcp] = fastpath.starts_like(buf, lo[tcp], hi[tcp], _STARTS)
             _keep_directions(cols, keep)

@@ -69,20 +69,34 @@ def test_smtp_equals_tshark(case, rel):
 
 
 def test_smtp_on_another_port_and_body_skipped(case, tmp_path):
-    """A greeting naming ESMTP on port 2600 makes the connection SMTP; the DATA body's lines (one reads like
-    a command) give no row; the MAIL FROM after the body does."""
+    """A greeting naming ESMTP on port 2600 makes the connection SMTP, also past the first segments of each
+    direction (read back by a second query); the DATA body's lines (one reads like a command) give no row;
+    the QUIT after the body does. tshark, told the port is SMTP, is the oracle for the commands."""
     a, b = "10.0.0.1", "10.0.0.2"
-    server = [b"220 mx.example.org ESMTP ready\r\n", b"250-mx.example.org\r\n250 PIPELINING\r\n"]
-    client = [b"EHLO client.example.org\r\n", b"MAIL FROM:<x@example.org> SIZE=12\r\nRCPT TO:<y@example.org>\r\n"]
-    frames = [eth(0x0800, ipv4(b, a, 6, tcp(2600, 40000, 0x18, server[0], src=b, dst=a))),
-              eth(0x0800, ipv4(a, b, 6, tcp(40000, 2600, 0x18, client[0], src=a, dst=b))),
-              eth(0x0800, ipv4(b, a, 6, tcp(2600, 40000, 0x18, server[1], src=b, dst=a)))]
+    server = [b"220 mx.example.org ESMTP ready\r\n", b"250-mx.example.org\r\n250 PIPELINING\r\n",
+              b"250 OK\r\n250 Accepted\r\n", b"354 go ahead\r\n", b"250 queued\r\n"]
+    client = [b"EHLO client.example.org\r\n", b"MAIL FROM:<x@example.org> SIZE=12\r\nRCPT TO:<y@example.org>\r\n",
+              b"DATA\r\n", b"Subject: hi\r\nRCPT TO:<not@example.org>\r\n", b".\r\n", b"QUIT\r\n"]
+    order = [(server, 0), (client, 0), (server, 1), (client, 1), (server, 2), (client, 2), (server, 3),
+             (client, 3), (client, 4), (client, 5), (server, 4)]
+    seq = {id(server): 1, id(client): 1}
+    frames = []
+    for side, k in order:
+        src, dst, sp, dp = (b, a, 2600, 40000) if side is server else (a, b, 40000, 2600)
+        frames.append(eth(0x0800, ipv4(src, dst, 6, tcp(sp, dp, 0x18, side[k], seq=seq[id(side)], src=src, dst=dst))))
+        seq[id(side)] += len(side[k])
     pcap = tmp_path / "smtp.pcap"
     pcap.write_bytes(pcap_file([(1.0 + k / 10, f) for k, f in enumerate(frames)]))
     import_paths(case, [str(pcap)], ImportOptions(workers=1))
-    rows = case.con.execute("SELECT frame, command, helo, reply_code, reply_text FROM smtp ORDER BY frame").fetchall()
-    assert rows == [(1, None, None, 220, "mx.example.org ESMTP ready"), (2, "EHLO", "client.example.org", None, None),
-                    (3, None, None, 250, "mx.example.org")]
+    rows = case.con.execute("SELECT frame, command, reply_code FROM smtp ORDER BY frame, rowid").fetchall()
+    assert rows == [(1, None, 220), (2, "EHLO", None), (3, None, 250), (4, "MAIL", None), (4, "RCPT", None),
+                    (5, None, 250), (5, None, 250), (6, "DATA", None), (7, None, 354), (10, "QUIT", None),
+                    (11, None, 250)]
+    out = subprocess.run(["tshark", "-n", "-r", str(pcap), "-d", "tcp.port==2600,smtp", "-Y", "smtp.req.command",
+                          "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-e", "frame.number", "-e",
+                          "smtp.req.command"], capture_output=True, text=True, check=True).stdout
+    assert [tuple(line.split("\t")) for line in out.splitlines()] == [
+        ("2", "EHLO"), ("4", "MAIL|RCPT"), ("6", "DATA"), ("10", "QUIT")]
     assert smtp.parse(client[1]) == (
         [smtp._row(command="MAIL", parameter="FROM:<x@example.org> SIZE=12", mail_from="x@example.org"),
          smtp._row(command="RCPT", parameter="TO:<y@example.org>", rcpt_to="y@example.org")], 0)
