@@ -65,7 +65,8 @@ def _corpus_payloads(rel: str, limit: int = 400) -> list[Candidate]:
 def test_fuzzed_and_truncated_payloads_never_raise():
     rng = random.Random(15)
     seeds = []
-    for rel in ("zeek/dns53.pcap", "nDPI/1kxun.pcap", "zeek/dhcp__dhcp.pcap", "zeek/ntp__ntp.pcap", "nDPI/smtp.pcap"):
+    for rel in ("zeek/dns53.pcap", "nDPI/1kxun.pcap", "zeek/dhcp__dhcp.pcap", "zeek/ntp__ntp.pcap", "nDPI/smtp.pcap",
+                "tcpdump/dhcpv6-ia-na.pcap", "ipfixprobe/mixed.pcap"):
         seeds += [c for c in _corpus_payloads(rel) if c.payload]
     assert len(seeds) > 100
     for c in seeds:
