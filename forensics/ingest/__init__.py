@@ -23,6 +23,7 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
+from forensics.appdata.select import CandidateSelector
 from forensics.errors import InputError
 from forensics.ingest.app_labels import label_flows
 from forensics.ingest.appdata_pass import extract_appdata
@@ -220,7 +221,8 @@ def _import_read_first(case: Case, index: int, path: str, options: ImportOptions
     size, sniffed, hasher = pre
     reader = CaptureReader(path, sniffed, size, batch_rows=PACKET_BATCH_ROWS)
     meter = FlowMeter(0, *_timeouts_us(options))
-    items = list(_decode_items(reader, meter, progress))
+    selector = CandidateSelector() if options.appdata else None
+    items = list(_decode_items(reader, meter, progress, selector))
     stored = not (reader.rejected is not None and reader.packets == 0)
     run.was_read(index, hasher.digest if stored else None, path)
     if not stored:  # nothing readable: rejected whole, as _import_capture rejects it
@@ -235,8 +237,8 @@ def _import_read_first(case: Case, index: int, path: str, options: ImportOptions
                                   f"({Path(run.path[same_as]).resolve()}); nothing done (use --force to replace it)")
     if any(exports for _, _, exports, _ in items):
         run.wait_done_before(index)  # before its transaction begins, so that it sees what they stored
-    return _import_capture(case, path, size, sniffed, hasher, options, progress, _Decoded(reader, meter, items),
-                           cid)
+    return _import_capture(case, path, size, sniffed, hasher, options, progress,
+                           _Decoded(reader, meter, items, selector), cid)
 
 
 def _sha256(path: str) -> str:
@@ -372,13 +374,18 @@ class _Decoded:
     reader: CaptureReader
     meter: FlowMeter
     items: list
+    selector: CandidateSelector | None = None  # application metadata candidates, chosen while decoding
 
 
-def _decode_items(reader: CaptureReader, meter: FlowMeter,
-                  progress: ImportProgress) -> Iterator[tuple[pa.Table, PacketStats, list, FlowColumns | None]]:
-    """Decode, shape the packets for the store, meter the flows (on the read-ahead thread of a large file).
-    The decoded batch itself is let go here (only its Arrow form travels on: flat memory)."""
+def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgress,
+                  selector: CandidateSelector | None = None,
+                  ) -> Iterator[tuple[pa.Table, PacketStats, list, FlowColumns | None]]:
+    """Decode, shape the packets for the store, meter the flows, choose application metadata candidates (on
+    the read-ahead thread of a large file). The decoded batch itself is let go here (only its Arrow form
+    travels on: flat memory)."""
     for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
+        if selector is not None:
+            selector.feed(chunk.batch)
         yield packet_table(chunk.batch), PacketStats.of(chunk.batch), chunk.exports, meter.feed(chunk.batch)
 
 
@@ -389,15 +396,17 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
     if decoded is None:
         reader = CaptureReader(path, sniffed, size, batch_rows=PACKET_BATCH_ROWS)
         meter = FlowMeter(0, *_timeouts_us(options))  # flow ids for capture 0: the store adds the capture's
+        selector = CandidateSelector() if options.appdata else None
     else:
-        reader, meter = decoded.reader, decoded.meter
+        reader, meter, selector = decoded.reader, decoded.meter, decoded.selector
     meta = CaptureMeta(path=str(Path(path).resolve()), sha256="pending-" + str(id(reader)), size_bytes=size,
                        format=sniffed.format)
     try:
         with case.importing(meta, small=_small(size, sniffed), capture_id=capture_id) as writer:
             collector = None  # made at the first UDP datagram that may be a flow export
             finished = _FlowBuffer(writer, meter)
-            items = decoded.items if decoded else read_ahead(_decode_items(reader, meter, progress), depth=1)
+            items = decoded.items if decoded else read_ahead(_decode_items(reader, meter, progress, selector),
+                                                                    depth=1)
             for table, stats, exports, flows in items:
                 writer.append_packet_table(table, stats)
                 del table
@@ -417,7 +426,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
                 raise reader.rejected  # nothing readable: reject the file whole
             meta.link_types = reader.link_types or None
             if options.appdata:
-                result.details["appdata"] = extract_appdata(writer, path, sniffed.format)
+                result.details["appdata"] = extract_appdata(writer, path, sniffed.format,
+                                                            selector.columns() if selector else None)
             writer.counts.undecoded = reader.undecoded
             if collector is not None:
                 stats = collector.finish()

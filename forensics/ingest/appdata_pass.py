@@ -1,10 +1,13 @@
 """Application metadata for one capture, inside its import transaction, after its packets are stored.
 
-Candidates are chosen in SQL over the capture's packet rows (no payload is looked at for the others):
+Candidates are chosen from the packets' decoded headers (no payload is looked at for the others), batch
+by batch while the capture is decoded (forensics.appdata.select), or else in SQL over the capture's stored
+packet rows (queries/derive/appdata_candidates.sql, the same choice):
 
-- UDP with port 53, 5353, 5355, 67, 68 or 123 on either side: every packet.
-- TCP with port 53 on either side: every packet that may carry payload.
-- Any other UDP port (not 443, where QUIC is): the first packet of each 5-tuple (each direction), read
+- UDP with port 53, 5353, 5355, 67, 68, 546, 547 or 123 on either side: every packet.
+- TCP with port 53 (DNS), 25, 587 or 2525 (SMTP) on either side: every packet that may carry payload.
+- UDP 443: the first FIRST_SEGMENTS packets of each 5-tuple (direction): a client's QUIC Initials.
+- Any other UDP port: the first packet of each 5-tuple (each direction), read
   as DNS when its header passes the sanity check of forensics.appdata.dns.plausible: DNS to a resolver on
   a non-standard port, or its answers, is caught when it opens a 5-tuple (clients pick a new source port
   per query, so that is most queries).
@@ -16,11 +19,12 @@ IP fragments are not reassembled: a message split over fragments is not read (ts
 Neither are TCP streams, except that a TLS hello cut by its segment is joined with the next candidate
 segments of its direction. A TCP retransmission is read again (a second row, as Zeek logs it; tshark does not).
 
-Their payloads are located with numpy over the query's columns and the file's mapped bytes
+Their payloads are located in the file's mapped bytes at packets.file_offset by compiled code
 (forensics.appdata.records.payload_spans; other link types through the exact decoder); TCP directions none of
-whose candidate segments starts like a TLS record or an HTTP head are dropped there, before any Python
-object is made (the parsers would read nothing in them). The rest are read back at packets.file_offset, parsed by
-forensics.appdata, and written with the capture's other rows; `appdata_counts` keeps rows and malformed
+whose candidate segments starts like a TLS hello or an HTTP head are dropped there, before any Python
+object is made (the parsers would read nothing in them). Regular DNS and NTP messages over UDP are read
+there too, straight into Arrow columns (forensics.appdata.fastpath); the rest are parsed by forensics.appdata
+in Python. All are written with the capture's other rows; `appdata_counts` keeps rows and malformed
 payloads per table. Nothing here stops an import: a capture file that cannot be read back is skipped.
 """
 
@@ -32,76 +36,168 @@ from operator import itemgetter
 import numpy as np
 import pyarrow as pa
 
-from forensics.appdata import Candidate, extract, http
-from forensics.appdata.extract import TABLES
+from forensics.appdata import Candidate, dhcp6, extract, fastpath, http, quic, smtp
+from forensics.appdata.extract import DHCP_PORTS, DNS_PORTS, NTP_PORT, TABLES, Extracted
 from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
+from forensics.appdata.select import FIRST_SEGMENTS
 from forensics.appdata.wire import split128
 from forensics.resources import read_sql
 from forensics.store import CaptureWriter, register_capture_table
-
-FIRST_SEGMENTS = 3  # a ClientHello split in two, or a request after a proxy preamble, still lands
 
 for _table in (*TABLES, "appdata_counts"):
     register_capture_table(_table)
 
 
 
-def extract_appdata(writer: CaptureWriter, path: str, fmt: str) -> dict[str, dict[str, int]]:
-    """Read, parse and store the capture's application metadata; {table: {rows, malformed, truncated}}."""
-    cols = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
-                               {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchnumpy()
-    cols = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in cols.items()}
+def extract_appdata(writer: CaptureWriter, path: str, fmt: str,
+                    chosen: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, int]]:
+    """Read, parse and store the capture's application metadata; {table: {rows, malformed, truncated}}.
+    `chosen`: the candidates' columns as a CandidateSelector fed the capture's batches gives them; without
+    it they are chosen in SQL over the stored packet rows (queries/derive/appdata_candidates.sql)."""
+    if chosen is None:
+        chosen = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
+                                     {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchnumpy()
+    cols = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in chosen.items()}
+    fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]] = {t: [] for t in TABLES}
     try:
-        candidates = _candidates(cols, path, fmt)
+        candidates = _candidates(cols, path, fmt, fast)
     except (OSError, ValueError, IndexError):
         return {}
     out = extract(candidates)
+    more = _smtp_elsewhere(writer, path, fmt, cols, out)
+    if more is not None:  # the rows of cols change: the fast rows' positions follow their frames
+        frames = {t: [cols["frame"][at] for at, _ in parts] for t, parts in fast.items()}
+        cols = {k: np.ma.concatenate([cols[k], more[k]]) if k == "ip_len" else np.concatenate([cols[k], more[k]])
+                for k in cols}
+        order = np.argsort(cols["frame"], kind="stable")
+        cols = {k: v[order] for k, v in cols.items()}
+        fast = {t: [(np.searchsorted(cols["frame"], f), columns) for f, (_, columns) in zip(frames[t], parts,
+                                                                                              strict=True)]
+                for t, parts in fast.items()}
     summary = {}
     for table in TABLES:
         found = out.tables[table]
+        parts = fast[table]
         if found:
-            _insert(writer, table, found, cols)
-        summary[table] = {"rows": len(found), "malformed": out.malformed[table], "truncated": out.truncated[table]}
+            at = np.searchsorted(cols["frame"], np.array([r["frame"] for r in found], np.int64))
+            parts = [*parts, (at, _parsed(table, found))]
+        rows = sum(len(at) for at, _ in parts)
+        if rows:
+            _insert(writer, table, parts, cols)
+        summary[table] = {"rows": rows, "malformed": out.malformed[table], "truncated": out.truncated[table]}
         writer.con.execute("INSERT OR REPLACE INTO appdata_counts VALUES ($c, $t, $n, $r, $m, $x)",
-                           {"c": writer.capture_id, "t": table, "n": len(cols["frame"]), "r": len(found),
+                           {"c": writer.capture_id, "t": table, "n": len(cols["frame"]), "r": rows,
                             "m": out.malformed[table], "x": out.truncated[table]})
     return summary
 
 
-def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str) -> list[Candidate]:
-    """The Candidates worth parsing. TCP payloads whose first byte no parser starts with (not a TLS record,
-    not an HTTP method or status line, not TCP 53) are dropped with their 5-tuple direction's other segments,
-    unless one of those does start like one (it may need them joined): the parsers would read nothing."""
+def _smtp_elsewhere(writer: CaptureWriter, path: str, fmt: str, cols: dict[str, np.ndarray],
+                    out: Extracted) -> dict[str, np.ndarray] | None:
+    """SMTP found on a port that is not SMTP's was read in the first segments the choice keeps: read the rest
+    of those sessions (both directions; queries/derive/appdata_segments.sql) into `out`; their columns, or
+    None when there were none."""
+    keys = {k for k in out.smtp_directions if not ({k[4], k[5]} & set(smtp.PORTS))}
+    keys |= {(k[2], k[3], k[0], k[1], k[5], k[4]) for k in keys}
+    if not keys:
+        return None
+    key_of = list(zip(*(cols[k].tolist() for k in _KEY), strict=True))
+    last: dict[tuple, int] = {}
+    for key, frame in zip(key_of, cols["frame"].tolist(), strict=True):
+        if key in keys:
+            last[key] = frame
+    wanted = pa.table({**{name: pa.array([k[i] for k in keys], _U64 if i < 4 else _U16)
+                          for i, name in enumerate(_KEY)}, "after": pa.array([last.get(k, 0) for k in keys], _U32)})
+    writer.bulk.register("_wanted", wanted)
+    try:
+        more = writer.bulk.execute(read_sql("derive/appdata_segments.sql"), {"cid": writer.capture_id}).fetchnumpy()
+    finally:
+        writer.bulk.unregister("_wanted")
+    more = {k: np.ma.getdata(v) if k != "ip_len" else np.ma.masked_array(v) for k, v in more.items()}
+    more = {k: v.astype(cols[k].dtype) if k != "ip_len" else v for k, v in more.items()}
+    if len(more["frame"]) == 0:
+        return None
+    extract(_candidates(more, path, fmt, {t: [] for t in TABLES}, every_segment=True), out)
+    return more
+
+
+def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
+                fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]],
+                every_segment: bool = False) -> list[Candidate]:
+    """The Candidates worth parsing in Python. Regular DNS and NTP over UDP are read by the compiled fast
+    path (forensics.appdata.fastpath) into `fast` ({table: [(rows of cols, columns)]}) and are not among them.
+    TCP payloads that do not start like a TLS hello record, an HTTP request or status line or an SMTP command
+    or reply (nor are TCP 53) are dropped with their 5-tuple direction's other segments, unless one of those
+    does start like one (it may need them joined): the parsers would read nothing in them."""
     n = len(cols["frame"])
     if n == 0:
         return []
     proto = cols["ip_proto"]
-    ip_len = cols["ip_len"].tolist()  # None where NULL
     if fmt.endswith("+gzip"):
         refs = zip(cols["file_offset"].tolist(), cols["caplen"].tolist(), strict=True)
         payloads = [transport_payload(lt, data, wl, pr, il) for data, lt, wl, pr, il in zip(
             read_frames(path, fmt, refs), cols["linktype"].tolist(), cols["wirelen"].tolist(), proto.tolist(),
-            ip_len, strict=True)]
+            cols["ip_len"].tolist(), strict=True)]
         return _made(cols, np.ones(n, bool), payloads)
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
         buf = np.frombuffer(m, np.uint8)
         try:
             starts = frame_starts(buf, fmt, cols["file_offset"])
-            lo, hi, fast = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
-            first = np.where(hi > lo, buf[np.minimum(lo, len(buf) - 1)], 0)
+            lo, hi, spans = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
+            keep = (proto == 17) | ~spans | (cols["src_port"] == 53) | (cols["dst_port"] == 53) | every_segment
+            tcp = np.flatnonzero(~keep)
+            keep[tcp] = fastpath.starts_like(buf, lo[tcp], hi[tcp], _STARTS)
+            _keep_directions(cols, keep)
+            done = _fast_udp(cols, buf, lo, hi, keep & spans & (proto == 17), fast)
+            keep &= ~done
         finally:
             del buf  # the mmap closes only once no array looks into it
-        keep = (proto == 17) | ~fast | (cols["src_port"] == 53) | (cols["dst_port"] == 53) \
-            | np.isin(first, _FIRST_BYTES)
-        _keep_directions(cols, keep)
         payloads: list = [None] * n
-        lo_l, hi_l, st_l, cap_l = lo.tolist(), hi.tolist(), starts.tolist(), cols["caplen"].tolist()
-        lt_l, wl_l, pr_l = cols["linktype"].tolist(), cols["wirelen"].tolist(), proto.tolist()
-        for i in np.flatnonzero(keep & fast).tolist():
-            payloads[i] = m[lo_l[i]:hi_l[i]]
-        for i in np.flatnonzero(keep & ~fast).tolist():
-            payloads[i] = transport_payload(lt_l[i], m[st_l[i]:st_l[i] + cap_l[i]], wl_l[i], pr_l[i], ip_len[i])
+        at = np.flatnonzero(keep & spans)
+        for i, a, b in zip(at.tolist(), lo[at].tolist(), hi[at].tolist(), strict=True):
+            payloads[i] = m[a:b]
+        at = np.flatnonzero(keep & ~spans)
+        for i, st, cap, lt, wl, pr, il in zip(at.tolist(), *(c[at].tolist() for c in (
+                starts, cols["caplen"], cols["linktype"], cols["wirelen"], proto, cols["ip_len"])), strict=True):
+            payloads[i] = transport_payload(lt, m[st:st + cap], wl, pr, il)
     return _made(cols, keep, payloads)
+
+
+_DNS_PORTS = np.array(sorted(DNS_PORTS), np.int64)
+_STARTS = http.STARTS + smtp.STARTS
+_SERVICES = pa.array(["dns", "mdns", "llmnr", "udp"])
+
+
+def _fast_udp(cols: dict[str, np.ndarray], buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, udp: np.ndarray,
+              fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]]) -> np.ndarray:
+    """Read the regular DNS/NTP payloads among the `udp` rows (dispatched as extract._udp does) with the
+    compiled fast path; the mask of rows it settled (a row, or nothing to read)."""
+    sp, dp = cols["src_port"], cols["dst_port"]
+    on_dns = np.isin(sp, _DNS_PORTS) | np.isin(dp, _DNS_PORTS)
+    on_dhcp = np.isin(sp, [*DHCP_PORTS, *dhcp6.PORTS]) | np.isin(dp, [*DHCP_PORTS, *dhcp6.PORTS])
+    on_ntp = (sp == NTP_PORT) | (dp == NTP_PORT)
+    done = np.zeros(len(udp), bool)
+    on_quic = ~on_dns & ~on_dhcp & ~on_ntp & ((sp == quic.PORT) | (dp == quic.PORT))
+    at = np.flatnonzero(udp & on_quic)  # QUIC: only long-header Initials of a version read go on to Python
+    head = buf[np.minimum(lo[at, None] + np.arange(5), len(buf) - 1)].astype(np.uint32)
+    version = head[:, 1] << 24 | head[:, 2] << 16 | head[:, 3] << 8 | head[:, 4]
+    done[at[(hi[at] - lo[at] < 64) | (head[:, 0] & 0xF0 != 0xC0) | ~np.isin(version, list(quic.SALTS))]] = True
+    dns_at = np.flatnonzero(udp & ~on_quic & (on_dns | ~(on_dhcp | on_ntp)))
+    if len(dns_at):
+        status, columns = fastpath.dns_rows(buf, lo[dns_at], hi[dns_at], ~on_dns[dns_at])
+        at = dns_at[status == fastpath.OK]
+        sp_at, dp_at = sp[at], dp[at]
+        service = np.where((sp_at == 5353) | ((dp_at == 5353) & (sp_at != 53) & (sp_at != 5355)), 1,
+                           np.where((sp_at == 5355) | ((dp_at == 5355) & (sp_at != 53)), 2, 0))
+        columns = {"service": _SERVICES.take(pa.array(service)),
+                   "transport": _SERVICES.take(pa.array(np.full(len(at), 3))), **columns}
+        fast["dns"].append((at, columns))
+        done[dns_at[status != fastpath.SLOW]] = True
+    ntp_at = np.flatnonzero(udp & on_ntp & ~on_dns & ~on_dhcp)
+    if len(ntp_at):
+        status, columns = fastpath.ntp_rows(buf, lo[ntp_at], hi[ntp_at])
+        fast["ntp"].append((ntp_at[status == fastpath.OK], columns))
+        done[ntp_at[status != fastpath.SLOW]] = True
+    return done
 
 
 _KEY = ("src_hi", "src_lo", "dst_hi", "dst_lo", "src_port", "dst_port")
@@ -134,9 +230,6 @@ def _made(cols: dict[str, np.ndarray], keep: np.ndarray, payloads: list) -> list
     return [Candidate(*row) for row in zip(frames, pr, sp, dp, kept, keys, cut, strict=True)]
 
 
-_FIRST_BYTES = np.array([0x16, *sorted({s[0] for s in (*http.METHODS, b"HTTP/1.")})], np.uint8)
-
-
 _U16, _U32, _U64, _U8, _I8 = pa.uint16(), pa.uint32(), pa.uint64(), pa.uint8(), pa.int8()
 _STR, _BOOL = pa.string(), pa.bool_()
 _COLUMNS = {
@@ -146,6 +239,8 @@ _COLUMNS = {
     "dhcp": {"op": _U8, "xid": _U32, "message_type": _U8, "client_mac": _STR, "client_id": _STR,
              "client_ip": None, "assigned_ip": None, "requested_ip": None, "server_id": None,
              "lease_seconds": _U32, "hostname": _STR, "vendor_class": _STR},
+    "dhcp6": {"message_type": _U8, "xid": _U32, "relay_hops": _U8, "client_duid": _STR, "server_duid": _STR,
+              "client_mac": _STR, "fqdn": _STR, "vendor_class": _STR},
     "ntp": {"leap": _U8, "version": _U8, "mode": _U8, "stratum": _U8, "poll": _I8, "reference_id": _U32,
             "reference_text": _STR},
     "tls": {"handshake": _STR, "record_version": _U16, "version": _U16, "supported_versions": pa.list_(_U16),
@@ -155,10 +250,10 @@ _COLUMNS = {
     "http": {"is_response": _BOOL, "head_complete": _BOOL,
              "method": _STR, "uri": _STR, "version": _STR, "status": _U16, "reason": _STR,
              "host": _STR, "user_agent": _STR, "server": _STR, "content_type": _STR, "content_length": _U64},
+    "smtp": {"is_response": _BOOL, "command": _STR, "parameter": _STR, "helo": _STR, "mail_from": _STR,
+             "rcpt_to": _STR, "reply_code": _U16, "reply_text": _STR},
 }
-_PORTS = {"dns", "tls", "http"}
-_ANSWER = pa.struct([("name", _STR), ("type", _U16), ("ttl", _U32), ("address_hi", _U64), ("address_lo", _U64),
-                     ("data", _STR)])
+_PORTS = {"dns", "tls", "http", "smtp"}
 
 
 def _answers(found: list[dict]) -> pa.Array:
@@ -171,16 +266,57 @@ def _answers(found: list[dict]) -> pa.Array:
     fields = [pa.array([a["name"] for a in flat], _STR), pa.array([a["type"] for a in flat], _U16),
               pa.array([a["ttl"] for a in flat], _U32), pa.array([h for h, _ in halves], _U64),
               pa.array([lo for _, lo in halves], _U64), pa.array([a["data"] for a in flat], _STR)]
-    values = pa.StructArray.from_arrays(fields, fields=list(_ANSWER))
+    values = pa.StructArray.from_arrays(fields, fields=list(fastpath.ANSWER))
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
 
 
+def _parsed(table: str, found: list[dict]) -> dict[str, pa.Array]:
+    """The Python parsers' rows of `table` as Arrow columns (addresses as _hi/_lo halves)."""
+    arrays: dict[str, pa.Array] = {}
+    names = list(_COLUMNS[table])
+    values = zip(*map(itemgetter(*names), found), strict=True)  # one column at a time, one pass over the dicts
+    for name, column in zip(names, values, strict=True):
+        arrow_type = _COLUMNS[table][name]
+        if arrow_type is None:  # an address: two halves
+            halves = [split128(v) for v in column]
+            arrays[name + "_hi"] = pa.array([h for h, _ in halves], _U64)
+            arrays[name + "_lo"] = pa.array([lo for _, lo in halves], _U64)
+        else:
+            arrays[name] = pa.array(column, arrow_type)
+    if table == "dns":
+        arrays["answers"] = _answers(found)
+    elif table == "dhcp6":
+        arrays["addresses"] = _address_lists([r["addresses"] for r in found])
+        arrays["prefixes"] = _prefix_lists([r["prefixes"] for r in found])
+    return arrays
+
+
+_HALVES = pa.struct([("hi", _U64), ("lo", _U64)])
+_PREFIX = pa.struct([("hi", _U64), ("lo", _U64), ("length", _U8)])
+
+
+def _address_lists(rows: list[list[int]]) -> pa.Array:
+    return pa.array([[dict(zip(("hi", "lo"), split128(a), strict=True)) for a in r] for r in rows],
+                    pa.list_(_HALVES))
+
+
+def _prefix_lists(rows: list[list[dict]]) -> pa.Array:
+    return pa.array([[dict(zip(("hi", "lo"), split128(p["address"]), strict=True), length=p["length"]) for p in r]
+                     for r in rows], pa.list_(_PREFIX))
+
+
 def _addr_sql(name: str) -> str:
-    return f"CASE WHEN {name}_hi IS NULL THEN NULL ELSE ({name}_hi::UHUGEINT << 64) | {name}_lo::UHUGEINT END"
+    return f"({name}_hi::UHUGEINT << 64) | {name}_lo::UHUGEINT"  # NULL when the halves are
 
 
-def _insert(writer: CaptureWriter, table: str, found: list[dict], cols: dict[str, np.ndarray]) -> None:
-    at = np.searchsorted(cols["frame"], np.array([r["frame"] for r in found], np.int64))
+def _insert(writer: CaptureWriter, table: str, parts: list[tuple[np.ndarray, dict[str, pa.Array]]],
+            cols: dict[str, np.ndarray]) -> None:
+    """Store `table`'s rows: parts of (rows of cols, parser columns), in frame order (stable: the messages of
+    one TCP segment keep theirs)."""
+    parsed = pa.concat_tables([pa.table(columns) for _, columns in parts])
+    at = np.concatenate([at for at, _ in parts])
+    order = np.argsort(at, kind="stable")
+    at = at[order]
     arrays: dict[str, pa.Array] = {"frame": pa.array(cols["frame"][at], _U32), "ts_us": pa.array(cols["ts_us"][at])}
     for name in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
         arrays[name] = pa.array(cols[name][at], _U64)
@@ -190,27 +326,28 @@ def _insert(writer: CaptureWriter, table: str, found: list[dict], cols: dict[str
     select = ["$cid", "frame", "make_timestamp(ts_us)", _addr_sql("src"), _addr_sql("dst")]
     if table in _PORTS:
         select += ["src_port", "dst_port"]
-    names = list(_COLUMNS[table])
-    values = zip(*map(itemgetter(*names), found), strict=True)  # one column at a time, one pass over the dicts
-    for name, column in zip(names, values, strict=True):
-        arrow_type = _COLUMNS[table][name]
-        if arrow_type is None:  # an address: two halves
-            halves = [split128(v) for v in column]
-            arrays[name + "_hi"] = pa.array([h for h, _ in halves], _U64)
-            arrays[name + "_lo"] = pa.array([lo for _, lo in halves], _U64)
+    parsed = parsed.take(pa.array(order))
+    for name, arrow_type in _COLUMNS[table].items():
+        if arrow_type is None:
+            arrays[name + "_hi"] = parsed.column(name + "_hi")
+            arrays[name + "_lo"] = parsed.column(name + "_lo")
             select.append(_addr_sql(name))
         else:
-            arrays[name] = pa.array(column, arrow_type)
+            arrays[name] = parsed.column(name)
             select.append(name)
+    if table == "dhcp6":
+        arrays["addresses"] = parsed.column("addresses")
+        arrays["prefixes"] = parsed.column("prefixes")
+        select += ["list_transform(addresses, lambda a: (a.hi::UHUGEINT << 64) | a.lo::UHUGEINT)",
+                   "list_transform(prefixes, lambda p: {'address': (p.hi::UHUGEINT << 64) | p.lo::UHUGEINT, "
+                   "'length': p.length})"]
     if table == "dns":
-        arrays["answers"] = _answers(found)
+        arrays["answers"] = parsed.column("answers")
         select.append("list_transform(answers, lambda a: {'name': a.name, 'type': a.type, 'ttl': a.ttl, "
-                      "'address': CASE WHEN a.address_hi IS NULL THEN NULL "
-                      "ELSE (a.address_hi::UHUGEINT << 64) | a.address_lo::UHUGEINT END, 'data': a.data})")
+                      "'address': (a.address_hi::UHUGEINT << 64) | a.address_lo::UHUGEINT, 'data': a.data})")
     writer.con.register("_appdata", pa.table(arrays))
     try:
         writer.con.execute(f"INSERT INTO {table} SELECT {', '.join(select)} FROM _appdata",
                            {"cid": writer.capture_id}).fetchall()
     finally:
         writer.con.unregister("_appdata")
-

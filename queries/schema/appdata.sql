@@ -50,6 +50,24 @@ CREATE TABLE IF NOT EXISTS dhcp (
     vendor_class VARCHAR                  -- option 60
 );
 
+CREATE TABLE IF NOT EXISTS dhcp6 (
+    capture_id INTEGER NOT NULL,          -- captures.capture_id
+    frame UINTEGER NOT NULL,              -- packets.frame
+    ts TIMESTAMP NOT NULL,                -- packet time (UTC)
+    src_ip UHUGEINT,                      -- packet source address
+    dst_ip UHUGEINT,                      -- packet destination address
+    message_type UTINYINT NOT NULL,       -- 1 SOLICIT 2 ADVERTISE 3 REQUEST 4 CONFIRM 5 RENEW 6 REBIND 7 REPLY 8 RELEASE 9 DECLINE 10 RECONFIGURE 11 INFORMATION-REQUEST (of the relayed message when relayed)
+    xid UINTEGER NOT NULL,                -- transaction id (24 bits)
+    relay_hops UTINYINT NOT NULL,         -- relay headers (RELAY-FORW/REPL) the message came wrapped in; 0 direct
+    client_duid VARCHAR,                  -- option 1, the client's DUID as hex (tshark's dhcpv6.duid.bytes)
+    server_duid VARCHAR,                  -- option 2, the server's DUID as hex
+    client_mac VARCHAR,                   -- the link-layer address in the client's DUID-LLT/DUID-LL (Ethernet only)
+    fqdn VARCHAR,                         -- option 39, the client's FQDN, dotted, no trailing dot
+    vendor_class VARCHAR,                 -- option 16, the first vendor class data ('MSFT 5.0')
+    addresses UHUGEINT[] NOT NULL,        -- IA addresses (option 5 in IA_NA/IA_TA): asked for, offered or assigned
+    prefixes STRUCT(address UHUGEINT, length UTINYINT)[] NOT NULL  -- delegated prefixes (option 26 in IA_PD)
+);
+
 CREATE TABLE IF NOT EXISTS ntp (
     capture_id INTEGER NOT NULL,          -- captures.capture_id
     frame UINTEGER NOT NULL,              -- packets.frame
@@ -111,9 +129,27 @@ CREATE TABLE IF NOT EXISTS http (
     content_length UBIGINT                -- Content-Length header
 );
 
+CREATE TABLE IF NOT EXISTS smtp (
+    capture_id INTEGER NOT NULL,          -- captures.capture_id
+    frame UINTEGER NOT NULL,              -- packets.frame (a pipelined segment holds several commands: several rows)
+    ts TIMESTAMP NOT NULL,                -- packet time (UTC)
+    src_ip UHUGEINT,                      -- packet source address
+    dst_ip UHUGEINT,                      -- packet destination address
+    src_port USMALLINT,                   -- packet source port
+    dst_port USMALLINT,                   -- packet destination port
+    is_response BOOLEAN NOT NULL,         -- a reply (true) or a command (false)
+    command VARCHAR,                      -- command verb, upper case: EHLO, HELO, MAIL, RCPT, DATA, BDAT, STARTTLS, AUTH, QUIT ...
+    parameter VARCHAR,                    -- the rest of the command line after the verb ('FROM:<a@b.example> SIZE=10')
+    helo VARCHAR,                         -- EHLO/HELO: the name the client gave
+    mail_from VARCHAR,                    -- MAIL FROM: the sender's path without <> ('' for the null sender)
+    rcpt_to VARCHAR,                      -- RCPT TO: the recipient's path without <>
+    reply_code USMALLINT,                 -- reply code (220 greeting, 250 ok, 354 go ahead, 4xx/5xx refusals)
+    reply_text VARCHAR                    -- the reply's first line after the code (a multi-line reply is one row)
+);
+
 CREATE TABLE IF NOT EXISTS appdata_counts (
     capture_id INTEGER NOT NULL,          -- captures.capture_id
-    table_name VARCHAR NOT NULL,          -- dns, dhcp, ntp, tls, http
+    table_name VARCHAR NOT NULL,          -- dns, dhcp, dhcp6, ntp, tls, http, smtp
     candidates BIGINT NOT NULL,           -- packets read for the capture (all tables together; same on every row)
     rows BIGINT NOT NULL,                 -- rows written to the table
     malformed BIGINT NOT NULL,            -- payloads on the table's ports (or recognised as its protocol) that did not parse

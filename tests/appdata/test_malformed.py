@@ -8,6 +8,7 @@ from pathlib import Path
 from builders import eth, ipv4, pcap_file, tcp, udp
 
 from forensics.appdata import Candidate, extract
+from forensics.appdata.extract import TABLES
 from forensics.appdata.records import read_frames, transport_payload
 from forensics.ingest import ImportOptions, import_paths
 from tests.conftest import CORPUS
@@ -64,7 +65,8 @@ def _corpus_payloads(rel: str, limit: int = 400) -> list[Candidate]:
 def test_fuzzed_and_truncated_payloads_never_raise():
     rng = random.Random(15)
     seeds = []
-    for rel in ("zeek/dns53.pcap", "nDPI/1kxun.pcap", "zeek/dhcp__dhcp.pcap", "zeek/ntp__ntp.pcap"):
+    for rel in ("zeek/dns53.pcap", "nDPI/1kxun.pcap", "zeek/dhcp__dhcp.pcap", "zeek/ntp__ntp.pcap", "nDPI/smtp.pcap",
+                "tcpdump/dhcpv6-ia-na.pcap", "ipfixprobe/mixed.pcap"):
         seeds += [c for c in _corpus_payloads(rel) if c.payload]
     assert len(seeds) > 100
     for c in seeds:
@@ -78,6 +80,21 @@ def test_fuzzed_and_truncated_payloads_never_raise():
         for v in variants:
             got = extract([Candidate(c.frame, c.ip_proto, c.src_port, c.dst_port, v)])
             assert sum(len(t) for t in got.tables.values()) + sum(got.malformed.values()) <= 4
+
+
+def test_damaged_smtp_counted_and_import_goes_on(case, tmp_path):
+    a, b = "10.0.0.1", "10.0.0.2"
+    lines = [b"220 mx.example.org ESMTP\r\n", b"MAIL <x@example.org>\r\n", b"999 what\r\n",
+             b"RCPT TO:<y@example.org>\r\n"]
+    frames = [eth(0x0800, ipv4(a, b, 6, tcp(40000, 25, 0x18, line, seq=1 + 100 * k, src=a, dst=b)))
+              for k, line in enumerate(lines)]
+    pcap = tmp_path / "smtp.pcap"
+    pcap.write_bytes(pcap_file([(1.0 + k, f) for k, f in enumerate(frames)]))
+    assert import_paths(case, [str(pcap)], ImportOptions(workers=1)).exit_code == 0
+    assert case.con.execute("SELECT frame, reply_code, rcpt_to FROM smtp ORDER BY frame").fetchall() == [
+        (1, 220, None), (4, None, "y@example.org")]
+    assert case.con.execute("SELECT rows, malformed FROM appdata_counts WHERE table_name = 'smtp'").fetchone() \
+        == (2, 2)
 
 
 def test_read_back_payload_equals_dpkt():
@@ -113,7 +130,7 @@ def test_force_reimport_replaces_the_rows(case, tmp_path):
     import_paths(case, [str(pcap)], ImportOptions(workers=1))
     import_paths(case, [str(pcap)], ImportOptions(workers=1, force=True))
     assert case.con.execute("SELECT count(*), count(DISTINCT capture_id) FROM dns").fetchone() == (1, 1)
-    assert case.con.execute("SELECT count(*) FROM appdata_counts").fetchone()[0] == 5
+    assert case.con.execute("SELECT count(*) FROM appdata_counts").fetchone()[0] == len(TABLES)
 
 
 def test_a_case_made_before_the_tables_opens_read_only(tmp_path):
@@ -124,7 +141,7 @@ def test_a_case_made_before_the_tables_opens_read_only(tmp_path):
     path = tmp_path / "old.duckdb"
     Case.open(path).close()
     con = duckdb.connect(str(path))
-    for table in ("dns", "dhcp", "ntp", "tls", "http", "appdata_counts"):
+    for table in (*TABLES, "appdata_counts"):
         con.execute(f"DROP TABLE {table}")
     con.close()
     with Case.open(path, read_only=True) as case:

@@ -3,7 +3,8 @@
 Known differences, on purpose (also in README "Application metadata"):
 - tshark's dns.a lists A records of every section; our `answers` is the answer section, so ours are
   compared with the first addresses tshark lists.
-- TLS after STARTTLS: the hellos come after more than FIRST_SEGMENTS segments of SMTP, and are missed.
+- TLS after STARTTLS on a port other than SMTP's (25, 587, 2525): the hellos come after more than
+  FIRST_SEGMENTS segments, and are missed.
 - IP fragments are not reassembled: tshark's DNS in reassembled fragments is left out of the comparison.
 - TCP retransmissions are read again (tshark does not dissect them as HTTP).
 - HTTP: only the first segments of each connection direction are read (see ingest/appdata_pass.py), so
