@@ -9,9 +9,9 @@ from pathlib import Path
 import dpkt
 import numpy as np
 import pytest
-from conftest import CORPUS
 
 from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
+from tests.conftest import CORPUS
 
 FILES = ["tcpdump/dns_tcp.pcap", "tcpdump/dnssec.pcap", "zeek/http-vlan-0.pcap"]
 
