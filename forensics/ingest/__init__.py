@@ -489,7 +489,7 @@ def derive_flows(writer: CaptureWriter, options: ImportOptions) -> int:
     The import meters flows while it decodes (forensics.ingest.flowmeter, the same definition); this SQL
     is the reference, and the path taken when the capture's timestamps go backwards.
     """
-    writer.bulk.execute("DELETE FROM flows WHERE capture_id = $c AND source = 'pcap'", {"c": writer.capture_id})
+    writer.clear_derived_flows()
     idle_us, active_us = _timeouts_us(options)
     sql = read_sql("derive/flows_from_packets.sql")
     writer.bulk.execute(sql, {"capture_id": writer.capture_id, "idle_us": idle_us, "active_us": active_us}).fetchall()
