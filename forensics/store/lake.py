@@ -250,6 +250,10 @@ class Stage:
         """Stage flows already in the Parquet layout (derived_flow_table())."""
         self._write("flows", capture_id, table)
 
+    def write_table(self, table_name: str, capture_id: int, table: pa.Table) -> None:
+        """Stage rows already in the Parquet layout of `table_name` (no temp view follows them: conversion)."""
+        self._write(table_name, capture_id, table)
+
     def drop_derived_flows(self) -> None:
         """Forget the metered flows staged so far (the SQL derives the capture's flows instead)."""
         for entry in [p for p in self.parts if p[0] == "flows"]:
