@@ -608,6 +608,12 @@ class Case:
                     self.bulk.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": cid}).fetchall()
             raise
 
+    def finish_lake_commit(self) -> None:
+        """After a COMMIT that dropped lake parts from lake_parts (forensics.store.lake_prune): delete their files."""
+        if self.lake_root is not None and self._doomed:
+            lake.remove_files(self.lake_root, self._doomed)
+        self._doomed = []
+
     def _committed(self, cid: int | None, meta: CaptureMeta) -> bool:
         """Whether the file's captures row is committed (a signal can land after COMMIT returned)."""
         if cid is None:

@@ -116,11 +116,22 @@ SCHEMAS = {"packets": pa.schema([(n, t) for n, t, _ in PACKET_COLUMNS]),
 DAY_COLUMN = {"packets": "ts", "flows": "first_ts"}
 
 
+# Columns that grow row by row (counters, times, offsets) are delta-encoded (DELTA_BINARY_PACKED, which DuckDB,
+# Spark, Polars and pyarrow read); the rest dictionary-encoded where it pays. On the 2M bench capture's first
+# part: 24.2 bytes/packet with dictionary+zstd everywhere, 16.2 with these delta columns, and the writer
+# faster (0.26 s CPU against 0.39 for 491,520 packets).
+DELTA_COLUMNS = {"packets": ("frame", "ts", "file_offset", "ip_id"),
+                 "flows": ("flow_id", "record_pos", "first_ts", "last_ts")}
+
+
 def write_part(table: pa.Table, path: Path) -> int:
-    """Write one Parquet part (the table in its SCHEMAS order) and return its size in bytes."""
+    """Write one Parquet part (a table of SCHEMAS) and return its size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    delta = DELTA_COLUMNS["packets" if "frame" in table.column_names else "flows"]
     pq.write_table(table, path, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL,
-                   row_group_size=1 << 20, write_statistics=True)
+                   row_group_size=1 << 20, write_statistics=True,
+                   use_dictionary=[c for c in table.column_names if c not in delta],
+                   column_encoding={c: "DELTA_BINARY_PACKED" for c in delta})
     return path.stat().st_size
 
 
