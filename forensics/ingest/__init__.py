@@ -219,7 +219,7 @@ def _import_read_first(case: Case, index: int, path: str, options: ImportOptions
     size, sniffed, hasher = pre
     reader = CaptureReader(path, sniffed, size, batch_rows=PACKET_BATCH_ROWS)
     meter = FlowMeter(0, *_timeouts_us(options))
-    items = list(_decode_items(reader, meter, progress))
+    items = list(_decode_items(reader, meter, progress, case.lake_root is not None))
     stored = not (reader.rejected is not None and reader.packets == 0)
     run.was_read(index, hasher.digest if stored else None, path)
     if not stored:  # nothing readable: rejected whole, as _import_capture rejects it
@@ -373,12 +373,13 @@ class _Decoded:
     items: list
 
 
-def _decode_items(reader: CaptureReader, meter: FlowMeter,
-                  progress: ImportProgress) -> Iterator[tuple[pa.Table, PacketStats, list, FlowColumns | None]]:
+def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgress,
+                  lake_layout: bool = False) -> Iterator[tuple[pa.Table, PacketStats, list, FlowColumns | None]]:
     """Decode, shape the packets for the store, meter the flows (on the read-ahead thread of a large file).
     The decoded batch itself is let go here (only its Arrow form travels on: flat memory)."""
     for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
-        yield packet_table(chunk.batch), PacketStats.of(chunk.batch), chunk.exports, meter.feed(chunk.batch)
+        yield (packet_table(chunk.batch, lake_layout), PacketStats.of(chunk.batch), chunk.exports,
+               meter.feed(chunk.batch))
 
 
 def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: _Hasher, options: ImportOptions,
@@ -396,7 +397,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
         with case.importing(meta, small=_small(size, sniffed), capture_id=capture_id) as writer:
             collector = None  # made at the first UDP datagram that may be a flow export
             finished = _FlowBuffer(writer, meter)
-            items = decoded.items if decoded else read_ahead(_decode_items(reader, meter, progress), depth=1)
+            items = decoded.items if decoded else read_ahead(
+                _decode_items(reader, meter, progress, case.lake_root is not None), depth=1)
             for table, stats, exports, flows in items:
                 writer.append_packet_table(table, stats)
                 del table

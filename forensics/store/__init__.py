@@ -150,7 +150,7 @@ class CaptureWriter:
         """
         bulk = self.bulk
         if self.stage is not None:
-            self.stage.write_packets(self.capture_id, table)
+            self.stage.write_packets(self.capture_id, table)  # shaped for the lake already, or converted
         else:
             bulk.register("_batch", table)
             try:
@@ -275,12 +275,16 @@ def _mac_blobs(values: np.ndarray) -> pa.Array:
 _V4_MAPPED_HI32 = np.uint64(0xFFFF)
 
 
-def packet_table(batch: PacketBatch) -> pa.Table:
+def packet_table(batch: PacketBatch, lake_layout: bool = False) -> pa.Table:
     """A packet batch as the Arrow table _INSERT_PACKETS reads: packet_rows' types, NULLs as validity.
 
     An address goes to the 32-bit IPv4 column when the packet is IPv4 and the address is in the mapped
     range (a cut IPv4 header leaves it 0: that one is kept as the 128-bit 0, as before the split).
+    With lake_layout, the table of a lake's Parquet parts instead (forensics/store/lake_layout.py: each
+    address as A_hi/A_lo, the IPv4-mapped address for IPv4), made from the batch's own halves.
     """
+    if lake_layout:
+        return _lake_packet_table(batch)
     cols: dict[str, pa.Array] = {
         "frame": pa.array(batch["frame"], type=pa.uint32()),
         "ts": pa.array(batch["ts_us"].astype(np.int64, copy=False)).cast(pa.timestamp("us")),
@@ -308,6 +312,37 @@ def packet_table(batch: PacketBatch) -> pa.Table:
         else:
             cols[name] = _nullable(batch[name], _LINK_NULLABLE[name])
     return pa.table(cols)
+
+
+def _lake_packet_table(batch: PacketBatch) -> pa.Table:
+    cols: dict[str, pa.Array] = {
+        "frame": pa.array(batch["frame"], type=pa.uint32()),
+        "ts": pa.array(batch["ts_us"].astype(np.int64, copy=False)).cast(pa.timestamp("us")),
+        "iface": pa.array(batch["iface"], type=pa.uint16()),
+        "linktype": pa.array(batch["linktype"], type=pa.uint16()),
+        "file_offset": pa.array(batch["file_offset"], type=pa.uint64()),
+        "caplen": pa.array(batch["caplen"], type=pa.uint32()),
+        "wirelen": pa.array(batch["wirelen"], type=pa.uint32()),
+    }
+    for name, arrow_type in _NULLABLE.items():
+        cols[name] = _nullable(batch[name], arrow_type)
+    ip = (batch["ip_version"] == 4) | (batch["ip_version"] == 6)
+    for side in ("src", "dst"):
+        cols[side + "_ip_hi"] = _nullable(batch[side + "_hi"], pa.uint64(), ip)
+        cols[side + "_ip_lo"] = _nullable(batch[side + "_lo"], pa.uint64(), ip)
+    cols["malformed"] = pa.array(batch["malformed"], type=pa.bool_())
+    for name in _LINK_ORDER:
+        if name in _MAC_COLUMNS:
+            cols[name] = _mac_blobs(batch[name])
+        elif name in ("arp_spa", "arp_tpa"):
+            values = batch[name]
+            valid = values >= 0
+            cols[name + "_hi"] = _nullable(np.zeros(len(values), np.uint64), pa.uint64(), valid)
+            cols[name + "_lo"] = _nullable(values.astype(np.uint64) | (_V4_MAPPED_HI32 << np.uint64(32)),
+                                           pa.uint64(), valid)
+        else:
+            cols[name] = _nullable(batch[name], _LINK_NULLABLE[name])
+    return pa.table([cols[name] for name in lake.SCHEMAS["packets"].names], schema=lake.SCHEMAS["packets"])
 
 
 _INSERT_PACKETS = """
