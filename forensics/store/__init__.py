@@ -426,7 +426,11 @@ class Case:
                 raise UsageError(f"{path}: a folder without {lake.CATALOG}: not a case. Import captures first: "
                                  "forensics import PATH --db FOLDER")
             if not read_only:
-                lake.ensure_layout(Path(path))
+                folder = Path(path)
+                if folder.is_dir() and not Path(lake.catalog_path(path)).exists() and any(folder.iterdir()):
+                    raise UsageError(f"{path}: a folder that is not a case (no {lake.CATALOG}) and not empty; "
+                                     "give a new path or an empty folder for a new case")
+                lake.ensure_layout(folder)
             db = lake.catalog_path(path)
         try:
             con = duckdb.connect(db, read_only=read_only)

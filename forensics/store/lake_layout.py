@@ -26,6 +26,9 @@ EMPTY_PART = "capture_id=0/day=1970-01-01/part-empty.parquet"
 # zstd level 1 keeps the writer near pyarrow's encode speed; measured on the 2M bench capture (bench/lake.py).
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 1
+# DuckDB's own row group size: a scan splits across cores and prunes by min/max per 122,880 rows, as on a
+# single-file case (400k-packet part: 14.7 bytes/packet against 14.9 with 1M-row groups, filters no slower).
+ROW_GROUP_ROWS = 122_880
 
 _ADDR = pa.uint64()
 _MAC = pa.binary(6)
@@ -129,7 +132,7 @@ def write_part(table: pa.Table, path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     delta = DELTA_COLUMNS["packets" if "frame" in table.column_names else "flows"]
     pq.write_table(table, path, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL,
-                   row_group_size=1 << 20, write_statistics=True,
+                   row_group_size=ROW_GROUP_ROWS, write_statistics=True,
                    use_dictionary=[c for c in table.column_names if c not in delta],
                    column_encoding={c: "DELTA_BINARY_PACKED" for c in delta})
     return path.stat().st_size

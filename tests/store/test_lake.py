@@ -4,6 +4,7 @@ that other readers see as the views do, conversion, and --force on a lake."""
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -65,8 +66,14 @@ def _assert_same(lake_path: Path, single_path: Path) -> None:
 @pytest.fixture(scope="module")
 def single_case(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("single") / "case.duckdb"
-    with Case.open(path) as case:
-        summary = import_paths(case, _files(), ImportOptions())
+    layout = os.environ.pop("FORENSICS_LAYOUT", None)  # a single file even when the suite runs on lakes
+    try:
+        with Case.open(path) as case:
+            summary = import_paths(case, _files(), ImportOptions())
+    finally:
+        if layout is not None:
+            os.environ["FORENSICS_LAYOUT"] = layout
+    assert path.is_file()
     assert {f.status for f in summary.files} == {"imported"}, [f.message for f in summary.files]
     return path
 
@@ -152,3 +159,26 @@ def test_views_work_from_any_working_directory(single_case, tmp_path, monkeypatc
     con.execute(f"SET GLOBAL file_search_path = '{target}'")
     assert con.execute("SELECT count(*) FROM packets").fetchone()[0] == n
     con.close()
+
+
+def test_layout_is_chosen_by_the_path(tmp_path, monkeypatch):
+    from forensics.errors import UsageError
+
+    monkeypatch.delenv("FORENSICS_LAYOUT", raising=False)
+    with Case.open(tmp_path / "new") as case:  # a new path without .duckdb: a lake
+        assert case.lake_root is not None
+    assert (tmp_path / "new" / "case.duckdb").is_file()
+    with Case.open(tmp_path / "new.duckdb") as case:  # a new .duckdb path: a single file
+        assert case.lake_root is None
+    assert (tmp_path / "new.duckdb").is_file()
+    monkeypatch.setenv("FORENSICS_LAYOUT", "lake")
+    with Case.open(tmp_path / "other.duckdb") as case:  # ... unless FORENSICS_LAYOUT=lake
+        assert case.lake_root is not None
+    with Case.open(tmp_path / "new.duckdb") as case:  # an existing file stays a single file
+        assert case.lake_root is None
+    busy = tmp_path / "captures"
+    busy.mkdir()
+    (busy / "a.pcap").write_bytes(b"x")
+    with pytest.raises(UsageError, match="not a case"):  # a folder of other things is never made a case
+        Case.open(busy)
+    assert sorted(p.name for p in busy.iterdir()) == ["a.pcap"]
