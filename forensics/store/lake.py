@@ -87,12 +87,15 @@ def orphans(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
 
 
 def sweep(con: duckdb.DuckDBPyConnection, root: Path) -> int:
-    """Delete leftovers: staged imports (no import is running when the case is open for writing) and
-    published files lake_parts does not list. Returns the files removed."""
+    """Delete leftovers: staged imports of other processes (none can be running: this one holds the write
+    lock) and published files lake_parts does not list. Returns the files removed."""
     removed = 0
     staging = root / STAGING
+    mine = f"{os.getpid()}-"  # an import of this process may be running on another connection: not a leftover
     if staging.is_dir():
         for entry in staging.iterdir():
+            if entry.name.startswith(mine):
+                continue
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
             removed += 1
     for rel in orphans(con, root):
