@@ -62,7 +62,7 @@ def convert_to_lake(source: str | Path, target: str | Path | None = None) -> dic
     dest = Path(target) if target is not None else default_target(source)
     if dest.exists():
         raise UsageError(f"{dest}: already exists; choose another --to or remove it first")
-    Case.open(source).close()  # schema up to date, leftovers of a killed import purged
+    Case.open(source, read_only=True).close()  # writes only to upgrade its schema or purge a killed import
     for old in dest.parent.glob(f".{dest.name}.converting-*"):  # an interrupted conversion's leftovers
         shutil.rmtree(old, ignore_errors=True)
     build = dest.parent / f".{dest.name}.converting-{os.getpid()}"
@@ -109,12 +109,15 @@ def _build(source: Path, build: Path) -> dict:
                 rows[table_name] = 0
                 for cid in cids:
                     reader = con.sql(select, params={"c": cid}).to_arrow_reader(CONVERT_BATCH_ROWS)
-                    for batch in reader:
-                        table = pa.Table.from_batches([batch])
-                        table = pa.table([table.column(n).cast(schema.field(n).type) for n in schema.names],
-                                         schema=schema)
-                        stage.write_table(table_name, cid, table)
-                        rows[table_name] += len(table)
+                    try:
+                        for batch in reader:
+                            table = pa.Table.from_batches([batch])
+                            table = pa.table([table.column(n).cast(schema.field(n).type) for n in schema.names],
+                                             schema=schema)
+                            stage.write_table(table_name, cid, table)
+                            rows[table_name] += len(table)
+                    finally:
+                        reader.close()  # the connection takes no other statement while a result is open
             stage.publish()
             for table_name in _SELECT:
                 src_n = con.execute(

@@ -182,3 +182,26 @@ def test_layout_is_chosen_by_the_path(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match="not a case"):  # a folder of other things is never made a case
         Case.open(busy)
     assert sorted(p.name for p in busy.iterdir()) == ["a.pcap"]
+
+
+def test_interrupted_conversion_leaves_no_case_and_the_source_as_it_was(single_case, tmp_path, monkeypatch):
+    from forensics.store import lake
+
+    digest_before = single_case.read_bytes()
+    calls = []
+
+    def interrupted(self, table_name, capture_id, table):
+        calls.append(table_name)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, table_name, capture_id, table)
+
+    original = lake.Stage.write_table
+    monkeypatch.setattr(lake.Stage, "write_table", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        convert_to_lake(single_case, tmp_path / "conv")
+    assert not (tmp_path / "conv").exists() and not list(tmp_path.glob(".conv.converting-*"))
+    assert single_case.read_bytes() == digest_before
+    monkeypatch.setattr(lake.Stage, "write_table", original)
+    convert_to_lake(single_case, tmp_path / "conv")  # the next attempt completes
+    assert (tmp_path / "conv" / "case.duckdb").is_file()
