@@ -492,7 +492,13 @@ class Case:
             return False
 
     def _needs_upgrade(self) -> bool:
-        """A schema-2 case: packet_rows without the link-layer columns."""
+        """A schema-2 case: packet_rows without the link-layer columns; a lake whose views name another folder
+        (moved or copied since they were made: a write-open rebuilds them)."""
+        if self.lake_root is not None:
+            return lake.views_are_stale(self.con, self.lake_root)
+        return self._needs_v2_upgrade()
+
+    def _needs_v2_upgrade(self) -> bool:
         try:
             return self._table_type("packet_rows") == "BASE TABLE" and not self._has_column("packet_rows", "src_mac")
         except duckdb.Error:
@@ -506,10 +512,10 @@ class Case:
     def _apply_schema(self) -> None:
         if self._table_type("packets") == "BASE TABLE":
             self._migrate_v1()
-        elif self._needs_upgrade():
+        elif self._needs_v2_upgrade():
             self._migrate_v2()
         if self.lake_root is not None:
-            self.con.execute(read_sql(LAKE_VIEWS))
+            self.con.execute(lake.views_sql(read_sql(LAKE_VIEWS), self.lake_root))
         for rel in SCHEMA_FILES:
             try:
                 sql = read_sql(rel)
@@ -517,7 +523,7 @@ class Case:
                 continue
             self.con.execute(sql)
         if self.lake_root is not None:
-            self.con.execute(read_sql(LAKE_VIEWS))
+            self.con.execute(lake.views_sql(read_sql(LAKE_VIEWS), self.lake_root))
         if self.con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 0:
             self.con.execute("INSERT INTO schema_version VALUES ($v)", {"v": SCHEMA_VERSION})
 

@@ -69,11 +69,31 @@ def sql_literal(text: str) -> str:
 
 
 def set_search_path(con: duckdb.DuckDBPyConnection, root: str | Path) -> None:
-    """Resolve the views' relative paths against the case folder, for this and every cursor of `con`; keep
+    """Resolve relative paths against the case folder, for this and every cursor of `con`; let the case folder
+    be read when file access is switched off (enable_external_access = false, as user checks run); keep
     Parquet footers cached between queries (parts never change once written: a rewrite is a new file). Binding
     a query on the flows view took 23 ms without the cache, 2.3 ms with it (400k-packet case, bench/lake.py)."""
-    con.execute(f"SET GLOBAL file_search_path = {sql_literal(str(Path(root).resolve()))}")
+    base = str(Path(root).resolve())
+    con.execute(f"SET GLOBAL file_search_path = {sql_literal(base)}")
+    con.execute(f"SET GLOBAL allowed_directories = [{sql_literal(base + '/')}]")
     con.execute("SET GLOBAL parquet_metadata_cache = true")
+
+
+def views_sql(text: str, root: Path) -> str:
+    """queries/schema/lake_views.sql with the views' globs made absolute under `root`: a connection with file
+    access switched off (user checks, `forensics sql`) may still read them through allowed_directories, which
+    matches absolute paths only."""
+    base = str(Path(root).resolve()).replace("'", "''")
+    return (text.replace("('packets/*/*/*.parquet')", f"('{base}/packets/*/*/*.parquet')")
+                .replace("('flows/*/*/*.parquet')", f"('{base}/flows/*/*/*.parquet')"))
+
+
+def views_are_stale(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
+    """Whether the catalog's packets view reads another folder than `root` (the case was moved or copied)."""
+    row = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'packets' AND NOT temporary "
+                      "AND schema_name = 'main'").fetchone()
+    base = str(Path(root).resolve()).replace("'", "''")
+    return row is None or f"'{base}/packets/" not in row[0]
 
 
 def orphans(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
@@ -330,4 +350,5 @@ def capture_parts(con: duckdb.DuckDBPyConnection, capture_id: int) -> list[str]:
 
 
 __all__ = ["CATALOG", "SCHEMAS", "TABLES", "Stage", "capture_parts", "catalog_path", "derived_flow_table",
-           "ensure_layout", "is_lake", "orphans", "remove_files", "set_search_path", "sweep", "wants_lake"]
+           "ensure_layout", "is_lake", "orphans", "remove_files", "set_search_path", "sweep", "views_are_stale",
+           "views_sql", "wants_lake"]

@@ -201,8 +201,8 @@ def readme_text() -> str:
         "           ELSE printf('%016x%016x', src_ip_hi, src_ip_lo) END AS src FROM 'packets/*/*/*.parquet';",
         "",
         "or open the catalog, where the views `packets` and `flows` rebuild UHUGEINT addresses and the macro",
-        "`ip_text(a)` renders them. The views use paths relative to this folder: from another working",
-        "directory run `SET GLOBAL file_search_path = '/path/to/this/folder';` first (forensics does it).",
+        "`ip_text(a)` renders them. The views name this folder by its absolute path; after moving the folder,",
+        "open it once with forensics (or use `lake_packets('/new/place/packets/*/*/*.parquet')`).",
         "",
     ]
     for table_name, cols in (("packets", PACKET_COLUMNS), ("flows", FLOW_COLUMNS)):

@@ -3,8 +3,9 @@
 --   names of a single-file case as views over the Parquet parts, so every report, check and filter reads the same
 --   columns and types. Each 128-bit address column A is stored as A_hi, A_lo (UBIGINT, Parquet UINT64: the high
 --   and low 64 bits) and rebuilt here as (A_hi::UHUGEINT << 64) | A_lo. capture_id (and day) come from the hive
---   folder names packets/capture_id=N/day=YYYY-MM-DD/. Paths are relative to the case folder: the tool sets
---   file_search_path to it on every open (a plain duckdb user: SET GLOBAL file_search_path = '/path/to/case').
+--   folder names packets/capture_id=N/day=YYYY-MM-DD/. The views' globs below are made absolute under the case
+--   folder when a case is opened for writing (forensics/store/lake.py views_sql): file access switched off
+--   (enable_external_access = false) still reads them through allowed_directories, which the tool sets.
 --   The part packets|flows/capture_id=0/day=1970-01-01/part-empty.parquet holds no rows: globs never come up empty.
 
 -- The packet parts of `parts` (a glob or list of Parquet files), with the columns of the packets view.

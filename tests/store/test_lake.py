@@ -144,7 +144,7 @@ def test_force_replaces_a_captures_parts(tmp_path):
     assert not any((lake_path / p[0]).exists() for p in before)
 
 
-def test_views_work_from_any_working_directory(single_case, tmp_path, monkeypatch):
+def test_views_work_from_any_working_directory_and_after_a_move(single_case, tmp_path, monkeypatch):
     import duckdb
 
     target = tmp_path / "lake"
@@ -153,12 +153,18 @@ def test_views_work_from_any_working_directory(single_case, tmp_path, monkeypatc
     with Case.open(target, read_only=True) as case:
         n = case.con.execute("SELECT count(*) FROM packets").fetchone()[0]
         assert n == case.con.execute("SELECT sum(packets) FROM captures").fetchone()[0]
-    con = duckdb.connect(str(target / "case.duckdb"), read_only=True)  # a plain duckdb user, as README.md says
-    with pytest.raises(duckdb.IOException):
-        con.execute("SELECT count(*) FROM packets").fetchall()
-    con.execute(f"SET GLOBAL file_search_path = '{target}'")
+        case.con.execute("SET enable_external_access = false")  # as user checks and `forensics sql` run
+        assert case.con.cursor().execute("SELECT count(*) FROM packets").fetchone()[0] == n
+        with pytest.raises(duckdb.PermissionException):
+            case.con.execute(f"SELECT count(*) FROM read_parquet('{single_case}')").fetchall()
+    con = duckdb.connect(str(target / "case.duckdb"), read_only=True)  # a plain duckdb user
     assert con.execute("SELECT count(*) FROM packets").fetchone()[0] == n
     con.close()
+    moved = tmp_path / "moved"
+    target.rename(moved)
+    with Case.open(moved, read_only=True) as case:  # the views are rebuilt for the new place first
+        assert case.con.execute("SELECT count(*) FROM packets").fetchone()[0] == n
+        assert case.con.execute("SELECT count(*) FROM flows").fetchone()[0] > 0
 
 
 def test_layout_is_chosen_by_the_path(tmp_path, monkeypatch):
