@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,27 @@ def case(tmp_path):
     c = Case.open(tmp_path / "case.duckdb")
     yield c
     c.close()
+
+
+# FORENSICS_LAYOUT=lake runs the suite on lake cases (forensics/store/lake.py): every new case path, .duckdb
+# included, becomes a case folder. Tests that open a case with duckdb.connect(path) get what README.md in the
+# folder tells a plain duckdb user to do: the catalog, with file_search_path set to the folder.
+if os.environ.get("FORENSICS_LAYOUT") == "lake":
+    import duckdb
+
+    _connect = duckdb.connect
+
+    def _connect_lake_aware(database: object = ":memory:", *args: object, **kwargs: object) -> object:
+        from forensics.store import lake
+
+        if isinstance(database, str | Path) and lake.is_lake(database):
+            con = _connect(lake.catalog_path(database), *args, **kwargs)
+            lake.set_search_path(con, database)
+            return con
+        return _connect(database, *args, **kwargs)
+
+    duckdb.connect = _connect_lake_aware
+
+
+def pytest_report_header() -> str:
+    return f"case layout: {os.environ.get('FORENSICS_LAYOUT', 'file')} (FORENSICS_LAYOUT=lake: case folders)"

@@ -34,7 +34,7 @@ app = typer.Typer(
 )
 
 COMMAND_MODULES = ["import_cmd", "info", "demo", "report", "packets", "carve", "flows", "sql", "check",
-                   "alerts", "serve", "reconstruct", "runs", "retain"]
+                   "alerts", "serve", "reconstruct", "runs", "retain", "convert"]
 
 for _name in COMMAND_MODULES:
     try:

@@ -222,7 +222,7 @@ def _import_read_first(case: Case, index: int, path: str, options: ImportOptions
     reader = CaptureReader(path, sniffed, size, batch_rows=PACKET_BATCH_ROWS)
     meter = FlowMeter(0, *_timeouts_us(options))
     selector = CandidateSelector() if options.appdata else None
-    items = list(_decode_items(reader, meter, progress, selector))
+    items = list(_decode_items(reader, meter, progress, selector, case.lake_root is not None))
     stored = not (reader.rejected is not None and reader.packets == 0)
     run.was_read(index, hasher.digest if stored else None, path)
     if not stored:  # nothing readable: rejected whole, as _import_capture rejects it
@@ -378,7 +378,7 @@ class _Decoded:
 
 
 def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgress,
-                  selector: CandidateSelector | None = None,
+                  selector: CandidateSelector | None = None, lake_layout: bool = False,
                   ) -> Iterator[tuple[pa.Table, PacketStats, list, FlowColumns | None]]:
     """Decode, shape the packets for the store, meter the flows, choose application metadata candidates (on
     the read-ahead thread of a large file). The decoded batch itself is let go here (only its Arrow form
@@ -386,7 +386,8 @@ def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgr
     for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
         if selector is not None:
             selector.feed(chunk.batch)
-        yield packet_table(chunk.batch), PacketStats.of(chunk.batch), chunk.exports, meter.feed(chunk.batch)
+        yield (packet_table(chunk.batch, lake_layout), PacketStats.of(chunk.batch), chunk.exports,
+               meter.feed(chunk.batch))
 
 
 def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: _Hasher, options: ImportOptions,
@@ -405,8 +406,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
         with case.importing(meta, small=_small(size, sniffed), capture_id=capture_id) as writer:
             collector = None  # made at the first UDP datagram that may be a flow export
             finished = _FlowBuffer(writer, meter)
-            items = decoded.items if decoded else read_ahead(_decode_items(reader, meter, progress, selector),
-                                                                    depth=1)
+            items = decoded.items if decoded else read_ahead(
+                _decode_items(reader, meter, progress, selector, case.lake_root is not None), depth=1)
             for table, stats, exports, flows in items:
                 writer.append_packet_table(table, stats)
                 del table
@@ -504,7 +505,7 @@ def derive_flows(writer: CaptureWriter, options: ImportOptions) -> int:
     The import meters flows while it decodes (forensics.ingest.flowmeter, the same definition); this SQL
     is the reference, and the path taken when the capture's timestamps go backwards.
     """
-    writer.bulk.execute("DELETE FROM flows WHERE capture_id = $c AND source = 'pcap'", {"c": writer.capture_id})
+    writer.clear_derived_flows()
     idle_us, active_us = _timeouts_us(options)
     sql = read_sql("derive/flows_from_packets.sql")
     writer.bulk.execute(sql, {"capture_id": writer.capture_id, "idle_us": idle_us, "active_us": active_us}).fetchall()

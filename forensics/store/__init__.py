@@ -24,6 +24,7 @@ from forensics import __version__
 from forensics.errors import UsageError
 from forensics.records import PacketBatch
 from forensics.resources import read_sql
+from forensics.store import lake
 from forensics.store.flow_table import flow_record_table
 
 # Packets per append: whole DuckDB row groups (122,880 rows) compress fully, and several let it use every core.
@@ -48,7 +49,11 @@ def _memory_limit(text: str) -> str:
 SCHEMA_FILES = ["schema/tables.sql", "schema/macros.sql", "schema/flow_exports.sql", "derive/conversations.sql",
                 "schema/alerts.sql", "schema/appdata.sql", "schema/runs.sql", "schema/flow_app.sql",
                 "schema/flow_gaps.sql",
-                "schema/retention.sql"]
+                "schema/retention.sql",
+                "schema/lake_parts.sql"]
+# A lake case (a folder: forensics/store/lake.py) applies this before SCHEMA_FILES (its views packet_rows and
+# flows stand where tables.sql would create tables) and after (its packets view reads the Parquet parts directly).
+LAKE_VIEWS = "schema/lake_views.sql"
 
 
 @dataclass
@@ -105,6 +110,13 @@ class CaptureWriter:
         self.invalid_flows: Counter[str] = Counter()  # exported flow records left out: reason -> count
         self._invalid_reasons: dict[str, str] = {}
         self._flow_seq = 0  # exported records appended so far, also those stored under an earlier capture
+        self.stage: lake.Stage | None = None  # a lake case: where this file's parts are staged
+
+    def clear_derived_flows(self) -> None:
+        """Remove the flows metered from this capture's packets so far (the SQL derives them instead)."""
+        if self.stage is not None:
+            self.stage.drop_derived_flows()
+        self.bulk.execute("DELETE FROM flows WHERE capture_id = $c AND source = 'pcap'", {"c": self.capture_id})
 
     def add_interface(
         self, iface: int, section: int, linktype: int, snaplen: int | None,
@@ -141,13 +153,16 @@ class CaptureWriter:
         Batches of PACKET_BATCH_ROWS rows compress best.
         """
         bulk = self.bulk
-        bulk.register("_batch", table)
-        try:
-            bulk.execute(_INSERT_PACKETS, {"cid": self.capture_id}).fetchall()
-        finally:
-            bulk.unregister("_batch")
-        if bulk is not self.con:
-            self.case.drop_cached_blocks()
+        if self.stage is not None:
+            self.stage.write_packets(self.capture_id, table)  # shaped for the lake already, or converted
+        else:
+            bulk.register("_batch", table)
+            try:
+                bulk.execute(_INSERT_PACKETS, {"cid": self.capture_id}).fetchall()
+            finally:
+                bulk.unregister("_batch")
+            if bulk is not self.con:
+                self.case.drop_cached_blocks()
         self.counts.packets += stats.rows
         self.counts.malformed += stats.malformed
         lo, hi = stats.ts_min, stats.ts_max
@@ -158,6 +173,9 @@ class CaptureWriter:
         -1 for NULL, addresses as uint64 halves; flow ids as a FlowMeter for capture 0 numbers them: the
         capture id is added here), through the bulk connection like the packets."""
         if len(flows["flow_id"]) == 0:
+            return
+        if self.stage is not None:
+            self.stage.write_flows(self.capture_id, lake.derived_flow_table(flows, self.capture_id))
             return
         bulk = self.bulk
         bulk.register("_flows", pa.table(flows))
@@ -264,12 +282,16 @@ def _mac_blobs(values: np.ndarray) -> pa.Array:
 _V4_MAPPED_HI32 = np.uint64(0xFFFF)
 
 
-def packet_table(batch: PacketBatch) -> pa.Table:
+def packet_table(batch: PacketBatch, lake_layout: bool = False) -> pa.Table:
     """A packet batch as the Arrow table _INSERT_PACKETS reads: packet_rows' types, NULLs as validity.
 
     An address goes to the 32-bit IPv4 column when the packet is IPv4 and the address is in the mapped
     range (a cut IPv4 header leaves it 0: that one is kept as the 128-bit 0, as before the split).
+    With lake_layout, the table of a lake's Parquet parts instead (forensics/store/lake_layout.py: each
+    address as A_hi/A_lo, the IPv4-mapped address for IPv4), made from the batch's own halves.
     """
+    if lake_layout:
+        return _lake_packet_table(batch)
     cols: dict[str, pa.Array] = {
         "frame": pa.array(batch["frame"], type=pa.uint32()),
         "ts": pa.array(batch["ts_us"].astype(np.int64, copy=False)).cast(pa.timestamp("us")),
@@ -297,6 +319,37 @@ def packet_table(batch: PacketBatch) -> pa.Table:
         else:
             cols[name] = _nullable(batch[name], _LINK_NULLABLE[name])
     return pa.table(cols)
+
+
+def _lake_packet_table(batch: PacketBatch) -> pa.Table:
+    cols: dict[str, pa.Array] = {
+        "frame": pa.array(batch["frame"], type=pa.uint32()),
+        "ts": pa.array(batch["ts_us"].astype(np.int64, copy=False)).cast(pa.timestamp("us")),
+        "iface": pa.array(batch["iface"], type=pa.uint16()),
+        "linktype": pa.array(batch["linktype"], type=pa.uint16()),
+        "file_offset": pa.array(batch["file_offset"], type=pa.uint64()),
+        "caplen": pa.array(batch["caplen"], type=pa.uint32()),
+        "wirelen": pa.array(batch["wirelen"], type=pa.uint32()),
+    }
+    for name, arrow_type in _NULLABLE.items():
+        cols[name] = _nullable(batch[name], arrow_type)
+    ip = (batch["ip_version"] == 4) | (batch["ip_version"] == 6)
+    for side in ("src", "dst"):
+        cols[side + "_ip_hi"] = _nullable(batch[side + "_hi"], pa.uint64(), ip)
+        cols[side + "_ip_lo"] = _nullable(batch[side + "_lo"], pa.uint64(), ip)
+    cols["malformed"] = pa.array(batch["malformed"], type=pa.bool_())
+    for name in _LINK_ORDER:
+        if name in _MAC_COLUMNS:
+            cols[name] = _mac_blobs(batch[name])
+        elif name in ("arp_spa", "arp_tpa"):
+            values = batch[name]
+            valid = values >= 0
+            cols[name + "_hi"] = _nullable(np.zeros(len(values), np.uint64), pa.uint64(), valid)
+            cols[name + "_lo"] = _nullable(values.astype(np.uint64) | (_V4_MAPPED_HI32 << np.uint64(32)),
+                                           pa.uint64(), valid)
+        else:
+            cols[name] = _nullable(batch[name], _LINK_NULLABLE[name])
+    return pa.table([cols[name] for name in lake.SCHEMAS["packets"].names], schema=lake.SCHEMAS["packets"])
 
 
 _INSERT_PACKETS = """
@@ -336,6 +389,9 @@ class Case:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: str) -> None:
         self.con = con
         self.path = path
+        # A lake case (a folder): packets and flows are Parquet parts under it (forensics/store/lake.py).
+        self.lake_root: Path | None = Path(path) if lake.is_lake(path) else None
+        self._doomed: list[str] = []  # lake parts of captures removed in the open transaction: deleted after COMMIT
         self._bulk: duckdb.DuckDBPyConnection | None = None
         self.memory_limit = DEFAULT_MEMORY_LIMIT  # DuckDB's limit outside imports, as set at open
         self._import_limit = IMPORT_MEMORY_LIMIT
@@ -350,12 +406,18 @@ class Case:
     _ORPHANS = "FROM {table} WHERE capture_id > (SELECT coalesce(max(capture_id), 0) FROM captures)"
 
     def has_orphans(self) -> bool:
-        """Rows of an import that never committed: their capture id is past every committed capture's."""
+        """Rows of an import that never committed: their capture id is past every committed capture's
+        (a lake: Parquet parts that lake_parts does not list)."""
+        if self.lake_root is not None:
+            return bool(lake.orphans(self.con, self.lake_root))
         return any(self.con.execute(f"SELECT EXISTS (SELECT 1 {self._ORPHANS.format(table=t)})").fetchall()[0][0]
                    for t in ("packet_rows", "flows"))
 
     def purge_orphans(self) -> None:
         """Delete packet and flow rows whose capture was never committed (an interrupted or killed import)."""
+        if self.lake_root is not None:
+            lake.sweep(self.con, self.lake_root)
+            return
         for table in ("packet_rows", "flows"):
             self.con.execute(f"DELETE {self._ORPHANS.format(table=table)}").fetchall()
 
@@ -365,15 +427,31 @@ class Case:
         path = str(path)
         if read_only and path != ":memory:" and not Path(path).exists():
             raise UsageError(f"{path}: no case database here. Import captures first: forensics import PATH")
+        db = path
+        if lake.wants_lake(path):
+            if read_only and not Path(lake.catalog_path(path)).exists():
+                raise UsageError(f"{path}: a folder without {lake.CATALOG}: not a case. Import captures first: "
+                                 "forensics import PATH --db FOLDER")
+            if not read_only:
+                folder = Path(path)
+                if folder.is_dir() and not Path(lake.catalog_path(path)).exists() and any(folder.iterdir()):
+                    raise UsageError(f"{path}: a folder that is not a case (no {lake.CATALOG}) and not empty; "
+                                     "give a new path or an empty folder for a new case")
+                lake.ensure_layout(folder)
+            db = lake.catalog_path(path)
         try:
-            con = duckdb.connect(path, read_only=read_only)
+            con = duckdb.connect(db, read_only=read_only)
         except duckdb.Error as exc:
             raise UsageError(f"{path}: cannot open the case database: {str(exc).splitlines()[0]}") from None
+        if db != path:
+            lake.set_search_path(con, path)
         case = cls(con, path)
         if read_only and (case._needs_recovery() or case._needs_upgrade()):
             con.close()  # an import was killed, or the schema is older: fix it once with a write-open, then read
             cls.open(path).close()
-            con = duckdb.connect(path, read_only=True)
+            con = duckdb.connect(db, read_only=True)
+            if db != path:
+                lake.set_search_path(con, path)
             case = cls(con, path)
         # Keep DuckDB's own memory bounded (it spills sorts and windows to a temp folder beside the case).
         limit = os.environ.get("FORENSICS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
@@ -421,7 +499,13 @@ class Case:
             return False
 
     def _needs_upgrade(self) -> bool:
-        """A schema-2 case: packet_rows without the link-layer columns."""
+        """A schema-2 case: packet_rows without the link-layer columns; a lake whose views name another folder
+        (moved or copied since they were made: a write-open rebuilds them)."""
+        if self.lake_root is not None:
+            return lake.views_are_stale(self.con, self.lake_root)
+        return self._needs_v2_upgrade()
+
+    def _needs_v2_upgrade(self) -> bool:
         try:
             return self._table_type("packet_rows") == "BASE TABLE" and not self._has_column("packet_rows", "src_mac")
         except duckdb.Error:
@@ -435,14 +519,18 @@ class Case:
     def _apply_schema(self) -> None:
         if self._table_type("packets") == "BASE TABLE":
             self._migrate_v1()
-        elif self._needs_upgrade():
+        elif self._needs_v2_upgrade():
             self._migrate_v2()
+        if self.lake_root is not None:
+            self.con.execute(lake.views_sql(read_sql(LAKE_VIEWS), self.lake_root))
         for rel in SCHEMA_FILES:
             try:
                 sql = read_sql(rel)
             except FileNotFoundError:
                 continue
             self.con.execute(sql)
+        if self.lake_root is not None:
+            self.con.execute(lake.views_sql(read_sql(LAKE_VIEWS), self.lake_root))
         if self.con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 0:
             self.con.execute("INSERT INTO schema_version VALUES ($v)", {"v": SCHEMA_VERSION})
 
@@ -498,8 +586,13 @@ class Case:
         return (int(row[0]), row[1]) if row else None
 
     def delete_capture(self, capture_id: int) -> None:
-        """Remove a capture and everything imported from it (used by --force)."""
-        for table in ("packet_rows", "flows", "interfaces", "captures", "import_rejects"):
+        """Remove a capture and everything imported from it (used by --force). A lake's parts of it leave
+        lake_parts here; their files are deleted once the transaction commits."""
+        tables = ("packet_rows", "flows", "interfaces", "captures", "import_rejects")
+        if self.lake_root is not None:
+            self._doomed += lake.capture_parts(self.con, capture_id)
+            tables = tables[2:]
+        for table in tables:
             self.con.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": capture_id})
         for table in _EXTRA_CAPTURE_TABLES:
             self.con.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": capture_id})
@@ -523,6 +616,8 @@ class Case:
         (files imported side by side get theirs in file order), else the next free one.
         """
         self.con.execute("BEGIN TRANSACTION")
+        stage: lake.Stage | None = None
+        self._doomed = []
         try:
             cid = capture_id if capture_id is not None else self.con.execute(
                 "SELECT coalesce(max(capture_id), 0) + 1 FROM captures").fetchone()[0]
@@ -533,16 +628,29 @@ class Case:
                  "l": meta.link_types, "v": __version__, "t": _utcnow()},
             )
             writer = CaptureWriter(self, int(cid))
-            if small:
+            if small or self.lake_root is not None:
                 writer.bulk = self.con
+            if self.lake_root is not None:
+                stage = writer.stage = lake.Stage(self.lake_root, self.con)
             yield writer
             self._finish_capture(writer, meta)
+            if stage is not None:
+                stage.publish()
             self.con.execute("COMMIT")
+            if stage is not None:
+                stage.cleanup()
+            if self._doomed:
+                lake.remove_files(self.lake_root, self._doomed)
         except BaseException:
             try:
                 self.con.execute("ROLLBACK")
             except duckdb.Error:
                 pass
+            self._doomed = []
+            if "stage" in locals() and stage is not None and not self._committed(locals().get("cid"), meta):
+                stage.discard()
+            if self.lake_root is not None:
+                raise
             # A signal can land after COMMIT returned and before this block was left: the file is then
             # kept whole (its captures row is committed, as the bulk connection sees), and nothing is purged.
             if "cid" in locals() and not self.bulk.execute(
@@ -551,6 +659,19 @@ class Case:
                 for table in ("packet_rows", "flows"):  # what the bulk connection committed for this file
                     self.bulk.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": cid}).fetchall()
             raise
+
+    def finish_lake_commit(self) -> None:
+        """After a COMMIT that dropped lake parts from lake_parts (forensics.store.lake_prune): delete their files."""
+        if self.lake_root is not None and self._doomed:
+            lake.remove_files(self.lake_root, self._doomed)
+        self._doomed = []
+
+    def _committed(self, cid: int | None, meta: CaptureMeta) -> bool:
+        """Whether the file's captures row is committed (a signal can land after COMMIT returned)."""
+        if cid is None:
+            return False
+        return bool(self.bulk.execute("SELECT count(*) FROM captures WHERE capture_id = $c AND sha256 = $s",
+                                      {"c": cid, "s": meta.sha256}).fetchone()[0])
 
     def _finish_capture(self, writer: CaptureWriter, meta: CaptureMeta) -> None:
         c = writer.counts
