@@ -168,6 +168,7 @@ def retain(case: object, config: CaseConfig, raw: str | None = None, flows: str 
             result.summary_rows += summary
             install_retention(con)  # the next step sees what this one removed
         con.execute("COMMIT")
+        case.finish_lake_commit()  # a lake: the files of the parts dropped are deleted once committed
     except BaseException:
         con.execute("ROLLBACK")
         raise

@@ -24,9 +24,14 @@ TABLES = ("retention", "retention_captures", "traffic_summary")
 
 def prune_before(case: object, table: str, cutoff_ts: dt.datetime) -> int:
     """Delete the rows of `table` ('packets' or 'flows') older than `cutoff_ts` (packets: ts, flows: first_ts),
-    inside the caller's transaction, if one is open; the number of rows deleted."""
+    inside the caller's transaction, if one is open; the number of rows deleted. On a lake case the parts go
+    (forensics/store/lake_prune.py); the caller calls case.finish_lake_commit() after its COMMIT."""
     if table not in PRUNABLE:
         raise UsageError(f"prune_before: table {table!r}: use one of {', '.join(PRUNABLE)}")
+    if getattr(case, "lake_root", None) is not None:  # a case folder: drop or rewrite Parquet parts
+        from forensics.store import lake_prune
+
+        return lake_prune.prune_before(case, table, cutoff_ts)
     name, column = PRUNABLE[table]
     row = case.con.execute(f"DELETE FROM {name} WHERE {column} < $cutoff", {"cutoff": cutoff_ts}).fetchone()
     return int(row[0]) if row else 0
@@ -74,8 +79,14 @@ def plan(con: duckdb.DuckDBPyConnection, packets_cutoff: dt.datetime,
 
 
 def table_bytes(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    """Approximate bytes `table` takes in the database file: the storage blocks its columns use."""
+    """Approximate bytes `table` takes on disk: the storage blocks its columns use in the database file, or on a
+    lake case (its views stand where the tables would be) the Parquet parts listed in lake_parts."""
     name = PRUNABLE[table][0]
+    kind = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = $n AND NOT temporary",
+                       {"n": name}).fetchone()[0]
+    if not kind:
+        row = con.execute("SELECT sum(bytes) FROM lake_parts WHERE table_name = $t", {"t": table}).fetchone()
+        return int(row[0] or 0)
     block = con.execute("SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()"
                         ).fetchone()
     blocks = con.execute(f"SELECT count(DISTINCT b) FROM (SELECT block_id AS b FROM pragma_storage_info('{name}') "
