@@ -16,11 +16,18 @@ FROM (
     FROM dns
     WHERE capture_id = $cid AND NOT (transport = 'udp' AND (src_port = 137 OR dst_port = 137))
     UNION ALL
-    SELECT DISTINCT frame, 'tls', 'tls', 6, src_ip, dst_ip, src_port, dst_port FROM tls WHERE capture_id = $cid
+    SELECT DISTINCT frame, CASE WHEN starts_with(ja4, 'q') THEN 'quic' ELSE 'tls' END,
+           CASE WHEN starts_with(ja4, 'q') THEN 'quic' ELSE 'tls' END,  -- a QUIC Initial's hello: JA4 'q...', UDP
+           CASE WHEN starts_with(ja4, 'q') THEN 17 ELSE 6 END, src_ip, dst_ip, src_port, dst_port
+    FROM tls WHERE capture_id = $cid
+    UNION ALL
+    SELECT DISTINCT frame, 'smtp', 'smtp', 6, src_ip, dst_ip, src_port, dst_port FROM smtp WHERE capture_id = $cid
     UNION ALL
     SELECT DISTINCT frame, 'http', 'http', 6, src_ip, dst_ip, src_port, dst_port FROM http WHERE capture_id = $cid
     UNION ALL
     SELECT frame, 'ntp', 'ntp', 17, NULL, NULL, NULL, NULL FROM ntp WHERE capture_id = $cid
     UNION ALL
     SELECT frame, 'dhcp', 'dhcp', 17, NULL, NULL, NULL, NULL FROM dhcp WHERE capture_id = $cid
+    UNION ALL
+    SELECT frame, 'dhcp', 'dhcp6', 17, NULL, NULL, NULL, NULL FROM dhcp6 WHERE capture_id = $cid
 )
