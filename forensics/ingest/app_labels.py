@@ -41,6 +41,7 @@ _QUIC_VERSIONS = (0x00000001, 0x6B3343CF)  # QUIC v1 (RFC 9000), v2 (RFC 9369); 
 def label_flows(writer: CaptureWriter, path: str, fmt: str) -> dict[str, int]:
     """Write flow_app rows for the capture's pcap-derived flows; {app: labelled flows}."""
     cid = writer.capture_id
+    writer.flows_visible()  # a lake: the metered flows staged as parts, joined below
     evidence = writer.con.sql(read_sql("derive/app_evidence.sql"), params={"cid": cid}).to_arrow_table()
     fetched = writer.bulk.execute(read_sql("derive/app_first_payload.sql"), {"cid": cid}).fetchnumpy()
     first = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in fetched.items()}  # ip_len: NULL kept

@@ -288,6 +288,17 @@ class Stage:
             (self.dir / entry[1]).unlink(missing_ok=True)
             self.parts.remove(entry)
 
+    def absorb_flow_parts(self) -> None:
+        """Move the metered flow parts staged so far into the temp `flows` table, so that SQL over `flows` on
+        this connection inside the import (the application labels) sees every flow of the file; publish
+        writes them out again as parts."""
+        files = [str(self.dir / rel) for t, rel, *_ in self.parts if t == "flows"]
+        if not files:
+            return
+        listed = "[" + ", ".join(sql_literal(f) for f in files) + "]"
+        self.con.execute(f"INSERT INTO temp.flows SELECT * FROM lake_flows({listed})")
+        self.drop_derived_flows()
+
     def _stage_temp_flows(self) -> None:
         table = self.con.sql(_TEMP_FLOWS_OUT).to_arrow_table()
         if not len(table):
