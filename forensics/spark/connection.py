@@ -55,6 +55,7 @@ class SparkConnection:
         self._rows: list[tuple] = []
         self._duck_cursor: duckdb.DuckDBPyConnection | None = None
         self._serial = 0
+        self._views: list[tuple[str, object]] = []  # every temp view made, to drop (and uncache) on close
         self._ctes: list[str] = []  # materialized CTEs, visible as temps while their statement runs
 
     # ---- where the SQL came from (errors name file:line) ------------------------------------------------
@@ -198,43 +199,26 @@ class SparkConnection:
             raise TranspileError(message, None) from None
 
     def _materialize(self, tree: exp.Expression, params: dict) -> exp.Expression:
-        """Compute once, as cached temp views, the CTEs the query reads more than once (or marks MATERIALIZED).
+        """Compute each CTE once, in order, as a cached temp view the later ones and the query read.
 
         Spark inlines every CTE where it is read: a report's CTEs read each other several times, and inlined
-        they made a plan of 1,249 operators that ran for minutes on the demo case (DuckDB materializes them).
+        they made a plan of 1,249 operators that ran for minutes on the demo case; materializing only the CTEs
+        read twice still recomputed the ones between them (DuckDB materializes them).
         """
-        with_ = tree.args.get("with_") or tree.args.get("with")
+        with_ = tree.args.get("with_")
         if with_ is None:
             return tree
-        reads: dict[str, int] = {}
-        for table in tree.find_all(exp.Table):
-            if not table.db:
-                reads[table.name.lower()] = reads.get(table.name.lower(), 0) + 1
         tree = tree.copy()
-        with_ = tree.args.get("with_") or tree.args.get("with")
-        kept = []
-        for cte in list(with_.expressions):
-            name = cte.alias_or_name.lower()
-            if reads.get(name, 0) < 2 and cte.args.get("materialized") is None:
-                kept.append(cte)
-                continue
-            body = cte.this
-            if kept:  # the CTEs it may read that stay inline
-                body = body.copy()
-                body.set("with_", exp.With(expressions=[k.copy() for k in kept]))
-            text, args = self.transpiler.statement(body, params, self._rename)
+        for cte in list(tree.args["with_"].expressions):
+            text, args = self.transpiler.statement(cte.this, params, self._rename)
             try:
                 frame = self.spark.sql(text, args=args or None).cache()
-                frame.count()  # computed here, once, before the readers (a lazy cache may be built by each)
+                frame.count()  # computed here, once, before its readers (a lazy cache may be built by each)
             except Exception as exc:
                 raise TranspileError(_spark_message(exc), None) from None
-            self._register(name, frame, cache=False)
-            self._ctes.append(name)
-        if kept:
-            with_.set("expressions", kept)
-        else:
-            tree.set("with_", None)
-            tree.set("with", None)
+            self._register(cte.alias_or_name.lower(), frame, cache=False)
+            self._ctes.append(cte.alias_or_name.lower())
+        tree.set("with_", None)
         return tree
 
     def _collect(self, frame: object) -> None:
@@ -255,11 +239,9 @@ class SparkConnection:
         view = f"t_{re.sub(r'[^a-z0-9_]', '_', name)}_{self._serial}"
         if cache:
             frame = frame.cache()
+        self._views.append((view, frame))
         frame.createOrReplaceTempView(view)
-        old = self.temps.get(name)
         self.temps[name] = view
-        if old is not None:
-            self.spark.catalog.dropTempView(old)
 
     def _frame(self, columns: list[tuple[str, str]], rows: list[tuple]) -> object:
         schema = ", ".join(f"`{n}` {_spark_type(k)}" for n, k in columns)
@@ -285,8 +267,12 @@ class SparkConnection:
         return self.cases[name]
 
     def close(self) -> None:
-        for view in [*self.temps.values(), *self.cases.values()]:
+        for view, frame in self._views:
             self.spark.catalog.dropTempView(view)
+            frame.unpersist()
+        for view in self.cases.values():
+            self.spark.catalog.dropTempView(view)
+        self._views.clear()
         self.temps.clear()
         self.cases.clear()
 

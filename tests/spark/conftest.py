@@ -40,12 +40,10 @@ def _flows(n: int, seed: int) -> dict:
     """n flows over two hours: IPv4 and IPv6 (a third), home and internet ends, WannaCry ports among others."""
     rng = np.random.default_rng(seed)
     v6 = rng.random(n) < 0.35
-    home4 = (0xFFFF << 32) + (10 << 24) + rng.integers(0, 1024, n)
-    net4 = (0xFFFF << 32) + (13 << 24) + rng.integers(0, 4096, n)
-    home6 = (0x20010DB8_0001 << 80) + rng.integers(0, 1 << 40, n)
-    net6 = (0x2A00_1450 << 96) + rng.integers(0, 1 << 40, n)
-    home = np.where(v6, home6.astype(object), home4.astype(object))
-    net = np.where(v6, net6.astype(object), net4.astype(object))
+    low = [int(x) for x in rng.integers(0, 1 << 40, n)]
+    home = [(0x20010DB8_0001 << 80) + x if six else (0xFFFF << 32) + (10 << 24) + x % 1024 for x, six in zip(low, v6)]
+    net = [(0x2A00_1450 << 96) + x if six else (0xFFFF << 32) + (13 << 24) + x % 4096 for x, six in zip(low, v6)]
+    home, net = np.array(home, dtype=object), np.array(net, dtype=object)
     out = rng.random(n) < 0.6
     inside = rng.random(n) < 0.2
     src = np.where(out, home, net)
