@@ -212,8 +212,7 @@ class SparkConnection:
         for cte in list(tree.args["with_"].expressions):
             text, args = self.transpiler.statement(cte.this, params, self._rename)
             try:
-                frame = self.spark.sql(text, args=args or None).cache()
-                frame.count()  # computed here, once, before its readers (a lazy cache may be built by each)
+                frame = _computed(self.spark.sql(text, args=args or None))
             except Exception as exc:
                 raise TranspileError(_spark_message(exc), None) from None
             self._register(cte.alias_or_name.lower(), frame, cache=False)
@@ -238,7 +237,7 @@ class SparkConnection:
         self._serial += 1
         view = f"t_{re.sub(r'[^a-z0-9_]', '_', name)}_{self._serial}"
         if cache:
-            frame = frame.cache()
+            frame = _computed(frame)
         self._views.append((view, frame))
         frame.createOrReplaceTempView(view)
         self.temps[name] = view
@@ -269,12 +268,21 @@ class SparkConnection:
     def close(self) -> None:
         for view, frame in self._views:
             self.spark.catalog.dropTempView(view)
-            frame.unpersist()
+            frame.unpersist()  # the checkpointed blocks go when the frame is collected (Spark's context cleaner)
         for view in self.cases.values():
             self.spark.catalog.dropTempView(view)
         self._views.clear()
         self.temps.clear()
         self.cases.clear()
+
+
+def _computed(frame: object) -> object:
+    """The frame computed now and kept by the executors, its plan cut to a scan of that data.
+
+    With cache() each cached frame's plan held the plans of the ones it read: a report's chain of CTEs made a
+    plan whose description (built for every query) grew past minutes of CPU on the demo case.
+    """
+    return frame.localCheckpoint(eager=True)
 
 
 def _name(node: exp.Expression) -> str | None:

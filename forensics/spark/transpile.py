@@ -196,6 +196,14 @@ class Transpiler:
                     and node.expression.name == node.this.name[:-2] + "lo" and node.this.table == node.expression.table:
                 # the size of a config block (as_of, the checks' overrides): a DOUBLE column beside lo, hi
                 return exp.column(node.this.name[:-2] + "size_", table=node.this.table or None)
+            if isinstance(node, exp.GenerateSeries) and node.args.get("is_end_exclusive"):
+                # range(a, b[, step]) (b excluded) -> sequence(a, b - step, step): Spark's sequence includes its
+                # end, and sqlglot's own form compares the step with 0, which fails for an INTERVAL step
+                step = node.args.get("step")
+                end = exp.Sub(this=exp.Paren(this=node.args["end"]),
+                              expression=step.copy() if step is not None else exp.Literal.number(1))
+                return exp.Anonymous(this="sequence", expressions=[node.args["start"], end,
+                                                                    *([step] if step is not None else [])])
             if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
                 node.set("materialized", None)
             if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
