@@ -109,7 +109,7 @@ class Transpiler:
             return
         params = tuple(p.name.lower() for p in udf.expressions)
         body = create.expression
-        table = isinstance(body, exp.Query)
+        table = isinstance(body, exp.Query) and not isinstance(body, exp.Subquery)  # (SELECT ...) is a value
         self.macros[name] = Macro(params, body, table)
 
     # ---- rewrites --------------------------------------------------------------------------------------

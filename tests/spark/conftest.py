@@ -40,14 +40,20 @@ def _flows(n: int, seed: int) -> dict:
     """n flows over two hours: IPv4 and IPv6 (a third), home and internet ends, WannaCry ports among others."""
     rng = np.random.default_rng(seed)
     v6 = rng.random(n) < 0.35
-    low = [int(x) for x in rng.integers(0, 1 << 40, n)]
-    home = [(0x20010DB8_0001 << 80) + x if six else (0xFFFF << 32) + (10 << 24) + x % 1024 for x, six in zip(low, v6)]
-    net = [(0x2A00_1450 << 96) + x if six else (0xFFFF << 32) + (13 << 24) + x % 4096 for x, six in zip(low, v6)]
-    home, net = np.array(home, dtype=object), np.array(net, dtype=object)
+    def ends(low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(home, internet) addresses of each flow, IPv6 where v6 is set (IPv4-mapped otherwise)."""
+        home = [(0x20010DB8_0001 << 80) + int(x) if six else (0xFFFF << 32) + (10 << 24) + int(x) % 1024
+                for x, six in zip(low, v6, strict=True)]
+        net = [(0x2A00_1450 << 96) + int(x) if six else (0xFFFF << 32) + (13 << 24) + int(x) % 4096
+               for x, six in zip(low, v6, strict=True)]
+        return np.array(home, dtype=object), np.array(net, dtype=object)
+
+    home, net = ends(rng.integers(0, 1 << 40, n))
+    home2, net2 = ends(rng.integers(0, 1 << 40, n))
     out = rng.random(n) < 0.6
     inside = rng.random(n) < 0.2
     src = np.where(out, home, net)
-    dst = np.where(inside, home[::-1], np.where(out, net[::-1], home))
+    dst = np.where(inside, home2, np.where(out, net2, home2))
     ports = np.array([445, 139, 135, 80, 443, 53, 22], dtype=np.int64)
     return {
         "v": np.where(v6, 6, 4), "src": [str(int(a)) for a in src], "dst": [str(int(a)) for a in dst],
