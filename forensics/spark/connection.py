@@ -51,7 +51,7 @@ class SparkConnection:
         self.cases: dict[str, str] = {}        # case table -> Spark view
         self.ddl: dict[str, list[tuple[str, str]]] = {}  # TEMP table made by DDL -> its DuckDB columns
         self.sources: dict[str, tuple[str, int]] = {}    # SQL text -> (file, line of its first line)
-        self.description: list[tuple] | None = None
+        self._description: list[tuple] | None = None
         self._rows: list[tuple] = []
         self._duck_cursor: duckdb.DuckDBPyConnection | None = None
         self._serial = 0
@@ -77,7 +77,7 @@ class SparkConnection:
         if len(trees) == 1 and self._on_duck(trees[0]):
             self._duck_cursor = self.duck.execute(sql, params) if params is not None else self.duck.execute(sql)
             return self
-        self.description, self._rows = None, []
+        self._description, self._rows = None, []
         for tree in trees:
             for name in self._ctes:
                 self.temps.pop(name, None)
@@ -116,6 +116,11 @@ class SparkConnection:
         old = self.spark.table(self.temps[name])
         new = self._frame(columns, data)
         self._register(name, old.unionByName(new), cache=True)
+
+    @property
+    def description(self) -> list[tuple] | None:
+        """The columns of the last result (DuckDB's, when the statement ran there)."""
+        return self._duck_cursor.description if self._duck_cursor is not None else self._description
 
     def fetchall(self) -> list[tuple]:
         if self._duck_cursor is not None:
@@ -230,7 +235,7 @@ class SparkConnection:
             rows = frame.select(*cols).collect()
         except Exception as exc:
             raise TranspileError(_spark_message(exc), None) from None
-        self.description = [(f.name, str(f.dataType), None, None, None, None, None) for f in frame.schema.fields]
+        self._description = [(f.name, str(f.dataType), None, None, None, None, None) for f in frame.schema.fields]
         self._rows = [tuple(_plain(v) for v in row) for row in rows]
 
     def _register(self, name: str, frame: object, *, cache: bool) -> None:
@@ -354,4 +359,9 @@ def _locate(sql: str, what: str) -> int | None:
         line = line_of(sql, word)
         if line is not None:
             return line
+        # sqlglot may respell a function (jaro_winkler_similarity -> JAROWINKLER_SIMILARITY): match without '_'
+        bare = word.replace("_", "").lower()
+        for found in re.finditer(r"\w+", sql):
+            if found.group().replace("_", "").lower() == bare:
+                return sql.count("\n", 0, found.start()) + 1
     return None

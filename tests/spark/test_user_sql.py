@@ -32,8 +32,9 @@ FROM top
 """
 
 UNKNOWN = HEADER + """SELECT 1 AS rank, 'x' AS src_ip, NULL AS bin,
-       jaro_winkler_similarity('duck', 'spark') AS value
+       jaro_winkler_similarity('duck', 'spark') * $bin_secs AS value
 FROM flows
+WHERE first_ts >= $from_ts AND first_ts < $to_ts
 LIMIT 1
 """
 
