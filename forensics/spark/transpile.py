@@ -204,6 +204,10 @@ class Transpiler:
                               expression=step.copy() if step is not None else exp.Literal.number(1))
                 return exp.Anonymous(this="sequence", expressions=[node.args["start"], end,
                                                                     *([step] if step is not None else [])])
+            if isinstance(node, exp.Window) and isinstance(node.this, exp.RowNumber) \
+                    and not node.args.get("partition_by") and not node.args.get("order"):
+                # row_number() OVER (): a row id (subnetwork_compare); Spark numbers rows only in an order
+                return exp.Anonymous(this="monotonically_increasing_id", expressions=[])
             if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
                 node.set("materialized", None)
             if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
