@@ -210,9 +210,11 @@ class Transpiler:
                 return exp.Anonymous(this="monotonically_increasing_id", expressions=[])
             if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
                 node.set("materialized", None)
+            if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArrayAgg) \
+                    and isinstance(node.this.this, exp.Order):
+                return _ordered_list(node.this.this, node.expression.this)
             if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
-                # list(x ORDER BY k): Spark's collect_list has no order; x is a struct whose first field is k
-                return exp.Anonymous(this="array_sort", expressions=[exp.ArrayAgg(this=node.this.this)])
+                return _ordered_list(node.this, None)
             return node
 
         return tree.transform(one)
@@ -266,6 +268,24 @@ class Transpiler:
         except SqlglotError as exc:
             raise TranspileError(f"no Spark equivalent: {str(exc).splitlines()[0]}") from None
         return text, args
+
+
+def _ordered_list(order: exp.Order, where: exp.Expression | None) -> exp.Expression:
+    """list(x ORDER BY k1 [DESC], ...) [FILTER (c)]: Spark's collect_list keeps no order, so the values are
+    collected with their keys and sorted by a comparator on the keys, then the keys dropped."""
+    keys = list(order.expressions)
+    fields = [f"{k.this.sql(dialect='spark')} AS k{i}" for i, k in enumerate(keys)]
+    fields.append(f"{order.this.sql(dialect='spark')} AS v")
+    cmp = "0"
+    for i, k in reversed(list(enumerate(keys))):
+        lo, hi = ("1", "-1") if k.args.get("desc") else ("-1", "1")
+        cmp = (f"CASE WHEN l.k{i} IS NULL AND r.k{i} IS NULL THEN {cmp} WHEN l.k{i} IS NULL THEN 1 "
+               f"WHEN r.k{i} IS NULL THEN -1 WHEN l.k{i} < r.k{i} THEN {lo} WHEN l.k{i} > r.k{i} THEN {hi} "
+               f"ELSE {cmp} END")
+    filtered = f" FILTER (WHERE {where.sql(dialect='spark')})" if where is not None else ""
+    text = (f"transform(array_sort(collect_list(struct({', '.join(fields)})){filtered}, (l, r) -> {cmp}), "
+            f"s -> s.v)")
+    return sqlglot.parse_one(text, read="spark")
 
 
 def _packs(node: exp.Expression) -> bool:
