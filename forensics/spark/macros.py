@@ -56,6 +56,10 @@ SPARK_MACROS: dict[str, tuple[tuple[str, ...], str]] = {
                              FROM (SELECT ifindex, min(name) AS nm FROM _ifaces GROUP BY ifindex) x),
                             CAST(i AS BIGINT)), CAST(i AS STRING))"""),
     "to_seconds": (("x",), "make_dt_interval(0, 0, 0, x)"),
+    "to_days": (("x",), "make_dt_interval(x, 0, 0, 0)"),
+    # timezone(zone, ts AT TIME ZONE 'UTC'): the wall time in the zone of a UTC time (sqlglot turns the inner
+    # AT TIME ZONE 'UTC' into from_utc_timestamp(ts, 'UTC'), the identity under the UTC session zone)
+    "timezone": (("tz", "t"), "CAST(from_utc_timestamp(t, tz) AS TIMESTAMP_NTZ)"),
     "mac_text": (("m",), "regexp_replace(regexp_replace(lower(hex(m)), '(..)', '$1:'), ':$', '')"),
     "mac": (("t",), "unhex(replace(replace(t, ':', ''), '-', ''))"),
 }

@@ -150,7 +150,7 @@ class Transpiler:
                     if macro.table:
                         raise TranspileError(f"table macro {name}() used as a value")
                     changed = True
-                    return exp.Paren(this=macro.apply(list(node.expressions), name))
+                    return exp.Paren(this=macro.apply(_args(node), name))
                 return node
 
             tree = tree.transform(one)
@@ -286,6 +286,20 @@ def _ordered_list(order: exp.Order, where: exp.Expression | None) -> exp.Express
     text = (f"transform(array_sort(collect_list(struct({', '.join(fields)})){filtered}, (l, r) -> {cmp}), "
             f"s -> s.v)")
     return sqlglot.parse_one(text, read="spark")
+
+
+def _args(node: exp.Expression) -> list[exp.Expression]:
+    """A call's arguments in order (sqlglot keeps a known function's arguments by name, not in a list)."""
+    if isinstance(node, exp.Anonymous):
+        return list(node.expressions)
+    out: list[exp.Expression] = []
+    for key in node.arg_types:
+        value = node.args.get(key)
+        if isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, exp.Expression))
+        elif isinstance(value, exp.Expression):
+            out.append(value)
+    return out
 
 
 def _packs(node: exp.Expression) -> bool:
