@@ -29,6 +29,7 @@ from forensics.spark.source import parquet_paths, view_sql
 from forensics.spark.transpile import TranspileError, Transpiler, address_bytes, line_of, parse
 
 _TRACE = bool(os.environ.get("FORENSICS_SPARK_TRACE"))  # each statement's time on stderr
+_SET_VARIABLE = re.compile(r"^\s*(SET|RESET)\s+VARIABLE\s+(\w+)\s*(?:=\s*(.+?))?\s*;?\s*$", re.I | re.S)
 # Statements touching these stay on DuckDB (the case's catalog and what the runners write).
 DUCK_TABLES = {"alerts", "report_runs", "report_run_values", "schema_version"}
 DUCK_FUNCTIONS = {"nextval", "currval", "current_database"}
@@ -70,6 +71,16 @@ class SparkConnection:
     # ---- the DuckDB connection interface the runners use ------------------------------------------------
     def execute(self, sql: str, params: dict | list | None = None) -> SparkConnection:
         self._duck_cursor = None
+        variable = _SET_VARIABLE.match(sql)
+        if variable:  # DuckDB session variables: kept for getvariable() in transpiled SQL
+            name, value = variable.group(2).lower(), variable.group(3)
+            if variable.group(1).upper() == "RESET":
+                self.transpiler.variables.pop(name, None)
+            else:
+                value = value.strip()
+                self.transpiler.variables[name] = (dict(params or {}).get(value[1:]) if value.startswith("$")
+                                                   else value.strip("'"))
+            return self
         try:
             trees = parse(sql)
         except TranspileError as exc:
@@ -149,6 +160,9 @@ class SparkConnection:
         for table in tree.find_all(exp.Table):
             if table.db.lower() == "information_schema" or table.name.lower() in DUCK_TABLES:
                 return True
+            function = table.this if isinstance(table.this, exp.Anonymous) else None
+            if function is not None and str(function.this).lower().startswith(("duckdb_", "pragma_")):
+                return True  # DuckDB's catalog functions: asked of the case's catalog
         return any((_name(f) or "") in DUCK_FUNCTIONS for f in tree.find_all(exp.Func))
 
     def _statement(self, tree: exp.Expression, params: dict, sql: str) -> None:

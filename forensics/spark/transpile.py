@@ -100,6 +100,9 @@ class Transpiler:
 
     def __init__(self) -> None:
         self.macros: dict[str, Macro] = {n: _spark_macro(p, b) for n, (p, b) in SPARK_MACROS.items()}
+        # DuckDB session variables (SET VARIABLE name = value) the runner sets, e.g. forensics_basis (--basis):
+        # getvariable('name') becomes the value as a literal (NULL when unset), since Spark 3.5 has no variables.
+        self.variables: dict[str, object] = {}
 
     def define(self, create: exp.Create) -> None:
         """Register a DuckDB `CREATE MACRO` (one of SPARK_MACROS keeps its Spark version)."""
@@ -132,6 +135,11 @@ class Transpiler:
                     alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
                     return exp.Subquery(this=body, alias=alias.copy())
                 name = _fname(node)
+                if name == "getvariable":
+                    args = list(node.expressions) or [node.this]
+                    value = self.variables.get(args[0].name.lower()) if args and args[0] is not None else None
+                    changed = True
+                    return exp.null() if value is None else exp.Literal.string(str(value))
                 if name in COMPUTED:
                     build, const = COMPUTED[name]
                     args = list(node.expressions)
