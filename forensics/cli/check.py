@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from forensics.cli.options import ConfigOption, DbOption, JsonFlag, QuietFlag, db_path
+from forensics.cli.options import (
+    ConfigOption,
+    DbOption,
+    EngineOption,
+    JsonFlag,
+    QuietFlag,
+    SparkMasterOption,
+    check_engine,
+    db_path,
+)
 
 QueriesOption = Annotated[
     list[Path] | None,
@@ -40,6 +49,8 @@ def check_command(
                                               "hook receives and each alert as raised.", show_default=False)]
     = None,
     quiet: QuietFlag = False,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Run checks (all by default) over the case and store their alerts; running again over the same range
@@ -52,6 +63,7 @@ def check_command(
     from forensics.render.alerts import render_alerts_json, render_alerts_table
     from forensics.store import Case
 
+    check_engine(engine, spark_master)
     if test:
         _run_fixtures(tuple(queries or ()), names, json_out)
         return
@@ -71,9 +83,17 @@ def check_command(
         raise UsageError(f"{path}: no case database here. Import captures first: forensics import PATH")
     on_terminal = not quiet and sys.stderr.isatty()
     with Case.open(path) as case:
-        run = run_checks(case, list(names or []) or None, start=start, end=end, params=params, config=case_config,
-                         queries_dirs=tuple(queries or ()), progress=_progress if on_terminal else None,
-                         debug=_debug_print if debug is not None else None)
+        if engine == "spark":
+            from forensics.spark import spark_checks
+
+            run = spark_checks(case, list(names or []) or None, start=start, end=end, params=params,
+                               config=case_config, queries_dirs=tuple(queries or ()),
+                               progress=_progress if on_terminal else None, master=spark_master)
+        else:
+            run = run_checks(case, list(names or []) or None, start=start, end=end, params=params,
+                             config=case_config, queries_dirs=tuple(queries or ()),
+                             progress=_progress if on_terminal else None,
+                             debug=_debug_print if debug is not None else None)
     if on_terminal:
         sys.stderr.write("\r" + " " * 60 + "\r")
         for s in run.checks:

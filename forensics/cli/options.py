@@ -95,3 +95,25 @@ def report_params(pairs: list[str] | None, **window: object) -> dict[str, object
     params: dict[str, object] = dict(parse_params(pairs))
     params.update({k: v for k, v in window.items() if v is not None})
     return params
+
+
+ENGINES = ("duckdb", "spark")
+EngineOption = Annotated[
+    str, typer.Option("--engine", help="duckdb (default) or spark: run the same SQL on Apache Spark over the case's "
+                      "Parquet (pip install 'forensics[spark]' and a Java runtime).")
+]
+SparkMasterOption = Annotated[
+    str | None, typer.Option("--spark-master", help="Spark master URL for --engine spark (default: SPARK_* / "
+                             "spark-defaults.conf, else local[*]).", show_default=False)
+]
+
+
+def check_engine(engine: str, master: str | None) -> str:
+    """The engine name, validated; --spark-master only with --engine spark."""
+    from forensics.errors import UsageError
+
+    if engine not in ENGINES:
+        raise UsageError(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if master is not None and engine != "spark":
+        raise UsageError("--spark-master goes with --engine spark")
+    return engine

@@ -13,6 +13,7 @@ from forensics.cli.options import (
     BinOption,
     ConfigOption,
     DbOption,
+    EngineOption,
     FilterOption,
     FromOption,
     IpVersionOption,
@@ -21,9 +22,11 @@ from forensics.cli.options import (
     PeriodOption,
     QueriesOption,
     ScopeOption,
+    SparkMasterOption,
     ToOption,
     TopOption,
     UnitOption,
+    check_engine,
     db_path,
     report_params,
 )
@@ -101,8 +104,10 @@ def store_run(path: str, outcome: object) -> None:
 
 def run_and_print(name: str, chosen: str, output: Path | None, *, db: Path | None, config: Path | None,
                   queries: list[Path] | None, filter_expr: str | None, param: list[str] | None,
-                  window: dict[str, object], fresh: bool, kind: str) -> None:
-    """Run a report through the case's stored runs (reuse, or compute and store) and print or write it."""
+                  window: dict[str, object], fresh: bool, kind: str, engine: str = "duckdb",
+                  spark_master: str | None = None) -> None:
+    """Run a report through the case's stored runs (reuse, or compute and store) and print or write it.
+    On --engine spark the report is computed on Spark each time (not stored)."""
     try:
         if output is not None:
             check_output_file(output)  # before the query: a folder, a missing parent, no permission
@@ -113,10 +118,20 @@ def run_and_print(name: str, chosen: str, output: Path | None, *, db: Path | Non
         params = report_params(param, **window)
         path = db_path(db)
         case_config = load_config(config, path)
-        with _open_read_only(path) as case:
-            outcome = report_with_runs(case, name, params, config=case_config, queries_dirs=tuple(queries or ()),
-                                       filter_expr=filter_expr, fresh=fresh, store_run=False, kind=kind)
-        store_run(path, outcome)
+        if engine == "spark":
+            from types import SimpleNamespace
+
+            from forensics.spark import spark_report
+
+            with _open_read_only(path) as case:
+                computed = spark_report(case, name, params, config=case_config, queries_dirs=tuple(queries or ()),
+                                        filter_expr=filter_expr, master=spark_master)
+            outcome = SimpleNamespace(result=computed, reused=False, pending=None, run_id=None, computed_at=None)
+        else:
+            with _open_read_only(path) as case:
+                outcome = report_with_runs(case, name, params, config=case_config, queries_dirs=tuple(queries or ()),
+                                           filter_expr=filter_expr, fresh=fresh, store_run=False, kind=kind)
+            store_run(path, outcome)
         result = outcome.result
         text = render(result, chosen, output_file=str(output) if output else None)
     except ForensicsError as exc:
@@ -161,6 +176,8 @@ def report_command(
     scope: ScopeOption = "any",
     basis: BasisOption = None,
     fresh: FreshFlag = False,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Run a report on the case and print it as a table, CSV, JSON (GenieATM envelope) or an HTML page.
@@ -171,10 +188,11 @@ def report_command(
     Example: forensics report wannacry --period daily --end 2016-09-07T00:00:00Z --format html -o wc.html
     """
     chosen = _format(fmt, output, json_out)
+    check_engine(engine, spark_master)
     window = {"from": start, "to": end, "period": period, "bin": bin_size, "unit": unit, "ip_version": ip_version,
               "top": top, "scope": scope, "basis": basis}
     run_and_print(name, chosen, output, db=db, config=config, queries=queries, filter_expr=filter_expr,
-                  param=param, window=window, fresh=fresh, kind="report")
+                  param=param, window=window, fresh=fresh, kind="report", engine=engine, spark_master=spark_master)
 
 
 def reports_command(

@@ -1,0 +1,381 @@
+"""SparkConnection: the DuckDB connection's execute/fetch interface, running each statement on Spark.
+
+The report and check runners (forensics.reports.runner, forensics.checks.runner) drive a connection: they
+create the config TEMP tables and macros, restrict the flows, bin the packets, run the definition's SQL and
+write alerts. Given a SparkConnection they run unchanged, so the window, scope, binning, shaping and notes are
+the same code on both engines. Each statement is parsed with sqlglot (DuckDB dialect) and:
+  CREATE MACRO             registers the macro (expanded into later statements; forensics.spark.macros first)
+  CREATE TABLE/VIEW, INSERT, DROP on TEMP names   a Spark DataFrame registered as a temp view (tables cached)
+  SELECT                   transpiled (forensics.spark.transpile) and run by spark.sql with bound arguments
+  the case's own tables    exported to Parquet on first use (forensics.spark.source) and read as views
+and what writes the case (alerts, transactions, sequences, information_schema) goes to the DuckDB connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable
+from decimal import Decimal
+
+import duckdb
+from sqlglot import exp
+
+from forensics.errors import DefinitionError, ForensicsError
+from forensics.spark.source import parquet_paths, view_sql
+from forensics.spark.transpile import TranspileError, Transpiler, address_bytes, line_of, parse
+
+_TRACE = bool(os.environ.get("FORENSICS_SPARK_TRACE"))  # each statement's time on stderr
+_SET_VARIABLE = re.compile(r"^\s*(SET|RESET)\s+VARIABLE\s+(\w+)\s*(?:=\s*(.+?))?\s*;?\s*$", re.I | re.S)
+# Statements touching these stay on DuckDB (the case's catalog and what the runners write).
+DUCK_TABLES = {"alerts", "report_runs", "report_run_values", "schema_version"}
+DUCK_FUNCTIONS = {"nextval", "currval", "current_database"}
+_SPARK_TYPES = {"VARCHAR": "STRING", "TEXT": "STRING", "UHUGEINT": "BINARY", "HUGEINT": "DECIMAL(38,0)",
+                "UTINYINT": "SMALLINT", "USMALLINT": "INT", "UINTEGER": "BIGINT", "UBIGINT": "BIGINT",
+                "TINYINT": "TINYINT", "SMALLINT": "SMALLINT", "INTEGER": "INT", "BIGINT": "BIGINT",
+                "DOUBLE": "DOUBLE", "FLOAT": "FLOAT", "BOOLEAN": "BOOLEAN", "TIMESTAMP": "TIMESTAMP_NTZ",
+                "BLOB": "BINARY", "DATE": "DATE"}
+
+
+class SparkConnection:
+    """A DuckDB-connection look-alike over a SparkSession and the case's DuckDB connection."""
+
+    def __init__(self, duck: duckdb.DuckDBPyConnection, case_path: str, spark: object) -> None:
+        self.duck = duck
+        self.case_path = case_path
+        self.spark = spark
+        self.transpiler = Transpiler()
+        self.temps: dict[str, str] = {}        # TEMP name -> Spark view
+        self.cases: dict[str, str] = {}        # case table -> Spark view
+        self.ddl: dict[str, list[tuple[str, str]]] = {}  # TEMP table made by DDL -> its DuckDB columns
+        self.sources: dict[str, tuple[str, int]] = {}    # SQL text -> (file, line of its first line)
+        self._description: list[tuple] | None = None
+        self._rows: list[tuple] = []
+        self._duck_cursor: duckdb.DuckDBPyConnection | None = None
+        self._serial = 0
+        self._views: list[tuple[str, object]] = []  # every temp view made, to drop (and uncache) on close
+        self._ctes: list[str] = []  # materialized CTEs, visible as temps while their statement runs
+
+    # ---- where the SQL came from (errors name file:line) ------------------------------------------------
+    def name_source(self, sql: str, path: str, first_line: int = 1) -> None:
+        """Errors in `sql` are reported as `path:line` (first_line: the file line of the text's first line)."""
+        self.sources[sql] = (str(path), first_line)
+
+    def _error(self, sql: str, what: str, line: int | None) -> ForensicsError:
+        path, first = self.sources.get(sql, ("<sql>", 1))
+        return DefinitionError(path, None if line is None else first + line - 1, f"on Spark: {what}")
+
+    # ---- the DuckDB connection interface the runners use ------------------------------------------------
+    def execute(self, sql: str, params: dict | list | None = None) -> SparkConnection:
+        self._duck_cursor = None
+        variable = _SET_VARIABLE.match(sql)
+        if variable:  # DuckDB session variables: kept for getvariable() in transpiled SQL
+            name, value = variable.group(2).lower(), variable.group(3)
+            if variable.group(1).upper() == "RESET":
+                self.transpiler.variables.pop(name, None)
+            else:
+                value = value.strip()
+                self.transpiler.variables[name] = (dict(params or {}).get(value[1:]) if value.startswith("$")
+                                                   else value.strip("'"))
+            return self
+        try:
+            trees = parse(sql)
+        except TranspileError as exc:
+            raise self._error(sql, exc.what, exc.line) from None
+        if len(trees) == 1 and self._on_duck(trees[0]):
+            self._duck_cursor = self.duck.execute(sql, params) if params is not None else self.duck.execute(sql)
+            return self
+        self._description, self._rows = None, []
+        for tree in trees:
+            for name in self._ctes:
+                self.temps.pop(name, None)
+            self._ctes.clear()
+            started = time.perf_counter()
+            try:
+                self._statement(tree, dict(params or {}), sql)
+                for name in self._ctes:
+                    self.temps.pop(name, None)
+                self._ctes.clear()
+                if _TRACE:
+                    print(f"spark {time.perf_counter() - started:7.2f} s  {tree.sql()[:100]}", file=sys.stderr)
+            except TranspileError as exc:
+                raise self._error(sql, exc.what, exc.line if exc.line else _locate(sql, exc.what)) from None
+        return self
+
+    def executemany(self, sql: str, rows: Iterable[list]) -> None:
+        tree = parse(sql)[0]
+        if not isinstance(tree, exp.Insert):
+            raise self._error(sql, "executemany runs INSERT ... VALUES only", None)
+        name = tree.this.name.lower() if isinstance(tree.this, exp.Table) else tree.this.this.name.lower()
+        columns = self.ddl.get(name)
+        if columns is None:
+            self._duck_cursor = None
+            self.duck.executemany(sql, rows)
+            return
+        given = [c for c in columns if not c[0].endswith("size_")]
+        sizes = [(i, [n for n, _ in given].index(n[:-5] + "lo"), [n for n, _ in given].index(n[:-5] + "hi"))
+                 for i, (n, _) in enumerate(columns) if n.endswith("size_")]
+        data = []
+        for row in rows:
+            values = [_value(v, kind) for v, (_, kind) in zip(row, given, strict=True)]
+            for _, lo, hi in sizes:
+                values.append(None if row[lo] is None or row[hi] is None else float(int(row[hi]) - int(row[lo])))
+            data.append(tuple(values))
+        old = self.spark.table(self.temps[name])
+        new = self._frame(columns, data)
+        self._register(name, old.unionByName(new), cache=True)
+
+    @property
+    def description(self) -> list[tuple] | None:
+        """The columns of the last result (DuckDB's, when the statement ran there)."""
+        return self._duck_cursor.description if self._duck_cursor is not None else self._description
+
+    def fetchall(self) -> list[tuple]:
+        if self._duck_cursor is not None:
+            return self._duck_cursor.fetchall()
+        rows, self._rows = self._rows, []
+        return rows
+
+    def fetchone(self) -> tuple | None:
+        if self._duck_cursor is not None:
+            return self._duck_cursor.fetchone()
+        return self._rows.pop(0) if self._rows else None
+
+    def extract_statements(self, sql: str) -> list:
+        return self.duck.extract_statements(sql)
+
+    def register(self, name: str, value: object) -> None:
+        self.duck.register(name, value)
+
+    def unregister(self, name: str) -> None:
+        self.duck.unregister(name)
+
+    # ---- statements -----------------------------------------------------------------------------------
+    def _on_duck(self, tree: exp.Expression) -> bool:
+        if isinstance(tree, (exp.Transaction, exp.Commit, exp.Rollback, exp.Delete, exp.Update)):
+            return True
+        for table in tree.find_all(exp.Table):
+            if table.db.lower() == "information_schema" or table.name.lower() in DUCK_TABLES:
+                return True
+            function = table.this if isinstance(table.this, exp.Anonymous) else None
+            if function is not None and str(function.this).lower().startswith(("duckdb_", "pragma_")):
+                return True  # DuckDB's catalog functions: asked of the case's catalog
+        return any((_name(f) or "") in DUCK_FUNCTIONS for f in tree.find_all(exp.Func))
+
+    def _statement(self, tree: exp.Expression, params: dict, sql: str) -> None:
+        if isinstance(tree, (exp.Set, exp.Command)):
+            return  # SET enable_progress_bar / enable_external_access: DuckDB settings
+        if isinstance(tree, exp.Create):
+            kind = (tree.args.get("kind") or "").upper()
+            if kind in ("MACRO", "FUNCTION"):
+                self.transpiler.define(tree)
+                return
+            name = tree.this.this.name.lower() if isinstance(tree.this, exp.Schema) else tree.this.name.lower()
+            if isinstance(tree.this, exp.Schema):  # CREATE TABLE t (col TYPE, ...)
+                columns = [(c.name, _duck_type(c.args["kind"])) for c in tree.this.expressions]
+                columns = _with_sizes(columns)
+                self.ddl[name] = columns
+                self._register(name, self._frame(columns, []), cache=False)
+                return
+            frame = self._query(tree.expression, params)
+            self.ddl.pop(name, None)
+            self._register(name, frame, cache=kind == "TABLE")
+            return
+        if isinstance(tree, exp.Insert):
+            target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+            name = target.name.lower()
+            if name not in self.temps:
+                raise TranspileError(f"INSERT INTO {name}: only TEMP tables are written on Spark")
+            new = self._query(tree.expression, params)
+            old = self.spark.table(self.temps[name])
+            if name in self.ddl:
+                new = _sized(new, self.ddl[name])
+            self._register(name, old.union(new.toDF(*old.columns)), cache=True)
+            return
+        if isinstance(tree, exp.Drop):
+            name = tree.args["tables"][0].name.lower() if tree.args.get("tables") else tree.this.name.lower()
+            view = self.temps.pop(name, None)
+            self.ddl.pop(name, None)
+            if view is not None:
+                self.spark.catalog.dropTempView(view)
+            return
+        if isinstance(tree, exp.Query):
+            frame = self._query(tree, params)
+            self._collect(frame)
+            return
+        raise TranspileError(f"{type(tree).__name__.upper()} statements do not run on Spark")
+
+    def _query(self, tree: exp.Expression, params: dict) -> object:
+        tree = self._materialize(tree, params)
+        text, args = self.transpiler.statement(tree, params, self._rename)
+        try:
+            return self.spark.sql(text, args=args or None)
+        except Exception as exc:  # pyspark's AnalysisException, ParseException, ...: name what Spark missed
+            message = _spark_message(exc)
+            raise TranspileError(message, None) from None
+
+    def _materialize(self, tree: exp.Expression, params: dict) -> exp.Expression:
+        """Compute each CTE once, in order, as a cached temp view the later ones and the query read.
+
+        Spark inlines every CTE where it is read: a report's CTEs read each other several times, and inlined
+        they made a plan of 1,249 operators that ran for minutes on the demo case; materializing only the CTEs
+        read twice still recomputed the ones between them (DuckDB materializes them).
+        """
+        with_ = tree.args.get("with_")
+        if with_ is None:
+            return tree
+        tree = tree.copy()
+        for cte in list(tree.args["with_"].expressions):
+            text, args = self.transpiler.statement(cte.this, params, self._rename)
+            try:
+                frame = _computed(self.spark.sql(text, args=args or None))
+            except Exception as exc:
+                raise TranspileError(_spark_message(exc), None) from None
+            self._register(cte.alias_or_name.lower(), frame, cache=False)
+            self._ctes.append(cte.alias_or_name.lower())
+        tree.set("with_", None)
+        return tree
+
+    def _collect(self, frame: object) -> None:
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import TimestampType
+
+        cols = [F.col(f"`{f.name}`").cast("timestamp_ntz").alias(f.name) if isinstance(f.dataType, TimestampType)
+                else F.col(f"`{f.name}`") for f in frame.schema.fields]
+        try:
+            rows = frame.select(*cols).collect()
+        except Exception as exc:
+            raise TranspileError(_spark_message(exc), None) from None
+        self._description = [(f.name, str(f.dataType), None, None, None, None, None) for f in frame.schema.fields]
+        self._rows = [tuple(_plain(v) for v in row) for row in rows]
+
+    def _register(self, name: str, frame: object, *, cache: bool) -> None:
+        self._serial += 1
+        view = f"t_{re.sub(r'[^a-z0-9_]', '_', name)}_{self._serial}"
+        if cache:
+            frame = _computed(frame)
+        self._views.append((view, frame))
+        frame.createOrReplaceTempView(view)
+        self.temps[name] = view
+
+    def _frame(self, columns: list[tuple[str, str]], rows: list[tuple]) -> object:
+        schema = ", ".join(f"`{n}` {_spark_type(k)}" for n, k in columns)
+        return self.spark.createDataFrame(rows, schema=schema)
+
+    def _rename(self, table: exp.Table) -> str | None:
+        name, db = table.name.lower(), table.db.lower()
+        if db in ("", "temp") and name in self.temps:
+            return self.temps[name]
+        if db == "temp":
+            raise TranspileError(f"no TEMP table {name}")
+        return self._case_table(name)
+
+    def _case_table(self, name: str) -> str:
+        if name not in self.cases:
+            try:
+                paths, columns = parquet_paths(self.duck, self.case_path, name)
+            except duckdb.CatalogException:
+                raise TranspileError(f"no table {name} in the case") from None
+            view = f"c_{name}"
+            self.spark.read.parquet(*paths).selectExpr(*view_sql(columns)).createOrReplaceTempView(view)
+            self.cases[name] = view
+        return self.cases[name]
+
+    def close(self) -> None:
+        for view, frame in self._views:
+            self.spark.catalog.dropTempView(view)
+            frame.unpersist()  # the checkpointed blocks go when the frame is collected (Spark's context cleaner)
+        for view in self.cases.values():
+            self.spark.catalog.dropTempView(view)
+        self._views.clear()
+        self.temps.clear()
+        self.cases.clear()
+
+
+def _computed(frame: object) -> object:
+    """The frame computed now and kept by the executors, its plan cut to a scan of that data.
+
+    With cache() each cached frame's plan held the plans of the ones it read: a report's chain of CTEs made a
+    plan whose description (built for every query) grew past minutes of CPU on the demo case.
+    """
+    return frame.localCheckpoint(eager=True)
+
+
+def _name(node: exp.Expression) -> str | None:
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).lower()
+    return node.sql_name().lower() if isinstance(node, exp.Func) else None
+
+
+def _duck_type(kind: exp.DataType) -> str:
+    text = kind.sql(dialect="duckdb").upper()
+    return {"UINT128": "UHUGEINT", "INT128": "HUGEINT"}.get(text, text)
+
+
+def _spark_type(kind: str) -> str:
+    base = kind.split("(")[0].strip().upper()
+    if base.endswith("[]"):
+        return f"ARRAY<{_spark_type(base[:-2])}>"
+    return _SPARK_TYPES.get(base, kind)
+
+
+def _with_sizes(columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Config tables with an address block (lo, hi) get its size as DOUBLE, for `hi - lo` (transpile)."""
+    names = {n for n, _ in columns}
+    extra = [(f"{n[:-2]}size_", "DOUBLE") for n, k in columns
+             if k == "UHUGEINT" and n.endswith("lo") and n[:-2] + "hi" in names]
+    return columns + extra
+
+
+def _sized(frame: object, columns: list[tuple[str, str]]) -> object:
+    """An INSERT's rows with the size columns of _with_sizes (NULL: the inserting query has no block)."""
+    from pyspark.sql import functions as F
+
+    missing = [n for n, _ in columns if n.endswith("size_") and n not in frame.columns]
+    for n in missing:
+        frame = frame.withColumn(n, F.lit(None).cast("double"))
+    return frame
+
+
+def _value(value: object, kind: str) -> object:
+    if value is None:
+        return None
+    if kind == "UHUGEINT":
+        return address_bytes(value)
+    if kind == "DOUBLE" and not isinstance(value, float):
+        return float(value)
+    return value
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, bytearray):
+        return bytes(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def _spark_message(exc: Exception) -> str:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return re.sub(r"\s*SQLSTATE: \w+;?", "", first)[:300]
+
+
+def _locate(sql: str, what: str) -> int | None:
+    """The line of `sql` naming what an error message quotes first (a function, column or table)."""
+    for name in re.findall(r"`([^`]+)`|\b(\w+)\(\)", what):
+        word = (name[0] or name[1]).split(".")[-1]
+        line = line_of(sql, word)
+        if line is not None:
+            return line
+        # sqlglot may respell a function (jaro_winkler_similarity -> JAROWINKLER_SIMILARITY): match without '_'
+        bare = word.replace("_", "").lower()
+        for found in re.finditer(r"\w+", sql):
+            if found.group().replace("_", "").lower() == bare:
+                return sql.count("\n", 0, found.start()) + 1
+    return None

@@ -1,0 +1,108 @@
+"""One SparkSession (local[2]) for the Spark tests, and the cases they compare the engines on.
+
+pyspark and a Java runtime are required here (CI installs `.[test,spark]`): without them these tests fail,
+they do not skip.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from forensics.store import Case
+
+BASE = 1_473_120_000  # 2016-09-06T00:00:00Z
+CONFIG = """[home]
+networks = ["10.0.0.0/16", "2001:db8:1::/48"]
+
+[subnetworks]
+lab = ["10.0.5.0/24", "2001:db8:1:5::/64"]
+
+[[interfaces]]
+ifindex = 1
+name = "uplink"
+boundary = true
+"""
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from forensics.spark.session import spark_session
+
+    return spark_session("local[2]", quiet=True)
+
+
+def _flows(n: int, seed: int) -> dict:
+    """n flows over two hours: IPv4 and IPv6 (a third), home and internet ends, WannaCry ports among others."""
+    rng = np.random.default_rng(seed)
+    v6 = rng.random(n) < 0.35
+    def ends(low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(home, internet) addresses of each flow, IPv6 where v6 is set (IPv4-mapped otherwise)."""
+        home = [(0x20010DB8_0001 << 80) + int(x) if six else (0xFFFF << 32) + (10 << 24) + int(x) % 1024
+                for x, six in zip(low, v6, strict=True)]
+        net = [(0x2A00_1450 << 96) + int(x) if six else (0xFFFF << 32) + (13 << 24) + int(x) % 4096
+               for x, six in zip(low, v6, strict=True)]
+        return np.array(home, dtype=object), np.array(net, dtype=object)
+
+    home, net = ends(rng.integers(0, 1 << 40, n))
+    home2, net2 = ends(rng.integers(0, 1 << 40, n))
+    out = rng.random(n) < 0.6
+    inside = rng.random(n) < 0.2
+    src = np.where(out, home, net)
+    dst = np.where(inside, home2, np.where(out, net2, home2))
+    ports = np.array([445, 139, 135, 80, 443, 53, 22], dtype=np.int64)
+    return {
+        "v": np.where(v6, 6, 4), "src": [str(int(a)) for a in src], "dst": [str(int(a)) for a in dst],
+        "sport": rng.integers(1024, 65535, n), "dport": ports[rng.integers(0, len(ports), n)],
+        "proto": np.where(rng.random(n) < 0.8, 6, 17), "start": rng.integers(0, 7200 - 60, n),
+        "packets": rng.integers(1, 500, n), "bytes": rng.integers(40, 900_000, n),
+        "flags": rng.integers(0, 32, n), "out_if": rng.integers(1, 4, n), "in_if": rng.integers(1, 4, n),
+    }
+
+
+def build_flow_case(folder: Path, n: int = 400, seed: int = 7) -> Path:
+    """A case of exported flows (IPv4 and IPv6) with a config of v4 and v6 home blocks."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "case.duckdb"
+    (folder / "forensics.toml").write_text(CONFIG)
+    f = _flows(n, seed)
+    with Case.open(path) as case:
+        case.con.execute("INSERT INTO captures (capture_id, path, sha256, size_bytes, format, importer_version, "
+                         "imported_at) VALUES (1, 'gen', 'gen', 0, 'generated', 'test', now()::TIMESTAMP)")
+        case.con.register("_gen", pa.table(f))
+        case.con.execute("""
+            INSERT INTO flows (flow_id, source, capture_id, first_ts, last_ts, ip_version, src_ip, dst_ip, ip_proto,
+                               src_port, dst_port, in_if, out_if, tcp_flags, packets, bytes, sampling_rate,
+                               packets_scaled, bytes_scaled)
+            SELECT row_number() OVER (), 'ipfix', 1, make_timestamp((start + $base) * 1000000),
+                   make_timestamp((start + $base + 30) * 1000000), v, src::UHUGEINT, dst::UHUGEINT, proto,
+                   sport, dport, in_if, out_if, flags, packets, bytes, 1, packets, bytes
+            FROM _gen""", {"base": BASE})
+        case.con.unregister("_gen")
+    return path
+
+
+@pytest.fixture(scope="session")
+def flow_case(tmp_path_factory) -> Path:
+    return build_flow_case(tmp_path_factory.mktemp("flows"))
+
+
+@pytest.fixture(scope="session")
+def demo_case(tmp_path_factory) -> Path:
+    from forensics.demo import run_demo
+
+    result = run_demo(tmp_path_factory.mktemp("demo"), progress=lambda _m: None, packets=6_000)
+    return Path(result.db)
+
+
+def copy_case(path: Path, folder: Path) -> Path:
+    """The case and its config in another folder (checks write alerts: each engine gets its own copy)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (path.name, "forensics.toml"):
+        if (path.parent / name).exists():
+            shutil.copy(path.parent / name, folder / name)
+    return folder / path.name
