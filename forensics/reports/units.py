@@ -35,6 +35,8 @@ FIXED_UNITS = {
     "messages": "DHCP messages",
     "acks": "DHCP ACKs",
     "addresses_assigned": "distinct addresses",
+    "commands": "SMTP commands",  # smtp_senders: MAIL commands (senders), EHLO/HELO commands (clients)
+    "recipients": "distinct recipients",
 }
 
 # What an empty section says: which traffic was searched and how to widen the search.
