@@ -298,17 +298,7 @@ def packet_table(batch: PacketBatch, lake_layout: bool = False) -> pa.Table:
     """
     if lake_layout:
         return _lake_packet_table(batch)
-    cols: dict[str, pa.Array] = {
-        "frame": pa.array(batch["frame"], type=pa.uint32()),
-        "ts": pa.array(batch["ts_us"].astype(np.int64, copy=False)).cast(pa.timestamp("us")),
-        "iface": pa.array(batch["iface"], type=pa.uint16()),
-        "linktype": pa.array(batch["linktype"], type=pa.uint16()),
-        "file_offset": pa.array(batch["file_offset"], type=pa.uint64()),
-        "caplen": pa.array(batch["caplen"], type=pa.uint32()),
-        "wirelen": pa.array(batch["wirelen"], type=pa.uint32()),
-    }
-    for name, arrow_type in _NULLABLE.items():
-        cols[name] = _nullable(batch[name], arrow_type)
+    cols = _record_columns(batch)
     v4 = batch["ip_version"] == 4
     v6 = batch["ip_version"] == 6
     for side in ("src", "dst"):
@@ -327,7 +317,8 @@ def packet_table(batch: PacketBatch, lake_layout: bool = False) -> pa.Table:
     return pa.table(cols)
 
 
-def _lake_packet_table(batch: PacketBatch) -> pa.Table:
+def _record_columns(batch: PacketBatch) -> dict[str, pa.Array]:
+    """The columns both layouts store alike: frame, time, interface, link type, offset, lengths, header fields."""
     cols: dict[str, pa.Array] = {
         "frame": pa.array(batch["frame"], type=pa.uint32()),
         "ts": pa.array(batch["ts_us"].astype(np.int64, copy=False)).cast(pa.timestamp("us")),
@@ -339,6 +330,11 @@ def _lake_packet_table(batch: PacketBatch) -> pa.Table:
     }
     for name, arrow_type in _NULLABLE.items():
         cols[name] = _nullable(batch[name], arrow_type)
+    return cols
+
+
+def _lake_packet_table(batch: PacketBatch) -> pa.Table:
+    cols = _record_columns(batch)
     ip = (batch["ip_version"] == 4) | (batch["ip_version"] == 6)
     for side in ("src", "dst"):
         cols[side + "_ip_hi"] = _nullable(batch[side + "_hi"], pa.uint64(), ip)

@@ -30,8 +30,9 @@ directed AS (  -- each connection as both directions
 ),
 best AS (
     SELECT ip_proto, src_ip, dst_ip, src_port, dst_port,
-           arg_min(app, (rank, frame)) AS app, arg_min(evidence, (rank, frame)) AS evidence,
-           arg_min(frame, (rank, frame)) AS frame
+           arg_min(app, (rank, frame, evidence = 'payload')) AS app,  -- a table's message before the payload check
+           arg_min(evidence, (rank, frame, evidence = 'payload')) AS evidence,  -- of the same frame: deterministic
+           arg_min(frame, (rank, frame, evidence = 'payload')) AS frame
     FROM directed
     GROUP BY ip_proto, src_ip, dst_ip, src_port, dst_port
 )
