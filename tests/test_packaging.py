@@ -26,10 +26,14 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def _third_party_imports() -> dict[str, str]:
-    """Top-level module -> first file of forensics/ that imports it (absolute imports, stdlib left out)."""
+def _third_party_imports(optional: bool = False) -> dict[str, str]:
+    """Top-level module -> first file of forensics/ that imports it (absolute imports, stdlib left out): of the
+    package less its optional engine (forensics/spark), or with `optional` of that engine alone."""
     found: dict[str, str] = {}
+    spark = ROOT / "forensics" / "spark"
     for path in sorted((ROOT / "forensics").rglob("*.py")):
+        if (spark in path.parents) != optional:
+            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -44,19 +48,28 @@ def _third_party_imports() -> dict[str, str]:
     return found
 
 
-def test_every_third_party_import_is_a_declared_dependency():
-    declared = set()
-    for req in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
-        declared.add(re.split(r"[\s<>=!~;\[]", req, maxsplit=1)[0].lower().replace("_", "-"))
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[\s<>=!~;\[]", req, maxsplit=1)[0].lower().replace("_", "-") for req in requirements}
+
+
+def _undeclared(imports: dict[str, str], declared: set[str]) -> dict[str, str]:
     dists = packages_distributions()
+    return {module: where for module, where in imports.items()
+            if not {d.lower().replace("_", "-") for d in dists.get(module, [module])} & declared}
+
+
+def test_every_third_party_import_is_a_declared_dependency():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = _names(project["dependencies"])
     imports = _third_party_imports()
     assert "duckdb" in imports and "typer" in imports  # the scan sees the package's imports
-    undeclared = {}
-    for module, where in imports.items():
-        names = {d.lower().replace("_", "-") for d in dists.get(module, [module])}
-        if not names & declared:
-            undeclared[module] = where
+    undeclared = _undeclared(imports, declared)
     assert not undeclared, f"imported but not in pyproject dependencies: {undeclared}"
+    # the Spark engine (forensics/spark, `pip install .[spark]`): its own imports are in the spark extra
+    spark_imports = _third_party_imports(optional=True)
+    assert "pyspark" in spark_imports and "sqlglot" in spark_imports
+    undeclared = _undeclared(spark_imports, declared | _names(project["optional-dependencies"]["spark"]))
+    assert not undeclared, f"imported by forensics/spark but not in its extra: {undeclared}"
 
 
 def _outer_site_dirs() -> list[str]:
