@@ -74,18 +74,13 @@ def test_json_summary_has_talkers_protocols_ports(demo):
 
 
 def test_cli_demo_full_day_json(tmp_path):
-    """The real command, full size: well under a minute, and the JSON names the outputs."""
-    import time
-
+    """The real command, full size: the JSON names the outputs (its speed is bench/'s business, not a test's)."""
     from forensics.cli import app
     from forensics.demo.generate import DEFAULT_PACKETS
 
     out = tmp_path / "o"
-    t = time.perf_counter()
     res = CliRunner().invoke(app, ["demo", "--out", str(out), "--json", "--quiet"])
-    seconds = time.perf_counter() - t
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["site"] == str(out / "index.html") and (out / "demo.json").exists()
     assert doc["packets"] == json.loads((out / "office_day.truth.json").read_text())["packets"] == DEFAULT_PACKETS
-    assert seconds < 60
