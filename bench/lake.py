@@ -8,7 +8,8 @@
    one round runs each tool once, in turn; medians of the rounds.
 2. bytes per packet on disk: the lake's packets + flows Parquet parts (and its catalog), the single-file case.
 3. reports and filters: the same reports and filtered counts on both cases, in this process, alternating
-   lake / single-file, median of --repeat; the ratio lake / single-file (target <= 1.1).
+   lake / single-file, median of --repeat; the ratio lake / single-file (target <= 1.1), of wall seconds and
+   of CPU seconds (this process, DuckDB's threads included: on a loaded machine the steadier figure).
 """
 
 from __future__ import annotations
@@ -126,16 +127,21 @@ def query_ratios(work: Path, repeat: int) -> dict:
     try:
         for label, job in jobs.items():
             times: dict[str, list[float]] = {"lake": [], "single": []}
+            cpu: dict[str, list[float]] = {"lake": [], "single": []}
             answers = {}
             for _ in range(repeat):
                 for kind, case in cases.items():
-                    t = time.perf_counter()
+                    t, c = time.perf_counter(), time.process_time()
                     answers[kind] = job(case)
                     times[kind].append(time.perf_counter() - t)
+                    cpu[kind].append(time.process_time() - c)
             same = repr(answers["lake"]) == repr(answers["single"]) if label.startswith("count") else None
             lake_s, single_s = statistics.median(times["lake"]), statistics.median(times["single"])
+            lake_cpu, single_cpu = statistics.median(cpu["lake"]), statistics.median(cpu["single"])
             out[label] = {"lake_s": round(lake_s, 4), "single_s": round(single_s, 4),
-                          "ratio": round(lake_s / single_s, 2), **({"same_answer": same} if same is not None else {})}
+                          "ratio": round(lake_s / single_s, 2), "lake_cpu_s": round(lake_cpu, 4),
+                          "single_cpu_s": round(single_cpu, 4), "cpu_ratio": round(lake_cpu / max(single_cpu, 1e-6), 2),
+                          **({"same_answer": same} if same is not None else {})}
     finally:
         for case in cases.values():
             case.close()
@@ -171,7 +177,8 @@ def main(argv: list[str] | None = None) -> dict:
               f"(with catalog {s['lake_bytes_per_packet_with_catalog']}), "
               f"single-file {s['single_file_bytes_per_packet']}")
         for label, q in doc["queries"].items():
-            print(f"{label:<52} lake {q['lake_s']:.4f} s  single {q['single_s']:.4f} s  ratio {q['ratio']:.2f}"
+            print(f"{label:<52} lake {q['lake_s']:.4f} s  single {q['single_s']:.4f} s  ratio {q['ratio']:.2f}   "
+                  f"cpu lake {q['lake_cpu_s']:.4f} s  single {q['single_cpu_s']:.4f} s  ratio {q['cpu_ratio']:.2f}"
                   + ("" if q.get("same_answer", True) else "  ANSWERS DIFFER"))
     return doc
 

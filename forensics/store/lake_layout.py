@@ -26,9 +26,21 @@ EMPTY_PART = "capture_id=0/day=1970-01-01/part-empty.parquet"
 # zstd level 1 keeps the writer near pyarrow's encode speed; measured on the 2M bench capture (bench/lake.py).
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 1
+# Columns written uncompressed: the ones reports and filters read on every query (times, addresses, ports,
+# protocol, lengths, flags, counters), where zstd saves least (delta-encoded times: 2%; dictionary-encoded
+# ports and addresses: 20-25%) and DuckDB's decompression is a third of its Parquet decode. The rest (MACs,
+# file offsets, frame lengths, ARP, ...) stays zstd. Every flow column is hot (a flow is 3.4 bytes a packet
+# uncompressed on the bench capture). Measured on /tmp/bench/p2m.pcap (bench/lake.py): see docs/lake.md.
+HOT_COLUMNS = {
+    "packets": ("ts", "iface", "vlan", "ip_version", "src_ip_hi", "src_ip_lo", "dst_ip_hi", "dst_ip_lo", "ip_proto",
+                "ip_len", "src_port", "dst_port", "tcp_flags", "icmp_type", "icmp_code", "eth_type"),
+}
 # DuckDB's own row group size: a scan splits across cores and prunes by min/max per 122,880 rows, as on a
 # single-file case (400k-packet part: 14.7 bytes/packet against 14.9 with 1M-row groups, filters no slower).
 ROW_GROUP_ROWS = 122_880
+# One data page per column of a row group (pyarrow's default cuts a page every 20,000 rows or 1 MiB): DuckDB's
+# reader pays per page.
+PAGE_BYTES = 16 << 20
 
 _ADDR = pa.uint64()
 _MAC = pa.binary(6)
@@ -130,9 +142,14 @@ DELTA_COLUMNS = {"packets": ("frame", "ts", "file_offset", "ip_id"),
 def write_part(table: pa.Table, path: Path) -> int:
     """Write one Parquet part (a table of SCHEMAS) and return its size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    delta = DELTA_COLUMNS["packets" if "frame" in table.column_names else "flows"]
-    pq.write_table(table, path, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL,
-                   row_group_size=ROW_GROUP_ROWS, write_statistics=True,
+    kind = "packets" if "frame" in table.column_names else "flows"
+    delta = DELTA_COLUMNS[kind]
+    hot = HOT_COLUMNS.get(kind)
+    compression = {c: ("none" if hot is None or c in hot else COMPRESSION) for c in table.column_names}
+    pq.write_table(table, path, compression=compression,
+                   compression_level={c: COMPRESSION_LEVEL for c, codec in compression.items() if codec != "none"},
+                   row_group_size=ROW_GROUP_ROWS, max_rows_per_page=ROW_GROUP_ROWS, data_page_size=PAGE_BYTES,
+                   write_statistics=True,
                    use_dictionary=[c for c in table.column_names if c not in delta],
                    column_encoding={c: "DELTA_BINARY_PACKED" for c in delta})
     return path.stat().st_size
@@ -179,7 +196,8 @@ def readme_text() -> str:
         "",
         "Written by `forensics`; do not edit the files by hand. `case.duckdb` is the catalog (captures, interfaces,",
         "exporters and templates, runs, alerts, application metadata, summaries, and `lake_parts`: every published",
-        "Parquet part). Packets and flows are Parquet files (zstd), partitioned hive-style:",
+        "Parquet part). Packets and flows are Parquet files (the columns queries read most uncompressed, the",
+        "rest zstd), partitioned hive-style:",
         "",
         "    packets/capture_id=N/day=YYYY-MM-DD/part-*.parquet   (day of the packet's ts, UTC)",
         "    flows/capture_id=N/day=YYYY-MM-DD/part-*.parquet     (day of the flow's first_ts, UTC)",
