@@ -15,11 +15,12 @@ Pairs: WannaCry src->dst section = `nfdump -A srcip,dstip,proto,dstport`; its ds
 section = `nfdump -A dstip,outif`; the attribute report src_ip,dst_ip,dst_port = `nfdump -A
 srcip,dstip,dstport`; top_talkers = `nfdump -s ip/bytes` (an address as source or destination: in + out);
 protocol_mix = `nfdump -s proto/bytes`; each ordered by bytes, top 10.
-top_ports is timed next to `nfdump -s dstport/bytes`, its nearest command, but its items are not compared:
-its port is the flow's service port (for exported flows the well-known or lower-numbered side, so 3389 and
-8080 flows with a lower source port count for that port) per protocol, where nfdump sums destination ports
-over all protocols.
-Shipped reports without an nfdump peer are timed alone (`--solo`, default on): internet_summary (six
+top_ports' ports section alone (`--param sections=ports`) is timed next to `nfdump -s dstport/bytes`, its nearest
+command, but its items are not compared: its port is the flow's service port (for exported flows the
+well-known or lower-numbered side, so 3389 and 8080 flows with a lower source port count for that port) per
+protocol, where nfdump sums destination ports over all protocols. The whole report (with its clients section,
+which ranks every client by distinct service ports reached and has no nfdump command) is timed alone.
+Shipped reports without an nfdump peer are timed alone (`--solo`, default on): top_ports whole, internet_summary (six
 direction categories with multicast/broadcast rules: six filtered runs, not one command) and origin_as (the
 generated records carry no AS numbers: it runs, every flow in AS 0). subnetwork_compare and filter_compare
 need a case config with subnetworks/filters and mac_addresses needs packets; none is timed here.
@@ -247,10 +248,10 @@ def main() -> None:
             ("top_talkers", ["nfdump", "-r", str(nffile), "-q", "-N", "-n", "10", "-s", "ip/bytes"])]),
         ("protocol_mix", "protocol_mix", {}, [
             ("protocol_mix", ["nfdump", "-r", str(nffile), "-q", "-N", "-n", "10", "-s", "proto/bytes"])]),
-        ("top_ports (peer: timing only, see above)", "top_ports", {}, [
+        ("top_ports ports section (timing only)", "top_ports", {"sections": "ports"}, [
             ("ports", ["nfdump", "-r", str(nffile), "-q", "-N", "-n", "10", "-s", "dstport/bytes"])]),
     ]
-    solo = ["internet_summary", "origin_as"] if args.solo else []
+    solo = ["top_ports", "internet_summary", "origin_as"] if args.solo else []
     solo_t: dict[str, list[float]] = {r: [] for r in solo}
     solo_c: dict[str, list[float]] = {r: [] for r in solo}
     ours_t: dict[str, list[float]] = {p[0]: [] for p in pairs}

@@ -10,6 +10,7 @@ import datetime as dt
 import duckdb
 
 from forensics.errors import UsageError
+from forensics.reports.traffic import EXPORT_SPANS, flow_spans, install_export_spans
 from forensics.resources import read_sql
 from forensics.store import retain as retained
 
@@ -104,6 +105,8 @@ def bin_coverage(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.dat
     [start, end); `summary` when the report answers pruned bins from the summary (else they are 'none')."""
     if not _has_temp(con, "_retained"):
         install_retention(con)
+    if not _has_temp(con, EXPORT_SPANS):
+        install_export_spans(con, flow_spans(con))
     rows = con.execute(read_sql("runs/coverage.sql"),
                        {"from_ts": start, "to_ts": end, "bin_secs": bin_secs, "summary": summary}).fetchall()
     return with_drops(con, dict(rows), start, end, bin_secs)
@@ -147,6 +150,8 @@ def bin_basis(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.dateti
     where only flows are; packets: packet time where packets are held, else None; flows: flow start wherever
     flows are held (from packets or exported). A summary bin: "summary" under auto, else None.
     """
+    if not _has_temp(con, EXPORT_SPANS):
+        install_export_spans(con, flow_spans(con))
     sources = {b: (p, x) for b, p, x in con.execute(
         read_sql("runs/bin_sources.sql"), {"from_ts": start, "to_ts": end, "bin_secs": bin_secs}).fetchall()}
     out: dict[dt.datetime, str | None] = {}

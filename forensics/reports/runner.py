@@ -48,6 +48,8 @@ from forensics.reports.traffic import (
     case_flows,
     fill_packet_bins,
     filter_restriction,
+    flow_spans,
+    install_export_spans,
     span_range,
 )
 from forensics.reports.units import UNITS, empty_hints, measure_units
@@ -212,7 +214,9 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         if filter_expr:
             filter_restriction(filter_expr, restriction)
         restricted = restrict_flows(con, restriction.flows)
-        spans = capture_spans(con)
+        flow_rows = flow_spans(con)
+        install_export_spans(con, flow_rows)  # the coverage per bin reads these, not the flows
+        spans = capture_spans(con, rows=flow_rows)
         case_spans = None if restricted else spans
         lo, hi = span_range(spans)
         if lo is None:

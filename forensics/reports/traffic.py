@@ -84,6 +84,19 @@ def data_range(con: duckdb.DuckDBPyConnection, table: str = "flows") -> tuple[dt
 
 
 @dataclass
+class FlowSpan:
+    """The flows of one capture, kind (pcap: built from packets) and sampling (exported with a rate > 1)."""
+
+    capture_id: int
+    pcap: bool
+    sampled: bool
+    first_ts: dt.datetime | None
+    last_ts: dt.datetime | None
+    max_first: dt.datetime | None
+    flows: int
+
+
+@dataclass
 class CaptureSpan:
     """One capture's flows in a table: first start, last end, last traffic time, flow counts by kind."""
 
@@ -95,15 +108,67 @@ class CaptureSpan:
     pcap_flows: int
 
 
-def capture_spans(con: duckdb.DuckDBPyConnection, table: str = "flows") -> list[CaptureSpan]:
-    """Per capture, in one scan: what data_range, binning and the report's sources need (issue 11: three
-    scans of the flows were a third of a report's setup)."""
+def flow_spans(con: duckdb.DuckDBPyConnection, table: str = "flows") -> list[FlowSpan]:
+    """Per capture, kind (from packets or exported) and sampling: the flows' time range and count, in at most
+    one scan (issue 11: the spans, the binning decision, the sources and the coverage per bin each scanned the
+    flows). When the whole table is one capture of one kind, DuckDB answers from its column statistics."""
+    one = con.execute(
+        f"SELECT min(capture_id), max(capture_id), min(source), max(source), min(sampling_rate), "
+        f"       max(sampling_rate), min(first_ts), max(last_ts), max(first_ts), count(*) FROM {table}"
+    ).fetchone()
+    if one[0] is None:
+        return []
+    cid, cid_hi, src, src_hi, rate, rate_hi = one[:6]
+    pcap = src == "pcap"
+    if cid == cid_hi and src == src_hi and (pcap or (rate > 1) == (rate_hi > 1)):
+        return [FlowSpan(cid, pcap, not pcap and rate > 1, *one[6:])]
     rows = con.execute(
-        f"SELECT capture_id, min(first_ts), max(last_ts), "
-        f"       max(CASE WHEN source = 'pcap' THEN last_ts ELSE first_ts END), count(*), "
-        f"       count(*) FILTER (WHERE source = 'pcap') FROM {table} GROUP BY capture_id"
+        f"SELECT capture_id, source = 'pcap' AS pcap, source <> 'pcap' AND coalesce(sampling_rate > 1, false) "
+        f"       AS sampled, min(first_ts), max(last_ts), max(first_ts), count(*) "
+        f"FROM {table} GROUP BY capture_id, pcap, sampled"
     ).fetchall()
-    return [CaptureSpan(*row) for row in rows]
+    return [FlowSpan(*row) for row in rows]
+
+
+def capture_spans(con: duckdb.DuckDBPyConnection, table: str = "flows",
+                  rows: list[FlowSpan] | None = None) -> list[CaptureSpan]:
+    """Per capture: what data_range, binning and the report's sources need (from `rows`, flow_spans of the
+    table, when at hand)."""
+    out: dict[int, CaptureSpan] = {}
+    for r in flow_spans(con, table) if rows is None else rows:
+        traffic = r.last_ts if r.pcap else r.max_first
+        span = out.get(r.capture_id)
+        if span is None:
+            out[r.capture_id] = CaptureSpan(r.capture_id, r.first_ts, r.last_ts, traffic, r.flows,
+                                            r.flows if r.pcap else 0)
+            continue
+        span.first_ts = _least(span.first_ts, r.first_ts)
+        span.last_ts = _greatest(span.last_ts, r.last_ts)
+        span.last_traffic = _greatest(span.last_traffic, traffic)
+        span.flows += r.flows
+        span.pcap_flows += r.flows if r.pcap else 0
+    return list(out.values())
+
+
+def _least(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _greatest(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+EXPORT_SPANS = "_export_spans"
+
+
+def install_export_spans(con: duckdb.DuckDBPyConnection, rows: list[FlowSpan]) -> None:
+    """TEMP table _export_spans(capture_id, sampled, lo, hi): the exported flows' spans per capture and
+    sampling (from flow_spans), which queries/runs/coverage.sql and bin_sources.sql read instead of the flows."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {EXPORT_SPANS} (capture_id INTEGER, sampled BOOLEAN, lo TIMESTAMP, "
+                "hi TIMESTAMP)")
+    spans = [[r.capture_id, r.sampled, r.first_ts, r.last_ts] for r in rows if not r.pcap]
+    if spans:
+        con.executemany(f"INSERT INTO {EXPORT_SPANS} VALUES ($1, $2, $3, $4)", spans)
 
 
 def span_range(spans: list[CaptureSpan]) -> tuple[dt.datetime | None, dt.datetime | None]:

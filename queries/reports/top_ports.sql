@@ -1,12 +1,13 @@
 -- name: top_ports
 -- title: Top ports
--- description: The TCP, UDP and SCTP services that carried the most traffic, and the hosts that reached the most of them. Each piece of traffic counts for one port, its service port: for TCP the responder's port where the packets show who answered (SYN with ACK sent: the source port; only SYN without ACK: the destination port), otherwise the well-known or lower-numbered side (below 1024 before above; then the smaller). Section ports: per protocol and service port, in = traffic toward the service, out = traffic from it, total = in + out, in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are totals, peers = distinct client addresses. Section clients: per client address (the side that is not the service), ranked by distinct service ports reached (ports), with peers = distinct servers: a scan shows as one row with its port count. Distinct counts are given for the top items over the period (not per bin, not for Others). Binned by packet time where the case holds the packets, by flow start for exported flows.
+-- description: The TCP, UDP and SCTP services that carried the most traffic, and the hosts that reached the most of them. Each piece of traffic counts for one port, its service port: for TCP the responder's port where the packets show who answered (SYN with ACK sent: the source port; only SYN without ACK: the destination port), otherwise the well-known or lower-numbered side (below 1024 before above; then the smaller). Section ports: per protocol and service port, in = traffic toward the service, out = traffic from it, total = in + out, in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are totals, peers = distinct client addresses. Section clients: per client address (the side that is not the service), ranked by distinct service ports reached (ports), with peers = distinct servers: a scan shows as one row with its port count. Distinct counts are given for the top items over the period (not per bin, not for Others). --param sections=ports (or clients) computes that section only (default both). Binned by packet time where the case holds the packets, by flow start for exported flows.
 -- param: top INTEGER = 10
 -- param: from_ts TIMESTAMP
 -- param: to_ts TIMESTAMP
 -- param: bin_secs BIGINT = 300
 -- param: unit VARCHAR = 'bps'
 -- param: ip_version INTEGER = 0
+-- param: sections VARCHAR = 'ports,clients'
 -- section: ports: proto, port
 -- section: clients: ip
 -- measures: in, out, total, bytes, packets, flows, ports, peers
@@ -35,8 +36,9 @@ base AS NOT MATERIALIZED (  -- service port, the client and server sides, and th
 ),
 keyed AS NOT MATERIALIZED (
     SELECT 'ports' AS section, ip_proto AS k_proto, svc_port AS k_port, NULL::UHUGEINT AS k_ip, * FROM base
+    WHERE chosen($sections, 'ports')  -- $sections: which sections to compute (folded to a constant by DuckDB)
     UNION ALL
-    SELECT 'clients', NULL, NULL, client, * FROM base
+    SELECT 'clients', NULL, NULL, client, * FROM base WHERE chosen($sections, 'clients')
 ),
 -- rank the items by their totals first; series only for the top $top, Others by subtraction
 totals AS (
@@ -45,7 +47,7 @@ totals AS (
 ),
 reach AS (  -- distinct service ports each client reached (to rank the clients section); a port as one number
     SELECT client AS k_ip, count(DISTINCT CAST(ip_proto AS INTEGER) * 65536 + svc_port) AS n_ports
-    FROM base GROUP BY client
+    FROM base WHERE chosen($sections, 'clients') GROUP BY client
 ),
 top_items AS (  -- ports: the $top largest; clients: the $top reaching most ports; ties broken by key (a top-N per
                 -- section, no window over every item)

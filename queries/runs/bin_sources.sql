@@ -10,7 +10,7 @@ WITH bins AS (
 spans AS (
     SELECT 'packets' AS kind, first_ts AS lo, last_ts AS hi FROM captures WHERE packets > 0 AND first_ts IS NOT NULL
     UNION ALL
-    SELECT 'exports', min(first_ts), max(last_ts) FROM flows WHERE source <> 'pcap' GROUP BY capture_id
+    SELECT 'exports', min(lo), max(hi) FROM _export_spans GROUP BY capture_id  -- forensics/reports/traffic.py
 )
 SELECT b.bin, coalesce(bool_or(s.kind = 'packets'), false) AS packets,
        coalesce(bool_or(s.kind = 'exports'), false) AS exports

@@ -25,8 +25,10 @@ spans AS (
     FROM captures c LEFT JOIN _retained r USING (capture_id)
     WHERE c.packets > 0 AND c.first_ts IS NOT NULL
     UNION ALL
-    SELECT CASE WHEN max(sampling_rate) > 1 THEN 'sampled' ELSE 'flows' END, min(first_ts), max(last_ts)
-    FROM flows WHERE source <> 'pcap' GROUP BY capture_id, sampling_rate > 1
+    -- exported flow records per capture and sampling (TEMP _export_spans: forensics/reports/traffic.py, one
+    -- scan of the flows shared with the report's data range)
+    SELECT CASE WHEN sampled THEN 'sampled' ELSE 'flows' END, lo, hi
+    FROM _export_spans
     UNION ALL
     -- the summary of what retention removed: the capture's whole range (held data is finer)
     SELECT 'summary', c.first_ts, c.last_ts

@@ -152,6 +152,10 @@ def test_top_ports(case, flows):
     r = run(case, "top_ports", top=8)
     assert [s.name for s in r.sections] == ["ports", "clients"]
     check_section(r.sections[0], flows, sides, ["in", "out", "total"], 8)
+    # --param sections=ports: the same ports section (items, values, series), the clients section left empty
+    only = run(case, "top_ports", top=8, sections="ports")
+    check_section(only.sections[0], flows, sides, ["in", "out", "total"], 8)
+    assert only.sections[1].items == [] and r.sections[1].items
 
 
 def test_protocol_mix(case, flows):

@@ -9,6 +9,7 @@ import datetime as dt
 from forensics.ingest import import_paths
 from forensics.reports import run_report
 from forensics.reports.coverage import bin_coverage, install_retention
+from forensics.reports.traffic import flow_spans, install_export_spans
 from forensics.resources import read_sql
 from forensics.store import Case
 from tests import builders as b
@@ -92,6 +93,7 @@ def test_corpus_netflow_v9_gap_turns_a_packets_bin_partial(tmp_path):
         t = dt.datetime(2017, 10, 19, 10, 45)
         params = {"from_ts": t, "to_ts": t + dt.timedelta(minutes=5), "bin_secs": 300, "summary": False}
         install_retention(case.con)  # the retention state coverage.sql reads (nothing pruned here)
+        install_export_spans(case.con, flow_spans(case.con))  # and the exported flows' spans
         held = dict(case.con.execute(read_sql("runs/coverage.sql"), params).fetchall())
         assert held == {t: "packets"}
         assert bin_coverage(case.con, t, t + dt.timedelta(minutes=5), 300) == {t: "partial"}
