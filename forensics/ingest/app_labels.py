@@ -38,12 +38,18 @@ _EVIDENCE = pa.schema([("frame", pa.uint32()), ("app", pa.string()), ("evidence"
 _QUIC_VERSIONS = (0x00000001, 0x6B3343CF)  # QUIC v1 (RFC 9000), v2 (RFC 9369); drafts are 0xff0000xx
 
 
-def label_flows(writer: CaptureWriter, path: str, fmt: str) -> dict[str, int]:
-    """Write flow_app rows for the capture's pcap-derived flows; {app: labelled flows}."""
+def label_flows(writer: CaptureWriter, path: str, fmt: str,
+                first_payload: dict[str, np.ndarray] | None = None) -> dict[str, int]:
+    """Write flow_app rows for the capture's pcap-derived flows; {app: labelled flows}. `first_payload`: the
+    packets whose first payload bytes are checked, as CandidateSelector.first_payload() gives them while the
+    capture is decoded; without it they are found in SQL over the stored packets (app_first_payload.sql)."""
     cid = writer.capture_id
     writer.flows_visible()  # a lake: the metered flows staged as parts, joined below
     evidence = writer.con.sql(read_sql("derive/app_evidence.sql"), params={"cid": cid}).to_arrow_table()
-    fetched = writer.bulk.execute(read_sql("derive/app_first_payload.sql"), {"cid": cid}).fetchnumpy()
+    if first_payload is None:
+        fetched = writer.bulk.execute(read_sql("derive/app_first_payload.sql"), {"cid": cid}).fetchnumpy()
+    else:
+        fetched = first_payload
     first = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in fetched.items()}  # ip_len: NULL kept
     try:
         hit = first_payload_labels(first, path, fmt)
