@@ -24,7 +24,7 @@ import mmap
 import numpy as np
 import pyarrow as pa
 
-from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
+from forensics.appdata.records import frame_starts, let_go, payload_spans, read_frames, slices, transport_payload
 from forensics.resources import read_sql
 from forensics.store import CaptureWriter, register_capture_table
 
@@ -98,13 +98,15 @@ def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str) -> tu
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
             buf = np.frombuffer(m, np.uint8)
             try:
-                starts = frame_starts(buf, fmt, cols["file_offset"])
-                lo, hi, fast = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
                 last = len(buf) - 1
-                for k in range(HEAD):
-                    head[:, k] = np.where(fast & (lo + k < hi), buf[np.minimum(lo + k, last)], -1)
-                size = np.where(fast, hi - lo, 0)
-                slow = ~fast
+                for i, j in slices(cols["file_offset"]):  # each slice of the mapped file let go after: flat memory
+                    starts = frame_starts(buf, fmt, cols["file_offset"][i:j])
+                    lo, hi, fast = payload_spans(buf, starts, cols["caplen"][i:j], cols["linktype"][i:j], proto[i:j])
+                    for k in range(HEAD):
+                        head[i:j, k] = np.where(fast & (lo + k < hi), buf[np.minimum(lo + k, last)], -1)
+                    size[i:j] = np.where(fast, hi - lo, 0)
+                    slow[i:j] = ~fast
+                    let_go(m, int(starts.min()) - 28, int((starts + cols["caplen"][i:j].astype(np.int64)).max()))
             finally:
                 del buf
     at = np.flatnonzero(slow)

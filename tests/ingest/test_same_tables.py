@@ -3,8 +3,10 @@
 While a capture is decoded, forensics.appdata.select chooses the packets the appdata pass parses and those whose
 first payload bytes label flows (forensics/ingest/app_labels.py). Without a selector, the same choices are made
 in SQL over the stored packets (queries/derive/appdata_candidates.sql, app_first_payload.sql): the reference.
-Every table of a case (every row and column but the import's clock) must come out the same both ways, on
-captures of different link types and file formats, with application metadata of every kind.
+The file's bytes are read back in slices, each let go after (forensics.appdata.records.SLICE_BYTES: flat
+memory); the reference reads them in one go. Every table of a case (every row and column but the import's
+clock) must come out the same both ways, on captures of different link types and file formats, with
+application metadata of every kind.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 import forensics.ingest as ingest
+from forensics.appdata import records
 from forensics.ingest import ImportOptions, import_paths
 from forensics.store import Case
 from tests.conftest import CORPUS
@@ -46,6 +49,8 @@ def _import(tmp_path, name: str, path: str, monkeypatch, reference: bool) -> dic
     with monkeypatch.context() as m:
         if reference:
             m.setattr(ingest, "CandidateSelector", lambda: None)  # the SQL choices over the stored packets
+        else:  # the file read back in slices of a few KB, each let go after, as a large capture's are
+            m.setattr(records, "SLICE_BYTES", 4096)
         with Case.open(tmp_path / name) as case:
             summary = import_paths(case, [path], ImportOptions(workers=1))
             assert summary.files[0].status == "imported", summary.files[0].message
