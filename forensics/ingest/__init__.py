@@ -241,11 +241,17 @@ def _import_read_first(case: Case, index: int, path: str, options: ImportOptions
                            _Decoded(reader, meter, items, selector), cid)
 
 
+HASH_BLOCK = 1 << 20  # bytes read into one reused buffer: a fresh 4 MB bytes object per read cost page faults
+# (sha256 of the 1.3 GB bench capture: 0.28-0.33 s of system CPU that way, 0.16-0.24 s reusing 1 MB)
+
+
 def _sha256(path: str) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(4 * 1024 * 1024):
-            h.update(chunk)
+    buf = bytearray(HASH_BLOCK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])
     return h.hexdigest()
 
 
