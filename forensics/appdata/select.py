@@ -161,12 +161,24 @@ class CandidateSelector:
             self._opens.append(opens[at])
 
     def columns(self) -> dict[str, np.ndarray]:
-        """The chosen packets' columns, in frame order."""
-        cols = {name: np.concatenate([p[name] for p in self._parts]) if self._parts else np.zeros(0, np.int64)
-                for name in COLUMNS}
-        for name in ("src_hi", "src_lo", "dst_hi", "dst_lo", "file_offset"):
-            cols[name] = cols[name].astype(np.uint64)
-        cols["ip_len"] = np.ma.masked_less(cols["ip_len"].astype(np.int64), 0)
+        """The chosen packets' columns, in frame order. The batches' parts are joined once and let go (the
+        parts and a joined copy side by side would hold the candidates twice at the import's memory peak)."""
+        if len(self._parts) > 1 or (self._parts and self._parts[0]["ip_len"].dtype != np.int64):
+            whole = {}
+            for name in COLUMNS:
+                whole[name] = np.concatenate([p.pop(name) for p in self._parts])
+            for name in ("src_hi", "src_lo", "dst_hi", "dst_lo", "file_offset"):
+                whole[name] = whole[name].astype(np.uint64, copy=False)
+            whole["ip_len"] = whole["ip_len"].astype(np.int64, copy=False)
+            self._parts = [whole]
+            self._opens = [np.concatenate(self._opens)]
+        if not self._parts:
+            cols = {name: np.zeros(0, np.int64) for name in COLUMNS}
+            for name in ("src_hi", "src_lo", "dst_hi", "dst_lo", "file_offset"):
+                cols[name] = cols[name].astype(np.uint64)
+        else:
+            cols = dict(self._parts[0])
+        cols["ip_len"] = np.ma.masked_less(cols["ip_len"], 0)
         return cols
 
     def first_payload(self) -> dict[str, np.ndarray]:
@@ -174,5 +186,5 @@ class CandidateSelector:
         and UDP 5-tuple direction, UDP on the DNS/DHCP/NTP ports left out), as `columns()` gives them: what
         forensics.ingest.app_labels reads the first payload bytes of, without a scan of the stored packets."""
         cols = self.columns()
-        opens = np.concatenate(self._opens) if self._opens else np.zeros(0, np.bool_)
+        opens = self._opens[0] if self._opens else np.zeros(0, np.bool_)
         return {name: v[opens] for name, v in cols.items()}
