@@ -2,6 +2,7 @@
 
     python -m bench.lake                                  # /tmp/bench/p2m.pcap, 3 rounds
     python -m bench.lake --pcap F --rounds 5 --json
+    python -m bench.lake --import-only --baseline /tmp/base   # + the import of another tree, e.g. before a change
 
 1. import time: `forensics import` into a new lake case and into a new single-file case, against
    `openssl dgst -sha256` of the same file (the floor: an import reads and hashes every byte), and nfpcapd's;
@@ -37,12 +38,13 @@ def _tree_bytes(folder: Path, pattern: str = "**/*") -> int:
     return sum(p.stat().st_size for p in folder.glob(pattern) if p.is_file())
 
 
-def _run(cmd: list[str], before=None) -> dict:
+def _run(cmd: list[str], before=None, tree: Path = ROOT) -> dict:
     """One run: wall seconds, CPU seconds (user + system, children included), peak RSS in MB. On a shared
-    machine CPU time is the steadier figure: both are reported, ratios of each."""
+    machine CPU time is the steadier figure: both are reported, ratios of each. `tree`: the source tree whose
+    `forensics` runs (PYTHONPATH)."""
     if before is not None:
         before()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(tree))
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -54,8 +56,9 @@ def _run(cmd: list[str], before=None) -> dict:
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
 
 
-def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None) -> dict:
+def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None, baseline: Path | None = None) -> dict:
     lake, single, nfdir = work / "lake", work / "single.duckdb", work / "nfpcapd.out"
+    base_single = work / "baseline.duckdb"
 
     def fresh_lake() -> None:
         shutil.rmtree(lake, ignore_errors=True)
@@ -74,12 +77,23 @@ def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None) -> d
         "forensics import (single-file)": (FORENSICS + ["import", "--quiet", "--db", str(single), str(pcap)],
                                            fresh_single),
     }
+    trees = {}
+    if baseline is not None:  # another source tree (e.g. `git archive main | tar -x -C DIR`), same run, interleaved
+        def fresh_base() -> None:
+            for p in (base_single, base_single.with_name(base_single.name + ".wal")):
+                p.unlink(missing_ok=True)
+
+        tools["baseline import (single-file)"] = (
+            FORENSICS + ["import", "--quiet", "--db", str(base_single), str(pcap)], fresh_base)
+        trees["baseline import (single-file)"] = baseline
+        fresh_base()
+        _run(FORENSICS + ["import", "--quiet", "--db", str(base_single), str(pcap)], None, baseline)  # its kernels
     if nfpcapd:
         tools["nfpcapd -r F -w DIR"] = ([nfpcapd, "-r", str(pcap), "-w", str(nfdir)], fresh_nf)
     runs: dict[str, list[dict]] = {k: [] for k in tools}
     for _ in range(rounds):
         for name, (cmd, before) in tools.items():
-            runs[name].append(_run(cmd, before))
+            runs[name].append(_run(cmd, before, trees.get(name, ROOT)))
 
     def med(name: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[name])
@@ -90,6 +104,7 @@ def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None) -> d
                   "cpu_vs_sha256": round(med(name, "cpu_s") / med("openssl dgst -sha256", "cpu_s"), 2),
                   "peak_rss_mb": round(med(name, "rss_mb"), 1)} for name in tools}
     shutil.rmtree(nfdir, ignore_errors=True)
+    base_single.unlink(missing_ok=True)
     return out
 
 
@@ -156,15 +171,19 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeat", type=int, default=5, help="runs of each report / filter per case")
     ap.add_argument("--no-import", action="store_true", help="reuse the cases in --work (sizes and queries only)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--baseline", type=Path, help="also import with the forensics of this source tree (before/after)")
+    ap.add_argument("--import-only", action="store_true", help="the import rounds only (no sizes, no queries)")
     args = ap.parse_args(argv)
     if not args.pcap.exists():
         sys.exit(f"{args.pcap}: missing; write it with ../shared/bench/gen_pcap.py --packets 2000000 --seed 1 -o F")
     args.work.mkdir(parents=True, exist_ok=True)
     doc: dict = {"pcap": str(args.pcap), "rounds": args.rounds}
     if not args.no_import:
-        doc["import"] = import_rounds(args.pcap, args.work, args.rounds, ensure_peer("nfpcapd", install=False))
-    doc["sizes"] = sizes(args.work)
-    doc["queries"] = query_ratios(args.work, args.repeat)
+        doc["import"] = import_rounds(args.pcap, args.work, args.rounds, ensure_peer("nfpcapd", install=False),
+                                      args.baseline)
+    if not args.import_only:
+        doc["sizes"] = sizes(args.work)
+        doc["queries"] = query_ratios(args.work, args.repeat)
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
@@ -172,6 +191,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"{name:<32} wall {r['wall_s']:>7.2f} s {r['wall_vs_sha256']:>5.2f}x sha256   "
                   f"cpu {r['cpu_s']:>7.2f} s {r['cpu_vs_sha256']:>5.2f}x sha256   "
                   f"rss {r['peak_rss_mb']:.0f} MB   walls {r['wall_runs']}")
+        if args.import_only:
+            return doc
         s = doc["sizes"]
         print(f"bytes/packet: lake {s['lake_bytes_per_packet']} "
               f"(with catalog {s['lake_bytes_per_packet_with_catalog']}), "

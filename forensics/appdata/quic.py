@@ -18,10 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from forensics.appdata import tls
 from forensics.appdata.wire import Malformed
 
@@ -70,6 +66,11 @@ def crypto_frames(data: bytes) -> list[tuple[int, bytes]] | None:
     length, pn_at = _varint(data, i + token)
     if pn_at + length > len(data) or length < 20 or pn_at + 20 > len(data):
         raise Malformed(f"Initial of {length} bytes, {len(data) - pn_at} present")
+    # imported here, at the first Initial read: cryptography costs every import ~25-80 ms to load otherwise
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     initial = hmac.new(SALTS[version], dcid, hashlib.sha256).digest()
     secret = _expand_label(initial, b"client in", 32)
     key, iv, hp = (_expand_label(secret, b"quic key", 16), _expand_label(secret, b"quic iv", 12),

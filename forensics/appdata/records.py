@@ -116,6 +116,36 @@ def _ip_end(data: bytes, po: int, ip_len: int) -> int:
 
 
 HEAD = 96  # frame bytes the vectorised offsets may read (Ethernet + tag + IPv4 options + TCP)
+# Bytes of a mapped capture read back before they are let go (madvise DONTNEED). A mapped file's pages count in
+# the process's resident memory (RSS) once touched, and the packets read back are spread over the whole file: on
+# the 2M-packet bench capture (1.3 GB) reading them in one go raised the import's peak RSS from 0.83 to 1.9 GB;
+# a 10 GB capture would map most of its 10 GB. Let go slice by slice, the pages stay in the page cache.
+SLICE_BYTES = 64 << 20
+
+
+def slices(offsets: np.ndarray, span: int | None = None) -> list[tuple[int, int]]:
+    """[i, j) index ranges of the ascending file `offsets`, each within `span` (SLICE_BYTES) bytes of file."""
+    span = span or SLICE_BYTES
+    n = len(offsets)
+    if n == 0:
+        return []
+    offsets = offsets.astype(np.int64)
+    out, i = [], 0
+    while i < n:
+        j = int(np.searchsorted(offsets, offsets[i] + span, side="left"))
+        j = max(j, i + 1)
+        out.append((i, j))
+        i = j
+    return out
+
+
+def let_go(m: mmap.mmap, first: int, end: int) -> None:
+    """Drop the mapped pages of file bytes [first, end) from this process (they stay in the page cache)."""
+    page = mmap.PAGESIZE
+    start = max(0, first // page * page)
+    end = min(len(m), end)
+    if end > start and hasattr(m, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        m.madvise(mmap.MADV_DONTNEED, start, end - start)
 
 
 def frame_starts(buf: np.ndarray, fmt: str, offsets: np.ndarray) -> np.ndarray:

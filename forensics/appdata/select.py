@@ -51,32 +51,42 @@ def _whole_tcp(port: int) -> bool:
     return port == 25 or port == 53 or port == 587 or port == 2525
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _labelled_udp(port: int) -> bool:
+    """UDP ports whose flows the appdata tables label (app_first_payload.sql leaves them out)."""
+    return port == 53 or port == 67 or port == 68 or port == 123 or port == 5353 or port == 5355
+
+
 @njit(cache=True, nogil=True)
-def _choose(proto, sp, dp, frag, flags, ip_len, ver, shi, slo, dhi, dlo, first, keys, counts, out):  # noqa: ANN001, ANN202
-    """Mark in `out` the packets chosen; `keys`/`counts`: the 5-tuples seen so far (open addressing, 0 = free).
-    Returns how many keys were added."""
+def _choose(proto, sp, dp, frag, flags, ip_len, ver, shi, slo, dhi, dlo, first, keys, counts, out, opens):  # noqa: ANN001, ANN202
+    """Mark in `out` the packets chosen, in `opens` those that are the first of their 5-tuple direction that may
+    carry payload (app_first_payload.sql's rows: always chosen too); `keys`/`counts`: the 5-tuples seen so far
+    (open addressing, 0 = free). Returns how many keys were added."""
     added = 0
     mask = np.uint64(len(keys) - 1)
     for r in range(len(proto)):
         out[r] = False
+        opens[r] = False
         s, d, f = sp[r], dp[r], frag[r]
         if s < 0 or d < 0 or (f >= 0 and f & 1):
             continue
+        whole = False
         if proto[r] == 17:
-            if _whole_udp(s) or _whole_udp(d):
+            if _labelled_udp(s) or _labelled_udp(d):
                 out[r] = True
                 continue
+            whole = _whole_udp(s) or _whole_udp(d)
             limit = first if s == 443 or d == 443 else 1  # QUIC: a ClientHello may span the first Initials
         elif proto[r] == 6:
             fl = flags[r]
             if fl < 0 or fl & 2 or not (fl & 8 or ip_len[r] > (80 if ver[r] == 4 else 100)):
                 continue
-            if _whole_tcp(s) or _whole_tcp(d):
-                out[r] = True
-                continue
+            whole = _whole_tcp(s) or _whole_tcp(d)
             limit = first
         else:
             continue
+        if whole:  # every packet chosen; its 5-tuple still counted, for `opens` (a key is whole or not for good)
+            out[r] = True
         h = _mix(np.uint64(proto[r]), shi[r])
         h = _mix(h, slo[r])
         h = _mix(h, dhi[r])
@@ -97,6 +107,7 @@ def _choose(proto, sp, dp, frag, flags, ip_len, ver, shi, slo, dhi, dlo, first, 
                 keys[i] = h
                 counts[i] = 1
                 out[r] = True
+                opens[r] = True
                 added += 1
                 break
             i = (i + np.uint64(1)) & mask
@@ -127,6 +138,7 @@ class CandidateSelector:
         self._counts = np.zeros(1 << 12, np.uint8)  # packets chosen of each
         self._used = 0
         self._parts: list[dict[str, np.ndarray]] = []
+        self._opens: list[np.ndarray] = []  # per part: which of its rows open their 5-tuple direction
 
     def feed(self, batch: PacketBatch) -> None:
         """Choose among one batch's packets (columns as forensics.records: -1 for NULL)."""
@@ -138,20 +150,41 @@ class CandidateSelector:
             keys, counts = np.zeros(size, np.uint64), np.zeros(size, np.uint8)
             _rehash(self._keys, self._counts, keys, counts)
             self._keys, self._counts = keys, counts
-        chosen = np.empty(n, np.bool_)
+        chosen, opens = np.empty(n, np.bool_), np.empty(n, np.bool_)
         self._used += _choose(batch["ip_proto"], batch["src_port"], batch["dst_port"], batch["frag_flags"],
                               batch["tcp_flags"], batch["ip_len"], batch["ip_version"], batch["src_hi"],
                               batch["src_lo"], batch["dst_hi"], batch["dst_lo"], self._first, self._keys,
-                              self._counts, chosen)
+                              self._counts, chosen, opens)
         at = np.flatnonzero(chosen)
         if len(at):
             self._parts.append({name: batch[name][at] for name in COLUMNS})
+            self._opens.append(opens[at])
 
     def columns(self) -> dict[str, np.ndarray]:
-        """The chosen packets' columns, in frame order."""
-        cols = {name: np.concatenate([p[name] for p in self._parts]) if self._parts else np.zeros(0, np.int64)
-                for name in COLUMNS}
-        for name in ("src_hi", "src_lo", "dst_hi", "dst_lo", "file_offset"):
-            cols[name] = cols[name].astype(np.uint64)
-        cols["ip_len"] = np.ma.masked_less(cols["ip_len"].astype(np.int64), 0)
+        """The chosen packets' columns, in frame order. The batches' parts are joined once and let go (the
+        parts and a joined copy side by side would hold the candidates twice at the import's memory peak)."""
+        if len(self._parts) > 1 or (self._parts and self._parts[0]["ip_len"].dtype != np.int64):
+            whole = {}
+            for name in COLUMNS:
+                whole[name] = np.concatenate([p.pop(name) for p in self._parts])
+            for name in ("src_hi", "src_lo", "dst_hi", "dst_lo", "file_offset"):
+                whole[name] = whole[name].astype(np.uint64, copy=False)
+            whole["ip_len"] = whole["ip_len"].astype(np.int64, copy=False)
+            self._parts = [whole]
+            self._opens = [np.concatenate(self._opens)]
+        if not self._parts:
+            cols = {name: np.zeros(0, np.int64) for name in COLUMNS}
+            for name in ("src_hi", "src_lo", "dst_hi", "dst_lo", "file_offset"):
+                cols[name] = cols[name].astype(np.uint64)
+        else:
+            cols = dict(self._parts[0])
+        cols["ip_len"] = np.ma.masked_less(cols["ip_len"], 0)
         return cols
+
+    def first_payload(self) -> dict[str, np.ndarray]:
+        """The packets queries/derive/app_first_payload.sql chooses (the first that may carry payload of each TCP
+        and UDP 5-tuple direction, UDP on the DNS/DHCP/NTP ports left out), as `columns()` gives them: what
+        forensics.ingest.app_labels reads the first payload bytes of, without a scan of the stored packets."""
+        cols = self.columns()
+        opens = self._opens[0] if self._opens else np.zeros(0, np.bool_)
+        return {name: v[opens] for name, v in cols.items()}

@@ -241,11 +241,17 @@ def _import_read_first(case: Case, index: int, path: str, options: ImportOptions
                            _Decoded(reader, meter, items, selector), cid)
 
 
+HASH_BLOCK = 1 << 20  # bytes read into one reused buffer: a fresh 4 MB bytes object per read cost page faults
+# (sha256 of the 1.3 GB bench capture: 0.28-0.33 s of system CPU that way, 0.16-0.24 s reusing 1 MB)
+
+
 def _sha256(path: str) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(4 * 1024 * 1024):
-            h.update(chunk)
+    buf = bytearray(HASH_BLOCK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])
     return h.hexdigest()
 
 
@@ -438,7 +444,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
                 writer.counts.rejected = str(reader.rejected)
             result.flows = meter.flows if not meter.out_of_order else derive_flows(writer, options)
             if options.appdata:  # flows.app from payload evidence (ingest/app_labels.py), once flows and appdata are in
-                result.details["app_labels"] = label_flows(writer, path, sniffed.format)
+                result.details["app_labels"] = label_flows(writer, path, sniffed.format,
+                                                           selector.first_payload() if selector else None)
             result.capture_id = writer.capture_id
             result.packets = writer.counts.packets
             result.flow_records = writer.counts.flow_records

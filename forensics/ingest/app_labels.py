@@ -24,7 +24,7 @@ import mmap
 import numpy as np
 import pyarrow as pa
 
-from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
+from forensics.appdata.records import frame_starts, let_go, payload_spans, read_frames, slices, transport_payload
 from forensics.resources import read_sql
 from forensics.store import CaptureWriter, register_capture_table
 
@@ -38,12 +38,18 @@ _EVIDENCE = pa.schema([("frame", pa.uint32()), ("app", pa.string()), ("evidence"
 _QUIC_VERSIONS = (0x00000001, 0x6B3343CF)  # QUIC v1 (RFC 9000), v2 (RFC 9369); drafts are 0xff0000xx
 
 
-def label_flows(writer: CaptureWriter, path: str, fmt: str) -> dict[str, int]:
-    """Write flow_app rows for the capture's pcap-derived flows; {app: labelled flows}."""
+def label_flows(writer: CaptureWriter, path: str, fmt: str,
+                first_payload: dict[str, np.ndarray] | None = None) -> dict[str, int]:
+    """Write flow_app rows for the capture's pcap-derived flows; {app: labelled flows}. `first_payload`: the
+    packets whose first payload bytes are checked, as CandidateSelector.first_payload() gives them while the
+    capture is decoded; without it they are found in SQL over the stored packets (app_first_payload.sql)."""
     cid = writer.capture_id
     writer.flows_visible()  # a lake: the metered flows staged as parts, joined below
     evidence = writer.con.sql(read_sql("derive/app_evidence.sql"), params={"cid": cid}).to_arrow_table()
-    fetched = writer.bulk.execute(read_sql("derive/app_first_payload.sql"), {"cid": cid}).fetchnumpy()
+    if first_payload is None:
+        fetched = writer.bulk.execute(read_sql("derive/app_first_payload.sql"), {"cid": cid}).fetchnumpy()
+    else:
+        fetched = first_payload
     first = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in fetched.items()}  # ip_len: NULL kept
     try:
         hit = first_payload_labels(first, path, fmt)
@@ -92,13 +98,15 @@ def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str) -> tu
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
             buf = np.frombuffer(m, np.uint8)
             try:
-                starts = frame_starts(buf, fmt, cols["file_offset"])
-                lo, hi, fast = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
                 last = len(buf) - 1
-                for k in range(HEAD):
-                    head[:, k] = np.where(fast & (lo + k < hi), buf[np.minimum(lo + k, last)], -1)
-                size = np.where(fast, hi - lo, 0)
-                slow = ~fast
+                for i, j in slices(cols["file_offset"]):  # each slice of the mapped file let go after: flat memory
+                    starts = frame_starts(buf, fmt, cols["file_offset"][i:j])
+                    lo, hi, fast = payload_spans(buf, starts, cols["caplen"][i:j], cols["linktype"][i:j], proto[i:j])
+                    for k in range(HEAD):
+                        head[i:j, k] = np.where(fast & (lo + k < hi), buf[np.minimum(lo + k, last)], -1)
+                    size[i:j] = np.where(fast, hi - lo, 0)
+                    slow[i:j] = ~fast
+                    let_go(m, int(starts.min()) - 28, int((starts + cols["caplen"][i:j].astype(np.int64)).max()))
             finally:
                 del buf
     at = np.flatnonzero(slow)

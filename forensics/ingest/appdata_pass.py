@@ -38,7 +38,7 @@ import pyarrow as pa
 
 from forensics.appdata import Candidate, dhcp6, extract, fastpath, http, quic, smtp
 from forensics.appdata.extract import DHCP_PORTS, DNS_PORTS, NTP_PORT, TABLES, Extracted
-from forensics.appdata.records import frame_starts, payload_spans, read_frames, transport_payload
+from forensics.appdata.records import frame_starts, let_go, payload_spans, read_frames, slices, transport_payload
 from forensics.appdata.select import FIRST_SEGMENTS
 from forensics.appdata.wire import split128
 from forensics.resources import read_sql
@@ -138,28 +138,48 @@ def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
             read_frames(path, fmt, refs), cols["linktype"].tolist(), cols["wirelen"].tolist(), proto.tolist(),
             cols["ip_len"].tolist(), strict=True)]
         return _made(cols, np.ones(n, bool), payloads)
+    parts = slices(cols["file_offset"])  # the mapped file read slice by slice, each let go after (flat memory)
+    starts, lo, hi = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    spans, keep = np.empty(n, np.bool_), np.empty(n, np.bool_)
+    caplen = cols["caplen"].astype(np.int64)
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
         buf = np.frombuffer(m, np.uint8)
         try:
-            starts = frame_starts(buf, fmt, cols["file_offset"])
-            lo, hi, spans = payload_spans(buf, starts, cols["caplen"], cols["linktype"], proto)
-            keep = (proto == 17) | ~spans | (cols["src_port"] == 53) | (cols["dst_port"] == 53) | every_segment
-            tcp = np.flatnonzero(~keep)
-            keep[tcp] = fastpath.starts_like(buf, lo[tcp], hi[tcp], _STARTS)
+            for i, j in parts:
+                starts[i:j] = frame_starts(buf, fmt, cols["file_offset"][i:j])
+                lo[i:j], hi[i:j], spans[i:j] = payload_spans(buf, starts[i:j], caplen[i:j], cols["linktype"][i:j],
+                                                             proto[i:j])
+                k = (proto[i:j] == 17) | ~spans[i:j] | (cols["src_port"][i:j] == 53) \
+                    | (cols["dst_port"][i:j] == 53) | every_segment
+                tcp = np.flatnonzero(~k)
+                k[tcp] = fastpath.starts_like(buf, lo[i:j][tcp], hi[i:j][tcp], _STARTS)
+                keep[i:j] = k
+                _let_go(m, starts, caplen, i, j)
             _keep_directions(cols, keep)
-            done = _fast_udp(cols, buf, lo, hi, keep & spans & (proto == 17), fast)
-            keep &= ~done
+            udp = keep & spans & (proto == 17)
+            for i, j in parts:
+                if udp[i:j].any():
+                    keep[i:j] &= ~_fast_udp({k: v[i:j] for k, v in cols.items()}, buf, lo[i:j], hi[i:j], udp[i:j],
+                                            fast, i)
+                    _let_go(m, starts, caplen, i, j)
         finally:
             del buf  # the mmap closes only once no array looks into it
         payloads: list = [None] * n
-        at = np.flatnonzero(keep & spans)
-        for i, a, b in zip(at.tolist(), lo[at].tolist(), hi[at].tolist(), strict=True):
-            payloads[i] = m[a:b]
-        at = np.flatnonzero(keep & ~spans)
-        for i, st, cap, lt, wl, pr, il in zip(at.tolist(), *(c[at].tolist() for c in (
-                starts, cols["caplen"], cols["linktype"], cols["wirelen"], proto, cols["ip_len"])), strict=True):
-            payloads[i] = transport_payload(lt, m[st:st + cap], wl, pr, il)
+        for i, j in parts:
+            at = np.flatnonzero(keep[i:j] & spans[i:j]) + i
+            for r, a, b in zip(at.tolist(), lo[at].tolist(), hi[at].tolist(), strict=True):
+                payloads[r] = m[a:b]
+            at = np.flatnonzero(keep[i:j] & ~spans[i:j]) + i
+            for r, st, cap, lt, wl, pr, il in zip(at.tolist(), *(c[at].tolist() for c in (
+                    starts, caplen, cols["linktype"], cols["wirelen"], proto, cols["ip_len"])), strict=True):
+                payloads[r] = transport_payload(lt, m[st:st + cap], wl, pr, il)
+            _let_go(m, starts, caplen, i, j)
     return _made(cols, keep, payloads)
+
+
+def _let_go(m: mmap.mmap, starts: np.ndarray, caplen: np.ndarray, i: int, j: int) -> None:
+    """Drop the mapped pages of rows i..j-1's frames from the process (records.let_go)."""
+    let_go(m, int(starts[i:j].min()) - 28, int((starts[i:j] + caplen[i:j]).max()))
 
 
 _DNS_PORTS = np.array(sorted(DNS_PORTS), np.int64)
@@ -168,9 +188,10 @@ _SERVICES = pa.array(["dns", "mdns", "llmnr", "udp"])
 
 
 def _fast_udp(cols: dict[str, np.ndarray], buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, udp: np.ndarray,
-              fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]]) -> np.ndarray:
+              fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]], base: int = 0) -> np.ndarray:
     """Read the regular DNS/NTP payloads among the `udp` rows (dispatched as extract._udp does) with the
-    compiled fast path; the mask of rows it settled (a row, or nothing to read)."""
+    compiled fast path; the mask of rows it settled (a row, or nothing to read). `cols` may be a slice of the
+    candidates starting at row `base`: the rows put in `fast` are counted from the first candidate."""
     sp, dp = cols["src_port"], cols["dst_port"]
     on_dns = np.isin(sp, _DNS_PORTS) | np.isin(dp, _DNS_PORTS)
     on_dhcp = np.isin(sp, [*DHCP_PORTS, *dhcp6.PORTS]) | np.isin(dp, [*DHCP_PORTS, *dhcp6.PORTS])
@@ -190,12 +211,12 @@ def _fast_udp(cols: dict[str, np.ndarray], buf: np.ndarray, lo: np.ndarray, hi: 
                            np.where((sp_at == 5355) | ((dp_at == 5355) & (sp_at != 53)), 2, 0))
         columns = {"service": _SERVICES.take(pa.array(service)),
                    "transport": _SERVICES.take(pa.array(np.full(len(at), 3))), **columns}
-        fast["dns"].append((at, columns))
+        fast["dns"].append((at + base, columns))
         done[dns_at[status != fastpath.SLOW]] = True
     ntp_at = np.flatnonzero(udp & on_ntp & ~on_dns & ~on_dhcp)
     if len(ntp_at):
         status, columns = fastpath.ntp_rows(buf, lo[ntp_at], hi[ntp_at])
-        fast["ntp"].append((ntp_at[status == fastpath.OK], columns))
+        fast["ntp"].append((ntp_at[status == fastpath.OK] + base, columns))
         done[ntp_at[status != fastpath.SLOW]] = True
     return done
 
