@@ -26,6 +26,19 @@ def corpus_path(row: dict) -> Path:
     return CORPUS / row["path"]
 
 
+def copy_case(src: str | Path, dst: str | Path) -> Path:
+    """Copy a case to `dst`, whichever its layout: the single .duckdb file, or the whole lake folder (a lake's
+    `case.duckdb` alone is only its catalog). Returns `dst`."""
+    import shutil
+
+    src, dst = Path(src), Path(dst)
+    if src.is_dir():
+        shutil.copytree(src, dst)
+    else:
+        shutil.copy(src, dst)
+    return dst
+
+
 @pytest.fixture
 def case(tmp_path):
     from forensics.store import Case

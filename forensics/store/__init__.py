@@ -395,6 +395,7 @@ class Case:
         self.lake_root: Path | None = Path(path) if lake.is_lake(path) else None
         self._doomed: list[str] = []  # lake parts of captures removed in the open transaction: deleted after COMMIT
         self._bulk: duckdb.DuckDBPyConnection | None = None
+        self.read_only = False  # opened read-only (Case.open)
         self.memory_limit = DEFAULT_MEMORY_LIMIT  # DuckDB's limit outside imports, as set at open
         self._import_limit = IMPORT_MEMORY_LIMIT
 
@@ -462,6 +463,7 @@ class Case:
         except duckdb.Error as exc:
             raise UsageError(f"FORENSICS_MEMORY_LIMIT={limit!r}: {str(exc).splitlines()[0]}") from None
         case.memory_limit = _memory_limit(limit)
+        case.read_only = read_only
         if not read_only:
             case._apply_schema()
             case.purge_orphans()

@@ -13,6 +13,7 @@ renames and COMMIT leaves files that lake_parts does not list: sweep() deletes t
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -354,12 +355,33 @@ class Stage:
         self.cleanup()
 
 
+# The catalog's names that are views over the Parquet parts on a lake (tables on a single-file case).
+LAKE_VIEW_NAMES = ("packets", "packet_rows", "flows")
+_WRITE_TARGET = re.compile(r"^\s*(?:UPDATE|DELETE\s+FROM|INSERT\s+(?:OR\s+\w+\s+)?INTO|TRUNCATE(?:\s+TABLE)?)"
+                           r"\s+(?:main\.)?\"?(\w+)\"?", re.IGNORECASE)
+
+
+def refused_write(statement: str, read_only: bool) -> str | None:
+    """Our words for an INSERT/UPDATE/DELETE/TRUNCATE aimed at one of a lake's views (DuckDB's own, "Can only
+    update base table", name neither the view nor a way out), or None when `statement` aims elsewhere."""
+    match = _WRITE_TARGET.match(statement)
+    if match is None or match.group(1).lower() not in LAKE_VIEW_NAMES:
+        return None
+    verb = statement.split(None, 1)[0].upper()
+    name = match.group(1).lower()
+    why = (f"{name} of a lake case is a view over Parquet parts that are never changed in place; copy the rows "
+           f"you want to change into a TEMP table (CREATE TEMP TABLE t AS SELECT * FROM {name}) and query that")
+    if read_only:
+        return f"{verb} on {name} refused: the case is opened read-only, and {why}"
+    return f"{verb} on {name} refused: {why}, or re-import the capture with --force"
+
+
 def capture_parts(con: duckdb.DuckDBPyConnection, capture_id: int) -> list[str]:
     """Remove a capture's parts from lake_parts (in the caller's transaction); the files to delete after COMMIT."""
     return [r[0] for r in con.execute("DELETE FROM lake_parts WHERE capture_id = $c RETURNING path",
                                       {"c": capture_id}).fetchall()]
 
 
-__all__ = ["CATALOG", "SCHEMAS", "TABLES", "Stage", "capture_parts", "catalog_path", "derived_flow_table",
-           "ensure_layout", "is_lake", "orphans", "remove_files", "set_search_path", "sweep", "views_are_stale",
-           "views_sql", "wants_lake"]
+__all__ = ["CATALOG", "LAKE_VIEW_NAMES", "SCHEMAS", "TABLES", "Stage", "capture_parts", "catalog_path",
+           "derived_flow_table", "ensure_layout", "is_lake", "orphans", "refused_write", "remove_files",
+           "set_search_path", "sweep", "views_are_stale", "views_sql", "wants_lake"]
