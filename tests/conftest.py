@@ -39,6 +39,13 @@ def copy_case(src: str | Path, dst: str | Path) -> Path:
     return dst
 
 
+def case_database(path: str | Path) -> Path:
+    """The DuckDB database file of a case: the .duckdb file itself, or a lake folder's catalog (whose
+    write-ahead log is then `case.duckdb.wal` inside the folder)."""
+    path = Path(path)
+    return path / "case.duckdb" if path.is_dir() else path
+
+
 @pytest.fixture
 def case(tmp_path):
     from forensics.store import Case
@@ -66,6 +73,19 @@ if os.environ.get("FORENSICS_LAYOUT") == "lake":
         return _connect(database, *args, **kwargs)
 
     duckdb.connect = _connect_lake_aware
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "single_file: the test checks single-file internals (hand-built schema-1/2 "
+                            "databases, the .duckdb file itself): its new cases are single files whatever "
+                            "FORENSICS_LAYOUT says")
+
+
+@pytest.fixture(autouse=True)
+def _pinned_layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FORENSICS_LAYOUT=file for a test marked single_file (and the commands it runs)."""
+    if request.node.get_closest_marker("single_file") is not None:
+        monkeypatch.setenv("FORENSICS_LAYOUT", "file")
 
 
 def pytest_report_header() -> str:

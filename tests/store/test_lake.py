@@ -66,12 +66,15 @@ def _assert_same(lake_path: Path, single_path: Path) -> None:
 @pytest.fixture(scope="module")
 def single_case(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("single") / "case.duckdb"
-    layout = os.environ.pop("FORENSICS_LAYOUT", None)  # a single file even when the suite runs on lakes
+    layout = os.environ.get("FORENSICS_LAYOUT")
+    os.environ["FORENSICS_LAYOUT"] = "file"  # a single file whatever layout the suite runs on
     try:
         with Case.open(path) as case:
             summary = import_paths(case, _files(), ImportOptions())
     finally:
-        if layout is not None:
+        if layout is None:
+            os.environ.pop("FORENSICS_LAYOUT")
+        else:
             os.environ["FORENSICS_LAYOUT"] = layout
     assert path.is_file()
     assert {f.status for f in summary.files} == {"imported"}, [f.message for f in summary.files]
