@@ -204,6 +204,9 @@ def test_a_retain_killed_midway_leaves_the_case_whole(case, tmp_path):
         f"    retain(c, load_config(None, {str(case)!r}), before={FLOWS_CUT!r}, level='flows')\n")
     proc = subprocess.run([sys.executable, str(script)], env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert proc.returncode == -9
+    # on a lake, a part rewritten just before the kill lies in its folder unlisted: the next open sweeps it
+    # (docs/lake.md, "Atomic import"); a single file's rollback is DuckDB's own
+    Case.open(case, read_only=True).close()
     assert _counts(case) == counts
     assert _retain(case, "--before", FLOWS_CUT, "--level", "flows")["packets"]["rows"] == 81  # still all there
 

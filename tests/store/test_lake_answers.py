@@ -22,7 +22,7 @@ FILES = ["nDPI/synscan.pcap", "nDPI/ocs.pcap", "scapy/http_chunk.pcap.gz", "zeek
 REPORTS = ["top_talkers", "protocol_mix", "top_ports", "attributes", "http_hosts", "dns_names", "mac_addresses",
            "smtp_senders", "dhcp_leases", "wannacry"]
 FILTERS = ["tcp[tcpflags] & tcp-syn != 0 and not tcp[tcpflags] & tcp-ack != 0", "udp port 53 or port 67",
-           "tcp dst port 80", "net 10.0.0.0/8 and not icmp", "ip6", "vlan or udp"]
+           "tcp dst port 80", "net 10.0.0.0/8 and not icmp", "not tcp", "vlan or udp"]
 VOLATILE = {"generated_at", "created_at", "elapsed_s", "seconds"}  # when and how long, not what
 
 
