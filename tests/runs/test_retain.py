@@ -84,6 +84,12 @@ def _counts(db) -> dict:
         con.close()
 
 
+def _sizes(db) -> list[tuple[str, int]]:
+    """Each file of the case and its size (the .duckdb file, or every file of a lake folder)."""
+    files = sorted(p for p in db.rglob("*") if p.is_file()) if db.is_dir() else [db]
+    return [(str(f), f.stat().st_size) for f in files]
+
+
 def _retain(db, *args: str) -> dict:
     proc = run("retain", "--db", str(db), "--json", *args)
     assert proc.returncode == 0, proc.stderr
@@ -155,11 +161,11 @@ def test_summary_equals_the_sums_computed_before_pruning(case):
 
 
 def test_dry_run_changes_nothing_and_a_repeated_retain_removes_nothing_more(case):
-    size, counts = case.stat().st_size, _counts(case)
+    size, counts = _sizes(case), _counts(case)
     plan = _retain(case, "--before", FLOWS_CUT, "--level", "flows", "--dry-run")
     assert plan["dry_run"] and plan["packets"]["rows"] == 81 and plan["flows"]["rows"] > 0
     assert plan["captures"] == [1] and plan["bins"] == 2 and plan["packets"]["bytes_approx"] > 0
-    assert (case.stat().st_size, _counts(case)) == (size, counts)
+    assert (_sizes(case), _counts(case)) == (size, counts)
     done = _retain(case, "--before", FLOWS_CUT, "--level", "flows")
     assert {k: done[k] for k in ("packets", "flows", "bins")} == {k: plan[k] for k in ("packets", "flows", "bins")}
     once = _counts(case)
