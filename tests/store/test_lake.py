@@ -3,6 +3,7 @@ that other readers see as the views do, conversion, and --force on a lake."""
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import os
 from pathlib import Path
@@ -16,7 +17,7 @@ from forensics.store import Case
 from forensics.store.lake import orphans
 from forensics.store.lake_convert import convert_to_lake
 from forensics.store.lake_layout import EMPTY_PART, SCHEMAS
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, copy_case
 
 # Packets, NetFlow v5/v9 and IPFIX exports inside pcaps, a pcapng, gzip, an exported-flow file, DHCP (appdata).
 FILES = [
@@ -97,6 +98,29 @@ def test_converted_case_answers_table_by_table(single_case, tmp_path):
     assert counts["packets"] > 1000 and counts["flows"] > 100
     assert not list(tmp_path.glob(".converted.converting-*"))
     _assert_same(target, single_case)
+
+
+def test_converted_case_keeps_alerts_runs_and_retention_table_by_table(single_case, tmp_path):
+    """The catalog tables the import leaves empty (alerts, stored runs, retention log and summary) filled first."""
+    from forensics.checks import run_checks
+    from forensics.config import load_config
+    from forensics.retain import retain
+    from forensics.runs import report_with_runs
+
+    source = copy_case(single_case, tmp_path / "busy.duckdb")
+    with Case.open(source) as case:
+        alerts = len(run_checks(case).alerts)
+        assert report_with_runs(case, "top_talkers").run_id is not None
+        newest = case.con.execute("SELECT max(last_ts) FROM captures").fetchone()[0]
+        cut = (newest - dt.timedelta(seconds=1)).isoformat() + "Z"
+        retain(case, load_config(None, source), before=cut, level="packets")
+    target = tmp_path / "converted"
+    convert_to_lake(source, target)
+    _assert_same(target, source)
+    with Case.open(target, read_only=True) as case:
+        filled = {t: case.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("alerts", "report_runs", "report_run_values", "retention", "traffic_summary")}
+    assert filled["alerts"] == alerts and all(filled[t] for t in filled if t != "alerts"), filled
 
 
 def test_parquet_files_read_by_pyarrow_as_the_views_show(single_case, tmp_path):
