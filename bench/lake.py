@@ -41,7 +41,7 @@ def _run(cmd: list[str], before=None) -> dict:
     machine CPU time is the steadier figure: both are reported, ratios of each."""
     if before is not None:
         before()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), FORENSICS_LAYOUT="file")  # single.duckdb a file; lake/ a lake
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)

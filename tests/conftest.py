@@ -55,10 +55,11 @@ def case(tmp_path):
     c.close()
 
 
-# FORENSICS_LAYOUT=lake runs the suite on lake cases (forensics/store/lake.py): every new case path, .duckdb
-# included, becomes a case folder. Tests that open a case with duckdb.connect(path) get what README.md in the
-# folder tells a plain duckdb user to do: the catalog, with file_search_path set to the folder.
-if os.environ.get("FORENSICS_LAYOUT") == "lake":
+# The suite runs on lake cases (forensics/store/lake.py), the default layout: every new case path, .duckdb
+# included, becomes a case folder; FORENSICS_LAYOUT=file runs it on single files. Tests that open a case with
+# duckdb.connect(path) get what README.md in the folder tells a plain duckdb user to do: the catalog, with
+# file_search_path set to the folder.
+if os.environ.get("FORENSICS_LAYOUT", "lake") != "file":
     import duckdb
 
     _connect = duckdb.connect
@@ -89,4 +90,4 @@ def _pinned_layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 
 
 def pytest_report_header() -> str:
-    return f"case layout: {os.environ.get('FORENSICS_LAYOUT', 'file')} (FORENSICS_LAYOUT=lake: case folders)"
+    return f"case layout: {os.environ.get('FORENSICS_LAYOUT', 'lake')} (FORENSICS_LAYOUT=file: single files)"

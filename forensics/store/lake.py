@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from forensics.errors import UsageError
 from forensics.store.lake_layout import (
     CATALOG,
     DAY_COLUMN,
@@ -45,9 +46,21 @@ def is_lake(path: str | Path) -> bool:
     return str(path) != ":memory:" and Path(path).is_dir()
 
 
+LAYOUTS = ("lake", "file")  # FORENSICS_LAYOUT: what a new .duckdb case path becomes (default: lake)
+
+
+def new_case_layout() -> str:
+    """FORENSICS_LAYOUT, 'lake' (the default) or 'file'."""
+    layout = os.environ.get("FORENSICS_LAYOUT", "lake").strip().lower() or "lake"
+    if layout not in LAYOUTS:
+        raise UsageError(f"FORENSICS_LAYOUT={layout!r}: write lake (a case folder, the default) or file "
+                         "(a single .duckdb file)")
+    return layout
+
+
 def wants_lake(path: str | Path) -> bool:
     """Whether a case at `path` is (or, new, becomes) a lake: an existing folder; a new path not ending in
-    .duckdb; a new .duckdb path when FORENSICS_LAYOUT=lake. An existing file stays a single-file case."""
+    .duckdb; a new .duckdb path unless FORENSICS_LAYOUT=file. An existing file stays a single-file case."""
     p = Path(path)
     if str(path) == ":memory:":
         return False
@@ -57,7 +70,7 @@ def wants_lake(path: str | Path) -> bool:
         return False
     if p.suffix != ".duckdb":
         return True
-    return os.environ.get("FORENSICS_LAYOUT", "file") == "lake"
+    return new_case_layout() == "lake"
 
 
 def catalog_path(root: str | Path) -> str:
@@ -382,6 +395,6 @@ def capture_parts(con: duckdb.DuckDBPyConnection, capture_id: int) -> list[str]:
                                       {"c": capture_id}).fetchall()]
 
 
-__all__ = ["CATALOG", "LAKE_VIEW_NAMES", "SCHEMAS", "TABLES", "Stage", "capture_parts", "catalog_path",
-           "derived_flow_table", "ensure_layout", "is_lake", "orphans", "refused_write", "remove_files",
-           "set_search_path", "sweep", "views_are_stale", "views_sql", "wants_lake"]
+__all__ = ["CATALOG", "LAKE_VIEW_NAMES", "LAYOUTS", "SCHEMAS", "TABLES", "Stage", "capture_parts", "catalog_path",
+           "derived_flow_table", "ensure_layout", "is_lake", "new_case_layout", "orphans", "refused_write",
+           "remove_files", "set_search_path", "sweep", "views_are_stale", "views_sql", "wants_lake"]

@@ -201,14 +201,25 @@ def test_layout_is_chosen_by_the_path(tmp_path, monkeypatch):
     with Case.open(tmp_path / "new") as case:  # a new path without .duckdb: a lake
         assert case.lake_root is not None
     assert (tmp_path / "new" / "case.duckdb").is_file()
-    with Case.open(tmp_path / "new.duckdb") as case:  # a new .duckdb path: a single file
-        assert case.lake_root is None
-    assert (tmp_path / "new.duckdb").is_file()
-    monkeypatch.setenv("FORENSICS_LAYOUT", "lake")
-    with Case.open(tmp_path / "other.duckdb") as case:  # ... unless FORENSICS_LAYOUT=lake
+    with Case.open(tmp_path / "new.duckdb") as case:  # a new .duckdb path: a lake too (the default layout)
         assert case.lake_root is not None
-    with Case.open(tmp_path / "new.duckdb") as case:  # an existing file stays a single file
+    assert (tmp_path / "new.duckdb" / "case.duckdb").is_file()
+    monkeypatch.setenv("FORENSICS_LAYOUT", "file")
+    with Case.open(tmp_path / "single.duckdb") as case:  # ... unless FORENSICS_LAYOUT=file
         assert case.lake_root is None
+    assert (tmp_path / "single.duckdb").is_file()
+    with Case.open(tmp_path / "other") as case:  # a new path without .duckdb stays a lake
+        assert case.lake_root is not None
+    monkeypatch.delenv("FORENSICS_LAYOUT")
+    with Case.open(tmp_path / "single.duckdb") as case:  # an existing file stays a single file
+        assert case.lake_root is None
+    with Case.open(tmp_path / "new.duckdb") as case:  # an existing lake stays a lake, whatever the layout
+        assert case.lake_root is not None
+    monkeypatch.setenv("FORENSICS_LAYOUT", "folder")
+    with pytest.raises(UsageError, match="FORENSICS_LAYOUT='folder': write lake"):
+        Case.open(tmp_path / "third.duckdb")
+    assert not (tmp_path / "third.duckdb").exists()
+    monkeypatch.delenv("FORENSICS_LAYOUT")
     busy = tmp_path / "captures"
     busy.mkdir()
     (busy / "a.pcap").write_bytes(b"x")
