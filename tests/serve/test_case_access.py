@@ -20,6 +20,7 @@ from serve_helpers import ask
 from forensics.config import load_config
 from forensics.serve import CaseSource, create_app
 from forensics.serve.caseaccess import run_cancellable
+from forensics.store import Case
 from tests.conftest import copy_case
 
 WINDOW = {"start_time": "2016-09-06 12:00", "end_time": "2016-09-06 14:00"}
@@ -92,6 +93,7 @@ def test_concurrent_reports_each_get_their_own_answer(source, client):
 def _case_copy(case_path, folder):
     path = folder / "case.duckdb"
     copy_case(case_path, path)
+    Case.open(path).close()  # a copied lake's views are rebuilt for its new place now, not by the server's first open
     shutil.copy(case_path.parent / "forensics.toml", folder / "forensics.toml")
     return path
 
