@@ -141,19 +141,28 @@ def bench_capture(packets: int, cache: Path) -> tuple[Path, bool]:
 
 
 def _remove_db(db: Path) -> None:
+    if db.is_dir():  # a lake case (FORENSICS_LAYOUT, docs/lake.md): the folder
+        shutil.rmtree(db)
+        return
     for p in (db, db.with_name(db.name + ".wal")):
         if p.exists():
             p.unlink()
 
 
 def _db_size(db: Path) -> int:
+    if db.is_dir():
+        return sum(p.stat().st_size for p in db.rglob("*") if p.is_file())
     return sum(p.stat().st_size for p in (db, db.with_name(db.name + ".wal")) if p.exists())
 
 
 def _case_counts(db: Path) -> dict:
     import duckdb
 
-    con = duckdb.connect(str(db), read_only=True)
+    from forensics.store import lake
+
+    con = duckdb.connect(lake.catalog_path(db) if db.is_dir() else str(db), read_only=True)
+    if db.is_dir():
+        lake.set_search_path(con, db)
     try:
         packets = con.execute("SELECT coalesce(sum(packets), 0) FROM captures").fetchone()[0]
         rows = con.execute("SELECT count(*) FROM packets").fetchone()[0]

@@ -44,7 +44,7 @@ def _run(cmd: list[str], before=None, tree: Path = ROOT) -> dict:
     `forensics` runs (PYTHONPATH)."""
     if before is not None:
         before()
-    env = dict(os.environ, PYTHONPATH=str(tree))
+    env = dict(os.environ, PYTHONPATH=str(tree), FORENSICS_LAYOUT="file")  # single.duckdb a file; lake/ a lake
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)

@@ -12,13 +12,15 @@ DEFAULT_DB = "forensics.duckdb"
 
 
 def default_db() -> str:
-    """$FORENSICS_DB, else forensics.duckdb in the current folder."""
+    """$FORENSICS_DB, else forensics.duckdb in the current folder (new: a case folder; with FORENSICS_LAYOUT=file
+    a single file; an existing single file stays one)."""
     return os.environ.get("FORENSICS_DB", DEFAULT_DB)
 
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="Case database (default: $FORENSICS_DB or ./forensics.duckdb).", show_default=False),
+    typer.Option("--db", help="Case: a folder (a lake, what a new path becomes) or a single .duckdb file "
+                 "(default: $FORENSICS_DB or ./forensics.duckdb).", show_default=False),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON (for scripts).")]
 QuietFlag = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]

@@ -12,6 +12,7 @@ demo.json (top talkers, protocol mix, top ports).
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,11 @@ class DemoResult:
 
 
 def _remove_case(db: Path) -> None:
+    """Remove the previous demo case: a single file and its log, or a lake folder (only when it is a case)."""
+    if db.is_dir():
+        if (db / "case.duckdb").exists() or not any(db.iterdir()):
+            shutil.rmtree(db)
+        return
     for path in (db, db.with_name(db.name + ".wal")):
         if path.exists():
             path.unlink()

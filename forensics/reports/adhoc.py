@@ -23,6 +23,7 @@ import duckdb
 from forensics.config import CaseConfig
 from forensics.errors import UsageError
 from forensics.reports.context import install_context
+from forensics.store import lake
 
 FETCH_ROWS = 2048
 
@@ -77,7 +78,10 @@ def run_sql(case: object, text: str, config: CaseConfig) -> SqlResult:
             con.execute(statement)
         except duckdb.Error as exc:
             which = f"statement {number} of {len(statements)}: " if len(statements) > 1 else ""
-            raise UsageError(f"sql: {which}{_first_line(exc)}") from None
+            message = _first_line(exc)
+            if getattr(case, "lake_root", None) is not None:  # a write on a lake's view: say so in our words
+                message = lake.refused_write(statement.query, read_only=case.read_only) or message
+            raise UsageError(f"sql: {which}{message}") from None
     if con.description is None:
         return SqlResult([], None, len(statements))
     return SqlResult([d[0] for d in con.description], con, len(statements))

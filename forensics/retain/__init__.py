@@ -171,5 +171,6 @@ def retain(case: object, config: CaseConfig, raw: str | None = None, flows: str 
         case.finish_lake_commit()  # a lake: the files of the parts dropped are deleted once committed
     except BaseException:
         con.execute("ROLLBACK")
+        case.abort_lake_commit()  # a lake: the parts rewritten in the transaction go, the old ones stay
         raise
     return result

@@ -394,7 +394,9 @@ class Case:
         # A lake case (a folder): packets and flows are Parquet parts under it (forensics/store/lake.py).
         self.lake_root: Path | None = Path(path) if lake.is_lake(path) else None
         self._doomed: list[str] = []  # lake parts of captures removed in the open transaction: deleted after COMMIT
+        self._fresh: list[str] = []  # lake parts written in the open transaction (retention): deleted on ROLLBACK
         self._bulk: duckdb.DuckDBPyConnection | None = None
+        self.read_only = False  # opened read-only (Case.open)
         self.memory_limit = DEFAULT_MEMORY_LIMIT  # DuckDB's limit outside imports, as set at open
         self._import_limit = IMPORT_MEMORY_LIMIT
 
@@ -462,6 +464,7 @@ class Case:
         except duckdb.Error as exc:
             raise UsageError(f"FORENSICS_MEMORY_LIMIT={limit!r}: {str(exc).splitlines()[0]}") from None
         case.memory_limit = _memory_limit(limit)
+        case.read_only = read_only
         if not read_only:
             case._apply_schema()
             case.purge_orphans()
@@ -667,6 +670,15 @@ class Case:
         if self.lake_root is not None and self._doomed:
             lake.remove_files(self.lake_root, self._doomed)
         self._doomed = []
+        self._fresh = []
+
+    def abort_lake_commit(self) -> None:
+        """After a ROLLBACK of such a transaction: delete the parts it wrote (lake_parts never listed them; left,
+        the views' globs would show their rows until the next write-open swept them); the old parts stay."""
+        if self.lake_root is not None and self._fresh:
+            lake.remove_files(self.lake_root, self._fresh)
+        self._doomed = []
+        self._fresh = []
 
     def _committed(self, cid: int | None, meta: CaptureMeta) -> bool:
         """Whether the file's captures row is committed (a signal can land after COMMIT returned)."""

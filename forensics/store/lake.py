@@ -13,6 +13,7 @@ renames and COMMIT leaves files that lake_parts does not list: sweep() deletes t
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -22,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from forensics.errors import UsageError
 from forensics.store.lake_layout import (
     CATALOG,
     DAY_COLUMN,
@@ -44,9 +46,21 @@ def is_lake(path: str | Path) -> bool:
     return str(path) != ":memory:" and Path(path).is_dir()
 
 
+LAYOUTS = ("lake", "file")  # FORENSICS_LAYOUT: what a new .duckdb case path becomes (default: lake)
+
+
+def new_case_layout() -> str:
+    """FORENSICS_LAYOUT, 'lake' (the default) or 'file'."""
+    layout = os.environ.get("FORENSICS_LAYOUT", "lake").strip().lower() or "lake"
+    if layout not in LAYOUTS:
+        raise UsageError(f"FORENSICS_LAYOUT={layout!r}: write lake (a case folder, the default) or file "
+                         "(a single .duckdb file)")
+    return layout
+
+
 def wants_lake(path: str | Path) -> bool:
     """Whether a case at `path` is (or, new, becomes) a lake: an existing folder; a new path not ending in
-    .duckdb; a new .duckdb path when FORENSICS_LAYOUT=lake. An existing file stays a single-file case."""
+    .duckdb; a new .duckdb path unless FORENSICS_LAYOUT=file. An existing file stays a single-file case."""
     p = Path(path)
     if str(path) == ":memory:":
         return False
@@ -56,7 +70,7 @@ def wants_lake(path: str | Path) -> bool:
         return False
     if p.suffix != ".duckdb":
         return True
-    return os.environ.get("FORENSICS_LAYOUT", "file") == "lake"
+    return new_case_layout() == "lake"
 
 
 def catalog_path(root: str | Path) -> str:
@@ -354,12 +368,33 @@ class Stage:
         self.cleanup()
 
 
+# The catalog's names that are views over the Parquet parts on a lake (tables on a single-file case).
+LAKE_VIEW_NAMES = ("packets", "packet_rows", "flows")
+_WRITE_TARGET = re.compile(r"^\s*(?:UPDATE|DELETE\s+FROM|INSERT\s+(?:OR\s+\w+\s+)?INTO|TRUNCATE(?:\s+TABLE)?)"
+                           r"\s+(?:main\.)?\"?(\w+)\"?", re.IGNORECASE)
+
+
+def refused_write(statement: str, read_only: bool) -> str | None:
+    """Our words for an INSERT/UPDATE/DELETE/TRUNCATE aimed at one of a lake's views (DuckDB's own, "Can only
+    update base table", name neither the view nor a way out), or None when `statement` aims elsewhere."""
+    match = _WRITE_TARGET.match(statement)
+    if match is None or match.group(1).lower() not in LAKE_VIEW_NAMES:
+        return None
+    verb = statement.split(None, 1)[0].upper()
+    name = match.group(1).lower()
+    why = (f"{name} of a lake case is a view over Parquet parts that are never changed in place; copy the rows "
+           f"you want to change into a TEMP table (CREATE TEMP TABLE t AS SELECT * FROM {name}) and query that")
+    if read_only:
+        return f"{verb} on {name} refused: the case is opened read-only, and {why}"
+    return f"{verb} on {name} refused: {why}, or re-import the capture with --force"
+
+
 def capture_parts(con: duckdb.DuckDBPyConnection, capture_id: int) -> list[str]:
     """Remove a capture's parts from lake_parts (in the caller's transaction); the files to delete after COMMIT."""
     return [r[0] for r in con.execute("DELETE FROM lake_parts WHERE capture_id = $c RETURNING path",
                                       {"c": capture_id}).fetchall()]
 
 
-__all__ = ["CATALOG", "SCHEMAS", "TABLES", "Stage", "capture_parts", "catalog_path", "derived_flow_table",
-           "ensure_layout", "is_lake", "orphans", "remove_files", "set_search_path", "sweep", "views_are_stale",
-           "views_sql", "wants_lake"]
+__all__ = ["CATALOG", "LAKE_VIEW_NAMES", "LAYOUTS", "SCHEMAS", "TABLES", "Stage", "capture_parts", "catalog_path",
+           "derived_flow_table", "ensure_layout", "is_lake", "new_case_layout", "orphans", "refused_write",
+           "remove_files", "set_search_path", "sweep", "views_are_stale", "views_sql", "wants_lake"]

@@ -46,6 +46,7 @@ def prune_before(case: object, table: str, cutoff_ts: dt.datetime) -> int:
     try:
         removed = 0
         doomed: list[str] = []
+        fresh: list[str] = []  # parts written here: deleted again if the transaction rolls back
         whole = con.execute("DELETE FROM lake_parts WHERE table_name = $t AND max_ts < $c RETURNING path, rows",
                             {"t": table, "c": cutoff_ts}).fetchall()
         for path, rows in whole:
@@ -55,30 +56,35 @@ def prune_before(case: object, table: str, cutoff_ts: dt.datetime) -> int:
                                  "AND min_ts < $c AND max_ts >= $c ORDER BY path",
                                  {"t": table, "c": cutoff_ts}).fetchall()
         for path, cid, day in straddling:
-            removed += _rewrite(con, root, table, path, cid, str(day), cutoff_ts)
+            gone, new_rel = _rewrite(con, root, table, path, cid, str(day), cutoff_ts)
+            removed += gone
             doomed.append(path)
+            fresh += [new_rel] if new_rel else []
         if own:
             con.execute("COMMIT")
     except BaseException:
         if own:
             con.execute("ROLLBACK")
+        remove_files(root, fresh)  # the rewritten parts' files were never committed: not left visible to globs
         raise
     if own:
         remove_files(root, doomed)
     else:
         case._doomed += doomed  # type: ignore[attr-defined]
+        case._fresh += fresh  # type: ignore[attr-defined]  # the caller's ROLLBACK: case.abort_lake_commit()
     return removed
 
 
 def _rewrite(con: duckdb.DuckDBPyConnection, root: Path, table: str, rel: str, cid: int, day: str,
-             cutoff_ts: dt.datetime) -> int:
+             cutoff_ts: dt.datetime) -> tuple[int, str | None]:
     """Write the rows of part `rel` at or after the cutoff as a new part beside it, listed in lake_parts in
-    place of the old one (whose file the caller deletes after COMMIT); the rows left out."""
+    place of the old one (whose file the caller deletes after COMMIT); the rows left out, and the new part."""
     data = pq.read_table(root / rel)
     column = DAY_COLUMN[table]
     keep = pc.greater_equal(data.column(column), pa.scalar(cutoff_ts, pa.timestamp("us")))
     kept = data.filter(keep)
     con.execute("DELETE FROM lake_parts WHERE path = $p", {"p": rel})
+    new_rel = None
     if len(kept):
         folder = Path(rel).parent
         new_rel = (folder / f"part-pruned-{uuid.uuid4().hex[:12]}.parquet").as_posix()
@@ -90,4 +96,4 @@ def _rewrite(con: duckdb.DuckDBPyConnection, root: Path, table: str, rel: str, c
                     "make_timestamp($hi))",
                     {"p": new_rel, "t": table, "cid": cid, "day": day, "n": len(kept), "b": size,
                      "lo": pc.min(ts).as_py(), "hi": pc.max(ts).as_py()})
-    return len(data) - len(kept)
+    return len(data) - len(kept), new_rel

@@ -22,6 +22,11 @@ from forensics.store import Case
 from tests import builders as b
 from tests.conftest import corpus_path, corpus_rows
 
+# The reference SQL (queries/derive/flows_from_packets.sql) is run over the case's flows table as scratch (DELETE,
+# then INSERT): a table only in a single-file case (a lake's flows is a view over immutable parts). What is compared
+# is the meter with the SQL, not the layout: these tests pin the single file.
+pytestmark = pytest.mark.single_file
+
 DEFAULT = (15_000_000, 1_800_000_000)  # ImportOptions' idle / active timeouts, in microseconds
 SMALL = (1_000_000, 3_000_000)  # idle < active: windows follow one another
 WIDE_IDLE = (5_000_000, 2_000_000)  # idle > active: a segment may skip windows
@@ -113,7 +118,12 @@ def check_capture(case: Case, path: str, params: tuple[tuple[int, int], ...]) ->
 
 @pytest.fixture(scope="module")
 def shared_case(tmp_path_factory):
-    c = Case.open(tmp_path_factory.mktemp("flowmeter") / "case.duckdb")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FORENSICS_LAYOUT", "file")  # module-scoped: made before the single_file marker's fixture runs
+    try:
+        c = Case.open(tmp_path_factory.mktemp("flowmeter") / "case.duckdb")
+    finally:
+        mp.undo()
     yield c
     c.close()
 

@@ -298,16 +298,50 @@ def test_filter_expression_restricts_flows(case, flows):
 def test_pcap_flows_use_capture_interface_for_in_if(tmp_path, flows):
     from flowgen import load_case
 
+    from forensics.store import CaptureMeta, Case
+
     c = load_case(str(tmp_path / "p.duckdb"), flows)
+    # the same flows as pcap flows (whose bytes and packets come from the packets, none here): rewritten inside
+    # the file's import, where `flows` is a table on both layouts (a lake's parts are immutable once published)
+    pcap = Case.open(tmp_path / "pcap.duckdb")
     try:
+        with pcap.importing(CaptureMeta("generated.csv", "0" * 64, 1, "nfdump-csv")) as writer:
+            writer.append_flow_records([f.record() for f in flows])
+            writer.con.execute("UPDATE flows SET source = 'pcap', iface = in_if, in_if = NULL, out_if = NULL")
         before = run(c, "attributes", attributes="in_if", top=5)
-        # as pcap flows (whose bytes and packets come from the packets, none here): the same items, same flows
-        c.con.execute("UPDATE flows SET source = 'pcap', iface = in_if, in_if = NULL, out_if = NULL")
-        after = run(c, "attributes", attributes="in_if", top=5)
+        after = run(pcap, "attributes", attributes="in_if", top=5)
         n = before.sections[0].measures.index("flows")
         assert sorted((str(i.names), i.values[n]) for i in before.sections[0].items) == \
                sorted((str(i.names), i.values[n]) for i in after.sections[0].items)
         assert len(after.sections[0].items) == 3  # interfaces 1, 2 and none
+    finally:
+        c.close()
+        pcap.close()
+
+
+def test_update_of_imported_flows_is_a_table_update_or_refused_on_a_lake(tmp_path, flows):
+    import duckdb
+    from flowgen import load_case
+
+    from forensics.config import CaseConfig
+    from forensics.errors import UsageError
+    from forensics.reports.adhoc import run_sql
+
+    c = load_case(str(tmp_path / "u.duckdb"), flows)
+    try:
+        statement = "UPDATE flows SET iface = 7"
+        if c.lake_root is None:  # a single-file case: flows is a table
+            c.con.execute(statement)
+            assert c.con.execute("SELECT DISTINCT iface FROM flows").fetchall() == [(7,)]
+            return
+        with pytest.raises(duckdb.Error, match="base table"):  # DuckDB's own words on the raw connection
+            c.con.execute(statement)
+        with pytest.raises(UsageError) as refused:  # ours, where analyst SQL runs (forensics sql)
+            run_sql(c, statement, CaseConfig())
+        message = str(refused.value)
+        assert "UPDATE on flows refused" in message and "never changed in place" in message
+        assert "CREATE TEMP TABLE" in message and len(message.splitlines()) == 1
+        assert c.con.execute("SELECT count(*), count(iface) FROM flows").fetchone() == (len(flows), 0)
     finally:
         c.close()
 

@@ -22,7 +22,7 @@ from forensics.render.jsonout import SCHEMA_PATH
 from forensics.reports import run_report
 from forensics.store import Case
 from tests import builders as b
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_case
 
 T0 = 1_473_163_200.0  # 2016-09-06T12:00:00Z
 BIN = 300
@@ -180,7 +180,7 @@ def test_basis_auto_takes_finest_per_bin(basis_case):
 
 def test_basis_in_json_and_stored_runs_keep_bases_apart(basis_case, tmp_path):
     db = tmp_path / "c.duckdb"
-    db.write_bytes(basis_case[0].read_bytes())
+    copy_case(basis_case[0], db)
     args = ["attributes", "--db", str(db), "--bin", "5min", "--unit", "bytes", "--json",
             "--from", "2016-09-06T12:00:00Z", "--to", "2016-09-06T14:00:00Z"]
     docs = {}

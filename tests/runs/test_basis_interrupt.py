@@ -16,7 +16,7 @@ import pytest
 from forensics.store import Case
 from forensics.store import runs as store
 from tests import builders as b
-from tests.conftest import ROOT
+from tests.conftest import ROOT, case_database
 
 T0 = 1_473_163_200.0  # 2016-09-06T12:00:00Z
 ARGS = ["reconstruct", "attributes", "--param", "top=1000", "--param", "attributes=src_ip,dst_ip,dst_port",
@@ -56,7 +56,8 @@ def _state(db) -> tuple[list[tuple[int, int]], int, int]:
 def _kill_while_storing(db, sig: int, wal_bytes: int, after: float) -> int | None:
     """Start a reconstruction; `after` seconds past the moment its write-ahead log holds `wal_bytes` (0: exists;
     the run's values are written to it at commit, a few MB in some 20 ms), send `sig`. The exit code."""
-    wal = db.with_name(db.name + ".wal")
+    catalog = case_database(db)  # a lake's catalog is inside its folder
+    wal = catalog.with_name(catalog.name + ".wal")
     proc = subprocess.Popen([sys.executable, "-m", "forensics", *ARGS, "--db", str(db)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, env=_env())
     try:

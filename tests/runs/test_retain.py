@@ -84,6 +84,12 @@ def _counts(db) -> dict:
         con.close()
 
 
+def _sizes(db) -> list[tuple[str, int]]:
+    """Each file of the case and its size (the .duckdb file, or every file of a lake folder)."""
+    files = sorted(p for p in db.rglob("*") if p.is_file()) if db.is_dir() else [db]
+    return [(str(f), f.stat().st_size) for f in files]
+
+
 def _retain(db, *args: str) -> dict:
     proc = run("retain", "--db", str(db), "--json", *args)
     assert proc.returncode == 0, proc.stderr
@@ -155,11 +161,11 @@ def test_summary_equals_the_sums_computed_before_pruning(case):
 
 
 def test_dry_run_changes_nothing_and_a_repeated_retain_removes_nothing_more(case):
-    size, counts = case.stat().st_size, _counts(case)
+    size, counts = _sizes(case), _counts(case)
     plan = _retain(case, "--before", FLOWS_CUT, "--level", "flows", "--dry-run")
     assert plan["dry_run"] and plan["packets"]["rows"] == 81 and plan["flows"]["rows"] > 0
     assert plan["captures"] == [1] and plan["bins"] == 2 and plan["packets"]["bytes_approx"] > 0
-    assert (case.stat().st_size, _counts(case)) == (size, counts)
+    assert (_sizes(case), _counts(case)) == (size, counts)
     done = _retain(case, "--before", FLOWS_CUT, "--level", "flows")
     assert {k: done[k] for k in ("packets", "flows", "bins")} == {k: plan[k] for k in ("packets", "flows", "bins")}
     once = _counts(case)
@@ -204,6 +210,9 @@ def test_a_retain_killed_midway_leaves_the_case_whole(case, tmp_path):
         f"    retain(c, load_config(None, {str(case)!r}), before={FLOWS_CUT!r}, level='flows')\n")
     proc = subprocess.run([sys.executable, str(script)], env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert proc.returncode == -9
+    # on a lake, a part rewritten just before the kill lies in its folder unlisted: the next open sweeps it
+    # (docs/lake.md, "Atomic import"); a single file's rollback is DuckDB's own
+    Case.open(case, read_only=True).close()
     assert _counts(case) == counts
     assert _retain(case, "--before", FLOWS_CUT, "--level", "flows")["packets"]["rows"] == 81  # still all there
 

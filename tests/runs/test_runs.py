@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -17,7 +16,7 @@ from forensics.runs import result_values
 from forensics.store import Case
 from forensics.store import runs as store
 from tests import builders as b
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_case
 
 T0 = 1_473_163_200.0  # 2016-09-06T12:00:00Z (a float: builders read an int as nanoseconds)
 
@@ -154,7 +153,7 @@ def test_a_failed_store_leaves_no_half_run(case):
 
 def test_an_older_case_opened_read_only_reports_without_storing(case, tmp_path):
     old = tmp_path / "old.duckdb"
-    shutil.copy(case, old)
+    copy_case(case, old)
     with Case.open(old) as c:
         c.con.execute("DROP TABLE report_run_values; DROP TABLE report_runs")
     from forensics.runs import report_with_runs

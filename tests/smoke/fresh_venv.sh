@@ -92,6 +92,9 @@ if run "import" 0 "$F" import --quiet --db "$WORK/c.duckdb" "$CORPUS/$CAPTURE" &
   else fail "info --json: $got packets, capinfos says $want"; fi
 fi
 
+if [ -d "$WORK/c.duckdb" ] && [ -f "$WORK/c.duckdb/case.duckdb" ]; then ok "a new case is a folder (a lake, the default)"
+else fail "a new --db c.duckdb is not a lake folder"; fi
+
 if run "demo" 0 "$F" demo --quiet --out "$WORK/demo"; then
   if [ -s "$WORK/demo/index.html" ] && [ -s "$WORK/demo/demo.json" ]; then ok "demo --quiet --out: index.html, demo.json"
   else fail "demo: index.html or demo.json missing"; fi

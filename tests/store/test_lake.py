@@ -3,6 +3,7 @@ that other readers see as the views do, conversion, and --force on a lake."""
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import os
 from pathlib import Path
@@ -16,7 +17,7 @@ from forensics.store import Case
 from forensics.store.lake import orphans
 from forensics.store.lake_convert import convert_to_lake
 from forensics.store.lake_layout import EMPTY_PART, SCHEMAS
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, copy_case
 
 # Packets, NetFlow v5/v9 and IPFIX exports inside pcaps, a pcapng, gzip, an exported-flow file, DHCP (appdata).
 FILES = [
@@ -66,12 +67,15 @@ def _assert_same(lake_path: Path, single_path: Path) -> None:
 @pytest.fixture(scope="module")
 def single_case(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("single") / "case.duckdb"
-    layout = os.environ.pop("FORENSICS_LAYOUT", None)  # a single file even when the suite runs on lakes
+    layout = os.environ.get("FORENSICS_LAYOUT")
+    os.environ["FORENSICS_LAYOUT"] = "file"  # a single file whatever layout the suite runs on
     try:
         with Case.open(path) as case:
             summary = import_paths(case, _files(), ImportOptions())
     finally:
-        if layout is not None:
+        if layout is None:
+            os.environ.pop("FORENSICS_LAYOUT")
+        else:
             os.environ["FORENSICS_LAYOUT"] = layout
     assert path.is_file()
     assert {f.status for f in summary.files} == {"imported"}, [f.message for f in summary.files]
@@ -94,6 +98,29 @@ def test_converted_case_answers_table_by_table(single_case, tmp_path):
     assert counts["packets"] > 1000 and counts["flows"] > 100
     assert not list(tmp_path.glob(".converted.converting-*"))
     _assert_same(target, single_case)
+
+
+def test_converted_case_keeps_alerts_runs_and_retention_table_by_table(single_case, tmp_path):
+    """The catalog tables the import leaves empty (alerts, stored runs, retention log and summary) filled first."""
+    from forensics.checks import run_checks
+    from forensics.config import load_config
+    from forensics.retain import retain
+    from forensics.runs import report_with_runs
+
+    source = copy_case(single_case, tmp_path / "busy.duckdb")
+    with Case.open(source) as case:
+        alerts = len(run_checks(case).alerts)
+        assert report_with_runs(case, "top_talkers").run_id is not None
+        newest = case.con.execute("SELECT max(last_ts) FROM captures").fetchone()[0]
+        cut = (newest - dt.timedelta(seconds=1)).isoformat() + "Z"
+        retain(case, load_config(None, source), before=cut, level="packets")
+    target = tmp_path / "converted"
+    convert_to_lake(source, target)
+    _assert_same(target, source)
+    with Case.open(target, read_only=True) as case:
+        filled = {t: case.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("alerts", "report_runs", "report_run_values", "retention", "traffic_summary")}
+    assert filled["alerts"] == alerts and all(filled[t] for t in filled if t != "alerts"), filled
 
 
 def test_parquet_files_read_by_pyarrow_as_the_views_show(single_case, tmp_path):
@@ -174,14 +201,25 @@ def test_layout_is_chosen_by_the_path(tmp_path, monkeypatch):
     with Case.open(tmp_path / "new") as case:  # a new path without .duckdb: a lake
         assert case.lake_root is not None
     assert (tmp_path / "new" / "case.duckdb").is_file()
-    with Case.open(tmp_path / "new.duckdb") as case:  # a new .duckdb path: a single file
-        assert case.lake_root is None
-    assert (tmp_path / "new.duckdb").is_file()
-    monkeypatch.setenv("FORENSICS_LAYOUT", "lake")
-    with Case.open(tmp_path / "other.duckdb") as case:  # ... unless FORENSICS_LAYOUT=lake
+    with Case.open(tmp_path / "new.duckdb") as case:  # a new .duckdb path: a lake too (the default layout)
         assert case.lake_root is not None
-    with Case.open(tmp_path / "new.duckdb") as case:  # an existing file stays a single file
+    assert (tmp_path / "new.duckdb" / "case.duckdb").is_file()
+    monkeypatch.setenv("FORENSICS_LAYOUT", "file")
+    with Case.open(tmp_path / "single.duckdb") as case:  # ... unless FORENSICS_LAYOUT=file
         assert case.lake_root is None
+    assert (tmp_path / "single.duckdb").is_file()
+    with Case.open(tmp_path / "other") as case:  # a new path without .duckdb stays a lake
+        assert case.lake_root is not None
+    monkeypatch.delenv("FORENSICS_LAYOUT")
+    with Case.open(tmp_path / "single.duckdb") as case:  # an existing file stays a single file
+        assert case.lake_root is None
+    with Case.open(tmp_path / "new.duckdb") as case:  # an existing lake stays a lake, whatever the layout
+        assert case.lake_root is not None
+    monkeypatch.setenv("FORENSICS_LAYOUT", "folder")
+    with pytest.raises(UsageError, match="FORENSICS_LAYOUT='folder': write lake"):
+        Case.open(tmp_path / "third.duckdb")
+    assert not (tmp_path / "third.duckdb").exists()
+    monkeypatch.delenv("FORENSICS_LAYOUT")
     busy = tmp_path / "captures"
     busy.mkdir()
     (busy / "a.pcap").write_bytes(b"x")

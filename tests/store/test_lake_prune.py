@@ -34,7 +34,7 @@ def _table(case: Case, name: str) -> list[tuple]:
 
 @pytest.mark.parametrize("in_transaction", [False, True])
 def test_prune_before_matches_the_single_file_delete(capture, tmp_path, in_transaction, monkeypatch):
-    monkeypatch.delenv("FORENSICS_LAYOUT", raising=False)  # s.duckdb a single file even when the suite runs on lakes
+    monkeypatch.setenv("FORENSICS_LAYOUT", "file")  # s.duckdb a single file whatever layout the suite runs on
     single, lake_path = tmp_path / "s.duckdb", tmp_path / "lake"
     for db in (single, lake_path):
         with Case.open(db) as case:

@@ -3,9 +3,13 @@ opens as the current schema with the same rows (the link-layer columns NULL)."""
 
 from __future__ import annotations
 
+import pytest
+
 from forensics.ingest import import_paths
 from forensics.store import SCHEMA_VERSION, Case
 from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.single_file  # hand-built schema-1/2 databases: single-file internals
 
 LINK_COLUMNS = ["src_mac", "dst_mac", "arp_op", "arp_sha", "arp_spa", "arp_tha", "arp_tpa"]
 V2_COLUMNS = ("capture_id, frame, ts, iface, linktype, file_offset, caplen, wirelen, vlan, vlan_inner, mpls_label, "

@@ -1,0 +1,106 @@
+"""The same captures imported as a lake and as a single file give the same answers to shipped reports, checks and
+filters, row for row (the lake's views stand where the single file's tables are: nothing above the store knows)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from forensics.checks.runner import run_checks
+from forensics.filters import compile_filter
+from forensics.ingest import ImportOptions, import_paths
+from forensics.reports import run_report
+from forensics.store import Case
+from tests.conftest import CORPUS
+
+# A SYN scan, raw IP packets, HTTP, a DHCP flood, SMTP and a NetFlow v5 export file.
+FILES = ["nDPI/synscan.pcap", "nDPI/ocs.pcap", "scapy/http_chunk.pcap.gz", "zeek/dhcp__dhcp_flood.pcap",
+         "zeek/smtp.pcap", "logstash-netflow/netflow5_test_juniper_mx80.dat"]
+REPORTS = ["top_talkers", "protocol_mix", "top_ports", "attributes", "http_hosts", "dns_names", "mac_addresses",
+           "smtp_senders", "dhcp_leases", "wannacry"]
+FILTERS = ["tcp[tcpflags] & tcp-syn != 0 and not tcp[tcpflags] & tcp-ack != 0", "udp port 53 or port 67",
+           "tcp dst port 80", "net 10.0.0.0/8 and not icmp", "not tcp", "vlan or udp"]
+VOLATILE = {"generated_at", "created_at", "elapsed_s", "seconds"}  # when and how long, not what
+
+
+def _build(path: Path, layout: str) -> Path:
+    old = os.environ.get("FORENSICS_LAYOUT")
+    os.environ["FORENSICS_LAYOUT"] = layout
+    try:
+        with Case.open(path) as case:
+            summary = import_paths(case, [str(CORPUS / "files" / f) for f in FILES], ImportOptions())
+            assert {f.status for f in summary.files} == {"imported"}, [f.message for f in summary.files]
+    finally:
+        if old is None:
+            os.environ.pop("FORENSICS_LAYOUT")
+        else:
+            os.environ["FORENSICS_LAYOUT"] = old
+    return path
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("answers")
+    lake_path, single_path = _build(folder / "lake.duckdb", "lake"), _build(folder / "single.duckdb", "file")
+    assert lake_path.is_dir() and single_path.is_file()
+    return lake_path, single_path
+
+
+def _plain(value: object) -> object:
+    """A result as plain data without the fields that name when or where it ran."""
+    if dataclasses.is_dataclass(value):
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def test_reports_answer_alike(cases):
+    lake_path, single_path = cases
+    with Case.open(lake_path, read_only=True) as lake_case, Case.open(single_path, read_only=True) as single:
+        rows = 0
+        for name in REPORTS:
+            got, want = run_report(lake_case, name), run_report(single, name)
+            assert _plain(got.sections) == _plain(want.sections), name
+            assert (got.start, got.end, got.bin_secs) == (want.start, want.end, want.bin_secs), name
+            rows += sum(len(s.items) for s in want.sections)
+        filtered = run_report(lake_case, "top_talkers", filter_expr="tcp"), run_report(single, "top_talkers",
+                                                                                        filter_expr="tcp")
+        assert _plain(filtered[0].sections) == _plain(filtered[1].sections)
+    assert rows > 50  # the reports found something to compare
+
+
+def test_checks_raise_the_same_alerts(cases):
+    runs = []
+    for path in cases:
+        with Case.open(path) as case:
+            runs.append(run_checks(case))
+    got, want = runs
+    assert not got.errors and not want.errors, (got.errors, want.errors)
+    alerts = []
+    for run in runs:
+        rows = [{k: v for k, v in _plain(a).items() if k != "id"} for a in run.alerts]
+        alerts.append(sorted(rows, key=lambda d: repr(sorted(d.items()))))
+    assert alerts[0] == alerts[1]
+    assert len(want.alerts) > 0  # the SYN scan at least raises alerts
+    assert [(c.name, c.alerts) for c in got.checks] == [(c.name, c.alerts) for c in want.checks]
+
+
+@pytest.mark.parametrize("expr", FILTERS)
+def test_filters_select_the_same_packets_and_flows(cases, expr):
+    counts = []
+    lake_path, single_path = cases
+    with Case.open(lake_path, read_only=True) as lake_case, Case.open(single_path, read_only=True) as single:
+        for table, key in (("packets", "capture_id, frame"), ("flows", "flow_id")):
+            where, params = compile_filter(expr, table)
+            query = f"SELECT * FROM {table} WHERE {where} ORDER BY {key}"
+            got = lake_case.con.execute(query, params).fetchall()
+            want = single.con.execute(query, params).fetchall()
+            assert got == want, (expr, table)
+            counts.append(len(want))
+    assert sum(counts) > 0, expr
