@@ -31,6 +31,11 @@ def import_command(
     ] = False,
     idle_timeout: Annotated[float, typer.Option(help="Flow idle timeout, seconds.")] = 15.0,
     active_timeout: Annotated[float, typer.Option(help="Flow active timeout, seconds.")] = 1800.0,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1,
+                                 help="Worker processes for the files of a lake case (default: one per core "
+                                      "when the files add up to 64 MB or more; 1: all in this process).")
+    ] = None,
     json_out: JsonFlag = False,
     quiet: QuietFlag = False,
 ) -> None:
@@ -44,7 +49,7 @@ def import_command(
     from forensics.ingest import ImportOptions, import_paths
     from forensics.store import Case
 
-    options = ImportOptions(force=force, idle_timeout=idle_timeout, active_timeout=active_timeout)
+    options = ImportOptions(force=force, idle_timeout=idle_timeout, active_timeout=active_timeout, jobs=jobs)
     ledger = Ledger(make_progress(quiet or json_out))
     summary = None
     try:
