@@ -17,6 +17,7 @@ The same `run_bundle` runs on Spark executors (forensics/spark/import_job.py).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import shutil
@@ -217,6 +218,7 @@ def import_in_processes(case: Case, files: list[str], options: ImportOptions, pr
     relay = _Relay(progress, queue)
     pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(queue, os.getpid()))
     results: list[FileResult] = []
+    outcomes = None
     try:
         outcomes = pool.imap(_work, planned, chunksize=1)
         for _ in planned:
@@ -237,8 +239,13 @@ def import_in_processes(case: Case, files: list[str], options: ImportOptions, pr
     finally:
         pool.join()
         queue.close()
+        queue.join_thread()
         for job in planned:
             shutil.rmtree(job.bundle, ignore_errors=True)
+        # let go of the pool's locks now: a traceback held by the caller (an interrupt) keeps this frame alive,
+        # and locks still held at exit make multiprocessing warn of leaked semaphores
+        outcomes = relay = queue = pool = None  # noqa: F841
+        gc.collect()  # the pool's objects refer to each other
     return results
 
 
