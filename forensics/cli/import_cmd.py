@@ -34,7 +34,7 @@ def import_command(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1,
                                  help="Worker processes for the files of a lake case (default: one per core "
-                                      "when the files add up to 64 MB or more; 1: all in this process).")
+                                      "when two files or more are 32 MB or larger; 1: all in this process).")
     ] = None,
     engine: EngineOption = "duckdb",
     spark_master: SparkMasterOption = None,

@@ -34,9 +34,9 @@ from forensics.store import Case
 from forensics.store.lake_bundle import bundle_sha256, publish_bundle
 from forensics.store.lake_layout import STAGING
 
-# Below this many bytes in all, starting worker processes (about 1 s each: Python, DuckDB, pyarrow) costs more
-# than it saves; --jobs N asks for them whatever the size.
-PROCESS_MIN_BYTES = 64 << 20
+# Worker processes by default only when at least two files are this large: starting one costs about 1 s of CPU
+# (Python, DuckDB, pyarrow), and one large file among small ones gains nothing; --jobs N asks for them anyway.
+PROCESS_MIN_BYTES = 32 << 20
 
 
 @dataclass
@@ -64,7 +64,7 @@ class BundleOutcome:
 
 def process_jobs(files: list[str], options: ImportOptions) -> int:
     """Worker processes for these files: --jobs N as given (FORENSICS_IMPORT_JOBS too); else one per core when
-    there are several files and enough bytes. --force replaces captures as it goes: one at a time."""
+    at least two files are large. --force replaces captures as it goes: one at a time."""
     if options.force or len(files) < 2:
         return 1
     jobs = options.jobs
@@ -74,13 +74,13 @@ def process_jobs(files: list[str], options: ImportOptions) -> int:
     if jobs is not None:
         return max(1, min(jobs, len(files)))
     cores = os.cpu_count() or 1
-    total = 0
+    large = 0
     for path in files:
         try:
-            total += os.path.getsize(path)
+            large += os.path.getsize(path) >= PROCESS_MIN_BYTES
         except OSError:
             pass
-    return min(cores, len(files)) if total >= PROCESS_MIN_BYTES else 1
+    return min(cores, len(files)) if large >= 2 else 1
 
 
 def run_bundle(job: BundleJob, progress: ImportProgress | None = None) -> BundleOutcome:
