@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from forensics.cli import interrupts
-from forensics.cli.options import DbOption, JsonFlag, QuietFlag, db_path
+from forensics.cli.options import DbOption, EngineOption, JsonFlag, QuietFlag, SparkMasterOption, db_path
 from forensics.cli.progress import Ledger, make_progress
-from forensics.errors import Interrupted
+from forensics.errors import Interrupted, UsageError
 
 if TYPE_CHECKING:
     from forensics.ingest import ImportSummary
@@ -31,6 +31,13 @@ def import_command(
     ] = False,
     idle_timeout: Annotated[float, typer.Option(help="Flow idle timeout, seconds.")] = 15.0,
     active_timeout: Annotated[float, typer.Option(help="Flow active timeout, seconds.")] = 1800.0,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1,
+                                 help="Worker processes for the files of a lake case (default: one per core "
+                                      "when two files or more are 32 MB or larger; 1: all in this process).")
+    ] = None,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
     json_out: JsonFlag = False,
     quiet: QuietFlag = False,
 ) -> None:
@@ -39,19 +46,38 @@ def import_command(
     Exit code 0 when everything was imported, 1 when some input was rejected (the rest is kept).
     Ctrl-C or SIGTERM rolls back the file being imported and says which files were kept.
 
+    On a lake case (a folder) several files are imported by worker processes (--jobs), or with --engine spark
+    by Spark tasks, one per file (the files and the case at the same paths on every executor); the catalog
+    commits them in file order.
+
     Example: forensics import captures/ --db case.duckdb
     """
+    from forensics.cli.options import check_engine
     from forensics.ingest import ImportOptions, import_paths
     from forensics.store import Case
 
-    options = ImportOptions(force=force, idle_timeout=idle_timeout, active_timeout=active_timeout)
+    if check_engine(engine, spark_master) == "spark":
+        from forensics.spark.import_job import spark_import_paths
+        from forensics.store.lake import wants_lake
+
+        if not wants_lake(db_path(db)):
+            todo = (f"convert this one first: forensics convert --db {db_path(db)}" if Path(db_path(db)).exists()
+                    else "give a folder path (a new lake case), e.g. --db case/")
+            raise UsageError(f"{db_path(db)}: --engine spark imports into a lake case (a folder) only; {todo}")
+
+        def run(case: Case, paths: list[str], options: ImportOptions, ledger: Ledger) -> ImportSummary:
+            return spark_import_paths(case, paths, options, ledger, master=spark_master)
+    else:
+        run = import_paths
+
+    options = ImportOptions(force=force, idle_timeout=idle_timeout, active_timeout=active_timeout, jobs=jobs)
     ledger = Ledger(make_progress(quiet or json_out))
     summary = None
     try:
         with Case.open(db_path(db)) as case:
             before = _last_capture_id(case)
             try:
-                summary = import_paths(case, paths, options, ledger)
+                summary = run(case, paths, options, ledger)
             except BaseException as exc:
                 if not interrupts.interrupted(exc):
                     raise

@@ -48,6 +48,9 @@ class ImportOptions:
     workers: int = field(default_factory=lambda: _default_workers())
     # Application metadata (dns, dhcp, ntp, tls, http tables; ingest/appdata_pass.py). FORENSICS_APPDATA=0: off.
     appdata: bool = field(default_factory=lambda: os.environ.get("FORENSICS_APPDATA", "1") != "0")
+    # Worker processes for the files of a lake case (forensics/ingest/workers.py): None chooses (one per core
+    # when the files are large enough to pay for starting them), 1 imports in this process.
+    jobs: int | None = None
 
 
 @dataclass
@@ -132,6 +135,14 @@ def import_paths(
         result = FileResult(path, "rejected", message=message)
         summary.files.append(result)
         progress.file_done(result)
+    if len(files) > 1 and case.lake_root is not None:
+        from forensics.ingest.workers import import_in_processes, process_jobs
+
+        jobs = process_jobs(files, options)
+        if jobs > 1:
+            with case.import_memory():
+                summary.files.extend(import_in_processes(case, files, options, progress, jobs))
+            return summary
     with case.import_memory():
         for group in _plan(files, options):
             if len(group) > 1:
@@ -305,17 +316,19 @@ def _precheck(case: Case, path: str, options: ImportOptions, progress: ImportPro
     return size, sniffed, hasher
 
 
-def _import_file(case: Case, path: str, options: ImportOptions, progress: ImportProgress) -> FileResult:
+def _import_file(case: Case, path: str, options: ImportOptions, progress: ImportProgress,
+                 capture_id: int | None = None) -> FileResult:
     pre = _precheck(case, path, options, progress)
     if isinstance(pre, FileResult):
         return pre
     size, sniffed, hasher = pre
 
     if sniffed.kind in ("pcap", "pcapng"):
-        return _import_capture(case, path, size, sniffed, hasher, options, progress)
+        return _import_capture(case, path, size, sniffed, hasher, options, progress, capture_id=capture_id)
     flow_fmt = _sniff_flow_file(path, sniffed.head) if sniffed.kind == "other" else None
     if flow_fmt is not None:
-        return _import_flow_file(case, path, size, flow_fmt, sniffed.compressed, hasher, options, progress)
+        return _import_flow_file(case, path, size, flow_fmt, sniffed.compressed, hasher, options, progress,
+                                 capture_id)
     what = {
         "gzip-damaged": "gzip file whose data cannot be decompressed",
         "pcap-modified": "'modified' (Kuznetzov) pcap format is not supported",
@@ -537,14 +550,14 @@ def _sniff_flow_file(path: str, head: bytes) -> str | None:
 
 
 def _import_flow_file(case: Case, path: str, size: int, fmt: str, compressed: bool, hasher: _Hasher,
-                      options: ImportOptions, progress: ImportProgress) -> FileResult:
+                      options: ImportOptions, progress: ImportProgress, capture_id: int | None = None) -> FileResult:
     from forensics.ingest.flow_exports import import_flow_file
 
     result = FileResult(path, "imported", format=fmt + ("+gzip" if compressed else ""))
     meta = CaptureMeta(path=str(Path(path).resolve()), sha256="pending-flowfile", size_bytes=size,
                        format=result.format)
     try:
-        with case.importing(meta) as writer:
+        with case.importing(meta, capture_id=capture_id) as writer:
             stats = import_flow_file(writer, path, fmt, lambda b, r: progress.advanced(b, r))
             result.details["flow_exports"] = stats
             _seal(case, writer, hasher, path, options, result)
