@@ -43,6 +43,7 @@ def import_command(
     """
     from forensics.ingest import ImportOptions, import_paths
     from forensics.store import Case
+    from forensics.store.lake_compact import maybe_compact
 
     options = ImportOptions(force=force, idle_timeout=idle_timeout, active_timeout=active_timeout)
     ledger = Ledger(make_progress(quiet or json_out))
@@ -52,6 +53,7 @@ def import_command(
             before = _last_capture_id(case)
             try:
                 summary = import_paths(case, paths, options, ledger)
+                maybe_compact(case)  # a lake with many small captures' parts: merged into shared files
             except BaseException as exc:
                 if not interrupts.interrupted(exc):
                     raise
