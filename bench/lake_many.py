@@ -13,6 +13,10 @@ large captures; every figure from the same run, rounds interleaved:
 4. queries: in a fresh process per case (so nothing is cached), the open, a first query (count(*) of packets),
    four reports and a filtered count, each run once, in that order; the three cases in turn, --rounds times;
    medians, wall and CPU.
+
+With --clone K (after a run of N captures in --work): the small case's parts hard-linked K times under new
+capture ids (N*K captures, K times the packets; flow ids repeat), against its compacted copy: the query figures of
+a case of N*K small captures without importing N*K files (10,000 imports take hours on a loaded 2-core machine).
 """
 
 from __future__ import annotations
@@ -95,7 +99,8 @@ def imports(work: Path, small: Path, big: Path) -> dict:
                                  "imported": sum(f["status"] == "imported" for f in files)}
     shutil.copytree(cases["small"], cases["compacted"])
     run = _timed([sys.executable, "-m", "forensics", "compact", "--db", str(cases["compacted"]), "--json"])
-    out["compact"] = {**run, **json.loads(run.pop("stdout"))}
+    counts = json.loads(run.pop("stdout"))
+    out["compact"] = {**run, **counts}
     record.write_text(json.dumps(out, indent=2))
     return out
 
@@ -127,6 +132,7 @@ def clock(label, fn):
     out[label] = {"wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - c}
     return result
 case = clock("open", lambda: Case.open(sys.argv[1], read_only=True))
+case.con.execute("SET enable_progress_bar = false")  # DuckDB's bar on stdout for queries over 2 s
 out["packets"] = clock("first query: count(*) packets",
                        lambda: case.con.execute("SELECT count(*) FROM packets").fetchone()[0])
 for name, params in reports:
@@ -140,26 +146,74 @@ print(json.dumps(out))
 """
 
 
-def queries(cases: dict[str, Path], rounds: int) -> dict:
+def queries(cases: dict[str, Path], rounds: int, base: str = "large") -> dict:
     samples: dict[str, dict[str, list[dict]]] = {name: {} for name in cases}
     answers: dict[str, tuple] = {}
     for _ in range(rounds):
         for name, lake in cases.items():
-            got = json.loads(_timed([sys.executable, "-c", _CHILD, str(lake), json.dumps(REPORTS), FILTER])["stdout"])
+            run = _timed([sys.executable, "-c", _CHILD, str(lake), json.dumps(REPORTS), FILTER])
+            got = json.loads(run["stdout"].strip().splitlines()[-1])
             answers[name] = (got.pop("packets"), got.pop("filtered"))
             for label, t in got.items():
                 samples[name].setdefault(label, []).append(t)
     if len(set(answers.values())) != 1:
         raise RuntimeError(f"the cases disagree: {answers}")
     out = {}
-    for label in samples["large"]:
+    for label in samples[base]:
         row = {}
         for name in cases:
             row[f"{name}_s"] = round(statistics.median(t["wall_s"] for t in samples[name][label]), 3)
             row[f"{name}_cpu_s"] = round(statistics.median(t["cpu_s"] for t in samples[name][label]), 3)
         out[label] = row
-    out["answers (packets, filtered)"] = answers["large"]
+    out["answers (packets, filtered)"] = answers[base]
     return out
+
+
+def _link_parts(src: str, dst: str) -> None:
+    """copytree's copy: Parquet parts hard-linked (never changed once written), the catalog and the rest copied."""
+    if src.endswith(".parquet"):
+        os.link(src, dst)
+    else:
+        shutil.copy2(src, dst)
+
+
+def clone(work: Path, times: int) -> dict[str, Path]:
+    """work/clone<K>_lake: the small case with its captures repeated K times (parts hard-linked), and its
+    compacted copy work/clone<K>_compacted; compaction timings in work/clone<K>.json."""
+    import duckdb
+
+    src, dst = work / "small_lake", work / f"clone{times}_lake"
+    done, compacted = work / f"clone{times}.json", work / f"clone{times}_compacted"
+    if not done.exists():
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.rmtree(compacted, ignore_errors=True)
+        shutil.copytree(src, dst, copy_function=_link_parts)
+        con = duckdb.connect(str(dst / "case.duckdb"))
+        n = con.execute("SELECT max(capture_id) FROM captures").fetchone()[0]
+        parts = con.execute("SELECT path, capture_id FROM lake_parts WHERE capture_id <> 0").fetchall()
+        for j in range(1, times):
+            k = j * n
+            for rel, cid in parts:
+                new = rel.replace(f"capture_id={cid}/", f"capture_id={cid + k}/")
+                (dst / new).parent.mkdir(parents=True, exist_ok=True)
+                os.link(dst / rel, dst / new)
+            con.execute("INSERT INTO lake_parts SELECT * REPLACE (replace(path, 'capture_id=' || capture_id || '/', "
+                        "'capture_id=' || (capture_id + $k) || '/') AS path, capture_id + $k AS capture_id) "
+                        "FROM lake_parts WHERE capture_id BETWEEN 1 AND $n", {"k": k, "n": n})
+            con.execute("INSERT INTO captures SELECT * REPLACE (capture_id + $k AS capture_id, sha256 || '-' || $j "
+                        "AS sha256, path || '#' || $j AS path) FROM captures WHERE capture_id <= $n",
+                        {"k": k, "j": j, "n": n})
+            con.execute("INSERT INTO interfaces SELECT * REPLACE (capture_id + $k AS capture_id) FROM interfaces "
+                        "WHERE capture_id <= $n", {"k": k, "n": n})
+        con.close()
+        from forensics.store import Case
+
+        Case.open(dst).close()  # a write-open: views rebuilt for this folder (not timed below)
+        shutil.copytree(dst, compacted, copy_function=_link_parts)
+        run = _timed([sys.executable, "-m", "forensics", "compact", "--db", str(compacted), "--json"])
+        counts = json.loads(run.pop("stdout"))
+        done.write_text(json.dumps({"compact": {**run, **counts}}, indent=2))
+    return {"small": dst, "compacted": compacted}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -169,9 +223,19 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--large", type=int, default=4, help="large captures holding the same packets")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path("/tmp/compact/many"))
+    ap.add_argument("--clone", type=int, default=0, help="measure the small case repeated K times instead")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.clone:
+        cases = clone(args.work, args.clone)
+        result = {"captures": f"{args.captures} x {args.clone}", "packets_each": args.packets,
+                  "large_captures": "-", "rounds": args.rounds, "load_average": os.getloadavg(),
+                  "imports": json.loads((args.work / f"clone{args.clone}.json").read_text()),
+                  "files": {name: files(lake) for name, lake in cases.items()},
+                  "queries": queries(cases, args.rounds, base="small")}
+        print(json.dumps(result, indent=2) if args.json else _table(result))
+        return result
     small, big = make_captures(args.work, args.captures, args.packets, args.large)
     result: dict = {"captures": args.captures, "packets_each": args.packets, "large_captures": args.large,
                     "rounds": args.rounds, "load_average": os.getloadavg()}
@@ -185,21 +249,24 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _table(result: dict) -> str:
-    lines = [f"{result['captures']:,} captures of {result['packets_each']} packets; {result['large_captures']} large "
+    lines = [f"{result['captures']} captures of {result['packets_each']} packets; {result['large_captures']} large "
              f"captures of the same packets; medians of {result['rounds']} rounds; load {result['load_average']}"]
     for label, t in result["imports"].items():
         lines.append(f"{label}: {t['wall_s']} s wall, {t['cpu_s']} s CPU")
     for name, f in result["files"].items():
         lines.append(f"{name}: {f['parquet_files']:,} Parquet files, {f['lake_parts']:,} lake_parts rows, "
                      f"{f['parquet_mb']} MB")
-    lines.append("| | large | small | compacted | small / large | compacted / large |")
-    lines.append("|---|---|---|---|---|---|")
+    names = list(result["files"])
+    base = names[0]
+    lines.append("| seconds wall (CPU) | " + " | ".join(names) + " | " +
+                 " | ".join(f"{n} / {base}" for n in names[1:]) + " |")
+    lines.append("|---" * (2 * len(names)) + "|")
     for label, t in result["queries"].items():
         if not isinstance(t, dict):
             continue
-        lines.append(f"| {label} | {t['large_s']} ({t['large_cpu_s']}) | {t['small_s']} ({t['small_cpu_s']}) | "
-                     f"{t['compacted_s']} ({t['compacted_cpu_s']}) | {t['small_s'] / max(t['large_s'], 1e-6):.2f} | "
-                     f"{t['compacted_s'] / max(t['large_s'], 1e-6):.2f} |")
+        cells = [f"{t[n + '_s']} ({t[n + '_cpu_s']})" for n in names]
+        ratios = [f"{t[n + '_s'] / max(t[base + '_s'], 1e-6):.2f}" for n in names[1:]]
+        lines.append(f"| {label} | " + " | ".join(cells + ratios) + " |")
     return "\n".join(lines)
 
 

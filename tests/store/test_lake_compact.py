@@ -269,7 +269,7 @@ def test_force_on_a_compacted_case_rewrites_the_shared_files(lake, single, input
     db = _copy(lake, tmp_path)
     with Case.open(db) as case:
         lake_compact.compact(case)
-        shared_before = {r[0] for r in case.con.execute("SELECT path FROM lake_parts WHERE capture_id = 0")}
+        shared_before = {r[0] for r in case.con.execute("SELECT path FROM lake_parts WHERE capture_id = 0").fetchall()}
     one = tmp_path / "single.duckdb"
     shutil.copy(single, one)
     again = [inputs[2], inputs[6]]  # a small capture, and the three-day one (rows in three days' shared files)
@@ -281,7 +281,7 @@ def test_force_on_a_compacted_case_rewrites_the_shared_files(lake, single, input
         assert result[name] == expect[name], name
     with Case.open(db, read_only=True) as case:
         assert not orphans(case.con, db)
-        shared_after = {r[0] for r in case.con.execute("SELECT path FROM lake_parts WHERE capture_id = 0")}
+        shared_after = {r[0] for r in case.con.execute("SELECT path FROM lake_parts WHERE capture_id = 0").fetchall()}
         replaced = dict(case.con.execute("SELECT path, capture_id FROM captures").fetchall())
     rewritten = shared_before - shared_after
     assert len(rewritten) >= 4 and not any((db / p).exists() for p in rewritten)
