@@ -146,12 +146,12 @@ print(json.dumps(out))
 """
 
 
-def queries(cases: dict[str, Path], rounds: int, base: str = "large") -> dict:
+def queries(cases: dict[str, Path], rounds: int, base: str = "large", reports: int = len(REPORTS)) -> dict:
     samples: dict[str, dict[str, list[dict]]] = {name: {} for name in cases}
     answers: dict[str, tuple] = {}
     for _ in range(rounds):
         for name, lake in cases.items():
-            run = _timed([sys.executable, "-c", _CHILD, str(lake), json.dumps(REPORTS), FILTER])
+            run = _timed([sys.executable, "-c", _CHILD, str(lake), json.dumps(REPORTS[:reports]), FILTER])
             got = json.loads(run["stdout"].strip().splitlines()[-1])
             answers[name] = (got.pop("packets"), got.pop("filtered"))
             for label, t in got.items():
@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--large", type=int, default=4, help="large captures holding the same packets")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path("/tmp/compact/many"))
+    ap.add_argument("--reports", type=int, default=len(REPORTS), help="run the first N of the four reports")
     ap.add_argument("--clone", type=int, default=0, help="measure the small case repeated K times instead")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
                   "large_captures": "-", "rounds": args.rounds, "load_average": os.getloadavg(),
                   "imports": json.loads((args.work / f"clone{args.clone}.json").read_text()),
                   "files": {name: files(lake) for name, lake in cases.items()},
-                  "queries": queries(cases, args.rounds, base="small")}
+                  "queries": queries(cases, args.rounds, base="small", reports=args.reports)}
         print(json.dumps(result, indent=2) if args.json else _table(result))
         return result
     small, big = make_captures(args.work, args.captures, args.packets, args.large)
@@ -243,7 +244,7 @@ def main(argv: list[str] | None = None) -> dict:
     cases = {"large": args.work / "large_lake", "small": args.work / "small_lake",
              "compacted": args.work / "compacted_lake"}
     result["files"] = {name: files(lake) for name, lake in cases.items()}
-    result["queries"] = queries(cases, args.rounds)
+    result["queries"] = queries(cases, args.rounds, reports=args.reports)
     print(json.dumps(result, indent=2) if args.json else _table(result))
     return result
 
