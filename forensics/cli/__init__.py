@@ -34,7 +34,7 @@ app = typer.Typer(
 )
 
 COMMAND_MODULES = ["import_cmd", "info", "demo", "report", "packets", "carve", "flows", "sql", "check",
-                   "alerts", "serve", "reconstruct", "runs", "retain", "convert"]
+                   "alerts", "serve", "reconstruct", "runs", "retain", "convert", "compact"]
 
 for _name in COMMAND_MODULES:
     try:

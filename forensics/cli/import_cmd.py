@@ -55,6 +55,7 @@ def import_command(
     from forensics.cli.options import check_engine
     from forensics.ingest import ImportOptions, import_paths
     from forensics.store import Case
+    from forensics.store.lake_compact import maybe_compact
 
     if check_engine(engine, spark_master) == "spark":
         from forensics.spark.import_job import spark_import_paths
@@ -78,6 +79,7 @@ def import_command(
             before = _last_capture_id(case)
             try:
                 summary = run(case, paths, options, ledger)
+                maybe_compact(case)  # a lake with many small captures' parts: merged into shared files
             except BaseException as exc:
                 if not interrupts.interrupted(exc):
                     raise

@@ -24,7 +24,7 @@ from forensics import __version__
 from forensics.errors import UsageError
 from forensics.records import PacketBatch
 from forensics.resources import read_sql
-from forensics.store import lake
+from forensics.store import lake, lake_compact
 from forensics.store.flow_table import flow_record_table
 
 # Packets per append: whole DuckDB row groups (122,880 rows) compress fully, and several let it use every core.
@@ -394,7 +394,7 @@ class Case:
         # A lake case (a folder): packets and flows are Parquet parts under it (forensics/store/lake.py).
         self.lake_root: Path | None = Path(path) if lake.is_lake(path) else None
         self._doomed: list[str] = []  # lake parts of captures removed in the open transaction: deleted after COMMIT
-        self._fresh: list[str] = []  # lake parts written in the open transaction (retention): deleted on ROLLBACK
+        self._fresh: list[str] = []  # lake parts written in the open transaction (retention, shared rewrites): deleted on ROLLBACK
         self._bulk: duckdb.DuckDBPyConnection | None = None
         self.read_only = False  # opened read-only (Case.open)
         self.memory_limit = DEFAULT_MEMORY_LIMIT  # DuckDB's limit outside imports, as set at open
@@ -596,6 +596,9 @@ class Case:
         tables = ("packet_rows", "flows", "interfaces", "captures", "import_rejects")
         if self.lake_root is not None:
             self._doomed += lake.capture_parts(self.con, capture_id)
+            doomed, fresh = lake_compact.drop_capture(self.con, self.lake_root, capture_id)  # shared files
+            self._doomed += doomed
+            self._fresh += fresh
             tables = tables[2:]
         for table in tables:
             self.con.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": capture_id})
@@ -623,6 +626,7 @@ class Case:
         self.con.execute("BEGIN TRANSACTION")
         stage: lake.Stage | None = None
         self._doomed = []
+        self._fresh = []
         try:
             cid = capture_id if capture_id is not None else self.con.execute(
                 "SELECT coalesce(max(capture_id), 0) + 1 FROM captures").fetchone()[0]
@@ -654,6 +658,8 @@ class Case:
             self._doomed = []
             if "stage" in locals() and stage is not None and not self._committed(locals().get("cid"), meta):
                 stage.discard()
+                lake.remove_files(self.lake_root, self._fresh)
+            self._fresh = []
             if self.lake_root is not None:
                 raise
             # A signal can land after COMMIT returned and before this block was left: the file is then

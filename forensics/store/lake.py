@@ -29,6 +29,7 @@ from forensics.store.lake_layout import (
     DAY_COLUMN,
     EMPTY_PART,
     SCHEMAS,
+    SHARED,
     STAGING,
     TABLES,
     ensure_layout,
@@ -98,8 +99,10 @@ def views_sql(text: str, root: Path) -> str:
     access switched off (user checks, `forensics sql`) may still read them through allowed_directories, which
     matches absolute paths only."""
     base = str(Path(root).resolve()).replace("'", "''")
-    return (text.replace("('packets/*/*/*.parquet')", f"('{base}/packets/*/*/*.parquet')")
-                .replace("('flows/*/*/*.parquet')", f"('{base}/flows/*/*/*.parquet')"))
+    for glob in ("packets/*/*/*.parquet", "flows/*/*/*.parquet", "shared/packets/*/*.parquet",
+                 "shared/flows/*/*.parquet"):
+        text = text.replace(f"('{glob}')", f"('{base}/{glob}')")
+    return text
 
 
 def views_are_stale(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
@@ -107,7 +110,10 @@ def views_are_stale(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
     row = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'packets' AND NOT temporary "
                       "AND schema_name = 'main'").fetchone()
     base = str(Path(root).resolve()).replace("'", "''")
-    return row is None or f"'{base}/packets/" not in row[0]
+    if row is None or f"'{base}/packets/" not in row[0]:
+        return True
+    # views made before small captures could share files, on a case that has the shared folder now
+    return (Path(root) / SHARED).is_dir() and f"'{base}/shared/packets/" not in row[0]
 
 
 def orphans(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:

@@ -23,6 +23,10 @@ TABLES = ("packets", "flows")
 STAGING = "_staging"
 # A part with no rows under capture 0 (never a real capture id): the views' globs never come up empty.
 EMPTY_PART = "capture_id=0/day=1970-01-01/part-empty.parquet"
+# Small captures' rows share files here (forensics/store/lake_compact.py): shared/packets/day=D/part-*.parquet,
+# with capture_id a column of the file (INTEGER) rather than a folder name; listed in lake_parts with capture_id 0.
+SHARED = "shared"
+SHARED_EMPTY_PART = "day=1970-01-01/part-empty.parquet"
 # zstd level 1 keeps the writer near pyarrow's encode speed; measured on the 2M bench capture (bench/lake.py).
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 1
@@ -127,6 +131,9 @@ FLOW_COLUMNS: list[tuple[str, pa.DataType, str]] = [
 
 SCHEMAS = {"packets": pa.schema([(n, t) for n, t, _ in PACKET_COLUMNS]),
            "flows": pa.schema([(n, t) for n, t, _ in FLOW_COLUMNS])}
+# A shared part: the capture id as a column first, then the columns of a part of its own.
+SHARED_SCHEMAS = {t: pa.schema([("capture_id", pa.int32()), *[(f.name, f.type) for f in s]])
+                  for t, s in SCHEMAS.items()}
 # The time column that decides a row's day folder.
 DAY_COLUMN = {"packets": "ts", "flows": "first_ts"}
 
@@ -168,6 +175,11 @@ def ensure_layout(root: Path) -> None:
             tmp = empty.with_suffix(".tmp")
             write_part(SCHEMAS[table_name].empty_table(), tmp)
             os.replace(tmp, empty)
+        shared_empty = root / SHARED / table_name / SHARED_EMPTY_PART
+        if not shared_empty.exists():
+            tmp = shared_empty.with_suffix(".tmp")
+            write_part(SHARED_SCHEMAS[table_name].empty_table(), tmp)
+            os.replace(tmp, shared_empty)
     (root / STAGING).mkdir(exist_ok=True)
     readme = root / "README.md"
     text = readme_text()
@@ -176,16 +188,18 @@ def ensure_layout(root: Path) -> None:
 
 
 def published_parts(root: Path) -> list[str]:
-    """Every Parquet file under packets/ and flows/, relative to the case folder (the empty parts left out)."""
+    """Every Parquet file under packets/, flows/ and shared/, relative to the case folder (the empty parts left
+    out)."""
     found = []
     for table_name in TABLES:
-        base = root / table_name
-        if not base.is_dir():
-            continue
-        for path in base.glob("*/*/*.parquet"):
-            rel = path.relative_to(root).as_posix()
-            if not rel.endswith(EMPTY_PART):
-                found.append(rel)
+        for base, pattern, empty in ((root / table_name, "*/*/*.parquet", EMPTY_PART),
+                                     (root / SHARED / table_name, "*/*.parquet", SHARED_EMPTY_PART)):
+            if not base.is_dir():
+                continue
+            for path in base.glob(pattern):
+                rel = path.relative_to(root).as_posix()
+                if not rel.endswith(empty):
+                    found.append(rel)
     return found
 
 
@@ -204,8 +218,24 @@ def readme_text() -> str:
         "",
         "`capture_id` (INTEGER) and `day` (DATE) are in the folder names only. The part under `capture_id=0`",
         "holds no rows (it keeps the globs from coming up empty). `_staging/` holds an import in progress:",
-        "never read it. A file under packets/ or flows/ that `lake_parts` does not list is the leftover of a",
-        "killed import; the next open of the case deletes it.",
+        "never read it. A file under packets/, flows/ or shared/ that `lake_parts` does not list is the leftover",
+        "of a killed import or compaction; the next open of the case deletes it.",
+        "",
+        "Small captures (fewer rows than one row group) share files once compacted (`forensics compact`):",
+        "",
+        "    shared/packets/day=YYYY-MM-DD/part-*.parquet   rows of many captures, sorted by capture_id, frame",
+        "    shared/flows/day=YYYY-MM-DD/part-*.parquet     sorted by capture_id, flow_id",
+        "",
+        "There `capture_id` is the file's first column (INT32), not a folder name; every other column is as",
+        "below. A capture's rows are in packets/ or in shared/, never both. Read the two trees as two hive",
+        "datasets and union them by name, e.g. DuckDB:",
+        "",
+        "    SELECT * EXCLUDE (day) FROM read_parquet('packets/*/*/*.parquet', hive_partitioning = true)",
+        "    UNION ALL BY NAME",
+        "    SELECT * EXCLUDE (day) FROM read_parquet('shared/packets/*/*.parquet', hive_partitioning = true);",
+        "",
+        "Spark: `spark.read.parquet('packets').unionByName(spark.read.parquet('shared/packets'))` (each tree",
+        "has one directory structure; read together, Spark's partition discovery refuses them).",
         "",
         "Addresses: each 128-bit address A is two UINT64 columns `A_hi` and `A_lo`, its high and low 64 bits.",
         "IPv4 addresses are IPv4-mapped IPv6 (::ffff:a.b.c.d): `A_hi = 0`, `A_lo = 0xFFFF00000000 + ipv4`.",

@@ -9,11 +9,16 @@
 --   folder when a case is opened for writing (forensics/store/lake.py views_sql): file access switched off
 --   (enable_external_access = false) still reads them through allowed_directories, which the tool sets.
 --   The part packets|flows/capture_id=0/day=1970-01-01/part-empty.parquet holds no rows: globs never come up empty.
+--   Small captures share files once compacted (forensics/store/lake_compact.py): shared/packets|flows/day=D/*.parquet,
+--   where capture_id is a column of the file (INT32), not a folder; shared/.../day=1970-01-01/part-empty.parquet
+--   keeps that glob from coming up empty. The macros read both kinds: hive_types names `day` only, so capture_id is
+--   the folder's (read as an integer, cast here) on a part of its own and the file's column on a shared part. A
+--   filter on capture_id still prunes whole files by folder name (DuckDB's file filter sees through the cast).
 
 -- The packet parts of `parts` (a glob or list of Parquet files), with the columns of the packets view.
 CREATE OR REPLACE MACRO lake_packets(parts) AS TABLE
 SELECT
-    capture_id, frame, ts, iface, linktype, file_offset, caplen, wirelen, vlan, vlan_inner, mpls_label, eth_type,
+    capture_id::INTEGER AS capture_id, frame, ts, iface, linktype, file_offset, caplen, wirelen, vlan, vlan_inner, mpls_label, eth_type,
     ip_version,
     src_ip_hi::UHUGEINT * 18446744073709551616::UHUGEINT + src_ip_lo AS src_ip,
     dst_ip_hi::UHUGEINT * 18446744073709551616::UHUGEINT + dst_ip_lo AS dst_ip,
@@ -22,13 +27,13 @@ SELECT
     arp_spa_hi::UHUGEINT * 18446744073709551616::UHUGEINT + arp_spa_lo AS arp_spa,
     arp_tha,
     arp_tpa_hi::UHUGEINT * 18446744073709551616::UHUGEINT + arp_tpa_lo AS arp_tpa
-FROM read_parquet(parts, hive_partitioning = true, hive_types = {'capture_id': INTEGER, 'day': DATE});
+FROM read_parquet(parts, hive_partitioning = true, hive_types = {'day': DATE});
 
 -- The same parts with the columns of packet_rows (IPv4 in src4/dst4/arp_spa/arp_tpa as 32-bit numbers, as
 -- the single-file case stores them): the import's own SQL (queries/derive/appdata_candidates.sql) reads these.
 CREATE OR REPLACE MACRO lake_packet_rows(parts) AS TABLE
 SELECT
-    capture_id, frame, ts, iface, linktype, file_offset, caplen, wirelen, vlan, vlan_inner, mpls_label, eth_type,
+    capture_id::INTEGER AS capture_id, frame, ts, iface, linktype, file_offset, caplen, wirelen, vlan, vlan_inner, mpls_label, eth_type,
     ip_version,
     CASE WHEN ip_version = 4 AND src_ip_hi = 0 AND src_ip_lo >> 32 = 65535
          THEN (src_ip_lo & 4294967295)::UINTEGER END AS src4,
@@ -41,12 +46,12 @@ SELECT
     ip_proto, ip_len, ttl, ip_id, frag_offset, frag_flags, src_port, dst_port, tcp_flags, icmp_type, icmp_code,
     malformed, src_mac, dst_mac, arp_op, arp_sha, (arp_spa_lo & 4294967295)::UINTEGER AS arp_spa,
     arp_tha, (arp_tpa_lo & 4294967295)::UINTEGER AS arp_tpa
-FROM read_parquet(parts, hive_partitioning = true, hive_types = {'capture_id': INTEGER, 'day': DATE});
+FROM read_parquet(parts, hive_partitioning = true, hive_types = {'day': DATE});
 
 -- The flow parts of `parts`, with the columns of the flows table of a single-file case.
 CREATE OR REPLACE MACRO lake_flows(parts) AS TABLE
 SELECT
-    flow_id, source, capture_id, record_pos,
+    flow_id, source, capture_id::INTEGER AS capture_id, record_pos,
     exporter_ip_hi::UHUGEINT * 18446744073709551616::UHUGEINT + exporter_ip_lo AS exporter_ip,
     observation_domain, first_ts, last_ts, ip_version,
     src_ip_hi::UHUGEINT * 18446744073709551616::UHUGEINT + src_ip_lo AS src_ip,
@@ -54,8 +59,12 @@ SELECT
     ip_proto, src_port, dst_port, icmp_type, icmp_code, iface, vlan, in_if, out_if, src_as, dst_as,
     next_hop_hi::UHUGEINT * 18446744073709551616::UHUGEINT + next_hop_lo AS next_hop,
     direction, tos, tcp_flags, packets, bytes, frame_bytes, sampling_rate, packets_scaled, bytes_scaled
-FROM read_parquet(parts, hive_partitioning = true, hive_types = {'capture_id': INTEGER, 'day': DATE});
+FROM read_parquet(parts, hive_partitioning = true, hive_types = {'day': DATE});
 
-CREATE OR REPLACE VIEW packets AS SELECT * FROM lake_packets('packets/*/*/*.parquet');
-CREATE OR REPLACE VIEW packet_rows AS SELECT * FROM lake_packet_rows('packets/*/*/*.parquet');
-CREATE OR REPLACE VIEW flows AS SELECT * FROM lake_flows('flows/*/*/*.parquet');
+CREATE OR REPLACE VIEW packets AS
+SELECT * FROM lake_packets('packets/*/*/*.parquet') UNION ALL SELECT * FROM lake_packets('shared/packets/*/*.parquet');
+CREATE OR REPLACE VIEW packet_rows AS
+SELECT * FROM lake_packet_rows('packets/*/*/*.parquet')
+UNION ALL SELECT * FROM lake_packet_rows('shared/packets/*/*.parquet');
+CREATE OR REPLACE VIEW flows AS
+SELECT * FROM lake_flows('flows/*/*/*.parquet') UNION ALL SELECT * FROM lake_flows('shared/flows/*/*.parquet');

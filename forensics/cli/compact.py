@@ -1,0 +1,36 @@
+"""`forensics compact`: small captures' Parquet parts of a lake case merged into shared files."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from forensics.cli.options import DbOption, JsonFlag, db_path
+
+
+def compact_command(db: DbOption = None, json_out: JsonFlag = False) -> None:
+    """Merge the Parquet parts of small captures (fewer rows than one row group) of a lake case into shared files
+    under shared/packets/ and shared/flows/, a day at a time (docs/lake.md, "Small captures"). Atomic: killed,
+    the case is as before or as after. An import does this by itself when many small parts wait.
+
+    Example: forensics compact --db case/
+    """
+    from forensics.store import Case
+    from forensics.store.lake_compact import compact
+
+    with Case.open(db_path(db)) as case:
+        counts = compact(case)
+    if json_out:
+        print(json.dumps(counts, indent=2))
+        return
+    if not counts["parts_merged"]:
+        print(f"{db_path(db)}: nothing to compact ({counts['files_before']:,} parts)")
+        return
+    print(f"{db_path(db)}: {counts['parts_merged']:,} parts ({counts['rows']:,} rows) merged into "
+          f"{counts['shared_files']:,} shared files; {counts['files_before']:,} -> {counts['files_after']:,} parts "
+          f"in {counts['seconds']} s")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compact")(compact_command)

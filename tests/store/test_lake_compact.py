@@ -1,0 +1,327 @@
+"""Small captures of a lake share Parquet files (forensics.store.lake_compact): the same rows in every view and
+table and the same reports after compaction, other readers see them through the shared files' capture_id column,
+a kill -9 at any point of a compaction leaves every row exactly once, retention and --force work on shared files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from forensics.demo.generate import write_bench_pcap
+from forensics.ingest import ImportOptions, import_paths
+from forensics.reports import run_report
+from forensics.store import Case, lake_compact
+from forensics.store.lake import orphans
+from forensics.store.lake_layout import SHARED_SCHEMAS
+from forensics.store.lake_prune import prune_before
+from tests.builders import eth, ipv4, pcap_file, tcp, udp
+from tests.conftest import CORPUS, ROOT
+
+# Small enough for a test: a capture under 1,000 rows of a table is small; shared files of at most 2,000 rows
+# (so a day's small captures make several shared files, and a capture may sit in a file with others).
+SMALL, SHARED = 1_000, 2_000
+VOLATILE = {"imported_at", "rejected_at"}
+DAY = 86_400
+REPORTS = [("top_talkers", {"top": 10, "bin": DAY}), ("protocol_mix", {"bin": DAY}),
+           ("top_ports", {"top": 5, "bin": DAY}), ("wannacry", {"bin": DAY})]
+
+
+@pytest.fixture(autouse=True)
+def _small_limits(monkeypatch):
+    monkeypatch.setattr(lake_compact, "SMALL_ROWS", SMALL)
+    monkeypatch.setattr(lake_compact, "SHARED_ROWS", SHARED)
+    monkeypatch.setattr(lake_compact, "UNDERFILLED_ROWS", SHARED // 2)
+
+
+def _three_days(path: Path) -> None:
+    """900 TCP and UDP packets, one every 4 minutes from 2024-05-01 22:00 UTC: three day folders."""
+    start = dt.datetime(2024, 5, 1, 22, tzinfo=dt.timezone.utc).timestamp()
+    records = []
+    for i in range(900):
+        src, dst = f"10.0.{i % 7}.{1 + i % 5}", f"192.0.2.{1 + i % 11}"
+        l4 = tcp(40000 + i % 13, 443, 0x18, b"x" * (i % 50)) if i % 3 else udp(5000 + i % 17, 53, b"q" * 20)
+        records.append((start + 240 * i, eth(0x0800, ipv4(src, dst, 6 if i % 3 else 17, l4))))
+    path.write_bytes(pcap_file(records))
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> list[Path]:
+    """Six small generated captures, one over three days, one not small (1,500 packets), two corpus captures
+    (DHCP application data; NetFlow v5 records: exported flows with exporter addresses)."""
+    folder = tmp_path_factory.mktemp("in")
+    files = []
+    for i in range(6):
+        files.append(folder / f"small{i}.pcap")
+        write_bench_pcap(files[-1], 150 + 40 * i, seed=70 + i)
+    files.append(folder / "days.pcap")
+    _three_days(files[-1])
+    files.append(folder / "large.pcap")
+    write_bench_pcap(files[-1], 1_500, seed=99)
+    corpus = [CORPUS / "files" / "zeek" / "dhcp__dhcp_flood.pcap",
+              CORPUS / "files" / "graylog-netflow" / "netflow5.pcap"]
+    assert all(p.exists() for p in corpus), corpus
+    return files + corpus
+
+
+def _import(db: Path, files: list[Path], **options: object) -> None:
+    with Case.open(db) as case:
+        summary = import_paths(case, [str(f) for f in files], ImportOptions(**options))
+    assert {f.status for f in summary.files} <= {"imported", "replaced"}, [f.message for f in summary.files]
+
+
+@pytest.fixture(scope="module")
+def single(inputs, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("single") / "case.duckdb"
+    layout = os.environ.pop("FORENSICS_LAYOUT", None)  # a single file even when the suite runs on lakes
+    try:
+        _import(path, inputs)
+    finally:
+        if layout is not None:
+            os.environ["FORENSICS_LAYOUT"] = layout
+    return path
+
+
+@pytest.fixture(scope="module")
+def lake(inputs, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("lake") / "lake"
+    _import(path, inputs)
+    return path
+
+
+def _copy(lake: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "lake"
+    shutil.copytree(lake, target)
+    return target
+
+
+def _relations(case: Case) -> list[str]:
+    rows = case.con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+        "UNION SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND NOT internal").fetchall()
+    return sorted(r[0] for r in rows if r[0] != "lake_parts")
+
+
+def _everything(db: Path) -> dict[str, list[tuple]]:
+    """Every table and view, rows sorted (times of import left out), and the reports' rows."""
+    out = {}
+    with Case.open(db, read_only=True) as case:
+        for name in _relations(case):
+            cols = ", ".join(f'"{r[0]}"' for r in case.con.execute(f'DESCRIBE "{name}"').fetchall()
+                             if r[0] not in VOLATILE)
+            out[name] = sorted(case.con.execute(f'SELECT {cols} FROM "{name}"').fetchall(), key=repr)
+        for name, params in REPORTS:
+            result = run_report(case, name, dict(params))
+            out[f"report {name}"] = repr([(s.name, s.items, sorted(s.series.items())) for s in result.sections])
+    return out
+
+
+def _bulk(db: Path) -> dict[str, list[tuple]]:
+    """The Parquet-backed views only, rows sorted (what a compaction rewrites)."""
+    with Case.open(db, read_only=True) as case:
+        return {name: sorted(case.con.execute(f"SELECT * FROM {name}").fetchall(), key=repr)
+                for name in ("packets", "flows")}
+
+
+def _own_parts(db: Path) -> dict[int, int]:
+    """capture_id -> parts of its own (packets and flows)."""
+    with Case.open(db, read_only=True) as case:
+        return dict(case.con.execute("SELECT capture_id, count(*) FROM lake_parts WHERE capture_id <> 0 "
+                                     "GROUP BY 1").fetchall())
+
+
+def test_compaction_answers_row_for_row(lake, single, tmp_path):
+    db = _copy(lake, tmp_path)
+    before = _everything(db)
+    assert before["packets"] and before["flows"] and before["dhcp"]
+    with Case.open(db) as case:
+        large = case.con.execute("SELECT capture_id FROM captures WHERE path LIKE '%large.pcap'").fetchone()[0]
+        waiting = lake_compact.small_parts(case.con)
+        counts = lake_compact.compact(case)
+        assert lake_compact.compact(case)["parts_merged"] == 0  # nothing left to do
+    assert counts["parts_merged"] == waiting >= 16 and counts["shared_files"] >= 4
+    assert counts["files_after"] < counts["files_before"]
+    assert set(_own_parts(db)) == {large}  # the large capture keeps its own folder, the rest share files
+    assert (db / "packets" / f"capture_id={large}").is_dir()
+    after = _everything(db)
+    assert after.keys() == before.keys()
+    for name in before:
+        assert after[name] == before[name], name
+    # and the single-file case agrees (the packets of all three)
+    with Case.open(single, read_only=True) as case:
+        assert sorted(case.con.execute("SELECT * FROM packets").fetchall(), key=repr) == after["packets"]
+    with Case.open(db, read_only=True) as case:
+        assert not orphans(case.con, db)
+        for table in ("packets", "flows"):
+            views = dict(case.con.execute(f"SELECT capture_id, count(*) FROM {table} GROUP BY 1").fetchall())
+            # another reader: the two trees as hive datasets (capture_id a folder name, or the shared file's column)
+            got: dict[int, int] = {}
+            for folder in (db / table, db / "shared" / table):
+                data = ds.dataset(folder, format="parquet", partitioning="hive").to_table(columns=["capture_id"])
+                for cid in data.column("capture_id").to_pylist():
+                    got[int(cid)] = got.get(int(cid), 0) + 1
+            assert got == views
+            shared = sorted((db / "shared" / table).glob("day=2*/*.parquet"))
+            assert shared and all(pq.ParquetFile(f).schema_arrow == SHARED_SCHEMAS[table] for f in shared)
+            assert all(pq.ParquetFile(f).metadata.num_rows <= SHARED for f in shared)
+
+
+def test_a_later_compaction_merges_underfilled_shared_files(lake, inputs, tmp_path):
+    db = _copy(lake, tmp_path)
+    with Case.open(db) as case:
+        lake_compact.compact(case)
+    shared = []
+    for seed in (5, 6):  # each time a new small capture, then a compaction
+        extra = tmp_path / f"extra{seed}.pcap"
+        write_bench_pcap(extra, 120, seed=seed)
+        _import(db, [extra])
+        before = _bulk(db)
+        with Case.open(db) as case:
+            counts = lake_compact.compact(case)
+            shared.append(case.con.execute("SELECT count(*) FROM lake_parts WHERE capture_id = 0").fetchone()[0])
+        assert _bulk(db) == before
+    # the second capture's parts went into the under-filled files the first one made: no new shared file
+    assert counts["parts_merged"] > 2 and shared[1] == shared[0]
+
+
+_CHILD = r"""
+import os, signal, sys
+from forensics.store import Case, lake_compact
+lake_compact.SMALL_ROWS, lake_compact.SHARED_ROWS, lake_compact.UNDERFILLED_ROWS = 1000, 2000, 1000
+point, calls = sys.argv[2], []
+def die_on(n, fn):
+    def wrapped(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return fn(*args, **kwargs)
+    return wrapped
+if point == "writing":  # the second shared file being written to _staging
+    lake_compact.write_part = die_on(2, lake_compact.write_part)
+elif point == "renamed":  # two files renamed into shared/, the catalog transaction open
+    lake_compact._list_part = die_on(3, lake_compact._list_part)
+elif point == "committed":  # after COMMIT, before the merged files are deleted
+    lake_compact.remove_files = die_on(1, lake_compact.remove_files)
+elif point == "deleting":  # after COMMIT, half the merged files deleted
+    original = lake_compact.remove_files
+    def half(root, rels):
+        original(root, rels[: len(rels) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    lake_compact.remove_files = half
+with Case.open(sys.argv[1]) as case:
+    lake_compact.compact(case)
+"""
+
+
+# "renamed" leaves staged and renamed files (what "writing" leaves, and more); "deleting" what "committed" leaves,
+# half deleted. The child knows all four points.
+@pytest.mark.parametrize("point", ["renamed", "deleting"])
+def test_kill_9_during_compaction_leaves_every_row_once(lake, tmp_path, point):
+    db = _copy(lake, tmp_path)
+    before = _bulk(db)
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(db), point], env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          capture_output=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr.decode()[-500:]
+    with Case.open(db, read_only=True) as case:  # a read-only open sweeps first when it must
+        assert not orphans(case.con, db)
+        for name, rows in before.items():
+            assert sorted(case.con.execute(f"SELECT * FROM {name}").fetchall(), key=repr) == rows, name
+        compacted = case.con.execute("SELECT count(*) FROM lake_parts WHERE capture_id = 0").fetchone()[0] > 0
+    assert compacted == (point in ("committed", "deleting"))
+    with Case.open(db) as case:  # a write-open clears _staging; the next compaction completes the job
+        assert not [p for p in (db / "_staging").iterdir()]
+        lake_compact.compact(case)
+        assert lake_compact.small_parts(case.con) == 0
+    for name, rows in before.items():
+        with Case.open(db, read_only=True) as case:
+            assert sorted(case.con.execute(f"SELECT * FROM {name}").fetchall(), key=repr) == rows, name
+
+
+@pytest.mark.parametrize("in_transaction", [False, True])
+def test_retention_on_shared_files_matches_the_single_file_delete(lake, single, tmp_path, in_transaction):
+    db = _copy(lake, tmp_path)
+    one = tmp_path / "single.duckdb"
+    shutil.copy(single, one)
+    with Case.open(db) as case:
+        lake_compact.compact(case)
+    cut = dt.datetime(2024, 5, 2, 0, 5)  # the three-day capture: day 1 whole, day 2 across; older corpus files
+    want = {}
+    with Case.open(one) as case:
+        want["packets"] = case.con.execute("DELETE FROM packet_rows WHERE ts < $c", {"c": cut}).fetchone()[0]
+        want["flows"] = case.con.execute("DELETE FROM flows WHERE first_ts < $c", {"c": cut}).fetchone()[0]
+    with Case.open(db) as case:
+        before = {r[0] for r in case.con.execute("SELECT path FROM lake_parts").fetchall()}
+        if in_transaction:
+            case.con.execute("BEGIN TRANSACTION")
+        got = {t: prune_before(case, t, cut) for t in ("packets", "flows")}
+        if in_transaction:
+            case.con.execute("COMMIT")
+            case.finish_lake_commit()
+        assert got == want and all(got.values())
+        gone = before - {r[0] for r in case.con.execute("SELECT path FROM lake_parts").fetchall()}
+        assert any(p.startswith("shared/") for p in gone) and not any((db / p).exists() for p in gone)
+        assert not orphans(case.con, db)
+    expect, result = _everything(one), _everything(db)
+    for name in ("packets", "flows", "conversations"):
+        assert result[name] == expect[name], name
+
+
+def test_force_on_a_compacted_case_rewrites_the_shared_files(lake, single, inputs, tmp_path, monkeypatch):
+    db = _copy(lake, tmp_path)
+    with Case.open(db) as case:
+        lake_compact.compact(case)
+        shared_before = {r[0] for r in case.con.execute("SELECT path FROM lake_parts WHERE capture_id = 0").fetchall()}
+    one = tmp_path / "single.duckdb"
+    shutil.copy(single, one)
+    again = [inputs[2], inputs[6]]  # a small capture, and the three-day one (rows in three days' shared files)
+    monkeypatch.delenv("FORENSICS_LAYOUT", raising=False)
+    _import(one, again, force=True)
+    _import(db, again, force=True)
+    expect, result = _everything(one), _everything(db)
+    for name in expect:
+        assert result[name] == expect[name], name
+    with Case.open(db, read_only=True) as case:
+        assert not orphans(case.con, db)
+        shared_after = {r[0] for r in case.con.execute("SELECT path FROM lake_parts WHERE capture_id = 0").fetchall()}
+        replaced = dict(case.con.execute("SELECT path, capture_id FROM captures").fetchall())
+    rewritten = shared_before - shared_after
+    assert len(rewritten) >= 4 and not any((db / p).exists() for p in rewritten)
+    # the replaced captures' new rows are parts of their own again (until the next compaction)
+    assert {replaced[str(p.resolve())] for p in again} <= set(_own_parts(db))
+
+
+def _cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environ = dict(os.environ, PYTHONPATH=str(ROOT), **env)
+    environ.pop("FORENSICS_LAYOUT", None)
+    return subprocess.run([sys.executable, "-m", "forensics", *args], env=environ, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_import_compacts_when_many_small_parts_wait_and_the_command_says_so(inputs, tmp_path, monkeypatch):
+    db = tmp_path / "auto"
+    small = [str(f) for f in inputs[:6]]
+    # The real limits here: every capture is small (under a row group). Over 4 small parts waiting: compacted.
+    assert _cli("import", *small[:2], "--db", str(db), "--quiet", FORENSICS_COMPACT_PARTS="4").returncode == 0
+    assert len(_own_parts(db)) == 2  # 4 parts: not more than the limit
+    assert _cli("import", *small[2:], "--db", str(db), "--quiet", FORENSICS_COMPACT_PARTS="4").returncode == 0
+    assert not _own_parts(db)
+    with Case.open(db, read_only=True) as case:
+        assert case.con.execute("SELECT count(DISTINCT capture_id) FROM packets").fetchone()[0] == 6
+    run = _cli("compact", "--db", str(db), "--json")
+    assert run.returncode == 0, run.stderr
+    assert '"parts_merged": 0' in run.stdout
+    one = tmp_path / "s.duckdb"
+    monkeypatch.delenv("FORENSICS_LAYOUT", raising=False)
+    _import(one, inputs[:1])
+    run = _cli("compact", "--db", str(one))
+    assert run.returncode == 2 and "single-file case" in run.stderr and "Traceback" not in run.stderr
+    bad = _cli("import", small[0], "--db", str(tmp_path / "x"), FORENSICS_COMPACT_PARTS="many")
+    assert bad.returncode == 2 and "FORENSICS_COMPACT_PARTS" in bad.stderr
