@@ -222,7 +222,8 @@ def main() -> None:
                     elif name in reference and items != reference[name]:
                         print(f"DIFFERENT: {label} {name} at {n:,} flows", file=sys.stderr)
                 print(f"  {n:,} round {r + 1} {label}: " + ", ".join(
-                    f"{name} {v[0]:.1f} s" for name, v in got.items()), file=sys.stderr, flush=True)
+                    f"{name} {v[0]:.1f} s" + ("" if name == "_start" else f" ({v[1]:.1f} s CPU)")
+                    for name, v in got.items()), file=sys.stderr, flush=True)
         for (label, name), values in times.items():
             table.append((n, label, name, statistics.median(v[0] for v in values),
                           None if values[0][1] is None else statistics.median(v[1] for v in values), len(values)))
