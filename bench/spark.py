@@ -144,6 +144,7 @@ def duck_round(db: Path) -> dict:
             r = run_report(case, name, dict(params), config=config)
             out[name] = [time.perf_counter() - t, _cpu() - c,
                          [[[i.names, i.values] for i in s.items] for s in r.sections]]
+            print(f"    duckdb {name}: {out[name][0]:.1f} s ({out[name][1]:.1f} s CPU)", file=sys.stderr, flush=True)
     return out
 
 
@@ -156,6 +157,48 @@ def spark_round(db: Path, master: str) -> dict:
         raise SystemExit(f"spark {master} on {db} failed:\n{done.stderr[-3000:]}")
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
     return json.loads(line[len("RESULT "):])
+
+
+# The proportional part of the attributes report: one scan of the flows and one hash aggregation on the
+# report's key (src, dst, dst_port), top 10 by bytes -- on a few M flows a whole report on Spark is mostly
+# fixed cost (about ten statements of several stages each), this is one job.
+KERNEL = ("SELECT src_ip_hi, src_ip_lo, dst_ip_hi, dst_ip_lo, dst_port, sum(bytes) AS b FROM flows "
+          "GROUP BY ALL ORDER BY b DESC LIMIT 10")
+KERNEL_WORKER = """
+import os, resource, time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.master({master!r}).config("spark.sql.shuffle.partitions", "8").getOrCreate()
+spark.sparkContext.setLogLevel("ERROR")
+jvm = spark._jvm.java.lang.ProcessHandle.current().pid()
+def cpu():
+    with open(f"/proc/{{jvm}}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+spark.read.parquet({glob!r}).createOrReplaceTempView("flows")
+t, c = time.perf_counter(), cpu()
+rows = spark.sql({sql!r}).collect()
+print("RESULT", time.perf_counter() - t, cpu() - c, sorted((int(r.b) for r in rows)))
+"""
+
+
+def kernel(db: Path, master: str | None) -> tuple[float, float, list]:
+    """(wall, CPU, top byte sums) of KERNEL over the lake's flow parts: DuckDB (2 threads) or Spark `master`."""
+    glob = str(db / "flows" / "*" / "*" / "*.parquet")
+    if master is None:
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute(f"CREATE VIEW flows AS SELECT * FROM read_parquet('{glob}')")
+        t, c = time.perf_counter(), _cpu()
+        rows = con.execute(KERNEL).fetchall()
+        return time.perf_counter() - t, _cpu() - c, sorted(int(r[-1]) for r in rows)
+    done = subprocess.run([sys.executable, "-c", KERNEL_WORKER.format(master=master, glob=glob, sql=KERNEL)],
+                          capture_output=True, text=True)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        raise SystemExit(f"spark {master} kernel failed:\n{done.stderr[-3000:]}")
+    _, secs, cpu_secs, top = line.split(" ", 3)
+    return float(secs), float(cpu_secs), json.loads(top)
 
 
 def export_seconds(db: Path) -> float:
@@ -179,10 +222,14 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=5_000_000, help="flows generated and written at a time")
     ap.add_argument("--layout", choices=("lake", "file"), default="lake")
     ap.add_argument("--engines", default="duckdb,local[1],local[2]")
+    ap.add_argument("--reports", default="wannacry,attributes", help="which of the two reports to time")
     ap.add_argument("--keep", type=Path, default=None, help="keep the cases in this folder (reused when there)")
     ap.add_argument("--generate-only", action="store_true", help="build the cases and stop")
+    ap.add_argument("--kernel", action="store_true",
+                    help="time only KERNEL (one scan + aggregation, no report) on each engine")
     args = ap.parse_args()
     sizes = [int(x) for x in args.flows.split(",")]
+    REPORTS[:] = [r for r in REPORTS if r[0] in args.reports.split(",")]
     rounds = [int(x) for x in args.rounds.split(",")]
     rounds = rounds + [rounds[-1]] * (len(sizes) - len(rounds))
     engines = [("duckdb" if e == "duckdb" else f"spark {e}", None if e == "duckdb" else e)
@@ -208,6 +255,15 @@ def main() -> None:
             print(f"{n:>12,} flows: Parquet export {export_seconds(db):.1f} s", flush=True)
         if args.generate_only:
             continue
+        if args.kernel:
+            ref = None
+            for label, master in engines:
+                secs, cpu_secs, top = kernel(db, master)
+                ref = top if ref is None else ref
+                print(f"{n:>12,}  kernel  {label:<15} {secs:>8.1f} s wall {cpu_secs:>8.1f} s CPU "
+                      f"{cpu_secs / (n / 1e6):>7.3f} CPU s per M flows{'' if top == ref else '  DIFFERENT'}",
+                      flush=True)
+            continue
         times: dict[tuple[str, str], list[tuple[float, float]]] = {}
         reference: dict = {}
         for r in range(n_rounds):
@@ -227,7 +283,7 @@ def main() -> None:
         for (label, name), values in times.items():
             table.append((n, label, name, statistics.median(v[0] for v in values),
                           None if values[0][1] is None else statistics.median(v[1] for v in values), len(values)))
-    if args.generate_only:
+    if args.generate_only or args.kernel:
         return
     print(f"\nload average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     print(f"\n{'flows':>12}  {'engine':<15} {'report':<11} {'rounds':>6} {'median s':>9} {'CPU s':>7} "
