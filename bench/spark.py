@@ -1,20 +1,32 @@
-"""Benchmark: the WannaCry report and a 3-attribute top-N on DuckDB and on Spark local with 1 and 2 executor
-cores, over generated flows at several sizes, in the same run.
+"""Benchmark: loading generated flows into a lake case, then the WannaCry report and a 3-attribute top-N on
+DuckDB and on Spark local with 1 and 2 executor cores, at several sizes, in the same run.
 
-    python -m bench.spark [--flows 1000000,10000000] [--rounds 3] [--keep DIR]
+    python -m bench.spark [--flows 10000000,100000000] [--rounds 3,1] [--keep DIR] [--generate-only]
 
-The flows come from bench/reports_nfdump.py's generator (seeded numpy, IPv4, one day) loaded into a fresh case.
-Spark reads the case's Parquet export (forensics.spark.source; made once per case, timed apart as `export`).
-Each size runs the three engines in interleaved rounds (duckdb, spark local[1], spark local[2], next round) so
-load on a shared machine hits them alike; figures are medians. Every Spark result is compared with DuckDB's
+The flows come from bench/reports_nfdump.py's generator (seeded numpy, IPv4, one day), generated and written in
+chunks of --chunk flows (memory stays flat at any size: one chunk at a time) as Parquet parts of a lake case
+(docs/lake.md) through the store's own staging and publishing (forensics.store.lake.Stage), one transaction per
+chunk: the `import` line is that load (generation + Parquet encoding + catalog), timed with CPU seconds.
+`forensics import --engine spark` (issue 18, files decoded on executors) is not in this version: not timed.
+`--layout file` loads a single-file case instead, which Spark reads through its Parquet export (timed apart).
+
+On a lake Spark reads the flow parts themselves (forensics.spark.source.parquet_paths: the files lake_parts
+lists, no export). Each size runs the three engines in interleaved rounds (duckdb, spark local[1], spark
+local[2], next round) so load on a shared machine hits them alike; figures are medians. A Spark round is a fresh
+process (a JVM per round, its start-up timed apart and not in the report figures). CPU seconds: DuckDB's
+process; for Spark the JVM's and the worker's (from /proc). Every Spark result is compared with DuckDB's
 (items and values); a difference is printed. Spark local[N] is one JVM with N task threads: the nearest a
-laptop gets to N executors of one core each. Prints a table and the scaling curve (seconds per million flows
+machine gets to N executors of one core each. Prints a table and the scaling curve (seconds per million flows
 against size) per engine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,33 +34,105 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.reports_nfdump import generate, load_case  # noqa: E402
+from bench.reports_nfdump import BASE, generate, load_case  # noqa: E402
 from forensics.config import load_config  # noqa: E402
 from forensics.reports import run_report  # noqa: E402
 from forensics.store import Case  # noqa: E402
+from forensics.store.lake import Stage  # noqa: E402
+from forensics.store.lake_layout import SCHEMAS  # noqa: E402
 
 REPORTS = [("wannacry", {"period": "daily", "end": "2016-09-07T00:00:00Z"}),
            ("attributes", {"period": "daily", "end": "2016-09-07T00:00:00Z",
                            "attributes": "src_ip,dst_ip,dst_port"})]
+MAPPED = 0xFFFF00000000  # IPv4-mapped: the low 64 bits of ::ffff:a.b.c.d are MAPPED + the 32-bit address
 WORKER = """
-import json, sys, time
+import json, os, resource, sys, time
 sys.path.insert(0, {root!r})
+t0 = time.perf_counter()
 from forensics.config import load_config
 from forensics.spark import spark_report
 from forensics.spark.session import spark_session
 from forensics.store import Case
 spark = spark_session({master!r}, quiet=True)
-out = {{}}
+jvm = spark._jvm.java.lang.ProcessHandle.current().pid()
+tick = os.sysconf("SC_CLK_TCK")
+def cpu():
+    with open(f"/proc/{{jvm}}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return (int(fields[11]) + int(fields[12])) / tick + ru.ru_utime + ru.ru_stime
+out = {{"_start": [time.perf_counter() - t0, cpu(), None]}}
 with Case.open({db!r}, read_only=True) as case:
     config = load_config(None, {db!r})
     for name, params in {reports!r}:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu()
         r = spark_report(case, name, dict(params), config=config, spark=spark)
-        out[name] = [time.perf_counter() - t, [[[i.names, i.values] for i in s.items] for s in r.sections]]
+        out[name] = [time.perf_counter() - t, cpu() - c,
+                     [[[i.names, i.values] for i in s.items] for s in r.sections]]
 print("RESULT " + json.dumps(out))
 """
+
+
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def lake_flow_table(f: dict[str, np.ndarray], first_id: int) -> pa.Table:
+    """Generated flows (reports_nfdump.generate) as a lake flows part (the columns load_case inserts; the
+    rest NULL), flow ids from first_id."""
+    n = len(f["src"])
+    schema = SCHEMAS["flows"]
+    start_us = (f["start"].astype(np.int64) + BASE) * 1_000_000
+    cols = {
+        "flow_id": pa.array(np.arange(first_id, first_id + n, dtype=np.int64)),
+        "source": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array(["netflow_v5"])).cast(
+            pa.string()),
+        "first_ts": pa.array(start_us).cast(pa.timestamp("us")),
+        "last_ts": pa.array(start_us + 1_000_000).cast(pa.timestamp("us")),
+        "ip_version": pa.array(np.full(n, 4, np.uint8)),
+        "src_ip_hi": pa.array(np.zeros(n, np.uint64)), "src_ip_lo": pa.array(f["src"].astype(np.uint64) + MAPPED),
+        "dst_ip_hi": pa.array(np.zeros(n, np.uint64)), "dst_ip_lo": pa.array(f["dst"].astype(np.uint64) + MAPPED),
+        "ip_proto": pa.array(f["proto"]), "src_port": pa.array(f["sport"]), "dst_port": pa.array(f["dport"]),
+        "out_if": pa.array(f["out_if"].astype(np.uint32)),
+        "packets": pa.array(f["packets"].astype(np.uint64)), "bytes": pa.array(f["bytes"].astype(np.uint64)),
+        "sampling_rate": pa.array(np.ones(n, np.uint32)),
+        "packets_scaled": pa.array(f["packets"].astype(np.uint64)),
+        "bytes_scaled": pa.array(f["bytes"].astype(np.uint64)),
+    }
+    return pa.table([cols[name] if name in cols else pa.nulls(n, schema.field(name).type) for name in schema.names],
+                    schema=schema)
+
+
+def load_lake(root: Path, n: int, chunk: int) -> tuple[float, float]:
+    """n generated flows into a new lake case at root, chunk by chunk (chunk k seeded 1 + k: the first chunk is
+    reports_nfdump.generate(chunk)); (wall, CPU) seconds."""
+    t, c = time.perf_counter(), _cpu()
+    with Case.open(root) as case:
+        con = case.con
+        con.execute("INSERT INTO captures (capture_id, path, sha256, size_bytes, format, importer_version, "
+                    "imported_at) VALUES (1, 'bench', 'bench', 0, 'generated', 'bench', now()::TIMESTAMP)")
+        for k, lo in enumerate(range(0, n, chunk)):
+            table = lake_flow_table(generate(min(chunk, n - lo), seed=1 + k), lo + 1)
+            con.execute("BEGIN TRANSACTION")
+            stage = Stage(case.lake_root, con)
+            try:
+                stage.write_flows(1, table)
+                stage.publish()
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                stage.discard()
+                raise
+            stage.cleanup()
+            del table
+            print(f"  {min(lo + chunk, n):,} / {n:,} flows written", file=sys.stderr, flush=True)
+    return time.perf_counter() - t, _cpu() - c
 
 
 def duck_round(db: Path) -> dict:
@@ -56,21 +140,65 @@ def duck_round(db: Path) -> dict:
     config = load_config(None, str(db))
     with Case.open(db, read_only=True) as case:
         for name, params in REPORTS:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), _cpu()
             r = run_report(case, name, dict(params), config=config)
-            out[name] = [time.perf_counter() - t, [[[i.names, i.values] for i in s.items] for s in r.sections]]
+            out[name] = [time.perf_counter() - t, _cpu() - c,
+                         [[[i.names, i.values] for i in s.items] for s in r.sections]]
+            print(f"    duckdb {name}: {out[name][0]:.1f} s ({out[name][1]:.1f} s CPU)", file=sys.stderr, flush=True)
     return out
 
 
 def spark_round(db: Path, master: str) -> dict:
     """One Spark round in a fresh process (a JVM per round: no cache carried between rounds)."""
-    import json
-
     code = WORKER.format(root=str(Path(__file__).resolve().parent.parent), master=master, db=str(db),
                          reports=REPORTS)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"spark {master} on {db} failed:\n{done.stderr[-3000:]}")
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
     return json.loads(line[len("RESULT "):])
+
+
+# The proportional part of the attributes report: one scan of the flows and one hash aggregation on the
+# report's key (src, dst, dst_port), top 10 by bytes -- on a few M flows a whole report on Spark is mostly
+# fixed cost (about ten statements of several stages each), this is one job.
+KERNEL = ("SELECT src_ip_hi, src_ip_lo, dst_ip_hi, dst_ip_lo, dst_port, sum(bytes) AS b FROM flows "
+          "GROUP BY ALL ORDER BY b DESC LIMIT 10")
+KERNEL_WORKER = """
+import os, resource, time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.master({master!r}).config("spark.sql.shuffle.partitions", "8").getOrCreate()
+spark.sparkContext.setLogLevel("ERROR")
+jvm = spark._jvm.java.lang.ProcessHandle.current().pid()
+def cpu():
+    with open(f"/proc/{{jvm}}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+spark.read.parquet({glob!r}).createOrReplaceTempView("flows")
+t, c = time.perf_counter(), cpu()
+rows = spark.sql({sql!r}).collect()
+print("RESULT", time.perf_counter() - t, cpu() - c, sorted((int(r.b) for r in rows)))
+"""
+
+
+def kernel(db: Path, master: str | None) -> tuple[float, float, list]:
+    """(wall, CPU, top byte sums) of KERNEL over the lake's flow parts: DuckDB (2 threads) or Spark `master`."""
+    glob = str(db / "flows" / "*" / "*" / "*.parquet")
+    if master is None:
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute(f"CREATE VIEW flows AS SELECT * FROM read_parquet('{glob}')")
+        t, c = time.perf_counter(), _cpu()
+        rows = con.execute(KERNEL).fetchall()
+        return time.perf_counter() - t, _cpu() - c, sorted(int(r[-1]) for r in rows)
+    done = subprocess.run([sys.executable, "-c", KERNEL_WORKER.format(master=master, glob=glob, sql=KERNEL)],
+                          capture_output=True, text=True)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        raise SystemExit(f"spark {master} kernel failed:\n{done.stderr[-3000:]}")
+    _, secs, cpu_secs, top = line.split(" ", 3)
+    return float(secs), float(cpu_secs), json.loads(top)
 
 
 def export_seconds(db: Path) -> float:
@@ -83,45 +211,97 @@ def export_seconds(db: Path) -> float:
         return time.perf_counter() - t
 
 
+def lake_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in (root / "flows").rglob("*.parquet"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--flows", default="1000000,10000000", help="comma-separated sizes")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--keep", type=Path, default=None, help="keep the cases in this folder")
+    ap.add_argument("--flows", default="10000000,100000000", help="comma-separated sizes")
+    ap.add_argument("--rounds", default="3", help="rounds, one number or one per size (e.g. 3,1)")
+    ap.add_argument("--chunk", type=int, default=5_000_000, help="flows generated and written at a time")
+    ap.add_argument("--layout", choices=("lake", "file"), default="lake")
+    ap.add_argument("--engines", default="duckdb,local[1],local[2]")
+    ap.add_argument("--reports", default="wannacry,attributes", help="which of the two reports to time")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the cases in this folder (reused when there)")
+    ap.add_argument("--generate-only", action="store_true", help="build the cases and stop")
+    ap.add_argument("--kernel", action="store_true",
+                    help="time only KERNEL (one scan + aggregation, no report) on each engine")
     args = ap.parse_args()
     sizes = [int(x) for x in args.flows.split(",")]
-    engines = [("duckdb", None), ("spark local[1]", "local[1]"), ("spark local[2]", "local[2]")]
+    REPORTS[:] = [r for r in REPORTS if r[0] in args.reports.split(",")]
+    rounds = [int(x) for x in args.rounds.split(",")]
+    rounds = rounds + [rounds[-1]] * (len(sizes) - len(rounds))
+    engines = [("duckdb" if e == "duckdb" else f"spark {e}", None if e == "duckdb" else e)
+               for e in args.engines.split(",")]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench_spark_"))
+    folder.mkdir(parents=True, exist_ok=True)
     table = []
-    for n in sizes:
-        db = folder / f"flows_{n}.duckdb"
-        if not db.exists():
-            load_case(db, generate(n))
-        exported = export_seconds(db)
-        times: dict[tuple[str, str], list[float]] = {}
+    loads = {}
+    for n, n_rounds in zip(sizes, rounds, strict=True):
+        if args.layout == "lake":
+            db = folder / f"flows_{n}"
+            if not (db / "case.duckdb").exists():
+                shutil.rmtree(db, ignore_errors=True)  # a load killed half-way: start again
+                loads[n] = load_lake(db, n, args.chunk)
+                print(f"{n:>12,} flows: lake load {loads[n][0]:.1f} s wall, {loads[n][1]:.1f} s CPU; "
+                      f"{lake_bytes(db) / n:.2f} bytes/flow on the lake", flush=True)
+            else:
+                print(f"{n:>12,} flows: reusing {db} ({lake_bytes(db) / n:.2f} bytes/flow)", flush=True)
+        else:
+            db = folder / f"flows_{n}.duckdb"
+            if not db.exists():
+                load_case(db, generate(n))
+            print(f"{n:>12,} flows: Parquet export {export_seconds(db):.1f} s", flush=True)
+        if args.generate_only:
+            continue
+        if args.kernel:
+            ref = None
+            for label, master in engines:
+                secs, cpu_secs, top = kernel(db, master)
+                ref = top if ref is None else ref
+                print(f"{n:>12,}  kernel  {label:<15} {secs:>8.1f} s wall {cpu_secs:>8.1f} s CPU "
+                      f"{cpu_secs / (n / 1e6):>7.3f} CPU s per M flows{'' if top == ref else '  DIFFERENT'}",
+                      flush=True)
+            continue
+        times: dict[tuple[str, str], list[tuple[float, float]]] = {}
         reference: dict = {}
-        for _ in range(args.rounds):
+        for r in range(n_rounds):
             for label, master in engines:
                 got = duck_round(db) if master is None else spark_round(db, master)
-                for name, (secs, items) in got.items():
-                    times.setdefault((label, name), []).append(secs)
+                for name, (secs, cpu_secs, items) in got.items():
+                    times.setdefault((label, name), []).append((secs, cpu_secs))
+                    if name == "_start":
+                        continue
                     if master is None:
                         reference[name] = items
-                    elif items != reference.get(name):
+                    elif name in reference and items != reference[name]:
                         print(f"DIFFERENT: {label} {name} at {n:,} flows", file=sys.stderr)
+                print(f"  {n:,} round {r + 1} {label}: " + ", ".join(
+                    f"{name} {v[0]:.1f} s" + ("" if name == "_start" else f" ({v[1]:.1f} s CPU)")
+                    for name, v in got.items()), file=sys.stderr, flush=True)
         for (label, name), values in times.items():
-            table.append((n, label, name, statistics.median(values)))
-        print(f"{n:>12,} flows: Parquet export {exported:.1f} s", flush=True)
-    print(f"\n{'flows':>12}  {'engine':<15} {'report':<11} {'median s':>9} {'s per M flows':>14}")
-    for n, label, name, secs in table:
-        print(f"{n:>12,}  {label:<15} {name:<11} {secs:>9.2f} {secs / (n / 1e6):>14.2f}")
-    print("\nscaling (time at the largest size / time at the smallest, against the size ratio "
-          f"{sizes[-1] / sizes[0]:.0f}x):")
-    for label, _ in engines:
-        for name, _ in REPORTS:
-            lo = next(s for n, e, r, s in table if n == sizes[0] and e == label and r == name)
-            hi = next(s for n, e, r, s in table if n == sizes[-1] and e == label and r == name)
-            print(f"  {label:<15} {name:<11} {hi / lo:6.1f}x")
+            table.append((n, label, name, statistics.median(v[0] for v in values),
+                          None if values[0][1] is None else statistics.median(v[1] for v in values), len(values)))
+    if args.generate_only or args.kernel:
+        return
+    print(f"\nload average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
+    print(f"\n{'flows':>12}  {'engine':<15} {'report':<11} {'rounds':>6} {'median s':>9} {'CPU s':>7} "
+          f"{'s per M flows':>14} {'CPU s per M':>12}")
+    for n, label, name, secs, cpu_secs, k in table:
+        if name == "_start":
+            print(f"{n:>12,}  {label:<15} {'(JVM start)':<11} {k:>6} {secs:>9.2f}")
+            continue
+        print(f"{n:>12,}  {label:<15} {name:<11} {k:>6} {secs:>9.2f} {cpu_secs:>7.1f} {secs / (n / 1e6):>14.3f} "
+              f"{cpu_secs / (n / 1e6):>12.3f}")
+    if len(sizes) > 1:
+        print("\nscaling (time at the largest size / time at the smallest, against the size ratio "
+              f"{sizes[-1] / sizes[0]:.0f}x):")
+        for label, _ in engines:
+            for name, _ in REPORTS:
+                lo = next(s for n, e, r, s, *_ in table if n == sizes[0] and e == label and r == name)
+                hi = next(s for n, e, r, s, *_ in table if n == sizes[-1] and e == label and r == name)
+                print(f"  {label:<15} {name:<11} {hi / lo:6.1f}x")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ the same code on both engines. Each statement is parsed with sqlglot (DuckDB dia
   CREATE MACRO             registers the macro (expanded into later statements; forensics.spark.macros first)
   CREATE TABLE/VIEW, INSERT, DROP on TEMP names   a Spark DataFrame registered as a temp view (tables cached)
   SELECT                   transpiled (forensics.spark.transpile) and run by spark.sql with bound arguments
-  the case's own tables    exported to Parquet on first use (forensics.spark.source) and read as views
+  the case's own tables    read from the lake's parts or exported to Parquet on first use
+                           (forensics.spark.source) and read as views
 and what writes the case (alerts, transactions, sequences, information_schema) goes to the DuckDB connection.
 """
 
@@ -25,7 +26,7 @@ import duckdb
 from sqlglot import exp
 
 from forensics.errors import DefinitionError, ForensicsError
-from forensics.spark.source import parquet_paths, view_sql
+from forensics.spark.source import read_table
 from forensics.spark.transpile import TranspileError, Transpiler, address_bytes, line_of, parse
 
 _TRACE = bool(os.environ.get("FORENSICS_SPARK_TRACE"))  # each statement's time on stderr
@@ -276,11 +277,11 @@ class SparkConnection:
     def _case_table(self, name: str) -> str:
         if name not in self.cases:
             try:
-                paths, columns = parquet_paths(self.duck, self.case_path, name)
+                frame = read_table(self.spark, self.duck, self.case_path, name)
             except duckdb.CatalogException:
                 raise TranspileError(f"no table {name} in the case") from None
             view = f"c_{name}"
-            self.spark.read.parquet(*paths).selectExpr(*view_sql(columns)).createOrReplaceTempView(view)
+            frame.createOrReplaceTempView(view)
             self.cases[name] = view
         return self.cases[name]
 

@@ -6,8 +6,11 @@ import makes a new folder and an unchanged case reuses it). Each UHUGEINT addres
 `A_hi`, `A_lo` UBIGINT (Parquet UINT64; Spark reads DECIMAL(20,0)) -- the lake's convention (issue 17) -- and the
 view turns the pair back into the 16-byte BINARY the Spark SQL compares (forensics.spark.macros).
 
-When the case is a lake (Parquet parts in a hive layout), `parquet_paths` is the one place to change: return the
-lake's parts for the table instead of exporting it.
+A lake case (a folder; docs/lake.md) already keeps packets and flows as Parquet parts in that convention: Spark
+reads the parts `lake_parts` lists (the committed ones: a part renamed into place by an import not yet committed,
+or left by a killed one, is not read), with `capture_id` from the hive folder names (basePath
+`<case>/<table>/`), and nothing is exported; only the catalog's small tables (captures, interfaces ...) go through
+the export cache. The same views then give identical rows on both layouts.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from forensics.store.lake import is_lake
+from forensics.store.lake_layout import EMPTY_PART, TABLES
 from forensics.store.runs import data_fingerprint
 
 CACHE_SUFFIX = ".spark"
@@ -61,11 +66,38 @@ def export_table(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> tu
     return path, columns
 
 
+def lake_base(case_path: str, table: str) -> Path | None:
+    """The folder of a lake case's Parquet parts of `table` (the hive base path), or None when the table is
+    exported (a single-file case, or a catalog table of a lake)."""
+    if table in TABLES and is_lake(case_path):
+        return Path(case_path).resolve() / table
+    return None
+
+
 def parquet_paths(con: duckdb.DuckDBPyConnection, case_path: str, table: str) -> tuple[list[str], list]:
-    """The Parquet file(s) holding a case table, and its DuckDB columns. Today: the export cache; with the lake:
-    the lake's parts of the table (the one place to change)."""
-    path, columns = export_table(con, table, cache_dir(con, case_path))
-    return [str(path)], columns
+    """The Parquet file(s) holding a case table, and its DuckDB columns: on a lake, the parts of packets or flows
+    that lake_parts lists (the empty part when there is none: a read never comes up empty); otherwise the
+    export cache."""
+    base = lake_base(case_path, table)
+    if base is None:
+        path, columns = export_table(con, table, cache_dir(con, case_path))
+        return [str(path)], columns
+    rels = [r[0] for r in con.execute("SELECT path FROM lake_parts WHERE table_name = $t ORDER BY path",
+                                      {"t": table}).fetchall()]
+    files = [str(base.parent / rel) for rel in rels] or [str(base / EMPTY_PART)]
+    return files, _columns(con, table)
+
+
+def read_table(spark: object, con: duckdb.DuckDBPyConnection, case_path: str, table: str) -> object:
+    """The case table as a Spark DataFrame with the case's columns (view_sql). A lake's parts are read with their
+    hive base path, so capture_id comes from the folder names as in DuckDB's views (an INTEGER there, cast
+    here whatever Spark's partition type inference says)."""
+    paths, columns = parquet_paths(con, case_path, table)
+    base = lake_base(case_path, table)
+    if base is None:
+        return spark.read.parquet(*paths).selectExpr(*view_sql(columns))
+    frame = spark.read.option("basePath", str(base)).parquet(*paths)
+    return frame.withColumn("capture_id", frame["capture_id"].cast("int")).selectExpr(*view_sql(columns))
 
 
 def _binary(col: str) -> str:

@@ -6,6 +6,7 @@ they do not skip.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -64,26 +65,42 @@ def _flows(n: int, seed: int) -> dict:
     }
 
 
-def build_flow_case(folder: Path, n: int = 400, seed: int = 7) -> Path:
-    """A case of exported flows (IPv4 and IPv6) with a config of v4 and v6 home blocks."""
+def build_flow_case(folder: Path, n: int = 400, seed: int = 7, layout: str | None = None) -> Path:
+    """A case of exported flows (IPv4 and IPv6) with a config of v4 and v6 home blocks. A lake (`layout`, else
+    FORENSICS_LAYOUT) keeps flows as Parquet parts, not an insertable table: the rows go into a single file
+    beside it, which `forensics convert` makes the lake folder `case`."""
+    layout = layout or os.environ.get("FORENSICS_LAYOUT", "file")
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "case.duckdb"
+    path = folder / ("single.duckdb" if layout == "lake" else "case.duckdb")
     (folder / "forensics.toml").write_text(CONFIG)
     f = _flows(n, seed)
-    with Case.open(path) as case:
-        case.con.execute("INSERT INTO captures (capture_id, path, sha256, size_bytes, format, importer_version, "
-                         "imported_at) VALUES (1, 'gen', 'gen', 0, 'generated', 'test', now()::TIMESTAMP)")
-        case.con.register("_gen", pa.table(f))
-        case.con.execute("""
-            INSERT INTO flows (flow_id, source, capture_id, first_ts, last_ts, ip_version, src_ip, dst_ip, ip_proto,
-                               src_port, dst_port, in_if, out_if, tcp_flags, packets, bytes, sampling_rate,
-                               packets_scaled, bytes_scaled)
-            SELECT row_number() OVER (), 'ipfix', 1, make_timestamp((start + $base) * 1000000),
-                   make_timestamp((start + $base + 30) * 1000000), v, src::UHUGEINT, dst::UHUGEINT, proto,
-                   sport, dport, in_if, out_if, flags, packets, bytes, 1, packets, bytes
-            FROM _gen""", {"base": BASE})
-        case.con.unregister("_gen")
-    return path
+    saved = os.environ.get("FORENSICS_LAYOUT")
+    os.environ["FORENSICS_LAYOUT"] = "file"
+    try:
+        with Case.open(path) as case:
+            case.con.execute("INSERT INTO captures (capture_id, path, sha256, size_bytes, format, "
+                             "importer_version, imported_at) "
+                             "VALUES (1, 'gen', 'gen', 0, 'generated', 'test', now()::TIMESTAMP)")
+            case.con.register("_gen", pa.table(f))
+            case.con.execute("""
+                INSERT INTO flows (flow_id, source, capture_id, first_ts, last_ts, ip_version, src_ip, dst_ip,
+                                   ip_proto, src_port, dst_port, in_if, out_if, tcp_flags, packets, bytes,
+                                   sampling_rate, packets_scaled, bytes_scaled)
+                SELECT row_number() OVER (), 'ipfix', 1, make_timestamp((start + $base) * 1000000),
+                       make_timestamp((start + $base + 30) * 1000000), v, src::UHUGEINT, dst::UHUGEINT, proto,
+                       sport, dport, in_if, out_if, flags, packets, bytes, 1, packets, bytes
+                FROM _gen""", {"base": BASE})
+            case.con.unregister("_gen")
+    finally:
+        if saved is None:
+            os.environ.pop("FORENSICS_LAYOUT", None)
+        else:
+            os.environ["FORENSICS_LAYOUT"] = saved
+    if layout != "lake":
+        return path
+    from forensics.store.lake_convert import convert_to_lake
+
+    return Path(convert_to_lake(path, folder / "case")["target"])
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +120,8 @@ def copy_case(path: Path, folder: Path) -> Path:
     """The case and its config in another folder (checks write alerts: each engine gets its own copy)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in (path.name, "forensics.toml"):
-        if (path.parent / name).exists():
+        if (path.parent / name).is_dir():  # a lake case folder
+            shutil.copytree(path.parent / name, folder / name)
+        elif (path.parent / name).exists():
             shutil.copy(path.parent / name, folder / name)
     return folder / path.name
