@@ -394,7 +394,7 @@ class Case:
         # A lake case (a folder): packets and flows are Parquet parts under it (forensics/store/lake.py).
         self.lake_root: Path | None = Path(path) if lake.is_lake(path) else None
         self._doomed: list[str] = []  # lake parts of captures removed in the open transaction: deleted after COMMIT
-        self._fresh: list[str] = []  # parts written in the open transaction (retention, shared rewrites): gone on ROLLBACK
+        self._fresh: list[str] = []  # parts written in this transaction (retention, shared rewrites): gone on ROLLBACK
         self._bulk: duckdb.DuckDBPyConnection | None = None
         self.read_only = False  # opened read-only (Case.open)
         self.memory_limit = DEFAULT_MEMORY_LIMIT  # DuckDB's limit outside imports, as set at open
