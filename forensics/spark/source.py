@@ -96,8 +96,22 @@ def read_table(spark: object, con: duckdb.DuckDBPyConnection, case_path: str, ta
     base = lake_base(case_path, table)
     if base is None:
         return spark.read.parquet(*paths).selectExpr(*view_sql(columns))
-    frame = spark.read.option("basePath", str(base)).parquet(*paths)
-    return frame.withColumn("capture_id", frame["capture_id"].cast("int")).selectExpr(*view_sql(columns))
+    # compacted small captures (forensics/store/lake_compact.py) live under shared/<table>/day=D/ with capture_id a
+    # column of the file; the others under <table>/capture_id=N/day=D/: two datasets, one union
+    shared_base = base.parent / "shared" / table
+    shared = [p for p in paths if Path(p).is_relative_to(shared_base)]
+    own = [p for p in paths if p not in set(shared)] or ([] if shared else [str(base / EMPTY_PART)])
+    frames = []
+    if own:
+        frame = spark.read.option("basePath", str(base)).parquet(*own)
+        frames.append(frame.withColumn("capture_id", frame["capture_id"].cast("int")).selectExpr(*view_sql(columns)))
+    if shared:
+        frame = spark.read.option("basePath", str(shared_base)).parquet(*shared)
+        frames.append(frame.withColumn("capture_id", frame["capture_id"].cast("int")).selectExpr(*view_sql(columns)))
+    out = frames[0]
+    for more in frames[1:]:
+        out = out.unionByName(more)
+    return out
 
 
 def _binary(col: str) -> str:
