@@ -30,7 +30,21 @@ from forensics.store.flow_table import flow_record_table
 # Packets per append: whole DuckDB row groups (122,880 rows) compress fully, and several let it use every core.
 PACKET_BATCH_ROWS = 4 * 122_880
 SCHEMA_VERSION = 3  # 2: packets in packet_rows with split IPv4/IPv6 address columns; 3: + MAC and ARP columns
-DEFAULT_MEMORY_LIMIT = "500MB"
+
+
+def _machine_share() -> str:
+    """DuckDB's memory limit for reports, checks and queries (FORENSICS_MEMORY_LIMIT overrides it): a quarter of
+    the machine's RAM, at least 500MB. A fixed 500MB made aggregates over ~10^8 flows fail with DuckDB's "Out of
+    Memory" (operators that cannot spill) and spilled 10^7-group ones (bench/README.md); imports keep their own
+    IMPORT_MEMORY_LIMIT for the flat-memory target."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "500MB"
+    return f"{max(500, total // 4 // 2**20)}MB"
+
+
+DEFAULT_MEMORY_LIMIT = _machine_share()
 # DuckDB's memory limit while importing (FORENSICS_IMPORT_MEMORY_LIMIT). Below ~400MB its parallel
 # inserts slow down; its cache of written blocks is dropped after every batch (Case.drop_cached_blocks),
 # which keeps a whole import under 1 GiB resident whatever the capture's size.
