@@ -86,15 +86,15 @@ WITH per_bin AS (
     WHERE bin >= time_bin(from_ts, 30) AND bin < to_ts AND misuse_match(sig, kind, ip_proto, tcp_flags, frag, land)
     GROUP BY ALL
 ),
-limits AS (
+limits AS (  -- an override's block holding the address, the smallest first (a join: Spark runs it too)
     SELECT d.dst_ip, is_home(d.dst_ip) AS home,
-           coalesce((SELECT arg_min(o.value, o.hi - o.lo) FROM _check_overrides o
-                     WHERE o.chk = sig AND o.key = 'bps' AND d.dst_ip BETWEEN o.lo AND o.hi),
+           coalesce(arg_min(o.value, o.hi - o.lo) FILTER (WHERE o.key = 'bps'),
                     CASE WHEN is_home(d.dst_ip) THEN home_bps ELSE other_bps END) AS bps_limit,
-           coalesce((SELECT arg_min(o.value, o.hi - o.lo) FROM _check_overrides o
-                     WHERE o.chk = sig AND o.key = 'pps' AND d.dst_ip BETWEEN o.lo AND o.hi),
+           coalesce(arg_min(o.value, o.hi - o.lo) FILTER (WHERE o.key = 'pps'),
                     CASE WHEN is_home(d.dst_ip) THEN home_pps ELSE other_pps END) AS pps_limit
     FROM (SELECT DISTINCT dst_ip FROM per_bin) d
+    LEFT JOIN _check_overrides o ON o.chk = sig AND d.dst_ip BETWEEN o.lo AND o.hi
+    GROUP BY d.dst_ip
 ),
 judged AS (
     SELECT p.*, l.home, l.bps_limit, l.pps_limit,
