@@ -216,6 +216,15 @@ class Transpiler:
                     and not node.args.get("partition_by") and not node.args.get("order"):
                 # row_number() OVER (): a row id (subnetwork_compare); Spark numbers rows only in an order
                 return exp.Anonymous(this="monotonically_increasing_id", expressions=[])
+            if isinstance(node, exp.Window) and isinstance(node.this, exp.Count) \
+                    and isinstance(node.this.this, exp.Distinct) and len(node.this.this.expressions) == 1 \
+                    and not node.args.get("order"):
+                # count(DISTINCT x) OVER (PARTITION BY ...): Spark has no DISTINCT in a window; the size of the
+                # set of x over the same window (collect_set skips NULLs as count does)
+                window = node.copy()
+                window.set("this", exp.Anonymous(this="collect_set",
+                                                 expressions=[node.this.this.expressions[0].copy()]))
+                return exp.Anonymous(this="size", expressions=[window])
             if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
                 node.set("materialized", None)
             if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArrayAgg) \
