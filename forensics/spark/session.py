@@ -52,6 +52,7 @@ def spark_session(master: str | None = None, *, quiet: bool | None = None) -> ob
                          f"{INSTALL_HINT}") from None
     session.sparkContext.setLogLevel("ERROR")
     session.conf.set("spark.sql.session.timeZone", "UTC")
+    session.conf.set("spark.sql.legacy.sizeOfNull", "false")  # size(NULL) is NULL, as DuckDB's array_length
     if session.sparkContext.master.startswith("local") and not _configured(session, "spark.sql.shuffle.partitions"):
         # Spark's default of 200 shuffle partitions is for clusters: a report's query has tens of shuffles, and
         # on local[2] their 200-task stages cost minutes on the 40,000-packet demo case; one per core (adaptive

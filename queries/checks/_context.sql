@@ -114,6 +114,13 @@ runs AS (
     FROM over
     GROUP BY dst_ip, island
     HAVING count(*) >= 2
+),
+series AS (  -- each run's bins from a minute before it to its end, in the unit that triggered
+    SELECT r.dst_ip, r.island,
+           list({'t': j.bin, 'v': CASE WHEN r.by_pps THEN j.pps ELSE j.bps END} ORDER BY j.bin) AS series
+    FROM runs r
+    JOIN judged j ON j.dst_ip = r.dst_ip AND j.bin >= r.window_start - INTERVAL 60 SECOND AND j.bin <= r.window_end
+    GROUP BY r.dst_ip, r.island
 )
 SELECT ip_text(r.dst_ip) AS entity, r.window_start, r.window_end,
        CASE WHEN r.by_pps THEN r.peak_pps ELSE r.peak_bps END AS value,
@@ -124,9 +131,7 @@ SELECT ip_text(r.dst_ip) AS entity, r.window_start, r.window_end,
               r.peak_bps, CASE WHEN r.pps_limit > 0 THEN CAST(r.pps_limit AS VARCHAR) ELSE 'off' END,
               CASE WHEN r.bps_limit > 0 THEN CAST(r.bps_limit AS VARCHAR) ELSE 'off' END) AS detail,
        misuse_evidence(sig, ip_text(r.dst_ip)) AS evidence,
-       (SELECT list({'t': j.bin, 'v': CASE WHEN r.by_pps THEN j.pps ELSE j.bps END} ORDER BY j.bin)
-        FROM judged j
-        WHERE j.dst_ip = r.dst_ip AND j.bin >= r.window_start - INTERVAL 60 SECOND
-          AND j.bin <= r.window_end) AS series
+       s.series
 FROM runs r
+LEFT JOIN series s ON s.dst_ip = r.dst_ip AND s.island = r.island
 ORDER BY r.window_start, entity;

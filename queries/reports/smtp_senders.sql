@@ -69,20 +69,20 @@ client_lists AS (
 )
 SELECT 'senders' AS section, s.rank, s.sender,
        coalesce(array_to_string(l.recipients[1:3], ', ')
-           || CASE WHEN len(l.recipients) > 3 THEN printf(' (+%d)', len(l.recipients) - 3) ELSE '' END, '-') AS rcpt_to,
+           || CASE WHEN array_length(l.recipients) > 3 THEN printf(' (+%d)', array_length(l.recipients) - 3) ELSE '' END, '-') AS rcpt_to,
        coalesce(array_to_string(l.helos[1:3], ', ')
-           || CASE WHEN len(l.helos) > 3 THEN printf(' (+%d)', len(l.helos) - 3) ELSE '' END, '-') AS helo,
+           || CASE WHEN array_length(l.helos) > 3 THEN printf(' (+%d)', array_length(l.helos) - 3) ELSE '' END, '-') AS helo,
        array_to_string(l.servers[1:3], ', ')
-           || CASE WHEN len(l.servers) > 3 THEN printf(' (+%d)', len(l.servers) - 3) ELSE '' END AS servers,
+           || CASE WHEN array_length(l.servers) > 3 THEN printf(' (+%d)', array_length(l.servers) - 3) ELSE '' END AS servers,
        NULL AS helo_name, NULL AS addresses, CAST(NULL AS TIMESTAMP) AS bin, s.commands, s.hosts,
-       coalesce(len(l.recipients), 0) AS recipients
+       coalesce(array_length(l.recipients), 0) AS recipients
 FROM senders s JOIN sender_lists l USING (rank)
 UNION ALL
 SELECT 'senders', s.rank, s.sender, NULL, NULL, NULL, NULL, NULL, m.bin, count(*), count(DISTINCT m.client), NULL
 FROM senders s JOIN mails m USING (sender) GROUP BY s.rank, s.sender, m.bin
 UNION ALL
 SELECT 'clients', c.rank, NULL, NULL, NULL, NULL, c.helo,
-       array_to_string(l.addrs[1:3], ', ') || CASE WHEN len(l.addrs) > 3 THEN printf(' (+%d)', len(l.addrs) - 3) ELSE '' END,
+       array_to_string(l.addrs[1:3], ', ') || CASE WHEN array_length(l.addrs) > 3 THEN printf(' (+%d)', array_length(l.addrs) - 3) ELSE '' END,
        NULL, c.commands, c.hosts, NULL
 FROM clients c JOIN client_lists l USING (rank)
 UNION ALL
