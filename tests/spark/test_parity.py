@@ -22,7 +22,8 @@ DEMO_EMPTY = {"dhcp_leases", "dns_nxdomain", "http_hosts", "smtp_senders", "tls_
 # and two flow reports on the demo case.
 FLOW_REPORTS = ["attributes", "filter_compare", "internet_summary", "origin_as", "protocol_mix",
                 "subnetwork_compare", "top_ports", "top_talkers", "wannacry"]
-DEMO_REPORTS = ["attributes", "dhcp_leases", "dns_names", "dns_nxdomain", "http_hosts", "wannacry"]
+DEMO_REPORTS = ["attributes", "dhcp_leases", "dns_names", "dns_nxdomain", "http_hosts", "mac_addresses", "tls_sni",
+                "wannacry"]
 CHECKS = ["after_hours", "app_anomaly", "host_sweep", "port_scan", "syn_scan"]
 
 
