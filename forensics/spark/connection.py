@@ -230,7 +230,12 @@ class SparkConnection:
             return tree
         tree = tree.copy()
         for cte in list(tree.args["with_"].expressions):
-            text, args = self.transpiler.statement(cte.this, params, self._rename)
+            body = cte.this
+            alias = cte.args.get("alias")
+            if alias is not None and alias.columns:  # WITH svc(service, proto, port) AS (VALUES ...): the names
+                body = exp.select("*").from_(exp.Subquery(this=body.copy(), alias=exp.TableAlias(
+                    this=exp.to_identifier("v_"), columns=[c.copy() for c in alias.columns])))
+            text, args = self.transpiler.statement(body, params, self._rename)
             try:
                 frame = _computed(self.spark.sql(text, args=args or None))
             except Exception as exc:

@@ -55,6 +55,13 @@ SPARK_MACROS: dict[str, tuple[tuple[str, ...], str]] = {
         coalesce(element_at((SELECT map_from_entries(collect_list(struct(x.ifindex, x.nm)))
                              FROM (SELECT ifindex, min(name) AS nm FROM _ifaces GROUP BY ifindex) x),
                             CAST(i AS BIGINT)), CAST(i AS STRING))"""),
+    # the record's ASN, else the most specific AS prefix holding a (arg_min by block size): the prefixes as one
+    # uncorrelated array, filtered per row (Spark runs a correlated range lookup as a nested-loop join that
+    # failed on the demo case; the AS table is a config table, small)
+    "as_of": (("a", "asn"), """
+        coalesce(NULLIF(asn, 0),
+                 array_min(filter((SELECT collect_list(struct(x.size_ AS s, x.asn AS n, x.lo AS lo, x.hi AS hi))
+                                   FROM _as_prefixes x), p -> a BETWEEN p.lo AND p.hi)).n)"""),
     "to_seconds": (("x",), "make_dt_interval(0, 0, 0, x)"),
     "to_days": (("x",), "make_dt_interval(x, 0, 0, 0)"),
     # timezone(zone, ts AT TIME ZONE 'UTC'): the wall time in the zone of a UTC time (sqlglot turns the inner

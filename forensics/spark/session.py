@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
+from pathlib import Path
 
 from forensics.errors import UsageError
+
+LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
+# Fixed cost of a local session (no --spark-master, or a local one): no web UI (its server and listeners start
+# with every session), no console progress bars (the CLI shows its own progress), adaptive
+# execution (it coalesces a small query's shuffle partitions to a few tasks).
+LOCAL_DEFAULTS = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+                  "spark.sql.adaptive.enabled": "true", "spark.sql.adaptive.coalescePartitions.enabled": "true"}
 
 INSTALL_HINT = ("install it with `pip install 'forensics[spark]'` and a Java 17 runtime "
                 "(e.g. `apt-get install openjdk-17-jre-headless`)")
@@ -28,9 +35,15 @@ def spark_session(master: str | None = None, *, quiet: bool | None = None) -> ob
     builder = SparkSession.builder.appName("forensics")
     if master:
         builder = builder.master(master)
-    quiet = (not sys.stderr.isatty()) if quiet is None else quiet
-    builder = (builder.config("spark.sql.session.timeZone", "UTC")
-               .config("spark.ui.showConsoleProgress", "false" if quiet else "true"))
+    builder = builder.config("spark.sql.session.timeZone", "UTC")
+    if not master or master.startswith("local"):
+        for key, value in LOCAL_DEFAULTS.items():
+            builder = builder.config(key, value)
+    if quiet is False:
+        builder = builder.config("spark.ui.showConsoleProgress", "true")
+    if not os.environ.get("PYSPARK_SUBMIT_ARGS") and LOG_CONFIG.exists():
+        # errors only on stderr: applied by spark-submit when it starts the driver JVM (the first session)
+        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}")
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # the JVM did not start: Java missing or broken, a bad master URL
@@ -39,10 +52,12 @@ def spark_session(master: str | None = None, *, quiet: bool | None = None) -> ob
                          f"{INSTALL_HINT}") from None
     session.sparkContext.setLogLevel("ERROR")
     session.conf.set("spark.sql.session.timeZone", "UTC")
+    session.conf.set("spark.sql.legacy.sizeOfNull", "false")  # size(NULL) is NULL, as DuckDB's array_length
     if session.sparkContext.master.startswith("local") and not _configured(session, "spark.sql.shuffle.partitions"):
         # Spark's default of 200 shuffle partitions is for clusters: a report's query has tens of shuffles, and
-        # on local[2] their 200-task stages cost minutes on the 40,000-packet demo case (seconds with 4 per core)
-        session.conf.set("spark.sql.shuffle.partitions", str(4 * session.sparkContext.defaultParallelism))
+        # on local[2] their 200-task stages cost minutes on the 40,000-packet demo case; one per core (adaptive
+        # execution coalesces them further on small inputs)
+        session.conf.set("spark.sql.shuffle.partitions", str(session.sparkContext.defaultParallelism))
     return session
 
 

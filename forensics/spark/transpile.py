@@ -216,6 +216,36 @@ class Transpiler:
                     and not node.args.get("partition_by") and not node.args.get("order"):
                 # row_number() OVER (): a row id (subnetwork_compare); Spark numbers rows only in an order
                 return exp.Anonymous(this="monotonically_increasing_id", expressions=[])
+            if isinstance(node, exp.Window) and isinstance(node.this, exp.Count) \
+                    and isinstance(node.this.this, exp.Distinct) and len(node.this.this.expressions) == 1 \
+                    and not node.args.get("order"):
+                # count(DISTINCT x) OVER (PARTITION BY ...): Spark has no DISTINCT in a window; the size of the
+                # set of x over the same window (collect_set skips NULLs as count does)
+                window = node.copy()
+                window.set("this", exp.Anonymous(this="collect_set",
+                                                 expressions=[node.this.this.expressions[0].copy()]))
+                return exp.Anonymous(this="size", expressions=[window])
+            if isinstance(node, exp.Bracket) and len(node.expressions) == 1 \
+                    and isinstance(node.expressions[0], exp.Slice):
+                # list[a:b] (1-based, both ends in): slice(list, a, b - a + 1); a omitted = 1, b omitted = the end
+                part = node.expressions[0]
+                lo = part.this.copy() if part.this is not None else exp.Literal.number(1)
+                hi = part.expression.copy() if part.expression is not None \
+                    else exp.Anonymous(this="size", expressions=[node.this.copy()])
+                length = exp.Add(this=exp.Sub(this=exp.Paren(this=hi), expression=exp.Paren(this=lo.copy())),
+                                 expression=exp.Literal.number(1))
+                return exp.Anonymous(this="slice", expressions=[node.this.copy(), lo, length])
+            if isinstance(node, exp.Distinct) and isinstance(node.parent, exp.Count):
+                # count(DISTINCT (a, b)): a row value; on Spark a struct (a tuple there is two arguments)
+                for i, item in enumerate(node.expressions):
+                    if isinstance(item, exp.Tuple):
+                        node.expressions[i] = exp.Anonymous(this="struct", expressions=list(item.expressions))
+                return node
+            if isinstance(node, exp.DayOfWeekIso):
+                # isodow (Monday 1 .. Sunday 7): Spark's weekday is Monday 0 .. Sunday 6 (sqlglot's own form,
+                # dayofweek % 7 + 1, makes Sunday 2)
+                return exp.Paren(this=exp.Add(this=exp.Anonymous(this="weekday", expressions=[node.this.copy()]),
+                                              expression=exp.Literal.number(1)))
             if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
                 node.set("materialized", None)
             if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArrayAgg) \

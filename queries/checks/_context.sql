@@ -86,15 +86,15 @@ WITH per_bin AS (
     WHERE bin >= time_bin(from_ts, 30) AND bin < to_ts AND misuse_match(sig, kind, ip_proto, tcp_flags, frag, land)
     GROUP BY ALL
 ),
-limits AS (
+limits AS (  -- an override's block holding the address, the smallest first (a join: Spark runs it too)
     SELECT d.dst_ip, is_home(d.dst_ip) AS home,
-           coalesce((SELECT arg_min(o.value, o.hi - o.lo) FROM _check_overrides o
-                     WHERE o.chk = sig AND o.key = 'bps' AND d.dst_ip BETWEEN o.lo AND o.hi),
+           coalesce(arg_min(o.value, o.hi - o.lo) FILTER (WHERE o.key = 'bps'),
                     CASE WHEN is_home(d.dst_ip) THEN home_bps ELSE other_bps END) AS bps_limit,
-           coalesce((SELECT arg_min(o.value, o.hi - o.lo) FROM _check_overrides o
-                     WHERE o.chk = sig AND o.key = 'pps' AND d.dst_ip BETWEEN o.lo AND o.hi),
+           coalesce(arg_min(o.value, o.hi - o.lo) FILTER (WHERE o.key = 'pps'),
                     CASE WHEN is_home(d.dst_ip) THEN home_pps ELSE other_pps END) AS pps_limit
     FROM (SELECT DISTINCT dst_ip FROM per_bin) d
+    LEFT JOIN _check_overrides o ON o.chk = sig AND d.dst_ip BETWEEN o.lo AND o.hi
+    GROUP BY d.dst_ip
 ),
 judged AS (
     SELECT p.*, l.home, l.bps_limit, l.pps_limit,
@@ -114,6 +114,13 @@ runs AS (
     FROM over
     GROUP BY dst_ip, island
     HAVING count(*) >= 2
+),
+series AS (  -- each run's bins from a minute before it to its end, in the unit that triggered
+    SELECT r.dst_ip, r.island,
+           list({'t': j.bin, 'v': CASE WHEN r.by_pps THEN j.pps ELSE j.bps END} ORDER BY j.bin) AS series
+    FROM runs r
+    JOIN judged j ON j.dst_ip = r.dst_ip AND j.bin >= r.window_start - INTERVAL 60 SECOND AND j.bin <= r.window_end
+    GROUP BY r.dst_ip, r.island
 )
 SELECT ip_text(r.dst_ip) AS entity, r.window_start, r.window_end,
        CASE WHEN r.by_pps THEN r.peak_pps ELSE r.peak_bps END AS value,
@@ -124,9 +131,7 @@ SELECT ip_text(r.dst_ip) AS entity, r.window_start, r.window_end,
               r.peak_bps, CASE WHEN r.pps_limit > 0 THEN CAST(r.pps_limit AS VARCHAR) ELSE 'off' END,
               CASE WHEN r.bps_limit > 0 THEN CAST(r.bps_limit AS VARCHAR) ELSE 'off' END) AS detail,
        misuse_evidence(sig, ip_text(r.dst_ip)) AS evidence,
-       (SELECT list({'t': j.bin, 'v': CASE WHEN r.by_pps THEN j.pps ELSE j.bps END} ORDER BY j.bin)
-        FROM judged j
-        WHERE j.dst_ip = r.dst_ip AND j.bin >= r.window_start - INTERVAL 60 SECOND
-          AND j.bin <= r.window_end) AS series
+       s.series
 FROM runs r
+LEFT JOIN series s ON s.dst_ip = r.dst_ip AND s.island = r.island
 ORDER BY r.window_start, entity;

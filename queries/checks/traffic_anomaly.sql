@@ -57,9 +57,9 @@ traffic AS (
 ),
 grid AS (
     SELECT o.obj, d.dir, g.bin
-    FROM objects o, (VALUES ('in'), ('out')) d(dir), span,
-         generate_series(span.lo, $to_ts - INTERVAL 1 MICROSECOND, INTERVAL 5 MINUTE) g(bin)
-    WHERE span.lo IS NOT NULL
+    FROM objects o, (VALUES ('in'), ('out')) d(dir),
+         (SELECT unnest(generate_series(span.lo, $to_ts - INTERVAL 1 MICROSECOND, INTERVAL 5 MINUTE)) AS bin
+          FROM span WHERE span.lo IS NOT NULL) g  -- a list unnested, not a table function: Spark runs it too
 ),
 series AS (
     SELECT g.obj, g.dir, g.bin, u.unit,

@@ -18,12 +18,15 @@ per_host AS (
           SELECT src_ip, time_bin(ts, $bin_secs), 'egress', bytes FROM t)
     GROUP BY host, bin
 ),
-judged AS (
-    SELECT host, bin, d.dir, d.b
-    FROM per_host,
-         LATERAL (SELECT * FROM (VALUES ('ingress', coalesce(ingress, 0)), ('egress', coalesce(egress, 0)),
-                                        ('total', coalesce(ingress, 0) + coalesce(egress, 0))) v(dir, b)) d
-    WHERE (NOT $home_only OR is_home(host)) AND d.b > $threshold
+judged AS (  -- one row per direction (a constant table joined, not a LATERAL VALUES of columns: Spark runs it)
+    SELECT * FROM (
+        SELECT host, bin, d.dir,
+               CASE d.dir WHEN 'ingress' THEN coalesce(ingress, 0) WHEN 'egress' THEN coalesce(egress, 0)
+                          ELSE coalesce(ingress, 0) + coalesce(egress, 0) END AS b
+        FROM per_host CROSS JOIN (VALUES ('ingress'), ('egress'), ('total')) d(dir)
+        WHERE NOT $home_only OR is_home(host)
+    )
+    WHERE b > $threshold
 )
 SELECT ip_text(host) AS entity, bin AS window_start, bin + to_seconds($bin_secs) AS window_end,
        CAST(b AS DOUBLE) AS value, $threshold AS threshold, 'bytes' AS unit,

@@ -44,7 +44,7 @@
 -- them with the home blocks as literal ranges (numbers from the parsed config), which DuckDB can test inside
 -- the scan: the list subquery cost two nested-loop joins per report on 10 M flows (issue 11).
 CREATE OR REPLACE TEMP MACRO is_home(a) AS
-    len(list_filter((SELECT list({'lo': n.lo, 'hi': n.hi}) FROM _nets n WHERE n.kind = 'home'),
+    array_length(list_filter((SELECT list({'lo': n.lo, 'hi': n.hi}) FROM _nets n WHERE n.kind = 'home'),
                     lambda x: a BETWEEN x.lo AND x.hi)) > 0;
 
 CREATE OR REPLACE TEMP MACRO home_broadcast(a) AS

@@ -47,7 +47,7 @@ names AS (
 )
 SELECT 'clients' AS section, c.rank, ip_text(c.client) AS client,
        array_to_string(a.qnames[1:5], ', ')
-           || CASE WHEN len(a.qnames) > 5 THEN printf(' (+%d)', len(a.qnames) - 5) ELSE '' END AS asked,
+           || CASE WHEN array_length(a.qnames) > 5 THEN printf(' (+%d)', array_length(a.qnames) - 5) ELSE '' END AS asked,
        NULL AS server, NULL AS qname, CAST(NULL AS TIMESTAMP) AS bin, c.nxdomain, c.names, c.hosts
 FROM clients c JOIN asked a USING (rank)
 UNION ALL

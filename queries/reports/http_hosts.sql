@@ -46,9 +46,9 @@ agent_lists AS (
 )
 SELECT 'hosts' AS section, s.rank, s.host,
        array_to_string(l.agents[1:3], ' | ')
-           || CASE WHEN len(l.agents) > 3 THEN printf(' (+%d)', len(l.agents) - 3) ELSE '' END AS user_agents,
+           || CASE WHEN array_length(l.agents) > 3 THEN printf(' (+%d)', array_length(l.agents) - 3) ELSE '' END AS user_agents,
        array_to_string(l.servers[1:3], ', ')
-           || CASE WHEN len(l.servers) > 3 THEN printf(' (+%d)', len(l.servers) - 3) ELSE '' END AS servers,
+           || CASE WHEN array_length(l.servers) > 3 THEN printf(' (+%d)', array_length(l.servers) - 3) ELSE '' END AS servers,
        NULL AS user_agent, NULL AS asked, CAST(NULL AS TIMESTAMP) AS bin, s.requests, s.hosts, NULL AS names
 FROM hosts s JOIN host_lists l USING (rank)
 UNION ALL
@@ -56,7 +56,7 @@ SELECT 'hosts', s.rank, s.host, NULL, NULL, NULL, NULL, r.bin, count(*), count(D
 FROM hosts s JOIN reqs r USING (host) GROUP BY s.rank, s.host, r.bin
 UNION ALL
 SELECT 'user_agents', a.rank, NULL, NULL, NULL, a.user_agent,
-       array_to_string(l.asked[1:5], ', ') || CASE WHEN len(l.asked) > 5 THEN printf(' (+%d)', len(l.asked) - 5) ELSE '' END,
+       array_to_string(l.asked[1:5], ', ') || CASE WHEN array_length(l.asked) > 5 THEN printf(' (+%d)', array_length(l.asked) - 5) ELSE '' END,
        NULL, a.requests, a.hosts, a.names
 FROM agents a JOIN agent_lists l USING (rank)
 UNION ALL

@@ -70,8 +70,8 @@ changes AS (
     LIMIT $change_limit
 )
 SELECT 'macs' AS section, r.rank, mac_text(r.mac) AS mac,
-       CASE WHEN len(r.ips) = 0 THEN '-' ELSE array_to_string(r.ips[1:5], ', ')
-            || CASE WHEN len(r.ips) > 5 THEN printf(' (+%d)', len(r.ips) - 5) ELSE '' END END AS ips,
+       CASE WHEN array_length(r.ips) = 0 THEN '-' ELSE array_to_string(r.ips[1:5], ', ')
+            || CASE WHEN array_length(r.ips) > 5 THEN printf(' (+%d)', array_length(r.ips) - 5) ELSE '' END END AS ips,
        NULL AS ts, NULL AS ip, NULL AS old_mac, NULL AS new_mac, NULL AS arp_op, NULL AS old_mac_last_ts,
        NULL AS frame, CAST(NULL AS TIMESTAMP) AS bin,
        m.packets, m.frame_bytes, m.arp_packets, r.addresses, NULL AS macs

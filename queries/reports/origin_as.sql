@@ -34,11 +34,12 @@ top_items AS (  -- the $top largest; ties broken by key
     FROM (SELECT * FROM totals ORDER BY item_total DESC, k_asn LIMIT $top)
 ),
 labelled AS (  -- everything else is folded into one 'Others' row (rank $top + 1)
-    SELECT coalesce(t.item_rank, $top + 1) AS rank, t.k_asn, p.bin, p.s_in, p.s_out, p.sb, p.sp, p.sn
+    SELECT coalesce(t.item_rank, $top + 1) AS rank, t.k_asn, nm.as_name, p.bin, p.s_in, p.s_out, p.sb, p.sp, p.sn
     FROM per_bin p LEFT JOIN top_items t ON p.k_asn IS NOT DISTINCT FROM t.k_asn
+    LEFT JOIN (SELECT asn, min(as_name) AS as_name FROM _as_prefixes GROUP BY asn) nm ON nm.asn = t.k_asn
 )
 SELECT rank, rank > $top AS others, CAST(k_asn AS VARCHAR) AS asn,
-       (SELECT min(x.as_name) FROM _as_prefixes x WHERE x.asn = k_asn) AS as_name, bin,
+       as_name, bin,
        sum(s_in) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
                                  ELSE $bin_secs END) AS "in",
        sum(s_out) / unit_per($unit, CASE WHEN grouping(bin) = 1 THEN date_diff('second', $from_ts, $to_ts)
@@ -48,5 +49,5 @@ SELECT rank, rank > $top AS others, CAST(k_asn AS VARCHAR) AS asn,
            AS total,
        sum(sb) AS bytes, sum(sp) AS packets, sum(sn) AS flows
 FROM labelled
-GROUP BY GROUPING SETS ((rank, k_asn, bin), (rank, k_asn))
+GROUP BY GROUPING SETS ((rank, k_asn, as_name, bin), (rank, k_asn, as_name))
 ORDER BY rank, bin NULLS FIRST;

@@ -23,20 +23,29 @@ mails AS (
            CASE WHEN mail_from = '' THEN '<>' ELSE mail_from END AS sender
     FROM cmds WHERE command = 'MAIL' AND mail_from IS NOT NULL
 ),
-helos AS (  -- the last EHLO/HELO name a connection gave before each MAIL
-    SELECT capture_id, frame, client, server, src_port, dst_port, helo FROM cmds WHERE helo IS NOT NULL
+rcpts AS (  -- each RCPT TO with the last MAIL at or before it in its connection (a window, not an ASOF join:
+            -- Spark runs it too)
+    SELECT sender, rcpt_to
+    FROM (SELECT command, rcpt_to,
+                 last_value(CASE WHEN command = 'MAIL' THEN CASE WHEN mail_from = '' THEN '<>' ELSE mail_from END END
+                            IGNORE NULLS)
+                     OVER (PARTITION BY capture_id, client, server, src_port, dst_port
+                           ORDER BY frame, command = 'MAIL' DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                     AS sender
+          FROM cmds
+          WHERE (command = 'MAIL' AND mail_from IS NOT NULL) OR (command = 'RCPT' AND rcpt_to IS NOT NULL))
+    WHERE command = 'RCPT' AND sender IS NOT NULL
 ),
-rcpts AS (  -- each RCPT TO with the MAIL before it in its connection
-    SELECT m.sender, r.rcpt_to
-    FROM (SELECT * FROM cmds WHERE command = 'RCPT' AND rcpt_to IS NOT NULL) r
-    ASOF JOIN mails m ON r.capture_id = m.capture_id AND r.client = m.client AND r.server = m.server
-                         AND r.src_port = m.src_port AND r.dst_port = m.dst_port AND r.frame >= m.frame
-),
-named AS (
-    SELECT m.*, h.helo
-    FROM mails m
-    ASOF LEFT JOIN helos h ON m.capture_id = h.capture_id AND m.client = h.client AND m.server = h.server
-                              AND m.src_port = h.src_port AND m.dst_port = h.dst_port AND m.frame >= h.frame
+named AS (  -- each MAIL with the last EHLO/HELO name at or before it in its connection
+    SELECT bin, frame, capture_id, client, server, src_port, dst_port, sender, helo_before AS helo
+    FROM (SELECT bin, frame, capture_id, client, server, src_port, dst_port, command, mail_from,
+                 CASE WHEN mail_from = '' THEN '<>' ELSE mail_from END AS sender,
+                 last_value(helo IGNORE NULLS)
+                     OVER (PARTITION BY capture_id, client, server, src_port, dst_port
+                           ORDER BY frame, helo IS NULL ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS helo_before
+          FROM cmds
+          WHERE helo IS NOT NULL OR (command = 'MAIL' AND mail_from IS NOT NULL))
+    WHERE command = 'MAIL' AND mail_from IS NOT NULL
 ),
 senders AS (
     SELECT sender, count(*) AS commands, count(DISTINCT client) AS hosts,
@@ -69,20 +78,20 @@ client_lists AS (
 )
 SELECT 'senders' AS section, s.rank, s.sender,
        coalesce(array_to_string(l.recipients[1:3], ', ')
-           || CASE WHEN len(l.recipients) > 3 THEN printf(' (+%d)', len(l.recipients) - 3) ELSE '' END, '-') AS rcpt_to,
+           || CASE WHEN array_length(l.recipients) > 3 THEN printf(' (+%d)', array_length(l.recipients) - 3) ELSE '' END, '-') AS rcpt_to,
        coalesce(array_to_string(l.helos[1:3], ', ')
-           || CASE WHEN len(l.helos) > 3 THEN printf(' (+%d)', len(l.helos) - 3) ELSE '' END, '-') AS helo,
+           || CASE WHEN array_length(l.helos) > 3 THEN printf(' (+%d)', array_length(l.helos) - 3) ELSE '' END, '-') AS helo,
        array_to_string(l.servers[1:3], ', ')
-           || CASE WHEN len(l.servers) > 3 THEN printf(' (+%d)', len(l.servers) - 3) ELSE '' END AS servers,
+           || CASE WHEN array_length(l.servers) > 3 THEN printf(' (+%d)', array_length(l.servers) - 3) ELSE '' END AS servers,
        NULL AS helo_name, NULL AS addresses, CAST(NULL AS TIMESTAMP) AS bin, s.commands, s.hosts,
-       coalesce(len(l.recipients), 0) AS recipients
+       coalesce(array_length(l.recipients), 0) AS recipients
 FROM senders s JOIN sender_lists l USING (rank)
 UNION ALL
 SELECT 'senders', s.rank, s.sender, NULL, NULL, NULL, NULL, NULL, m.bin, count(*), count(DISTINCT m.client), NULL
 FROM senders s JOIN mails m USING (sender) GROUP BY s.rank, s.sender, m.bin
 UNION ALL
 SELECT 'clients', c.rank, NULL, NULL, NULL, NULL, c.helo,
-       array_to_string(l.addrs[1:3], ', ') || CASE WHEN len(l.addrs) > 3 THEN printf(' (+%d)', len(l.addrs) - 3) ELSE '' END,
+       array_to_string(l.addrs[1:3], ', ') || CASE WHEN array_length(l.addrs) > 3 THEN printf(' (+%d)', array_length(l.addrs) - 3) ELSE '' END,
        NULL, c.commands, c.hosts, NULL
 FROM clients c JOIN client_lists l USING (rank)
 UNION ALL

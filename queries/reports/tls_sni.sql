@@ -41,12 +41,12 @@ prints AS (
     QUALIFY rank <= $top
 )
 SELECT 'snis' AS section, s.rank, s.sni,
-       array_to_string(l.ja3s[1:3], ', ') || CASE WHEN len(l.ja3s) > 3 THEN printf(' (+%d)', len(l.ja3s) - 3) ELSE '' END
+       array_to_string(l.ja3s[1:3], ', ') || CASE WHEN array_length(l.ja3s) > 3 THEN printf(' (+%d)', array_length(l.ja3s) - 3) ELSE '' END
            AS ja3,
-       array_to_string(l.ja4s[1:3], ', ') || CASE WHEN len(l.ja4s) > 3 THEN printf(' (+%d)', len(l.ja4s) - 3) ELSE '' END
+       array_to_string(l.ja4s[1:3], ', ') || CASE WHEN array_length(l.ja4s) > 3 THEN printf(' (+%d)', array_length(l.ja4s) - 3) ELSE '' END
            AS ja4,
        array_to_string(l.servers[1:3], ', ')
-           || CASE WHEN len(l.servers) > 3 THEN printf(' (+%d)', len(l.servers) - 3) ELSE '' END AS servers,
+           || CASE WHEN array_length(l.servers) > 3 THEN printf(' (+%d)', array_length(l.servers) - 3) ELSE '' END AS servers,
        NULL AS snis, CAST(NULL AS TIMESTAMP) AS bin, s.handshakes, s.hosts, NULL AS names
 FROM snis s JOIN sni_lists l USING (rank)
 UNION ALL
@@ -55,7 +55,7 @@ FROM snis s JOIN hellos h USING (sni) GROUP BY s.rank, s.sni, h.bin
 UNION ALL
 SELECT 'fingerprints', p.rank, NULL, p.ja3, p.ja4, NULL,
        array_to_string(list_sort(p.sni_list)[1:5], ', ')
-           || CASE WHEN len(p.sni_list) > 5 THEN printf(' (+%d)', len(p.sni_list) - 5) ELSE '' END,
+           || CASE WHEN array_length(p.sni_list) > 5 THEN printf(' (+%d)', array_length(p.sni_list) - 5) ELSE '' END,
        NULL, p.handshakes, p.hosts, p.names
 FROM prints p
 UNION ALL

@@ -1,7 +1,8 @@
 """One SparkSession (local[2]) for the Spark tests, and the cases they compare the engines on.
 
 pyspark and a Java runtime are required here (CI installs `.[test,spark]`): without them these tests fail,
-they do not skip.
+they do not skip. Every test here is in the xdist group "spark": under `pytest -n 2 --dist loadgroup` they run on
+one worker, so one JVM and one export of each case serve them all while the other worker runs the rest.
 """
 
 from __future__ import annotations
@@ -21,7 +22,22 @@ CONFIG = """[home]
 networks = ["10.0.0.0/16", "2001:db8:1::/48"]
 
 [subnetworks]
-lab = ["10.0.5.0/24", "2001:db8:1:5::/64"]
+lab = ["10.0.2.0/24", "2001:db8:1::/64"]
+office = ["10.0.1.0/24"]
+
+[filters.smb_out]
+scope = "home"
+conditions = "src ip in HOME and dst port = 445"
+
+[filters.web_in]
+scope = "home"
+conditions = "proto = tcp and dst ip in HOME and dst port = 80"
+
+[filter_groups]
+watch = ["smb_out", "web_in"]
+
+[as_mapping]
+csv = "asn.csv"
 
 [[interfaces]]
 ifindex = 1
@@ -30,11 +46,22 @@ boundary = true
 """
 
 
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(__file__).parent in Path(item.path).parents:
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
+
 @pytest.fixture(scope="session")
 def spark():
     from forensics.spark.session import spark_session
 
-    return spark_session("local[2]", quiet=True)
+    session = spark_session("local[2]", quiet=True)
+    # tiny inputs: one shuffle partition, and no whole-stage code generation (compiling each plan's Java costs
+    # more than running it on a few thousand rows)
+    session.conf.set("spark.sql.shuffle.partitions", "1")
+    session.conf.set("spark.sql.codegen.wholeStage", "false")
+    return session
 
 
 def _flows(n: int, seed: int) -> dict:
@@ -73,6 +100,9 @@ def build_flow_case(folder: Path, n: int = 400, seed: int = 7, layout: str | Non
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ("single.duckdb" if layout == "lake" else "case.duckdb")
     (folder / "forensics.toml").write_text(CONFIG)
+    # nested prefixes (the most specific wins), IPv4 and IPv6, one AS without a name
+    (folder / "asn.csv").write_text("prefix,asn,name\n13.0.0.0/8,16509,AMAZON-02\n13.0.8.0/21,14618,AMAZON-AES\n"
+                                    "2a00:1450::/32,15169,GOOGLE\n2a00:1450::/96,36040,\n10.0.2.0/24,64512,LAB\n")
     f = _flows(n, seed)
     saved = os.environ.get("FORENSICS_LAYOUT")
     os.environ["FORENSICS_LAYOUT"] = "file"
@@ -119,7 +149,7 @@ def demo_case(tmp_path_factory) -> Path:
 def copy_case(path: Path, folder: Path) -> Path:
     """The case and its config in another folder (checks write alerts: each engine gets its own copy)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in (path.name, "forensics.toml"):
+    for name in (path.name, "forensics.toml", "asn.csv"):
         if (path.parent / name).is_dir():  # a lake case folder
             shutil.copytree(path.parent / name, folder / name)
         elif (path.parent / name).exists():

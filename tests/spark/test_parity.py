@@ -1,21 +1,34 @@
-"""Shipped reports give the same answer on Spark local as on DuckDB: items, values to the last
-unit, coverage, binning, window; alerts field by field. The DuckDB run is the oracle."""
+"""Every shipped report and check gives the same answer on Spark local as on DuckDB, on the demo case and on a
+generated IPv4+IPv6 flow case: items, values to the last unit, coverage, binning, window, notes; alerts field by
+field. The DuckDB run is the oracle. One Spark session for the process (conftest), the case exported once."""
 
 from __future__ import annotations
 
 import pytest
 
+from forensics.checks.runner import run_checks
 from forensics.config import load_config
 from forensics.reports import run_report
-from forensics.spark import spark_report
+from forensics.spark import spark_checks, spark_report
 from forensics.store import Case
+from tests.spark.conftest import copy_case
 
-# The reports tested on Spark here (within the suite's time budget: a Spark run of one report costs 10-70 s on
-# two cores). Not yet on Spark (README "Spark"): mac_addresses (count(DISTINCT ..) OVER), origin_as
-# (checkpointing its AS lookup fails), subnetwork_compare on the flow case, and the application reports
-# (dns_names, dns_nxdomain, tls_sni, http_hosts, dhcp_leases, smtp_senders), whose tables are not exported yet.
-REPORTS = ["wannacry", "top_talkers", "protocol_mix", "internet_summary"]
 PARAMS = {"attributes": {"attributes": "src_ip,dst_ip,dst_port"}}
+# The demo's 6,000 packets hold no DHCP, HTTP, TLS, SMTP or NXDOMAIN rows: those reports are compared empty there
+# (same coverage, window and notes on both engines; their items are compared in tests/reports on DuckDB only).
+DEMO_EMPTY = {"dhcp_leases", "dns_nxdomain", "http_hosts", "smtp_senders", "tls_sni"}
+# Seen equal on Spark while this was written (the rest of the shipped ones: README "Spark" says which are not yet).
+# Within the time budget each Spark run counts: the flow reports on the IPv4+IPv6 flow case, the packet reports
+# and two flow reports on the demo case.
+FLOW_REPORTS = ["attributes", "filter_compare", "internet_summary", "origin_as", "protocol_mix",
+                "subnetwork_compare", "top_ports", "top_talkers", "wannacry"]
+DEMO_REPORTS = ["attributes", "dhcp_leases", "dns_names", "dns_nxdomain", "http_hosts", "mac_addresses",
+                "smtp_senders", "tls_sni", "wannacry"]
+# Not yet on Spark: traffic_anomaly ("Frame bound value must be a literal": traffic_anomaly.sql:82, a ROWS frame
+# bounded by the $trailing_bins parameter).
+CHECKS = ["after_hours", "app_anomaly", "host_sweep", "host_total", "icmp_misuse", "ip_proto_null", "land_attack",
+          "port_scan", "rst_flood", "syn_flood", "syn_scan", "tcp_flag_misuse", "tcp_fragment", "traffic_threshold",
+          "udp_flood", "udp_fragment", "unexpected_server"]
 
 
 def _same_report(a, b) -> None:
@@ -29,21 +42,67 @@ def _same_report(a, b) -> None:
         assert sa.series == sb.series
 
 
-@pytest.mark.parametrize("name", REPORTS)
+def _report(spark, path, name):
+    config = load_config(None, str(path))
+    with Case.open(path, read_only=True) as case:
+        duck = run_report(case, name, dict(PARAMS.get(name, {})), config=config)
+        on_spark = spark_report(case, name, dict(PARAMS.get(name, {})), config=config, spark=spark)
+    _same_report(duck, on_spark)
+    return duck
+
+
+@pytest.mark.parametrize("name", FLOW_REPORTS)
 def test_report_flow_case(spark, flow_case, name):
-    config = load_config(None, str(flow_case))
-    with Case.open(flow_case, read_only=True) as case:
-        duck = run_report(case, name, dict(PARAMS.get(name, {})), config=config)
-        on_spark = spark_report(case, name, dict(PARAMS.get(name, {})), config=config, spark=spark)
+    duck = _report(spark, flow_case, name)
     assert any(s.items for s in duck.sections)
-    _same_report(duck, on_spark)
 
 
-@pytest.mark.parametrize("name", ["wannacry", "attributes"])
+@pytest.mark.parametrize("name", DEMO_REPORTS)
 def test_report_demo_case(spark, demo_case, name):
-    config = load_config(None, str(demo_case))
-    with Case.open(demo_case, read_only=True) as case:
-        duck = run_report(case, name, dict(PARAMS.get(name, {})), config=config)
-        on_spark = spark_report(case, name, dict(PARAMS.get(name, {})), config=config, spark=spark)
-    assert any(s.items for s in duck.sections)
-    _same_report(duck, on_spark)
+    duck = _report(spark, demo_case, name)
+    assert any(s.items for s in duck.sections) == (name not in DEMO_EMPTY)
+
+
+def _alerts(run) -> list[tuple]:
+    return sorted((a.check, a.severity, a.category, a.entity, a.window_start, a.window_end, a.value, a.threshold,
+                   a.unit, a.detail, a.evidence, a.series, a.band_lo, a.band_hi, sorted(a.params.items()))
+                  for a in run.alerts)
+
+
+_RUNS: dict = {}
+
+
+def _check_runs(spark, path, tmp_path_factory) -> tuple:
+    """All shipped checks in one run per engine, each on its own copy of the case (checks write alerts)."""
+    if path not in _RUNS:
+        duck_path = copy_case(path, tmp_path_factory.mktemp("duck"))
+        spark_path = copy_case(path, tmp_path_factory.mktemp("spark"))
+        with Case.open(duck_path) as case:
+            duck = run_checks(case, CHECKS, config=load_config(None, str(duck_path)))
+        with Case.open(spark_path) as case:
+            on_spark = spark_checks(case, CHECKS, config=load_config(None, str(spark_path)), spark=spark)
+        _RUNS[path] = (duck, on_spark)
+    return _RUNS[path]
+
+
+def _same_check(duck, on_spark, name) -> None:
+    assert not [e for e in duck.errors if name in str(e)]
+    assert [str(e) for e in on_spark.errors if f"/{name}.sql" in str(e)] == []
+    assert [s.alerts for s in duck.checks if s.name == name] == [s.alerts for s in on_spark.checks if s.name == name]
+    assert [a for a in _alerts(duck) if a[0] == name] == [a for a in _alerts(on_spark) if a[0] == name]
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_check_flow_case(spark, flow_case, tmp_path_factory, name):
+    _same_check(*_check_runs(spark, flow_case, tmp_path_factory), name)
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_check_demo_case(spark, demo_case, tmp_path_factory, name):
+    _same_check(*_check_runs(spark, demo_case, tmp_path_factory), name)
+
+
+def test_checks_alert_somewhere(spark, flow_case, demo_case, tmp_path_factory):
+    """The comparison has something to compare: the two cases raise alerts on DuckDB."""
+    runs = [_check_runs(spark, p, tmp_path_factory)[0] for p in (flow_case, demo_case)]
+    assert sum(len(r.alerts) for r in runs) > 0
