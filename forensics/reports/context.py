@@ -15,7 +15,7 @@ from forensics.store.flow_list import ensure_flow_app
 CONTEXT_SQL = "reports/_context.sql"
 
 _TABLES = {
-    "_nets": "kind VARCHAR, name VARCHAR, lo UHUGEINT, hi UHUGEINT",
+    "_nets": "kind VARCHAR, name VARCHAR, lo UHUGEINT, hi UHUGEINT, cidr VARCHAR",
     "_apps": "app VARCHAR, proto UTINYINT, port_lo USMALLINT, port_hi USMALLINT",
     "_as_prefixes": "lo UHUGEINT, hi UHUGEINT, asn UINTEGER, as_name VARCHAR",
     "_ifaces": "ifindex UINTEGER, name VARCHAR, boundary BOOLEAN",
@@ -36,14 +36,14 @@ def _fill(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None
 
 def install_context(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:
     """Create (or replace) the config TEMP tables and the helper macros on this connection."""
-    nets = [("home", "HOME", n.lo, n.hi) for n in config.home]
+    nets = [("home", "HOME", n.lo, n.hi, n.cidr) for n in config.home]
     for name, blocks in config.subnetworks.items():
-        nets += [("subnetwork", name, n.lo, n.hi) for n in blocks]
+        nets += [("subnetwork", name, n.lo, n.hi, n.cidr) for n in blocks]
     for group, members in config.subnetwork_groups.items():
         for member in members:
-            nets += [("group", group, n.lo, n.hi) for n in config.subnetworks[member]]
+            nets += [("group", group, n.lo, n.hi, n.cidr) for n in config.subnetworks[member]]
     for name, blocks in config.server_farms.items():
-        nets += [("farm", name, n.lo, n.hi) for n in blocks]
+        nets += [("farm", name, n.lo, n.hi, n.cidr) for n in blocks]
     _fill(con, "_nets", nets)
     _fill(con, "_apps", [(app, p.proto, p.port_lo, p.port_hi)
                          for app, sig in config.applications.items() for p in sig])

@@ -253,6 +253,16 @@ class Transpiler:
                 return _ordered_list(node.this.this, node.expression.this)
             if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
                 return _ordered_list(node.this, None)
+            if isinstance(node, exp.GroupConcat):
+                # string_agg(x, sep [ORDER BY k]): Spark 3.5 has no listagg; NULL over no non-NULL value, as DuckDB
+                ordered = isinstance(node.this, exp.Order)
+                value = node.this.this if ordered else node.this
+                values = _ordered_list(node.this, None) if ordered else exp.Anonymous(
+                    this="collect_list", expressions=[value.copy()])
+                sep = node.args.get("separator") or exp.Literal.string(",")
+                joined = exp.Anonymous(this="concat_ws", expressions=[sep.copy(), values])
+                empty = exp.EQ(this=exp.Count(this=value.copy()), expression=exp.Literal.number(0))
+                return exp.Case(ifs=[exp.If(this=empty, true=exp.Null())], default=joined)
             return node
 
         return tree.transform(one)
@@ -292,6 +302,9 @@ class Transpiler:
                 if name in address_params:
                     args[name] = None if value is None else address_bytes(value)
                     return node
+                if (isinstance(value, int) and not isinstance(value, bool)
+                        and node.find_ancestor(exp.WindowSpec) is not None):
+                    return exp.Literal.number(value)  # a frame bound: Spark takes a literal only (an int: safe)
                 if isinstance(value, dt.datetime):
                     args[name] = value.isoformat(sep=" ")
                     return exp.Cast(this=node, to=exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"))

@@ -122,10 +122,9 @@ SELECT r.obj || ' ' || r.dir AS entity, r.window_start, r.window_end, r.value,
               CASE WHEN r.band_hi IS NULL THEN 'none' ELSE printf('%.1f', r.band_hi) END) AS detail,
        CASE WHEN starts_with(r.obj, 'interface:') THEN ''
             WHEN starts_with(r.obj, 'filter:') THEN ''
-            ELSE (SELECT string_agg(CASE r.dir WHEN 'in' THEN 'dst' ELSE 'src' END || ' net ' || ip_text(n.lo) || '/'
-                                    || CAST(CASE WHEN (n.lo >> 32) = 65535 THEN 32 ELSE 128 END
-                                            - CAST(ceil(log2(CAST(n.hi - n.lo AS DOUBLE) + 1)) AS INTEGER) AS VARCHAR),
-                                    ' or ')
+            WHEN r.dir = 'in' THEN (SELECT string_agg('dst net ' || n.cidr, ' or ')
+                                    FROM _nets n WHERE n.kind = 'subnetwork' AND 'subnetwork:' || n.name = r.obj)
+            ELSE (SELECT string_agg('src net ' || n.cidr, ' or ')
                   FROM _nets n WHERE n.kind = 'subnetwork' AND 'subnetwork:' || n.name = r.obj) END AS evidence,
        (SELECT list({'t': s.bin, 'v': s.v} ORDER BY s.bin) FROM series s
         WHERE s.obj = r.obj AND s.dir = r.dir AND s.unit = r.unit

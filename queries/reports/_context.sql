@@ -1,6 +1,6 @@
 -- Helper macros for report definitions (files starting with "_" are not reports).
 -- The report runner creates these TEMP tables from the case config before it runs a report:
---   _nets(kind, name, lo, hi)            kind: home | subnetwork | group | farm; CIDR blocks as [lo, hi]
+--   _nets(kind, name, lo, hi, cidr)      kind: home | subnetwork | group | farm; CIDR blocks as [lo, hi] and as text
 --   _apps(app, proto, port_lo, port_hi)  application signatures (WannaCry.attack = tcp/udp 135,...)
 --   _as_prefixes(lo, hi, asn, as_name)   the AS mapping (prefix, ASN, name)
 --   _ifaces(ifindex, name, boundary)     named interfaces; boundary = faces the internet

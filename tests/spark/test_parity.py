@@ -24,11 +24,9 @@ FLOW_REPORTS = ["attributes", "filter_compare", "internet_summary", "origin_as",
                 "subnetwork_compare", "top_ports", "top_talkers", "wannacry"]
 DEMO_REPORTS = ["attributes", "dhcp_leases", "dns_names", "dns_nxdomain", "http_hosts", "mac_addresses",
                 "smtp_senders", "tls_sni", "wannacry"]
-# Not yet on Spark: traffic_anomaly ("Frame bound value must be a literal": traffic_anomaly.sql:82, a ROWS frame
-# bounded by the $trailing_bins parameter).
 CHECKS = ["after_hours", "app_anomaly", "host_sweep", "host_total", "icmp_misuse", "ip_proto_null", "land_attack",
-          "port_scan", "rst_flood", "syn_flood", "syn_scan", "tcp_flag_misuse", "tcp_fragment", "traffic_threshold",
-          "udp_flood", "udp_fragment", "unexpected_server"]
+          "port_scan", "rst_flood", "syn_flood", "syn_scan", "tcp_flag_misuse", "tcp_fragment", "traffic_anomaly",
+          "traffic_threshold", "udp_flood", "udp_fragment", "unexpected_server"]
 
 
 def _same_report(a, b) -> None:
