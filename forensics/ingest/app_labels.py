@@ -44,6 +44,7 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
     packets whose first payload bytes are checked, as CandidateSelector.first_payload() gives them while the
     capture is decoded; without it they are found in SQL over the stored packets (app_first_payload.sql)."""
     cid = writer.capture_id
+    writer.case.import_tail_memory()  # (also done by the appdata pass) DuckDB holds less beside these arrays
     writer.flows_visible()  # a lake: the metered flows staged as parts, joined below
     evidence = writer.con.sql(read_sql("derive/app_evidence.sql"), params={"cid": cid}).to_arrow_table()
     if first_payload is None:

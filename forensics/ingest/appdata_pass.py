@@ -54,6 +54,7 @@ def extract_appdata(writer: CaptureWriter, path: str, fmt: str,
     """Read, parse and store the capture's application metadata; {table: {rows, malformed, truncated}}.
     `chosen`: the candidates' columns as a CandidateSelector fed the capture's batches gives them; without
     it they are chosen in SQL over the stored packet rows (queries/derive/appdata_candidates.sql)."""
+    writer.case.import_tail_memory()  # the packets are in: DuckDB holds less beside this pass's arrays
     if chosen is None:
         chosen = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
                                      {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchnumpy()
