@@ -44,10 +44,12 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
     packets whose first payload bytes are checked, as CandidateSelector.first_payload() gives them while the
     capture is decoded; without it they are found in SQL over the stored packets (app_first_payload.sql)."""
     cid = writer.capture_id
+    writer.case.import_tail_memory()  # (also done by the appdata pass) DuckDB holds less beside these arrays
     writer.flows_visible()  # a lake: the metered flows staged as parts, joined below
     evidence = writer.con.sql(read_sql("derive/app_evidence.sql"), params={"cid": cid}).to_arrow_table()
     if first_payload is None:
-        fetched = writer.bulk.execute(read_sql("derive/app_first_payload.sql"), {"cid": cid}).fetchnumpy()
+        with writer.case.import_stream_memory():  # SQL over every packet: the streaming limit for it
+            fetched = writer.bulk.execute(read_sql("derive/app_first_payload.sql"), {"cid": cid}).fetchnumpy()
     else:
         fetched = first_payload
     first = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in fetched.items()}  # ip_len: NULL kept
@@ -68,7 +70,8 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
         return {}
     writer.bulk.register("_app_evidence", evidence)
     try:
-        labels = writer.bulk.sql(read_sql("derive/flow_app.sql"), params={"cid": cid}).to_arrow_table()
+        with writer.case.import_stream_memory():  # the join over every flow: the tail limit is too low for it
+            labels = writer.bulk.sql(read_sql("derive/flow_app.sql"), params={"cid": cid}).to_arrow_table()
     finally:
         writer.bulk.unregister("_app_evidence")
     if labels.num_rows == 0:

@@ -54,9 +54,19 @@ def extract_appdata(writer: CaptureWriter, path: str, fmt: str,
     """Read, parse and store the capture's application metadata; {table: {rows, malformed, truncated}}.
     `chosen`: the candidates' columns as a CandidateSelector fed the capture's batches gives them; without
     it they are chosen in SQL over the stored packet rows (queries/derive/appdata_candidates.sql)."""
-    if chosen is None:
-        chosen = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
-                                     {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchnumpy()
+    writer.case.import_tail_memory()  # the packets are in: DuckDB holds less beside this pass's arrays
+    try:
+        return _extract_appdata(writer, path, fmt, chosen)
+    finally:  # what follows (flows derived in SQL, for one) may need the streaming limit
+        writer.case.import_tail_memory(lower=False)
+
+
+def _extract_appdata(writer: CaptureWriter, path: str, fmt: str,
+                     chosen: dict[str, np.ndarray] | None) -> dict[str, dict[str, int]]:
+    if chosen is None:  # SQL over every packet of the capture: the streaming limit for it
+        with writer.case.import_stream_memory():
+            chosen = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
+                                         {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchnumpy()
     cols = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in chosen.items()}
     fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]] = {t: [] for t in TABLES}
     try:

@@ -49,6 +49,11 @@ DEFAULT_MEMORY_LIMIT = _machine_share()
 # inserts slow down; its cache of written blocks is dropped after every batch (Case.drop_cached_blocks),
 # which keeps a whole import under 1 GiB resident whatever the capture's size.
 IMPORT_MEMORY_LIMIT = "500MB"
+# DuckDB's limit for the rest of a file's import once its packets are in (the appdata pass, the application
+# labels, a lake's publish): nothing appends in parallel then, and what DuckDB held past this (cached blocks,
+# a lake's temp flows, the label join's hash tables) sat beside the Python arrays of those steps, at the
+# import's peak. 200MB: on a 4M-packet capture the lake import's peak RSS 1,073 -> 975 MB, same tables.
+IMPORT_TAIL_MEMORY_LIMIT = "200MB"
 
 
 def _memory_limit(text: str) -> str:
@@ -413,6 +418,9 @@ class Case:
         self.read_only = False  # opened read-only (Case.open)
         self.memory_limit = DEFAULT_MEMORY_LIMIT  # DuckDB's limit outside imports, as set at open
         self._import_limit = IMPORT_MEMORY_LIMIT
+        self._stream_limit = IMPORT_MEMORY_LIMIT  # the import's limit while packets stream in
+        self._tail_limit: str | None = None  # set by import_memory() (None: leave the limit alone)
+        self._importing = 0  # files inside importing() now (several when small files go side by side)
 
     @property
     def bulk(self) -> duckdb.DuckDBPyConnection:
@@ -501,7 +509,9 @@ class Case:
     def import_memory(self) -> Iterator[None]:
         """DuckDB's memory limit for an import (FORENSICS_IMPORT_MEMORY_LIMIT, default IMPORT_MEMORY_LIMIT)."""
         limit = os.environ.get("FORENSICS_IMPORT_MEMORY_LIMIT", IMPORT_MEMORY_LIMIT)
-        self._import_limit = _memory_limit(limit)
+        self._import_limit = self._stream_limit = _memory_limit(limit)
+        # a limit the user set holds for the whole import; the default one is lowered for each file's tail
+        self._tail_limit = None if "FORENSICS_IMPORT_MEMORY_LIMIT" in os.environ else IMPORT_TAIL_MEMORY_LIMIT
         try:
             self.con.execute(f"SET memory_limit = '{_memory_limit(limit)}'")
         except duckdb.Error as exc:
@@ -509,7 +519,45 @@ class Case:
         try:
             yield
         finally:
+            self._import_limit = self._stream_limit
+            self._tail_limit = None
             self.con.execute(f"SET memory_limit = '{self.memory_limit}'")
+
+    @contextmanager
+    def import_stream_memory(self) -> Iterator[None]:
+        """The streaming limit back for one query of a file's tail that needs it (the label join over every flow
+        of the capture: out of memory at 200MB on 1.44 M flows in a single-file case), the tail limit after."""
+        lowered = self._import_limit
+        if lowered == self._stream_limit:
+            yield
+            return
+        self.con.execute(f"SET memory_limit = '{self._stream_limit}'")
+        try:
+            yield
+        finally:
+            try:
+                self.con.execute(f"SET memory_limit = '{lowered}'")
+            except duckdb.Error:  # what is pinned cannot go now: it goes as it is unpinned
+                pass
+
+    def import_tail_memory(self, lower: bool = True) -> None:
+        """A file's packets are in: lower DuckDB's limit to IMPORT_TAIL_MEMORY_LIMIT for the rest of its import
+        (DuckDB lets go of what it holds past it: the RSS the later steps' Python arrays add to stays under
+        1 GiB). Left alone while other files import side by side (their packets may still be streaming);
+        the next file's importing() puts the streaming limit back, as does `lower=False` (before a step that
+        may need it: SQL over every packet, flows derived in SQL)."""
+        if not lower:
+            if self._tail_limit is not None and self._import_limit != self._stream_limit:
+                self._import_limit = self._stream_limit
+                self.con.execute(f"SET memory_limit = '{self._stream_limit}'")
+            return
+        if self._tail_limit is None or self._importing != 1 or self._import_limit == self._tail_limit:
+            return
+        self._import_limit = self._tail_limit
+        try:
+            self.con.execute(f"SET memory_limit = '{self._tail_limit}'")
+        except duckdb.Error:  # what is pinned cannot go now: it goes as it is unpinned
+            pass
 
     def _needs_recovery(self) -> bool:
         try:
@@ -637,6 +685,10 @@ class Case:
         into the file's transaction itself (one commit for the file). `capture_id` is the id to take
         (files imported side by side get theirs in file order), else the next free one.
         """
+        if self._tail_limit is not None and self._importing == 0 and self._import_limit != self._stream_limit:
+            self._import_limit = self._stream_limit  # the last file lowered it for its tail
+            self.con.execute(f"SET memory_limit = '{self._stream_limit}'")
+        self._importing += 1
         self.con.execute("BEGIN TRANSACTION")
         stage: lake.Stage | None = None
         self._doomed = []
@@ -684,6 +736,8 @@ class Case:
                 for table in ("packet_rows", "flows"):  # what the bulk connection committed for this file
                     self.bulk.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": cid}).fetchall()
             raise
+        finally:
+            self._importing -= 1
 
     def finish_lake_commit(self) -> None:
         """After a COMMIT that dropped lake parts from lake_parts (forensics.store.lake_prune): delete their files."""
