@@ -46,6 +46,37 @@ def case_database(path: str | Path) -> Path:
     return path / "case.duckdb" if path.is_dir() else path
 
 
+# FORENSICS_FULL_CORPUS=1: corpus loops run on every file they select (the long run, bench/README.md);
+# otherwise on corpus_sample() of it.
+FULL_CORPUS = os.environ.get("FORENSICS_FULL_CORPUS") == "1"
+
+
+def corpus_features(row: dict) -> set[str]:
+    """What a MANIFEST row exercises: its container format, each link type, each category tag."""
+    feats = {"format:" + row["format"].split(" (")[0].split(" sections")[0]}
+    feats |= {"link:" + link.split(" [")[0] for link in row["link_types"].split(",") if link}
+    feats |= {"idbs:" + link.split(" [")[1] for link in row["link_types"].split(",") if " [" in link}
+    feats |= {"cat:" + c for c in row["categories"].split(";") if c}
+    return feats
+
+
+def corpus_sample(rows: list[dict], per_feature: int = 1) -> list[dict]:
+    """A deterministic, representative subset of MANIFEST rows, in their given order: smallest file first,
+    a row is kept while it brings a feature (corpus_features) seen fewer than `per_feature` times. Every
+    format, link type and category among `rows` stays covered. All rows under FORENSICS_FULL_CORPUS=1."""
+    if FULL_CORPUS:
+        return list(rows)
+    seen: dict[str, int] = {}
+    keep: set[int] = set()
+    for i, row in sorted(enumerate(rows), key=lambda ir: (int(ir[1]["size_bytes"]), ir[1]["path"])):
+        feats = corpus_features(row)
+        if any(seen.get(f, 0) < per_feature for f in feats):
+            keep.add(i)
+            for f in feats:
+                seen[f] = seen.get(f, 0) + 1
+    return [row for i, row in enumerate(rows) if i in keep]
+
+
 @pytest.fixture
 def case(tmp_path):
     from forensics.store import Case

@@ -12,6 +12,7 @@ from carve_helpers import capture_id, source, tcpdump
 
 from forensics.carve import read_records, select_packets
 from forensics.packetview import dump_lines, tcp_flags_text
+from tests.inprocess import cli
 
 pytestmark = pytest.mark.oracle
 
@@ -34,6 +35,7 @@ def test_tcp_flag_letters():
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
+    """The real process, for exit codes and one-line errors (answers are checked in-process: cli)."""
     code = "import sys; sys.argv[0] = 'forensics'; from forensics.cli import main; main()"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
 
@@ -52,13 +54,13 @@ def test_cli_read_file_equals_case_and_tcpdump(tmp_path):
     with Case.open(db) as c:
         import_paths(c, [str(src)])
     for extra in ([], ["--filter", "tcp dst port 445", "-X"], ["-e", "-v", "-c", "30", "-tttt"]):
-        from_file = _cli("packets", "-r", str(src), *extra)
-        from_case = _cli("packets", "--db", db, *extra)
+        from_file = cli("packets", "-r", str(src), *extra)
+        from_case = cli("packets", "--db", db, *extra)
         assert from_file.returncode == 0 and from_case.returncode == 0, from_file.stderr + from_case.stderr
         assert from_file.stdout == from_case.stdout and from_file.stdout
         assert from_file.stderr == ""  # no progress when not on a terminal
     # the whole file's -X output is tcpdump's, byte for byte (SMB over 445 is named by tcpdump after the length)
-    ours = _cli("packets", "-r", str(src), "-X", "--filter", "tcp dst port 445", "-c", "25").stdout.splitlines()
+    ours = cli("packets", "-r", str(src), "-X", "--filter", "tcp dst port 445", "-c", "25").stdout.splitlines()
     theirs = _tcpdump_text("-X", "-r", str(src), "-c", "25", "tcp dst port 445").splitlines()
     assert [x for x in ours if x.startswith("\t")] == [x for x in theirs if x.startswith("\t")]
     assert len(ours) == len(theirs)
@@ -72,7 +74,7 @@ def test_cli_read_file_shows_every_packet_of_a_long_capture(tmp_path):
     frames = [pad60(eth(ETH_IPV4, ipv4("10.0.0.1", "10.0.0.2", 17, d))) for d in datagrams]
     path = tmp_path / "long.pcap"
     path.write_bytes(pcap_file([(1700000000 + i / 1000, f) for i, f in enumerate(frames)]))
-    ours = _cli("packets", "-r", str(path))
+    ours = cli("packets", "-r", str(path))
     assert ours.returncode == 0, ours.stderr
     assert ours.stdout == _tcpdump_text("-r", str(path))
     assert len(ours.stdout.splitlines()) == 2500
@@ -81,11 +83,11 @@ def test_cli_read_file_shows_every_packet_of_a_long_capture(tmp_path):
 def test_cli_count_json_and_errors(tmp_path):
     src = source("pcap")
     for expr in ("tcp dst port 445", "arp or udp"):
-        out = _cli("packets", "-r", str(src), "--filter", expr, "--count")
+        out = cli("packets", "-r", str(src), "--filter", expr, "--count")
         assert out.returncode == 0, out.stderr
         want = tcpdump("-r", str(src), "--count", expr).stdout.decode().split()[0]
         assert out.stdout.strip() == f"{want} packets"
-    out = _cli("packets", "-r", str(src), "-c", "2", "--json", "-xx")
+    out = cli("packets", "-r", str(src), "-c", "2", "--json", "-xx")
     rows = json.loads(out.stdout)
     assert len(rows) == 2 and all(len(r["data_hex"]) == 2 * r["caplen"] for r in rows)
     assert rows[0]["summary"] == _tcpdump_text("-r", str(src), "-c", "1").splitlines()[0]

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from tests import builders as b
+from tests.inprocess import cli
 
 
 def forensics(*args):
@@ -25,9 +26,9 @@ def test_carve_wannacry_row(tmp_path):
     cap = tmp_path / "c.pcap"
     cap.write_bytes(b.pcap_file(frames))
     db = tmp_path / "c.duckdb"
-    assert forensics("import", "--quiet", "--db", str(db), str(cap)).returncode == 0
+    assert cli("import", "--quiet", "--db", str(db), str(cap)).returncode == 0
     out = tmp_path / "row1.pcap"
-    run = forensics("carve", "--db", str(db), "--report", "wannacry", "--item", "1", "-w", str(out))
+    run = cli("carve", "--db", str(db), "--report", "wannacry", "--item", "1", "-w", str(out))
     assert run.returncode == 0, run.stderr
     assert "dst host 8.8.8.8" in run.stderr and "dst port 445" in run.stderr
     lines = subprocess.run(["tcpdump", "-nn", "-r", str(out)], capture_output=True, text=True).stdout.splitlines()
@@ -51,7 +52,7 @@ def _case(tmp_path):
     cap = tmp_path / "c.pcap"
     cap.write_bytes(b.pcap_file(frames))
     db = tmp_path / "c.duckdb"
-    assert forensics("import", "--quiet", "--db", str(db), str(cap)).returncode == 0
+    assert cli("import", "--quiet", "--db", str(db), str(cap)).returncode == 0
     return db, frames
 
 
@@ -66,18 +67,18 @@ def test_carve_report_takes_the_report_options(tmp_path):
     base = ["carve", "--db", str(db), "--report", "wannacry", "--item", "1", "-w", str(out)]
     # a window that leaves out the 8.8.8.8 sweep: row 1 is now 1.1.1.1, and only packets inside the window
     # (1 s bins, so that the window is not widened to the default 5-minute bin's boundaries)
-    run = forensics(*base, "--from", "2023-11-14T22:13:29Z", "--to", "2023-11-14T22:13:31Z", "--bin", "1")
+    run = cli(*base, "--from", "2023-11-14T22:13:29Z", "--to", "2023-11-14T22:13:31Z", "--bin", "1")
     assert run.returncode == 0, run.stderr
     lines = _carved(out)
     assert len(lines) == 1 and "1.1.1.1.445" in lines[0]  # t+10 only: t+11 is at the window's end
     # --filter selects the report's flows as in `report --filter`, and the packets
-    run = forensics(*base, "--filter", "dst host 1.1.1.1")
+    run = cli(*base, "--filter", "dst host 1.1.1.1")
     assert run.returncode == 0, run.stderr
     assert len(_carved(out)) == 2 and all("1.1.1.1.445" in ln for ln in _carved(out))
     # -p app=NAME with an application from --config: row 1 is the tcp/443 traffic
     cfg = tmp_path / "alt.toml"
     cfg.write_text('[applications]\nweb = "tcp 443"\n')
-    run = forensics(*base, "-p", "app=web", "--config", str(cfg))
+    run = cli(*base, "-p", "app=web", "--config", str(cfg))
     assert run.returncode == 0, run.stderr
     assert "dst port 443" in run.stderr
     carved = out.read_bytes()[24:]

@@ -11,6 +11,7 @@ import pytest
 from builders import pcap_file
 
 from tests.checks.checkgen import T0, epoch, spread, syn_frame
+from tests.inprocess import cli
 
 VICTIM = "10.0.0.5"
 
@@ -31,13 +32,13 @@ def flooded(tmp_path_factory):
     pcap = folder / "flood.pcap"
     pcap.write_bytes(pcap_file(sorted(recs, key=lambda r: r[0])))
     db = folder / "case.duckdb"
-    assert forensics("import", "--quiet", "--db", str(db), str(pcap)).returncode == 0
+    assert cli("import", "--quiet", "--db", str(db), str(pcap)).returncode == 0
     return folder, pcap, db
 
 
 def test_check_json_envelope_and_alerts_listing(flooded):
     folder, pcap, db = flooded
-    run = forensics("check", "syn_flood", "--db", str(db), "--param", "syn_flood.home_pps=1", "--json")
+    run = cli("check", "syn_flood", "--db", str(db), "--param", "syn_flood.home_pps=1", "--json")
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)["response"]["result"]["data"]
     assert json.loads(run.stdout)["response"]["status"] == "succ"
@@ -46,14 +47,14 @@ def test_check_json_envelope_and_alerts_listing(flooded):
         ("syn_flood", VICTIM, "2026-03-10T12:00:00Z", "2026-03-10T12:01:00Z", "pps")
     assert alert["value"] == pytest.approx(75 / 30) and alert["threshold"] == 1.0
     assert data["checks"][0]["params"]["home_pps"] == 1.0
-    again = json.loads(forensics("check", "syn_flood", "--db", str(db), "--param", "syn_flood.home_pps=1",
+    again = json.loads(cli("check", "syn_flood", "--db", str(db), "--param", "syn_flood.home_pps=1",
                                  "--json").stdout)["response"]["result"]["data"]["alerts"]
-    listed = json.loads(forensics("alerts", "--db", str(db), "--json").stdout)["response"]["result"]["data"]
+    listed = json.loads(cli("alerts", "--db", str(db), "--json").stdout)["response"]["result"]["data"]
     assert [a["id"] for a in listed["alerts"]] == [again[0]["id"]]  # re-running replaced, not added
-    assert json.loads(forensics("alerts", "--db", str(db), "--entity", "10.9.9.9", "--json").stdout)[
+    assert json.loads(cli("alerts", "--db", str(db), "--entity", "10.9.9.9", "--json").stdout)[
         "response"]["result"]["data"]["alerts"] == []
     page = folder / "alerts.html"
-    assert forensics("alerts", "--db", str(db), "-o", str(page)).returncode == 0
+    assert cli("alerts", "--db", str(db), "-o", str(page)).returncode == 0
     html = page.read_text()
     assert f"forensics carve --alert {again[0]['id']}" in html and "tcp[tcpflags] &amp; (tcp-syn|tcp-ack)" in html
     assert "http://" not in html and "https://" not in html
@@ -61,16 +62,16 @@ def test_check_json_envelope_and_alerts_listing(flooded):
 
 def test_packets_and_carve_alert_match_tcpdump(flooded):
     folder, pcap, db = flooded
-    alert = json.loads(forensics("alerts", "--db", str(db), "--json").stdout)["response"]["result"]["data"]["alerts"][0]
+    alert = json.loads(cli("alerts", "--db", str(db), "--json").stdout)["response"]["result"]["data"]["alerts"][0]
     lo, hi = epoch(T0), epoch(T0 + dt.timedelta(minutes=1))
     dump = subprocess.run(["tcpdump", "-nn", "-tt", "-r", str(pcap), alert["evidence"]], capture_output=True,
                           text=True, check=True).stdout.splitlines()
     expected = sum(1 for line in dump if lo <= float(line.split()[0]) < hi)
     assert expected == 135
-    counted = forensics("packets", "--db", str(db), "--alert", str(alert["id"]), "--count", "--json")
+    counted = cli("packets", "--db", str(db), "--alert", str(alert["id"]), "--count", "--json")
     assert json.loads(counted.stdout) == {"packets": expected}
     out = folder / "alert.pcap"
-    carved = forensics("carve", "--db", str(db), "--alert", str(alert["id"]), "-w", str(out))
+    carved = cli("carve", "--db", str(db), "--alert", str(alert["id"]), "-w", str(out))
     assert carved.returncode == 0, carved.stderr
     again = subprocess.run(["tcpdump", "-nn", "-r", str(out)], capture_output=True, text=True, check=True)
     assert len(again.stdout.splitlines()) == expected
@@ -86,6 +87,6 @@ def test_errors_are_one_line_with_exit_2(flooded):
 
 
 def test_check_list(flooded):
-    run = forensics("check", "--list", "--json")
+    run = cli("check", "--list", "--json")
     names = {c["name"] for c in json.loads(run.stdout)["checks"]}
     assert {"syn_flood", "host_sweep", "after_hours"} <= names

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests import builders as b
+from tests.inprocess import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 # the corpus sits at ../shared beside the checkout (or beside the folder of worktrees)
@@ -40,7 +41,7 @@ def forensics(*args):
 
 def imported(folder: Path, *captures: Path) -> Path:
     db = folder / "case.duckdb"
-    run = forensics("import", "--quiet", "--db", str(db), *map(str, captures))
+    run = cli("import", "--quiet", "--db", str(db), *map(str, captures))  # in-process: only the case matters
     assert run.returncode == 0, run.stderr
     return db
 
@@ -127,7 +128,7 @@ def test_count_sort_filter_window_and_formats(tmp_path):
     ip_bytes = {src: 20 + 20 + size for src, size in sizes}
 
     def listed(*args):
-        run = forensics("flows", "--db", str(db), "--json", *args)
+        run = cli("flows", "--db", str(db), "--json", *args)
         assert run.returncode == 0, run.stderr
         return [(r["src_ip"], r["bytes"]) for r in json.loads(run.stdout)]
 
@@ -138,10 +139,10 @@ def test_count_sort_filter_window_and_formats(tmp_path):
     assert listed("--filter", "tcp[tcpflags] & tcp-ack != 0") == []
     assert listed("--from", "2023-11-14T22:13:24Z", "--to", "2023-11-14T22:13:28Z") == \
         [(s, ip_bytes[s]) for s in ("10.1.0.3", "10.1.0.4")]  # first seen in [from, to)
-    csv_out = forensics("flows", "--db", str(db), "--csv", "-c", "2").stdout.splitlines()
+    csv_out = cli("flows", "--db", str(db), "--csv", "-c", "2").stdout.splitlines()
     assert csv_out[0].startswith("flow_id,source,") and len(csv_out) == 3
     assert "10.1.0.1" in csv_out[1] and ",pcap," in csv_out[1]
-    table = forensics("flows", "--db", str(db), "-c", "2").stdout.splitlines()
+    table = cli("flows", "--db", str(db), "-c", "2").stdout.splitlines()
     assert len(table) == 1 + 2 + 2 and table[3].startswith("Summary: total flows: 2,")
 
 

@@ -18,7 +18,7 @@ from forensics.ingest import import_paths
 from forensics.store import Case
 from forensics.store.info import case_info
 from tests import builders as b
-from tests.conftest import corpus_path, corpus_rows
+from tests.conftest import corpus_path, corpus_rows, corpus_sample
 
 GATEWAY, ATTACKER, VICTIM = "00:00:5e:00:01:01", "de:ad:be:ef:00:01", "00:11:22:33:44:55"
 
@@ -99,13 +99,15 @@ def test_spoofing_shows_as_ip_to_mac_changes(tmp_path):
 
 
 def _arp_captures() -> list[str]:
-    out, seen = [], set()
+    """Ethernet captures up to 3000 packets, one per content; corpus_sample of them (all of them under
+    FORENSICS_FULL_CORPUS=1)."""
+    rows, seen = [], set()
     for row in corpus_rows():
         if (row["link_types"].startswith("ether(1)") and row["packets_capinfos"].isdigit()
                 and 0 < int(row["packets_capinfos"]) <= 3000 and row["sha256"] not in seen):
             seen.add(row["sha256"])
-            out.append(corpus_path(row))
-    return out
+            rows.append(row)
+    return [corpus_path(row) for row in corpus_sample(rows)]
 
 
 @pytest.mark.oracle

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests import builders as b
+from tests.inprocess import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = 1700000000.0
@@ -41,7 +42,7 @@ def db(tmp_path_factory):
     # home is only 192.168.1.5/32 in this case, so is_home must follow the config, not the built-in ranges
     (folder / "forensics.toml").write_text('[home]\nnetworks = ["192.168.1.5/32"]\n[subnetworks]\nlab = "1.1.1.0/24"\n')
     path = folder / "case.duckdb"
-    assert forensics("import", "--quiet", "--db", str(path), str(folder / "a.pcap")).returncode == 0
+    assert cli("import", "--quiet", "--db", str(path), str(folder / "a.pcap")).returncode == 0
     return path
 
 
@@ -57,7 +58,7 @@ def expected_per_source():
 
 
 def test_json_rows_with_report_macros_and_config(db):
-    run = forensics("sql", "--db", str(db), "--json", PER_SOURCE)
+    run = cli("sql", "--db", str(db), "--json", PER_SOURCE)
     assert run.returncode == 0, run.stderr
     rows = json.loads(run.stdout)
     assert {r["src"]: (r["packets"], r["ip_bytes"], r["home"]) for r in rows} == expected_per_source()
@@ -71,7 +72,7 @@ def test_table_is_printed_when_piped_and_csv_parses(db):
     assert set(lines[1]) <= {"-", " "} and lines[-1] == f"({len(TRAFFIC)} rows)"
     table = {ln.split()[0]: ln.split()[1:] for ln in lines[2:-1]}
     assert {k: (int(v[0]), int(v[1]), v[2] == "true") for k, v in table.items()} == expected_per_source()
-    out = forensics("sql", "--db", str(db), "--csv", PER_SOURCE)
+    out = cli("sql", "--db", str(db), "--csv", PER_SOURCE)
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert {r["src"]: (int(r["packets"]), int(r["ip_bytes"]), r["home"] == "true") for r in rows} == \
         expected_per_source()
@@ -80,7 +81,7 @@ def test_table_is_printed_when_piped_and_csv_parses(db):
 def test_sql_from_a_file_and_from_stdin(db, tmp_path):
     query = "SELECT count(*) AS n FROM _nets WHERE kind = 'subnetwork' AND in_net(ipv4('1.1.1.7'), kind, name)"
     (tmp_path / "q.sql").write_text("-- a comment\n" + query + ";\n")
-    from_file = forensics("sql", "--db", str(db), "--json", "-f", str(tmp_path / "q.sql"))
+    from_file = cli("sql", "--db", str(db), "--json", "-f", str(tmp_path / "q.sql"))
     from_stdin = forensics("sql", "--db", str(db), "--json", stdin=query)
     assert json.loads(from_file.stdout) == json.loads(from_stdin.stdout) == [{"n": 1}]
     several = forensics("sql", "--db", str(db), "--json", stdin="CREATE TEMP TABLE t AS SELECT 41 AS x; "
@@ -89,7 +90,7 @@ def test_sql_from_a_file_and_from_stdin(db, tmp_path):
 
 
 def test_timestamps_are_iso_utc_with_z(db):
-    run = forensics("sql", "--db", str(db), "--json", "SELECT min(ts) AS t FROM packets")
+    run = cli("sql", "--db", str(db), "--json", "SELECT min(ts) AS t FROM packets")
     assert json.loads(run.stdout) == [{"t": "2023-11-14T22:13:20Z"}]  # T0 = 1700000000 s
 
 

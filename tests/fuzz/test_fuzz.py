@@ -1,4 +1,4 @@
-"""Fuzz: a few hundred seeded mutants of corpus files (pcap, pcapng, NetFlow v5/v9, IPFIX, sFlow, gzip,
+"""Fuzz: 150 seeded mutants (FORENSICS_FUZZ_COUNT) of corpus files (pcap, pcapng, NetFlow v5/v9, IPFIX, sFlow, gzip,
 bare export datagrams), each imported in a child process. Every one must end with exit code 0, 1 or 2
 and a one-line message, never an escaped exception; the children stay under 1 GiB; a truncated capture
 keeps exactly the whole records before the cut. Every mutant that ever failed is kept in
@@ -22,13 +22,14 @@ from tests.fuzz.mutate import mutants, whole_before
 from tests.fuzz.run import MAX_RSS_KB, REGRESSIONS, ROOT, problems, run_files, run_mutants
 
 SEED = int(os.environ.get("FORENSICS_FUZZ_SEED", "20261202"))
-COUNT = 300
+# The suite's share; FORENSICS_FUZZ_COUNT=300 (or more) is the longer run (bench/README.md).
+COUNT = int(os.environ.get("FORENSICS_FUZZ_COUNT", "150"))
 
 
 def test_mutants_are_handled(tmp_path, monkeypatch):
     monkeypatch.setenv("FUZZ_FILE_TIMEOUT", "60")
     ms = mutants(SEED, COUNT)
-    assert sum(1 for m in ms if m.expect_packets) >= 10  # the truncation check has something to check
+    assert sum(1 for m in ms if m.expect_packets) >= 5  # the truncation check has something to check
     failures, peak = run_mutants(ms, tmp_path)
     report = "\n".join(f"{m.name}: {'; '.join(why)}" for m, why in failures)
     assert not failures, f"seed {SEED}:\n{report}"

@@ -9,7 +9,7 @@ import pytest
 
 from forensics.ingest import ImportOptions, _plan, import_paths
 from forensics.store import Case
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, FULL_CORPUS, corpus_path, corpus_rows, corpus_sample
 
 # Every table of the case, with the columns that say when (not what) left out.
 TABLES = {
@@ -36,11 +36,25 @@ def _import(db, paths, workers: int) -> list:
     return [(f.path, f.status, f.capture_id, f.packets, f.flows, f.flow_records, f.message) for f in summary.files]
 
 
+def _corpus_folder(tmp_path):
+    """A folder of corpus_sample()'s files under their corpus paths (the corpus itself under
+    FORENSICS_FULL_CORPUS=1)."""
+    if FULL_CORPUS:
+        return CORPUS / "files", 100
+    rows = corpus_sample(corpus_rows())
+    folder = tmp_path / "files"
+    for row in rows:
+        dest = tmp_path / row["path"]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(corpus_path(row), dest)
+    return folder, len(rows) - 1
+
+
 def test_corpus_folder_side_by_side_equals_one_at_a_time(tmp_path):
-    folder = CORPUS / "files"
+    folder, at_least = _corpus_folder(tmp_path)
     results = {w: _import(tmp_path / f"w{w}.duckdb", [folder], w) for w in (1, 2)}
     assert results[2] == results[1]
-    assert len(results[1]) > 100
+    assert len(results[1]) > at_least
     assert _snapshot(tmp_path / "w2.duckdb") == _snapshot(tmp_path / "w1.duckdb")
     groups = _plan(sorted(str(p) for p in folder.rglob("*") if p.is_file()), ImportOptions(workers=2))
     assert max(len(g) for g in groups) > 10  # most of the corpus really went side by side
@@ -96,11 +110,11 @@ def test_many_small_files_get_ids_in_file_order(tmp_path):
 
     folder = tmp_path / "many"
     folder.mkdir()
-    n = 300
+    n = 300 if FULL_CORPUS else 60
     for i in range(n):
         pkt = b.eth(0x0800, b.ipv4("10.0.0.1", "10.0.0.2", 17, b.udp(1000 + i, 53, b"x" * (i % 7))))
         (folder / f"{i:04d}.pcap").write_bytes(b.pcap_file([(1_700_000_000 + i, pkt), (1_700_000_001 + i, pkt)]))
-    (folder / "0150.pcap").write_bytes(b"")  # an empty file in the middle takes no id
+    (folder / f"{n // 2:04d}.pcap").write_bytes(b"")  # an empty file in the middle takes no id
     got = _import(tmp_path / "c.duckdb", [folder], 2)
     assert [r[1] for r in got].count("rejected") == 1
     stored = [r for r in got if r[1] == "imported"]

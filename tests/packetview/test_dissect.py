@@ -17,6 +17,7 @@ import pytest
 from view_helpers import CORPUS
 
 from forensics.errors import SourceMissingError, UsageError
+from tests.inprocess import cli
 
 TSHARK = shutil.which("tshark")
 pytestmark = pytest.mark.oracle
@@ -270,7 +271,7 @@ def test_cli_exit_codes_partial_and_limit(tmp_path):
         copies.append(tmp_path / Path(n).name)
         shutil.copy(CORPUS / n, copies[-1])
     db = str(tmp_path / "case.duckdb")
-    assert forensics("import", "--quiet", "--db", db, *map(str, copies), cwd=tmp_path).returncode == 0
+    assert cli("import", "--quiet", "--db", db, *map(str, copies)).returncode == 0  # the case; then the process
     over = forensics("packets", "--db", db, "--dissect", "--dissect-limit", "5", cwd=tmp_path)
     assert over.returncode == 2 and over.stdout == ""
     assert over.stderr.count("\n") == 1 and "46 packets selected, more than the limit of 5" in over.stderr

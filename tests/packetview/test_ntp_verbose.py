@@ -5,11 +5,9 @@ messages shorter than their kind ('(invalid)')."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
+from tests.inprocess import cli
 from tests.packetview.view_helpers import CORPUS, manifest, tcpdump_lines
 
 
@@ -25,8 +23,7 @@ def test_ntp_verbose_equals_tcpdump(flag):
     fields = 0
     for path in paths:
         theirs = tcpdump_lines(CORPUS / path, flag, "udp port 123", count=100000)
-        run = subprocess.run([sys.executable, "-m", "forensics", "packets", flag, "-r", str(CORPUS / path),
-                              "--filter", "udp port 123"], capture_output=True, text=True)
+        run = cli("packets", flag, "-r", str(CORPUS / path), "--filter", "udp port 123")
         assert run.returncode == 0, run.stderr
         ours = _entries(run.stdout)
         assert ours == theirs, path

@@ -1,9 +1,9 @@
 """The case's link-layer columns (MAC addresses, ARP) equal tshark's on real corpus captures.
 
 tshark is the oracle: eth.src/eth.dst (sll.src.eth for Linux cooked captures), arp.opcode and the ARP sender and
-target addresses, frame by frame, for every small Ethernet/SLL capture of the corpus that holds ARP and a handful
-of others. Fields are compared for the outermost header only (tshark also shows Ethernet and ARP inside
-tunnels, which the decoder does not open).
+target addresses, frame by frame, for the small Ethernet/SLL captures of the corpus (corpus_sample of them) that
+hold ARP and a handful of others. Fields are compared for the outermost header only (tshark also shows Ethernet
+and ARP inside tunnels, which the decoder does not open).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from forensics.ingest import import_paths
 from forensics.store import Case
-from tests.conftest import corpus_path, corpus_rows
+from tests.conftest import corpus_path, corpus_rows, corpus_sample
 
 pytestmark = pytest.mark.oracle
 
@@ -25,15 +25,17 @@ _LINK = {"eth", "ethertype", "vlan", "ieee8021ad", "sll", "llc", "snap"}
 
 
 def _small_link_captures() -> list[str]:
-    out, seen = [], set()
+    """Ethernet/SLL captures up to 3000 packets, one per content: corpus_sample of them (every one under
+    FORENSICS_FULL_CORPUS=1)."""
+    rows, seen = [], set()
     for row in corpus_rows():
         lt = row["link_types"].split(" [")[0]
         if (row["format"].startswith(("pcap", "pcapng")) and lt in ("ether(1)", "linux-sll(113)", "linux-sll2(276)")
                 and row["packets_capinfos"].isdigit() and 0 < int(row["packets_capinfos"]) <= 3000
                 and row["sha256"] not in seen):
             seen.add(row["sha256"])
-            out.append(str(corpus_path(row).resolve()))
-    return out
+            rows.append(row)
+    return [str(corpus_path(row).resolve()) for row in corpus_sample(rows)]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,8 @@ def imported(tmp_path_factory):
     import_paths(case, paths)
     arp = {p for (p,) in case.con.execute("SELECT DISTINCT c.path FROM packets p JOIN captures c USING (capture_id) "
                                           "WHERE p.arp_op IS NOT NULL").fetchall()}
-    others = [p for p in sorted(set(paths) - arp)][::7][:8]
+    rest = sorted(set(paths) - arp)
+    others = rest[::max(1, len(rest) // 8)][:8]
     yield case, sorted(arp), others
     case.close()
 

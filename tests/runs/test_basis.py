@@ -23,6 +23,7 @@ from forensics.reports import run_report
 from forensics.store import Case
 from tests import builders as b
 from tests.conftest import ROOT, copy_case
+from tests.inprocess import cli
 
 T0 = 1_473_163_200.0  # 2016-09-06T12:00:00Z
 BIN = 300
@@ -38,6 +39,12 @@ EXPORT_AT = T0 + 3600 + 900  # v5 records of 13:00-13:15, an hour without packet
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    """In-process (tests.inprocess.cli): these tests check what the commands answer and store."""
+    return cli(*args)
+
+
+def process(*args: str) -> subprocess.CompletedProcess:
+    """The real process: its exit code and stderr line."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("FORENSICS_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "forensics", *args], capture_output=True, text=True, env=env,
@@ -214,5 +221,5 @@ def test_basis_in_json_and_stored_runs_keep_bases_apart(basis_case, tmp_path):
     assert bin_rows and {r[-1] for r in bin_rows} == {"packet-time"}  # no row for a bin without packets held
     listed = json.loads(run("runs", "attributes", "--db", str(db), "--json").stdout)["runs"]
     assert [r["basis"] for r in listed] == ["packets", "flows", "auto", "flows"]
-    bad = run("report", *args, "--basis", "bytes")
+    bad = process("report", *args, "--basis", "bytes")
     assert bad.returncode == 2 and "--basis 'bytes'" in bad.stdout + bad.stderr

@@ -15,6 +15,7 @@ from forensics.config import load_config
 from forensics.store import Case
 from tests import builders as b
 from tests.conftest import CORPUS, ROOT
+from tests.inprocess import cli
 
 T0 = 1_473_163_200.0  # 2016-09-06T12:00:00Z (a float: builders read an int as nanoseconds)
 BINS = 8  # 5-minute bins of traffic
@@ -24,6 +25,7 @@ FLOWS_CUT = "2016-09-06T12:10:00Z"  # bins 0-1 lose their flows too
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    """The real process: for exit codes and stderr lines (the success paths below run in-process: cli)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("FORENSICS_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "forensics", *args], capture_output=True, text=True, env=env,
@@ -61,13 +63,13 @@ def case(tmp_path):
     cap = tmp_path / "a.pcap"
     cap.write_bytes(_capture())
     db = tmp_path / "case.duckdb"
-    proc = run("import", "--db", str(db), "-q", str(cap))
+    proc = cli("import", "--db", str(db), "-q", str(cap))
     assert proc.returncode == 0, proc.stderr
     return db
 
 
 def _report(db, name: str, *args: str, command: str = "report") -> dict:
-    proc = run(command, name, "--db", str(db), "--json", *WINDOW, *args)
+    proc = cli(command, name, "--db", str(db), "--json", *WINDOW, *args)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)["response"]["result"]["data"]["data"]
 
@@ -91,7 +93,7 @@ def _sizes(db) -> list[tuple[str, int]]:
 
 
 def _retain(db, *args: str) -> dict:
-    proc = run("retain", "--db", str(db), "--json", *args)
+    proc = cli("retain", "--db", str(db), "--json", *args)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 

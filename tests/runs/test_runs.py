@@ -17,11 +17,18 @@ from forensics.store import Case
 from forensics.store import runs as store
 from tests import builders as b
 from tests.conftest import ROOT, copy_case
+from tests.inprocess import cli
 
 T0 = 1_473_163_200.0  # 2016-09-06T12:00:00Z (a float: builders read an int as nanoseconds)
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    """In-process (tests.inprocess.cli): these tests check what the commands answer and store."""
+    return cli(*args)
+
+
+def process(*args: str) -> subprocess.CompletedProcess:
+    """The real process: its exit code and stderr line."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("FORENSICS_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "forensics", *args], capture_output=True, text=True, env=env,
