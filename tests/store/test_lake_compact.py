@@ -80,11 +80,14 @@ def _import(db: Path, files: list[Path], **options: object) -> None:
 @pytest.fixture(scope="module")
 def single(inputs, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("single") / "case.duckdb"
-    layout = os.environ.pop("FORENSICS_LAYOUT", None)  # a single file even when the suite runs on lakes
+    layout = os.environ.get("FORENSICS_LAYOUT")
+    os.environ["FORENSICS_LAYOUT"] = "file"  # a single file (new cases are lakes by default)
     try:
         _import(path, inputs)
     finally:
-        if layout is not None:
+        if layout is None:
+            os.environ.pop("FORENSICS_LAYOUT")
+        else:
             os.environ["FORENSICS_LAYOUT"] = layout
     return path
 
@@ -282,7 +285,7 @@ def test_force_on_a_compacted_case_rewrites_the_shared_files(lake, single, input
     one = tmp_path / "single.duckdb"
     shutil.copy(single, one)
     again = [inputs[2], inputs[6]]  # a small capture, and the three-day one (rows in three days' shared files)
-    monkeypatch.delenv("FORENSICS_LAYOUT", raising=False)
+    monkeypatch.setenv("FORENSICS_LAYOUT", "file")  # new .duckdb paths: single files
     _import(one, again, force=True)
     _import(db, again, force=True)
     expect, result = _everything(one), _everything(db)
@@ -319,7 +322,7 @@ def test_import_compacts_when_many_small_parts_wait_and_the_command_says_so(inpu
     assert run.returncode == 0, run.stderr
     assert '"parts_merged": 0' in run.stdout
     one = tmp_path / "s.duckdb"
-    monkeypatch.delenv("FORENSICS_LAYOUT", raising=False)
+    monkeypatch.setenv("FORENSICS_LAYOUT", "file")  # new .duckdb paths: single files
     _import(one, inputs[:1])
     run = _cli("compact", "--db", str(one))
     assert run.returncode == 2 and "single-file case" in run.stderr and "Traceback" not in run.stderr
