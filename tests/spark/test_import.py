@@ -37,10 +37,10 @@ def test_spark_import_gives_the_local_lake(spark, tmp_path):
     assert not any((tmp_path / "spark" / "_staging").iterdir())
 
 
-def test_single_file_case_is_refused(tmp_path):
+def test_single_file_case_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("FORENSICS_LAYOUT", "file")  # new cases are lakes by default
     with Case.open(tmp_path / "case.duckdb") as case:
-        if case.lake_root is not None:  # FORENSICS_LAYOUT=lake: every case is a lake
-            pytest.skip("no single-file case under FORENSICS_LAYOUT=lake")
+        assert case.lake_root is None
         with pytest.raises(UsageError, match="lake case .* only; convert this one first"):
             spark_import_paths(case, [str(FILES[0])], ImportOptions())
     env = {k: v for k, v in os.environ.items() if k != "FORENSICS_LAYOUT"} | {"PYTHONPATH": str(ROOT)}
