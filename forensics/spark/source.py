@@ -102,12 +102,11 @@ def read_table(spark: object, con: duckdb.DuckDBPyConnection, case_path: str, ta
     shared = [p for p in paths if Path(p).is_relative_to(shared_base)]
     own = [p for p in paths if p not in set(shared)] or ([] if shared else [str(base / EMPTY_PART)])
     frames = []
-    if own:
-        frame = spark.read.option("basePath", str(base)).parquet(*own)
-        frames.append(frame.withColumn("capture_id", frame["capture_id"].cast("int")).selectExpr(*view_sql(columns)))
-    if shared:
-        frame = spark.read.option("basePath", str(shared_base)).parquet(*shared)
-        frames.append(frame.withColumn("capture_id", frame["capture_id"].cast("int")).selectExpr(*view_sql(columns)))
+    for root, files in ((base, own), (shared_base, shared)):
+        if files:
+            frame = spark.read.option("basePath", str(root)).parquet(*files)
+            frames.append(frame.withColumn("capture_id", frame["capture_id"].cast("int"))
+                          .selectExpr(*view_sql(columns)))
     out = frames[0]
     for more in frames[1:]:
         out = out.unionByName(more)
