@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from forensics.cli import interrupts
+from forensics.cli.compact import compact_progress, compaction_line
 from forensics.cli.options import DbOption, EngineOption, JsonFlag, QuietFlag, SparkMasterOption, db_path
 from forensics.cli.progress import Ledger, make_progress
 from forensics.errors import Interrupted, UsageError
@@ -55,8 +56,9 @@ def import_command(
     from forensics.cli.options import check_engine
     from forensics.ingest import ImportOptions, import_paths
     from forensics.store import Case
-    from forensics.store.lake_compact import maybe_compact
+    from forensics.store.lake_compact import auto_parts, maybe_compact
 
+    auto_parts()  # a bad FORENSICS_COMPACT_PARTS is a usage error before anything is imported, not after
     if check_engine(engine, spark_master) == "spark":
         from forensics.spark.import_job import spark_import_paths
         from forensics.store.lake import wants_lake
@@ -74,19 +76,21 @@ def import_command(
     options = ImportOptions(force=force, idle_timeout=idle_timeout, active_timeout=active_timeout, jobs=jobs)
     ledger = Ledger(make_progress(quiet or json_out))
     summary = None
+    compaction = None
     try:
         with Case.open(db_path(db)) as case:
             before = _last_capture_id(case)
             try:
                 summary = run(case, paths, options, ledger)
-                maybe_compact(case)  # a lake with many small captures' parts: merged into shared files
+                # a lake with many small captures' parts: merged into shared files
+                compaction = maybe_compact(case, compact_progress(quiet or json_out))
             except BaseException as exc:
                 if not interrupts.interrupted(exc):
                     raise
                 interrupts.hold()  # a second Ctrl-C must not cut the report of what was kept
                 raise Interrupted(_interrupted_during(case, before, ledger, db_path(db)),
                                   interrupts.exit_code()) from None
-        _print_summary(summary, db_path(db), json_out, quiet)
+        _print_summary(summary, db_path(db), json_out, quiet, compaction)
     except BaseException as exc:
         if isinstance(exc, Interrupted) or not interrupts.interrupted(exc):
             raise
@@ -95,9 +99,9 @@ def import_command(
     raise typer.Exit(summary.exit_code)
 
 
-def _print_summary(summary: ImportSummary, db: str, json_out: bool, quiet: bool) -> None:
+def _print_summary(summary: ImportSummary, db: str, json_out: bool, quiet: bool, compaction: dict | None) -> None:
     if json_out:
-        print(json.dumps(summary.to_dict(), indent=2, default=str))
+        print(json.dumps({**summary.to_dict(), "compaction": compaction}, indent=2, default=str))
         return
     duplicates = [f for f in summary.files if f.status == "duplicate"]
     for f in summary.files:
@@ -122,6 +126,8 @@ def _print_summary(summary: ImportSummary, db: str, json_out: bool, quiet: bool)
         print(f"{t['imported']} imported, {t['duplicates']} already present, {t['partial']} partial, "
               f"{t['rejected']} rejected; {t['packets']:,} packets, {t['flows']:,} flows, "
               f"{t['flow_records']:,} exported flow records -> {db}")
+        if compaction:
+            print(f"compacted: {compaction_line(compaction)}")
 
 
 def _last_capture_id(case: Case) -> int:

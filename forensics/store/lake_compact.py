@@ -25,6 +25,7 @@ import shutil
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,14 +144,16 @@ def _list_part(con: duckdb.DuckDBPyConnection, rel: str, table: str, day: str, d
                                          "hi": hi})
 
 
-def compact(case: object, progress: object | None = None) -> dict:
+def compact(case: object, progress: Callable[[int, int], None] | None = None) -> dict:
     """Merge the parts of every small capture (and under-filled shared files) into shared files, day by day, in
-    one catalog transaction. Counts: parts merged, shared files written, rows moved, files before and after."""
+    one catalog transaction. Counts: parts merged, shared files written, rows moved, files before and after.
+    `progress(parts_done, parts_total)` is called after each shared file is written."""
     root = _root(case)
     con: duckdb.DuckDBPyConnection = case.con  # type: ignore[attr-defined]
     started = time.perf_counter()
     files_before = _count_files(con)
     plan = _plan(con)
+    total = sum(len(inputs) for inputs in plan.values())
     token = f"{os.getpid()}-compact-{uuid.uuid4().hex[:12]}"
     stage = root / STAGING / token
     written: list[tuple[str, str, str, pa.Table, int]] = []  # rel, table, day, data (ts column only), size
@@ -167,7 +170,7 @@ def compact(case: object, progress: object | None = None) -> dict:
                 merged += [item.rel for item in run]
                 rows += len(data)
                 if progress is not None:
-                    progress(len(merged))  # type: ignore[operator]
+                    progress(len(merged), total)
         _publish(con, root, stage, written, merged)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -215,14 +218,14 @@ def auto_parts() -> int:
     return AUTO_PARTS
 
 
-def maybe_compact(case: object) -> dict | None:
+def maybe_compact(case: object, progress: Callable[[int, int], None] | None = None) -> dict | None:
     """compact() when the case is a lake with more than auto_parts() small parts waiting (the end of an import)."""
     if getattr(case, "lake_root", None) is None:
         return None
     limit = auto_parts()
     if limit == 0 or small_parts(case.con) <= limit:  # type: ignore[attr-defined]
         return None
-    return compact(case)
+    return compact(case, progress)
 
 
 def drop_capture(con: duckdb.DuckDBPyConnection, root: Path, capture_id: int) -> tuple[list[str], list[str]]:

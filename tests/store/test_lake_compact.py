@@ -5,6 +5,7 @@ a kill -9 at any point of a compaction leaves every row exactly once, retention 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -314,8 +315,11 @@ def test_import_compacts_when_many_small_parts_wait_and_the_command_says_so(inpu
     # The real limits here: every capture is small (under a row group). Over 4 small parts waiting: compacted.
     assert _cli("import", *small[:2], "--db", str(db), "--quiet", FORENSICS_COMPACT_PARTS="4").returncode == 0
     assert len(_own_parts(db)) == 2  # 4 parts: not more than the limit
-    assert _cli("import", *small[2:], "--db", str(db), "--quiet", FORENSICS_COMPACT_PARTS="4").returncode == 0
+    run = _cli("import", *small[2:], "--db", str(db), "--json", FORENSICS_COMPACT_PARTS="4")
+    assert run.returncode == 0, run.stderr
     assert not _own_parts(db)
+    compaction = json.loads(run.stdout)["compaction"]  # the import's JSON says what the compaction did
+    assert compaction["parts_merged"] == 12 and compaction["files_after"] < compaction["files_before"]
     with Case.open(db, read_only=True) as case:
         assert case.con.execute("SELECT count(DISTINCT capture_id) FROM packets").fetchone()[0] == 6
     run = _cli("compact", "--db", str(db), "--json")
@@ -328,3 +332,4 @@ def test_import_compacts_when_many_small_parts_wait_and_the_command_says_so(inpu
     assert run.returncode == 2 and "single-file case" in run.stderr and "Traceback" not in run.stderr
     bad = _cli("import", small[0], "--db", str(tmp_path / "x"), FORENSICS_COMPACT_PARTS="many")
     assert bad.returncode == 2 and "FORENSICS_COMPACT_PARTS" in bad.stderr
+    assert not (tmp_path / "x").exists()  # refused before anything was imported
