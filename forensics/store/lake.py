@@ -96,6 +96,11 @@ def set_search_path(con: duckdb.DuckDBPyConnection, root: str | Path) -> None:
     con.execute("SET GLOBAL parquet_metadata_cache = true")
 
 
+VIEWS_SQL = "schema/lake_views.sql"
+# The second line of a view in lake_views.sql: the shared tree's rows.
+_SHARED_ARM = re.compile(r"\nUNION ALL SELECT \* FROM lake_\w+\('shared/(\w+)/\*/\*\.parquet'\)")
+
+
 def has_shared_rows(root: Path, table_name: str) -> bool:
     """Whether shared/<table>/ holds a file besides its empty part (a compaction wrote shared files)."""
     folder = Path(root) / SHARED / table_name
@@ -124,16 +129,12 @@ def rebuild_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
     con.execute(views_sql(read_sql(VIEWS_SQL), root))
 
 
-VIEWS_SQL = "schema/lake_views.sql"
-# The second line of a view in lake_views.sql: the shared tree's rows.
-_SHARED_ARM = re.compile(r"\nUNION ALL SELECT \* FROM lake_\w+\('shared/(\w+)/\*/\*\.parquet'\)")
-
-
 def views_are_stale(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
     """Whether the catalog's views read another folder than `root` (the case was moved or copied), or leave out
     a shared tree that holds rows now (views made before small captures could share files, or while none did)."""
     rows = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE view_name IN ('packets', 'flows') "
-                            "AND NOT temporary AND schema_name = 'main'").fetchall())
+                            "AND NOT temporary AND schema_name = 'main' AND database_name = current_database()")
+                .fetchall())
     base = str(Path(root).resolve()).replace("'", "''")
     if "packets" not in rows or f"'{base}/packets/" not in rows["packets"]:
         return True
