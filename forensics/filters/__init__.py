@@ -19,7 +19,8 @@ __all__ = ["compile_filter", "explain_filter", "parse_filter"]
 def compile_filter(
     expr: str, table: str = "packets", alias: str | None = None, prefix: str = "f"
 ) -> tuple[str, dict]:
-    """A SQL boolean over `table`'s columns (prefixed `alias.` if given) and its bound parameters.
+    """A SQL WHERE condition over `table`'s columns (prefixed `alias.` if given) and its bound parameters: a row
+    matches when it is TRUE (one that does not may give NULL: never negate or compare the result).
 
     Parameters are named `$<prefix>0`, `$<prefix>1`, ...; pass another prefix to combine two filters in
     one query. An empty expression compiles to `true`. Raises FilterSyntaxError (column + what was

@@ -1,9 +1,18 @@
 """Compile a filter syntax tree to a SQL boolean over the packets or flows table.
 
 Every value from the expression becomes a bound parameter ($f0, $f1, ...); the SQL text is built only
-from fixed fragments and column names, so no expression can change a query's structure. Each primitive
-is wrapped in coalesce(..., false): a packet without the header a primitive tests does not match it,
-and `not` of it does (as in libpcap, where `not port 80` matches ARP).
+from fixed fragments and column names, so no expression can change a query's structure.
+
+A packet without the header a primitive tests does not match it, and `not` of it does (as in libpcap, where
+`not port 80` matches ARP): a primitive over a NULL column is NULL, which must count as false. The result is a
+WHERE condition: a row matches when it is TRUE, and a row that does not match may give FALSE or NULL. So only
+the primitives under an odd number of `not`s are wrapped in coalesce(..., false), where NULL-ness would flip
+the answer; the others are left bare, where DuckDB pushes them into the scan (Parquet row-group statistics
+skip data, and a DuckDB table scan filters while it reads: counts took 25-40% less CPU, bench/lake.py).
+Proof sketch: with E the expression with every primitive coalesced (never NULL) and E' this one, E' is TRUE
+exactly where E is TRUE in a positive position, and FALSE exactly where E is FALSE under a `not`; AND and OR
+keep both properties, NOT swaps them. Callers put it in a WHERE (or a FILTER/CASE WHEN, where NULL is not
+true): never use it as a boolean value that NOT or IS FALSE could read.
 """
 
 from __future__ import annotations
@@ -92,14 +101,15 @@ class SqlBuilder:
         return f"${name}::{cast}" if cast else f"${name}"
 
     # -- tree
-    def node(self, n: Node) -> str:
+    def node(self, n: Node, negated: bool = False) -> str:
+        """SQL for `n`; `negated`: under an odd number of NOTs (there a NULL primitive must read as false)."""
         if isinstance(n, And):
-            return f"({self.node(n.left)} AND {self.node(n.right)})"
+            return f"({self.node(n.left, negated)} AND {self.node(n.right, negated)})"
         if isinstance(n, Or):
-            return f"({self.node(n.left)} OR {self.node(n.right)})"
+            return f"({self.node(n.left, negated)} OR {self.node(n.right, negated)})"
         if isinstance(n, Not):
-            return f"(NOT {self.node(n.operand)})"
-        return f"coalesce({self.prim(n)}, false)"
+            return f"(NOT {self.node(n.operand, not negated)})"
+        return f"coalesce({self.prim(n)}, false)" if negated else self.prim(n)
 
     def prim(self, p: Prim) -> str:
         if self.table == "flows" and p.kind in _FLOW_MISSING:
@@ -294,7 +304,8 @@ def uses_byte_loads(sql: str) -> bool:
 def compile_tree(
     node: Node | None, table: str = "packets", alias: str | None = None, prefix: str = "f"
 ) -> tuple[str, dict]:
-    """SQL boolean expression and its parameters for a parsed filter (None: matches everything)."""
+    """SQL condition and its parameters for a parsed filter (None: matches everything). A WHERE condition: a
+    row matches when it is TRUE; a row that does not may give NULL (see the module's docstring)."""
     builder = SqlBuilder(table, alias, prefix)
     if node is None:
         return "true", {}

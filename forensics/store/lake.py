@@ -24,12 +24,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forensics.errors import UsageError
+from forensics.resources import read_sql
 from forensics.store.lake_layout import (
     CATALOG,
     DAY_COLUMN,
     EMPTY_PART,
     SCHEMAS,
     SHARED,
+    SHARED_EMPTY_PART,
     STAGING,
     TABLES,
     ensure_layout,
@@ -94,10 +96,27 @@ def set_search_path(con: duckdb.DuckDBPyConnection, root: str | Path) -> None:
     con.execute("SET GLOBAL parquet_metadata_cache = true")
 
 
+VIEWS_SQL = "schema/lake_views.sql"
+# The second line of a view in lake_views.sql: the shared tree's rows.
+_SHARED_ARM = re.compile(r"\nUNION ALL SELECT \* FROM lake_\w+\('shared/(\w+)/\*/\*\.parquet'\)")
+
+
+def has_shared_rows(root: Path, table_name: str) -> bool:
+    """Whether shared/<table>/ holds a file besides its empty part (a compaction wrote shared files)."""
+    folder = Path(root) / SHARED / table_name
+    return folder.is_dir() and any(not p.as_posix().endswith(SHARED_EMPTY_PART) for p in folder.glob("*/*.parquet"))
+
+
 def views_sql(text: str, root: Path) -> str:
     """queries/schema/lake_views.sql with the views' globs made absolute under `root`: a connection with file
     access switched off (user checks, `forensics sql`) may still read them through allowed_directories, which
-    matches absolute paths only."""
+    matches absolute paths only. A view's UNION ALL over the shared tree is left out while that tree holds no
+    rows (planning the union of two Parquet scans costs 2-3 ms per query): whatever writes the first shared file
+    (lake_compact) rebuilds the views in its transaction, and an open that finds shared rows under views
+    without them rebuilds them (views_are_stale)."""
+    for table_name in TABLES:
+        if not has_shared_rows(root, table_name):
+            text = _SHARED_ARM.sub(lambda m, t=table_name: "" if m.group(1) == t else m.group(0), text)
     base = str(Path(root).resolve()).replace("'", "''")
     for glob in ("packets/*/*/*.parquet", "flows/*/*/*.parquet", "shared/packets/*/*.parquet",
                  "shared/flows/*/*.parquet"):
@@ -105,15 +124,21 @@ def views_sql(text: str, root: Path) -> str:
     return text
 
 
+def rebuild_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """(Re)create the catalog's views for the case folder `root` as it is now (in the caller's transaction)."""
+    con.execute(views_sql(read_sql(VIEWS_SQL), root))
+
+
 def views_are_stale(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
-    """Whether the catalog's packets view reads another folder than `root` (the case was moved or copied)."""
-    row = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'packets' AND NOT temporary "
-                      "AND schema_name = 'main'").fetchone()
+    """Whether the catalog's views read another folder than `root` (the case was moved or copied), or leave out
+    a shared tree that holds rows now (views made before small captures could share files, or while none did)."""
+    rows = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE view_name IN ('packets', 'flows') "
+                            "AND NOT temporary AND schema_name = 'main' AND database_name = current_database()")
+                .fetchall())
     base = str(Path(root).resolve()).replace("'", "''")
-    if row is None or f"'{base}/packets/" not in row[0]:
+    if "packets" not in rows or f"'{base}/packets/" not in rows["packets"]:
         return True
-    # views made before small captures could share files, on a case that has the shared folder now
-    return (Path(root) / SHARED).is_dir() and f"'{base}/shared/packets/" not in row[0]
+    return any(f"'{base}/shared/{t}/" not in rows.get(t, "") and has_shared_rows(root, t) for t in TABLES)
 
 
 def orphans(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
@@ -403,4 +428,5 @@ def capture_parts(con: duckdb.DuckDBPyConnection, capture_id: int) -> list[str]:
 
 __all__ = ["CATALOG", "LAKE_VIEW_NAMES", "LAYOUTS", "SCHEMAS", "TABLES", "Stage", "capture_parts", "catalog_path",
            "derived_flow_table", "ensure_layout", "is_lake", "new_case_layout", "orphans", "refused_write",
-           "remove_files", "set_search_path", "sweep", "views_are_stale", "views_sql", "wants_lake"]
+           "has_shared_rows", "rebuild_views", "remove_files", "set_search_path", "sweep", "views_are_stale",
+           "views_sql", "wants_lake"]

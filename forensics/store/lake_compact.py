@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from forensics.errors import UsageError
-from forensics.store.lake import remove_files, sql_literal
+from forensics.store.lake import rebuild_views, remove_files, sql_literal
 from forensics.store.lake_layout import (
     DAY_COLUMN,
     ROW_GROUP_ROWS,
@@ -193,6 +193,7 @@ def _publish(con: duckdb.DuckDBPyConnection, root: Path, stage: Path,
             placed.append(rel)
             _list_part(con, rel, table, day, data, size)
         con.execute("DELETE FROM lake_parts WHERE list_contains($p, path)", {"p": merged})
+        rebuild_views(con, root)  # the views read the shared tree once it holds rows (lake.views_sql)
         con.execute("COMMIT")
     except BaseException:
         try:

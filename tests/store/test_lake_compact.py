@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -176,6 +177,32 @@ def test_compaction_answers_row_for_row(lake, single, tmp_path):
             shared = sorted((db / "shared" / table).glob("day=2*/*.parquet"))
             assert shared and all(pq.ParquetFile(f).schema_arrow == SHARED_SCHEMAS[table] for f in shared)
             assert all(pq.ParquetFile(f).metadata.num_rows <= SHARED for f in shared)
+
+
+def _view_sql(db: Path) -> dict[str, str]:
+    with Case.open(db, read_only=True) as case:
+        return dict(case.con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT temporary "
+                                     "AND view_name IN ('packets', 'packet_rows', 'flows')").fetchall())
+
+
+def test_views_read_the_shared_tree_once_it_holds_rows(lake, tmp_path):
+    """No UNION over an empty shared tree (its planning costs milliseconds a query); the compaction that writes
+    shared files brings it in, and an open that finds shared rows under views without the union rebuilds them."""
+    db = _copy(lake, tmp_path)
+    before = _bulk(db)
+    assert not any("shared/" in sql for sql in _view_sql(db).values())
+    with Case.open(db) as case:
+        assert lake_compact.compact(case)["shared_files"] >= 4
+        packets = case.con.execute("SELECT count(*) FROM packets").fetchone()[0]
+    assert packets == len(before["packets"])
+    views = _view_sql(db)
+    assert all(f"'{db.resolve()}/shared/{t}/" in views[v] for v, t in
+               (("packets", "packets"), ("packet_rows", "packets"), ("flows", "flows")))
+    # a catalog whose flows view leaves the shared rows out (made while none were, by another process)
+    con = duckdb.connect(str(db / "case.duckdb"))
+    con.execute(f"CREATE OR REPLACE VIEW flows AS SELECT * FROM lake_flows('{db.resolve()}/flows/*/*/*.parquet')")
+    con.close()
+    assert _bulk(db) == before  # the read-only open rebuilt the views first
 
 
 def test_a_later_compaction_merges_underfilled_shared_files(lake, inputs, tmp_path):
