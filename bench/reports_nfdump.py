@@ -304,6 +304,7 @@ def main() -> None:
     ap.add_argument("--layout", default="file",
                     help="case layout(s) to time, comma-separated: file (single DuckDB file), lake (docs/lake.md); "
                          "default file")
+    ap.add_argument("--only", help="time only the pairs whose name contains one of these comma-separated words")
     ap.add_argument("--no-solo", dest="solo", action="store_false",
                     help="leave out the reports without an nfdump peer (timed alone)")
     args = ap.parse_args()
@@ -365,6 +366,9 @@ def main() -> None:
         ("origin_as (nfdump: srcas + dstas)", "origin_as", {}, None, [
             ("origin_as", [[*stat, "-s", "srcas/bytes"], [*stat, "-s", "dstas/bytes"]], merged_as, asn_only)]),
     ]
+    if args.only:
+        words = [w.strip() for w in args.only.split(",") if w.strip()]
+        pairs = [p for p in pairs if any(w in p[0] for w in words)]
     solo = ["top_ports"] if args.solo else []
     ours_t: dict[tuple[str, str], list[float]] = {}
     ours_c: dict[tuple[str, str], list[float]] = {}

@@ -58,8 +58,11 @@ CREATE OR REPLACE TEMP MACRO is_special(a) AS
     OR a BETWEEN CAST(281472812449792 AS UHUGEINT) AND CAST(281472829227007 AS UHUGEINT)       -- 127.0.0.0/8
     OR a BETWEEN CAST(281473533739008 AS UHUGEINT) AND CAST(281473533804543 AS UHUGEINT)       -- 169.254.0.0/16
     OR a BETWEEN CAST(281474439839744 AS UHUGEINT) AND CAST(281474976710655 AS UHUGEINT)       -- 224/4, 240/4, 255.255.255.255
-    OR (a >> 118) = 1018                                                                       -- fe80::/10
-    OR (a >> 120) = 255                                                                        -- ff00::/8 multicast
+    -- fe80::/10 link-local and ff00::/8 multicast as ranges, not (a >> 118) = 1018 and (a >> 120) = 255: DuckDB
+    -- prunes a range test that the column's min/max exclude (a shift it computes for every row; issue 11)
+    OR a BETWEEN CAST(338288524927261089654018896841347694592 AS UHUGEINT)
+             AND CAST(338620831926207318622244848606417780735 AS UHUGEINT)                     -- fe80::/10
+    OR a >= CAST(338953138925153547590470800371487866880 AS UHUGEINT)                          -- ff00::/8 multicast
     OR home_broadcast(a);                                                                      -- directed broadcast
 
 CREATE OR REPLACE TEMP MACRO is_internet(a) AS NOT is_home(a) AND NOT is_special(a);
