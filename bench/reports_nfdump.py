@@ -1,29 +1,32 @@
-"""Benchmark: the WannaCry report and a 3-attribute top-N over N generated flows (default 10 million),
-next to nfdump doing the same aggregation on the same records in nfcapd form, in the same run.
+"""Benchmark: the shipped flow reports over N generated flows (default 10 million), next to nfdump answering the
+same question on the same records in nfcapd form, in the same run.
 
-    python -m bench.reports_nfdump [--flows 10000000] [--rounds 3] [--keep DIR]
+    python -m bench.reports_nfdump [--flows 10000000] [--rounds 3] [--keep DIR] [--layout file,lake] [--only W]
 
-The records are generated once (numpy, seeded), loaded into a fresh case (DuckDB, via Arrow) and sent
-as NetFlow v5 datagrams over loopback to a local `nfcapd` (the only way nfdump's tools take foreign
+The records are generated once (numpy, seeded), loaded into a fresh single-file case (DuckDB, via Arrow) and
+sent as NetFlow v5 datagrams over loopback to a local `nfcapd` (the only way nfdump's tools take foreign
 records in), which writes the nfcapd file nfdump reads. NetFlow v5 is IPv4-only, so all flows are IPv4.
+`--layout lake` (or file,lake) also writes the same flows as a lake case (docs/lake.md; bench/spark.py's
+load_lake) and times every report on each layout against the same nfdump runs.
 
-Each pair (a forensics report section and the nfdump command that answers the same question) runs once
-per round, the rounds interleaved (forensics, nfdump, next pair, ...) so that load on a shared machine hits
-both sides alike; the figures are medians over the rounds. Every top-N item and its byte total is
-compared with nfdump's (a difference, e.g. datagrams dropped by nfcapd, is printed), not only the sum.
-Pairs: WannaCry src->dst section = `nfdump -A srcip,dstip,proto,dstport`; its dst IP/output interface
-section = `nfdump -A dstip,outif`; the attribute report src_ip,dst_ip,dst_port = `nfdump -A
-srcip,dstip,dstport`; top_talkers = `nfdump -s ip/bytes` (an address as source or destination: in + out);
-protocol_mix = `nfdump -s proto/bytes`; each ordered by bytes, top 10.
-top_ports' ports section alone (`--param sections=ports`) is timed next to `nfdump -s dstport/bytes`, its nearest
-command, but its items are not compared: its port is the flow's service port (for exported flows the
-well-known or lower-numbered side, so 3389 and 8080 flows with a lower source port count for that port) per
-protocol, where nfdump sums destination ports over all protocols. The whole report (with its clients section,
-which ranks every client by distinct service ports reached and has no nfdump command) is timed alone.
-Shipped reports without an nfdump peer are timed alone (`--solo`, default on): top_ports whole, internet_summary (six
-direction categories with multicast/broadcast rules: six filtered runs, not one command) and origin_as (the
-generated records carry no AS numbers: it runs, every flow in AS 0). subnetwork_compare and filter_compare
-need a case config with subnetworks/filters and mac_addresses needs packets; none is timed here.
+Each pair (a forensics report and the nfdump command(s) answering the same question) runs once per round, the
+rounds interleaved (forensics, nfdump, next pair, ...) so that load on a shared machine hits both sides alike;
+the figures are medians over the rounds. Every top-N item and its byte total is compared with nfdump's (a
+difference, e.g. datagrams dropped by nfcapd, is printed), not only the sum.
+Pairs: WannaCry src->dst section = `nfdump -A srcip,dstip,proto,dstport`; its dst IP/output interface section =
+`nfdump -A dstip,outif`; the attribute report src_ip,dst_ip,dst_port = `nfdump -A srcip,dstip,dstport`;
+top_talkers = `nfdump -s ip/bytes` (an address as source or destination: in + out); protocol_mix = `nfdump -s
+proto/bytes`; each ordered by bytes, top 10. top_ports' ports section (`--param sections=ports`): next to `nfdump
+-s dstport/bytes` over all flows, timed only (its port is the flow's service port per protocol: for exported
+flows the well-known or lower-numbered side, so 3389 and 8080 flows with a lower source port count for that
+port, where nfdump sums destination ports over all protocols), and on the flows where the two agree (`--filter
+'tcp and dst portrange 0-1023 and src portrange 1024-65535'` = nfdump's `proto tcp and dst port < 1024 and src
+port > 1023`), items compared. internet_summary = seven `nfdump -s proto/bytes` runs, one per category with the
+default config's home and special blocks as nfdump filters, summed. origin_as = `nfdump -s srcas/bytes` +
+`-s dstas/bytes` (in + out; the generated records carry AS 0, which is origin_as' "-").
+top_ports whole (with its clients section, which ranks every client by distinct service ports reached and has no
+nfdump command) is timed alone (`--no-solo` leaves it out). subnetwork_compare and filter_compare need a case
+config with subnetworks/filters and mac_addresses needs packets; none is timed here.
 """
 
 from __future__ import annotations
