@@ -1,34 +1,38 @@
-"""Benchmark: the WannaCry report and a 3-attribute top-N over N generated flows (default 10 million),
-next to nfdump doing the same aggregation on the same records in nfcapd form, in the same run.
+"""Benchmark: the shipped flow reports over N generated flows (default 10 million), next to nfdump answering the
+same question on the same records in nfcapd form, in the same run.
 
-    python -m bench.reports_nfdump [--flows 10000000] [--rounds 3] [--keep DIR]
+    python -m bench.reports_nfdump [--flows 10000000] [--rounds 3] [--keep DIR] [--layout file,lake] [--only W]
 
-The records are generated once (numpy, seeded), loaded into a fresh case (DuckDB, via Arrow) and sent
-as NetFlow v5 datagrams over loopback to a local `nfcapd` (the only way nfdump's tools take foreign
+The records are generated once (numpy, seeded), loaded into a fresh single-file case (DuckDB, via Arrow) and
+sent as NetFlow v5 datagrams over loopback to a local `nfcapd` (the only way nfdump's tools take foreign
 records in), which writes the nfcapd file nfdump reads. NetFlow v5 is IPv4-only, so all flows are IPv4.
+`--layout lake` (or file,lake) also writes the same flows as a lake case (docs/lake.md; bench/spark.py's
+load_lake) and times every report on each layout against the same nfdump runs.
 
-Each pair (a forensics report section and the nfdump command that answers the same question) runs once
-per round, the rounds interleaved (forensics, nfdump, next pair, ...) so that load on a shared machine hits
-both sides alike; the figures are medians over the rounds. Every top-N item and its byte total is
-compared with nfdump's (a difference, e.g. datagrams dropped by nfcapd, is printed), not only the sum.
-Pairs: WannaCry src->dst section = `nfdump -A srcip,dstip,proto,dstport`; its dst IP/output interface
-section = `nfdump -A dstip,outif`; the attribute report src_ip,dst_ip,dst_port = `nfdump -A
-srcip,dstip,dstport`; top_talkers = `nfdump -s ip/bytes` (an address as source or destination: in + out);
-protocol_mix = `nfdump -s proto/bytes`; each ordered by bytes, top 10.
-top_ports' ports section alone (`--param sections=ports`) is timed next to `nfdump -s dstport/bytes`, its nearest
-command, but its items are not compared: its port is the flow's service port (for exported flows the
-well-known or lower-numbered side, so 3389 and 8080 flows with a lower source port count for that port) per
-protocol, where nfdump sums destination ports over all protocols. The whole report (with its clients section,
-which ranks every client by distinct service ports reached and has no nfdump command) is timed alone.
-Shipped reports without an nfdump peer are timed alone (`--solo`, default on): top_ports whole, internet_summary (six
-direction categories with multicast/broadcast rules: six filtered runs, not one command) and origin_as (the
-generated records carry no AS numbers: it runs, every flow in AS 0). subnetwork_compare and filter_compare
-need a case config with subnetworks/filters and mac_addresses needs packets; none is timed here.
+Each pair (a forensics report and the nfdump command(s) answering the same question) runs once per round, the
+rounds interleaved (forensics, nfdump, next pair, ...) so that load on a shared machine hits both sides alike;
+the figures are medians over the rounds. Every top-N item and its byte total is compared with nfdump's (a
+difference, e.g. datagrams dropped by nfcapd, is printed), not only the sum.
+Pairs: WannaCry src->dst section = `nfdump -A srcip,dstip,proto,dstport`; its dst IP/output interface section =
+`nfdump -A dstip,outif`; the attribute report src_ip,dst_ip,dst_port = `nfdump -A srcip,dstip,dstport`;
+top_talkers = `nfdump -s ip/bytes` (an address as source or destination: in + out); protocol_mix = `nfdump -s
+proto/bytes`; each ordered by bytes, top 10. top_ports' ports section (`--param sections=ports`): next to `nfdump
+-s dstport/bytes` over all flows, timed only (its port is the flow's service port per protocol: for exported
+flows the well-known or lower-numbered side, so 3389 and 8080 flows with a lower source port count for that
+port, where nfdump sums destination ports over all protocols), and on the flows where the two agree (`--filter
+'tcp and dst portrange 0-1023 and src portrange 1024-65535'` = nfdump's `proto tcp and dst port < 1024 and src
+port > 1023`), items compared. internet_summary = seven `nfdump -s proto/bytes` runs, one per category with the
+default config's home and special blocks as nfdump filters, summed. origin_as = `nfdump -s srcas/bytes` +
+`-s dstas/bytes` (in + out; the generated records carry AS 0, which is origin_as' "-").
+top_ports whole (with its clients section, which ranks every client by distinct service ports reached and has no
+nfdump command) is timed alone (`--no-solo` leaves it out). subnetwork_compare and filter_compare need a case
+config with subnetworks/filters and mac_addresses needs packets; none is timed here.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import resource
@@ -40,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -207,14 +212,108 @@ def compare(what: str, ours: list, theirs: list) -> str:
     return f"{what}: DIFFERENT\n" + "\n".join(diff)
 
 
+# The home networks and special (never internet) IPv4 blocks of the default case config (forensics/config.py
+# DEFAULT_HOME, queries/reports/_context.sql is_special) as nfdump filters, for internet_summary's categories.
+HOME_V4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+SPECIAL_V4 = ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3")  # 224/4 + 240/4 (255.255.255.255 too)
+HOME_BROADCASTS = ("10.255.255.255", "172.31.255.255", "192.168.255.255", "100.127.255.255")
+
+
+def _home(end: str) -> str:
+    return "(" + " or ".join(f"{end} net {n}" for n in HOME_V4) + ")"
+
+
+def _internet(end: str) -> str:
+    special = [f"{end} net {n}" for n in SPECIAL_V4] + [f"{end} ip {a}" for a in HOME_BROADCASTS]
+    return f"(not {_home(end)} and not ({' or '.join(special)}))"
+
+
+# internet_summary's seven categories (queries/reports/internet_summary.sql) as nfdump filters, in rank order
+SUMMARY_FILTERS = [
+    ("Into Home", _home("dst")),
+    ("Out of Home", _home("src")),
+    ("Internet to Home", f"{_internet('src')} and {_home('dst')}"),
+    ("Home to Internet", f"{_home('src')} and {_internet('dst')}"),
+    ("Internet to Internet", f"{_internet('src')} and {_internet('dst')}"),
+    ("Home to Home", f"{_home('src')} and {_home('dst')}"),
+    ("Local (multicast, broadcast, link-local)",
+     f"not ({_home('src')} or {_internet('src')}) or not ({_home('dst')} or {_internet('dst')})"),
+]
+
+
+def ports_only(rows: list) -> list:
+    """top_ports' (proto, port) items -> (port,): compared with `nfdump -s dstport` on one protocol."""
+    return [((key[1],), b) for key, b in rows]
+
+
+def asn_only(rows: list) -> list:
+    """origin_as' (asn, as_name) items -> (asn,); no AS ("-", None) is nfdump's AS 0."""
+    return [((key[0],), b) for key, b in rows]
+
+
+def summed_runs(outs: list[str]) -> list:
+    """internet_summary's peer: one `-s proto/bytes` run per category -> [((category,), bytes summed)]."""
+    return [((name,), sum(b for _, b in nfdump_stat_rows(out))) for (name, _), out in
+            zip(SUMMARY_FILTERS, outs, strict=True)]
+
+
+def merged_as(outs: list[str]) -> list:
+    """origin_as' peer: `-s srcas/bytes` + `-s dstas/bytes` -> [((asn,), in + out bytes)] by bytes, top 10."""
+    total: dict[tuple, int] = {}
+    for out in outs:
+        for key, b in nfdump_stat_rows(out):
+            total[key] = total.get(key, 0) + b
+    return sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+
+
+@contextlib.contextmanager
+def layout_env(layout: str) -> Iterator[None]:
+    """FORENSICS_LAYOUT set to `layout` while a new case is made (the store reads it on create)."""
+    before = os.environ.get("FORENSICS_LAYOUT")
+    os.environ["FORENSICS_LAYOUT"] = layout
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["FORENSICS_LAYOUT"]
+        else:
+            os.environ["FORENSICS_LAYOUT"] = before
+
+
+def open_cases(work: Path, layouts: list[str], flows: int) -> dict[str, Path]:
+    """The bench case per layout: `bench.duckdb` (single file, loaded here by INSERT) and `lake/` (a lake case
+    written through the store's Stage, bench/spark.py's load_lake: the same generated flows, seed 1)."""
+    paths = {}
+    for layout in layouts:
+        if layout == "file":
+            paths[layout] = work / "bench.duckdb"
+        else:
+            root = work / "lake"
+            if not root.exists():
+                from bench.spark import load_lake  # bench.spark imports this module: imported when needed
+
+                with layout_env("lake"):
+                    secs, cpu_secs = load_lake(root, flows, flows)
+                print(f"lake case written in {secs:.1f} s ({cpu_secs:.1f} s CPU): {root}")
+            paths[layout] = root
+    return paths
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--flows", type=int, default=10_000_000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--keep", type=Path, help="keep the case and nfcapd file here (reused when present)")
+    ap.add_argument("--keep", type=Path, help="keep the case(s) and nfcapd file here (reused when present)")
+    ap.add_argument("--layout", default="file",
+                    help="case layout(s) to time, comma-separated: file (single DuckDB file), lake (docs/lake.md); "
+                         "default file")
+    ap.add_argument("--only", help="time only the pairs whose name contains one of these comma-separated words")
     ap.add_argument("--no-solo", dest="solo", action="store_false",
                     help="leave out the reports without an nfdump peer (timed alone)")
     args = ap.parse_args()
+    layouts = [x.strip() for x in args.layout.split(",") if x.strip()]
+    if not layouts or any(x not in ("file", "lake") for x in layouts):
+        raise SystemExit(f"--layout {args.layout!r}: use file, lake or file,lake")
     if shutil.which("nfcapd") is None or shutil.which("nfdump") is None:
         raise SystemExit("nfdump tools missing: apt-get install -y nfdump")
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-reports-"))
@@ -227,74 +326,110 @@ def main() -> None:
     else:
         f = generate(args.flows)
         print(f"{args.flows:,} flows generated")
-        secs = load_case(work / "bench.duckdb", f)
+        with layout_env("file"):
+            secs = load_case(work / "bench.duckdb", f)
         print(f"case loaded in {secs:.1f} s")
         (work / "nfcapd").mkdir(exist_ok=True)
         secs, nffile = write_nfcapd(work / "nfcapd", f)
         print(f"nfcapd file written in {secs:.1f} s: {nffile}")
+        del f
+    cases = open_cases(work, layouts, args.flows)
     window = {"from": "2016-09-06T00:00:00Z", "to": "2016-09-07T00:00:00Z"}
     wc_filter = ("(src net 10.0.0.0/8) and not (dst net 10.0.0.0/8) and "
                  "((proto tcp or proto udp) and dst port in [135 137 138 139 445])")
     nf = ["nfdump", "-r", str(nffile), "-q", "-N", "-n", "10", "-O", "bytes"]
-    # (what, report, params, [(section, the nfdump command answering it)]): the report runs once for all its
-    # sections, against the sum of the nfdump commands
+    stat = ["nfdump", "-r", str(nffile), "-q", "-N", "-n", "10"]
+    # the flows whose service port is their destination port, on one protocol: top_ports' ports section and
+    # `nfdump -s dstport` answer the same question there (a lower destination than source port below 1024)
+    svc_dst = ("tcp and dst portrange 0-1023 and src portrange 1024-65535", "proto tcp and dst port < 1024 and "
+               "src port > 1023")
+    # (what, report, params, report --filter, [(section, [nfdump commands], parse the outputs, our rows ->
+    # comparable rows or None: timed only)]); the report runs once for all its sections, against the sum of the
+    # nfdump commands
     pairs = [
-        ("wannacry (4 sections; nfdump: 2 commands)", "wannacry", {}, [
-            ("src_dst", [*nf, "-A", "srcip,dstip,proto,dstport", "-o", "fmt:%sa %da %pr %dp %byt", wc_filter]),
-            ("dst_out_if", [*nf, "-A", "dstip,outif", "-o", "fmt:%da %out %byt", wc_filter])]),
-        ("attributes src_ip,dst_ip,dst_port", "attributes", {"attributes": "src_ip,dst_ip,dst_port"}, [
-            ("attributes", [*nf, "-A", "srcip,dstip,dstport", "-o", "fmt:%sa %da %dp %byt"])]),
-        ("top_talkers", "top_talkers", {}, [
-            ("top_talkers", ["nfdump", "-r", str(nffile), "-q", "-N", "-n", "10", "-s", "ip/bytes"])]),
-        ("protocol_mix", "protocol_mix", {}, [
-            ("protocol_mix", ["nfdump", "-r", str(nffile), "-q", "-N", "-n", "10", "-s", "proto/bytes"])]),
-        ("top_ports ports section (timing only)", "top_ports", {"sections": "ports"}, [
-            ("ports", ["nfdump", "-r", str(nffile), "-q", "-N", "-n", "10", "-s", "dstport/bytes"])]),
+        ("wannacry (4 sections; nfdump: 2 commands)", "wannacry", {}, None, [
+            ("src_dst", [[*nf, "-A", "srcip,dstip,proto,dstport", "-o", "fmt:%sa %da %pr %dp %byt", wc_filter]],
+             lambda o: nfdump_rows(o[0]), list),
+            ("dst_out_if", [[*nf, "-A", "dstip,outif", "-o", "fmt:%da %out %byt", wc_filter]],
+             lambda o: nfdump_rows(o[0]), list)]),
+        ("attributes src_ip,dst_ip,dst_port", "attributes", {"attributes": "src_ip,dst_ip,dst_port"}, None, [
+            ("attributes", [[*nf, "-A", "srcip,dstip,dstport", "-o", "fmt:%sa %da %dp %byt"]],
+             lambda o: nfdump_rows(o[0]), list)]),
+        ("top_talkers", "top_talkers", {}, None, [
+            ("top_talkers", [[*stat, "-s", "ip/bytes"]], lambda o: nfdump_stat_rows(o[0]), list)]),
+        ("protocol_mix", "protocol_mix", {}, None, [
+            ("protocol_mix", [[*stat, "-s", "proto/bytes"]], lambda o: nfdump_stat_rows(o[0]), list)]),
+        ("top_ports ports section (timing only)", "top_ports", {"sections": "ports"}, None, [
+            ("ports", [[*stat, "-s", "dstport/bytes"]], lambda o: nfdump_stat_rows(o[0]), None)]),
+        ("top_ports ports, tcp to a port < 1024", "top_ports", {"sections": "ports"}, svc_dst[0], [
+            ("ports", [[*stat, "-s", "dstport/bytes", svc_dst[1]]], lambda o: nfdump_stat_rows(o[0]), ports_only)]),
+        ("internet_summary (nfdump: 7 filtered runs)", "internet_summary", {}, None, [
+            ("internet_summary", [[*stat, "-s", "proto/bytes", flt] for _, flt in SUMMARY_FILTERS], summed_runs,
+             list)]),
+        ("origin_as (nfdump: srcas + dstas)", "origin_as", {}, None, [
+            ("origin_as", [[*stat, "-s", "srcas/bytes"], [*stat, "-s", "dstas/bytes"]], merged_as, asn_only)]),
     ]
-    solo = ["top_ports", "internet_summary", "origin_as"] if args.solo else []
-    solo_t: dict[str, list[float]] = {r: [] for r in solo}
-    solo_c: dict[str, list[float]] = {r: [] for r in solo}
-    ours_t: dict[str, list[float]] = {p[0]: [] for p in pairs}
+    if args.only:
+        words = [w.strip() for w in args.only.split(",") if w.strip()]
+        pairs = [p for p in pairs if any(w in p[0] for w in words)]
+    solo = ["top_ports"] if args.solo else []
+    ours_t: dict[tuple[str, str], list[float]] = {}
+    ours_c: dict[tuple[str, str], list[float]] = {}
     theirs_t: dict[str, list[float]] = {p[0]: [] for p in pairs}
-    ours_c: dict[str, list[float]] = {p[0]: [] for p in pairs}
     theirs_c: dict[str, list[float]] = {p[0]: [] for p in pairs}
     checks: dict[str, str] = {}
-    with Case.open(work / "bench.duckdb", read_only=True) as case:
+    opened = {layout: Case.open(path, read_only=True) for layout, path in cases.items()}
+    try:
         for _ in range(args.rounds):
-            for what, report, params, sections in pairs:
-                c = cpu(resource.RUSAGE_SELF)
-                t = time.perf_counter()
-                result = run_report(case, report, {**window, **params})
-                ours_t[what].append(time.perf_counter() - t)
-                ours_c[what].append(cpu(resource.RUSAGE_SELF) - c)
+            for what, report, params, filter_expr, sections in pairs:
+                results = {}
+                for layout, case in opened.items():
+                    c = cpu(resource.RUSAGE_SELF)
+                    t = time.perf_counter()
+                    results[layout] = run_report(case, report, {**window, **params}, filter_expr=filter_expr)
+                    ours_t.setdefault((what, layout), []).append(time.perf_counter() - t)
+                    ours_c.setdefault((what, layout), []).append(cpu(resource.RUSAGE_SELF) - c)
                 total, total_cpu = 0.0, 0.0
-                for section, cmd in sections:
-                    secs, cpu_secs, out = timed(cmd)
-                    total += secs
-                    total_cpu += cpu_secs
-                    parse = nfdump_stat_rows if "-s" in cmd else nfdump_rows
-                    if report != "top_ports":
-                        checks[f"{report} {section}"] = compare(f"{report} {section}",
-                                                                report_rows(result, section), parse(out))
+                for section, cmds, parse, ours in sections:
+                    outs = []
+                    for cmd in cmds:
+                        secs, cpu_secs, out = timed(cmd)
+                        total += secs
+                        total_cpu += cpu_secs
+                        outs.append(out)
+                    if ours is None:
+                        continue
+                    for layout, result in results.items():
+                        label = f"{report} {section}" + (f" --filter {filter_expr!r}" if filter_expr else "") + \
+                            (f" [{layout}]" if len(opened) > 1 else "")
+                        checks[label] = compare(label, ours(report_rows(result, section)), parse(outs))
                 theirs_t[what].append(total)
                 theirs_c[what].append(total_cpu)
             for report in solo:
-                c = cpu(resource.RUSAGE_SELF)
-                t = time.perf_counter()
-                run_report(case, report, dict(window))
-                solo_t[report].append(time.perf_counter() - t)
-                solo_c[report].append(cpu(resource.RUSAGE_SELF) - c)
+                for layout, case in opened.items():
+                    c = cpu(resource.RUSAGE_SELF)
+                    t = time.perf_counter()
+                    run_report(case, report, dict(window))
+                    ours_t.setdefault((report, layout), []).append(time.perf_counter() - t)
+                    ours_c.setdefault((report, layout), []).append(cpu(resource.RUSAGE_SELF) - c)
+    finally:
+        for case in opened.values():
+            case.close()
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     print()
-    print(f"{'what (median of ' + str(args.rounds) + ' interleaved rounds)':<44} {'forensics':>10} {'nfdump':>8} "
+    print(f"{'what (median of ' + str(args.rounds) + ' interleaved rounds)':<50} {'forensics':>10} {'nfdump':>8} "
           f"{'ratio':>6}   {'CPU: forensics':>14} {'nfdump':>7} {'ratio':>6}")
     for what, *_ in pairs:
-        a, b = statistics.median(ours_t[what]), statistics.median(theirs_t[what])
-        ca, cb = statistics.median(ours_c[what]), statistics.median(theirs_c[what])
-        print(f"{what:<44} {a:>9.2f}s {b:>7.2f}s {a / b:>6.2f}   {ca:>13.2f}s {cb:>6.2f}s {ca / cb:>6.2f}")
+        b, cb = statistics.median(theirs_t[what]), statistics.median(theirs_c[what])
+        for layout in opened:
+            a, ca = statistics.median(ours_t[(what, layout)]), statistics.median(ours_c[(what, layout)])
+            name = what + (f" [{layout}]" if len(opened) > 1 else "")
+            print(f"{name:<50} {a:>9.2f}s {b:>7.2f}s {a / b:>6.2f}   {ca:>13.2f}s {cb:>6.2f}s {ca / cb:>6.2f}")
     for report in solo:
-        a, ca = statistics.median(solo_t[report]), statistics.median(solo_c[report])
-        print(f"{report + ' (no nfdump peer)':<44} {a:>9.2f}s {'':>8} {'':>6}   {ca:>13.2f}s")
+        for layout in opened:
+            a, ca = statistics.median(ours_t[(report, layout)]), statistics.median(ours_c[(report, layout)])
+            name = report + " (whole; no nfdump peer)" + (f" [{layout}]" if len(opened) > 1 else "")
+            print(f"{name:<50} {a:>9.2f}s {'':>8} {'':>6}   {ca:>13.2f}s")
     print()
     for line in checks.values():
         print(line)

@@ -49,6 +49,7 @@ from forensics.reports.traffic import (
     fill_packet_bins,
     filter_restriction,
     flow_spans,
+    flows_only_when_no_packets,
     install_export_spans,
     span_range,
 )
@@ -239,6 +240,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
             for fname in config.filters if basis != "flows" else ():
                 fill_packet_bins(con, window.start, window.end, window.bin_secs,
                                  [*restriction.packets, filter_fragment(fname, config)], fname)
+        flows_only_when_no_packets(con)
         binned, binning_notes = binning(con, window.start, window.end, spans)
         if basis != "auto":
             binned, binning_notes = (BINNING_FLOWS, []) if basis == "flows" else (BINNING_PACKETS, [])

@@ -23,6 +23,7 @@ from forensics.reports.scopes import Fragment
 from forensics.resources import read_sql
 
 PACKET_BINS_SQL = "reports/_packet_bins.sql"
+FLOWS_ONLY_SQL = "reports/_traffic_flows_only.sql"
 _RESTRICT = "true /* restrict */"
 # Columns of a compiled filter that hold per-packet values (a flow only has a summary of them, or none).
 _PACKET_FIELDS = re.compile(r"\b(tcp_flags|wirelen|caplen|ip_len|ttl|ip_id|frag_offset|frag_flags)\b")
@@ -74,6 +75,16 @@ def fill_packet_bins(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt
     kept = [sql for sql, _ in fragments if sql != "true"]
     where = " AND ".join(f"({sql})" for sql in kept) or "true"
     con.execute(read_sql(PACKET_BINS_SQL).replace(_RESTRICT, where), params)
+
+
+def flows_only_when_no_packets(con: duckdb.DuckDBPyConnection) -> bool:
+    """When _packet_bins holds no packets for traffic() (a case of exported flows, or --basis flows), redefine
+    traffic() as the flows alone (queries/reports/_traffic_flows_only.sql; see _context.sql for why: the union
+    with an empty branch hides the flows' column statistics from DuckDB's optimizer). True when it did."""
+    if con.execute("SELECT count(*) FROM (SELECT 1 FROM _packet_bins WHERE filter IS NULL LIMIT 1) x").fetchone()[0]:
+        return False
+    con.execute(read_sql(FLOWS_ONLY_SQL))
+    return True
 
 
 def data_range(con: duckdb.DuckDBPyConnection, table: str = "flows") -> tuple[dt.datetime | None,

@@ -10,24 +10,27 @@
 -- measures: value, bytes, packets, flows
 -- unit: bps
 -- needs: summary
-WITH base AS (
-    SELECT bin, unit_amount($unit, bytes, packets, flows) AS amount, bytes, packets, flows,
-           is_home(src_ip) AS sh, is_home(dst_ip) AS dh, is_internet(src_ip) AS si, is_internet(dst_ip) AS di
-    FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version)
-    UNION ALL  -- bins whose flows retention removed: the 5-minute summary kept for them (coverage `summary`)
-    SELECT bin, unit_amount($unit, bytes, packets, flows), bytes, packets, flows,
-           src_zone = 'home', dst_zone = 'home', src_zone = 'internet', dst_zone = 'internet'
-    FROM summary_traffic($from_ts, $to_ts, $bin_secs, $ip_version)
-),
-categories AS (
+WITH categories AS (
     SELECT * FROM (VALUES (1, 'Into Home'), (2, 'Out of Home'), (3, 'Internet to Home'), (4, 'Home to Internet'),
                           (5, 'Internet to Internet'), (6, 'Home to Home'),
                           (7, 'Local (multicast, broadcast, link-local)')) AS c(rank, category)
 ),
-classed AS (  -- summed per bin and kind of both ends first: a few rows per bin to put in categories
+classed AS (  -- summed per bin and kind of both ends first: a few rows per bin to put in categories. Each source
+              -- is summed on its own before the union: a union of the rows with the (usually empty) summary would
+              -- hide the flows' column statistics from DuckDB (issue 11, see traffic() in _context.sql)
     SELECT bin, sh, dh, si, di, sum(amount) AS amount, sum(bytes) AS bytes, sum(packets) AS packets,
            sum(flows) AS flows
-    FROM base GROUP BY ALL
+    FROM (SELECT bin, is_home(src_ip) AS sh, is_home(dst_ip) AS dh, is_internet(src_ip) AS si,
+                 is_internet(dst_ip) AS di, sum(unit_amount($unit, bytes, packets, flows)) AS amount,
+                 sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows
+          FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version)
+          GROUP BY ALL
+          UNION ALL  -- bins whose flows retention removed: the 5-minute summary kept for them (coverage `summary`)
+          SELECT bin, src_zone = 'home', dst_zone = 'home', src_zone = 'internet', dst_zone = 'internet',
+                 sum(unit_amount($unit, bytes, packets, flows)), sum(bytes), sum(packets), sum(flows)
+          FROM summary_traffic($from_ts, $to_ts, $bin_secs, $ip_version)
+          GROUP BY ALL)
+    GROUP BY ALL
 ),
 long AS (  -- one row per summed piece of traffic and category it belongs to
     SELECT c.rank, c.category, b.bin, b.amount, b.bytes, b.packets, b.flows

@@ -10,17 +10,18 @@
 -- dimensions: asn, as_name
 -- measures: in, out, total, bytes, packets, flows
 -- unit: bps
-WITH base AS (
-    SELECT as_of(f.src_ip, f.src_as) AS src_asn, as_of(f.dst_ip, f.dst_as) AS dst_asn,
-           f.bin,
-           unit_amount($unit, f.bytes, f.packets, f.flows) AS amount,
-           f.bytes AS b, f.packets AS p, f.flows AS n
+WITH pairs AS (  -- summed per (source AS, destination AS, bin) first: few rows, each read twice below (issue 11:
+                -- a CTE read twice is materialised, and per flow that held every row of the window)
+    SELECT as_of(f.src_ip, f.src_as) AS src_asn, as_of(f.dst_ip, f.dst_as) AS dst_asn, f.bin,
+           sum(unit_amount($unit, f.bytes, f.packets, f.flows)) AS amount,
+           sum(f.bytes) AS b, sum(f.packets) AS p, sum(f.flows) AS n
     FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) f
+    GROUP BY ALL
 ),
 sides AS (
-    SELECT src_asn AS k_asn, bin, amount AS v_in, 0.0 AS v_out, b, p, n FROM base
+    SELECT src_asn AS k_asn, bin, amount AS v_in, 0.0 AS v_out, b, p, n FROM pairs
     UNION ALL
-    SELECT dst_asn AS k_asn, bin, 0.0 AS v_in, amount AS v_out, b, p, n FROM base
+    SELECT dst_asn AS k_asn, bin, 0.0 AS v_in, amount AS v_out, b, p, n FROM pairs
 ),
 per_bin AS (
     SELECT k_asn, bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(b) AS sb, sum(p) AS sp, sum(n) AS sn

@@ -31,82 +31,78 @@ base AS NOT MATERIALIZED (  -- service port, the client and server sides, and th
            CASE WHEN to_service THEN dst_ip ELSE src_ip END AS server,
            CASE WHEN to_service THEN amount ELSE 0.0 END AS v_in,
            CASE WHEN to_service THEN 0.0 ELSE amount END AS v_out,
-           bytes, packets, flows
+           amount, bytes, packets, flows
     FROM pieces
 ),
-keyed AS NOT MATERIALIZED (
-    SELECT 'ports' AS section, ip_proto AS k_proto, svc_port AS k_port, NULL::UHUGEINT AS k_ip, * FROM base
-    WHERE chosen($sections, 'ports')  -- $sections: which sections to compute (folded to a constant by DuckDB)
+-- Each section (issue 11): (1) every item's total in one aggregate and the top $top by ORDER BY ... LIMIT; (2) every
+-- piece labelled with its item's rank ($top + 1: Others) by a join to those few items, summed per (rank, bin); (3)
+-- the top items' distinct peers over their pieces only. No GROUPING SETS over the pieces: DuckDB materialises
+-- their input (every piece of the window) to run one aggregate per set. A service is one number,
+-- protocol * 65536 + port (one join and grouping key, not two). $sections: which sections to compute (chosen() is
+-- folded to a constant by DuckDB).
+port_top AS (  -- ports: the $top largest services; ties broken by key
+    SELECT k_svc, row_number() OVER (ORDER BY item_total DESC, k_svc) AS item_rank
+    FROM (SELECT CAST(ip_proto AS INTEGER) * 65536 + svc_port AS k_svc, sum(amount) AS item_total
+          FROM base WHERE chosen($sections, 'ports')
+          GROUP BY k_svc
+          ORDER BY item_total DESC, k_svc LIMIT $top)
+),
+port_bins AS (  -- per (rank, bin): the top services and Others
+    SELECT coalesce(t.item_rank, $top + 1) AS rank, b.bin, sum(b.v_in) AS s_in, sum(b.v_out) AS s_out,
+           sum(b.bytes) AS sb, sum(b.packets) AS sp, sum(b.flows) AS sn
+    FROM base b LEFT JOIN port_top t ON CAST(b.ip_proto AS INTEGER) * 65536 + b.svc_port = t.k_svc
+    WHERE chosen($sections, 'ports')
+    GROUP BY ALL
+),
+port_peers AS (  -- the distinct clients of each top service over the window
+    SELECT t.item_rank AS rank, count(DISTINCT b.client) AS n_peers
+    FROM base b JOIN port_top t ON CAST(b.ip_proto AS INTEGER) * 65536 + b.svc_port = t.k_svc
+    WHERE chosen($sections, 'ports')
+    GROUP BY t.item_rank
+),
+client_totals AS (  -- clients: every client's total and the distinct services it reached
+    SELECT client AS k_ip, sum(amount) AS item_total,
+           count(DISTINCT CAST(ip_proto AS INTEGER) * 65536 + svc_port) AS n_ports
+    FROM base WHERE chosen($sections, 'clients')
+    GROUP BY client
+),
+client_top AS (  -- the $top clients reaching most services; ties broken by total, then address
+    SELECT k_ip, n_ports, row_number() OVER (ORDER BY n_ports DESC, item_total DESC, k_ip) AS item_rank
+    FROM (SELECT * FROM client_totals ORDER BY n_ports DESC, item_total DESC, k_ip LIMIT $top)
+),
+client_bins AS (
+    SELECT coalesce(t.item_rank, $top + 1) AS rank, b.bin, sum(b.v_in) AS s_in, sum(b.v_out) AS s_out,
+           sum(b.bytes) AS sb, sum(b.packets) AS sp, sum(b.flows) AS sn
+    FROM base b LEFT JOIN client_top t ON b.client IS NOT DISTINCT FROM t.k_ip
+    WHERE chosen($sections, 'clients')
+    GROUP BY ALL
+),
+client_peers AS (  -- the distinct servers of each top client over the window
+    SELECT t.item_rank AS rank, count(DISTINCT b.server) AS n_peers
+    FROM base b JOIN client_top t ON b.client IS NOT DISTINCT FROM t.k_ip
+    WHERE chosen($sections, 'clients')
+    GROUP BY t.item_rank
+),
+port_items AS (  -- per bin and over the window (bin NULL)
+    SELECT * FROM port_bins
     UNION ALL
-    SELECT 'clients', NULL, NULL, client, * FROM base WHERE chosen($sections, 'clients')
+    SELECT rank, NULL, sum(s_in), sum(s_out), sum(sb), sum(sp), sum(sn) FROM port_bins GROUP BY rank
 ),
--- rank the items by their totals first; series only for the top $top, Others by subtraction
-totals AS (
-    SELECT section, k_proto, k_port, k_ip, sum(v_in + v_out) AS item_total FROM keyed
-    GROUP BY section, k_proto, k_port, k_ip
-),
-reach AS (  -- distinct service ports each client reached (to rank the clients section); a port as one number
-    SELECT client AS k_ip, count(DISTINCT CAST(ip_proto AS INTEGER) * 65536 + svc_port) AS n_ports
-    FROM base WHERE chosen($sections, 'clients') GROUP BY client
-),
-top_items AS (  -- ports: the $top largest; clients: the $top reaching most ports; ties broken by key (a top-N per
-                -- section, no window over every item)
-    SELECT *, row_number() OVER (PARTITION BY section ORDER BY n_ports DESC, item_total DESC, k_proto, k_port, k_ip)
-                  AS item_rank
-    FROM (
-        (SELECT *, 0 AS n_ports FROM totals WHERE section = 'ports'
-         ORDER BY item_total DESC, k_proto, k_port, k_ip LIMIT $top)
-        UNION ALL
-        (SELECT t.*, coalesce(r.n_ports, 0) AS n_ports FROM totals t LEFT JOIN reach r ON t.k_ip = r.k_ip
-         WHERE t.section = 'clients'
-         ORDER BY n_ports DESC, t.item_total DESC, t.k_proto, t.k_port, t.k_ip LIMIT $top)
-    )
-),
-top_rows AS (  -- the top items' traffic
-    SELECT k.*, t.item_rank AS rank
-    FROM keyed k JOIN top_items t
-      ON k.section = t.section AND k.k_proto IS NOT DISTINCT FROM t.k_proto
-     AND k.k_port IS NOT DISTINCT FROM t.k_port AND k.k_ip IS NOT DISTINCT FROM t.k_ip
-),
-top_bins AS (  -- the top items per bin and over the window
-    SELECT section, rank, k_proto, k_port, k_ip, bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(bytes) AS sb,
-           sum(packets) AS sp, sum(flows) AS sn, count(*) AS rows_
-    FROM top_rows
-    GROUP BY GROUPING SETS ((section, rank, k_proto, k_port, k_ip, bin), (section, rank, k_proto, k_port, k_ip))
-),
-top_counts AS (  -- their distinct counts over the window (not per bin): ports and servers of a client, clients
-                 -- of a port
-    SELECT section, rank,
-           count(DISTINCT CAST(ip_proto AS INTEGER) * 65536 + svc_port) FILTER (WHERE section = 'clients') AS n_ports,
-           count(DISTINCT server) FILTER (WHERE section = 'clients') AS n_servers,
-           count(DISTINCT client) FILTER (WHERE section = 'ports') AS n_clients
-    FROM top_rows GROUP BY section, rank
-),
-all_bins AS (
-    SELECT section, bin, sum(v_in) AS s_in, sum(v_out) AS s_out, sum(bytes) AS sb, sum(packets) AS sp,
-           sum(flows) AS sn, count(*) AS rows_
-    FROM keyed GROUP BY section, bin
-),
-others_bins AS (  -- Others = everything - the top items, in the bins where something else was seen
-    SELECT a.section, a.bin, a.s_in - coalesce(t.s_in, 0) AS s_in, a.s_out - coalesce(t.s_out, 0) AS s_out,
-           a.sb - coalesce(t.sb, 0) AS sb, a.sp - coalesce(t.sp, 0) AS sp, a.sn - coalesce(t.sn, 0) AS sn
-    FROM all_bins a
-    LEFT JOIN (SELECT section, bin, sum(s_in) AS s_in, sum(s_out) AS s_out, sum(sb) AS sb, sum(sp) AS sp,
-                      sum(sn) AS sn, sum(rows_) AS rows_
-               FROM top_bins WHERE bin IS NOT NULL GROUP BY section, bin) t ON t.section = a.section AND t.bin = a.bin
-    WHERE a.rows_ > coalesce(t.rows_, 0)
-),
-labelled AS (  -- top items per bin and over the window; Others per bin, then over the window
-    SELECT b.section, b.rank, b.k_proto, b.k_port, b.k_ip, b.bin, b.s_in, b.s_out, b.sb, b.sp, b.sn,
-           CASE WHEN b.bin IS NULL AND b.section = 'clients' THEN c.n_ports END AS ports,
-           CASE WHEN b.bin IS NULL THEN CASE WHEN b.section = 'clients' THEN c.n_servers ELSE c.n_clients END END
-               AS peers
-    FROM top_bins b JOIN top_counts c ON c.section = b.section AND c.rank = b.rank
+client_items AS (
+    SELECT * FROM client_bins
     UNION ALL
-    SELECT section, $top + 1, NULL, NULL, NULL, bin, s_in, s_out, sb, sp, sn, NULL, NULL FROM others_bins
+    SELECT rank, NULL, sum(s_in), sum(s_out), sum(sb), sum(sp), sum(sn) FROM client_bins GROUP BY rank
+),
+labelled AS (  -- top items and Others (rank $top + 1) per bin and over the window; distinct counts for the top
+               -- items over the window only
+    SELECT 'ports' AS section, i.rank, CAST(t.k_svc // 65536 AS UTINYINT) AS k_proto,
+           CAST(t.k_svc % 65536 AS USMALLINT) AS k_port, NULL::UHUGEINT AS k_ip, i.bin, i.s_in, i.s_out, i.sb,
+           i.sp, i.sn, NULL::BIGINT AS ports, CASE WHEN i.bin IS NULL THEN p.n_peers END AS peers
+    FROM port_items i LEFT JOIN port_top t ON t.item_rank = i.rank LEFT JOIN port_peers p ON p.rank = i.rank
     UNION ALL
-    SELECT section, $top + 1, NULL, NULL, NULL, NULL, sum(s_in), sum(s_out), sum(sb), sum(sp), sum(sn), NULL, NULL
-    FROM others_bins GROUP BY section
+    SELECT 'clients', i.rank, NULL, NULL, t.k_ip, i.bin, i.s_in, i.s_out, i.sb, i.sp, i.sn,
+           CASE WHEN i.bin IS NULL THEN t.n_ports END, CASE WHEN i.bin IS NULL THEN p.n_peers END
+    FROM client_items i LEFT JOIN client_top t ON t.item_rank = i.rank LEFT JOIN client_peers p ON p.rank = i.rank
 )
 SELECT section, rank, rank > $top AS others, proto_name(k_proto) AS proto, CAST(k_port AS VARCHAR) AS port,
        ip_text(k_ip) AS ip, bin,
