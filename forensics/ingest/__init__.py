@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,7 +24,7 @@ import pyarrow as pa
 from forensics.appdata.select import CandidateSelector
 from forensics.errors import InputError
 from forensics.ingest.app_labels import label_flows
-from forensics.ingest.appdata_pass import extract_appdata
+from forensics.ingest.appdata_pass import Parsed, extract_appdata, parse_appdata
 from forensics.ingest.flowmeter import FlowColumns, FlowMeter
 from forensics.ingest.pipeline import GuardedProgress, SideBySide, read_ahead
 from forensics.ingest.walk import expand_paths
@@ -362,15 +362,19 @@ class _Decoded:
 
 def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgress,
                   selector: CandidateSelector | None = None, lake_layout: bool = False,
+                  after: Callable[[], None] | None = None,
                   ) -> Iterator[tuple[pa.Table, PacketStats, list, FlowColumns | None]]:
     """Decode, shape the packets for the store, meter the flows, choose application metadata candidates (on
     the read-ahead thread of a large file). The decoded batch itself is let go here (only its Arrow form
-    travels on: flat memory)."""
+    travels on: flat memory). `after`: run once the last batch is handed on (on that thread: while the
+    consumer stores the last batches)."""
     for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
         if selector is not None:
             selector.feed(chunk.batch)
         yield (packet_table(chunk.batch, lake_layout), PacketStats.of(chunk.batch), chunk.exports,
                meter.feed(chunk.batch))
+    if after is not None:
+        after()
 
 
 def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: FileHasher, options: ImportOptions,
@@ -389,8 +393,14 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
         with case.importing(meta, small=_small(size, sniffed), capture_id=capture_id) as writer:
             collector = None  # made at the first UDP datagram that may be a flow export
             finished = _FlowBuffer(writer, meter)
+            parsed: list[Parsed] = []
+
+            def parse() -> None:  # the appdata pass's file reading and parsing, on the decode thread (no database)
+                if selector is not None and reader.packets:
+                    parsed.append(parse_appdata(path, sniffed.format, selector.columns()))
+
             items = decoded.items if decoded else read_ahead(
-                _decode_items(reader, meter, progress, selector, case.lake_root is not None), depth=1)
+                _decode_items(reader, meter, progress, selector, case.lake_root is not None, parse), depth=1)
             for table, stats, exports, flows in items:
                 writer.append_packet_table(table, stats)
                 del table
@@ -411,7 +421,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             meta.link_types = reader.link_types or None
             if options.appdata:
                 result.details["appdata"] = extract_appdata(writer, path, sniffed.format,
-                                                            selector.columns() if selector else None)
+                                                            selector.columns() if selector else None,
+                                                            parsed[0] if parsed else None)
             writer.counts.undecoded = reader.undecoded
             if collector is not None:
                 stats = collector.finish()

@@ -282,8 +282,13 @@ class Stage:
         us = pc.cast(table.column(DAY_COLUMN[table_name]), pa.int64()).to_numpy()
         days = us // _US_PER_DAY
         lo_day, hi_day = int(days.min()), int(days.max())
-        groups = [(lo_day, table, us)] if lo_day == hi_day else [
-            (d, table.filter(pa.array(days == d)), us[days == d]) for d in np.unique(days)]
+        if lo_day == hi_day:
+            groups = [(lo_day, table, us)]
+        elif (np.diff(days) >= 0).all():  # in time order (most captures): one slice per day, nothing copied
+            edges = [0, *(np.flatnonzero(np.diff(days)) + 1).tolist(), len(days)]
+            groups = [(int(days[a]), table.slice(a, b - a), us[a:b]) for a, b in zip(edges, edges[1:], strict=False)]
+        else:
+            groups = [(d, table.filter(pa.array(days == d)), us[days == d]) for d in np.unique(days)]
         for day, part, part_us in groups:
             self._seq += 1
             rel = part_path(table_name, capture_id, _day_text(day), f"part-{self.token}-{self._seq}.parquet")
