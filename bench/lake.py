@@ -46,7 +46,9 @@ def _run(cmd: list[str], before=None, tree: Path = ROOT) -> dict:
         before()
     env = dict(os.environ, PYTHONPATH=str(tree), FORENSICS_LAYOUT="file")  # single.duckdb a file; lake/ a lake
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    # cwd is the tree too: `python -c` puts the working directory ahead of PYTHONPATH on sys.path (with cwd=ROOT
+    # a --baseline run imported this tree's forensics, not the baseline's)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=tree)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
