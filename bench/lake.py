@@ -2,7 +2,7 @@
 
     python -m bench.lake                                  # /tmp/bench/p2m.pcap, 3 rounds
     python -m bench.lake --pcap F --rounds 5 --json
-    python -m bench.lake --import-only --baseline /tmp/base   # + the import of another tree, e.g. before a change
+    python -m bench.lake --import-only --baseline /tmp/base   # + the imports (lake, single-file) of another tree
 
 1. import time: `forensics import` into a new lake case and into a new single-file case, against
    `openssl dgst -sha256` of the same file (the floor: an import reads and hashes every byte), and nfpcapd's;
@@ -46,7 +46,9 @@ def _run(cmd: list[str], before=None, tree: Path = ROOT) -> dict:
         before()
     env = dict(os.environ, PYTHONPATH=str(tree), FORENSICS_LAYOUT="file")  # single.duckdb a file; lake/ a lake
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    # cwd is the tree too: `python -c` puts the working directory ahead of PYTHONPATH on sys.path (with cwd=ROOT
+    # a --baseline run imported this tree's forensics, not the baseline's)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=tree)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
@@ -83,6 +85,14 @@ def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None, base
             for p in (base_single, base_single.with_name(base_single.name + ".wal")):
                 p.unlink(missing_ok=True)
 
+        base_lake = work / "baseline-lake"
+
+        def fresh_base_lake() -> None:
+            shutil.rmtree(base_lake, ignore_errors=True)
+
+        tools["baseline import (lake)"] = (
+            FORENSICS + ["import", "--quiet", "--db", str(base_lake), str(pcap)], fresh_base_lake)
+        trees["baseline import (lake)"] = baseline
         tools["baseline import (single-file)"] = (
             FORENSICS + ["import", "--quiet", "--db", str(base_single), str(pcap)], fresh_base)
         trees["baseline import (single-file)"] = baseline
@@ -105,6 +115,7 @@ def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None, base
                   "peak_rss_mb": round(med(name, "rss_mb"), 1)} for name in tools}
     shutil.rmtree(nfdir, ignore_errors=True)
     base_single.unlink(missing_ok=True)
+    shutil.rmtree(work / "baseline-lake", ignore_errors=True)
     return out
 
 

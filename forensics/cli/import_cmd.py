@@ -54,6 +54,10 @@ def import_command(
     Example: forensics import captures/ --db case.duckdb
     """
     from forensics.cli.options import check_engine
+    from forensics.readers.filehash import hash_early
+
+    if engine == "duckdb" and len(paths) == 1:  # one file: its sha256 on the other core while the rest loads
+        hash_early(paths[0])
     from forensics.ingest import ImportOptions, import_paths
     from forensics.store import Case
     from forensics.store.lake_compact import auto_parts, maybe_compact

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from forensics.ingest import FileResult, ImportProgress, NullProgress
+if TYPE_CHECKING:  # forensics.ingest loads numba and its kernels: only the import command needs them
+    from forensics.ingest import FileResult, ImportProgress
 
 
 class TerminalProgress:
@@ -66,5 +68,7 @@ class Ledger:
 def make_progress(quiet: bool) -> ImportProgress:
     """A bar on a terminal, else the null object."""
     if quiet or not sys.stderr.isatty():
+        from forensics.ingest import NullProgress
+
         return NullProgress()
     return TerminalProgress()

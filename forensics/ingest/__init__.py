@@ -10,11 +10,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,11 +24,12 @@ import pyarrow as pa
 from forensics.appdata.select import CandidateSelector
 from forensics.errors import InputError
 from forensics.ingest.app_labels import label_flows
-from forensics.ingest.appdata_pass import extract_appdata
+from forensics.ingest.appdata_pass import Parsed, extract_appdata, parse_appdata
 from forensics.ingest.flowmeter import FlowColumns, FlowMeter
 from forensics.ingest.pipeline import GuardedProgress, SideBySide, read_ahead
 from forensics.ingest.walk import expand_paths
 from forensics.readers.capture import CaptureReader
+from forensics.readers.filehash import FileHasher, take_early
 from forensics.readers.sniff import Sniffed, sniff
 from forensics.resources import read_sql
 from forensics.store import PACKET_BATCH_ROWS, CaptureMeta, CaptureWriter, Case, PacketStats, packet_table
@@ -252,42 +251,8 @@ def _import_read_first(case: Case, index: int, path: str, options: ImportOptions
                            _Decoded(reader, meter, items, selector), cid)
 
 
-HASH_BLOCK = 1 << 20  # bytes read into one reused buffer: a fresh 4 MB bytes object per read cost page faults
-# (sha256 of the 1.3 GB bench capture: 0.28-0.33 s of system CPU that way, 0.16-0.24 s reusing 1 MB)
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    buf = bytearray(HASH_BLOCK)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        while n := f.readinto(buf):
-            h.update(view[:n])
-    return h.hexdigest()
-
-
-class _Hasher(threading.Thread):
-    """sha256 of a file on the other core while the file is decoded (hashlib releases the GIL)."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(daemon=True)
-        self.path = path
-        self.digest: str | None = None
-        self.error: OSError | None = None
-
-    def join(self, timeout: float | None = None) -> None:
-        if self.ident is not None:  # not started when it ran on the caller's thread
-            super().join(timeout)
-
-    def run(self) -> None:
-        try:
-            self.digest = _sha256(self.path)
-        except OSError as exc:
-            self.error = exc
-
-
 def _precheck(case: Case, path: str, options: ImportOptions, progress: ImportProgress,
-              hash_now: bool = False) -> FileResult | tuple[int, Sniffed, _Hasher]:
+              hash_now: bool = False) -> FileResult | tuple[int, Sniffed, FileHasher]:
     """What comes before reading a file: its size, kind, and sha256 (hashed first when the size matches a
     capture already here, so that a re-import costs no decoding; else on another thread, unless hash_now).
     A FileResult when that settles the file (missing, empty, already imported)."""
@@ -305,14 +270,14 @@ def _precheck(case: Case, path: str, options: ImportOptions, progress: ImportPro
     except OSError as exc:
         return FileResult(path, "rejected", message=f"{path}: cannot read: {exc.strerror}")
     same_size = case.con.execute("SELECT count(*) FROM captures WHERE size_bytes = $s", {"s": size}).fetchone()[0]
-    hasher = _Hasher(path)
+    hasher = take_early(path) or FileHasher(path)  # begun by the CLI before the heavy imports, or not
     if same_size or hash_now:
-        hasher.run()
+        hasher.wait()
         dup = _duplicate_check(case, path, hasher.digest, options)
         if dup is not None:
             return dup
     else:
-        hasher.start()
+        hasher.begin()
     return size, sniffed, hasher
 
 
@@ -353,9 +318,8 @@ def _duplicate_check(case: Case, path: str, digest: str | None, options: ImportO
                               "nothing done (use --force to replace it)")
 
 
-def _finish_hash(case: Case, hasher: _Hasher, path: str, options: ImportOptions) -> tuple[str, FileResult | None]:
-    if hasher.is_alive() or hasher.ident is not None:
-        hasher.join()
+def _finish_hash(case: Case, hasher: FileHasher, path: str, options: ImportOptions) -> tuple[str, FileResult | None]:
+    hasher.wait()
     if hasher.error is not None:
         raise InputError(path, None, f"cannot read: {hasher.error.strerror}")
     assert hasher.digest is not None
@@ -371,7 +335,7 @@ def _replace_existing(case: Case, digest: str, options: ImportOptions) -> bool:
     return False
 
 
-def _seal(case: Case, writer: CaptureWriter, hasher: _Hasher, path: str, options: ImportOptions,
+def _seal(case: Case, writer: CaptureWriter, hasher: FileHasher, path: str, options: ImportOptions,
           result: FileResult) -> None:
     """Inside the file's transaction: settle its sha256, give up on duplicate content, replace on --force."""
     digest, dup = _finish_hash(case, hasher, path, options)
@@ -398,18 +362,22 @@ class _Decoded:
 
 def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgress,
                   selector: CandidateSelector | None = None, lake_layout: bool = False,
+                  after: Callable[[], None] | None = None,
                   ) -> Iterator[tuple[pa.Table, PacketStats, list, FlowColumns | None]]:
     """Decode, shape the packets for the store, meter the flows, choose application metadata candidates (on
     the read-ahead thread of a large file). The decoded batch itself is let go here (only its Arrow form
-    travels on: flat memory)."""
+    travels on: flat memory). `after`: run once the last batch is handed on (on that thread: while the
+    consumer stores the last batches)."""
     for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
         if selector is not None:
             selector.feed(chunk.batch)
         yield (packet_table(chunk.batch, lake_layout), PacketStats.of(chunk.batch), chunk.exports,
                meter.feed(chunk.batch))
+    if after is not None:
+        after()
 
 
-def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: _Hasher, options: ImportOptions,
+def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: FileHasher, options: ImportOptions,
                     progress: ImportProgress, decoded: _Decoded | None = None,
                     capture_id: int | None = None) -> FileResult:
     result = FileResult(path, "imported", format=sniffed.format)
@@ -425,8 +393,14 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
         with case.importing(meta, small=_small(size, sniffed), capture_id=capture_id) as writer:
             collector = None  # made at the first UDP datagram that may be a flow export
             finished = _FlowBuffer(writer, meter)
+            parsed: list[Parsed] = []
+
+            def parse() -> None:  # the appdata pass's file reading and parsing, on the decode thread (no database)
+                if selector is not None and reader.packets:
+                    parsed.append(parse_appdata(path, sniffed.format, selector.columns()))
+
             items = decoded.items if decoded else read_ahead(
-                _decode_items(reader, meter, progress, selector, case.lake_root is not None), depth=1)
+                _decode_items(reader, meter, progress, selector, case.lake_root is not None, parse), depth=1)
             for table, stats, exports, flows in items:
                 writer.append_packet_table(table, stats)
                 del table
@@ -447,7 +421,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             meta.link_types = reader.link_types or None
             if options.appdata:
                 result.details["appdata"] = extract_appdata(writer, path, sniffed.format,
-                                                            selector.columns() if selector else None)
+                                                            selector.columns() if selector else None,
+                                                            parsed[0] if parsed else None)
             writer.counts.undecoded = reader.undecoded
             if collector is not None:
                 stats = collector.finish()
@@ -549,7 +524,7 @@ def _sniff_flow_file(path: str, head: bytes) -> str | None:
     return sniff_flow_file(path, head)
 
 
-def _import_flow_file(case: Case, path: str, size: int, fmt: str, compressed: bool, hasher: _Hasher,
+def _import_flow_file(case: Case, path: str, size: int, fmt: str, compressed: bool, hasher: FileHasher,
                       options: ImportOptions, progress: ImportProgress, capture_id: int | None = None) -> FileResult:
     from forensics.ingest.flow_exports import import_flow_file
 

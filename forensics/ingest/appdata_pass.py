@@ -31,6 +31,7 @@ payloads per table. Nothing here stops an import: a capture file that cannot be 
 from __future__ import annotations
 
 import mmap
+from dataclasses import dataclass
 from operator import itemgetter
 
 import numpy as np
@@ -49,31 +50,53 @@ for _table in (*TABLES, "appdata_counts"):
 
 
 
-def extract_appdata(writer: CaptureWriter, path: str, fmt: str,
-                    chosen: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, int]]:
-    """Read, parse and store the capture's application metadata; {table: {rows, malformed, truncated}}.
-    `chosen`: the candidates' columns as a CandidateSelector fed the capture's batches gives them; without
-    it they are chosen in SQL over the stored packet rows (queries/derive/appdata_candidates.sql)."""
-    writer.case.import_tail_memory()  # the packets are in: DuckDB holds less beside this pass's arrays
-    try:
-        return _extract_appdata(writer, path, fmt, chosen)
-    finally:  # what follows (flows derived in SQL, for one) may need the streaming limit
-        writer.case.import_tail_memory(lower=False)
+@dataclass
+class Parsed:
+    """The part of the pass that needs no database, done: the candidates' columns, the rows the compiled fast
+    path read ({table: [(rows of cols, columns)]}) and the rest parsed; `out` None when the file could not
+    be read back (the capture then has no application metadata)."""
+
+    cols: dict[str, np.ndarray]
+    fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]]
+    out: Extracted | None
 
 
-def _extract_appdata(writer: CaptureWriter, path: str, fmt: str,
-                     chosen: dict[str, np.ndarray] | None) -> dict[str, dict[str, int]]:
-    if chosen is None:  # SQL over every packet of the capture: the streaming limit for it
-        with writer.case.import_stream_memory():
-            chosen = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
-                                         {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchnumpy()
+def parse_appdata(path: str, fmt: str, chosen: dict[str, np.ndarray]) -> Parsed:
+    """Read and parse the chosen candidates' payloads from the file (no database: the import runs it on the
+    decode thread once the last batch is decoded, while the last batches are still being written)."""
     cols = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in chosen.items()}
     fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]] = {t: [] for t in TABLES}
     try:
         candidates = _candidates(cols, path, fmt, fast)
     except (OSError, ValueError, IndexError):
+        return Parsed(cols, fast, None)
+    return Parsed(cols, fast, extract(candidates))
+
+
+def extract_appdata(writer: CaptureWriter, path: str, fmt: str, chosen: dict[str, np.ndarray] | None = None,
+                    parsed: Parsed | None = None) -> dict[str, dict[str, int]]:
+    """Read, parse and store the capture's application metadata; {table: {rows, malformed, truncated}}.
+    `chosen`: the candidates' columns as a CandidateSelector fed the capture's batches gives them; without
+    it they are chosen in SQL over the stored packet rows (queries/derive/appdata_candidates.sql).
+    `parsed`: parse_appdata() of them, done already."""
+    writer.case.import_tail_memory()  # the packets are in: DuckDB holds less beside this pass's arrays
+    try:
+        return _extract_appdata(writer, path, fmt, chosen, parsed)
+    finally:  # what follows (flows derived in SQL, for one) may need the streaming limit
+        writer.case.import_tail_memory(lower=False)
+
+
+def _extract_appdata(writer: CaptureWriter, path: str, fmt: str, chosen: dict[str, np.ndarray] | None,
+                     parsed: Parsed | None) -> dict[str, dict[str, int]]:
+    if parsed is None:
+        if chosen is None:  # SQL over every packet of the capture: the streaming limit for it
+            with writer.case.import_stream_memory():
+                chosen = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
+                                             {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchnumpy()
+        parsed = parse_appdata(path, fmt, chosen)
+    cols, fast, out = parsed.cols, parsed.fast, parsed.out
+    if out is None:
         return {}
-    out = extract(candidates)
     more = _smtp_elsewhere(writer, path, fmt, cols, out)
     if more is not None:  # the rows of cols change: the fast rows' positions follow their frames
         frames = {t: [cols["frame"][at] for at, _ in parts] for t, parts in fast.items()}

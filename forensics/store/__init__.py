@@ -664,8 +664,18 @@ class Case:
             tables = tables[2:]
         for table in tables:
             self.con.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": capture_id})
-        for table in _EXTRA_CAPTURE_TABLES:
+        done = {*tables, "packet_rows", "flows", "lake_parts"}
+        for table in [t for t in _EXTRA_CAPTURE_TABLES + self._capture_tables() if t not in done]:
+            done.add(table)
             self.con.execute(f"DELETE FROM {table} WHERE capture_id = $c", {"c": capture_id})
+
+    def _capture_tables(self) -> list[str]:
+        """The catalog's tables with a capture_id column: whatever an area keyed by capture goes with its capture,
+        whether or not this process imported the module that writes it (the CLI loads those lazily)."""
+        return [r[0] for r in self.con.execute(
+            "SELECT c.table_name FROM duckdb_columns() c JOIN duckdb_tables() t USING (database_name, schema_name, "
+            "table_name) WHERE c.column_name = 'capture_id' AND c.schema_name = 'main' AND NOT t.temporary "
+            "AND c.database_name = current_database() ORDER BY c.table_name").fetchall()]
 
     def record_reject(self, path: str, offset: int | None, reason: str, capture_id: int | None = None) -> None:
         """Note a rejected file (or a file whose reading stopped early)."""
@@ -782,7 +792,8 @@ class Case:
         )
 
 
-# Tables keyed by capture_id that other areas (flow exports) add; --force clears them too.
+# Tables keyed by capture_id that other areas (flow exports) add; --force clears them too. Every table of the
+# catalog with a capture_id column is cleared as well (Case._capture_tables), registered here or not.
 _EXTRA_CAPTURE_TABLES: list[str] = []
 
 

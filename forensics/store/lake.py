@@ -211,6 +211,9 @@ def derived_flow_table(flows: dict[str, np.ndarray], capture_id: int) -> pa.Tabl
     """Flows metered from a capture's packets (forensics.ingest.flowmeter.FLOW_COLUMNS, -1 for NULL, ids as
     for capture 0) in the Parquet layout, with the ids of `capture_id`: what _INSERT_DERIVED_FLOWS stores."""
     n = len(flows["flow_id"])
+    order = np.argsort(flows["flow_id"], kind="stable")  # the meter gives flows as they end: in id order, the
+    if (order != np.arange(n)).any():  # delta-encoded ids and times stay small (flows 6.98 MB, not 8.07)
+        flows = {k: v[order] for k, v in flows.items()}
     schema = SCHEMAS["flows"]
     nulls = {name: pa.nulls(n, schema.field(name).type) for name in (
         "exporter_ip_hi", "exporter_ip_lo", "observation_domain", "in_if", "out_if", "src_as", "dst_as",
@@ -284,6 +287,7 @@ class Stage:
         self.parts: list[tuple[str, str, int, str, int, int, int]] = []  # table, rel, cid, day, rows, lo, hi
         self.published: list[str] = []
         self._seq = 0
+        self._absorbed = False  # the metered flow parts are copied into the temp flows table (the labels)
         empty = self.root / "flows" / EMPTY_PART
         con.execute(f"CREATE OR REPLACE TEMP TABLE flows AS SELECT * FROM lake_flows({sql_literal(str(empty))}) "
                     "LIMIT 0")
@@ -303,8 +307,13 @@ class Stage:
         us = pc.cast(table.column(DAY_COLUMN[table_name]), pa.int64()).to_numpy()
         days = us // _US_PER_DAY
         lo_day, hi_day = int(days.min()), int(days.max())
-        groups = [(lo_day, table, us)] if lo_day == hi_day else [
-            (d, table.filter(pa.array(days == d)), us[days == d]) for d in np.unique(days)]
+        if lo_day == hi_day:
+            groups = [(lo_day, table, us)]
+        elif (np.diff(days) >= 0).all():  # in time order (most captures): one slice per day, nothing copied
+            edges = [0, *(np.flatnonzero(np.diff(days)) + 1).tolist(), len(days)]
+            groups = [(int(days[a]), table.slice(a, b - a), us[a:b]) for a, b in zip(edges, edges[1:], strict=False)]
+        else:
+            groups = [(d, table.filter(pa.array(days == d)), us[days == d]) for d in np.unique(days)]
         for day, part, part_us in groups:
             self._seq += 1
             rel = part_path(table_name, capture_id, _day_text(day), f"part-{self.token}-{self._seq}.parquet")
@@ -332,17 +341,27 @@ class Stage:
         for entry in [p for p in self.parts if p[0] == "flows"]:
             (self.dir / entry[1]).unlink(missing_ok=True)
             self.parts.remove(entry)
+        self._absorbed = False  # their copies, if any, go with the capture's pcap flows (clear_derived_flows)
 
     def absorb_flow_parts(self) -> None:
-        """Move the metered flow parts staged so far into the temp `flows` table, so that SQL over `flows` on
-        this connection inside the import (the application labels) sees every flow of the file; publish
-        writes them out again as parts."""
+        """Copy the metered flow parts staged so far into the temp `flows` table, so that SQL over `flows` on
+        this connection inside the import (the application labels) sees every flow of the file. The parts stay
+        staged as they are: publish takes the copies out again (release_flow_parts) rather than sort and write
+        the same rows a second time (0.6 s of CPU on the 2M-packet bench capture's 230,864 flows)."""
         files = [str(self.dir / rel) for t, rel, *_ in self.parts if t == "flows"]
-        if not files:
+        if not files or self._absorbed:
             return
         listed = "[" + ", ".join(sql_literal(f) for f in files) + "]"
         self.con.execute(f"INSERT INTO temp.flows SELECT * FROM lake_flows({listed})")
-        self.drop_derived_flows()
+        self._absorbed = True
+
+    def release_flow_parts(self) -> None:
+        """Take the copies absorb_flow_parts made out of the temp `flows` table again (their parts are staged).
+        Every pcap-derived row there is such a copy: the SQL derives a capture's flows only after dropping its
+        metered parts (drop_derived_flows), and nothing writes flows after the labels absorbed them."""
+        if self._absorbed:
+            self.con.execute("DELETE FROM temp.flows WHERE source = 'pcap'")
+            self._absorbed = False
 
     def _stage_temp_flows(self) -> None:
         table = self.con.sql(_TEMP_FLOWS_OUT).to_arrow_table()
@@ -360,6 +379,7 @@ class Stage:
     def publish(self) -> None:
         """Inside the file's transaction: stage the temp flows table, move every part into place, list it in
         lake_parts, drop the temp objects. COMMIT makes the rows the catalog's."""
+        self.release_flow_parts()
         self._stage_temp_flows()
         rows = []
         for table_name, rel, cid, day, nrows, lo, hi in self.parts:

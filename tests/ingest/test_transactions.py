@@ -78,8 +78,9 @@ def test_sigint_during_import_leaves_previous_data(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "forensics", "import", "--quiet", "--db", str(db), big],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
     deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None and _read_bytes(proc.pid) < 40_000_000:
-        time.sleep(0.01)  # wait until the capture is being read (40 MB of its 100 MB)
+    # the capture is being decoded (40 MB of its 100 MB): its sha256, begun first, reads all of it once
+    while time.time() < deadline and proc.poll() is None and _read_bytes(proc.pid) < os.path.getsize(big) + 40_000_000:
+        time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (proc.returncode, err)
@@ -116,10 +117,11 @@ def test_killed_import_leaves_nothing_once_the_case_is_opened_again(tmp_path):
     import_paths(case, [small_pcap(tmp_path)])
     before = counts(case.con)
     case.close()
-    proc = subprocess.Popen([sys.executable, "-m", "forensics", "import", "--quiet", "--db", str(db),
-                             big_pcap(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    big = big_pcap(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "forensics", "import", "--quiet", "--db", str(db), big],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None and _read_bytes(proc.pid) < 60_000_000:
+    while time.time() < deadline and proc.poll() is None and _read_bytes(proc.pid) < os.path.getsize(big) + 60_000_000:
         time.sleep(0.01)
     proc.kill()  # no handler runs: a crash
     proc.communicate(timeout=60)

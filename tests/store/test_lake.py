@@ -161,8 +161,16 @@ def test_force_replaces_a_captures_parts(tmp_path):
     with Case.open(lake_path) as case:
         import_paths(case, [path], ImportOptions())
         before = set(case.con.execute("SELECT path FROM lake_parts").fetchall())
+        # a table keyed by capture that no module of this process registered (the CLI loads areas lazily)
+        case.con.execute("CREATE TABLE notes_by_capture AS SELECT 1 AS capture_id, 'seen' AS note")
         summary = import_paths(case, [path], ImportOptions(force=True))
         assert summary.files[0].status == "replaced"
+        keyed = [r[0] for r in case.con.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE column_name = 'capture_id' AND schema_name = 'main' "
+            "AND database_name = current_database()").fetchall()]
+        assert "notes_by_capture" in keyed and "dhcp" in keyed
+        for table in keyed:  # nothing of the replaced capture is left anywhere
+            assert case.con.execute(f"SELECT count(*) FROM {table} WHERE capture_id = 1").fetchone()[0] == 0, table
         after = set(case.con.execute("SELECT path FROM lake_parts").fetchall())
         assert before and after and not before & after
         assert case.con.execute("SELECT DISTINCT capture_id FROM packets").fetchall() == [(2,)]
