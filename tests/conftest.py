@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,24 @@ def _pinned_layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 
 def pytest_report_header() -> str:
     return f"case layout: {os.environ.get('FORENSICS_LAYOUT', 'lake')} (FORENSICS_LAYOUT=file: single files)"
+
+
+# A fresh checkout has no numba cache: compile the import path once, in two processes side by side
+# (tests/numba_warm.py), while the xdist workers start and collect, instead of once per worker (and per
+# `python -m forensics` started meanwhile). The controller waits for it before it hands out the first tests.
+_warming: list[subprocess.Popen] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput") and CORPUS.is_dir():
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        _warming.extend(subprocess.Popen([sys.executable, "-m", "tests.numba_warm", kind], cwd=ROOT, env=env,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                        for kind in ("pcap", "pcapng"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    while _warming:
+        _warming.pop().wait()
