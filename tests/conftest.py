@@ -127,9 +127,21 @@ def _pinned_layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 RUN_FIRST = ("tests/test_packaging.py",)
 
 
+# Modules whose module-scoped fixture imports corpus captures: each is one xdist work unit, so that fixture is
+# built once, not once on each worker that gets one of its tests (loadgroup hands ungrouped tests out one by one).
+ONE_WORKER = ("tests/filters/test_filter_corpus_tcpdump.py", "tests/ingest/test_corpus.py",
+              "tests/readers/test_link_oracles.py", "tests/reports/test_link_layer.py",
+              "tests/checks/test_demo_and_corpus.py", "tests/reports/test_semantics.py")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist names the groups in the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     first = {ROOT / name for name in RUN_FIRST}
     items.sort(key=lambda item: Path(item.path) not in first)
+    grouped = {ROOT / name: name for name in ONE_WORKER}
+    for item in items:
+        if Path(item.path) in grouped and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(grouped[Path(item.path)]))
 
 
 def pytest_report_header() -> str:
