@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,5 +122,48 @@ def _pinned_layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv("FORENSICS_LAYOUT", "file")
 
 
+# Long single tests go first (after the Spark group, the largest xdist work unit, which loadgroup hands out
+# first): one of them started last would run alone while the other worker waits at the end.
+RUN_FIRST = ("tests/test_packaging.py",)
+
+
+# Modules whose module-scoped fixture imports corpus captures: each is one xdist work unit, so that fixture is
+# built once, not once on each worker that gets one of its tests (loadgroup hands ungrouped tests out one by one).
+ONE_WORKER = ("tests/filters/test_filter_corpus_tcpdump.py", "tests/ingest/test_corpus.py",
+              "tests/readers/test_link_oracles.py", "tests/reports/test_link_layer.py",
+              "tests/checks/test_demo_and_corpus.py", "tests/reports/test_semantics.py")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist names the groups in the node ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    first = {ROOT / name for name in RUN_FIRST}
+    items.sort(key=lambda item: Path(item.path) not in first)
+    grouped = {ROOT / name: name for name in ONE_WORKER}
+    for item in items:
+        if Path(item.path) in grouped and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(grouped[Path(item.path)]))
+
+
 def pytest_report_header() -> str:
     return f"case layout: {os.environ.get('FORENSICS_LAYOUT', 'lake')} (FORENSICS_LAYOUT=file: single files)"
+
+
+# A fresh checkout has no numba cache: compile the import path once, in two processes side by side
+# (tests/numba_warm.py), while the xdist workers start and collect, instead of once per worker (and per
+# `python -m forensics` started meanwhile). The controller waits for it before it hands out the first tests.
+_warming: list[subprocess.Popen] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput") and CORPUS.is_dir():
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        _warming.extend(subprocess.Popen([sys.executable, "-m", "tests.numba_warm", kind], cwd=ROOT, env=env,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                        for kind in ("pcap", "pcapng"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    while _warming:
+        _warming.pop().wait()

@@ -98,6 +98,7 @@ def _venv_with_outer_packages(env_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
+    """Built once: its two tests are one xdist work unit (group "wheel")."""
     out = tmp_path_factory.mktemp("dist")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(out),
                     str(ROOT)], check=True, capture_output=True)
@@ -106,6 +107,7 @@ def wheel(tmp_path_factory):
     return wheels[0]
 
 
+@pytest.mark.xdist_group("wheel")
 def test_wheel_carries_queries_and_templates(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     tracked = subprocess.run(["git", "ls-files", "queries", "report_templates"], cwd=ROOT, capture_output=True,
@@ -115,6 +117,7 @@ def test_wheel_carries_queries_and_templates(wheel):
         assert f"forensics/{rel}" in names, rel
 
 
+@pytest.mark.xdist_group("wheel")
 def test_installed_wheel_runs_help_and_import(wheel, tmp_path):
     env_dir = tmp_path / "venv"
     py = _venv_with_outer_packages(env_dir)

@@ -17,6 +17,7 @@ import pytest
 
 from forensics.store import Case
 
+JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 BASE = 1_473_120_000  # 2016-09-06T00:00:00Z
 CONFIG = """[home]
 networks = ["10.0.0.0/16", "2001:db8:1::/48"]
@@ -56,7 +57,18 @@ def pytest_collection_modifyitems(config, items):
 def spark():
     from forensics.spark.session import spark_session
 
-    session = spark_session("local[2]", quiet=True)
+    # The JVM of the tests: C1 only and the serial collector. Short queries on tiny inputs; C2's compiler
+    # threads and G1's cost more than they win here: half the JVM's CPU (tests/spark/test_parity.py flow-case
+    # reports, first four: 107 -> 55 s CPU). Set for the JVM's start only (its launcher reads it).
+    saved = os.environ.get("JAVA_TOOL_OPTIONS")
+    os.environ["JAVA_TOOL_OPTIONS"] = " ".join(filter(None, [saved, JVM_OPTIONS]))
+    try:
+        session = spark_session("local[2]", quiet=True)
+    finally:
+        if saved is None:
+            os.environ.pop("JAVA_TOOL_OPTIONS", None)
+        else:
+            os.environ["JAVA_TOOL_OPTIONS"] = saved
     # tiny inputs: one shuffle partition, and no whole-stage code generation (compiling each plan's Java costs
     # more than running it on a few thousand rows)
     session.conf.set("spark.sql.shuffle.partitions", "1")
