@@ -405,8 +405,10 @@ def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgr
     for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
         if selector is not None:
             selector.feed(chunk.batch)
-        yield (packet_table(chunk.batch, lake_layout), PacketStats.of(chunk.batch), chunk.exports,
-               meter.feed(chunk.batch))
+        item = (packet_table(chunk.batch, lake_layout), PacketStats.of(chunk.batch), chunk.exports,
+                meter.feed(chunk.batch))
+        del chunk  # not held while the item waits in the queue and the next batch is decoded: -1 batch of RSS
+        yield item
 
 
 def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: _Hasher, options: ImportOptions,
