@@ -167,12 +167,21 @@ def write_part(table: pa.Table, path: Path) -> int:
 
 
 def write_part_batches(tables: Iterable[pa.Table], schema: pa.Schema, path: Path) -> int:
-    """Write one Parquet part from tables of `schema` that come one at a time (as write_part would write their
-    concatenation, each table's rows in row groups of its own): only one of them in memory. Returns the size."""
+    """Write one Parquet part from tables of `schema` that come one at a time, in row groups of ROW_GROUP_ROWS
+    as write_part writes their concatenation: only one of them (and less than a row group of the one before)
+    in memory. Returns the size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with pq.ParquetWriter(path, schema, **_writer_options(schema.names)) as writer:
+        rest = schema.empty_table()
         for table in tables:
-            writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+            table = pa.concat_tables([rest, table]) if len(rest) else table
+            whole = len(table) - len(table) % ROW_GROUP_ROWS
+            if whole:
+                writer.write_table(table.slice(0, whole), row_group_size=ROW_GROUP_ROWS)
+            rest = table.slice(whole).take(pa.array(range(len(table) - whole), pa.int64()))  # a copy: the table goes
+            del table
+        if len(rest):
+            writer.write_table(rest, row_group_size=ROW_GROUP_ROWS)
     return path.stat().st_size
 
 
