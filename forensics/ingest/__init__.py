@@ -500,11 +500,14 @@ class _FlowBuffer:
         self.parts.append(flows)
         self.rows += len(flows["flow_id"])
         if self.rows >= self.ROWS:
-            whole = {k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]}
+            parts, self.parts = self.parts, []
+            whole = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            del parts  # the pieces go before the write, and the rest is a copy: `whole` goes after it
             cut = self.rows - self.rows % self.ROWS
-            self.writer.append_derived_flows({k: v[:cut] for k, v in whole.items()})
-            rest = {k: v[cut:] for k, v in whole.items()}
-            self.parts, self.rows = [rest], self.rows - cut
+            self.parts, self.rows = [{k: v[cut:].copy() for k, v in whole.items()}], self.rows - cut
+            head = {k: v[:cut] for k, v in whole.items()}
+            del whole
+            self.writer.append_derived_flows(head)
 
     def flush(self) -> None:
         if self.rows and not self.meter.out_of_order:
