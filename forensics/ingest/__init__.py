@@ -371,8 +371,10 @@ def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgr
     for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
         if selector is not None:
             selector.feed(chunk.batch)
-        yield (packet_table(chunk.batch, lake_layout), PacketStats.of(chunk.batch), chunk.exports,
-               meter.feed(chunk.batch))
+        item = (packet_table(chunk.batch, lake_layout), PacketStats.of(chunk.batch), chunk.exports,
+                meter.feed(chunk.batch))
+        del chunk  # not held while the item waits in the queue and the next batch is decoded: -1 batch of RSS
+        yield item
     if after is not None:
         after()
 
@@ -463,6 +465,9 @@ class _FlowBuffer:
         self.writer, self.meter = writer, meter
         self.parts: list[FlowColumns] = []
         self.rows = 0
+        # a lake stages a part per flush and merges a day's parts at publish: one row group a flush is enough
+        # there, and halves the flush's copies at the streaming peak
+        self.flush_rows = self.ROWS // 2 if writer.stage is not None else self.ROWS
 
     def add(self, flows: FlowColumns | None) -> None:
         if self.meter.out_of_order:
@@ -472,12 +477,15 @@ class _FlowBuffer:
             return
         self.parts.append(flows)
         self.rows += len(flows["flow_id"])
-        if self.rows >= self.ROWS:
-            whole = {k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]}
-            cut = self.rows - self.rows % self.ROWS
-            self.writer.append_derived_flows({k: v[:cut] for k, v in whole.items()})
-            rest = {k: v[cut:] for k, v in whole.items()}
-            self.parts, self.rows = [rest], self.rows - cut
+        if self.rows >= self.flush_rows:
+            parts, self.parts = self.parts, []
+            whole = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            del parts  # the pieces go before the write, and the rest is a copy: `whole` goes after it
+            cut = self.rows - self.rows % self.flush_rows
+            self.parts, self.rows = [{k: v[cut:].copy() for k, v in whole.items()}], self.rows - cut
+            head = {k: v[:cut] for k, v in whole.items()}
+            del whole
+            self.writer.append_derived_flows(head)
 
     def flush(self) -> None:
         if self.rows and not self.meter.out_of_order:

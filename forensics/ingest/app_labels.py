@@ -42,7 +42,8 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
                 first_payload: dict[str, np.ndarray] | None = None) -> dict[str, int]:
     """Write flow_app rows for the capture's pcap-derived flows; {app: labelled flows}. `first_payload`: the
     packets whose first payload bytes are checked, as CandidateSelector.first_payload() gives them while the
-    capture is decoded; without it they are found in SQL over the stored packets (app_first_payload.sql)."""
+    capture is decoded (emptied once read: its arrays are let go before the join over every flow); without it they
+    are found in SQL over the stored packets (app_first_payload.sql)."""
     cid = writer.capture_id
     writer.case.import_tail_memory()  # (also done by the appdata pass) DuckDB holds less beside these arrays
     writer.flows_visible()  # a lake: the metered flows staged as parts, joined below
@@ -65,6 +66,9 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
         payload[name] = pa.array(first[name][at], pa.uint64())
     for name in ("src_port", "dst_port"):
         payload[name] = pa.array(first[name][at], pa.uint16())
+    del fetched, first, hit, at  # the candidates' columns go before the join
+    if first_payload is not None:
+        first_payload.clear()
     evidence = pa.concat_tables([evidence.cast(_EVIDENCE), pa.table(payload).cast(_EVIDENCE)])
     if evidence.num_rows == 0:
         return {}

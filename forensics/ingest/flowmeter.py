@@ -75,6 +75,7 @@ _NST = 8
 # Why _run stopped.
 _DONE, _OUT_FULL, _ROOM = 0, 1, 2
 
+_OUT_KEEP = 1 << 15  # output buffer columns kept between feeds (5 MB); a larger one is let go after a take
 _I64_MIN = np.iinfo(np.int64).min
 _I64_MAX = np.iinfo(np.int64).max
 _SHIFT = 8  # home slot = (hash >> _SHIFT) & mask (bit 0 of a stored hash is always 1)
@@ -411,8 +412,9 @@ class FlowMeter:
     def _expire(self, grow: bool) -> None:
         """Sweep out the flows idle past the newest packet; then grow (when asked) or shrink the table."""
         st = self._st
-        self._out_room(int(st[S_COUNT]))
         cutoff = max(int(st[S_MAX_TS]) - self.idle_us, _I64_MIN)
+        # room for the flows this sweep takes out, not for every open flow (the buffer grew to hold them all)
+        self._out_room(int(np.count_nonzero((self._hashes != 0) & (self._tab[:, T_LAST] < cutoff))))
         _sweep(st, self._hashes, self._tab, self._out, cutoff)
         count, cap = int(st[S_COUNT]), len(self._hashes)
         if grow and count > cap * self.GROW_LOAD:
@@ -437,4 +439,6 @@ class FlowMeter:
         for r, name in enumerate(FLOW_COLUMNS):
             col = self._out[r, :fill].copy()
             cols[name] = col.view(np.uint64) if name in _UNSIGNED_COLUMNS else col
+        if self._out.shape[1] > max(4 * fill, _OUT_KEEP):  # a sweep's burst: let the buffer go
+            self._out = np.empty((_NCOL, _OUT_KEEP), np.int64)
         return cols

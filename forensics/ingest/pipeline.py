@@ -16,22 +16,29 @@ _DONE = object()
 def read_ahead(items: Iterator[T], depth: int = 3) -> Iterator[T]:
     """Iterate `items` in a background thread, `depth` items ahead (the decoder releases the GIL).
 
-    Exceptions raised by the producer are re-raised here; closing the consumer stops the producer.
+    The next item is made only once there is room for it: at most `depth` items wait or are being made beside
+    the one the consumer holds (an item made and then held until the queue had room was one more packet batch
+    in memory). Exceptions raised by the producer are re-raised here; closing the consumer stops the producer.
     """
-    q: queue.Queue = queue.Queue(maxsize=depth)
+    q: queue.Queue = queue.Queue()  # bounded by `room`
+    room = threading.Semaphore(depth)
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+            it = iter(items)
+            while True:
+                while not room.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
                 if stop.is_set():
                     return
+                try:
+                    item = next(it)
+                except StopIteration:
+                    break
+                q.put(item)
+                del item
             q.put(_DONE)
         except BaseException as exc:  # handed to the consumer
             q.put(exc)
@@ -41,11 +48,13 @@ def read_ahead(items: Iterator[T], depth: int = 3) -> Iterator[T]:
     try:
         while True:
             item = q.get()
+            room.release()
             if item is _DONE:
                 break
             if isinstance(item, BaseException):
                 raise item
             yield item
+            del item
     finally:
         stop.set()
         thread.join(timeout=5)

@@ -176,6 +176,9 @@ class CaptureReader:
             self._stream.close()
         if self._k:
             yield self._emit()
+        # the file is read: the decoding matrices (~140 MB at the import's batch size) go before the steps after it
+        self._O = np.empty((fd.NCOLS, 0), np.int64)
+        self._R = np.empty((len(fd.RECORD_ROWS), 0), np.int64)
 
     @property
     def link_types(self) -> str:

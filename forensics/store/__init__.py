@@ -163,7 +163,7 @@ class CaptureWriter:
         """Make every flow of this file visible to SQL over `flows` on the file's connection (a lake stages
         metered flows as Parquet parts, outside the temp table that stands for `flows` during the import)."""
         if self.stage is not None:
-            self.stage.absorb_flow_parts()
+            self.stage.expose_flow_parts()
 
     def append_packets(self, batch: PacketBatch) -> None:
         """Append a batch of decoded packets (see forensics.records)."""

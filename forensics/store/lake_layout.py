@@ -13,6 +13,7 @@ only (hive partitioning). Knows pyarrow, not DuckDB.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -146,19 +147,41 @@ DELTA_COLUMNS = {"packets": ("frame", "ts", "file_offset", "ip_id"),
                  "flows": ("flow_id", "record_pos", "first_ts", "last_ts")}
 
 
+def _writer_options(names: list[str]) -> dict:
+    kind = "packets" if "frame" in names else "flows"
+    delta = DELTA_COLUMNS[kind]
+    hot = HOT_COLUMNS.get(kind)
+    compression = {c: ("none" if hot is None or c in hot else COMPRESSION) for c in names}
+    return {"compression": compression,
+            "compression_level": {c: COMPRESSION_LEVEL for c, codec in compression.items() if codec != "none"},
+            "max_rows_per_page": ROW_GROUP_ROWS, "data_page_size": PAGE_BYTES, "write_statistics": True,
+            "use_dictionary": [c for c in names if c not in delta],
+            "column_encoding": {c: "DELTA_BINARY_PACKED" for c in delta}}
+
+
 def write_part(table: pa.Table, path: Path) -> int:
     """Write one Parquet part (a table of SCHEMAS) and return its size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    kind = "packets" if "frame" in table.column_names else "flows"
-    delta = DELTA_COLUMNS[kind]
-    hot = HOT_COLUMNS.get(kind)
-    compression = {c: ("none" if hot is None or c in hot else COMPRESSION) for c in table.column_names}
-    pq.write_table(table, path, compression=compression,
-                   compression_level={c: COMPRESSION_LEVEL for c, codec in compression.items() if codec != "none"},
-                   row_group_size=ROW_GROUP_ROWS, max_rows_per_page=ROW_GROUP_ROWS, data_page_size=PAGE_BYTES,
-                   write_statistics=True,
-                   use_dictionary=[c for c in table.column_names if c not in delta],
-                   column_encoding={c: "DELTA_BINARY_PACKED" for c in delta})
+    pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS, **_writer_options(table.column_names))
+    return path.stat().st_size
+
+
+def write_part_batches(tables: Iterable[pa.Table], schema: pa.Schema, path: Path) -> int:
+    """Write one Parquet part from tables of `schema` that come one at a time, in row groups of ROW_GROUP_ROWS
+    as write_part writes their concatenation: only one of them (and less than a row group of the one before)
+    in memory. Returns the size in bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pq.ParquetWriter(path, schema, **_writer_options(schema.names)) as writer:
+        rest = schema.empty_table()
+        for table in tables:
+            table = pa.concat_tables([rest, table]) if len(rest) else table
+            whole = len(table) - len(table) % ROW_GROUP_ROWS
+            if whole:
+                writer.write_table(table.slice(0, whole), row_group_size=ROW_GROUP_ROWS)
+            rest = table.slice(whole).take(pa.array(range(len(table) - whole), pa.int64()))  # a copy: the table goes
+            del table
+        if len(rest):
+            writer.write_table(rest, row_group_size=ROW_GROUP_ROWS)
     return path.stat().st_size
 
 
