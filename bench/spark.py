@@ -2,12 +2,18 @@
 DuckDB and on Spark local with 1 and 2 executor cores, at several sizes, in the same run.
 
     python -m bench.spark [--flows 10000000,100000000] [--rounds 3,1] [--keep DIR] [--generate-only]
+                          [--parts import,reports] [--import-rounds N] [--per-file 1000000] [--kernel]
 
 The flows come from bench/reports_nfdump.py's generator (seeded numpy, IPv4, one day), generated and written in
 chunks of --chunk flows (memory stays flat at any size: one chunk at a time) as Parquet parts of a lake case
 (docs/lake.md) through the store's own staging and publishing (forensics.store.lake.Stage), one transaction per
-chunk: the `import` line is that load (generation + Parquet encoding + catalog), timed with CPU seconds.
-`forensics import --engine spark` (issue 18, files decoded on executors) is not in this version: not timed.
+chunk: the `lake load` line is that load (generation + Parquet encoding + catalog), timed with CPU seconds.
+
+The `import` rows (--parts import): the same generator writes NetFlow v5 export datagrams (30 records each)
+concatenated into files of --per-file flows -- the `netflow-raw` flow files the readers take -- and each round
+runs `forensics import --quiet` of those files into a new lake, locally (the default engine) and with
+`--engine spark --spark-master local[N]` (one Spark task per file), each its own process; the lakes are compared
+(row count, byte total, an order-free hash of the imported columns).
 `--layout file` loads a single-file case instead, which Spark reads through its Parquet export (timed apart).
 
 On a lake Spark reads the flow parts themselves (forensics.spark.source.parquet_paths: the files lake_parts
