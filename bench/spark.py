@@ -2,12 +2,18 @@
 DuckDB and on Spark local with 1 and 2 executor cores, at several sizes, in the same run.
 
     python -m bench.spark [--flows 10000000,100000000] [--rounds 3,1] [--keep DIR] [--generate-only]
+                          [--parts import,reports] [--import-rounds N] [--per-file 1000000] [--kernel]
 
 The flows come from bench/reports_nfdump.py's generator (seeded numpy, IPv4, one day), generated and written in
 chunks of --chunk flows (memory stays flat at any size: one chunk at a time) as Parquet parts of a lake case
 (docs/lake.md) through the store's own staging and publishing (forensics.store.lake.Stage), one transaction per
-chunk: the `import` line is that load (generation + Parquet encoding + catalog), timed with CPU seconds.
-`forensics import --engine spark` (issue 18, files decoded on executors) is not in this version: not timed.
+chunk: the `lake load` line is that load (generation + Parquet encoding + catalog), timed with CPU seconds.
+
+The `import` rows (--parts import): the same generator writes NetFlow v5 export datagrams (30 records each)
+concatenated into files of --per-file flows -- the `netflow-raw` flow files the readers take -- and each round
+runs `forensics import --quiet` of those files into a new lake, locally (the default engine) and with
+`--engine spark --spark-master local[N]` (one Spark task per file), each its own process; the lakes are compared
+(row count, byte total, an order-free hash of the imported columns).
 `--layout file` loads a single-file case instead, which Spark reads through its Parquet export (timed apart).
 
 On a lake Spark reads the flow parts themselves (forensics.spark.source.parquet_paths: the files lake_parts
@@ -39,7 +45,7 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.reports_nfdump import BASE, generate, load_case  # noqa: E402
+from bench.reports_nfdump import BASE, generate, load_case, netflow_v5  # noqa: E402
 from forensics.config import load_config  # noqa: E402
 from forensics.reports import run_report  # noqa: E402
 from forensics.store import Case  # noqa: E402
@@ -161,20 +167,25 @@ def spark_round(db: Path, master: str) -> dict:
 
 # The proportional part of the attributes report: one scan of the flows and one hash aggregation on the
 # report's key (src, dst, dst_port), top 10 by bytes -- on a few M flows a whole report on Spark is mostly
-# fixed cost (about ten statements of several stages each), this is one job.
-KERNEL = ("SELECT src_ip_hi, src_ip_lo, dst_ip_hi, dst_ip_lo, dst_port, sum(bytes) AS b FROM flows "
+# fixed cost (about ten statements of several stages each), this is one job. It reads the case's `flows` as the
+# reports do: on Spark the view forensics.spark.source.read_table makes (addresses as 16-byte BINARY, counters
+# BIGINT), on DuckDB the case's own view.
+KERNEL = ("SELECT src_ip, dst_ip, dst_port, sum(bytes) AS b FROM flows "
           "GROUP BY ALL ORDER BY b DESC LIMIT 10")
 KERNEL_WORKER = """
-import os, resource, time
-from pyspark.sql import SparkSession
-spark = SparkSession.builder.master({master!r}).config("spark.sql.shuffle.partitions", "8").getOrCreate()
-spark.sparkContext.setLogLevel("ERROR")
+import os, sys, time
+sys.path.insert(0, {root!r})
+from forensics.spark.session import spark_session
+from forensics.spark.source import read_table
+from forensics.store import Case
+spark = spark_session({master!r}, quiet=True)
 jvm = spark._jvm.java.lang.ProcessHandle.current().pid()
 def cpu():
     with open(f"/proc/{{jvm}}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-spark.read.parquet({glob!r}).createOrReplaceTempView("flows")
+with Case.open({db!r}, read_only=True) as case:
+    read_table(spark, case.con, {db!r}, "flows").createOrReplaceTempView("flows")
 t, c = time.perf_counter(), cpu()
 rows = spark.sql({sql!r}).collect()
 print("RESULT", time.perf_counter() - t, cpu() - c, sorted((int(r.b) for r in rows)))
@@ -182,23 +193,126 @@ print("RESULT", time.perf_counter() - t, cpu() - c, sorted((int(r.b) for r in ro
 
 
 def kernel(db: Path, master: str | None) -> tuple[float, float, list]:
-    """(wall, CPU, top byte sums) of KERNEL over the lake's flow parts: DuckDB (2 threads) or Spark `master`."""
-    glob = str(db / "flows" / "*" / "*" / "*.parquet")
+    """(wall, CPU, top byte sums) of KERNEL over the case's flows: DuckDB or Spark `master`."""
     if master is None:
-        import duckdb
-
-        con = duckdb.connect()
-        con.execute(f"CREATE VIEW flows AS SELECT * FROM read_parquet('{glob}')")
-        t, c = time.perf_counter(), _cpu()
-        rows = con.execute(KERNEL).fetchall()
-        return time.perf_counter() - t, _cpu() - c, sorted(int(r[-1]) for r in rows)
-    done = subprocess.run([sys.executable, "-c", KERNEL_WORKER.format(master=master, glob=glob, sql=KERNEL)],
-                          capture_output=True, text=True)
+        with Case.open(db, read_only=True) as case:
+            t, c = time.perf_counter(), _cpu()
+            rows = case.con.execute(KERNEL).fetchall()
+            return time.perf_counter() - t, _cpu() - c, sorted(int(r[-1]) for r in rows)
+    code = KERNEL_WORKER.format(root=str(Path(__file__).resolve().parent.parent), master=master, db=str(db),
+                                sql=KERNEL)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
         raise SystemExit(f"spark {master} kernel failed:\n{done.stderr[-3000:]}")
     _, secs, cpu_secs, top = line.split(" ", 3)
     return float(secs), float(cpu_secs), json.loads(top)
+
+
+# ---- import: the same generated flow files, `forensics import` locally and with --engine spark --------------
+
+def write_raw_files(folder: Path, n: int, per_file: int) -> list[Path]:
+    """n generated flows (reports_nfdump.generate, file k seeded 1 + k) as NetFlow v5 export datagrams
+    concatenated in files of per_file flows: the `netflow-raw` flow files `forensics import` reads
+    (forensics/readers/flowfiles.py), 30 records a datagram as exporters send them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for k, lo in enumerate(range(0, n, per_file)):
+        path = folder / f"export_{k:04d}.nf5"
+        files.append(path)
+        if path.exists():
+            continue
+        f = generate(min(per_file, n - lo), seed=1 + k)
+        m = len(f["src"])
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as out:
+            for j in range(0, m, 30):
+                out.write(netflow_v5(f, j, min(j + 30, m), lo + j))
+        os.replace(tmp, path)
+    return files
+
+
+def _tree_cpu(root: int, seen: dict[int, float]) -> None:
+    """Record the CPU seconds (own user + system) of root and every descendant now alive into seen."""
+    tick = os.sysconf("SC_CLK_TCK")
+    kids: dict[int, list[int]] = {}
+    stats: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kids.setdefault(int(fields[1]), []).append(int(entry))
+        stats[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            seen[pid] = max(seen.get(pid, 0.0), stats[pid])
+        todo += kids.get(pid, [])
+
+
+def timed_import(db: Path, files: list[Path], master: str | None) -> tuple[float, float]:
+    """`forensics import` of files into a new lake at db, in its own process; (wall, CPU) seconds. CPU: the
+    process tree (the CLI, the JVM, Spark's Python workers) sampled from /proc every 0.2 s, each process's last
+    reading summed (up to 0.2 s of each is missed)."""
+    shutil.rmtree(db, ignore_errors=True)
+    cmd = [sys.executable, "-m", "forensics", "import", "--quiet", "--db", str(db), *map(str, files)]
+    if master is not None:
+        cmd += ["--engine", "spark", "--spark-master", master]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    seen: dict[int, float] = {}
+    t = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        while proc.poll() is None:
+            _tree_cpu(proc.pid, seen)
+            time.sleep(0.2)
+        wall = time.perf_counter() - t
+        if proc.returncode:
+            err.seek(0)
+            raise SystemExit(f"import {'local' if master is None else master} failed:\n{err.read()[-3000:]}")
+    return wall, sum(seen.values())
+
+
+LAKE_DIGEST = ("SELECT count(*), sum(bytes), sum(hash(flow_id, first_ts, last_ts, src_ip, dst_ip, src_port, "
+               "dst_port, ip_proto, packets, bytes, out_if)) FROM flows")
+
+
+def lake_digest(db: Path) -> tuple:
+    """Row count, byte total and an order-free hash of every flow's columns that the import fills."""
+    with Case.open(db, read_only=True) as case:
+        return tuple(int(x) for x in case.con.execute(LAKE_DIGEST).fetchone())
+
+
+def import_bench(folder: Path, n: int, per_file: int, rounds: int, engines: list) -> list[tuple]:
+    """Interleaved rounds of the local import and the Spark imports of the same files; rows for the table."""
+    t, c = time.perf_counter(), _cpu()
+    files = write_raw_files(folder / f"netflow_{n}", n, per_file)
+    size = sum(p.stat().st_size for p in files)
+    print(f"{n:>12,} flows: {len(files)} netflow-raw files, {size / 1e6:,.0f} MB "
+          f"(written in {time.perf_counter() - t:.1f} s, {_cpu() - c:.1f} s CPU)", flush=True)
+    times: dict[str, list[tuple[float, float]]] = {}
+    reference = None
+    for r in range(rounds):
+        for label, master in engines:
+            label = "import" if master is None else f"import {label.split()[-1]}"
+            db = folder / f"imported_{n}_{'local' if master is None else master.strip('[]').replace('[', '')}"
+            secs, cpu_secs = timed_import(db, files, master)
+            digest = lake_digest(db)
+            times.setdefault(label, []).append((secs, cpu_secs))
+            if master is None:
+                reference = digest
+            same = "" if reference is None or digest == reference else f"  DIFFERENT lake: {digest} vs {reference}"
+            print(f"  {n:,} round {r + 1} {label}: {secs:.1f} s ({cpu_secs:.1f} s CPU), {digest[0]:,} flows{same}",
+                  file=sys.stderr, flush=True)
+            shutil.rmtree(db, ignore_errors=True)
+    return [(n, label.replace("import", "duckdb", 1) if label == "import" else f"spark {label.split()[-1]}",
+             "import", statistics.median(v[0] for v in vals), statistics.median(v[1] for v in vals), len(vals))
+            for label, vals in times.items()]
 
 
 def export_seconds(db: Path) -> float:
@@ -227,6 +341,12 @@ def main() -> None:
     ap.add_argument("--generate-only", action="store_true", help="build the cases and stop")
     ap.add_argument("--kernel", action="store_true",
                     help="time only KERNEL (one scan + aggregation, no report) on each engine")
+    ap.add_argument("--parts", default="import,reports",
+                    help="import (forensics import of generated netflow-raw files, local vs --engine spark) "
+                         "and/or reports (the two reports on the generated lake)")
+    ap.add_argument("--import-rounds", default=None, help="rounds of the import, one number or one per size "
+                    "(default: --rounds)")
+    ap.add_argument("--per-file", type=int, default=1_000_000, help="flows per generated netflow-raw file")
     args = ap.parse_args()
     sizes = [int(x) for x in args.flows.split(",")]
     REPORTS[:] = [r for r in REPORTS if r[0] in args.reports.split(",")]
@@ -236,9 +356,16 @@ def main() -> None:
                for e in args.engines.split(",")]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench_spark_"))
     folder.mkdir(parents=True, exist_ok=True)
+    parts = set(args.parts.split(","))
+    import_rounds = [int(x) for x in (args.import_rounds or args.rounds).split(",")]
+    import_rounds = import_rounds + [import_rounds[-1]] * (len(sizes) - len(import_rounds))
     table = []
     loads = {}
-    for n, n_rounds in zip(sizes, rounds, strict=True):
+    for n, n_rounds, n_import in zip(sizes, rounds, import_rounds, strict=True):
+        if "import" in parts and not (args.generate_only or args.kernel):
+            table += import_bench(folder, n, args.per_file, n_import, engines)
+        if "reports" not in parts and not (args.generate_only or args.kernel):
+            continue
         if args.layout == "lake":
             db = folder / f"flows_{n}"
             if not (db / "case.duckdb").exists():
@@ -298,10 +425,11 @@ def main() -> None:
         print("\nscaling (time at the largest size / time at the smallest, against the size ratio "
               f"{sizes[-1] / sizes[0]:.0f}x):")
         for label, _ in engines:
-            for name, _ in REPORTS:
-                lo = next(s for n, e, r, s, *_ in table if n == sizes[0] and e == label and r == name)
-                hi = next(s for n, e, r, s, *_ in table if n == sizes[-1] and e == label and r == name)
-                print(f"  {label:<15} {name:<11} {hi / lo:6.1f}x")
+            for name in ["import"] + [r[0] for r in REPORTS]:
+                lo = next((s for n, e, r, s, *_ in table if n == sizes[0] and e == label and r == name), None)
+                hi = next((s for n, e, r, s, *_ in table if n == sizes[-1] and e == label and r == name), None)
+                if lo and hi:
+                    print(f"  {label:<15} {name:<11} {hi / lo:6.1f}x")
 
 
 if __name__ == "__main__":

@@ -83,3 +83,25 @@ def test_compacted_lake_read_in_place(spark, tmp_path, monkeypatch):
                                                      "bytes").collect())
     assert shared >= 1 and len(duck) == 600
     assert got == duck
+
+
+def test_address_halves_to_binary_all_bits(spark, tmp_path):
+    """The view's BINARY of an address is its 16 bytes big-endian for halves on both sides of 2^63 (the signed
+    reinterpretation of Spark's DECIMAL(20,0) reading of UINT64), and Spark orders the BINARY as the numbers."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from forensics.spark.source import view_sql
+
+    edges = [0, 1, 0xFFFF_0A00_0001, (1 << 63) - 1, 1 << 63, (1 << 63) + 1, 0xFE80 << 48, (1 << 64) - 1]
+    pairs = [(hi, lo) for hi in edges for lo in edges] + [(None, None)]
+    path = tmp_path / "addresses.parquet"
+    pq.write_table(pa.table({"n": pa.array(range(len(pairs)), pa.int64()),
+                             "a_hi": pa.array([p[0] for p in pairs], pa.uint64()),
+                             "a_lo": pa.array([p[1] for p in pairs], pa.uint64())}), path)
+    frame = spark.read.parquet(str(path)).selectExpr(*view_sql([("n", "BIGINT"), ("a", "UHUGEINT")]))
+    got = {r.n: r.a for r in frame.collect()}
+    want = {n: None if hi is None else ((hi << 64) | lo).to_bytes(16, "big") for n, (hi, lo) in enumerate(pairs)}
+    assert got == want
+    ordered = [r.n for r in frame.where("a IS NOT NULL").orderBy("a").collect()]
+    assert ordered == sorted(range(len(pairs) - 1), key=lambda n: (pairs[n][0] << 64) | pairs[n][1])
