@@ -425,6 +425,7 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
                 result.details["appdata"] = extract_appdata(writer, path, sniffed.format,
                                                             selector.columns() if selector else None,
                                                             parsed[0] if parsed else None)
+                parsed.clear()  # the parsed payloads and the candidates' columns: not held through the labels
             writer.counts.undecoded = reader.undecoded
             if collector is not None:
                 stats = collector.finish()
