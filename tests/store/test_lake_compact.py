@@ -20,6 +20,7 @@ import pytest
 from forensics.demo.generate import write_bench_pcap
 from forensics.ingest import ImportOptions, import_paths
 from forensics.reports import run_report
+from forensics.reports import runner as report_runner
 from forensics.reports.traffic import FlowSpan, flow_spans
 from forensics.store import Case, lake_compact, lake_stats
 from forensics.store.lake import orphans
@@ -208,6 +209,30 @@ def test_flow_spans_from_the_footers_equal_a_scan(lake, inputs, tmp_path):
         assert {r[1] for r in scanned} == {True, False}  # flows from packets and exported NetFlow records
         assert lake_stats.flow_part_spans(case.con) is None
         assert sorted(flow_spans(case.con), key=lambda f: (f.capture_id, f.pcap)) == [FlowSpan(*r) for r in scanned]
+
+
+def test_a_table_in_one_part_is_read_alone_during_a_report_with_the_same_rows(inputs, tmp_path, monkeypatch):
+    """pin_single_parts: packets and flows held in one file each are read through TEMP views over that file (DuckDB
+    then keeps its statistics); the same rows as the catalog's views, the same report, nothing left after it."""
+    db = tmp_path / "one"
+    _import(db, [inputs[0]])
+    with Case.open(db, read_only=True) as case:
+        con = case.con
+        views = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ("packets", "flows")}
+        with monkeypatch.context() as m:  # the report through the catalog's views
+            m.setattr(report_runner, "pin_single_parts", lambda con: [])
+            before = run_report(case, "top_talkers", {"bin": DAY})
+        assert lake_stats.pin_single_parts(con) == ["flows", "packets"]
+        for table in ("packets", "flows"):
+            assert con.execute(f"SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = '{table}'"
+                               ).fetchone()[0] == 1
+            assert sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr) == views[table]
+        lake_stats.unpin(con, ["flows", "packets"])
+        assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary").fetchone()[0]
+        after = run_report(case, "top_talkers", {"bin": DAY})
+        assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary").fetchone()[0]
+        assert [(s.items, s.series) for s in after.sections] == [(s.items, s.series) for s in before.sections]
+        assert before.sections[0].items
 
 
 def _view_sql(db: Path) -> dict[str, str]:
