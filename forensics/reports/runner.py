@@ -56,6 +56,7 @@ from forensics.reports.traffic import (
 from forensics.reports.units import UNITS, empty_hints, measure_units
 from forensics.resources import queries_dir
 from forensics.sqlfiles import Catalog, Definition, load_catalog
+from forensics.store.lake_stats import pin_single_parts, unpin
 
 # Option keys taken out of `params` before the report's own parameters are bound.
 WINDOW_KEYS = ("from", "to", "period", "end", "bin", "scope", "basis")
@@ -201,6 +202,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
     if unknown:
         declared = ", ".join(p.name for p in definition.params)
         raise UsageError(f"report {name}: no parameter {', '.join(unknown)} (declared: {declared})")
+    pinned: list[str] = []
     try:
         install_context(con, config)
         con.execute("SET VARIABLE forensics_basis = $basis", {"basis": basis})  # report_basis() in _context.sql
@@ -217,6 +219,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         restricted = restrict_flows(con, restriction.flows)
         flow_rows = flow_spans(con)
         install_export_spans(con, flow_rows)  # the coverage per bin reads these, not the flows
+        pinned = pin_single_parts(con)  # a lake's one-part tables read with their Parquet statistics
         spans = capture_spans(con, rows=flow_rows)
         case_spans = None if restricted else spans
         lo, hi = span_range(spans)
@@ -270,6 +273,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         coverage = bin_coverage(con, window.start, window.end, window.bin_secs, use_summary)
         per_bin_basis = bin_basis(con, window.start, window.end, window.bin_secs, basis, coverage)
     finally:
+        unpin(con, pinned)
         cleanup(con)
         con.execute("RESET VARIABLE forensics_basis")
     shown_params = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in bound.items()}

@@ -21,6 +21,7 @@ import duckdb
 from forensics.errors import UsageError
 from forensics.reports.scopes import Fragment
 from forensics.resources import read_sql
+from forensics.store.lake_stats import flow_part_spans, is_lake_flows
 
 PACKET_BINS_SQL = "reports/_packet_bins.sql"
 FLOWS_ONLY_SQL = "reports/_traffic_flows_only.sql"
@@ -122,7 +123,12 @@ class CaptureSpan:
 def flow_spans(con: duckdb.DuckDBPyConnection, table: str = "flows") -> list[FlowSpan]:
     """Per capture, kind (from packets or exported) and sampling: the flows' time range and count, in at most
     one scan (issue 11: the spans, the binning decision, the sources and the coverage per bin each scanned the
-    flows). When the whole table is one capture of one kind, DuckDB answers from its column statistics."""
+    flows). When the whole table is one capture of one kind, DuckDB answers from its column statistics; on a
+    lake, the parts' Parquet footers answer (forensics/store/lake_stats.py), where DuckDB would scan them."""
+    if is_lake_flows(con, table):
+        parts = flow_part_spans(con)
+        if parts is not None:
+            return [FlowSpan(*row) for row in parts]
     one = con.execute(
         f"SELECT min(capture_id), max(capture_id), min(source), max(source), min(sampling_rate), "
         f"       max(sampling_rate), min(first_ts), max(last_ts), max(first_ts), count(*) FROM {table}"

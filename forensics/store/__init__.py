@@ -479,6 +479,15 @@ class Case:
             if db != path:
                 lake.set_search_path(con, path)
             case = cls(con, path)
+        elif read_only and case.lake_root is not None and lake.views_are_old(con):
+            con.close()  # views of an older version (same rows, slower): rebuilt when the case may be written now
+            try:
+                cls.open(path).close()
+            except (UsageError, duckdb.Error, OSError):
+                pass  # written by another process, or read-only storage: read through the old views
+            con = duckdb.connect(db, read_only=True)
+            lake.set_search_path(con, path)
+            case = cls(con, path)
         # Keep DuckDB's own memory bounded (it spills sorts and windows to a temp folder beside the case).
         limit = os.environ.get("FORENSICS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
         try:

@@ -99,6 +99,8 @@ def set_search_path(con: duckdb.DuckDBPyConnection, root: str | Path) -> None:
 
 
 VIEWS_SQL = "schema/lake_views.sql"
+# The comment lake_views.sql puts on each view: views made by an older version read the same rows, slower.
+VIEWS_VERSION = "forensics lake views 2"
 # The second line of a view in lake_views.sql: the shared tree's rows.
 _SHARED_ARM = re.compile(r"\nUNION ALL SELECT \* FROM lake_\w+\('shared/(\w+)/\*/\*\.parquet'\)")
 
@@ -141,6 +143,15 @@ def views_are_stale(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
     if "packets" not in rows or f"'{base}/packets/" not in rows["packets"]:
         return True
     return any(f"'{base}/shared/{t}/" not in rows.get(t, "") and has_shared_rows(root, t) for t in TABLES)
+
+
+def views_are_old(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the catalog's views (and the macros behind them) were made by an older lake_views.sql: they read
+    the same rows, only slower (a write-open rebuilds them)."""
+    rows = con.execute("SELECT count(*) FILTER (WHERE comment IS DISTINCT FROM $v), count(*) FROM duckdb_views() "
+                       "WHERE view_name IN ('packets', 'flows') AND NOT temporary AND schema_name = 'main' "
+                       "AND database_name = current_database()", {"v": VIEWS_VERSION}).fetchone()
+    return bool(rows[0]) and rows[1] == 2
 
 
 def orphans(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
@@ -493,4 +504,4 @@ def capture_parts(con: duckdb.DuckDBPyConnection, capture_id: int) -> list[str]:
 __all__ = ["CATALOG", "LAKE_VIEW_NAMES", "LAYOUTS", "SCHEMAS", "TABLES", "Stage", "capture_parts", "catalog_path",
            "derived_flow_table", "ensure_layout", "is_lake", "new_case_layout", "orphans", "refused_write",
            "has_shared_rows", "rebuild_views", "remove_files", "set_search_path", "sweep", "views_are_stale",
-           "views_sql", "wants_lake"]
+           "views_are_old", "views_sql", "wants_lake"]

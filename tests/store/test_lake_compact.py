@@ -20,7 +20,9 @@ import pytest
 from forensics.demo.generate import write_bench_pcap
 from forensics.ingest import ImportOptions, import_paths
 from forensics.reports import run_report
-from forensics.store import Case, lake_compact
+from forensics.reports import runner as report_runner
+from forensics.reports.traffic import FlowSpan, flow_spans
+from forensics.store import Case, lake_compact, lake_stats
 from forensics.store.lake import orphans
 from forensics.store.lake_layout import SHARED_SCHEMAS
 from forensics.store.lake_prune import prune_before
@@ -179,6 +181,63 @@ def test_compaction_answers_row_for_row(lake, single, tmp_path):
             assert all(pq.ParquetFile(f).metadata.num_rows <= SHARED for f in shared)
 
 
+_SCAN_SPANS = ("SELECT capture_id, source = 'pcap' AS pcap, source <> 'pcap' AND coalesce(sampling_rate > 1, false), "
+               "min(first_ts), max(last_ts), max(first_ts), count(*) FROM flows GROUP BY ALL ORDER BY ALL")
+
+
+def test_flow_spans_from_the_footers_equal_a_scan(lake, inputs, tmp_path):
+    """Reports take each capture's time range, kind and flow count from the parts' Parquet statistics
+    (forensics/store/lake_stats.py) where DuckDB would scan them: the same figures as a scan (a capture over three
+    days: its day parts summed). A part mixing flows built from packets with exported records (a capture of NetFlow
+    datagrams), or a shared file holding several captures, cannot say which rows are whose: the reports scan."""
+    db = tmp_path / "two"
+    _import(db, [inputs[0], inputs[6]])
+    with Case.open(db, read_only=True) as case:
+        scanned = [tuple(r) for r in case.con.execute(_SCAN_SPANS).fetchall()]
+        assert len(scanned) == 2 and case.con.execute("SELECT count(*) FROM lake_parts WHERE table_name = 'flows' "
+                                                      "AND capture_id = 2").fetchone()[0] >= 3
+        assert lake_stats.is_lake_flows(case.con, "flows")
+        assert lake_stats.flow_part_spans(case.con) == scanned
+        assert flow_spans(case.con) == [FlowSpan(*r) for r in scanned]
+        case.con.execute("CREATE TEMP TABLE flows AS SELECT * FROM main.flows LIMIT 0")  # a report's scope
+        assert not lake_stats.is_lake_flows(case.con, "flows")
+    mixed = _copy(lake, tmp_path)
+    with Case.open(mixed) as case:
+        assert lake_compact.compact(case)["shared_files"] >= 4
+    with Case.open(mixed, read_only=True) as case:
+        scanned = [tuple(r) for r in case.con.execute(_SCAN_SPANS).fetchall()]
+        assert {r[1] for r in scanned} == {True, False}  # flows from packets and exported NetFlow records
+        assert lake_stats.flow_part_spans(case.con) is None
+        assert sorted(flow_spans(case.con), key=lambda f: (f.capture_id, f.pcap)) == [FlowSpan(*r) for r in scanned]
+
+
+_PINNED_VIEWS = "SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name IN ('packets', 'flows')"
+
+
+def test_a_table_in_one_part_is_read_alone_during_a_report_with_the_same_rows(inputs, tmp_path, monkeypatch):
+    """pin_single_parts: packets and flows held in one file each are read through TEMP views over that file (DuckDB
+    then keeps its statistics); the same rows as the catalog's views, the same report, nothing left after it."""
+    db = tmp_path / "one"
+    _import(db, [inputs[0]])
+    with Case.open(db, read_only=True) as case:
+        con = case.con
+        views = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ("packets", "flows")}
+        with monkeypatch.context() as m:  # the report through the catalog's views
+            m.setattr(report_runner, "pin_single_parts", lambda con: [])
+            before = run_report(case, "top_talkers", {"bin": DAY})
+        assert sorted(lake_stats.pin_single_parts(con)) == ["flows", "packets"]
+        for table in ("packets", "flows"):
+            assert con.execute(f"SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = '{table}'"
+                               ).fetchone()[0] == 1
+            assert sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr) == views[table]
+        lake_stats.unpin(con, ["flows", "packets"])
+        assert not con.execute(_PINNED_VIEWS).fetchone()[0]
+        after = run_report(case, "top_talkers", {"bin": DAY})
+        assert not con.execute(_PINNED_VIEWS).fetchone()[0]
+        assert [(s.items, s.series) for s in after.sections] == [(s.items, s.series) for s in before.sections]
+        assert before.sections[0].items
+
+
 def _view_sql(db: Path) -> dict[str, str]:
     with Case.open(db, read_only=True) as case:
         return dict(case.con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT temporary "
@@ -225,7 +284,8 @@ def test_a_later_compaction_merges_underfilled_shared_files(lake, inputs, tmp_pa
 
 _CHILD = r"""
 import os, signal, sys
-from forensics.store import Case, lake_compact
+from forensics.reports.traffic import FlowSpan, flow_spans
+from forensics.store import Case, lake_compact, lake_stats
 lake_compact.SMALL_ROWS, lake_compact.SHARED_ROWS, lake_compact.UNDERFILLED_ROWS = 1000, 2000, 1000
 point, calls = sys.argv[2], []
 def die_on(n, fn):
