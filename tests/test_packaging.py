@@ -7,6 +7,7 @@ every third-party module the package imports is a declared dependency.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -162,7 +163,15 @@ def test_installed_wheel_runs_help_and_import(wheel, tmp_path):
     run = subprocess.run([str(exe), "import", "--db", str(tmp_path / "c.duckdb"), str(cap)], capture_output=True,
                          text=True, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    demo = subprocess.run([str(exe), "demo", "--out", str(tmp_path / "demo"), "--quiet"], capture_output=True,
+    # the real command, full size (once in the suite: tests/demo/test_pipeline.py runs a small day): the JSON
+    # names the outputs, the day holds the default number of packets
+    out = tmp_path / "demo"
+    demo = subprocess.run([str(exe), "demo", "--out", str(out), "--json", "--quiet"], capture_output=True,
                           text=True, env=env, cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr[-2000:]
-    assert (tmp_path / "demo" / "index.html").exists()
+    assert (out / "index.html").exists()
+    doc = json.loads(demo.stdout)
+    assert doc["site"] == str(out / "index.html") and (out / "demo.json").exists()
+    from forensics.demo.generate import DEFAULT_PACKETS
+
+    assert doc["packets"] == json.loads((out / "office_day.truth.json").read_text())["packets"] == DEFAULT_PACKETS
