@@ -7,8 +7,10 @@ every third-party module the package imports is a declared dependency.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -88,12 +90,34 @@ def _venv_with_outer_packages(env_dir: Path) -> Path:
     tests, through a .pth file. (system_site_packages=True would give the BASE interpreter's packages, which
     are not the ones installed when the tests themselves run in a venv.) Plain path lines: the outer .pth
     files, among them an editable install of forensics, are not run."""
-    venv.create(env_dir, system_site_packages=False, with_pip=True)
+    venv.create(env_dir, system_site_packages=False, with_pip=False)  # the outer pip installs into it (--python)
     py = env_dir / "bin" / "python"
     own = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                          capture_output=True, text=True, check=True).stdout.strip()
     (Path(own) / "zz_outer_site.pth").write_text("\n".join(_outer_site_dirs()) + "\n")
     return py
+
+
+def _seed_numba_cache(installed: Path) -> int:
+    """Copy the checkout's compiled numba cache (`cache=True` files in __pycache__, written by tests/numba_warm.py
+    or any import before) beside the installed package's identical sources, with their stamp (mtime; numba
+    checks mtime and size): the venv then loads the import path's machine code instead of compiling it again
+    (~45 s CPU). Only for a source whose bytes are the checkout's. The cold first run of an installed wheel,
+    compiling as a user's does, is tests/smoke/fresh_venv.sh's (.ci/run). Returns the files copied."""
+    copied = 0
+    for cached in sorted((ROOT / "forensics").rglob("__pycache__/*.nb[ic]")):
+        rel = cached.parent.parent.relative_to(ROOT / "forensics")
+        stem = cached.name.split(".", 1)[0]  # module-function-line.pyXY.nbi: the module's source file
+        source = ROOT / "forensics" / rel / (stem.split("-", 1)[0] + ".py")
+        target = installed / rel / (stem.split("-", 1)[0] + ".py")
+        if not (source.is_file() and target.is_file()) or source.read_bytes() != target.read_bytes():
+            continue
+        st = source.stat()
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+        (target.parent / "__pycache__").mkdir(exist_ok=True)
+        shutil.copy2(cached, target.parent / "__pycache__" / cached.name)
+        copied += 1
+    return copied
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +145,8 @@ def test_wheel_carries_queries_and_templates(wheel):
 def test_installed_wheel_runs_help_and_import(wheel, tmp_path):
     env_dir = tmp_path / "venv"
     py = _venv_with_outer_packages(env_dir)
-    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--force-reinstall", str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--force-reinstall",
+                    str(wheel)], check=True, capture_output=True)
     exe = env_dir / "bin" / "forensics"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed wheel, not a checkout
     run = subprocess.run([str(exe), "--help"], capture_output=True, text=True, env=env, cwd=tmp_path)
@@ -131,6 +155,7 @@ def test_installed_wheel_runs_help_and_import(wheel, tmp_path):
     where = subprocess.run([str(py), "-c", "import forensics.resources as r; print(r.queries_dir())"],
                            capture_output=True, text=True, cwd=tmp_path, env=env, check=True).stdout.strip()
     assert str(env_dir) in where
+    _seed_numba_cache(Path(where).parent)
     from tests import builders as b
 
     cap = tmp_path / "one.pcap"
@@ -138,7 +163,15 @@ def test_installed_wheel_runs_help_and_import(wheel, tmp_path):
     run = subprocess.run([str(exe), "import", "--db", str(tmp_path / "c.duckdb"), str(cap)], capture_output=True,
                          text=True, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    demo = subprocess.run([str(exe), "demo", "--out", str(tmp_path / "demo"), "--quiet"], capture_output=True,
+    # the real command, full size (once in the suite: tests/demo/test_pipeline.py runs a small day): the JSON
+    # names the outputs, the day holds the default number of packets
+    out = tmp_path / "demo"
+    demo = subprocess.run([str(exe), "demo", "--out", str(out), "--json", "--quiet"], capture_output=True,
                           text=True, env=env, cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr[-2000:]
-    assert (tmp_path / "demo" / "index.html").exists()
+    assert (out / "index.html").exists()
+    doc = json.loads(demo.stdout)
+    assert doc["site"] == str(out / "index.html") and (out / "demo.json").exists()
+    from forensics.demo.generate import DEFAULT_PACKETS
+
+    assert doc["packets"] == json.loads((out / "office_day.truth.json").read_text())["packets"] == DEFAULT_PACKETS

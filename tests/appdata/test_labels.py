@@ -131,14 +131,12 @@ def test_first_payload_signatures():
 
 
 def _flows_json(db, *args):
+    """`forensics flows --json` in-process (tests.inprocess.cli): what the listing answers."""
     import json
-    import os
-    import sys
 
-    from tests.conftest import ROOT
+    from tests.inprocess import cli
 
-    run = subprocess.run([sys.executable, "-m", "forensics", "flows", "--db", str(db), "--json", *args],
-                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    run = cli("flows", "--db", str(db), "--json", *args)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from tests import builders as b
+from tests.inprocess import cli
 
 
 def forensics(*args, cwd=None):
@@ -30,7 +31,7 @@ def test_import_json_and_info_json(tmp_path):
     summary = json.loads(run.stdout)
     assert summary["totals"]["packets"] == 10 and summary["totals"]["rejected"] == 1
     assert summary["exit_code"] == 1
-    info = forensics("info", "--json", "--db", str(db))
+    info = cli("info", "--json", "--db", str(db))  # in-process: what it answers (exit codes: the process above)
     assert info.returncode == 0
     data = json.loads(info.stdout)
     assert data["totals"]["packets"] == 10
@@ -70,8 +71,8 @@ def test_info_filter_counts_matching_packets_and_flows(tmp_path):
     cap = tmp_path / "a.pcap"
     write_capture(cap)  # 10 packets, source ports 5000 and 5001 alternating
     db = tmp_path / "c.duckdb"
-    assert forensics("import", "--quiet", "--db", str(db), str(cap)).returncode == 0
-    run = forensics("info", "--json", "--db", str(db), "--filter", "udp src port 5000")
+    assert cli("import", "--quiet", "--db", str(db), str(cap)).returncode == 0  # in-process; the error: a process
+    run = cli("info", "--json", "--db", str(db), "--filter", "udp src port 5000")
     data = json.loads(run.stdout)
     assert data["totals"]["packets"] == 5 and data["totals"]["flows"] == 1
     bad = forensics("info", "--db", str(db), "--filter", "udp src port")

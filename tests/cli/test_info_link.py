@@ -10,7 +10,6 @@ import ipaddress
 import json
 import shutil
 import subprocess
-import sys
 
 import pytest
 
@@ -19,6 +18,7 @@ from forensics.store import Case
 from forensics.store.info import case_info
 from tests import builders as b
 from tests.conftest import corpus_path, corpus_rows, corpus_sample
+from tests.inprocess import cli
 
 GATEWAY, ATTACKER, VICTIM = "00:00:5e:00:01:01", "de:ad:be:ef:00:01", "00:11:22:33:44:55"
 
@@ -72,11 +72,9 @@ def test_spoofing_shows_as_ip_to_mac_changes(tmp_path):
     cap = tmp_path / "spoof.pcap"
     _spoof_capture(cap)
     db = tmp_path / "case.duckdb"
-    run = subprocess.run([sys.executable, "-m", "forensics", "import", "--quiet", "--db", str(db), str(cap)],
-                         capture_output=True, text=True)
+    run = cli("import", "--quiet", "--db", str(db), str(cap))  # in-process: what the commands answer
     assert run.returncode == 0, run.stderr
-    out = subprocess.run([sys.executable, "-m", "forensics", "info", "--json", "--db", str(db)],
-                         capture_output=True, text=True)
+    out = cli("info", "--json", "--db", str(db))
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
     changes = [(c["ip"], c["old_mac"], c["new_mac"], c["frame"], c["macs_for_ip"]) for c in info["ip_mac_changes"]]
@@ -90,11 +88,9 @@ def test_spoofing_shows_as_ip_to_mac_changes(tmp_path):
     network = {(p["network"], p["protocol"]) for p in info["protocols"]}
     assert ("ARP", None) in network and ("IPv4", "IGMP") in network
     assert info["totals"]["undecoded"] == 0
-    text = subprocess.run([sys.executable, "-m", "forensics", "info", "--db", str(db)], capture_output=True,
-                          text=True).stdout
+    text = cli("info", "--db", str(db)).stdout
     assert f"10.0.0.1        {GATEWAY} -> {ATTACKER}" in text and "IGMP" in text and "undecoded" not in text
-    only = subprocess.run([sys.executable, "-m", "forensics", "info", "--json", "--db", str(db), "--filter",
-                           f"ether src {ATTACKER}"], capture_output=True, text=True)
+    only = cli("info", "--json", "--db", str(db), "--filter", f"ether src {ATTACKER}")
     assert [m["mac"] for m in json.loads(only.stdout)["macs"]] == [ATTACKER]
 
 

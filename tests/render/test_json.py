@@ -15,6 +15,7 @@ from render_values import WINDOW
 from forensics.render import render
 from forensics.render.jsonout import error_envelope, iso_z
 from forensics.reports import SITE_REPORTS, run_report
+from tests.inprocess import cli
 
 # GenieATM's report paths; Origin ASN as its manual writes it (issue 10), the others in its menu's style.
 GENIEATM_PATHS = {"internet_summary": "Internet>Summary", "origin_as": "Internet>Breakdown>Origin ASN",
@@ -65,8 +66,8 @@ def test_failure_envelope_validates(validate):
 def test_cli_json_success_and_failure(flows, tmp_path, validate):
     db = str(tmp_path / "cli.duckdb")
     load_case(db, flows).close()
-    ok = subprocess.run([*CLI, "report", "internet_summary", "--db", db, "--format", "json",
-                         "--from", WINDOW["from"], "--to", WINDOW["to"]], capture_output=True, text=True, timeout=120)
+    ok = cli("report", "internet_summary", "--db", db, "--format", "json", "--from", WINDOW["from"], "--to",
+             WINDOW["to"])  # in-process: what it answers; the failures' exit codes and envelopes: the process
     assert ok.returncode == 0, ok.stderr
     validate(json.loads(ok.stdout))
     bad = subprocess.run([*CLI, "report", "no_such_report", "--db", db, "--format", "json"],

@@ -13,7 +13,6 @@ import datetime as dt
 import io
 import json
 import subprocess
-import sys
 
 import pytest
 
@@ -21,10 +20,12 @@ from forensics.ingest import import_paths
 from forensics.reports.runner import run_report
 from forensics.store import Case
 from tests.cli.test_info_link import ATTACKER, GATEWAY, VICTIM, _arp_captures, _spoof_capture, _tshark_duplicates
+from tests.inprocess import cli
 
 
 def _forensics(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "forensics", *args], capture_output=True, text=True)
+    """In-process (tests.inprocess.cli): these calls check what the command answers, each one a success."""
+    return cli(*args)
 
 
 @pytest.fixture(scope="module")

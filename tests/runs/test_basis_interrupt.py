@@ -17,6 +17,7 @@ from forensics.store import Case
 from forensics.store import runs as store
 from tests import builders as b
 from tests.conftest import ROOT, case_database
+from tests.inprocess import cli
 
 T0 = 1_473_163_200.0  # 2016-09-06T12:00:00Z
 ARGS = ["reconstruct", "attributes", "--param", "top=1000", "--param", "attributes=src_ip,dst_ip,dst_port",
@@ -83,11 +84,9 @@ def test_killed_reconstruction_leaves_old_versions_whole_and_no_half_run(tmp_pat
     cap = tmp_path / "many.pcap"
     cap.write_bytes(_capture())
     db = tmp_path / "case.duckdb"
-    imp = subprocess.run([sys.executable, "-m", "forensics", "import", "--db", str(db), "-q", str(cap)],
-                         capture_output=True, text=True, env=_env(), timeout=120)
+    imp = cli("import", "--db", str(db), "-q", str(cap))  # in-process: only the killed runs need a process
     assert imp.returncode == 0, imp.stderr
-    first = subprocess.run([sys.executable, "-m", "forensics", *ARGS, "--db", str(db)], capture_output=True,
-                           text=True, env=_env(), timeout=120)
+    first = cli(*ARGS, "--db", str(db))
     assert first.returncode == 0 and "stored run 1" in first.stderr, first.stderr
     (base_id, values), = _state(db)[0]
     assert values > 30_000
@@ -100,8 +99,7 @@ def test_killed_reconstruction_leaves_old_versions_whole_and_no_half_run(tmp_pat
         assert per_run[0] == (base_id, values)  # the old version, whole
         assert all(n == values for _, n in per_run)  # a new version is whole or absent
     assert killed, "no reconstruction was caught in the middle"
-    again = subprocess.run([sys.executable, "-m", "forensics", *ARGS, "--db", str(db)], capture_output=True,
-                           text=True, env=_env(), timeout=120)
+    again = cli(*ARGS, "--db", str(db))
     assert again.returncode == 0, again.stderr
     per_run, empty, stray = _state(db)
     assert (empty, stray) == (0, 0) and per_run[-1][1] == values

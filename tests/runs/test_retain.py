@@ -14,7 +14,7 @@ import pytest
 from forensics.config import load_config
 from forensics.store import Case
 from tests import builders as b
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ROOT, copy_case
 from tests.inprocess import cli
 
 T0 = 1_473_163_200.0  # 2016-09-06T12:00:00Z (a float: builders read an int as nanoseconds)
@@ -58,14 +58,22 @@ def _capture() -> bytes:
     return b.pcap_file(recs)
 
 
-@pytest.fixture()
-def case(tmp_path):
-    cap = tmp_path / "a.pcap"
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory):
+    """The generated capture, and a case that imported it: built once for the module."""
+    where = tmp_path_factory.mktemp("retain")
+    cap = where / "a.pcap"
     cap.write_bytes(_capture())
-    db = tmp_path / "case.duckdb"
+    db = where / "case.duckdb"
     proc = cli("import", "--db", str(db), "-q", str(cap))
     assert proc.returncode == 0, proc.stderr
-    return db
+    return cap, db
+
+
+@pytest.fixture()
+def case(capture, tmp_path):
+    """A copy of the imported case, the test's own (its captures row names the module's a.pcap)."""
+    return copy_case(capture[1], tmp_path / "case.duckdb")
 
 
 def _report(db, name: str, *args: str, command: str = "report") -> dict:
@@ -220,14 +228,14 @@ def test_a_retain_killed_midway_leaves_the_case_whole(case, tmp_path):
 
 
 def test_a_report_after_pruning_is_not_answered_from_the_run_before(case):
-    first = run("report", "top_talkers", "--db", str(case), "--json", *WINDOW)
+    first = cli("report", "top_talkers", "--db", str(case), "--json", *WINDOW)
     assert first.returncode == 0 and "reused" not in first.stderr
     _retain(case, "--before", FLOWS_CUT, "--level", "flows")
-    again = run("report", "top_talkers", "--db", str(case), "--json", *WINDOW)
+    again = cli("report", "top_talkers", "--db", str(case), "--json", *WINDOW)
     assert again.returncode == 0 and "reused" not in again.stderr
-    listed = run("runs", "--db", str(case), "--json")
+    listed = cli("runs", "--db", str(case), "--json")
     assert [r["name"] for r in json.loads(listed.stdout)["runs"]] == ["top_talkers", "top_talkers"]
-    third = run("report", "top_talkers", "--db", str(case), "--json", *WINDOW)
+    third = cli("report", "top_talkers", "--db", str(case), "--json", *WINDOW)
     assert "reused run 2" in third.stderr
 
 
@@ -243,7 +251,7 @@ def test_carving_a_pruned_packet_says_it_was_pruned_and_when(case, tmp_path):
     assert gone.returncode == 1 and not out.exists()
     assert gone.stderr.count("\n") == 1 and "pruned by `forensics retain`" in gone.stderr
     assert f"on {done_at.isoformat()}Z (packets before 2016-09-06T12:15:00Z)" in gone.stderr
-    held = run("carve", "--db", str(case), "--flow", str(new_flow), "-w", str(out))
+    held = cli("carve", "--db", str(case), "--flow", str(new_flow), "-w", str(out))
     assert held.returncode == 0 and "pruned" not in held.stderr and out.stat().st_size > 24
     some = run("carve", "--db", str(case), "--filter", "tcp port 443", "-w", str(out))
     assert some.returncode == 1 and "30 packets of 3 flows" in some.stderr
@@ -270,9 +278,9 @@ def test_windows_from_the_config_are_measured_from_the_newest_data(case):
     assert bad.returncode == 2 and "forensics.toml:2: [retain] raw" in bad.stderr and "30d" in bad.stderr
 
 
-def test_a_pruned_capture_imported_again_with_force_is_whole_again(case, tmp_path):
+def test_a_pruned_capture_imported_again_with_force_is_whole_again(case, capture):
     _retain(case, "--before", FLOWS_CUT, "--level", "flows")
-    again = run("import", "--db", str(case), "-q", "--force", str(tmp_path / "a.pcap"))
+    again = cli("import", "--db", str(case), "-q", "--force", str(capture[0]))
     assert again.returncode == 0, again.stderr
     doc = _report(case, "internet_summary", "--fresh")
     assert set(doc["coverage"].values()) == {"packets"}
@@ -283,13 +291,13 @@ def test_a_pruned_capture_imported_again_with_force_is_whole_again(case, tmp_pat
 def test_exported_flows_pruned_are_answered_from_the_summary(tmp_path):
     """NetFlow v5 records (pmacctd export, corpus): once they go, internet_summary's bins keep their values."""
     db = tmp_path / "nf.duckdb"
-    proc = run("import", "--db", str(db), "-q", str(CORPUS / "files/graylog-netflow/pmacctd-netflow5.pcap"))
+    proc = cli("import", "--db", str(db), "-q", str(CORPUS / "files/graylog-netflow/pmacctd-netflow5.pcap"))
     assert proc.returncode == 0, proc.stderr
     args = ("--bin", "5min", "--unit", "bytes")
-    before = json.loads(run("report", "internet_summary", "--db", str(db), "--json", *args).stdout)
+    before = json.loads(cli("report", "internet_summary", "--db", str(db), "--json", *args).stdout)
     done = _retain(db, "--before", "2017-07-31T13:30:00Z", "--level", "flows")
     assert done["flows"]["rows"] == 43 and done["summary_rows"] > 0  # 42 exported + 1 built from the packets
-    after = json.loads(run("report", "internet_summary", "--db", str(db), "--json", *args).stdout)
+    after = json.loads(cli("report", "internet_summary", "--db", str(db), "--json", *args).stdout)
     a, b_ = (d["response"]["result"]["data"]["data"] for d in (before, after))
     assert a["value"] == b_["value"] and a["total"] == b_["total"]
     assert b_["coverage"]["2017-07-31T13:25:00Z"] == "summary"

@@ -48,14 +48,22 @@ def _capture(offset: int, hosts: int) -> bytes:
     return b.pcap_file(recs)
 
 
-@pytest.fixture()
-def case(tmp_path):
-    cap = tmp_path / "a.pcap"
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    """The case of a.pcap, imported once for the module."""
+    where = tmp_path_factory.mktemp("runs")
+    cap = where / "a.pcap"
     cap.write_bytes(_capture(0, 4))
-    db = tmp_path / "case.duckdb"
+    db = where / "case.duckdb"
     proc = run("import", "--db", str(db), "-q", str(cap))
     assert proc.returncode == 0, proc.stderr
     return db
+
+
+@pytest.fixture()
+def case(imported, tmp_path):
+    """The test's own copy of the imported case."""
+    return copy_case(imported, tmp_path / "case.duckdb")
 
 
 def _data(stdout: str) -> dict:

@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,13 +22,14 @@ from forensics.config import load_config  # noqa: E402
 from forensics.serve import CaseSource, create_app  # noqa: E402
 from tests.builders import pcap_file  # noqa: E402
 from tests.checks.checkgen import T0, spread, syn_frame  # noqa: E402
+from tests.inprocess import cli  # noqa: E402
 
 VICTIM = "10.0.0.80"
 
 
 def forensics(*args):
-    return subprocess.run([sys.executable, "-m", "forensics", *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    """In-process (tests.inprocess.cli): each call here is a success whose output the test compares."""
+    return cli(*args)
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import bcrypt
@@ -19,6 +16,7 @@ from forensics.config import load_config
 from forensics.errors import UsageError
 from forensics.serve import CaseSource, check_bind, create_app
 from forensics.serve.auth import load_users, server_users
+from tests.inprocess import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,9 +97,7 @@ def test_users_from_the_case_config_and_never_in_report_json(tmp_path, case_path
         assert r.status_code == 200 and r.json()["response"]["result"]["data"]["config"]["serve"]["users"] == 1
         assert "$2" not in r.text
         assert c.get("/api/reports", headers=_basic("alice", "s3cret:with colon")).status_code == 200
-    out = subprocess.run([sys.executable, "-m", "forensics", "report", "top_talkers", "--db", str(case_path),
-                          "--config", str(config), "--format", "json"], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=120)
+    out = cli("report", "top_talkers", "--db", str(case_path), "--config", str(config), "--format", "json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["response"]["result"]["data"]["config"]["serve"]["users"] == 1
     assert "$2" not in out.stdout

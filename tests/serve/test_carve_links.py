@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,14 @@ from fastapi.testclient import TestClient
 from forensics.config import load_config
 from forensics.serve import CaseSource, create_app
 from tests import builders as b
+from tests.inprocess import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def forensics(*args):
-    return subprocess.run([sys.executable, "-m", "forensics", *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    """In-process (tests.inprocess.cli): the import and the carve compared with the link both succeed."""
+    return cli(*args)
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from serve_helpers import ask
+
+from tests.inprocess import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 WEEK = {"defined_by": "weekly", "end_time": "2016-09-07 00:00"}
@@ -48,12 +48,12 @@ campus = ["lab", "v6"]
 VOLATILE = ("generated_at", "notes", "config")
 
 
-def _cli(case_path: Path, args: list[str], config: Path | None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "forensics", "report", *args, "--format", "json", "--db", str(case_path)]
+def _cli(case_path: Path, args: list[str], config: Path | None) -> subprocess.CompletedProcess:
+    """`forensics report ... --format json` in-process (tests.inprocess.cli): the document is what is compared."""
+    cmd = ["report", *args, "--format", "json", "--db", str(case_path)]
     if config is not None:
         cmd += ["--config", str(config)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    return cli(*cmd)
 
 
 def _data(doc: dict) -> dict:
@@ -65,16 +65,14 @@ def _data(doc: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def cli_docs(case_path, tmp_path_factory):
-    """Each example's `forensics report --format json` document (the processes run side by side)."""
+    """Each example's `forensics report --format json` document."""
     campus = tmp_path_factory.mktemp("cfg") / "campus.toml"
     campus.write_text(CAMPUS_ONLY)
-    procs = {k: _cli(case_path, args, campus if k == "subnetwork_compare" else None)
-             for k, (_, _, args) in EXAMPLES.items()}
     docs = {}
-    for key, proc in procs.items():
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err.decode()
-        docs[key] = json.loads(out)
+    for key, (_, _, args) in EXAMPLES.items():
+        proc = _cli(case_path, args, campus if key == "subnetwork_compare" else None)
+        assert proc.returncode == 0, proc.stderr
+        docs[key] = json.loads(proc.stdout)
     return docs
 
 
