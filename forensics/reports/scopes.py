@@ -2,8 +2,8 @@
 
 A fragment is (sql_text, params): the text holds only column names, helper macros and `$name` placeholders
 built here; every value is in `params`. `restrict_flows` applies fragments by creating a TEMP view `flows`
-(values in session variables) that shadows the case's `main.flows` for the length of one report, so report SQL
-stays unchanged.
+(values in session variables; a TEMP table copy on a lake) that shadows the case's `main.flows` for the length of
+one report, so report SQL stays unchanged.
 """
 
 from __future__ import annotations
@@ -126,12 +126,13 @@ def filter_fragment(name: str, config: CaseConfig) -> Fragment:
 
 
 def restrict_flows(con: duckdb.DuckDBPyConnection, fragments: list[Fragment]) -> bool:
-    """Shadow `flows` with a TEMP view of the rows every fragment keeps. False when nothing to restrict.
+    """Shadow `flows` with the rows every fragment keeps. False when nothing to restrict.
 
-    A view, not a copy: the fragments' values are bound into session variables (SET VARIABLE name = $name) and the
-    view reads them with getvariable(), which DuckDB folds to constants, so a column test is pushed into the scan of
-    each read. Copying the matching flows, all columns, into a TEMP table cost 2.8 s CPU of a 4.2 s top_ports
-    --filter run on 10 M flows (issue 11, bench/README.md "top_ports (s7)").
+    On a single file, a TEMP view, not a copy: the fragments' values are bound into session variables (SET
+    VARIABLE name = $name) and the view reads them with getvariable(), which DuckDB folds to constants, so a column
+    test is pushed into the scan of each read. Copying the matching flows, all columns, into a TEMP table cost 2.8 s
+    CPU of a 4.2 s top_ports --filter run on 10 M flows (issue 11, bench/README.md "top_ports (s7)"). On a lake
+    (flows a view over Parquet) the copy stays.
     """
     fragments = [f for f in fragments if f[0] != "true"]
     _drop_shadow(con)
@@ -141,6 +142,15 @@ def restrict_flows(con: duckdb.DuckDBPyConnection, fragments: list[Fragment]) ->
     for _, p in fragments:
         params.update(p)
     where = " AND ".join(f"({sql})" for sql, _ in fragments)
+    catalog = con.execute("SELECT current_database()").fetchone()[0]
+    kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = $c "
+                       "AND table_schema = 'main' AND table_name = 'flows'", {"c": catalog}).fetchone()
+    if kind is None or kind[0] != "BASE TABLE":
+        # a lake's flows are a view over Parquet: each read rebuilds the addresses before a scope's test, so a
+        # report reading the flows several times costs more through a view (top_talkers --scope home on 10 M
+        # flows: 10.4 s CPU copied, 19.8 through a view); the copy stays
+        con.execute(f"CREATE TEMP TABLE flows AS SELECT * FROM main.flows WHERE {where}", params)
+        return True
 
     def variable(m: re.Match) -> str:
         name, cast = m.group(1), m.group(2) or ""
@@ -150,7 +160,6 @@ def restrict_flows(con: duckdb.DuckDBPyConnection, fragments: list[Fragment]) ->
         return f"getvariable('{_VAR}{name}'){cast}"
 
     where = re.sub(r"\$(\w+)((?:::\w+(?:\[\])*)?)", variable, where)
-    catalog = con.execute("SELECT current_database()").fetchone()[0]
     con.execute(f'CREATE TEMP VIEW flows AS SELECT * FROM "{catalog}".main.flows WHERE {where}')
     return True
 
