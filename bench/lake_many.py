@@ -105,6 +105,55 @@ def imports(work: Path, small: Path, big: Path) -> dict:
     return out
 
 
+# `forensics import` as the CLI runs it, with the compaction at its end timed apart (the CLI's JSON says what it
+# merged, not how long it took): maybe_compact wrapped, its wall and CPU seconds written to argv[1].
+_IMPORT_TIMING_COMPACTION = r"""
+import json, sys, time
+import forensics.store.lake_compact as lc
+out, inner = sys.argv.pop(1), lc.maybe_compact
+def timed(*a, **k):
+    t, c = time.perf_counter(), time.process_time()
+    try:
+        return inner(*a, **k)
+    finally:
+        with open(out, "w") as f:
+            json.dump({"wall_s": round(time.perf_counter() - t, 3), "cpu_s": round(time.process_time() - c, 3)}, f)
+lc.maybe_compact = timed
+from forensics.cli import main
+sys.argv[0] = "forensics"
+main()
+"""
+
+
+def import_compacting(work: Path, small: Path, big: Path) -> dict:
+    """--import-compacts: `forensics import` of the N files as a user runs it (default --jobs, the compaction
+    at its end included, timed apart) into work/small_lake, and of the large files into work/large_lake (once:
+    timings in work/imports.json)."""
+    record = work / "imports.json"
+    if record.exists():
+        return json.loads(record.read_text())
+    out = {}
+    for name, src in (("small", small), ("large", big)):
+        lake = work / f"{name}_lake"
+        shutil.rmtree(lake, ignore_errors=True)
+        timing = work / f"compaction-{name}.json"
+        timing.unlink(missing_ok=True)
+        load = os.getloadavg()
+        run = _timed([sys.executable, "-c", _IMPORT_TIMING_COMPACTION, str(timing), "import", str(src), "--db",
+                      str(lake), "--quiet", "--json"])
+        text = run.pop("stdout")
+        junk, start = text[:text.find("{")], text.find("{")  # DuckDB's progress bar goes to stdout, piped or not
+        got = json.loads(text[start:])
+        files = got["files"]
+        out[f"import {name}"] = {**run, "files": len(files), "load_before": load, "load_after": os.getloadavg(),
+                                 "imported": sum(f["status"] == "imported" for f in files),
+                                 "compaction": got.get("compaction"),
+                                 "compaction_s": json.loads(timing.read_text()) if timing.exists() else None,
+                                 "stdout_before_json": junk[-200:]}
+    record.write_text(json.dumps(out, indent=2))
+    return out
+
+
 def files(lake: Path) -> dict:
     parquet = [p for p in lake.rglob("*.parquet") if "_staging" not in p.parts]
     import duckdb
@@ -225,6 +274,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--work", type=Path, default=Path("/tmp/compact/many"))
     ap.add_argument("--reports", type=int, default=len(REPORTS), help="run the first N of the four reports")
     ap.add_argument("--clone", type=int, default=0, help="measure the small case repeated K times instead")
+    ap.add_argument("--import-compacts", action="store_true",
+                    help="import the small files as a user does (compaction at the end of the import, timed apart) "
+                         "and compare that case with the large one; no uncompacted copy")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -240,9 +292,13 @@ def main(argv: list[str] | None = None) -> dict:
     small, big = make_captures(args.work, args.captures, args.packets, args.large)
     result: dict = {"captures": args.captures, "packets_each": args.packets, "large_captures": args.large,
                     "rounds": args.rounds, "load_average": os.getloadavg()}
-    result["imports"] = imports(args.work, small, big)
-    cases = {"large": args.work / "large_lake", "small": args.work / "small_lake",
-             "compacted": args.work / "compacted_lake"}
+    if args.import_compacts:
+        result["imports"] = import_compacting(args.work, small, big)
+        cases = {"large": args.work / "large_lake", "small": args.work / "small_lake"}
+    else:
+        result["imports"] = imports(args.work, small, big)
+        cases = {"large": args.work / "large_lake", "small": args.work / "small_lake",
+                 "compacted": args.work / "compacted_lake"}
     result["files"] = {name: files(lake) for name, lake in cases.items()}
     result["queries"] = queries(cases, args.rounds, reports=args.reports)
     print(json.dumps(result, indent=2) if args.json else _table(result))
@@ -254,6 +310,10 @@ def _table(result: dict) -> str:
              f"captures of the same packets; medians of {result['rounds']} rounds; load {result['load_average']}"]
     for label, t in result["imports"].items():
         lines.append(f"{label}: {t['wall_s']} s wall, {t['cpu_s']} s CPU")
+        if t.get("compaction_s"):
+            c = t["compaction_s"]
+            lines.append(f"  of which the compaction at its end: {c['wall_s']} s wall, {c['cpu_s']} s CPU "
+                         f"({t.get('compaction')})")
     for name, f in result["files"].items():
         lines.append(f"{name}: {f['parquet_files']:,} Parquet files, {f['lake_parts']:,} lake_parts rows, "
                      f"{f['parquet_mb']} MB")

@@ -436,7 +436,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             result.flows = meter.flows if not meter.out_of_order else derive_flows(writer, options)
             if options.appdata:  # flows.app from payload evidence (ingest/app_labels.py), once flows and appdata are in
                 result.details["app_labels"] = label_flows(writer, path, sniffed.format,
-                                                           selector.first_payload() if selector else None)
+                                                           selector.first_payload() if selector else None,
+                                                           result.details.get("appdata"))
             result.capture_id = writer.capture_id
             result.packets = writer.counts.packets
             result.flow_records = writer.counts.flow_records

@@ -39,15 +39,17 @@ _QUIC_VERSIONS = (0x00000001, 0x6B3343CF)  # QUIC v1 (RFC 9000), v2 (RFC 9369); 
 
 
 def label_flows(writer: CaptureWriter, path: str, fmt: str,
-                first_payload: dict[str, np.ndarray] | None = None) -> dict[str, int]:
+                first_payload: dict[str, np.ndarray] | None = None,
+                appdata: dict[str, dict[str, int]] | None = None) -> dict[str, int]:
     """Write flow_app rows for the capture's pcap-derived flows; {app: labelled flows}. `first_payload`: the
     packets whose first payload bytes are checked, as CandidateSelector.first_payload() gives them while the
     capture is decoded (emptied once read: its arrays are let go before the join over every flow); without it they
-    are found in SQL over the stored packets (app_first_payload.sql)."""
+    are found in SQL over the stored packets (app_first_payload.sql). `appdata`: what the appdata pass stored
+    for the capture ({table: {"rows": n, ...}}); when it stored no row, the tables' evidence is not queried."""
     cid = writer.capture_id
     writer.case.import_tail_memory()  # (also done by the appdata pass) DuckDB holds less beside these arrays
     writer.flows_visible()  # a lake: the metered flows staged as parts, joined below
-    evidence = writer.con.sql(read_sql("derive/app_evidence.sql"), params={"cid": cid}).to_arrow_table()
+    tables_hold = appdata is None or any(t.get("rows") for t in appdata.values())  # else: no evidence there
     if first_payload is None:
         with writer.case.import_stream_memory():  # SQL over every packet: the streaming limit for it
             fetched = writer.bulk.execute(read_sql("derive/app_first_payload.sql"), {"cid": cid}).fetchnumpy()
@@ -69,25 +71,53 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
     del fetched, first, hit, at  # the candidates' columns go before the join
     if first_payload is not None:
         first_payload.clear()
-    evidence = pa.concat_tables([evidence.cast(_EVIDENCE), pa.table(payload).cast(_EVIDENCE)])
-    if evidence.num_rows == 0:
+    payload_rows = pa.table(payload).cast(_EVIDENCE)
+    if not tables_hold and payload_rows.num_rows == 0:
         return {}
-    writer.bulk.register("_app_evidence", evidence)
-    try:
-        with writer.case.import_stream_memory():  # the join over every flow: the tail limit is too low for it
-            labels = writer.bulk.sql(read_sql("derive/flow_app.sql"), params={"cid": cid}).to_arrow_table()
-    finally:
-        writer.bulk.unregister("_app_evidence")
-    if labels.num_rows == 0:
-        return {}
-    writer.con.register("_flow_app_new", labels)
-    try:
-        writer.con.execute("INSERT INTO flow_app SELECT capture_id, flow_id, app, evidence, frame FROM _flow_app_new")
-    finally:
-        writer.con.unregister("_flow_app_new")
+    if writer.bulk is writer.con:  # the join on the file's own connection: one statement, no rows through Python
+        if not _insert_labels(writer, cid, payload_rows, tables_hold):
+            return {}
+    else:  # the flows on the bulk connection (a large file of a single-file case), the tables' rows on the file's
+        evidence = writer.con.sql(read_sql("derive/app_evidence.sql"), params={"cid": cid}).to_arrow_table()
+        evidence = pa.concat_tables([evidence.cast(_EVIDENCE), payload_rows])
+        if evidence.num_rows == 0:
+            return {}
+        writer.bulk.register("_app_evidence", evidence)
+        try:
+            with writer.case.import_stream_memory():  # the join over every flow: the tail limit is too low for it
+                labels = writer.bulk.sql(read_sql("derive/flow_app.sql"), params={"cid": cid}).to_arrow_table()
+        finally:
+            writer.bulk.unregister("_app_evidence")
+        if labels.num_rows == 0:
+            return {}
+        writer.con.register("_flow_app_new", labels)
+        try:
+            writer.con.execute("INSERT INTO flow_app SELECT capture_id, flow_id, app, evidence, frame "
+                               "FROM _flow_app_new")
+        finally:
+            writer.con.unregister("_flow_app_new")
     counts = writer.con.execute("SELECT app, count(*) FROM flow_app WHERE capture_id = $c GROUP BY app ORDER BY app",
                                 {"c": cid}).fetchall()
     return dict(counts)
+
+
+def _insert_labels(writer: CaptureWriter, cid: int, payload: pa.Table, tables_hold: bool) -> int:
+    """flow_app rows of the capture in one statement: the tables' evidence (app_evidence.sql, when the appdata
+    pass stored rows) and the payload evidence as `_app_evidence`, joined to the flows (flow_app.sql) and
+    inserted. A small capture's labels took four statements (evidence out to Arrow, the join out to Arrow, the
+    insert, and the binds): 30 ms of CPU, now 14. Returns the rows inserted."""
+    evidence = "SELECT * FROM _app_payload"
+    if tables_hold:
+        evidence = f"SELECT * FROM (\n{read_sql('derive/app_evidence.sql')}\n) UNION ALL BY NAME {evidence}"
+    writer.con.register("_app_payload", payload)
+    try:
+        with writer.case.import_stream_memory():  # the join over every flow: the tail limit is too low for it
+            return int(writer.con.execute(
+                f"INSERT INTO flow_app WITH _app_evidence AS ({evidence})\n"
+                f"SELECT capture_id, flow_id, app, evidence, frame FROM (\n{read_sql('derive/flow_app.sql')}\n)",
+                {"cid": cid}).fetchall()[0][0])
+    finally:
+        writer.con.unregister("_app_payload")
 
 
 def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str) -> tuple[np.ndarray, list[str]]:

@@ -118,9 +118,13 @@ def _extract_appdata(writer: CaptureWriter, path: str, fmt: str, chosen: dict[st
         if rows:
             _insert(writer, table, parts, cols)
         summary[table] = {"rows": rows, "malformed": out.malformed[table], "truncated": out.truncated[table]}
-        writer.con.execute("INSERT OR REPLACE INTO appdata_counts VALUES ($c, $t, $n, $r, $m, $x)",
-                           {"c": writer.capture_id, "t": table, "n": len(cols["frame"]), "r": rows,
-                            "m": out.malformed[table], "x": out.truncated[table]})
+    # one statement for the capture's rows (one per table cost 2.7 ms of CPU each: 19 ms a file, a small
+    # capture's largest statement)
+    writer.con.execute("INSERT OR REPLACE INTO appdata_counts SELECT $c, unnest($t), $n, unnest($r), unnest($m), "
+                       "unnest($x)",
+                       {"c": writer.capture_id, "t": list(summary), "n": len(cols["frame"]),
+                        "r": [s["rows"] for s in summary.values()], "m": [s["malformed"] for s in summary.values()],
+                        "x": [s["truncated"] for s in summary.values()]})
     return summary
 
 

@@ -54,6 +54,7 @@ IMPORT_MEMORY_LIMIT = "500MB"
 # a lake's temp flows, the label join's hash tables) sat beside the Python arrays of those steps, at the
 # import's peak. 200MB: on a 4M-packet capture the lake import's peak RSS 1,073 -> 975 MB, same tables.
 IMPORT_TAIL_MEMORY_LIMIT = "200MB"
+SMALL_FILE_BYTES = 16 << 20  # a file up to this size imports under one memory limit (Case.import_tail_memory)
 
 
 def _memory_limit(text: str) -> str:
@@ -129,7 +130,9 @@ class CaptureWriter:
         self.invalid_flows: Counter[str] = Counter()  # exported flow records left out: reason -> count
         self._invalid_reasons: dict[str, str] = {}
         self._flow_seq = 0  # exported records appended so far, also those stored under an earlier capture
+        self.exported_rows = 0  # exported flow records this writer inserted (capture_id = its capture), ever
         self.stage: lake.Stage | None = None  # a lake case: where this file's parts are staged
+        self._interfaces_added = False
 
     def clear_derived_flows(self) -> None:
         """Remove the flows metered from this capture's packets so far (the SQL derives them instead)."""
@@ -150,14 +153,13 @@ class CaptureWriter:
         if not rows:
             return
         rows = [tuple(r) + (None,) * (len(_INTERFACE_COLUMNS) - len(r)) for r in rows]
-        table = pa.table({name: pa.array([r[i] for r in rows], arrow_type)
-                          for i, (name, arrow_type) in enumerate(_INTERFACE_COLUMNS)})
-        self.con.register("_ifaces_new", table)
-        try:
-            self.con.execute("INSERT OR REPLACE INTO interfaces BY NAME SELECT $cid AS capture_id, * FROM _ifaces_new",
-                             {"cid": self.capture_id}).fetchall()
-        finally:
-            self.con.unregister("_ifaces_new")
+        params: dict = {name: [r[i] for r in rows] for i, (name, _) in enumerate(_INTERFACE_COLUMNS)}
+        params["cid"] = self.capture_id
+        # the file's first rows, one per interface: a plain INSERT (OR REPLACE costs 3 ms of CPU more a file)
+        first = not self._interfaces_added and len(set(params["iface"])) == len(rows)
+        self._interfaces_added = True
+        self.con.execute(f"INSERT {'' if first else 'OR REPLACE '}INTO interfaces BY NAME SELECT $cid AS capture_id, "
+                         f"{_INTERFACE_SELECT}", params).fetchall()
 
     def flows_visible(self) -> None:
         """Make every flow of this file visible to SQL over `flows` on the file's connection (a lake stages
@@ -233,6 +235,7 @@ class CaptureWriter:
         finally:
             self.con.unregister("_frecs")
         self.counts.flow_records += len(table)
+        self.exported_rows += len(table)
         self._flow_seq += len(table)  # flow_ids stay unique when counts.flow_records is wound back
 
 
@@ -270,6 +273,14 @@ _INTERFACE_COLUMNS = [("iface", pa.uint16()), ("section", pa.uint16()), ("linkty
                       ("isb_filteraccept", pa.uint64()), ("isb_osdrop", pa.uint64()),
                       ("isb_usrdeliv", pa.uint64()), ("isb_starttime", pa.timestamp("us")),
                       ("isb_endtime", pa.timestamp("us"))]
+
+# add_interfaces' rows as list parameters, one per column (a registered Arrow table cost 1 ms more a file)
+_SQL_TYPES = {pa.uint8(): "UTINYINT", pa.uint16(): "USMALLINT", pa.uint32(): "UINTEGER", pa.uint64(): "UBIGINT",
+              pa.int64(): "BIGINT", pa.string(): "VARCHAR"}
+_INTERFACE_SELECT = ", ".join(
+    f"unnest(${name})::{_SQL_TYPES[t]} AS {name}" if t in _SQL_TYPES
+    else f"make_timestamp(unnest(${name})::BIGINT) AS {name}"  # microseconds
+    for name, t in _INTERFACE_COLUMNS)
 
 
 def _nullable(values: np.ndarray, arrow_type: pa.DataType, valid: np.ndarray | None = None) -> pa.Array:
@@ -421,6 +432,9 @@ class Case:
         self._stream_limit = IMPORT_MEMORY_LIMIT  # the import's limit while packets stream in
         self._tail_limit: str | None = None  # set by import_memory() (None: leave the limit alone)
         self._importing = 0  # files inside importing() now (several when small files go side by side)
+        # the file being imported is small: its tail leaves the limit alone (lowering it and putting it back cost
+        # 5 SET statements, 4.5 ms of CPU a file, for nothing a file of a few MB holds)
+        self._small_file = False
 
     @property
     def bulk(self) -> duckdb.DuckDBPyConnection:
@@ -560,7 +574,8 @@ class Case:
                 self._import_limit = self._stream_limit
                 self.con.execute(f"SET memory_limit = '{self._stream_limit}'")
             return
-        if self._tail_limit is None or self._importing != 1 or self._import_limit == self._tail_limit:
+        if (self._tail_limit is None or self._importing != 1 or self._import_limit == self._tail_limit
+                or self._small_file):
             return
         self._import_limit = self._tail_limit
         try:
@@ -708,6 +723,7 @@ class Case:
             self._import_limit = self._stream_limit  # the last file lowered it for its tail
             self.con.execute(f"SET memory_limit = '{self._stream_limit}'")
         self._importing += 1
+        self._small_file = meta.size_bytes <= SMALL_FILE_BYTES
         self.con.execute("BEGIN TRANSACTION")
         stage: lake.Stage | None = None
         self._doomed = []
@@ -782,6 +798,17 @@ class Case:
 
     def _finish_capture(self, writer: CaptureWriter, meta: CaptureMeta) -> None:
         c = writer.counts
+        params = {"packets": c.packets, "flows": c.flow_records, "malformed": c.malformed,
+                  "undecoded": c.undecoded, "rejected": c.rejected, "lt": meta.link_types,
+                  "fmt": meta.format, "c": writer.capture_id,
+                  "lo": writer.ts_range[0] if writer.ts_range else None,
+                  "hi": writer.ts_range[1] if writer.ts_range else None}
+        if writer.exported_rows == 0:  # no exported flow record in this capture: its times are its packets'
+            self.con.execute(  # (the flows view's subqueries below cost 4-5 ms of CPU a file)
+                "UPDATE captures SET packets = $packets, flow_records = $flows, malformed = $malformed, "
+                "undecoded = $undecoded, rejected = $rejected, link_types = coalesce($lt, link_types), format = $fmt, "
+                "first_ts = make_timestamp($lo), last_ts = make_timestamp($hi) WHERE capture_id = $c", params)
+            return
         self.con.execute(
             """
             UPDATE captures SET
@@ -793,11 +820,7 @@ class Case:
                     (SELECT max(last_ts) FROM flows WHERE capture_id = $c AND source <> 'pcap')))
             WHERE capture_id = $c
             """,
-            {"packets": c.packets, "flows": c.flow_records, "malformed": c.malformed,
-             "undecoded": c.undecoded, "rejected": c.rejected, "lt": meta.link_types,
-             "fmt": meta.format, "c": writer.capture_id,
-             "lo": writer.ts_range[0] if writer.ts_range else None,
-             "hi": writer.ts_range[1] if writer.ts_range else None},
+            params,
         )
 
 

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from forensics.ingest import ImportOptions, import_paths
-from forensics.store import IMPORT_MEMORY_LIMIT, IMPORT_TAIL_MEMORY_LIMIT, CaptureMeta, Case
+from forensics.store import IMPORT_MEMORY_LIMIT, IMPORT_TAIL_MEMORY_LIMIT, SMALL_FILE_BYTES, CaptureMeta, Case
 from tests import builders as b
 
 
@@ -30,12 +30,25 @@ def test_tail_limit_then_streaming_limit_for_the_next_file(tmp_path, monkeypatch
     assert stream != tail
     with case.import_memory():
         for n in range(2):
-            meta = CaptureMeta(path=f"/x/{n}.pcap", sha256=f"s{n}", size_bytes=1, format="pcap")
+            meta = CaptureMeta(path=f"/x/{n}.pcap", sha256=f"s{n}", size_bytes=SMALL_FILE_BYTES + 1, format="pcap")
             with case.importing(meta) as writer:
                 assert _limit(case) == stream
                 writer.case.import_tail_memory()
                 assert _limit(case) == tail
     assert _limit(case) == outside
+    case.close()
+
+
+def test_a_small_file_keeps_the_streaming_limit(tmp_path, monkeypatch):
+    """A file of a few MB holds nothing worth lowering the limit for: its tail skips the SET statements."""
+    monkeypatch.delenv("FORENSICS_IMPORT_MEMORY_LIMIT", raising=False)
+    case = Case.open(tmp_path / "c.duckdb")
+    stream = _as_duckdb_reports(IMPORT_MEMORY_LIMIT)
+    with case.import_memory():
+        meta = CaptureMeta(path="/x/s.pcap", sha256="s", size_bytes=SMALL_FILE_BYTES, format="pcap")
+        with case.importing(meta) as writer:
+            writer.case.import_tail_memory()
+            assert _limit(case) == stream
     case.close()
 
 
