@@ -502,6 +502,9 @@ class Case:
             con = duckdb.connect(db, read_only=True)
             lake.set_search_path(con, path)
             case = cls(con, path)
+        # DuckDB draws its own progress bar on stdout for a statement over 2 s, piped or not: it would land inside
+        # a --json/--csv answer (the CLI shows its own progress on stderr)
+        con.execute("SET enable_progress_bar = false")
         # Keep DuckDB's own memory bounded (it spills sorts and windows to a temp folder beside the case).
         limit = os.environ.get("FORENSICS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
         try:
