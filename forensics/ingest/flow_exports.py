@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from forensics.errors import MalformedError, TruncatedError
 from forensics.readers import nfcapd, textflows
+from forensics.readers.flow_columns import V5Batch
 from forensics.readers.netflow import (
     SEQUENCE_UNITS,
     DataSet,
@@ -37,6 +38,7 @@ from forensics.readers.netflow import (
     flow_record,
     parse_export,
     sampling_from_values,
+    v5_header,
 )
 from forensics.readers.sflow import COUNTER_COLUMNS, parse_sflow, plausible_sflow
 from forensics.readers.sniff import GzipBombError, open_stream
@@ -45,6 +47,9 @@ from forensics.store import CaptureWriter, register_capture_table
 CHUNK = 50_000
 PENDING_SPILL = 10_000  # data sets held in memory before they are parked in flow_pending_sets
 SOURCES = {5: "netflow_v5", 9: "netflow_v9", 10: "ipfix"}
+# NetFlow v5 records decoded as numpy columns a chunk at a time (forensics.readers.flow_columns); False: one
+# dict per record (forensics.readers.netflow.parse_export), the reference the tests compare it with.
+VECTORISED = True
 
 for _table in ("flow_templates", "flow_pending_sets", "sflow_counters", "flow_sequence_gaps"):
     register_capture_table(_table)
@@ -64,8 +69,10 @@ def looks_like_export(payload: bytes) -> bool:
 class ExportCollector:
     """Collector state for one import: feed datagrams in frame order, then finish()."""
 
-    def __init__(self, writer: CaptureWriter, path: str) -> None:
+    def __init__(self, writer: CaptureWriter, path: str, vectorised: bool | None = None) -> None:
         self.writer = writer
+        self.vectorised = VECTORISED if vectorised is None else vectorised
+        self.v5 = V5Batch()  # v5 records of this capture not yet written (never beside self.records)
         self.con = writer.con
         self.path = path
         self.capture_id = writer.capture_id
@@ -117,6 +124,11 @@ class ExportCollector:
         """Decode one export datagram (src_ip is the exporter; 0 when unknown); others are passed over."""
         if not looks_like_export(payload):
             return
+        if self.vectorised and payload[:2] == b"\x00\x05":
+            self._feed_v5(frame, src_ip, payload)
+            return
+        if self.v5.rows:  # records keep the order of their datagrams
+            self._flush_v5()
         if payload[:4] == b"\x00\x00\x00\x05":
             self._feed_sflow(frame, ts_us, src_ip, payload)
             return
@@ -142,12 +154,35 @@ class ExportCollector:
                 for key, tpl in list(self.templates.items()):
                     if key[:3] == (src_ip, h.domain, h.version) and tpl.options == ev:
                         self._withdraw(key, frame, h)
-        gap = self.sequences.step((src_ip, h.domain, h.version), h, records)
-        if gap is not None:
-            self.gaps.append((src_ip, h.domain, h.version, frame, gap.expected, gap.got, gap.lost,
-                              SEQUENCE_UNITS[h.version], _ts_us(gap.before_us), _ts_us(gap.after_us)))
+        self._sequence(frame, src_ip, h, records)
         if len(self.records) >= CHUNK:
             self._flush()
+
+    def _sequence(self, frame: int, exporter: int, h: ExportHeader, records: int | None) -> None:
+        gap = self.sequences.step((exporter, h.domain, h.version), h, records)
+        if gap is not None:
+            self.gaps.append((exporter, h.domain, h.version, frame, gap.expected, gap.got, gap.lost,
+                              SEQUENCE_UNITS[h.version], _ts_us(gap.before_us), _ts_us(gap.after_us)))
+
+    def _feed_v5(self, frame: int, exporter: int, payload: bytes) -> None:
+        """A NetFlow v5 datagram: its whole records gathered for decoding as columns (V5Batch)."""
+        h, whole = v5_header(payload)
+        if h is None:
+            self.invalid["truncated_header"] += 1
+            return
+        if whole < h.count:
+            self.invalid["record_past_end"] += 1
+        if self.records:
+            self.writer.append_flow_records(self.records)
+            self.records = []
+        self.v5.add(payload, h, whole, frame, exporter)
+        self.flow_records += whole
+        self._sequence(frame, exporter, h, 0)
+        if self.v5.rows >= CHUNK:
+            self._flush()
+
+    def _flush_v5(self) -> None:
+        self.writer.append_flow_records(self.v5.columns())
 
     def _feed_sflow(self, frame: int, ts_us: int, src_ip: int, payload: bytes) -> None:
         d = parse_sflow(payload, ts_us)
@@ -237,6 +272,8 @@ class ExportCollector:
     # ---- writing ----
 
     def _flush(self) -> None:
+        if self.v5.rows:
+            self._flush_v5()
         if self.records:
             self.writer.append_flow_records(self.records)
             self.records = []
