@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from forensics.errors import MalformedError, TruncatedError
 from forensics.readers import nfcapd, textflows
-from forensics.readers.flow_columns import V5Batch
+from forensics.readers.flow_columns import DataSetBatch, V5Batch, set_plan
 from forensics.readers.netflow import (
     SEQUENCE_UNITS,
     DataSet,
@@ -47,8 +47,9 @@ from forensics.store import CaptureWriter, register_capture_table
 CHUNK = 50_000
 PENDING_SPILL = 10_000  # data sets held in memory before they are parked in flow_pending_sets
 SOURCES = {5: "netflow_v5", 9: "netflow_v9", 10: "ipfix"}
-# NetFlow v5 records decoded as numpy columns a chunk at a time (forensics.readers.flow_columns); False: one
-# dict per record (forensics.readers.netflow.parse_export), the reference the tests compare it with.
+# NetFlow v5 records, and v9/IPFIX data sets of fixed-length templates, decoded as numpy columns a chunk at a
+# time (forensics.readers.flow_columns); False: one dict per record (forensics.readers.netflow), the reference
+# the tests compare it with.
 VECTORISED = True
 
 for _table in ("flow_templates", "flow_pending_sets", "sflow_counters", "flow_sequence_gaps"):
@@ -72,7 +73,10 @@ class ExportCollector:
     def __init__(self, writer: CaptureWriter, path: str, vectorised: bool | None = None) -> None:
         self.writer = writer
         self.vectorised = VECTORISED if vectorised is None else vectorised
-        self.v5 = V5Batch()  # v5 records of this capture not yet written (never beside self.records)
+        # Records of this capture not yet written: as dicts (self.records), v5 columns or v9/IPFIX data sets;
+        # one kind at a time (the others are written first: records keep their order).
+        self.v5 = V5Batch()
+        self.sets = DataSetBatch()
         self.con = writer.con
         self.path = path
         self.capture_id = writer.capture_id
@@ -127,8 +131,6 @@ class ExportCollector:
         if self.vectorised and payload[:2] == b"\x00\x05":
             self._feed_v5(frame, src_ip, payload)
             return
-        if self.v5.rows:  # records keep the order of their datagrams
-            self._flush_v5()
         if payload[:4] == b"\x00\x00\x00\x05":
             self._feed_sflow(frame, ts_us, src_ip, payload)
             return
@@ -155,7 +157,7 @@ class ExportCollector:
                     if key[:3] == (src_ip, h.domain, h.version) and tpl.options == ev:
                         self._withdraw(key, frame, h)
         self._sequence(frame, src_ip, h, records)
-        if len(self.records) >= CHUNK:
+        if self._pending() >= CHUNK:
             self._flush()
 
     def _sequence(self, frame: int, exporter: int, h: ExportHeader, records: int | None) -> None:
@@ -172,17 +174,27 @@ class ExportCollector:
             return
         if whole < h.count:
             self.invalid["record_past_end"] += 1
-        if self.records:
-            self.writer.append_flow_records(self.records)
-            self.records = []
+        self._switch("v5")
         self.v5.add(payload, h, whole, frame, exporter)
         self.flow_records += whole
         self._sequence(frame, exporter, h, 0)
-        if self.v5.rows >= CHUNK:
+        if self._pending() >= CHUNK:
             self._flush()
 
-    def _flush_v5(self) -> None:
-        self.writer.append_flow_records(self.v5.columns())
+    def _pending(self) -> int:
+        return len(self.records) + self.v5.rows + self.sets.rows
+
+    def _switch(self, kind: str, source: str = "") -> None:
+        """Write this capture's pending records of another kind than `kind` ('dict', 'v5', 'sets' of `source`)."""
+        if kind != "dict" and self.records:
+            self.writer.append_flow_records(self.records)
+            self.records = []
+        if kind != "v5" and self.v5.rows:
+            self.writer.append_flow_records(self.v5.columns())
+        if self.sets.rows and (kind != "sets" or self.sets.source != source):
+            cols = self.sets.columns()
+            self.writer.append_flow_records(self.sets.records() if cols is None else cols)
+            self.sets.clear()
 
     def _feed_sflow(self, frame: int, ts_us: int, src_ip: int, payload: bytes) -> None:
         d = parse_sflow(payload, ts_us)
@@ -193,7 +205,7 @@ class ExportCollector:
         for row in d.counters:
             row.update(record_pos=frame, ts_us=ts_us, agent_ip=exporter, sub_agent_id=d.sub_agent_id)
             self.counters.append(row)
-        if len(self.records) >= CHUNK or len(self.counters) >= CHUNK:
+        if self._pending() >= CHUNK or len(self.counters) >= CHUNK:
             self._flush()
 
     def _emit(self, rec: dict, source: str, frame: int, exporter: int, domain: int,
@@ -203,6 +215,8 @@ class ExportCollector:
         rec["exporter_ip"] = exporter or None
         rec["observation_domain"] = domain
         if capture_id is None or capture_id == self.capture_id:
+            if self.v5.rows or self.sets.rows:
+                self._switch("dict")
             self.records.append(rec)
             self.flow_records += 1
         else:
@@ -220,6 +234,17 @@ class ExportCollector:
             if self.pending_in_memory >= PENDING_SPILL:
                 self._park_pending()
             return None
+        if self.vectorised and not tpl.options and tpl.min_length and capture_id in (None, self.capture_id):
+            plan = set_plan(tpl.fields)
+            if plan is not None:
+                scope = (exporter, ds.header.domain)
+                samplers = self.samplers.get(scope)
+                self._switch("sets", source)
+                n = self.sets.add(tpl, plan, ds.body, ds.header, frame, exporter,
+                                  samplers.get(None) if samplers else None, self.init_time_ms.get(scope), source)
+                self.flow_records += n
+                self.enterprise_values += tpl.enterprise_fields * n
+                return n
         decoded = decode_data_set(tpl, ds.body)
         self.invalid.update(decoded.invalid)
         self.enterprise_values += decoded.enterprise_values
@@ -272,8 +297,7 @@ class ExportCollector:
     # ---- writing ----
 
     def _flush(self) -> None:
-        if self.v5.rows:
-            self._flush_v5()
+        self._switch("")
         if self.records:
             self.writer.append_flow_records(self.records)
             self.records = []
