@@ -7,6 +7,10 @@ same import, or in a later import: templates and still-pending data sets are kep
 database, tables in queries/schema/flow_exports.sql). Records decoded from a pending data set of an
 earlier import keep that import's capture_id and frame number: they came from that file.
 
+NetFlow v5 records and the data sets of fixed-length v9/IPFIX templates are gathered a chunk at a time and
+decoded as numpy columns (forensics.readers.flow_columns); everything else, one dict per record. Both give the
+same rows (tests/flows/test_vectorised_flows.py; VECTORISED = False takes the per-record path throughout).
+
 `import_flow_file` imports flow FILES (bare export payloads, nfcapd, nfdump CSV, Zeek, Suricata).
 """
 
