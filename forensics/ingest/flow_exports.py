@@ -178,11 +178,12 @@ class ExportCollector:
             return
         if whole < h.count:
             self.invalid["record_past_end"] += 1
-        self._switch("v5")
+        if self.records or self.sets.rows:
+            self._switch("v5")
         self.v5.add(payload, h, whole, frame, exporter)
         self.flow_records += whole
         self._sequence(frame, exporter, h, 0)
-        if self._pending() >= CHUNK:
+        if self.v5.rows >= CHUNK:  # the only kind pending now
             self._flush()
 
     def _pending(self) -> int:
