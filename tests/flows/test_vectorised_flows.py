@@ -8,6 +8,7 @@ column, flow ids included), sequence gaps, and the collector's stats (invalid co
 
 from __future__ import annotations
 
+import re
 import struct
 
 import numpy as np
@@ -43,11 +44,13 @@ def _both_ways(tmp_path, monkeypatch, load) -> tuple[list, list]:
 
 
 def test_corpus_flow_captures_same_rows(tmp_path, monkeypatch):
-    rows = [r for r in manifest() if FLOW_CATEGORIES & set(r["categories"].split(","))]
+    rows = [r for r in manifest() if FLOW_CATEGORIES & set(re.split("[;,]", r["categories"]))]
     assert any("netflow-v5" in r["categories"] for r in rows)
+    assert any("raw-datagram" in r["categories"] for r in rows)
 
     def load(case: Case) -> list[dict]:
-        return [import_capture(case, CORPUS / r["path"]) for r in rows]
+        return [import_file(case, CORPUS / r["path"], "netflow-raw") if "raw-datagram" in r["categories"]
+                else import_capture(case, CORPUS / r["path"]) for r in rows]
 
     (fast_stats, fast), (slow_stats, slow) = _both_ways(tmp_path, monkeypatch, load)
     assert fast_stats == slow_stats
