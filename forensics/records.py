@@ -57,6 +57,8 @@ same values for the same bytes:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 # (name, numpy dtype). Order is the order of the store's INSERT.
@@ -129,3 +131,18 @@ FLOW_RECORD_KEYS = [
     "vlan", "in_if", "out_if", "src_as", "dst_as", "next_hop", "direction", "tos", "tcp_flags",
     "packets", "bytes", "sampling_rate",
 ]
+
+
+@dataclass
+class FlowColumns:
+    """Flow records as columns: `values[name]` a numpy array per FLOW_RECORD_KEYS key (addresses as `name_hi` /
+    `name_lo` uint64 halves of the mapped value), `valid[name]` a bool array where some rows are NULL; a key in
+    neither is NULL on every row; `source` is the one source of every row (forensics.readers.flow_columns)."""
+
+    rows: int
+    source: str
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    valid: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.rows

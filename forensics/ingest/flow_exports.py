@@ -7,6 +7,10 @@ same import, or in a later import: templates and still-pending data sets are kep
 database, tables in queries/schema/flow_exports.sql). Records decoded from a pending data set of an
 earlier import keep that import's capture_id and frame number: they came from that file.
 
+NetFlow v5 records and the data sets of fixed-length v9/IPFIX templates are gathered a chunk at a time and
+decoded as numpy columns (forensics.readers.flow_columns); everything else, one dict per record. Both give the
+same rows (tests/flows/test_vectorised_flows.py; VECTORISED = False takes the per-record path throughout).
+
 `import_flow_file` imports flow FILES (bare export payloads, nfcapd, nfdump CSV, Zeek, Suricata).
 """
 
@@ -25,6 +29,7 @@ import pyarrow as pa
 
 from forensics.errors import MalformedError, TruncatedError
 from forensics.readers import nfcapd, textflows
+from forensics.readers.flow_columns import DataSetBatch, V5Batch, set_plan
 from forensics.readers.netflow import (
     SEQUENCE_UNITS,
     DataSet,
@@ -37,6 +42,7 @@ from forensics.readers.netflow import (
     flow_record,
     parse_export,
     sampling_from_values,
+    v5_header,
 )
 from forensics.readers.sflow import COUNTER_COLUMNS, parse_sflow, plausible_sflow
 from forensics.readers.sniff import GzipBombError, open_stream
@@ -45,6 +51,10 @@ from forensics.store import CaptureWriter, register_capture_table
 CHUNK = 50_000
 PENDING_SPILL = 10_000  # data sets held in memory before they are parked in flow_pending_sets
 SOURCES = {5: "netflow_v5", 9: "netflow_v9", 10: "ipfix"}
+# NetFlow v5 records, and v9/IPFIX data sets of fixed-length templates, decoded as numpy columns a chunk at a
+# time (forensics.readers.flow_columns); False: one dict per record (forensics.readers.netflow), the reference
+# the tests compare it with.
+VECTORISED = True
 
 for _table in ("flow_templates", "flow_pending_sets", "sflow_counters", "flow_sequence_gaps"):
     register_capture_table(_table)
@@ -64,8 +74,13 @@ def looks_like_export(payload: bytes) -> bool:
 class ExportCollector:
     """Collector state for one import: feed datagrams in frame order, then finish()."""
 
-    def __init__(self, writer: CaptureWriter, path: str) -> None:
+    def __init__(self, writer: CaptureWriter, path: str, vectorised: bool | None = None) -> None:
         self.writer = writer
+        self.vectorised = VECTORISED if vectorised is None else vectorised
+        # Records of this capture not yet written: as dicts (self.records), v5 columns or v9/IPFIX data sets;
+        # one kind at a time (the others are written first: records keep their order).
+        self.v5 = V5Batch()
+        self.sets = DataSetBatch()
         self.con = writer.con
         self.path = path
         self.capture_id = writer.capture_id
@@ -117,6 +132,9 @@ class ExportCollector:
         """Decode one export datagram (src_ip is the exporter; 0 when unknown); others are passed over."""
         if not looks_like_export(payload):
             return
+        if self.vectorised and payload[:2] == b"\x00\x05":
+            self._feed_v5(frame, src_ip, payload)
+            return
         if payload[:4] == b"\x00\x00\x00\x05":
             self._feed_sflow(frame, ts_us, src_ip, payload)
             return
@@ -142,12 +160,46 @@ class ExportCollector:
                 for key, tpl in list(self.templates.items()):
                     if key[:3] == (src_ip, h.domain, h.version) and tpl.options == ev:
                         self._withdraw(key, frame, h)
-        gap = self.sequences.step((src_ip, h.domain, h.version), h, records)
-        if gap is not None:
-            self.gaps.append((src_ip, h.domain, h.version, frame, gap.expected, gap.got, gap.lost,
-                              SEQUENCE_UNITS[h.version], _ts_us(gap.before_us), _ts_us(gap.after_us)))
-        if len(self.records) >= CHUNK:
+        self._sequence(frame, src_ip, h, records)
+        if self._pending() >= CHUNK:
             self._flush()
+
+    def _sequence(self, frame: int, exporter: int, h: ExportHeader, records: int | None) -> None:
+        gap = self.sequences.step((exporter, h.domain, h.version), h, records)
+        if gap is not None:
+            self.gaps.append((exporter, h.domain, h.version, frame, gap.expected, gap.got, gap.lost,
+                              SEQUENCE_UNITS[h.version], _ts_us(gap.before_us), _ts_us(gap.after_us)))
+
+    def _feed_v5(self, frame: int, exporter: int, payload: bytes) -> None:
+        """A NetFlow v5 datagram: its whole records gathered for decoding as columns (V5Batch)."""
+        h, whole = v5_header(payload)
+        if h is None:
+            self.invalid["truncated_header"] += 1
+            return
+        if whole < h.count:
+            self.invalid["record_past_end"] += 1
+        if self.records or self.sets.rows:
+            self._switch("v5")
+        self.v5.add(payload, h, whole, frame, exporter)
+        self.flow_records += whole
+        self._sequence(frame, exporter, h, 0)
+        if self.v5.rows >= CHUNK:  # the only kind pending now
+            self._flush()
+
+    def _pending(self) -> int:
+        return len(self.records) + self.v5.rows + self.sets.rows
+
+    def _switch(self, kind: str, source: str = "") -> None:
+        """Write this capture's pending records of another kind than `kind` ('dict', 'v5', 'sets' of `source`)."""
+        if kind != "dict" and self.records:
+            self.writer.append_flow_records(self.records)
+            self.records = []
+        if kind != "v5" and self.v5.rows:
+            self.writer.append_flow_records(self.v5.columns())
+        if self.sets.rows and (kind != "sets" or self.sets.source != source):
+            cols = self.sets.columns()
+            self.writer.append_flow_records(self.sets.records() if cols is None else cols)
+            self.sets.clear()
 
     def _feed_sflow(self, frame: int, ts_us: int, src_ip: int, payload: bytes) -> None:
         d = parse_sflow(payload, ts_us)
@@ -158,7 +210,7 @@ class ExportCollector:
         for row in d.counters:
             row.update(record_pos=frame, ts_us=ts_us, agent_ip=exporter, sub_agent_id=d.sub_agent_id)
             self.counters.append(row)
-        if len(self.records) >= CHUNK or len(self.counters) >= CHUNK:
+        if self._pending() >= CHUNK or len(self.counters) >= CHUNK:
             self._flush()
 
     def _emit(self, rec: dict, source: str, frame: int, exporter: int, domain: int,
@@ -168,6 +220,8 @@ class ExportCollector:
         rec["exporter_ip"] = exporter or None
         rec["observation_domain"] = domain
         if capture_id is None or capture_id == self.capture_id:
+            if self.v5.rows or self.sets.rows:
+                self._switch("dict")
             self.records.append(rec)
             self.flow_records += 1
         else:
@@ -185,6 +239,17 @@ class ExportCollector:
             if self.pending_in_memory >= PENDING_SPILL:
                 self._park_pending()
             return None
+        if self.vectorised and not tpl.options and tpl.min_length and capture_id in (None, self.capture_id):
+            plan = set_plan(tpl.fields)
+            if plan is not None:
+                scope = (exporter, ds.header.domain)
+                samplers = self.samplers.get(scope)
+                self._switch("sets", source)
+                n = self.sets.add(tpl, plan, ds.body, ds.header, frame, exporter,
+                                  samplers.get(None) if samplers else None, self.init_time_ms.get(scope), source)
+                self.flow_records += n
+                self.enterprise_values += tpl.enterprise_fields * n
+                return n
         decoded = decode_data_set(tpl, ds.body)
         self.invalid.update(decoded.invalid)
         self.enterprise_values += decoded.enterprise_values
@@ -237,6 +302,7 @@ class ExportCollector:
     # ---- writing ----
 
     def _flush(self) -> None:
+        self._switch("")
         if self.records:
             self.writer.append_flow_records(self.records)
             self.records = []

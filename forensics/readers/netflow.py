@@ -163,19 +163,26 @@ _V5_HEADER = struct.Struct("!HHIIIIBBH")
 _V5_RECORD = struct.Struct("!IIIHHIIIIHHxBBBHHBBxx")
 
 
-def _parse_v5(payload: bytes) -> ParsedExport:
+def v5_header(payload: bytes) -> tuple[ExportHeader | None, int]:
+    """A v5 datagram's header and how many of the records it announces are whole in it ((None, 0): header cut)."""
     if len(payload) < _V5_HEADER.size:
-        return ParsedExport(None, invalid=Counter({"truncated_header": 1}))
+        return None, 0
     (_, count, uptime, secs, nsecs, seq, eng_type, eng_id, sampling) = _V5_HEADER.unpack_from(payload, 0)
     interval = sampling & 0x3FFF
     header = ExportHeader(5, count, secs, nsecs // 1000, uptime, seq, (eng_type << 8) | eng_id,
                           interval if interval > 1 else 1)
+    return header, min(count, (len(payload) - _V5_HEADER.size) // _V5_RECORD.size)
+
+
+def _parse_v5(payload: bytes) -> ParsedExport:
+    header, whole = v5_header(payload)
+    if header is None:
+        return ParsedExport(None, invalid=Counter({"truncated_header": 1}))
     out = ParsedExport(header)
+    if whole < header.count:
+        out.invalid["record_past_end"] += 1
     pos = _V5_HEADER.size
-    for _ in range(count):
-        if pos + _V5_RECORD.size > len(payload):
-            out.invalid["record_past_end"] += 1
-            break
+    for _ in range(whole):
         (src, dst, nh, in_if, out_if, pkts, octets, first, last, sport, dport, flags, proto, tos,
          src_as, dst_as, _smask, _dmask) = _V5_RECORD.unpack_from(payload, pos)
         pos += _V5_RECORD.size

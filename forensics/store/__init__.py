@@ -22,10 +22,10 @@ import pyarrow as pa
 
 from forensics import __version__
 from forensics.errors import UsageError
-from forensics.records import PacketBatch
+from forensics.records import FlowColumns, PacketBatch
 from forensics.resources import read_sql
 from forensics.store import lake, lake_compact
-from forensics.store.flow_table import flow_record_table
+from forensics.store.flow_table import flow_columns_table, flow_record_table
 
 # Packets per append: whole DuckDB row groups (122,880 rows) compress fully, and several let it use every core.
 PACKET_BATCH_ROWS = 4 * 122_880
@@ -211,15 +211,20 @@ class CaptureWriter:
         finally:
             bulk.unregister("_flows")
 
-    def append_flow_records(self, records: list[dict]) -> None:
-        """Append exported flow records (dicts with forensics.records.FLOW_RECORD_KEYS).
+    def append_flow_records(self, records: list[dict] | FlowColumns) -> None:
+        """Append exported flow records (dicts with forensics.records.FLOW_RECORD_KEYS, or the same as columns).
 
         A record with a value its column cannot hold is left out and counted in `invalid_flows`
         (reason -> records; the reason names the column and the first such record's position).
         """
-        if not records:
+        if not len(records):
             return
-        table, bad = flow_record_table(records)
+        if isinstance(records, FlowColumns):  # decoded as columns (forensics.readers.flow_columns)
+            self._append_flow_table(*flow_columns_table(records))
+        else:
+            self._append_flow_table(*flow_record_table(records))
+
+    def _append_flow_table(self, table: pa.Table, bad: list[tuple[dict, str, str]]) -> None:
         for rec, column, problem in bad:
             reason = self._invalid_reasons.get(column)
             if reason is None:

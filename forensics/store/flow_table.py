@@ -10,6 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from forensics.records import FlowColumns
 from forensics.store.flow_values import RANGES, REQUIRED, split_valid
 
 ADDR_COLS = ("exporter_ip", "src_ip", "dst_ip", "next_hop")
@@ -45,28 +46,68 @@ def _table(records: list[dict]) -> pa.Table:
     return pa.table(arrays)
 
 
+def flow_columns_table(cols: FlowColumns) -> tuple[pa.Table, Rejected]:
+    """flow_record_table for records decoded as columns (forensics.readers.flow_columns): the same table."""
+    arrays: dict[str, pa.Array] = {}
+    for k in PLAIN_COLS:
+        arrays[k] = _column(cols, k, TYPES[k])
+    for addr in ADDR_COLS:
+        for half in ("_hi", "_lo"):
+            arrays[addr + half] = _column(cols, addr, pa.uint64(), addr + half)
+    table = pa.table(arrays)
+    if _in_range(table):
+        return table, []
+    return flow_record_table(table_records(table))  # some value does not fit: record by record, as dicts
+
+
+def _column(cols: FlowColumns, key: str, arrow_type: pa.DataType, name: str | None = None) -> pa.Array:
+    if key == "source":
+        return pa.array([cols.source] * cols.rows, type=arrow_type)
+    values = cols.values.get(name or key)
+    if values is None:
+        return pa.nulls(cols.rows, type=arrow_type)
+    values = values.astype(arrow_type.to_pandas_dtype(), copy=False)
+    valid = cols.valid.get(key)
+    return pa.array(values, type=arrow_type, mask=None if valid is None else ~valid)
+
+
+def table_records(table: pa.Table) -> list[dict]:
+    """The rows of a flow_record_table-shaped table back as record dicts (addresses whole again)."""
+    data = table.to_pydict()
+    for addr in ADDR_COLS:
+        hi, lo = data.pop(addr + "_hi"), data.pop(addr + "_lo")
+        data[addr] = [None if h is None else (h << 64) | low for h, low in zip(hi, lo, strict=True)]
+    keys = list(data)
+    return [dict(zip(keys, row, strict=True)) for row in zip(*data.values(), strict=True)]
+
+
 def _table_if_in_range(records: list[dict]) -> pa.Table | None:
     """The table when every value fits (checked per column, vectorised); None when one does not."""
     try:
         table = _table(records)
     except (OverflowError, TypeError, ValueError, pa.ArrowException):  # a value beyond 64 bits, or not a number
         return None
+    return table if _in_range(table) else None
+
+
+def _in_range(table: pa.Table) -> bool:
+    """Every value of the table fits its flows column."""
     if not len(table):
         return table
     for k in REQUIRED:
         if table[k].null_count:
-            return None
+            return False
     for k in PLAIN_COLS:
         if k == "source" or table[k].null_count == len(table):
             continue
         lo, hi = RANGES[k]
         mm = pc.min_max(table[k]).as_py()
         if mm["min"] < lo or mm["max"] > hi:
-            return None
+            return False
     rate = pc.fill_null(table["sampling_rate"], 1).cast(pa.uint64())
     try:
         pc.multiply_checked(table["packets"], rate)
         pc.multiply_checked(table["bytes"], rate)
     except pa.ArrowInvalid:  # packets_scaled / bytes_scaled would overflow UBIGINT
-        return None
-    return table
+        return False
+    return True

@@ -394,7 +394,9 @@ class Stage:
         if len(table):
             cids = table.column("_cid").to_numpy()
             days = table.column("_day").to_numpy()
-            keys = np.unique(np.stack([cids.astype(np.int64), days.astype(np.int64)], axis=1), axis=0)
+            days = days.astype(np.int64)
+            # (capture, day) pairs: 1-D uniques (a row-wise np.unique(axis=0) costs ~1.5 CPU s per M flows)
+            keys = sorted((int(cid), int(day)) for day in np.unique(days) for cid in np.unique(cids[days == day]))
             for cid, day in keys:
                 part = table.filter(pa.array((cids == cid) & (days == day)))
                 groups[(int(cid), _day_text(day))] = pa.table(
