@@ -29,7 +29,8 @@ from forensics.errors import DefinitionError, ForensicsError
 from forensics.spark.source import read_table
 from forensics.spark.transpile import TranspileError, Transpiler, address_bytes, line_of, parse
 
-_TRACE = bool(os.environ.get("FORENSICS_SPARK_TRACE"))  # each statement's time on stderr
+# each statement's (and materialized CTE's) wall and CPU time on stderr; "plan": with its executed physical plan
+_TRACE = os.environ.get("FORENSICS_SPARK_TRACE", "")
 _SET_VARIABLE = re.compile(r"^\s*(SET|RESET)\s+VARIABLE\s+(\w+)\s*(?:=\s*(.+?))?\s*;?\s*$", re.I | re.S)
 # Statements touching these stay on DuckDB (the case's catalog and what the runners write).
 DUCK_TABLES = {"alerts", "report_runs", "report_run_values", "schema_version"}
@@ -59,6 +60,13 @@ class SparkConnection:
         self._serial = 0
         self._views: list[tuple[str, object]] = []  # every temp view made, to drop (and uncache) on close
         self._ctes: list[str] = []  # materialized CTEs, visible as temps while their statement runs
+        # A SELECT's rows by (Spark SQL, arguments). Every view it can name is fixed for the connection's life: a
+        # case table's view is made once (the lake parts listed then), a TEMP table or CTE gets a new view name at
+        # each CREATE/INSERT. The runners ask the flows' spans (forensics.reports.traffic.flow_spans: a scan of
+        # every flow on Spark, DuckDB answers it from column statistics) three times per report.
+        self._answers: dict[tuple[str, str], tuple[list[tuple] | None, tuple]] = {}
+        self._jvm_pid: int | None = None  # the local JVM, for FORENSICS_SPARK_TRACE's CPU figures
+        self._broadcast_bytes: int | None = None  # spark.sql.autoBroadcastJoinThreshold (_small)
 
     # ---- where the SQL came from (errors name file:line) ------------------------------------------------
     def name_source(self, sql: str, path: str, first_line: int = 1) -> None:
@@ -94,14 +102,14 @@ class SparkConnection:
             for name in self._ctes:
                 self.temps.pop(name, None)
             self._ctes.clear()
-            started = time.perf_counter()
+            started, cpu0 = time.perf_counter(), self._cpu() if _TRACE else 0.0
             try:
                 self._statement(tree, dict(params or {}), sql)
                 for name in self._ctes:
                     self.temps.pop(name, None)
                 self._ctes.clear()
                 if _TRACE:
-                    print(f"spark {time.perf_counter() - started:7.2f} s  {tree.sql()[:100]}", file=sys.stderr)
+                    self._trace(started, cpu0, tree.sql())
             except TranspileError as exc:
                 raise self._error(sql, exc.what, exc.line if exc.line else _locate(sql, exc.what)) from None
         return self
@@ -154,6 +162,32 @@ class SparkConnection:
     def unregister(self, name: str) -> None:
         self.duck.unregister(name)
 
+    # ---- FORENSICS_SPARK_TRACE: each statement's (and materialized CTE's) wall and CPU time on stderr --------
+    def _cpu(self) -> float:
+        """CPU seconds of this process and, on a local master, the JVM's (its task threads run the queries)."""
+        used = time.process_time()
+        if self._jvm_pid is None:
+            try:
+                self._jvm_pid = (int(self.spark._jvm.java.lang.ProcessHandle.current().pid())
+                                 if self.spark.sparkContext.master.startswith("local") else 0)
+            except Exception:  # no JVM handle (a remote session): this process's CPU only
+                self._jvm_pid = 0
+        if self._jvm_pid:
+            try:
+                with open(f"/proc/{self._jvm_pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                used += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except OSError:
+                pass
+        return used
+
+    def _trace(self, started: float, cpu0: float, text: str, frame: object = None) -> None:
+        line = " ".join(text.split())[:110]
+        print(f"spark {time.perf_counter() - started:7.2f} s {self._cpu() - cpu0:7.2f} s CPU  {line}",
+              file=sys.stderr, flush=True)
+        if _TRACE == "plan" and frame is not None:
+            print(frame._jdf.queryExecution().executedPlan().toString(), file=sys.stderr, flush=True)
+
     # ---- statements -----------------------------------------------------------------------------------
     def _on_duck(self, tree: exp.Expression) -> bool:
         if isinstance(tree, (exp.Transaction, exp.Commit, exp.Rollback, exp.Delete, exp.Update)):
@@ -179,7 +213,7 @@ class SparkConnection:
                 columns = [(c.name, _duck_type(c.args["kind"])) for c in tree.this.expressions]
                 columns = _with_sizes(columns)
                 self.ddl[name] = columns
-                self._register(name, self._frame(columns, []), cache=False)
+                self._register(name, self._frame(columns, []), cache=False, small=True)
                 return
             frame = self._query(tree.expression, params)
             self.ddl.pop(name, None)
@@ -204,6 +238,16 @@ class SparkConnection:
                 self.spark.catalog.dropTempView(view)
             return
         if isinstance(tree, exp.Query):
+            if tree.args.get("with_") is None:
+                text, args = self.transpiler.statement(tree, params, self._rename)
+                key = (text, repr(sorted(args.items())))
+                if key in self._answers:  # the same query over the same views: its rows again, no Spark job
+                    self._description, rows = self._answers[key]
+                    self._rows = list(rows)
+                    return
+                self._collect(self._sql(text, args))
+                self._answers[key] = (self._description, tuple(self._rows))
+                return
             frame = self._query(tree, params)
             self._collect(frame)
             return
@@ -212,6 +256,9 @@ class SparkConnection:
     def _query(self, tree: exp.Expression, params: dict) -> object:
         tree = self._materialize(tree, params)
         text, args = self.transpiler.statement(tree, params, self._rename)
+        return self._sql(text, args)
+
+    def _sql(self, text: str, args: dict) -> object:
         try:
             return self.spark.sql(text, args=args or None)
         except Exception as exc:  # pyspark's AnalysisException, ParseException, ...: name what Spark missed
@@ -224,6 +271,12 @@ class SparkConnection:
         Spark inlines every CTE where it is read: a report's CTEs read each other several times, and inlined
         they made a plan of 1,249 operators that ran for minutes on the demo case; materializing only the CTEs
         read twice still recomputed the ones between them (DuckDB materializes them).
+
+        Except a CTE the SQL says `AS NOT MATERIALIZED` (attributes.sql's `base` and `keyed`: every flow of the
+        window, read by a few steps): a view each reader inlines, as DuckDB does. Holding them cost more than
+        reading the lake again (10 M flows, local[2]: computing `base` 37 CPU s, `keyed` from it 31), and
+        inlined the optimizer folds what the bound parameters fix (the attributes not chosen: constant NULL keys,
+        dropped from the GROUP BY; their joins with empty steps).
         """
         with_ = tree.args.get("with_")
         if with_ is None:
@@ -236,10 +289,14 @@ class SparkConnection:
                 body = exp.select("*").from_(exp.Subquery(this=body.copy(), alias=exp.TableAlias(
                     this=exp.to_identifier("v_"), columns=[c.copy() for c in alias.columns])))
             text, args = self.transpiler.statement(body, params, self._rename)
+            started, cpu0 = time.perf_counter(), self._cpu() if _TRACE else 0.0
             try:
-                frame = _computed(self.spark.sql(text, args=args or None))
+                query = self.spark.sql(text, args=args or None)
+                frame = query if cte.args.get("materialized") is False else _computed(query)
             except Exception as exc:
                 raise TranspileError(_spark_message(exc), None) from None
+            if _TRACE:
+                self._trace(started, cpu0, f"  (CTE {cte.alias_or_name}) {body.sql()}", query)
             self._register(cte.alias_or_name.lower(), frame, cache=False)
             self._ctes.append(cte.alias_or_name.lower())
         tree.set("with_", None)
@@ -251,21 +308,51 @@ class SparkConnection:
 
         cols = [F.col(f"`{f.name}`").cast("timestamp_ntz").alias(f.name) if isinstance(f.dataType, TimestampType)
                 else F.col(f"`{f.name}`") for f in frame.schema.fields]
+        selected = frame.select(*cols)
         try:
-            rows = frame.select(*cols).collect()
+            rows = selected.collect()
         except Exception as exc:
             raise TranspileError(_spark_message(exc), None) from None
+        if _TRACE == "plan":
+            print(selected._jdf.queryExecution().executedPlan().toString(), file=sys.stderr, flush=True)
         self._description = [(f.name, str(f.dataType), None, None, None, None, None) for f in frame.schema.fields]
         self._rows = [tuple(_plain(v) for v in row) for row in rows]
 
-    def _register(self, name: str, frame: object, *, cache: bool) -> None:
+    def _register(self, name: str, frame: object, *, cache: bool, small: bool = False) -> None:
+        """`frame` as the TEMP table or CTE `name` (a new view); `cache`: computed now (_computed). A computed frame
+        (a CTE comes computed) whose data is small, or one known to be (`small`: a DDL table's empty frame), is
+        marked for broadcast, since Spark knows no size for it."""
         self._serial += 1
         view = f"t_{re.sub(r'[^a-z0-9_]', '_', name)}_{self._serial}"
         if cache:
             frame = _computed(frame)
         self._views.append((view, frame))
+        if small or self._small(frame):
+            frame = frame.hint("broadcast")
         frame.createOrReplaceTempView(view)
         self.temps[name] = view
+
+    def _small(self, frame: object) -> bool:
+        """Whether a computed frame's data is under Spark's broadcast threshold.
+
+        A computed frame (localCheckpoint) and the TEMP tables made from Python rows are scans of an RDD whose size
+        Spark does not know (it assumes the largest), so a join with one -- the config tables, app_ports, a
+        report's top items, an empty CTE -- planned a sort-merge join, shuffling the flows by the join key before
+        adaptive execution saw the small side and turned it into a broadcast. The stored size of the frame's
+        blocks (known once computed) decides here instead; the hint lets the planner broadcast it from the start.
+        """
+        if self._broadcast_bytes is None:
+            self._broadcast_bytes = _bytes(self.spark.conf.get("spark.sql.autoBroadcastJoinThreshold", "10MB"))
+        if self._broadcast_bytes <= 0:
+            return False
+        try:
+            rdd = frame._jdf.queryExecution().analyzed().rdd().id()
+        except Exception:  # not a scan of a computed RDD (a view over a query): Spark estimates its size itself
+            return False
+        for info in self.spark.sparkContext._jsc.sc().getRDDStorageInfo():
+            if info.id() == rdd:
+                return info.memSize() + info.diskSize() <= self._broadcast_bytes
+        return True  # computed, and no block stored: empty
 
     def _frame(self, columns: list[tuple[str, str]], rows: list[tuple]) -> object:
         schema = ", ".join(f"`{n}` {_spark_type(k)}" for n, k in columns)
@@ -293,12 +380,22 @@ class SparkConnection:
     def close(self) -> None:
         for view, frame in self._views:
             self.spark.catalog.dropTempView(view)
-            frame.unpersist()  # the checkpointed blocks go when the frame is collected (Spark's context cleaner)
+            frame.unpersist()
+            _release(frame)
         for view in self.cases.values():
             self.spark.catalog.dropTempView(view)
         self._views.clear()
+        self._answers.clear()
         self.temps.clear()
         self.cases.clear()
+
+
+def _bytes(text: str) -> int:
+    """A Spark size setting ("10485760b", "10MB", "-1") in bytes (-1: off; 10 MB when unreadable)."""
+    found = re.fullmatch(r"\s*(-?\d+)\s*([kmgt]?)i?b?\s*", str(text).lower())
+    if not found:
+        return 10 << 20
+    return int(found.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[found.group(2)]
 
 
 def _computed(frame: object) -> object:
@@ -308,6 +405,17 @@ def _computed(frame: object) -> object:
     plan whose description (built for every query) grew past minutes of CPU on the demo case.
     """
     return frame.localCheckpoint(eager=True)
+
+
+def _release(frame: object) -> None:
+    """Drop a computed frame's stored blocks now (else they go when the JVM collects the frame: a report's
+    materialized flows held into the next report)."""
+    try:
+        plan = frame._jdf.queryExecution().analyzed()
+        if plan.nodeName() == "LogicalRDD":
+            plan.rdd().unpersist(False)
+    except Exception:  # noqa: S110 -- not a computed frame, or the session is gone: nothing held here
+        pass
 
 
 def _name(node: exp.Expression) -> str | None:

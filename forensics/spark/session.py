@@ -25,6 +25,12 @@ LOCAL_DEFAULTS = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "
 # 43.3 with 4 GB (bench/README.md, "Spark"). Half the machine's memory at most.
 LOCAL_HEAP_BYTES = 4 << 30
 
+# HotSpot leaves a method of more than 8,000 bytes of bytecode interpreted; Spark's whole-stage code for a report's
+# scan (the address view, the time bins, is_home / is_special as byte-range tests, a broadcast join) is one such
+# method. Measured on 10 M lake flows, local[2], WannaCry's CTE `matched`: 43.8 CPU s interpreted, 19.9 compiled
+# (the report 100.4 -> 77.2; bench/README.md, "Spark"). The driver JVM is the executor in local mode.
+JIT_HUGE_METHODS = "-XX:-DontCompileHugeMethods"
+
 INSTALL_HINT = ("install it with `pip install 'forensics[spark]'` and a Java 17 runtime "
                 "(e.g. `apt-get install openjdk-17-jre-headless`)")
 
@@ -52,7 +58,8 @@ def spark_session(master: str | None = None, *, quiet: bool | None = None) -> ob
         builder = builder.config("spark.ui.showConsoleProgress", "true")
     if not os.environ.get("PYSPARK_SUBMIT_ARGS") and LOG_CONFIG.exists():
         # errors only on stderr: applied by spark-submit when it starts the driver JVM (the first session)
-        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}")
+        builder = builder.config("spark.driver.extraJavaOptions",
+                                 f"-Dlog4j2.configurationFile=file:{LOG_CONFIG} {JIT_HUGE_METHODS}")
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # the JVM did not start: Java missing or broken, a bad master URL
