@@ -49,7 +49,10 @@ _PINNED = {"flows": ("flows", "lake_flows"), "packets": ("packets", "lake_packet
 
 def is_lake_flows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether `table` (a name as the report code passes it: `flows`, or the catalog-qualified main.flows) reads
-    the lake's flows view: no TEMP `flows` shadows it (a report's scope restriction, an import's staged rows)."""
+    the lake's flows view: no TEMP `flows` shadows it (a report's scope restriction, an import's staged rows).
+    False on another engine's connection (forensics/spark: its flows are Spark's own reading of the parts)."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return False
     row = con.execute(
         "SELECT (SELECT count(*) FROM duckdb_views() WHERE view_name = 'flows' AND NOT temporary "
         "        AND schema_name = 'main' AND database_name = current_database()), "
@@ -115,8 +118,10 @@ def pin_single_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = (
     -> 1.08 s of CPU, wannacry 4.38 -> 2.47; bench/README.md, s7). The same rows: lake_parts lists every
     published file. Left alone: a lake opened for its import (TEMP objects of that name), a table in several parts
     or in shared files (no statistics over two files). Returns the names pinned."""
+    if not is_lake_flows(con, "main.flows"):  # (first: another engine's connection has no DuckDB settings)
+        return []
     root = _root(con)
-    if root is None or not is_lake_flows(con, "main.flows"):
+    if root is None:
         return []
     temps = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
                                        "SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
