@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -288,6 +289,18 @@ def lake_digest(db: Path) -> tuple:
         return tuple(int(x) for x in case.con.execute(LAKE_DIGEST).fetchone())
 
 
+def lake_rows(db: Path) -> int:
+    """The flows a lake's catalog lists (0 without a catalog): a killed load leaves the chunks it committed."""
+    if not (db / "case.duckdb").exists():
+        return 0
+    con = duckdb.connect(str(db / "case.duckdb"), read_only=True)
+    try:
+        return int(con.execute("SELECT coalesce(sum(rows), 0) FROM lake_parts WHERE table_name = 'flows'")
+                   .fetchone()[0])
+    finally:
+        con.close()
+
+
 def import_bench(folder: Path, n: int, per_file: int, rounds: int, engines: list) -> list[tuple]:
     """Interleaved rounds of the local import and the Spark imports of the same files; rows for the table."""
     t, c = time.perf_counter(), _cpu()
@@ -368,8 +381,8 @@ def main() -> None:
             continue
         if args.layout == "lake":
             db = folder / f"flows_{n}"
-            if not (db / "case.duckdb").exists():
-                shutil.rmtree(db, ignore_errors=True)  # a load killed half-way: start again
+            if lake_rows(db) != n:  # none yet, or a load killed half-way (chunks commit one at a time): again
+                shutil.rmtree(db, ignore_errors=True)
                 loads[n] = load_lake(db, n, args.chunk)
                 print(f"{n:>12,} flows: lake load {loads[n][0]:.1f} s wall, {loads[n][1]:.1f} s CPU; "
                       f"{lake_bytes(db) / n:.2f} bytes/flow on the lake", flush=True)
