@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -161,7 +162,10 @@ def spark_round(db: Path, master: str) -> dict:
                          reports=REPORTS)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if done.returncode:
-        raise SystemExit(f"spark {master} on {db} failed:\n{done.stderr[-3000:]}")
+        log = Path(tempfile.gettempdir()) / f"bench-spark-{os.getpid()}.log"
+        log.write_text(done.stderr)
+        first = next((x for x in done.stderr.splitlines() if re.search(r"(Error|Exception)\b", x)), "")
+        raise SystemExit(f"spark {master} on {db} failed: {first[:500]}\n(full stderr: {log})")
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
     return json.loads(line[len("RESULT "):])
 

@@ -26,8 +26,9 @@ import duckdb
 from sqlglot import exp
 
 from forensics.errors import DefinitionError, ForensicsError
+from forensics.spark.macros import AS_OF_BEFORE_4, AS_PREFIXES_ARRAY, AS_PREFIXES_VAR
 from forensics.spark.source import read_table
-from forensics.spark.transpile import TranspileError, Transpiler, address_bytes, line_of, parse
+from forensics.spark.transpile import TranspileError, Transpiler, address_bytes, line_of, parse, spark_macro
 
 # each statement's (and materialized CTE's) wall and CPU time on stderr; "plan": with its executed physical plan
 _TRACE = os.environ.get("FORENSICS_SPARK_TRACE", "")
@@ -67,6 +68,9 @@ class SparkConnection:
         self._answers: dict[tuple[str, str], tuple[list[tuple] | None, tuple]] = {}
         self._jvm_pid: int | None = None  # the local JVM, for FORENSICS_SPARK_TRACE's CPU figures
         self._broadcast_bytes: int | None = None  # spark.sql.autoBroadcastJoinThreshold (_small)
+        self._variables: set[str] = set()  # Spark session variables set for as_of (_as_prefixes_variable)
+        if int(str(spark.version).split(".")[0]) < 4:  # no session variables before Spark 4.0
+            self.transpiler.macros["as_of"] = spark_macro(*AS_OF_BEFORE_4)
 
     # ---- where the SQL came from (errors name file:line) ------------------------------------------------
     def name_source(self, sql: str, path: str, first_line: int = 1) -> None:
@@ -239,7 +243,7 @@ class SparkConnection:
             return
         if isinstance(tree, exp.Query):
             if tree.args.get("with_") is None:
-                text, args = self.transpiler.statement(tree, params, self._rename)
+                text, args = self._transpile(tree, params)
                 key = (text, repr(sorted(args.items())))
                 if key in self._answers:  # the same query over the same views: its rows again, no Spark job
                     self._description, rows = self._answers[key]
@@ -255,8 +259,31 @@ class SparkConnection:
 
     def _query(self, tree: exp.Expression, params: dict) -> object:
         tree = self._materialize(tree, params)
-        text, args = self.transpiler.statement(tree, params, self._rename)
+        text, args = self._transpile(tree, params)
         return self._sql(text, args)
+
+    def _transpile(self, tree: exp.Expression, params: dict) -> tuple[str, dict]:
+        text, args = self.transpiler.statement(tree, params, self._rename)
+        if AS_PREFIXES_VAR in text:
+            text = text.replace(AS_PREFIXES_VAR, self._as_prefixes_variable())
+        return text, args
+
+    def _as_prefixes_variable(self) -> str:
+        """The session variable holding the current _as_prefixes table as one array (the as_of macro): one
+        variable per version of the table (each CREATE/INSERT makes a new view), so a statement's text names the
+        data it reads, as the answers cache needs."""
+        view = self._rename(exp.to_table("_as_prefixes"))
+        name = f"{AS_PREFIXES_VAR}_{view}"
+        if name not in self._variables:
+            query = AS_PREFIXES_ARRAY.format(view=view)
+            try:
+                kind = self.spark.sql(query).schema[0].dataType.simpleString()
+                self.spark.sql(f"DECLARE OR REPLACE VARIABLE {name} {kind}")
+                self.spark.sql(f"SET VAR {name} = ({query})")
+            except Exception as exc:
+                raise TranspileError(_spark_message(exc), None) from None
+            self._variables.add(name)
+        return name
 
     def _sql(self, text: str, args: dict) -> object:
         try:
@@ -288,7 +315,7 @@ class SparkConnection:
             if alias is not None and alias.columns:  # WITH svc(service, proto, port) AS (VALUES ...): the names
                 body = exp.select("*").from_(exp.Subquery(this=body.copy(), alias=exp.TableAlias(
                     this=exp.to_identifier("v_"), columns=[c.copy() for c in alias.columns])))
-            text, args = self.transpiler.statement(body, params, self._rename)
+            text, args = self._transpile(body, params)
             started, cpu0 = time.perf_counter(), self._cpu() if _TRACE else 0.0
             try:
                 query = self.spark.sql(text, args=args or None)
@@ -384,6 +411,9 @@ class SparkConnection:
             _release(frame)
         for view in self.cases.values():
             self.spark.catalog.dropTempView(view)
+        for name in self._variables:
+            self.spark.sql(f"DROP TEMPORARY VARIABLE IF EXISTS {name}")
+        self._variables.clear()
         self._views.clear()
         self._answers.clear()
         self.temps.clear()
@@ -404,7 +434,23 @@ def _computed(frame: object) -> object:
     With cache() each cached frame's plan held the plans of the ones it read: a report's chain of CTEs made a
     plan whose description (built for every query) grew past minutes of CPU on the demo case.
     """
-    return frame.localCheckpoint(eager=True)
+    try:
+        return frame.localCheckpoint(eager=True)
+    except Exception as exc:
+        if "key not found" not in str(exc):
+            raise
+    # Spark 4.3 fails in a UNION ALL's constraints while it checkpoints (Union.rewriteConstraints: "key not found:
+    # port#..."; unexpected_server's `judged`); the same frame checkpoints with constraint propagation off
+    conf = frame.sparkSession.conf
+    before = conf.get("spark.sql.constraintPropagation.enabled", None)
+    conf.set("spark.sql.constraintPropagation.enabled", "false")
+    try:
+        return frame.localCheckpoint(eager=True)
+    finally:
+        if before is None:
+            conf.unset("spark.sql.constraintPropagation.enabled")
+        else:
+            conf.set("spark.sql.constraintPropagation.enabled", before)
 
 
 def _release(frame: object) -> None:
@@ -476,7 +522,10 @@ def _plain(value: object) -> object:
 
 def _spark_message(exc: Exception) -> str:
     text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
+    lines = text.splitlines()
+    first = lines[0] if lines else type(exc).__name__
+    if first.startswith("An error occurred while calling") and len(lines) > 1:  # py4j: the Java error is next
+        first = lines[1].lstrip(": ").strip()
     return re.sub(r"\s*SQLSTATE: \w+;?", "", first)[:300]
 
 

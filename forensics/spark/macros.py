@@ -26,6 +26,13 @@ _RUNS = [":" + "0:" * n for n in range(8, 1, -1)]  # ':0:0:0:0:0:0:0:0:' ... ':0
 _COMPRESS = " ".join(f"WHEN instr(s, '{run}') > 0 THEN regexp_replace(s, '^(.*?){run}(.*)$', '$1::$2')"
                      for run in _RUNS)
 
+AS_PREFIXES_VAR = "forensics_as_prefixes"
+AS_PREFIXES_ARRAY = "SELECT collect_list(struct(x.size_ AS s, x.asn AS n, x.lo AS lo, x.hi AS hi)) FROM {view} x"
+AS_OF_BEFORE_4 = (("a", "asn"), f"""
+        coalesce(NULLIF(asn, 0),
+                 array_min(filter(({AS_PREFIXES_ARRAY.format(view="_as_prefixes")}),
+                                  p -> a BETWEEN p.lo AND p.hi)).n)""")
+
 SPARK_MACROS: dict[str, tuple[tuple[str, ...], str]] = {
     # RFC 5952: lower-case groups without leading zeros, the first longest run of two or more zero groups as '::'
     "_ip6_text": (("a",), f"""
@@ -57,11 +64,12 @@ SPARK_MACROS: dict[str, tuple[tuple[str, ...], str]] = {
                             CAST(i AS BIGINT)), CAST(i AS STRING))"""),
     # the record's ASN, else the most specific AS prefix holding a (arg_min by block size): the prefixes as one
     # uncorrelated array, filtered per row (Spark runs a correlated range lookup as a nested-loop join that
-    # failed on the demo case; the AS table is a config table, small)
-    "as_of": (("a", "asn"), """
-        coalesce(NULLIF(asn, 0),
-                 array_min(filter((SELECT collect_list(struct(x.size_ AS s, x.asn AS n, x.lo AS lo, x.hi AS hi))
-                                   FROM _as_prefixes x), p -> a BETWEEN p.lo AND p.hi)).n)"""),
+    # failed on the demo case; the AS table is a config table, small). Spark 4.3 takes no subquery inside a
+    # higher-order function, so the array is a session variable the connection sets from the table
+    # (AS_PREFIXES_VAR, AS_PREFIXES_ARRAY; forensics.spark.connection); AS_OF_BEFORE_4 for Spark 3.5, which has
+    # no session variables and takes the subquery.
+    "as_of": (("a", "asn"), f"""
+        coalesce(NULLIF(asn, 0), array_min(filter({AS_PREFIXES_VAR}, p -> a BETWEEN p.lo AND p.hi)).n)"""),
     "to_seconds": (("x",), "make_dt_interval(0, 0, 0, x)"),
     "to_days": (("x",), "make_dt_interval(x, 0, 0, 0)"),
     # timezone(zone, ts AT TIME ZONE 'UTC'): the wall time in the zone of a UTC time (sqlglot turns the inner

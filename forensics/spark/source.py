@@ -95,7 +95,7 @@ def read_table(spark: object, con: duckdb.DuckDBPyConnection, case_path: str, ta
     paths, columns = parquet_paths(con, case_path, table)
     base = lake_base(case_path, table)
     if base is None:
-        return spark.read.parquet(*paths).selectExpr(*view_sql(columns))
+        return project_view(spark, spark.read.parquet(*paths), columns)
     # compacted small captures (forensics/store/lake_compact.py) live under shared/<table>/day=D/ with capture_id a
     # column of the file; the others under <table>/capture_id=N/day=D/: two datasets, one union
     shared_base = base.parent / "shared" / table
@@ -105,8 +105,7 @@ def read_table(spark: object, con: duckdb.DuckDBPyConnection, case_path: str, ta
     for root, files in ((base, own), (shared_base, shared)):
         if files:
             frame = spark.read.option("basePath", str(root)).parquet(*files)
-            frames.append(frame.withColumn("capture_id", frame["capture_id"].cast("int"))
-                          .selectExpr(*view_sql(columns)))
+            frames.append(project_view(spark, frame.withColumn("capture_id", frame["capture_id"].cast("int")), columns))
     out = frames[0]
     for more in frames[1:]:
         out = out.unionByName(more)
@@ -125,6 +124,23 @@ def _binary(col: str) -> str:
     hi, lo = _SIGNED.format(c=col + "_hi"), _SIGNED.format(c=col + "_lo")
     return (f"CASE WHEN `{col}_hi` IS NULL THEN CAST(NULL AS BINARY) "
             f"ELSE concat(CAST({hi} AS BINARY), CAST({lo} AS BINARY)) END AS `{col}`")
+
+
+def project_view(spark: object, frame: object, columns: list[tuple[str, str]]) -> object:
+    """frame.selectExpr(view_sql(columns)), analysed with ANSI mode off: Spark 4.3 refuses CAST(BIGINT AS BINARY)
+    under ANSI (4.0-4.2 took it), and that cast is how an address half becomes its 8 bytes without a string per
+    row. The DataFrame keeps the analysed cast, so the session's setting is put back at once and every report
+    query still runs under the user's ANSI mode."""
+    conf = spark.conf
+    before = conf.get("spark.sql.ansi.enabled", None)
+    conf.set("spark.sql.ansi.enabled", "false")
+    try:
+        return frame.selectExpr(*view_sql(columns))
+    finally:
+        if before is None:
+            conf.unset("spark.sql.ansi.enabled")
+        else:
+            conf.set("spark.sql.ansi.enabled", before)
 
 
 def view_sql(columns: list[tuple[str, str]]) -> list[str]:

@@ -91,7 +91,7 @@ class Macro:
         return self.body.copy().transform(sub)
 
 
-def _spark_macro(params: tuple[str, ...], body: str) -> Macro:
+def spark_macro(params: tuple[str, ...], body: str) -> Macro:
     return Macro(params, sqlglot.parse_one(body, read="spark"), False)
 
 
@@ -99,7 +99,7 @@ class Transpiler:
     """The macro registry of one Spark connection, and the rewrites from DuckDB to Spark."""
 
     def __init__(self) -> None:
-        self.macros: dict[str, Macro] = {n: _spark_macro(p, b) for n, (p, b) in SPARK_MACROS.items()}
+        self.macros: dict[str, Macro] = {n: spark_macro(p, b) for n, (p, b) in SPARK_MACROS.items()}
         # DuckDB session variables (SET VARIABLE name = value) the runner sets, e.g. forensics_basis (--basis):
         # getvariable('name') becomes the value as a literal (NULL when unset), since Spark 3.5 has no variables.
         self.variables: dict[str, object] = {}

@@ -91,7 +91,7 @@ def test_address_halves_to_binary_all_bits(spark, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from forensics.spark.source import view_sql
+    from forensics.spark.source import project_view
 
     edges = [0, 1, 0xFFFF_0A00_0001, (1 << 63) - 1, 1 << 63, (1 << 63) + 1, 0xFE80 << 48, (1 << 64) - 1]
     pairs = [(hi, lo) for hi in edges for lo in edges] + [(None, None)]
@@ -99,7 +99,7 @@ def test_address_halves_to_binary_all_bits(spark, tmp_path):
     pq.write_table(pa.table({"n": pa.array(range(len(pairs)), pa.int64()),
                              "a_hi": pa.array([p[0] for p in pairs], pa.uint64()),
                              "a_lo": pa.array([p[1] for p in pairs], pa.uint64())}), path)
-    frame = spark.read.parquet(str(path)).selectExpr(*view_sql([("n", "BIGINT"), ("a", "UHUGEINT")]))
+    frame = project_view(spark, spark.read.parquet(str(path)), [("n", "BIGINT"), ("a", "UHUGEINT")])
     got = {r.n: r.a for r in frame.collect()}
     want = {n: None if hi is None else ((hi << 64) | lo).to_bytes(16, "big") for n, (hi, lo) in enumerate(pairs)}
     assert got == want
