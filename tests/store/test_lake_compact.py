@@ -215,7 +215,7 @@ _PINNED_VIEWS = "SELECT count(*) FROM duckdb_views() WHERE temporary AND view_na
 
 
 def test_a_table_in_one_part_is_read_alone_during_a_report_with_the_same_rows(inputs, tmp_path, monkeypatch):
-    """pin_single_parts: packets and flows held in one file each are read through TEMP views over that file (DuckDB
+    """pin_parts: packets and flows held in one file each are read through TEMP views over that file (DuckDB
     then keeps its statistics); the same rows as the catalog's views, the same report, nothing left after it."""
     db = tmp_path / "one"
     _import(db, [inputs[0]])
@@ -223,9 +223,9 @@ def test_a_table_in_one_part_is_read_alone_during_a_report_with_the_same_rows(in
         con = case.con
         views = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ("packets", "flows")}
         with monkeypatch.context() as m:  # the report through the catalog's views
-            m.setattr(report_runner, "pin_single_parts", lambda con: [])
+            m.setattr(report_runner, "pin_parts", lambda con: [])
             before = run_report(case, "top_talkers", {"bin": DAY})
-        assert sorted(lake_stats.pin_single_parts(con)) == ["flows", "packets"]
+        assert sorted(lake_stats.pin_parts(con)) == ["flows", "packets"]
         for table in ("packets", "flows"):
             assert con.execute(f"SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = '{table}'"
                                ).fetchone()[0] == 1
@@ -236,6 +236,54 @@ def test_a_table_in_one_part_is_read_alone_during_a_report_with_the_same_rows(in
         assert not con.execute(_PINNED_VIEWS).fetchone()[0]
         assert [(s.items, s.series) for s in after.sections] == [(s.items, s.series) for s in before.sections]
         assert before.sections[0].items
+
+
+@pytest.mark.parametrize("compacted", [False, True])
+def test_tables_in_several_parts_are_read_part_by_part_with_the_same_rows(lake, tmp_path, monkeypatch, compacted):
+    """pin_parts on a case whose tables span many parts (ten captures, one over three days; after compaction shared
+    files too): a TEMP view per table, one UNION ALL branch per part file, with the catalog view's columns and
+    types and the same rows; an address is rebuilt from its low half in a part whose footer says every _hi is 0,
+    is NULL where every _hi is NULL, else by the catalog's CASE; every report answers as through the catalog."""
+    db = _copy(lake, tmp_path)
+    if compacted:
+        with Case.open(db) as case:
+            assert lake_compact.compact(case)["shared_files"] >= 4
+    with Case.open(db, read_only=True) as case:
+        con = case.con
+        parts = dict(con.execute("SELECT table_name, count(*) FROM lake_parts WHERE rows > 0 GROUP BY 1").fetchall())
+        assert parts["packets"] > 1 and parts["flows"] > 1
+        described = {t: con.execute(f"DESCRIBE {t}").fetchall() for t in ("packets", "flows")}
+        rows = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ("packets", "flows")}
+        with monkeypatch.context() as m:  # the reports through the catalog's views
+            m.setattr(report_runner, "pin_parts", lambda con: [])
+            before = [run_report(case, name, dict(params)) for name, params in REPORTS]
+        assert sorted(lake_stats.pin_parts(con)) == ["flows", "packets"]
+        sql = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE temporary").fetchall())
+        for table in ("packets", "flows"):
+            assert sql[table].count("read_parquet(") == parts[table]
+            assert con.execute(f"DESCRIBE {table}").fetchall() == described[table]
+            assert sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr) == rows[table]
+        # (DuckDB keeps a view's SQL in its own spelling)
+        assert "CAST(src_ip_lo AS UHUGEINT) AS src_ip" in sql["flows"]  # IPv4-only parts
+        assert "CAST(NULL AS UHUGEINT) AS exporter_ip" in sql["flows"]  # flows from packets: no exporter
+        assert "CAST(NULL AS UHUGEINT) AS arp_spa" in sql["packets"]  # no ARP in a part
+        assert "WHEN ((exporter_ip_hi = 0))" in sql["flows"]  # NetFlow v5 records beside flows from packets
+        lake_stats.unpin(con, ["flows", "packets"])
+        assert not con.execute(_PINNED_VIEWS).fetchone()[0]
+        after = [run_report(case, name, dict(params)) for name, params in REPORTS]
+        assert not con.execute(_PINNED_VIEWS).fetchone()[0]
+        for b, a in zip(before, after, strict=True):
+            assert [(s.items, s.series) for s in a.sections] == [(s.items, s.series) for s in b.sections]
+        assert any(s.items for r in before for s in r.sections)
+
+
+def test_pin_parts_leaves_a_table_in_many_parts_to_the_catalog(lake, monkeypatch):
+    """Over MAX_PINNED_PARTS parts a table is read through the catalog's glob (a UNION ALL of thousands of
+    branches would cost more to bind than it saves)."""
+    with Case.open(lake, read_only=True) as case:
+        monkeypatch.setattr(lake_stats, "MAX_PINNED_PARTS", 1)
+        assert lake_stats.pin_parts(case.con) == []
+        assert not case.con.execute(_PINNED_VIEWS).fetchone()[0]
 
 
 def _view_sql(db: Path) -> dict[str, str]:
