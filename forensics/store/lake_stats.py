@@ -138,9 +138,14 @@ def _root(con: duckdb.DuckDBPyConnection) -> Path | None:
     return Path(base.split(",")[0]) if base else None
 
 
-# At most this many parts a table for pin_parts (each is a branch of the TEMP view's UNION ALL: binding it opens
-# every part's footer; a case of many small captures is read through the catalog's glob, or compacted first).
-MAX_PINNED_PARTS = 32
+# Which tables pin_parts reads part by part: each part is a branch of the TEMP view's UNION ALL, and DuckDB plans
+# every branch at every mention of the view (about 0.55 ms of CPU a branch, against ~1.5 ms for a glob of any
+# length: 2M-packet bench lake, 2026-12-03), while what the statistics save grows with the rows. So: up to
+# PINNED_PARTS parts whatever their size, up to MAX_PINNED_PARTS when they hold PINNED_PART_ROWS rows on average
+# (a large capture's parts); a case of many small captures is read through the catalog's glob (or compacted).
+PINNED_PARTS = 8
+MAX_PINNED_PARTS = 64
+PINNED_PART_ROWS = 100_000
 
 # Per part and address column A: whether every A_hi is 0 (no NULL) or every A_hi is NULL, from the footers.
 _ADDRESS_STATS = """
@@ -168,17 +173,17 @@ def _address(name: str, hi: tuple[bool, bool] | None) -> str:
 
 
 def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows", "packets")) -> list[str]:
-    """For each of `tables` held in at most MAX_PINNED_PARTS parts, a TEMP view of that name for the length of a
-    report (unpin() drops it): a UNION ALL with one branch per part file, each a read_parquet of that file alone.
-    The catalog's view reads a glob (which always names the empty part too) and DuckDB keeps a Parquet file's
-    statistics only when it reads that file alone; a UNION ALL merges its branches' statistics. With them DuckDB
-    folds `source = 'pcap'` to a constant where no flow is from packets, skips a time filter a window makes moot,
-    drops `IS NOT NULL` tests on columns without NULLs, packs group keys by their ranges and sums in 64 bits
-    (protocol_mix on 10 M flows in one part: 1.74 -> 1.08 s of CPU, wannacry 4.38 -> 2.47, s7; the 2M-packet bench
-    capture in six packet and two flow parts: bench/README.md, s8-lakeread). Each branch also rebuilds an address
-    as its part's footer allows (_address). The same rows: lake_parts lists every published file, and each branch
-    has the catalog view's columns, names and types. Left alone: a lake opened for its import (TEMP objects of that
-    name), a table in more parts. Returns the names pinned."""
+    """For each of `tables` in few parts, or in large ones (PINNED_PARTS, MAX_PINNED_PARTS), a TEMP view of that
+    name for the length of a report (unpin() drops it): a UNION ALL with one branch per part file, each a
+    read_parquet of that file alone. The catalog's view reads a glob (which always names the empty part too), and
+    DuckDB keeps a Parquet file's statistics only when it reads that file alone; a UNION ALL merges its branches'
+    statistics. With them DuckDB folds `source = 'pcap'` to a constant where no flow is from packets, skips a time
+    filter a window makes moot, drops `IS NOT NULL` tests on columns without NULLs and packs group keys by their
+    ranges (protocol_mix on 10 M flows in one part: 1.74 -> 1.08 s of CPU, wannacry 4.38 -> 2.47, s7; the 2M-packet
+    bench capture, six packet parts and two flow parts: bench/README.md, s8-lakeread). Each branch also rebuilds an
+    address as its part's footer allows (_address). The same rows: lake_parts lists every published file, and the
+    view has the catalog view's columns, names and types. Left alone: a lake opened for its import (TEMP objects of
+    that name), a table in more (or smaller) parts. Returns the names pinned."""
     if not is_lake_flows(con, "main.flows"):  # (first: another engine's connection has no DuckDB settings)
         return []
     root = _root(con)
@@ -186,9 +191,10 @@ def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows"
         return []
     temps = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
                                        "SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
-    listed = {t: sorted(str(root / p) for p in paths) for t, paths in con.execute(
-        "SELECT table_name, list(path) FROM lake_parts WHERE rows > 0 GROUP BY table_name").fetchall()
-        if t in tables and t not in temps and len(paths) <= MAX_PINNED_PARTS}
+    listed = {t: sorted(str(root / p) for p in paths) for t, paths, rows in con.execute(
+        "SELECT table_name, list(path), sum(rows) FROM lake_parts WHERE rows > 0 GROUP BY table_name").fetchall()
+        if t in tables and t not in temps and (len(paths) <= PINNED_PARTS or (
+            len(paths) <= MAX_PINNED_PARTS and rows >= PINNED_PART_ROWS * len(paths)))}
     if not listed:
         return []
     files = [f for paths in listed.values() for f in paths]

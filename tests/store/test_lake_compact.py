@@ -248,6 +248,7 @@ def test_tables_in_several_parts_are_read_part_by_part_with_the_same_rows(lake, 
     if compacted:
         with Case.open(db) as case:
             assert lake_compact.compact(case)["shared_files"] >= 4
+    monkeypatch.setattr(lake_stats, "PINNED_PARTS", 64)  # small parts, read part by part all the same
     with Case.open(db, read_only=True) as case:
         con = case.con
         parts = dict(con.execute("SELECT table_name, count(*) FROM lake_parts WHERE rows > 0 GROUP BY 1").fetchall())
@@ -277,13 +278,19 @@ def test_tables_in_several_parts_are_read_part_by_part_with_the_same_rows(lake, 
         assert any(s.items for r in before for s in r.sections)
 
 
-def test_pin_parts_leaves_a_table_in_many_parts_to_the_catalog(lake, monkeypatch):
-    """Over MAX_PINNED_PARTS parts a table is read through the catalog's glob (a UNION ALL of thousands of
-    branches would cost more to bind than it saves)."""
+def test_pin_parts_leaves_a_table_in_many_small_parts_to_the_catalog(lake, monkeypatch):
+    """A table in more than PINNED_PARTS parts is read through the catalog's glob unless its parts are large
+    (PINNED_PART_ROWS rows on average, at most MAX_PINNED_PARTS parts): planning a UNION ALL branch per part costs
+    more than the statistics save on small parts."""
     with Case.open(lake, read_only=True) as case:
-        monkeypatch.setattr(lake_stats, "MAX_PINNED_PARTS", 1)
+        monkeypatch.setattr(lake_stats, "PINNED_PARTS", 1)
         assert lake_stats.pin_parts(case.con) == []
         assert not case.con.execute(_PINNED_VIEWS).fetchone()[0]
+        monkeypatch.setattr(lake_stats, "PINNED_PART_ROWS", 1)
+        assert sorted(lake_stats.pin_parts(case.con)) == ["flows", "packets"]
+        lake_stats.unpin(case.con, ["flows", "packets"])
+        monkeypatch.setattr(lake_stats, "MAX_PINNED_PARTS", 1)
+        assert lake_stats.pin_parts(case.con) == []
 
 
 def _view_sql(db: Path) -> dict[str, str]:
