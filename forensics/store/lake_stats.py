@@ -57,21 +57,20 @@ def footer_rows(con: duckdb.DuckDBPyConnection, query: str, files: list[str]) ->
     for f in files:
         st = os.stat(f)
         keys[f] = (query, f, st.st_mtime_ns, st.st_size)
-    missing = [f for f, k in keys.items() if k not in _FOOTERS]
+    got = {f: _FOOTERS.get(k) for f, k in keys.items()}
+    missing = [f for f, rows in got.items() if rows is None]
     if missing:
         found: dict[str, list[tuple]] = {f: [] for f in missing}
         for row in con.execute(query, {"files": missing}).fetchall():
             found.setdefault(row[0], []).append(tuple(row))
-        if len(_FOOTERS) + len(found) > _FOOTERS_MAX:
+        if len(_FOOTERS) + len(missing) > _FOOTERS_MAX:
             _FOOTERS.clear()
-        for f, rows in found.items():
-            if f in keys:
-                _FOOTERS[keys[f]] = rows
-        return [r for f in files for r in (_FOOTERS.get(keys[f]) or found.get(f, []))]
-    return [r for f in files for r in _FOOTERS[keys[f]]]
+        for f in missing:
+            got[f] = _FOOTERS[keys[f]] = found[f]
+    return [r for f in files for r in got[f]]
 
-# What pin_parts shadows: the catalog's view of each table, and the address columns its parts hold as _hi/_lo.
-_PINNED = {"flows": "flows", "packets": "packets"}
+
+# The address columns of each table pin_parts shadows, held in the parts as A_hi, A_lo.
 _ADDRESSES = {"flows": ("exporter_ip", "src_ip", "dst_ip", "next_hop"),
               "packets": ("src_ip", "dst_ip", "arp_spa", "arp_tpa")}
 
@@ -209,7 +208,7 @@ def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows"
         "GROUP BY 1").fetchall())
     pinned = []
     for table_name, paths in sorted(listed.items()):
-        view = _PINNED[table_name]
+        view = table_name
         columns = described[view]
         addresses = set(_ADDRESSES[table_name])
         branches = []
