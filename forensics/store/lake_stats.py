@@ -183,11 +183,21 @@ def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows"
     address as its part's footer allows (_address). The same rows: lake_parts lists every published file, and the
     view has the catalog view's columns, names and types. Left alone: a lake opened for its import (TEMP objects of
     that name), a table in more (or smaller) parts. Returns the names pinned."""
+    pinned = []
+    for view, sql in part_views(con, tables).items():
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {sql}")
+        pinned.append(view)
+    return pinned
+
+
+def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows", "packets")) -> dict[str, str]:
+    """The SELECT pin_parts makes a TEMP view of, for each of `tables` it would read part by part (none shadowed by
+    a TEMP object, few or large parts); {} on another engine's connection or a single-file case."""
     if not is_lake_flows(con, "main.flows"):  # (first: another engine's connection has no DuckDB settings)
-        return []
+        return {}
     root = _root(con)
     if root is None:
-        return []
+        return {}
     temps = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
                                        "SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
     listed = {t: sorted(str(root / p) for p in paths) for t, paths, rows in con.execute(
@@ -195,21 +205,20 @@ def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows"
         if t in tables and t not in temps and (len(paths) <= PINNED_PARTS or (
             len(paths) <= MAX_PINNED_PARTS and rows >= PINNED_PART_ROWS * len(paths)))}
     if not listed:
-        return []
+        return {}
     files = [f for paths in listed.values() for f in paths]
     try:
         his = {(f, c.removesuffix("_hi")): (bool(z), bool(n))
                for f, c, z, n in footer_rows(con, _ADDRESS_STATS, files)}
     except (duckdb.Error, OSError):  # a part gone or unreadable: the catalog's view says what is wrong
-        return []
+        return {}
     described = dict(con.execute(  # the catalog views' columns, in order
         "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
         "WHERE database_name = current_database() AND schema_name = 'main' AND table_name IN ('flows', 'packets') "
         "GROUP BY 1").fetchall())
-    pinned = []
+    views = {}
     for table_name, paths in sorted(listed.items()):
-        view = table_name
-        columns = described[view]
+        columns = described[table_name]
         addresses = set(_ADDRESSES[table_name])
         branches = []
         for path in paths:
@@ -218,9 +227,8 @@ def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows"
             literal = "'" + path.replace("'", "''") + "'"
             branches.append(f"SELECT {', '.join(exprs)} FROM read_parquet([{literal}], hive_partitioning = true, "
                             "hive_types = {'day': DATE})")
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS " + "\nUNION ALL ".join(branches))
-        pinned.append(view)
-    return pinned
+        views[table_name] = "\nUNION ALL ".join(branches)
+    return views
 
 
 def unpin(con: duckdb.DuckDBPyConnection, pinned: list[str]) -> None:
@@ -229,4 +237,4 @@ def unpin(con: duckdb.DuckDBPyConnection, pinned: list[str]) -> None:
         con.execute(f"DROP VIEW IF EXISTS temp.{view}")
 
 
-__all__ = ["flow_part_spans", "is_lake_flows", "pin_parts", "unpin"]
+__all__ = ["flow_part_spans", "footer_rows", "is_lake_flows", "part_views", "pin_parts", "unpin"]
