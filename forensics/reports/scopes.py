@@ -143,7 +143,7 @@ def restrict_flows(con: duckdb.DuckDBPyConnection, fragments: list[Fragment]) ->
     params: dict = {}
     for _, p in fragments:
         params.update(p)
-    where = " AND ".join(f"({sql})" for sql, _ in fragments)
+    where = restricted = " AND ".join(f"({sql})" for sql, _ in fragments)
     catalog = con.execute("SELECT current_database()").fetchone()[0]
     kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = $c "
                        "AND table_schema = 'main' AND table_name = 'flows'", {"c": catalog}).fetchone()
@@ -168,7 +168,13 @@ def restrict_flows(con: duckdb.DuckDBPyConnection, fragments: list[Fragment]) ->
         return f"getvariable('{_VAR}{name}'){cast}"
 
     where = re.sub(r"\$(\w+)((?:::\w+(?:\[\])*)?)", variable, where)
-    con.execute(f"CREATE TEMP VIEW flows AS SELECT * FROM {source} WHERE {where}")
+    try:
+        con.execute(f"CREATE TEMP VIEW flows AS SELECT * FROM {source} WHERE {where}")
+    except duckdb.Error:
+        if source.startswith('"'):  # the single file's own table: the error is the fragment's
+            raise
+        _drop_shadow(con)  # (a part unreadable, views of an older version): the copy through the catalog's view
+        con.execute(f"CREATE TEMP TABLE flows AS SELECT * FROM main.flows WHERE {restricted}", params)
     return True
 
 

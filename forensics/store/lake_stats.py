@@ -185,7 +185,10 @@ def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows"
     that name), a table in more (or smaller) parts. Returns the names pinned."""
     pinned = []
     for view, sql in part_views(con, tables).items():
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {sql}")
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {sql}")
+        except duckdb.Error:  # (a part unreadable, views of an older version): the catalog's view answers
+            continue
         pinned.append(view)
     return pinned
 
@@ -218,7 +221,9 @@ def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows
         "GROUP BY 1").fetchall())
     views = {}
     for table_name, paths in sorted(listed.items()):
-        columns = described[table_name]
+        columns = described.get(table_name)
+        if not columns:
+            continue
         addresses = set(_ADDRESSES[table_name])
         branches = []
         for path in paths:
