@@ -56,7 +56,7 @@ from forensics.reports.traffic import (
 from forensics.reports.units import UNITS, empty_hints, measure_units
 from forensics.resources import queries_dir
 from forensics.sqlfiles import Catalog, Definition, load_catalog
-from forensics.store.lake_stats import pin_single_parts, unpin
+from forensics.store.lake_stats import pin_parts, unpin
 
 # Option keys taken out of `params` before the report's own parameters are bound.
 WINDOW_KEYS = ("from", "to", "period", "end", "bin", "scope", "basis")
@@ -219,7 +219,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         restricted = restrict_flows(con, restriction.flows)
         flow_rows = flow_spans(con)
         install_export_spans(con, flow_rows)  # the coverage per bin reads these, not the flows
-        pinned = pin_single_parts(con)  # a lake's one-part tables read with their Parquet statistics
+        pinned = pin_parts(con)  # a lake's tables read part by part, with their Parquet statistics
         spans = capture_spans(con, rows=flow_rows)
         case_spans = None if restricted else spans
         lo, hi = span_range(spans)

@@ -15,6 +15,7 @@ import duckdb
 
 from forensics.config import SCOPES, CaseConfig, parse_nets
 from forensics.errors import UsageError
+from forensics.store.lake_stats import part_views
 
 Fragment = tuple[str, dict]
 _COUNTER = itertools.count()
@@ -131,8 +132,9 @@ def restrict_flows(con: duckdb.DuckDBPyConnection, fragments: list[Fragment]) ->
     On a single file, a TEMP view, not a copy: the fragments' values are bound into session variables (SET
     VARIABLE name = $name) and the view reads them with getvariable(), which DuckDB folds to constants, so a column
     test is pushed into the scan of each read. Copying the matching flows, all columns, into a TEMP table cost 2.8 s
-    CPU of a 4.2 s top_ports --filter run on 10 M flows (issue 11, bench/README.md "top_ports (s7)"). On a lake
-    (flows a view over Parquet) the copy stays.
+    CPU of a 4.2 s top_ports --filter run on 10 M flows (issue 11, bench/README.md "top_ports (s7)"). On a lake, the
+    same view over the flow parts read part by part (forensics.store.lake_stats.part_views) when they are few or
+    large; else (many small parts) a copy.
     """
     fragments = [f for f in fragments if f[0] != "true"]
     _drop_shadow(con)
@@ -141,16 +143,22 @@ def restrict_flows(con: duckdb.DuckDBPyConnection, fragments: list[Fragment]) ->
     params: dict = {}
     for _, p in fragments:
         params.update(p)
-    where = " AND ".join(f"({sql})" for sql, _ in fragments)
+    where = restricted = " AND ".join(f"({sql})" for sql, _ in fragments)
     catalog = con.execute("SELECT current_database()").fetchone()[0]
     kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = $c "
                        "AND table_schema = 'main' AND table_name = 'flows'", {"c": catalog}).fetchone()
+    source = f'"{catalog}".main.flows'
     if kind is None or kind[0] != "BASE TABLE":
-        # a lake's flows are a view over Parquet: each read rebuilds the addresses before a scope's test, so a
-        # report reading the flows several times costs more through a view (top_talkers --scope home on 10 M
-        # flows: 10.4 s CPU copied, 19.8 through a view); the copy stays
-        con.execute(f"CREATE TEMP TABLE flows AS SELECT * FROM main.flows WHERE {where}", params)
-        return True
+        # a lake's flows are a view over Parquet. Read through the catalog's glob, every read rebuilds the
+        # addresses before a scope's test without the parts' statistics, so a report reading the flows several
+        # times cost more through a view (top_talkers --scope home on 10 M flows: 10.4 s CPU copied, 19.8 through
+        # a view): the copy stays there. Read part by part (lake_stats.part_views: each part's statistics, IPv4
+        # addresses from their low half) a view is cheaper than the copy (bench/README.md, s8-lakeread).
+        parts = part_views(con, ("flows",)).get("flows")
+        if parts is None:
+            con.execute(f"CREATE TEMP TABLE flows AS SELECT * FROM main.flows WHERE {where}", params)
+            return True
+        source = f"({parts})"
 
     def variable(m: re.Match) -> str:
         name, cast = m.group(1), m.group(2) or ""
@@ -160,7 +168,13 @@ def restrict_flows(con: duckdb.DuckDBPyConnection, fragments: list[Fragment]) ->
         return f"getvariable('{_VAR}{name}'){cast}"
 
     where = re.sub(r"\$(\w+)((?:::\w+(?:\[\])*)?)", variable, where)
-    con.execute(f'CREATE TEMP VIEW flows AS SELECT * FROM "{catalog}".main.flows WHERE {where}')
+    try:
+        con.execute(f"CREATE TEMP VIEW flows AS SELECT * FROM {source} WHERE {where}")
+    except duckdb.Error:
+        if source.startswith('"'):  # the single file's own table: the error is the fragment's
+            raise
+        _drop_shadow(con)  # (a part unreadable, views of an older version): the copy through the catalog's view
+        con.execute(f"CREATE TEMP TABLE flows AS SELECT * FROM main.flows WHERE {restricted}", params)
     return True
 
 

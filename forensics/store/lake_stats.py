@@ -15,6 +15,7 @@ the caller scans then.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import duckdb
@@ -43,8 +44,35 @@ GROUP BY file_name
 
 Span = tuple[int, bool, bool, dt.datetime, dt.datetime, dt.datetime, int]
 
-# What pin_single_parts shadows: the catalog's view and the macro that reads a list of parts as it.
-_PINNED = {"flows": ("flows", "lake_flows"), "packets": ("packets", "lake_packets")}
+# footer_rows' answers per (query, file, mtime, size): a published part never changes (a new part is a new file), and
+# parquet_metadata over a report's parts costs ~1 ms of CPU a file, each report (several queries a report).
+_FOOTERS: dict[tuple[str, str, int, int], list[tuple]] = {}
+_FOOTERS_MAX = 8192
+
+
+def footer_rows(con: duckdb.DuckDBPyConnection, query: str, files: list[str]) -> list[tuple]:
+    """The rows of `query` (over parquet_metadata($files), first column file_name) for `files`, each file's rows
+    read once per process while its size and mtime stay the same. Raises OSError for a file gone."""
+    keys = {}
+    for f in files:
+        st = os.stat(f)
+        keys[f] = (query, f, st.st_mtime_ns, st.st_size)
+    got = {f: _FOOTERS.get(k) for f, k in keys.items()}
+    missing = [f for f, rows in got.items() if rows is None]
+    if missing:
+        found: dict[str, list[tuple]] = {f: [] for f in missing}
+        for row in con.execute(query, {"files": missing}).fetchall():
+            found.setdefault(row[0], []).append(tuple(row))
+        if len(_FOOTERS) + len(missing) > _FOOTERS_MAX:
+            _FOOTERS.clear()
+        for f in missing:
+            got[f] = _FOOTERS[keys[f]] = found[f]
+    return [r for f in files for r in got[f]]
+
+
+# The address columns of each table pin_parts shadows, held in the parts as A_hi, A_lo.
+_ADDRESSES = {"flows": ("exporter_ip", "src_ip", "dst_ip", "next_hop"),
+              "packets": ("src_ip", "dst_ip", "arp_spa", "arp_tpa")}
 
 
 def is_lake_flows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -75,8 +103,8 @@ def flow_part_spans(con: duckdb.DuckDBPyConnection) -> list[Span] | None:
         return [] if not parts else None
     files = {str(root / path): cid for path, cid in parts}
     try:
-        rows = con.execute(_PART_STATS, {"files": list(files)}).fetchall()
-    except duckdb.Error:  # a part gone or unreadable: the scan says what is wrong
+        rows = footer_rows(con, _PART_STATS, list(files))
+    except (duckdb.Error, OSError):  # a part gone or unreadable: the scan says what is wrong
         return None
     if len(rows) != len(files):
         return None
@@ -109,39 +137,109 @@ def _root(con: duckdb.DuckDBPyConnection) -> Path | None:
     return Path(base.split(",")[0]) if base else None
 
 
-def pin_single_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows", "packets")) -> list[str]:
-    """For each of `tables` held in exactly one part (one capture of one day: the case of the benches), a TEMP
-    view of that name over that one file, for the length of a report (unpin() drops them). The catalog's view reads
-    a glob that always names the empty part too, and DuckDB keeps a Parquet file's statistics only when it reads
-    that file alone: over one file it folds `source = 'pcap'` to a constant where no flow is from packets, skips
-    the time filter a window covering the file makes moot, and sums in 64 bits (protocol_mix on 10 M flows: 1.74
-    -> 1.08 s of CPU, wannacry 4.38 -> 2.47; bench/README.md, s7). The same rows: lake_parts lists every
-    published file. Left alone: a lake opened for its import (TEMP objects of that name), a table in several parts
-    or in shared files (no statistics over two files). Returns the names pinned."""
-    if not is_lake_flows(con, "main.flows"):  # (first: another engine's connection has no DuckDB settings)
-        return []
-    root = _root(con)
-    if root is None:
-        return []
-    temps = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
-                                       "SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
-    single = con.execute("SELECT table_name, min(path), count(*), count(*) FILTER (WHERE capture_id = 0) "
-                         "FROM lake_parts WHERE rows > 0 GROUP BY table_name").fetchall()
+# Which tables pin_parts reads part by part: each part is a branch of the TEMP view's UNION ALL, and DuckDB plans
+# every branch at every mention of the view (about 0.55 ms of CPU a branch, against ~1.5 ms for a glob of any
+# length: 2M-packet bench lake, 2026-12-03), while what the statistics save grows with the rows. So: up to
+# PINNED_PARTS parts whatever their size, up to MAX_PINNED_PARTS when they hold PINNED_PART_ROWS rows on average
+# (a large capture's parts); a case of many small captures is read through the catalog's glob (or compacted).
+PINNED_PARTS = 8
+MAX_PINNED_PARTS = 64
+PINNED_PART_ROWS = 100_000
+
+# Per part and address column A: whether every A_hi is 0 (no NULL) or every A_hi is NULL, from the footers.
+_ADDRESS_STATS = """
+SELECT file_name, path_in_schema,
+       bool_and(stats_null_count = 0 AND stats_min_value = '0' AND stats_max_value = '0'
+                AND coalesce(min_is_exact, true) AND coalesce(max_is_exact, true)) AS zero,
+       bool_and(stats_null_count = row_group_num_rows) AS null
+FROM parquet_metadata($files)
+WHERE ends_with(path_in_schema, '_hi')
+GROUP BY ALL
+"""
+
+
+def _address(name: str, hi: tuple[bool, bool] | None) -> str:
+    """The view's expression for address `name` from its _hi/_lo columns: the catalog view's CASE
+    (queries/schema/lake_views.sql), or what it comes to in a part whose footer says every _hi is 0 (IPv4 only: the
+    low half) or every _hi is NULL (NULL): the same value, without the CASE DuckDB does not fold from statistics."""
+    zero, null = hi or (False, False)
+    if zero:
+        return f"{name}_lo::UHUGEINT AS {name}"
+    if null:
+        return f"CAST(NULL AS UHUGEINT) AS {name}"
+    return (f"CASE WHEN {name}_hi = 0 THEN {name}_lo::UHUGEINT "
+            f"ELSE {name}_hi::UHUGEINT * 18446744073709551616::UHUGEINT + {name}_lo END AS {name}")
+
+
+def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows", "packets")) -> list[str]:
+    """For each of `tables` in few parts, or in large ones (PINNED_PARTS, MAX_PINNED_PARTS), a TEMP view of that
+    name for the length of a report (unpin() drops it): a UNION ALL with one branch per part file, each a
+    read_parquet of that file alone. The catalog's view reads a glob (which always names the empty part too), and
+    DuckDB keeps a Parquet file's statistics only when it reads that file alone; a UNION ALL merges its branches'
+    statistics. With them DuckDB folds `source = 'pcap'` to a constant where no flow is from packets, skips a time
+    filter a window makes moot, drops `IS NOT NULL` tests on columns without NULLs and packs group keys by their
+    ranges (protocol_mix on 10 M flows in one part: 1.74 -> 1.08 s of CPU, wannacry 4.38 -> 2.47, s7; the 2M-packet
+    bench capture, six packet parts and two flow parts: bench/README.md, s8-lakeread). Each branch also rebuilds an
+    address as its part's footer allows (_address). The same rows: lake_parts lists every published file, and the
+    view has the catalog view's columns, names and types. Left alone: a lake opened for its import (TEMP objects of
+    that name), a table in more (or smaller) parts. Returns the names pinned."""
     pinned = []
-    for table_name, path, parts, shared in single:
-        if table_name not in tables or parts != 1 or shared or table_name in temps:
+    for view, sql in part_views(con, tables).items():
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {sql}")
+        except duckdb.Error:  # (a part unreadable, views of an older version): the catalog's view answers
             continue
-        view, macro = _PINNED[table_name]
-        literal = "'" + str(root / path).replace("'", "''") + "'"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {macro}([{literal}])")
         pinned.append(view)
     return pinned
 
 
+def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows", "packets")) -> dict[str, str]:
+    """The SELECT pin_parts makes a TEMP view of, for each of `tables` it would read part by part (none shadowed by
+    a TEMP object, few or large parts); {} on another engine's connection or a single-file case."""
+    if not is_lake_flows(con, "main.flows"):  # (first: another engine's connection has no DuckDB settings)
+        return {}
+    root = _root(con)
+    if root is None:
+        return {}
+    temps = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
+                                       "SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
+    listed = {t: sorted(str(root / p) for p in paths) for t, paths, rows in con.execute(
+        "SELECT table_name, list(path), sum(rows) FROM lake_parts WHERE rows > 0 GROUP BY table_name").fetchall()
+        if t in tables and t not in temps and (len(paths) <= PINNED_PARTS or (
+            len(paths) <= MAX_PINNED_PARTS and rows >= PINNED_PART_ROWS * len(paths)))}
+    if not listed:
+        return {}
+    files = [f for paths in listed.values() for f in paths]
+    try:
+        his = {(f, c.removesuffix("_hi")): (bool(z), bool(n))
+               for f, c, z, n in footer_rows(con, _ADDRESS_STATS, files)}
+    except (duckdb.Error, OSError):  # a part gone or unreadable: the catalog's view says what is wrong
+        return {}
+    described = dict(con.execute(  # the catalog views' columns, in order
+        "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main' AND table_name IN ('flows', 'packets') "
+        "GROUP BY 1").fetchall())
+    views = {}
+    for table_name, paths in sorted(listed.items()):
+        columns = described.get(table_name)
+        if not columns:
+            continue
+        addresses = set(_ADDRESSES[table_name])
+        branches = []
+        for path in paths:
+            exprs = ["capture_id::INTEGER AS capture_id" if c == "capture_id"
+                     else _address(c, his.get((path, c))) if c in addresses else c for c in columns]
+            literal = "'" + path.replace("'", "''") + "'"
+            branches.append(f"SELECT {', '.join(exprs)} FROM read_parquet([{literal}], hive_partitioning = true, "
+                            "hive_types = {'day': DATE})")
+        views[table_name] = "\nUNION ALL ".join(branches)
+    return views
+
+
 def unpin(con: duckdb.DuckDBPyConnection, pinned: list[str]) -> None:
-    """Drop the TEMP views pin_single_parts made."""
+    """Drop the TEMP views pin_parts made."""
     for view in pinned:
         con.execute(f"DROP VIEW IF EXISTS temp.{view}")
 
 
-__all__ = ["flow_part_spans", "is_lake_flows", "pin_single_parts", "unpin"]
+__all__ = ["flow_part_spans", "footer_rows", "is_lake_flows", "part_views", "pin_parts", "unpin"]

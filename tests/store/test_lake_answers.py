@@ -12,7 +12,8 @@ import pytest
 from forensics.checks.runner import run_checks
 from forensics.filters import compile_filter
 from forensics.ingest import ImportOptions, import_paths
-from forensics.reports import run_report
+from forensics.reports import run_report, scopes
+from forensics.reports import runner as report_runner
 from forensics.store import Case
 from tests.conftest import CORPUS
 
@@ -73,6 +74,33 @@ def test_reports_answer_alike(cases):
                                                                                         filter_expr="tcp")
         assert _plain(filtered[0].sections) == _plain(filtered[1].sections)
     assert rows > 50  # the reports found something to compare
+
+
+@pytest.mark.parametrize(("name", "params", "expr"), [
+    ("top_talkers", {"scope": "home"}, None), ("protocol_mix", {"scope": "after_hours"}, None),
+    ("top_ports", {}, "tcp and dst portrange 0-1023"), ("wannacry", {}, "not udp port 53")])
+def test_scoped_and_filtered_reports_answer_alike(cases, monkeypatch, name, params, expr):
+    """A scope or --filter on a lake reads the flows through a TEMP view over the parts, one branch each
+    (lake_stats.part_views), or, where the parts are many and small, a TEMP copy: the single file's answers both
+    ways."""
+    lake_path, single_path = cases
+    with Case.open(lake_path, read_only=True) as lake_case, Case.open(single_path, read_only=True) as single:
+        want = _plain(run_report(single, name, dict(params), filter_expr=expr).sections)
+        assert want and any(s["items"] for s in want)
+        restricted = []
+        real = scopes.restrict_flows
+
+        def spy(con, fragments):
+            done = real(con, fragments)
+            restricted.append(con.execute("SELECT table_type FROM information_schema.tables "
+                                          "WHERE table_catalog = 'temp' AND table_name = 'flows'").fetchall())
+            return done
+
+        monkeypatch.setattr(report_runner, "restrict_flows", spy)
+        assert _plain(run_report(lake_case, name, dict(params), filter_expr=expr).sections) == want
+        monkeypatch.setattr(scopes, "part_views", lambda con, tables: {})
+        assert _plain(run_report(lake_case, name, dict(params), filter_expr=expr).sections) == want
+        assert restricted == [[("VIEW",)], [("LOCAL TEMPORARY",)]]
 
 
 def test_checks_raise_the_same_alerts(cases):

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -215,7 +216,7 @@ _PINNED_VIEWS = "SELECT count(*) FROM duckdb_views() WHERE temporary AND view_na
 
 
 def test_a_table_in_one_part_is_read_alone_during_a_report_with_the_same_rows(inputs, tmp_path, monkeypatch):
-    """pin_single_parts: packets and flows held in one file each are read through TEMP views over that file (DuckDB
+    """pin_parts: packets and flows held in one file each are read through TEMP views over that file (DuckDB
     then keeps its statistics); the same rows as the catalog's views, the same report, nothing left after it."""
     db = tmp_path / "one"
     _import(db, [inputs[0]])
@@ -223,9 +224,9 @@ def test_a_table_in_one_part_is_read_alone_during_a_report_with_the_same_rows(in
         con = case.con
         views = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ("packets", "flows")}
         with monkeypatch.context() as m:  # the report through the catalog's views
-            m.setattr(report_runner, "pin_single_parts", lambda con: [])
+            m.setattr(report_runner, "pin_parts", lambda con: [])
             before = run_report(case, "top_talkers", {"bin": DAY})
-        assert sorted(lake_stats.pin_single_parts(con)) == ["flows", "packets"]
+        assert sorted(lake_stats.pin_parts(con)) == ["flows", "packets"]
         for table in ("packets", "flows"):
             assert con.execute(f"SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = '{table}'"
                                ).fetchone()[0] == 1
@@ -236,6 +237,61 @@ def test_a_table_in_one_part_is_read_alone_during_a_report_with_the_same_rows(in
         assert not con.execute(_PINNED_VIEWS).fetchone()[0]
         assert [(s.items, s.series) for s in after.sections] == [(s.items, s.series) for s in before.sections]
         assert before.sections[0].items
+
+
+@pytest.mark.parametrize("compacted", [False, True])
+def test_tables_in_several_parts_are_read_part_by_part_with_the_same_rows(lake, tmp_path, monkeypatch, compacted):
+    """pin_parts on a case whose tables span many parts (ten captures, one over three days; after compaction shared
+    files too): a TEMP view per table, one UNION ALL branch per part file, with the catalog view's columns and
+    types and the same rows; an address is rebuilt from its low half in a part whose footer says every _hi is 0,
+    is NULL where every _hi is NULL, else by the catalog's CASE; every report answers as through the catalog."""
+    db = _copy(lake, tmp_path)
+    if compacted:
+        with Case.open(db) as case:
+            assert lake_compact.compact(case)["shared_files"] >= 4
+    monkeypatch.setattr(lake_stats, "PINNED_PARTS", 64)  # small parts, read part by part all the same
+    with Case.open(db, read_only=True) as case:
+        con = case.con
+        parts = dict(con.execute("SELECT table_name, count(*) FROM lake_parts WHERE rows > 0 GROUP BY 1").fetchall())
+        assert parts["packets"] > 1 and parts["flows"] > 1
+        described = {t: con.execute(f"DESCRIBE {t}").fetchall() for t in ("packets", "flows")}
+        rows = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ("packets", "flows")}
+        with monkeypatch.context() as m:  # the reports through the catalog's views
+            m.setattr(report_runner, "pin_parts", lambda con: [])
+            before = [run_report(case, name, dict(params)) for name, params in REPORTS]
+        assert sorted(lake_stats.pin_parts(con)) == ["flows", "packets"]
+        sql = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE temporary").fetchall())
+        for table in ("packets", "flows"):
+            assert sql[table].count("read_parquet(") == parts[table]
+            assert con.execute(f"DESCRIBE {table}").fetchall() == described[table]
+            assert sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr) == rows[table]
+        # (DuckDB keeps a view's SQL in its own spelling)
+        assert "CAST(src_ip_lo AS UHUGEINT) AS src_ip" in sql["flows"]  # IPv4-only parts
+        assert "CAST(NULL AS UHUGEINT) AS exporter_ip" in sql["flows"]  # flows from packets: no exporter
+        assert "CAST(NULL AS UHUGEINT) AS arp_spa" in sql["packets"]  # no ARP in a part
+        assert "WHEN ((exporter_ip_hi = 0))" in sql["flows"]  # NetFlow v5 records beside flows from packets
+        lake_stats.unpin(con, ["flows", "packets"])
+        assert not con.execute(_PINNED_VIEWS).fetchone()[0]
+        after = [run_report(case, name, dict(params)) for name, params in REPORTS]
+        assert not con.execute(_PINNED_VIEWS).fetchone()[0]
+        for b, a in zip(before, after, strict=True):
+            assert [(s.items, s.series) for s in a.sections] == [(s.items, s.series) for s in b.sections]
+        assert any(s.items for r in before for s in r.sections)
+
+
+def test_pin_parts_leaves_a_table_in_many_small_parts_to_the_catalog(lake, monkeypatch):
+    """A table in more than PINNED_PARTS parts is read through the catalog's glob unless its parts are large
+    (PINNED_PART_ROWS rows on average, at most MAX_PINNED_PARTS parts): planning a UNION ALL branch per part costs
+    more than the statistics save on small parts."""
+    with Case.open(lake, read_only=True) as case:
+        monkeypatch.setattr(lake_stats, "PINNED_PARTS", 1)
+        assert lake_stats.pin_parts(case.con) == []
+        assert not case.con.execute(_PINNED_VIEWS).fetchone()[0]
+        monkeypatch.setattr(lake_stats, "PINNED_PART_ROWS", 1)
+        assert sorted(lake_stats.pin_parts(case.con)) == ["flows", "packets"]
+        lake_stats.unpin(case.con, ["flows", "packets"])
+        monkeypatch.setattr(lake_stats, "MAX_PINNED_PARTS", 1)
+        assert lake_stats.pin_parts(case.con) == []
 
 
 def _view_sql(db: Path) -> dict[str, str]:
@@ -420,3 +476,22 @@ def test_import_compacts_when_many_small_parts_wait_and_the_command_says_so(inpu
     bad = _cli("import", small[0], "--db", str(tmp_path / "x"), FORENSICS_COMPACT_PARTS="many")
     assert bad.returncode == 2 and "FORENSICS_COMPACT_PARTS" in bad.stderr
     assert not (tmp_path / "x").exists()  # refused before anything was imported
+
+
+def test_footer_rows_are_read_once_per_file_and_again_when_the_file_changes(tmp_path):
+    """lake_stats.footer_rows caches each file's parquet_metadata rows by path, size and mtime: a second call reads
+    no footer, a file rewritten (a new mtime) is read again."""
+    part = tmp_path / "part.parquet"
+    pq.write_table(SHARED_SCHEMAS["flows"].empty_table(), part)
+    query = "SELECT file_name, count(DISTINCT path_in_schema) FROM parquet_metadata($files) GROUP BY ALL"
+    con = duckdb.connect()
+    assert lake_stats.footer_rows(con, query, [str(part)]) == [(str(part), 36)]  # the columns of a shared part
+    table = pa.table({"capture_id": pa.array([1, 2], pa.int32())})
+    pq.write_table(table, part)
+    os.utime(part, ns=(1, 1))
+    first = lake_stats.footer_rows(con, query, [str(part)])
+    assert first == [(str(part), 1)]
+    con.close()  # a cached file's rows: no query (a closed connection would raise)
+    assert lake_stats.footer_rows(con, query, [str(part)]) == first
+    pq.write_table(pa.table({"a": pa.array([1], pa.int32()), "b": pa.array([2], pa.int32())}), part)
+    assert lake_stats.footer_rows(duckdb.connect(), query, [str(part)]) == [(str(part), 2)]
