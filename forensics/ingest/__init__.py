@@ -24,7 +24,7 @@ import pyarrow as pa
 from forensics.appdata.select import CandidateSelector
 from forensics.errors import InputError
 from forensics.ingest.app_labels import label_flows, payload_evidence
-from forensics.ingest.appdata_pass import Parsed, extract_appdata, parse_appdata
+from forensics.ingest.appdata_pass import extract_appdata, parse_appdata
 from forensics.ingest.flowmeter import FlowColumns, FlowMeter
 from forensics.ingest.pipeline import GuardedProgress, Later, SideBySide, read_ahead
 from forensics.ingest.walk import expand_paths
@@ -395,11 +395,14 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
         with case.importing(meta, small=_small(size, sniffed), capture_id=capture_id) as writer:
             collector = None  # made at the first UDP datagram that may be a flow export
             finished = _FlowBuffer(writer, meter)
-            read_back: list[Later] = []  # (Parsed, payload evidence) once the last batch is decoded
+            read_back: list[Later] = []  # the appdata pass's Parsed, the labels' payload evidence
 
-            def parse() -> None:  # after the last batch, from the decode thread: the file read back on a thread
-                if selector is not None and reader.packets:  # of its own (no database) beside the main thread's
-                    read_back.append(Later(lambda: _read_back(path, sniffed.format, selector)))  # last writes
+            def parse() -> None:  # after the last batch, from the decode thread: the file read back (no database)
+                if selector is not None and reader.packets:  # beside the main thread's last writes, two threads
+                    chosen = selector.columns()
+                    first = selector.first_payload()  # (the selector lets go of its candidates: `chosen` holds them)
+                    read_back.append(Later(lambda: parse_appdata(path, sniffed.format, chosen)))
+                    read_back.append(Later(lambda: payload_evidence(first, path, sniffed.format)))
 
             items = decoded.items if decoded else read_ahead(
                 _decode_items(reader, meter, progress, selector, case.lake_root is not None, parse), depth=1)
@@ -421,7 +424,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             if reader.rejected is not None and reader.packets == 0:
                 raise reader.rejected  # nothing readable: reject the file whole
             meta.link_types = reader.link_types or None
-            parsed, evidence = read_back.pop().value() if read_back else (None, None)
+            parsed, evidence = (read_back[0].value(), read_back[1].value()) if read_back else (None, None)
+            read_back.clear()
             if options.appdata:
                 result.details["appdata"] = extract_appdata(writer, path, sniffed.format,
                                                             selector.columns() if selector and not parsed else None,
@@ -458,13 +462,6 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
         result.offset = reader.rejected.offset
         case.record_reject(path, reader.rejected.offset, str(reader.rejected), result.capture_id)
     return result
-
-
-def _read_back(path: str, fmt: str, selector: CandidateSelector) -> tuple[Parsed, pa.Table]:
-    """What the import reads back from the file once its last batch is decoded (no database): the appdata pass's
-    payloads parsed, and the payload evidence of the flows' labels."""
-    parsed = parse_appdata(path, fmt, selector.columns())
-    return parsed, payload_evidence(selector.first_payload(), path, fmt)
 
 
 class _FlowBuffer:
