@@ -6,7 +6,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -60,7 +60,7 @@ def read_ahead(items: Iterator[T], depth: int = 3) -> Iterator[T]:
         thread.join(timeout=5)
 
 
-class Later:
+class Later(Generic[T]):
     """fn() on a thread of its own, begun now; value() waits for it and returns what it returned, or raises what
     it raised. (The import's reading back of a file once its last batch is decoded: the appdata pass's payloads
     and the first payloads of the flows, while the main thread writes the last parts and flows.)"""
