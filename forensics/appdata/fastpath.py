@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
+
+from forensics.jit import njit
 
 OK, SLOW, SKIP = 0, 1, 2
 

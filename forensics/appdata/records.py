@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 import numpy as np
-from numba import njit
 
+from forensics.jit import njit
 from forensics.readers.exact import decode_packet
 
 MODIFIED_MAGICS = (b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34")

@@ -24,8 +24,8 @@ lose a candidate.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from forensics.jit import njit
 from forensics.records import PacketBatch
 
 FIRST_SEGMENTS = 3  # a ClientHello split in two, or a request after a proxy preamble, still lands

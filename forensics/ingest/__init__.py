@@ -23,10 +23,10 @@ import pyarrow as pa
 
 from forensics.appdata.select import CandidateSelector
 from forensics.errors import InputError
-from forensics.ingest.app_labels import label_flows
-from forensics.ingest.appdata_pass import Parsed, extract_appdata, parse_appdata
+from forensics.ingest.app_labels import label_flows, payload_evidence
+from forensics.ingest.appdata_pass import extract_appdata, parse_appdata
 from forensics.ingest.flowmeter import FlowColumns, FlowMeter
-from forensics.ingest.pipeline import GuardedProgress, SideBySide, read_ahead
+from forensics.ingest.pipeline import GuardedProgress, Later, SideBySide, read_ahead
 from forensics.ingest.walk import expand_paths
 from forensics.readers.capture import CaptureReader
 from forensics.readers.filehash import FileHasher, take_early
@@ -395,11 +395,14 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
         with case.importing(meta, small=_small(size, sniffed), capture_id=capture_id) as writer:
             collector = None  # made at the first UDP datagram that may be a flow export
             finished = _FlowBuffer(writer, meter)
-            parsed: list[Parsed] = []
+            read_back: list[Later] = []  # the appdata pass's Parsed, the labels' payload evidence
 
-            def parse() -> None:  # the appdata pass's file reading and parsing, on the decode thread (no database)
-                if selector is not None and reader.packets:
-                    parsed.append(parse_appdata(path, sniffed.format, selector.columns()))
+            def parse() -> None:  # after the last batch, from the decode thread: the file read back (no database)
+                if selector is not None and reader.packets:  # beside the main thread's last writes, two threads
+                    chosen = selector.columns()
+                    first = selector.first_payload()  # (the selector lets go of its candidates: `chosen` holds them)
+                    read_back.append(Later(lambda: parse_appdata(path, sniffed.format, chosen)))
+                    read_back.append(Later(lambda: payload_evidence(first, path, sniffed.format)))
 
             items = decoded.items if decoded else read_ahead(
                 _decode_items(reader, meter, progress, selector, case.lake_root is not None, parse), depth=1)
@@ -421,11 +424,13 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             if reader.rejected is not None and reader.packets == 0:
                 raise reader.rejected  # nothing readable: reject the file whole
             meta.link_types = reader.link_types or None
+            parsed, evidence = (read_back[0].value(), read_back[1].value()) if read_back else (None, None)
+            read_back.clear()
             if options.appdata:
                 result.details["appdata"] = extract_appdata(writer, path, sniffed.format,
-                                                            selector.columns() if selector else None,
-                                                            parsed[0] if parsed else None)
-                parsed.clear()  # the parsed payloads and the candidates' columns: not held through the labels
+                                                            selector.columns() if selector and not parsed else None,
+                                                            parsed)
+                parsed = None  # the parsed payloads and the candidates' columns: not held through the labels
             writer.counts.undecoded = reader.undecoded
             if collector is not None:
                 stats = collector.finish()
@@ -435,9 +440,10 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
                 writer.counts.rejected = str(reader.rejected)
             result.flows = meter.flows if not meter.out_of_order else derive_flows(writer, options)
             if options.appdata:  # flows.app from payload evidence (ingest/app_labels.py), once flows and appdata are in
-                result.details["app_labels"] = label_flows(writer, path, sniffed.format,
-                                                           selector.first_payload() if selector else None,
-                                                           result.details.get("appdata"))
+                result.details["app_labels"] = label_flows(
+                    writer, path, sniffed.format, selector.first_payload() if selector and evidence is None else None,
+                    result.details.get("appdata"), evidence)
+                evidence = None
             result.capture_id = writer.capture_id
             result.packets = writer.counts.packets
             result.flow_records = writer.counts.flow_records

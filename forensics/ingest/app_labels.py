@@ -40,38 +40,24 @@ _QUIC_VERSIONS = (0x00000001, 0x6B3343CF)  # QUIC v1 (RFC 9000), v2 (RFC 9369); 
 
 def label_flows(writer: CaptureWriter, path: str, fmt: str,
                 first_payload: dict[str, np.ndarray] | None = None,
-                appdata: dict[str, dict[str, int]] | None = None) -> dict[str, int]:
+                appdata: dict[str, dict[str, int]] | None = None,
+                payload_rows: pa.Table | None = None) -> dict[str, int]:
     """Write flow_app rows for the capture's pcap-derived flows; {app: labelled flows}. `first_payload`: the
     packets whose first payload bytes are checked, as CandidateSelector.first_payload() gives them while the
     capture is decoded (emptied once read: its arrays are let go before the join over every flow); without it they
-    are found in SQL over the stored packets (app_first_payload.sql). `appdata`: what the appdata pass stored
+    are found in SQL over the stored packets (app_first_payload.sql). `payload_rows`: payload_evidence() of them,
+    done already (the import reads them back on another thread). `appdata`: what the appdata pass stored
     for the capture ({table: {"rows": n, ...}}); when it stored no row, the tables' evidence is not queried."""
     cid = writer.capture_id
     writer.case.import_tail_memory()  # (also done by the appdata pass) DuckDB holds less beside these arrays
     writer.flows_visible()  # a lake: the metered flows staged as parts, joined below
     tables_hold = appdata is None or any(t.get("rows") for t in appdata.values())  # else: no evidence there
-    if first_payload is None:
-        with writer.case.import_stream_memory():  # SQL over every packet: the streaming limit for it
-            fetched = writer.bulk.execute(read_sql("derive/app_first_payload.sql"), {"cid": cid}).fetchnumpy()
-    else:
-        fetched = first_payload
-    first = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in fetched.items()}  # ip_len: NULL kept
-    try:
-        hit = first_payload_labels(first, path, fmt)
-    except (OSError, ValueError, IndexError):  # the file cannot be read back: the tables' evidence only
-        hit = (np.zeros(0, np.int64), [])
-    at, apps = hit
-    payload = {"frame": pa.array(first["frame"][at], pa.uint32()), "app": pa.array(apps, pa.string()),
-               "evidence": pa.array(["payload"] * len(apps), pa.string()),
-               "ip_proto": pa.array(first["ip_proto"][at], pa.uint8())}
-    for name in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
-        payload[name] = pa.array(first[name][at], pa.uint64())
-    for name in ("src_port", "dst_port"):
-        payload[name] = pa.array(first[name][at], pa.uint16())
-    del fetched, first, hit, at  # the candidates' columns go before the join
-    if first_payload is not None:
-        first_payload.clear()
-    payload_rows = pa.table(payload).cast(_EVIDENCE)
+    if payload_rows is None:
+        if first_payload is None:
+            with writer.case.import_stream_memory():  # SQL over every packet: the streaming limit for it
+                first_payload = writer.bulk.execute(read_sql("derive/app_first_payload.sql"),
+                                                    {"cid": cid}).fetchnumpy()
+        payload_rows = payload_evidence(first_payload, path, fmt)
     if not tables_hold and payload_rows.num_rows == 0:
         return {}
     if writer.bulk is writer.con:  # the join on the file's own connection: one statement, no rows through Python
@@ -99,6 +85,27 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
     counts = writer.con.execute("SELECT app, count(*) FROM flow_app WHERE capture_id = $c GROUP BY app ORDER BY app",
                                 {"c": cid}).fetchall()
     return dict(counts)
+
+
+def payload_evidence(first_payload: dict[str, np.ndarray], path: str, fmt: str) -> pa.Table:
+    """The payload evidence rows (_EVIDENCE) of the packets whose first payload bytes match a signature, read back
+    from the file (no database). `first_payload` is emptied once read (its arrays go before the label join)."""
+    first = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in first_payload.items()}  # ip_len: NULL kept
+    try:
+        hit = first_payload_labels(first, path, fmt)
+    except (OSError, ValueError, IndexError):  # the file cannot be read back: the tables' evidence only
+        hit = (np.zeros(0, np.int64), [])
+    at, apps = hit
+    payload = {"frame": pa.array(first["frame"][at], pa.uint32()), "app": pa.array(apps, pa.string()),
+               "evidence": pa.array(["payload"] * len(apps), pa.string()),
+               "ip_proto": pa.array(first["ip_proto"][at], pa.uint8())}
+    for name in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
+        payload[name] = pa.array(first[name][at], pa.uint64())
+    for name in ("src_port", "dst_port"):
+        payload[name] = pa.array(first[name][at], pa.uint16())
+    del first, hit, at
+    first_payload.clear()
+    return pa.table(payload).cast(_EVIDENCE)
 
 
 def _insert_labels(writer: CaptureWriter, cid: int, payload: pa.Table, tables_hold: bool) -> int:

@@ -33,8 +33,8 @@ when it gets sparse, so its size follows the flows open within the idle timeout,
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from forensics.jit import njit
 from forensics.records import PacketBatch
 
 FlowColumns = dict[str, np.ndarray]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -58,6 +58,31 @@ def read_ahead(items: Iterator[T], depth: int = 3) -> Iterator[T]:
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+class Later(Generic[T]):
+    """fn() on a thread of its own, begun now; value() waits for it and returns what it returned, or raises what
+    it raised. (The import's reading back of a file once its last batch is decoded: the appdata pass's payloads
+    and the first payloads of the flows, while the main thread writes the last parts and flows.)"""
+
+    def __init__(self, fn: Callable[[], T], name: str = "forensics-readback") -> None:
+        self._fn = fn
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name=name)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # handed to value()
+            self._error = exc
+
+    def value(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
 
 
 class SideBySide:

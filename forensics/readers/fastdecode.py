@@ -13,7 +13,8 @@ contiguous; record fields go into a second matrix (R_* rows). The caller cuts th
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from forensics.jit import njit
 
 # Columns of the decode matrix.
 COL_NAMES = [

@@ -75,9 +75,12 @@ def _key(path: str) -> tuple | None:
 
 def hash_early(path: str) -> None:
     """Begin hashing `path` (a regular file) now, for the import that will ask take_early() for it. One file at
-    a time: a hash begun earlier and not taken is forgotten (its thread ends with its file)."""
+    a time: a hash begun earlier and not taken is forgotten (its thread ends with its file), unless it is of this
+    very file (begun by the CLI before it parsed the command line): then it goes on."""
     key = _key(path)
     with _lock:
+        if key is not None and key in _early:
+            return
         _early.clear()
         if key is not None and os.path.isfile(path):
             hasher = FileHasher(path)

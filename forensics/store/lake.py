@@ -35,6 +35,7 @@ from forensics.store.lake_layout import (
     SHARED_EMPTY_PART,
     STAGING,
     TABLES,
+    PartWriter,
     ensure_layout,
     part_path,
     published_parts,
@@ -302,6 +303,9 @@ class Stage:
         self.published: list[str] = []
         self._seq = 0
         self._flow_rows = "flows"  # the temp table of flows not metered (renamed when `flows` becomes a view)
+        # metered flows of a (capture, day) go into one part as they come, closed when SQL must see them
+        # (expose_flow_parts) or at publish: (part writer, rel, lowest and highest first_ts)
+        self._flow_parts: dict[tuple[int, str], list] = {}
         empty = self.root / "flows" / EMPTY_PART
         con.execute(f"CREATE OR REPLACE TEMP TABLE flows AS SELECT * FROM lake_flows({sql_literal(str(empty))}) "
                     "LIMIT 0")
@@ -318,24 +322,27 @@ class Stage:
 
     def _write(self, table_name: str, capture_id: int, table: pa.Table) -> None:
         """Write `table` (SCHEMAS order) as one part per UTC day of its time column."""
-        if not len(table):
-            return
-        us = pc.cast(table.column(DAY_COLUMN[table_name]), pa.int64()).to_numpy()
-        days = us // _US_PER_DAY
-        lo_day, hi_day = int(days.min()), int(days.max())
-        if lo_day == hi_day:
-            groups = [(lo_day, table, us)]
-        elif (np.diff(days) >= 0).all():  # in time order (most captures): one slice per day, nothing copied
-            edges = [0, *(np.flatnonzero(np.diff(days)) + 1).tolist(), len(days)]
-            groups = [(int(days[a]), table.slice(a, b - a), us[a:b]) for a, b in zip(edges, edges[1:], strict=False)]
-        else:
-            groups = [(d, table.filter(pa.array(days == d)), us[days == d]) for d in np.unique(days)]
-        for day, part, part_us in groups:
+        for day, part, part_us in self._days(table_name, table):
             self._seq += 1
             rel = part_path(table_name, capture_id, _day_text(day), f"part-{self.token}-{self._seq}.parquet")
             write_part(part, self.dir / rel)
             self.parts.append((table_name, rel, capture_id, _day_text(day), len(part), int(part_us.min()),
                                int(part_us.max())))
+
+    @staticmethod
+    def _days(table_name: str, table: pa.Table) -> list[tuple[int, pa.Table, np.ndarray]]:
+        """(day, its rows, their times in microseconds) for each UTC day of the table's time column."""
+        if not len(table):
+            return []
+        us = pc.cast(table.column(DAY_COLUMN[table_name]), pa.int64()).to_numpy()
+        days = us // _US_PER_DAY
+        lo_day, hi_day = int(days.min()), int(days.max())
+        if lo_day == hi_day:
+            return [(lo_day, table, us)]
+        if (np.diff(days) >= 0).all():  # in time order (most captures): one slice per day, nothing copied
+            edges = [0, *(np.flatnonzero(np.diff(days)) + 1).tolist(), len(days)]
+            return [(int(days[a]), table.slice(a, b - a), us[a:b]) for a, b in zip(edges, edges[1:], strict=False)]
+        return [(int(d), table.filter(pa.array(days == d)), us[days == d]) for d in np.unique(days)]
 
     def write_packets(self, capture_id: int, table: pa.Table) -> None:
         """Stage a batch of packets shaped by forensics.store.packet_table() (either layout)."""
@@ -346,9 +353,34 @@ class Stage:
 
     def write_flows(self, capture_id: int, table: pa.Table) -> None:
         """Stage flows already in the Parquet layout (derived_flow_table()), in flow id order (the meter gives
-        them as they end; publish writes a day's parts into one file in the order they came)."""
-        self._write("flows", capture_id, table.sort_by("flow_id"))
+        them as they end): appended to the part of their capture and day, whose file holds the tables in the
+        order they came, in whole row groups (one file a day, as publish wrote from a part per table and day,
+        merged: no part is read back and written again)."""
+        for day, part, part_us in self._days("flows", table.sort_by("flow_id")):
+            key = (capture_id, _day_text(day))
+            open_part = self._flow_parts.get(key)
+            if open_part is None:
+                self._seq += 1
+                rel = part_path("flows", capture_id, key[1], f"part-{self.token}-{self._seq}.parquet")
+                open_part = self._flow_parts[key] = [PartWriter(SCHEMAS["flows"], self.dir / rel), rel,
+                                                     int(part_us.min()), int(part_us.max())]
+            open_part[0].write(part)
+            open_part[2] = min(open_part[2], int(part_us.min()))
+            open_part[3] = max(open_part[3], int(part_us.max()))
         self._flow_view()
+
+    def _close_flow_parts(self) -> None:
+        """The open flow parts written out and listed in `parts` (in the order they were begun)."""
+        for (cid, day), (writer, rel, lo, hi) in self._flow_parts.items():
+            writer.close()
+            self.parts.append(("flows", rel, cid, day, writer.rows, lo, hi))
+        self._flow_parts = {}
+
+    def _abandon_flow_parts(self) -> None:
+        for writer, *_ in self._flow_parts.values():
+            writer.abandon()
+            writer.path.unlink(missing_ok=True)
+        self._flow_parts = {}
 
     def write_table(self, table_name: str, capture_id: int, table: pa.Table) -> None:
         """Stage rows already in the Parquet layout of `table_name` (no temp view follows them: conversion)."""
@@ -356,6 +388,7 @@ class Stage:
 
     def drop_derived_flows(self) -> None:
         """Forget the metered flows staged so far (the SQL derives the capture's flows instead)."""
+        self._abandon_flow_parts()
         for entry in [p for p in self.parts if p[0] == "flows"]:
             (self.dir / entry[1]).unlink(missing_ok=True)
             self.parts.remove(entry)
@@ -374,6 +407,7 @@ class Stage:
     def _flow_view(self) -> None:
         if self._flow_rows == "flows":
             return  # `flows` is still the temp table: the metered parts are not shown yet
+        self._close_flow_parts()
         files = [str(self.dir / rel) for t, rel, *_ in self.parts if t == "flows"]
         parts = ""
         if files:
@@ -442,6 +476,7 @@ class Stage:
     def publish(self) -> None:
         """Inside the file's transaction: stage the temp flows table, move every part into place, list it in
         lake_parts, drop the temp objects. COMMIT makes the rows the catalog's."""
+        self._close_flow_parts()
         self._stage_temp_flows()
         rows = []
         for table_name, rel, cid, day, nrows, lo, hi in self.parts:
@@ -477,6 +512,7 @@ class Stage:
 
     def discard(self) -> None:
         """After ROLLBACK: staged and already moved files go (the catalog never listed them)."""
+        self._abandon_flow_parts()
         remove_files(self.root, self.published)
         self.published = []
         self.cleanup()

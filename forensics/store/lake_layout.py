@@ -170,19 +170,55 @@ def write_part_batches(tables: Iterable[pa.Table], schema: pa.Schema, path: Path
     """Write one Parquet part from tables of `schema` that come one at a time, in row groups of ROW_GROUP_ROWS
     as write_part writes their concatenation: only one of them (and less than a row group of the one before)
     in memory. Returns the size in bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with pq.ParquetWriter(path, schema, **_writer_options(schema.names)) as writer:
-        rest = schema.empty_table()
+    part = PartWriter(schema, path)
+    try:
         for table in tables:
-            table = pa.concat_tables([rest, table]) if len(rest) else table
-            whole = len(table) - len(table) % ROW_GROUP_ROWS
-            if whole:
-                writer.write_table(table.slice(0, whole), row_group_size=ROW_GROUP_ROWS)
-            rest = table.slice(whole).take(pa.array(range(len(table) - whole), pa.int64()))  # a copy: the table goes
+            part.write(table)
             del table
-        if len(rest):
-            writer.write_table(rest, row_group_size=ROW_GROUP_ROWS)
-    return path.stat().st_size
+    except BaseException:
+        part.abandon()
+        raise
+    return part.close()
+
+
+class PartWriter:
+    """One Parquet part written from tables of `schema` as they come (write_part_batches one table at a time):
+    row groups of ROW_GROUP_ROWS, as write_part writes the tables' concatenation; less than a row group of
+    them is held in memory. close() writes the rest and returns the file's size."""
+
+    def __init__(self, schema: pa.Schema, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(path, schema, **_writer_options(schema.names))
+        self._rest = schema.empty_table()
+
+    def write(self, table: pa.Table) -> None:
+        assert self._writer is not None
+        self.rows += len(table)
+        table = pa.concat_tables([self._rest, table]) if len(self._rest) else table
+        whole = len(table) - len(table) % ROW_GROUP_ROWS
+        if whole:
+            self._writer.write_table(table.slice(0, whole), row_group_size=ROW_GROUP_ROWS)
+        self._rest = table.slice(whole).take(pa.array(range(len(table) - whole), pa.int64()))  # a copy: the table goes
+
+    def close(self) -> int:
+        assert self._writer is not None
+        if len(self._rest):
+            self._writer.write_table(self._rest, row_group_size=ROW_GROUP_ROWS)
+        self._rest = self._rest.slice(0, 0)
+        self._writer.close()
+        self._writer = None
+        return self.path.stat().st_size
+
+    def abandon(self) -> None:
+        """Close the file without the rest (an error: the caller deletes it)."""
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except (OSError, pa.ArrowException):
+                pass
+            self._writer = None
 
 
 def part_path(table_name: str, capture_id: int, day: str, name: str) -> str:

@@ -40,3 +40,46 @@ def test_early_hash_of_a_file_changed_since_is_not_taken(tmp_path):
     assert hasher is not None
     hasher.wait()
     assert hasher.digest == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_cli_hashes_one_file_before_typer_parses(monkeypatch, tmp_path):
+    import forensics.readers.filehash as filehash
+    from forensics.cli import _hash_ahead
+
+    begun: list[str] = []
+    monkeypatch.setattr(filehash, "hash_early", begun.append)
+    f = str(tmp_path / "c.pcap")
+    for args, want in [
+        (["import", f], [f]),
+        (["import", "--quiet", "--db", "case/", "--jobs", "2", f, "--json"], [f]),
+        (["import", "-q", "--force", "--idle-timeout", "5", "--engine", "duckdb", f], [f]),
+        (["import", "--db", f], []),  # the option's value, not a path
+        (["import", "--engine", "spark", f], []),  # Spark tasks hash on the executors
+        (["import", f, f + "2"], []),  # several files: the import hashes them itself
+        (["import", "--db=case/", f], []),  # a form this reading does not know: Typer decides
+        (["import", "--help"], []),
+        (["report", f], []),
+        ([], []),
+    ]:
+        begun.clear()
+        _hash_ahead(args)
+        assert begun == want, args
+
+
+def test_a_hash_begun_ahead_goes_on_when_the_command_asks_again(tmp_path):
+    path = tmp_path / "c.pcap"
+    shutil.copyfile(PCAP, path)
+    hash_early(str(path))
+    first = filehash_early(str(path))
+    hash_early(str(path))  # import_command, once Typer has parsed the line
+    assert filehash_early(str(path)) is first
+    hasher = take_early(str(path))
+    assert hasher is first
+    hasher.wait()
+    assert hasher.digest == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def filehash_early(path: str):
+    from forensics.readers import filehash
+
+    return next(iter(filehash._early.values()), None)
