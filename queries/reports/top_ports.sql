@@ -74,10 +74,13 @@ port_peers AS (  -- the distinct clients of each top service over the window (co
     WHERE chosen($sections, 'ports') AND $top > 63
     GROUP BY t.item_rank
 ),
-client_totals AS (  -- clients: every client's total and the distinct services it reached
-    SELECT client AS k_ip, sum(u) AS item_total, count(DISTINCT k_svc) AS n_ports
-    FROM base WHERE chosen($sections, 'clients')
-    GROUP BY client
+client_totals AS (  -- clients: every client's total and the distinct services it reached, from its (client,
+                    -- service) pairs summed once (count(DISTINCT) beside the sum hashed every piece twice)
+    SELECT k_ip, sum(s_u) AS item_total, count(*) AS n_ports
+    FROM (SELECT client AS k_ip, k_svc, sum(u) AS s_u
+          FROM base WHERE chosen($sections, 'clients')
+          GROUP BY client, k_svc)
+    GROUP BY k_ip
 ),
 client_top AS (  -- the $top clients reaching most services; ties broken by total, then address
     SELECT k_ip, n_ports, row_number() OVER (ORDER BY n_ports DESC, item_total DESC, k_ip) AS item_rank
