@@ -40,8 +40,8 @@ base AS NOT MATERIALIZED (  -- the service, the client and server sides, and the
 -- protocol * 65536 + port (one join and grouping key, not two). The measures are summed as integers (u: the count
 -- the unit is made of, bytes for bps and bytes, packets for pps and packets, flows for flows; u_in: its part toward
 -- the service) and valued in the unit from the sums (labelled): in = u_in, total = bytes/packets/flows, out =
--- total - in, the values a per-piece DOUBLE sum gave. $sections: which sections to compute (chosen() is folded to a
--- constant by DuckDB, as are the tests on $top).
+-- total - in; the values the per-piece DOUBLE sums gave wherever those were exact (sums below 2^53). $sections:
+-- which sections to compute (chosen() is folded to a constant by DuckDB, as are the tests on $top).
 port_top AS (  -- ports: the $top largest services; ties broken by key
     SELECT k_svc, row_number() OVER (ORDER BY item_total DESC, k_svc) AS item_rank
     FROM (SELECT k_svc, sum(u) AS item_total
