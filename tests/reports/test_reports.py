@@ -158,6 +158,25 @@ def test_top_ports(case, flows):
     assert only.sections[1].items == [] and r.sections[1].items
 
 
+def test_top_ports_peers(case, flows):
+    """peers of each top service = its distinct clients (IPv4 and IPv6), both ways the SQL counts them: one
+    aggregate by client with the ranks as bits for $top <= 63, count(DISTINCT) per rank above."""
+    clients = defaultdict(set)
+    for f in flows:
+        if f.proto not in (6, 17):
+            continue
+        to_service = (f.dport < 1024) if (f.dport < 1024) != (f.sport < 1024) else f.dport <= f.sport
+        port = f.dport if to_service else f.sport
+        clients[(PROTO_NAMES[f.proto], str(port))].add(f.src if to_service else f.dst)
+    for top in (3, 8, 63, 64):
+        (section, _) = run(case, "top_ports", top=top, sections="ports").sections
+        items = [it for it in section.items if not it.others]
+        assert len(items) == min(top, len(clients))
+        got = {tuple(it.names): it.values[section.measures.index("peers")] for it in items}
+        assert got == {k: len(clients[k]) for k in got}
+    assert len(got) == len(clients) and any(":" in c for k in got for c in clients[k])
+
+
 def test_protocol_mix(case, flows):
     r = run(case, "protocol_mix")
     check_section(r.sections[0], flows, lambda f: [((PROTO_NAMES[f.proto],), home_dir(f))],
