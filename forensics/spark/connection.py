@@ -27,6 +27,7 @@ from sqlglot import exp
 
 from forensics.errors import DefinitionError, ForensicsError
 from forensics.spark.macros import AS_OF_BEFORE_4, AS_PREFIXES_ARRAY, AS_PREFIXES_VAR
+from forensics.spark.session import conf_set
 from forensics.spark.source import read_table
 from forensics.spark.transpile import TranspileError, Transpiler, address_bytes, line_of, parse, spark_macro
 
@@ -441,16 +442,8 @@ def _computed(frame: object) -> object:
             raise
     # Spark 4.3 fails in a UNION ALL's constraints while it checkpoints (Union.rewriteConstraints: "key not found:
     # port#..."; unexpected_server's `judged`); the same frame checkpoints with constraint propagation off
-    conf = frame.sparkSession.conf
-    before = conf.get("spark.sql.constraintPropagation.enabled", None)
-    conf.set("spark.sql.constraintPropagation.enabled", "false")
-    try:
+    with conf_set(frame.sparkSession, "spark.sql.constraintPropagation.enabled", "false"):
         return frame.localCheckpoint(eager=True)
-    finally:
-        if before is None:
-            conf.unset("spark.sql.constraintPropagation.enabled")
-        else:
-            conf.set("spark.sql.constraintPropagation.enabled", before)
 
 
 def _release(frame: object) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from forensics.errors import UsageError
@@ -95,3 +97,18 @@ def _local_heap() -> str | None:
 def _configured(session: object, key: str) -> bool:
     """Whether the user set `key` (spark-defaults.conf, PYSPARK_SUBMIT_ARGS, the builder)."""
     return session.sparkContext.getConf().contains(key)
+
+
+@contextmanager
+def conf_set(spark: object, key: str, value: str) -> Iterator[None]:
+    """The session's SQL setting `key` at `value` for the block, then as it was (unset if it was not set)."""
+    conf = spark.conf
+    before = conf.get(key, None)
+    conf.set(key, value)
+    try:
+        yield
+    finally:
+        if before is None:
+            conf.unset(key)
+        else:
+            conf.set(key, before)

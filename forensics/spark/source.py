@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from forensics.spark.session import conf_set
 from forensics.store.lake import is_lake
 from forensics.store.lake_layout import EMPTY_PART, TABLES
 from forensics.store.runs import data_fingerprint
@@ -131,16 +132,8 @@ def project_view(spark: object, frame: object, columns: list[tuple[str, str]]) -
     under ANSI (4.0-4.2 took it), and that cast is how an address half becomes its 8 bytes without a string per
     row. The DataFrame keeps the analysed cast, so the session's setting is put back at once and every report
     query still runs under the user's ANSI mode."""
-    conf = spark.conf
-    before = conf.get("spark.sql.ansi.enabled", None)
-    conf.set("spark.sql.ansi.enabled", "false")
-    try:
+    with conf_set(spark, "spark.sql.ansi.enabled", "false"):
         return frame.selectExpr(*view_sql(columns))
-    finally:
-        if before is None:
-            conf.unset("spark.sql.ansi.enabled")
-        else:
-            conf.set("spark.sql.ansi.enabled", before)
 
 
 def view_sql(columns: list[tuple[str, str]]) -> list[str]:
