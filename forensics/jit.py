@@ -7,18 +7,29 @@ whose import checks for a BLAS by importing scipy.linalg.cython_blas. With scipy
 dependency of forensics, but often present) that imports all of scipy.linalg, numpy.f2py and charset_normalizer:
 0.25-0.3 s of CPU at the first decode of every import, for linear algebra no forensics kernel uses. Here
 numba.np.arraymath is imported once with scipy.linalg hidden, so the probe fails at once: numba then treats the
-process as one without scipy (np.dot, np.linalg refused in kernels compiled in this process: none of ours use
-them), exactly as on a machine without scipy. scipy.linalg itself stays importable for any other code.
+process as one without scipy, exactly as on a machine without scipy. What that changes: numba.np.arraymath's
+_HAVE_BLAS is False, so np.correlate and np.convolve in kernels compiled in the process use numba's plain loop
+instead of BLAS (the same values up to rounding; none of ours use them); np.dot and np.linalg check for BLAS when
+they compile and keep working. scipy.linalg itself stays importable for any other code.
+
+Only where the process is forensics' own: the CLI sets FORENSICS_SKIP_BLAS_PROBE=1 before any command runs (its
+worker processes inherit it). A program that imports forensics as a library keeps numba as it comes unless it sets
+the variable itself before its first kernel compiles.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from numba import njit
 
+SKIP_BLAS_PROBE_ENV = "FORENSICS_SKIP_BLAS_PROBE"
+
 
 def _skip_blas_probe() -> None:
+    if os.environ.get(SKIP_BLAS_PROBE_ENV) != "1":
+        return  # a library caller's process: numba as it comes
     if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
         return  # too late (or scipy.linalg is loaded already: the probe costs nothing then)
     sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # an import of it raises ImportError
@@ -31,4 +42,4 @@ def _skip_blas_probe() -> None:
 
 _skip_blas_probe()
 
-__all__ = ["njit"]
+__all__ = ["SKIP_BLAS_PROBE_ENV", "njit"]

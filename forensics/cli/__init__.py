@@ -133,6 +133,8 @@ def main() -> None:
     # threshold (a collection every 700 new objects) the collector ran ~350 times in an import of the bench
     # capture, 0.12-0.14 s of CPU; every 50,000: 4 times, 0.05 s. (This process only: not the library's callers.)
     gc.set_threshold(50_000, 10, 10)
+    # numba's BLAS probe skipped in this process and its workers (forensics/jit.py): not in a library caller's
+    os.environ.setdefault("FORENSICS_SKIP_BLAS_PROBE", "1")
     _hash_ahead(sys.argv[1:])
     interrupts.install()
     try:
