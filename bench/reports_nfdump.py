@@ -25,7 +25,11 @@ port > 1023`), items compared. internet_summary = seven `nfdump -s proto/bytes` 
 default config's home and special blocks as nfdump filters, summed. origin_as = `nfdump -s srcas/bytes` +
 `-s dstas/bytes` (in + out; the generated records carry AS 0, which is origin_as' "-").
 top_ports whole (with its clients section, which ranks every client by distinct service ports reached and has no
-nfdump command) is timed alone (`--no-solo` leaves it out). subnetwork_compare and filter_compare need a case
+nfdump command) is timed alone (`--no-solo` leaves it out).
+The pairs above time the report in this process (`run_report` on an open case) against nfdump's process. `--cli`
+adds the same pairs as a user runs them: `forensics report NAME --db CASE -F json --fresh ...` as its own process
+(interpreter start, imports, case open, the report, its storing as a run, the JSON), interleaved with nfdump's
+commands again, medians of --rounds. subnetwork_compare and filter_compare need a case
 config with subnetworks/filters and mac_addresses needs packets; none is timed here.
 """
 
@@ -308,6 +312,8 @@ def main() -> None:
                     help="case layout(s) to time, comma-separated: file (single DuckDB file), lake (docs/lake.md); "
                          "default file")
     ap.add_argument("--only", help="time only the pairs whose name contains one of these comma-separated words")
+    ap.add_argument("--cli", action="store_true",
+                    help="also time each report as a `forensics report` process (start-up, open, store the run)")
     ap.add_argument("--no-solo", dest="solo", action="store_false",
                     help="leave out the reports without an nfdump peer (timed alone)")
     args = ap.parse_args()
@@ -415,6 +421,29 @@ def main() -> None:
     finally:
         for case in opened.values():
             case.close()
+    cli_t: dict[tuple[str, str], list[float]] = {}
+    cli_c: dict[tuple[str, str], list[float]] = {}
+    cli_nf_t: dict[str, list[float]] = {p[0]: [] for p in pairs}
+    cli_nf_c: dict[str, list[float]] = {p[0]: [] for p in pairs}
+    if args.cli:  # after the in-process rounds: a writable open needs the cases closed
+        for _ in range(args.rounds):
+            for what, report, params, filter_expr, sections in pairs:
+                for layout, path in cases.items():
+                    cmd = [sys.executable, "-m", "forensics", "report", report, "--db", str(path), "-F", "json",
+                           "--fresh", "--from", window["from"], "--to", window["to"],
+                           *[x for k, v in params.items() for x in ("-p", f"{k}={v}")],
+                           *(["-f", filter_expr] if filter_expr else [])]
+                    secs, cpu_secs, _ = timed(cmd)
+                    cli_t.setdefault((what, layout), []).append(secs)
+                    cli_c.setdefault((what, layout), []).append(cpu_secs)
+                total, total_cpu = 0.0, 0.0
+                for _section, cmds, _parse, _ours in sections:
+                    for cmd in cmds:
+                        secs, cpu_secs, _ = timed(cmd)
+                        total += secs
+                        total_cpu += cpu_secs
+                cli_nf_t[what].append(total)
+                cli_nf_c[what].append(total_cpu)
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     print()
     print(f"{'what (median of ' + str(args.rounds) + ' interleaved rounds)':<50} {'forensics':>10} {'nfdump':>8} "
@@ -430,6 +459,16 @@ def main() -> None:
             a, ca = statistics.median(ours_t[(report, layout)]), statistics.median(ours_c[(report, layout)])
             name = report + " (whole; no nfdump peer)" + (f" [{layout}]" if len(opened) > 1 else "")
             print(f"{name:<50} {a:>9.2f}s {'':>8} {'':>6}   {ca:>13.2f}s")
+    if args.cli:
+        print()
+        print(f"{'as processes: forensics report ... --fresh':<50} {'forensics':>10} {'nfdump':>8} "
+              f"{'ratio':>6}   {'CPU: forensics':>14} {'nfdump':>7} {'ratio':>6}")
+        for what, *_ in pairs:
+            b, cb = statistics.median(cli_nf_t[what]), statistics.median(cli_nf_c[what])
+            for layout in cases:
+                a, ca = statistics.median(cli_t[(what, layout)]), statistics.median(cli_c[(what, layout)])
+                name = what + (f" [{layout}]" if len(cases) > 1 else "")
+                print(f"{name:<50} {a:>9.2f}s {b:>7.2f}s {a / b:>6.2f}   {ca:>13.2f}s {cb:>6.2f}s {ca / cb:>6.2f}")
     print()
     for line in checks.values():
         print(line)
