@@ -8,7 +8,6 @@ are left out and returned, so that the caller counts them as invalid.
 from __future__ import annotations
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from forensics.records import FlowColumns
 from forensics.store.flow_values import RANGES, REQUIRED, split_valid
@@ -92,6 +91,7 @@ def _table_if_in_range(records: list[dict]) -> pa.Table | None:
 
 def _in_range(table: pa.Table) -> bool:
     """Every value of the table fits its flows column."""
+    import pyarrow.compute as pc
     if not len(table):
         return table
     for k in REQUIRED:

@@ -21,8 +21,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from forensics.errors import UsageError
 from forensics.resources import read_sql
@@ -198,6 +196,7 @@ def remove_files(root: Path, rels: list[str]) -> None:
 def lake_packet_table(table: pa.Table) -> pa.Table:
     """A packet_table() Arrow table (src4/src6_hi/src6_lo, arp_spa as uint32) in the Parquet layout
     (src_ip_hi/src_ip_lo ..., IPv4 as the mapped address)."""
+    import pyarrow.compute as pc
     cols: dict[str, pa.Array] = {}
     for name in SCHEMAS["packets"].names:
         if name in table.column_names:
@@ -332,6 +331,7 @@ class Stage:
     @staticmethod
     def _days(table_name: str, table: pa.Table) -> list[tuple[int, pa.Table, np.ndarray]]:
         """(day, its rows, their times in microseconds) for each UTC day of the table's time column."""
+        import pyarrow.compute as pc
         if not len(table):
             return []
         us = pc.cast(table.column(DAY_COLUMN[table_name]), pa.int64()).to_numpy()
@@ -450,9 +450,11 @@ class Stage:
     def _merge_flows(self, key: tuple[int, str], rows: pa.Table | None,
                      parts: list[tuple[str, str, int, str, int, int, int]]) -> None:
         """One part of `rows` and the staged flow `parts` of a capture and day, in place of them."""
+        import pyarrow.compute as pc
         schema = SCHEMAS["flows"]
 
         def tables():
+            import pyarrow.parquet as pq
             if rows is not None:
                 yield rows
             for entry in parts:

@@ -32,8 +32,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from forensics.errors import UsageError
 from forensics.store.lake import rebuild_views, remove_files, sql_literal
@@ -125,6 +123,7 @@ def _bins(inputs: list[_Input]) -> list[list[_Input]]:
 
 def _read(root: Path, table: str, item: _Input) -> pa.Table:
     """One input as a table of SHARED_SCHEMAS[table]."""
+    import pyarrow.parquet as pq
     schema = SHARED_SCHEMAS[table]
     data = pq.ParquetFile(root / item.rel).read()
     if item.capture_id is not None:
@@ -133,6 +132,7 @@ def _read(root: Path, table: str, item: _Input) -> pa.Table:
 
 
 def _ts_range(table: pa.Table, name: str) -> tuple[int, int]:
+    import pyarrow.compute as pc
     us = pc.cast(table.column(DAY_COLUMN[name]), pa.int64())
     return int(pc.min(us).as_py()), int(pc.max(us).as_py())
 
@@ -232,6 +232,8 @@ def maybe_compact(case: object, progress: Callable[[int, int], None] | None = No
 def drop_capture(con: duckdb.DuckDBPyConnection, root: Path, capture_id: int) -> tuple[list[str], list[str]]:
     """In the caller's transaction (import --force): rewrite the shared files holding rows of `capture_id`
     without them. Returns (files to delete after COMMIT, files written in place: to delete on ROLLBACK)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
     doomed: list[str] = []
     fresh: list[str] = []
     for table in TABLES:

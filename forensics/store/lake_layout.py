@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 CATALOG = "case.duckdb"
 TABLES = ("packets", "flows")
@@ -161,6 +160,7 @@ def _writer_options(names: list[str]) -> dict:
 
 def write_part(table: pa.Table, path: Path) -> int:
     """Write one Parquet part (a table of SCHEMAS) and return its size in bytes."""
+    import pyarrow.parquet as pq
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS, **_writer_options(table.column_names))
     return path.stat().st_size
@@ -187,6 +187,7 @@ class PartWriter:
     them is held in memory. close() writes the rest and returns the file's size."""
 
     def __init__(self, schema: pa.Schema, path: Path) -> None:
+        import pyarrow.parquet as pq
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.rows = 0
