@@ -366,14 +366,18 @@ def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgr
                   ) -> Iterator[tuple[pa.Table, PacketStats, list, FlowColumns | None]]:
     """Decode, shape the packets for the store, meter the flows, choose application metadata candidates (on
     the read-ahead thread of a large file). The decoded batch itself is let go here (only its Arrow form
-    travels on: flat memory). `after`: run once the last batch is handed on (on that thread: while the
-    consumer stores the last batches)."""
+    travels on: flat memory). `after`: run once the last batch is decoded and fed to the selector, before it is
+    handed on (on that thread: while the consumer stores the batches before it and the last; it waited for the
+    consumer to take the last batch, with one core idle while the consumer wrote the one before)."""
     for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
         if selector is not None:
             selector.feed(chunk.batch)
         item = (packet_table(chunk.batch, lake_layout), PacketStats.of(chunk.batch), chunk.exports,
                 meter.feed(chunk.batch))
         del chunk  # not held while the item waits in the queue and the next batch is decoded: -1 batch of RSS
+        if reader.read_all and after is not None:  # the file is read: this is the last batch
+            after()
+            after = None
         yield item
     if after is not None:
         after()
