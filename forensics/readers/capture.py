@@ -82,7 +82,7 @@ class CaptureReader:
     """Streams one pcap/pcapng file (gzip or not) as Chunks.
 
     Attributes filled while reading: interfaces, packets, undecoded, rejected (an InputError or
-    None), bytes_read (position in the uncompressed stream).
+    None), bytes_read (position in the uncompressed stream), read_all (the last chunk is being yielded).
     """
 
     def __init__(self, path: str, sniffed: Sniffed, size: int, batch_rows: int = BATCH_ROWS) -> None:
@@ -94,6 +94,9 @@ class CaptureReader:
         self.undecoded = 0
         self.rejected: InputError | None = None
         self.bytes_read = 0
+        # True once the file is read to its end (or to what stopped it): set before the last chunk is yielded,
+        # so that its consumer knows that chunk is the last (the import begins its read-back of the file then)
+        self.read_all = False
         self._buf = bytearray(WINDOW)
         self._np = np.frombuffer(self._buf, dtype=np.uint8)
         self._filled = 0
@@ -174,11 +177,14 @@ class CaptureReader:
             self.rejected = exc
         finally:
             self._stream.close()
-        if self._k:
-            yield self._emit()
+        last = self._emit() if self._k else None
         # the file is read: the decoding matrices (~140 MB at the import's batch size) go before the steps after it
+        # (before the last batch is handed on: _emit copied it out)
         self._O = np.empty((fd.NCOLS, 0), np.int64)
         self._R = np.empty((len(fd.RECORD_ROWS), 0), np.int64)
+        self.read_all = True
+        if last is not None:
+            yield last
 
     @property
     def link_types(self) -> str:

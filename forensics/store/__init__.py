@@ -318,10 +318,17 @@ _LINK_NULLABLE = {"arp_op": pa.uint16(), "arp_spa": pa.uint32(), "arp_tpa": pa.u
 _LINK_ORDER = ("src_mac", "dst_mac", "arp_op", "arp_sha", "arp_spa", "arp_tha", "arp_tpa")
 
 
+# The low six bytes of a big-endian 64-bit number as one 6-byte field: numpy copies them as whole items (a
+# [:, 2:] byte slice was copied byte by byte: 4.1 ms a column of 491,520 against 2.6)
+_MAC_OF_BE64 = np.dtype({"names": ["mac"], "formats": ["V6"], "offsets": [2], "itemsize": 8})
+
+
 def _mac_blobs(values: np.ndarray) -> pa.Array:
     """48-bit MAC numbers (-1 = absent) as a 6-byte binary column in network byte order."""
     valid = values >= 0
-    data = values.astype(">u8").view(np.uint8).reshape(-1, 8)[:, 2:].tobytes()
+    if not valid.any():  # the ARP columns of nearly every batch (4 ms a column to build the same NULLs)
+        return pa.nulls(len(values), pa.binary(6))
+    data = values.astype(">u8").view(_MAC_OF_BE64)["mac"].tobytes()
     bits = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.Array.from_buffers(pa.binary(6), len(values), [bits, pa.py_buffer(data)])
 _V4_MAPPED_HI32 = np.uint64(0xFFFF)

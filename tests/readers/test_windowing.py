@@ -46,3 +46,22 @@ def test_small_window_and_tiny_batches_change_nothing(row, monkeypatch):
         assert np.array_equal(got[name], want[name]), name
     assert all(n == 7 for n in sizes[:-1]) and 0 < sizes[-1] <= 7
     assert len(want["frame"]) == int(row["packets_capinfos"]) or want_error
+
+
+@pytest.mark.parametrize("batch_rows", [7, capture.BATCH_ROWS])
+def test_read_all_says_which_chunk_is_the_last(batch_rows):
+    """The import begins reading the file back when the reader says the chunk in hand is the last: read_all is
+    set before the last chunk is yielded (its decoding matrices already let go), never before."""
+    row = _pick()[0]
+    path = str(corpus_path(row))
+    size = os.path.getsize(path)
+    reader = CaptureReader(path, sniff(path, size), size, batch_rows=batch_rows)
+    seen = []
+    for chunk in reader.chunks():
+        seen.append((reader.read_all, len(chunk.batch["frame"])))
+        if reader.read_all:
+            assert reader._O.shape[1] == 0 and reader._R.shape[1] == 0
+    assert reader.read_all
+    assert all(not flag for flag, _ in seen[:-1])
+    if sum(n for _, n in seen) % batch_rows:  # a part batch last: the reader knew it was the last
+        assert seen[-1][0]
