@@ -77,8 +77,8 @@ def flows_command(
             known = ", ".join(sources(con)) or "none: the case holds no flows"
             raise UsageError(f"--source {source!r}: the case has no flows from it (it has: {known})")
         cursor = con.cursor()  # the listing streams from its own cursor; the summary runs on the case's
-        # a lake read part by part (TEMP views, so on the cursor too): the summary re-runs the listing, and a sort
-        # over all flows packs its keys by the parts' ranges (10 M flows, --sort bytes -c 20: bench/README.md s9)
+        # a lake read part by part (lake_stats.pin_parts: TEMP views, so on the cursor too), with the parts'
+        # statistics: bench/README.md "Lake reads for check, flows, packets, sql, carve (s9-lakecmds)"
         with parts_pinned(cursor, con, tables=("flows",)):
             install_context(cursor, case_config)  # app_of and _apps: the signatures (TEMP, so on the cursor itself)
             install_context(con, case_config)
