@@ -39,6 +39,7 @@ from forensics.reports.scopes import build_flow_filters
 from forensics.resources import queries_dir, read_sql
 from forensics.sqlfiles import Catalog, Definition, parse_timestamp
 from forensics.store.alerts import list_alerts, replace_alerts
+from forensics.store.lake_stats import parts_pinned, time_range
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -108,9 +109,11 @@ def _bind(definition: Definition, layers: list[dict], window: dict, where: list[
     return values
 
 
-def _data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime, dt.datetime] | None:
-    """The case's time span, widened to whole hours: [first hour start, last hour end)."""
-    lo, hi = con.execute(
+def _data_range(con: duckdb.DuckDBPyConnection,
+                found: tuple | None = None) -> tuple[dt.datetime, dt.datetime] | None:
+    """The case's time span, widened to whole hours: [first hour start, last hour end). `found`: the span a lake's
+    footers gave (lake_stats.time_range), else a scan."""
+    lo, hi = found if found is not None else con.execute(
         "SELECT least((SELECT min(ts) FROM packets), (SELECT min(first_ts) FROM flows)), "
         "greatest((SELECT max(ts) FROM packets), (SELECT max(first_ts) FROM flows))").fetchall()[0]
     if lo is None:
@@ -197,8 +200,9 @@ def _timestamp(value: object) -> dt.datetime:
     raise TypeError(f"{value!r} is not a timestamp")
 
 
-def _window(con: duckdb.DuckDBPyConnection, start: object, end: object) -> tuple[dt.datetime, dt.datetime]:
-    data = _data_range(con)
+def _window(con: duckdb.DuckDBPyConnection, start: object, end: object,
+            found: tuple | None = None) -> tuple[dt.datetime, dt.datetime]:
+    data = _data_range(con, found)
     try:
         lo = parse_timestamp(start) if start is not None else (data[0] if data else None)
         hi = parse_timestamp(end) if end is not None else (data[1] if data else None)
@@ -247,12 +251,25 @@ def run_checks(case: object, names: list[str] | None = None, *, start: object = 
     ('hook', (hook, flows)) and each alert as raised ('alert', row), and each SQL check's rows ('rows', rows).
     A check that fails (bad SQL, missing columns, an exception in a hook) is skipped: its alerts stay as they
     were, and the run's `errors` name it with file:line.
+
+    On a lake the flows and packets are read part by part for the run (lake_stats.parts_pinned: TEMP views that
+    shadow the catalog's read-only views `flows` and `packets`, dropped after; the alerts are written to the
+    catalog's own table as always).
     """
+    span = time_range(case.con)  # a lake's span from its footers (before the TEMP views below shadow the catalog's)
+    with parts_pinned(case.con):
+        return _run_checks(case, names, start, end, params, config, queries_dirs, progress, debug, span)
+
+
+def _run_checks(case: object, names: list[str] | None, start: object, end: object, params: dict | None,
+                config: CaseConfig | None, queries_dirs: tuple | list,
+                progress: Callable[[str, int, int], None] | None,
+                debug: Callable[[str, str, object], None] | None, span: tuple | None) -> CheckRun:
     con = case.con
     if config is None:
         config = load_config(None, getattr(case, "path", None))
     definitions, checks_config, given, errors = resolve(names, params, config, queries_dirs)
-    lo, hi = _window(con, start, end)
+    lo, hi = _window(con, start, end, span)
     install_check_context(con, config, checks_config)
     needs = {n for d in definitions for n in d.needs}
     if "flow_filters" in needs:

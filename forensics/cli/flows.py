@@ -51,6 +51,7 @@ def flows_command(
     from forensics.sqlfiles import parse_timestamp
     from forensics.store import Case
     from forensics.store.flow_list import listing_sql, sources, summary_sql
+    from forensics.store.lake_stats import parts_pinned
 
     if csv_out and json_out:
         raise UsageError("flows: choose one of --csv and --json")
@@ -76,33 +77,36 @@ def flows_command(
             known = ", ".join(sources(con)) or "none: the case holds no flows"
             raise UsageError(f"--source {source!r}: the case has no flows from it (it has: {known})")
         cursor = con.cursor()  # the listing streams from its own cursor; the summary runs on the case's
-        install_context(cursor, case_config)  # app_of and _apps: the signatures (TEMP, so on the cursor itself)
-        install_context(con, case_config)
-        cursor.execute(sql, params)
-        columns = [d[0] for d in cursor.description]
+        # a lake read part by part (lake_stats.pin_parts: TEMP views, so on the cursor too), with the parts'
+        # statistics: bench/README.md "Lake reads for check, flows, packets, sql, carve (s9-lakecmds)"
+        with parts_pinned(cursor, con, tables=("flows",)):
+            install_context(cursor, case_config)  # app_of and _apps: the signatures (TEMP, so on the cursor itself)
+            install_context(con, case_config)
+            cursor.execute(sql, params)
+            columns = [d[0] for d in cursor.description]
 
-        def batches():  # noqa: ANN202
-            while rows := cursor.fetchmany(2048):
-                yield rows
+            def batches():  # noqa: ANN202
+                while rows := cursor.fetchmany(2048):
+                    yield rows
 
-        if csv_out or json_out:
-            from forensics.render.rows import csv_lines, json_chunks
+            if csv_out or json_out:
+                from forensics.render.rows import csv_lines, json_chunks
 
-            write_stream((csv_lines if csv_out else json_chunks)(columns, batches()))
-            return
-        from forensics.render.flow_lines import HEADER, line_maker, summary_lines
+                write_stream((csv_lines if csv_out else json_chunks)(columns, batches()))
+                return
+            from forensics.render.flow_lines import HEADER, line_maker, summary_lines
 
-        flow_line = line_maker(columns)
+            flow_line = line_maker(columns)
 
-        def lines():  # noqa: ANN202
-            yield HEADER + "\n"
-            for batch in batches():
-                yield "".join(flow_line(row) + "\n" for row in batch)
-            cur = con.execute(summary_sql(sql), params)
-            summary = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
-            yield "".join(line + "\n" for line in summary_lines(summary))
+            def lines():  # noqa: ANN202
+                yield HEADER + "\n"
+                for batch in batches():
+                    yield "".join(flow_line(row) + "\n" for row in batch)
+                cur = con.execute(summary_sql(sql), params)
+                summary = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+                yield "".join(line + "\n" for line in summary_lines(summary))
 
-        write_stream(lines())
+            write_stream(lines())
 
 
 def register(app: typer.Typer) -> None:

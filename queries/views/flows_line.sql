@@ -3,7 +3,9 @@
 --   source and destination address and port, packets, bytes, flows) plus where the record came from.
 --   `forensics flows` runs this as it is and adds, from its options, a WHERE over the `flows` columns
 --   (--filter compiled to SQL with bound values, --from/--to on first_ts, --source), an ORDER BY
---   (--sort first|bytes|packets) and LIMIT $limit (-c N).
+--   (--sort first|bytes|packets) and LIMIT $limit (-c N). With -c N the WHERE, ORDER BY and LIMIT pick the flows
+--   first (`FROM flows` below becomes that subquery, then ORDER BY and LIMIT again): the columns are computed for
+--   those N flows only (forensics/store/flow_list.py).
 -- packets and bytes are as the record counts them: IP-layer bytes (NetFlow's, as nfdump shows them);
 -- for a sampled export, the sampled counts (packets_scaled/bytes_scaled hold the estimates).
 -- app: the first configured [applications] signature matching the protocol and a port (app_of, from the

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from forensics.checks import runner as check_runner
 from forensics.checks.runner import run_checks
 from forensics.filters import compile_filter
 from forensics.ingest import ImportOptions, import_paths
 from forensics.reports import run_report, scopes
 from forensics.reports import runner as report_runner
-from forensics.store import Case
+from forensics.store import Case, lake_stats
 from tests.conftest import CORPUS
+from tests.inprocess import cli
 
 # A SYN scan, raw IP packets, HTTP, a DHCP flood, SMTP and a NetFlow v5 export file.
 FILES = ["nDPI/synscan.pcap", "nDPI/ocs.pcap", "scapy/http_chunk.pcap.gz", "zeek/dhcp__dhcp_flood.pcap",
@@ -117,6 +119,83 @@ def test_checks_raise_the_same_alerts(cases):
     assert alerts[0] == alerts[1]
     assert len(want.alerts) > 0  # the SYN scan at least raises alerts
     assert [(c.name, c.alerts) for c in got.checks] == [(c.name, c.alerts) for c in want.checks]
+
+
+def _temp_shadows(con: object) -> list[tuple]:
+    return con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND view_name IN ('flows', 'packets') "
+                       "UNION ALL SELECT table_name FROM duckdb_tables() WHERE temporary "
+                       "AND table_name IN ('flows', 'packets')").fetchall()
+
+
+def test_checks_read_the_lake_part_by_part_and_leave_no_views(cases, monkeypatch):
+    """`forensics check` on a lake reads flows and packets through pin_parts' TEMP views (and the case's span from
+    the footers), writes its alerts to the catalog as before, and drops the views after: the single file's
+    alerts, and the same alerts again with the views left out."""
+    lake_path, single_path = cases
+    with Case.open(lake_path) as case:
+        con = case.con
+        span = lake_stats.time_range(con)
+        assert span is not None and span == con.execute(
+            "SELECT least((SELECT min(ts) FROM packets), (SELECT min(first_ts) FROM flows)), "
+            "greatest((SELECT max(ts) FROM packets), (SELECT max(first_ts) FROM flows))").fetchone()
+        pinned, seen = [], []
+        real_pin, real_one = lake_stats.pin_parts, check_runner._run_one
+
+        def pin_spy(c, tables=("flows", "packets")):
+            names = real_pin(c, tables)
+            pinned.append(names)
+            return names
+
+        def one_spy(c, definition, bound):
+            seen.append(_temp_shadows(c))
+            return real_one(c, definition, bound)
+
+        monkeypatch.setattr(lake_stats, "pin_parts", pin_spy)
+        monkeypatch.setattr(check_runner, "_run_one", one_spy)
+        got = run_checks(case)
+        assert pinned == [["flows", "packets"]]
+        assert seen and all(sorted(s) == [("flows",), ("packets",)] for s in seen)
+        assert _temp_shadows(con) == []
+        monkeypatch.setattr(lake_stats, "pin_parts", lambda c, tables=(): [])
+        monkeypatch.setattr(check_runner, "time_range", lambda c: None)
+        unpinned = run_checks(case)
+    with Case.open(single_path) as case:
+        want = run_checks(case)
+    alerts = []
+    for run in (got, unpinned, want):
+        assert not run.errors, run.errors
+        rows = [{k: v for k, v in _plain(a).items() if k != "id"} for a in run.alerts]
+        alerts.append(sorted(rows, key=lambda d: repr(sorted(d.items()))))
+    assert alerts[0] == alerts[1] == alerts[2] and alerts[2]
+    assert (got.range_start, got.range_end) == (unpinned.range_start, unpinned.range_end) == (want.range_start,
+                                                                                            want.range_end)
+
+
+@pytest.mark.parametrize("args", [["--sort", "bytes", "-c", "7"], ["--filter", "tcp or udp port 53"],
+                                  ["--sort", "packets", "--csv"], ["--from", "2000-01-01T00:00:00Z", "--json"]])
+def test_flows_listing_alike_on_the_parts(cases, monkeypatch, args):
+    """`forensics flows` on a lake reads the flows part by part (the listing's cursor and the summary's
+    connection): the lines and the summary of the single file, and of the lake without the views."""
+    lake_path, single_path = cases
+    pinned = []
+    real_pin = lake_stats.pin_parts
+
+    def pin_spy(c, tables=("flows", "packets")):
+        names = real_pin(c, tables)
+        pinned.append(names)
+        return names
+
+    monkeypatch.setattr(lake_stats, "pin_parts", pin_spy)
+    outputs = []
+    for path in (lake_path, single_path):
+        run = cli("flows", "--db", str(path), *args)
+        assert run.returncode == 0, run.stderr
+        outputs.append(run.stdout)
+    assert pinned == [["flows"], ["flows"], [], []]  # lake: cursor and connection; the single file: none
+    monkeypatch.setattr(lake_stats, "pin_parts", lambda c, tables=(): [])
+    outputs.append(cli("flows", "--db", str(lake_path), *args).stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[1].count("\n") > 5
 
 
 @pytest.mark.parametrize("expr", FILTERS)
