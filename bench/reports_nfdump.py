@@ -303,6 +303,19 @@ def open_cases(work: Path, layouts: list[str], flows: int) -> dict[str, Path]:
     return paths
 
 
+def print_pairs(title: str, whats: list[str], layouts: list[str], ours: tuple[dict, dict],
+                theirs: tuple[dict, dict]) -> None:
+    """One table: per pair and layout, our median wall and CPU against nfdump's, and the ratios."""
+    print(f"{title:<50} {'forensics':>10} {'nfdump':>8} {'ratio':>6}   {'CPU: forensics':>14} {'nfdump':>7} "
+          f"{'ratio':>6}")
+    for what in whats:
+        b, cb = statistics.median(theirs[0][what]), statistics.median(theirs[1][what])
+        for layout in layouts:
+            a, ca = statistics.median(ours[0][(what, layout)]), statistics.median(ours[1][(what, layout)])
+            name = what + (f" [{layout}]" if len(layouts) > 1 else "")
+            print(f"{name:<50} {a:>9.2f}s {b:>7.2f}s {a / b:>6.2f}   {ca:>13.2f}s {cb:>6.2f}s {ca / cb:>6.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--flows", type=int, default=10_000_000)
@@ -446,14 +459,8 @@ def main() -> None:
                 cli_nf_c[what].append(total_cpu)
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     print()
-    print(f"{'what (median of ' + str(args.rounds) + ' interleaved rounds)':<50} {'forensics':>10} {'nfdump':>8} "
-          f"{'ratio':>6}   {'CPU: forensics':>14} {'nfdump':>7} {'ratio':>6}")
-    for what, *_ in pairs:
-        b, cb = statistics.median(theirs_t[what]), statistics.median(theirs_c[what])
-        for layout in opened:
-            a, ca = statistics.median(ours_t[(what, layout)]), statistics.median(ours_c[(what, layout)])
-            name = what + (f" [{layout}]" if len(opened) > 1 else "")
-            print(f"{name:<50} {a:>9.2f}s {b:>7.2f}s {a / b:>6.2f}   {ca:>13.2f}s {cb:>6.2f}s {ca / cb:>6.2f}")
+    print_pairs(f"what (median of {args.rounds} interleaved rounds)", [p[0] for p in pairs], list(opened),
+                (ours_t, ours_c), (theirs_t, theirs_c))
     for report in solo:
         for layout in opened:
             a, ca = statistics.median(ours_t[(report, layout)]), statistics.median(ours_c[(report, layout)])
@@ -461,14 +468,8 @@ def main() -> None:
             print(f"{name:<50} {a:>9.2f}s {'':>8} {'':>6}   {ca:>13.2f}s")
     if args.cli:
         print()
-        print(f"{'as processes: forensics report ... --fresh':<50} {'forensics':>10} {'nfdump':>8} "
-              f"{'ratio':>6}   {'CPU: forensics':>14} {'nfdump':>7} {'ratio':>6}")
-        for what, *_ in pairs:
-            b, cb = statistics.median(cli_nf_t[what]), statistics.median(cli_nf_c[what])
-            for layout in cases:
-                a, ca = statistics.median(cli_t[(what, layout)]), statistics.median(cli_c[(what, layout)])
-                name = what + (f" [{layout}]" if len(cases) > 1 else "")
-                print(f"{name:<50} {a:>9.2f}s {b:>7.2f}s {a / b:>6.2f}   {ca:>13.2f}s {cb:>6.2f}s {ca / cb:>6.2f}")
+        print_pairs("as processes: forensics report ... --fresh", [p[0] for p in pairs], list(cases),
+                    (cli_t, cli_c), (cli_nf_t, cli_nf_c))
     print()
     for line in checks.values():
         print(line)
