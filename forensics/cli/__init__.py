@@ -29,11 +29,23 @@ def _as_program() -> bool:
     return os.path.basename(arg0) == "forensics" or arg0.endswith(os.path.join("forensics", "__main__.py"))
 
 
+_started = False
+
+
 def _program_start() -> None:
-    """What main() does first, done while this module loads when it runs as the program: Typer, pydantic and
-    the command modules (~0.1 s of CPU on one core) then load beside the import's sha256 and at the collector's
-    threshold (see main())."""
+    """What main() does first, done while this module loads when it runs as the program (once): Typer, pydantic
+    and the command modules (~0.1 s of CPU on one core) then load beside the import's sha256 and at the
+    collector's threshold. (This process only: not a library caller's.)"""
+    global _started
+    if _started:
+        return
+    _started = True
+    # The commands import numba, DuckDB and pyarrow, about a million objects and no garbage: at the default
+    # threshold (a collection every 700 new objects) the collector ran ~350 times in an import of the bench
+    # capture, 0.12-0.14 s of CPU; every 50,000: 4 times, 0.05 s.
     gc.set_threshold(50_000, 10, 10)
+    # numba's BLAS probe skipped in this process and its workers (forensics/jit.py)
+    os.environ.setdefault("FORENSICS_SKIP_BLAS_PROBE", "1")
     _hash_ahead(sys.argv[1:])
 
 
@@ -148,13 +160,7 @@ def _first_line(exc: BaseException) -> str:
 def main() -> None:
     """Entry point: run the app in Typer's standalone mode (it prints usage errors and exits 2 itself);
     map everything that comes out of it to one line on stderr and an exit code."""
-    # The commands import numba, DuckDB and pyarrow, about a million objects and no garbage: at the default
-    # threshold (a collection every 700 new objects) the collector ran ~350 times in an import of the bench
-    # capture, 0.12-0.14 s of CPU; every 50,000: 4 times, 0.05 s. (This process only: not the library's callers.)
-    gc.set_threshold(50_000, 10, 10)
-    # numba's BLAS probe skipped in this process and its workers (forensics/jit.py): not in a library caller's
-    os.environ.setdefault("FORENSICS_SKIP_BLAS_PROBE", "1")
-    _hash_ahead(sys.argv[1:])
+    _program_start()  # (already done at load when this process is the forensics program)
     interrupts.install()
     try:
         app()
