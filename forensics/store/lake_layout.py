@@ -15,8 +15,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 CATALOG = "case.duckdb"
 TABLES = ("packets", "flows")
@@ -146,7 +150,17 @@ DELTA_COLUMNS = {"packets": ("frame", "ts", "file_offset", "ip_id"),
                  "flows": ("flow_id", "record_pos", "first_ts", "last_ts")}
 
 
-def _writer_options(names: list[str]) -> dict:
+# Exported flows (NetFlow, IPFIX, sFlow, nfcapd, Zeek, Suricata) are the case's only record of their traffic and
+# every report reads them: their parts keep a column's dictionary to 32 KiB a row group, so a column with more
+# distinct values than that (the addresses, byte counts and ports of a large export: 4k eight-byte or 8k
+# four-byte values in 122,880 rows) goes over to plain encoding, which DuckDB decodes faster. 10 M bench flows
+# (bench/README.md, "Tenth session"): the reports 15-22% less CPU for 2.7% more bytes. Flows built from packets
+# keep pyarrow's 1 MiB: the reports count their bytes from the packets, and on the 2M-packet bench capture the
+# small dictionaries would cost 2.2 bytes a packet on disk (issue 17's budget is 25).
+EXPORTED_DICTIONARY_BYTES = 32 << 10
+
+
+def _writer_options(names: list[str], exported: bool = False) -> dict:
     kind = "packets" if "frame" in names else "flows"
     delta = DELTA_COLUMNS[kind]
     hot = HOT_COLUMNS.get(kind)
@@ -155,14 +169,24 @@ def _writer_options(names: list[str]) -> dict:
             "compression_level": {c: COMPRESSION_LEVEL for c, codec in compression.items() if codec != "none"},
             "max_rows_per_page": ROW_GROUP_ROWS, "data_page_size": PAGE_BYTES, "write_statistics": True,
             "use_dictionary": [c for c in names if c not in delta],
-            "column_encoding": {c: "DELTA_BINARY_PACKED" for c in delta}}
+            "column_encoding": {c: "DELTA_BINARY_PACKED" for c in delta},
+            **({"dictionary_pagesize_limit": EXPORTED_DICTIONARY_BYTES} if exported else {})}
+
+
+def exported_flows(table: pa.Table) -> bool:
+    """The table holds flows of a flow export (a `source` other than pcap): written with small dictionaries."""
+    if "source" not in table.column_names or not len(table):
+        return False
+    import pyarrow.compute as pc
+    return bool(pc.any(pc.not_equal(table.column("source"), "pcap")).as_py())
 
 
 def write_part(table: pa.Table, path: Path) -> int:
     """Write one Parquet part (a table of SCHEMAS) and return its size in bytes."""
     import pyarrow.parquet as pq
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS, **_writer_options(table.column_names))
+    pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS,
+                   **_writer_options(table.column_names, exported_flows(table)))
     return path.stat().st_size
 
 
@@ -183,19 +207,29 @@ def write_part_batches(tables: Iterable[pa.Table], schema: pa.Schema, path: Path
 
 class PartWriter:
     """One Parquet part written from tables of `schema` as they come (write_part_batches one table at a time):
-    row groups of ROW_GROUP_ROWS, as write_part writes the tables' concatenation; less than a row group of
-    them is held in memory. close() writes the rest and returns the file's size."""
+    row groups of ROW_GROUP_ROWS, as write_part writes the tables' concatenation (the same bytes, but for
+    exported flows, whose dictionaries may give over to plain a few rows apart); less than a row group of them
+    is held in memory. close() writes the rest and returns the file's size."""
 
     def __init__(self, schema: pa.Schema, path: Path) -> None:
-        import pyarrow.parquet as pq
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.rows = 0
-        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(path, schema, **_writer_options(schema.names))
+        self._schema = schema
+        # opened by the first table, whose rows choose the encoding (exported_flows)
+        self._writer: pq.ParquetWriter | None = None
+        self._closed = False
         self._rest = schema.empty_table()
 
+    def _open(self, first: pa.Table) -> None:
+        import pyarrow.parquet as pq
+        self._writer = pq.ParquetWriter(self.path, self._schema,
+                                        **_writer_options(self._schema.names, exported_flows(first)))
+
     def write(self, table: pa.Table) -> None:
-        assert self._writer is not None
+        assert not self._closed
+        if self._writer is None:
+            self._open(table)
         self.rows += len(table)
         table = pa.concat_tables([self._rest, table]) if len(self._rest) else table
         whole = len(table) - len(table) % ROW_GROUP_ROWS
@@ -204,16 +238,21 @@ class PartWriter:
         self._rest = table.slice(whole).take(pa.array(range(len(table) - whole), pa.int64()))  # a copy: the table goes
 
     def close(self) -> int:
+        assert not self._closed
+        if self._writer is None:
+            self._open(self._rest)  # no table came: an empty part
         assert self._writer is not None
         if len(self._rest):
             self._writer.write_table(self._rest, row_group_size=ROW_GROUP_ROWS)
         self._rest = self._rest.slice(0, 0)
         self._writer.close()
         self._writer = None
+        self._closed = True
         return self.path.stat().st_size
 
     def abandon(self) -> None:
         """Close the file without the rest (an error: the caller deletes it)."""
+        self._closed = True
         if self._writer is not None:
             try:
                 self._writer.close()

@@ -45,3 +45,46 @@ def test_abandon_leaves_a_closed_file(tmp_path):
     part.abandon()
     part.abandon()  # twice: nothing left to close
     (tmp_path / "x.parquet").unlink()
+
+
+def _dictionary_bytes(path, column: str) -> list[int]:
+    """Per row group, the bytes of `column`'s dictionary page (0: none)."""
+    meta = pq.ParquetFile(path).metadata
+    out = []
+    for g in range(meta.num_row_groups):
+        rg = meta.row_group(g)
+        chunk = next(rg.column(i) for i in range(rg.num_columns) if rg.column(i).path_in_schema == column)
+        out.append(chunk.data_page_offset - chunk.dictionary_page_offset if chunk.has_dictionary_page else 0)
+    return out
+
+
+def test_exported_flows_keep_small_dictionaries(tmp_path):
+    """Exported flows: a column with many distinct values goes over to plain encoding after 32 KiB of dictionary
+    (DuckDB decodes it faster); flows built from packets keep a full dictionary. Same values either way, and a
+    PartWriter chooses by its first table as write_part does by the whole."""
+    from forensics.store.lake_layout import EXPORTED_DICTIONARY_BYTES
+    pcap = _flows(ROW_GROUP_ROWS + 500, 3)
+    rng = np.random.default_rng(7)
+    pcap = pcap.set_column(pcap.column_names.index("src_ip_lo"), "src_ip_lo",
+                           pa.array(rng.integers(0, 2**40, len(pcap)).astype(np.uint64)))
+    exported = pcap.set_column(pcap.column_names.index("source"), "source",
+                               pa.array(["netflow_v5"] * len(pcap), pcap.schema.field("source").type))
+    sizes = {}
+    for name, table in (("pcap", pcap), ("exported", exported)):
+        write_part(table, tmp_path / f"{name}.parquet")
+        streamed = PartWriter(SCHEMAS["flows"], tmp_path / f"{name}-streamed.parquet")
+        streamed.write(table.slice(0, 1000))
+        streamed.write(table.slice(1000))
+        streamed.close()
+        assert pq.read_table(tmp_path / f"{name}.parquet").equals(table)
+        assert pq.read_table(tmp_path / f"{name}-streamed.parquet").equals(table)
+        sizes[name] = [_dictionary_bytes(tmp_path / f"{name}{how}.parquet", "src_ip_lo") for how in ("", "-streamed")]
+    # (where a dictionary gives over to plain depends on the batches the writer was given: the exported files
+    # hold the same rows, not the same bytes)
+    assert sizes["pcap"][0] == sizes["pcap"][1]
+    assert sizes["pcap"][0][0] > 8 * EXPORTED_DICTIONARY_BYTES  # the first row group: 122,880 distinct values
+    # the writer checks the limit after each batch of 1,024 values: up to 8 KiB of them over it, and the header
+    assert all(0 < n <= EXPORTED_DICTIONARY_BYTES + 1024 * 8 + 1024 for both in sizes["exported"] for n in both)
+    # a column with few values keeps its whole dictionary in both
+    assert _dictionary_bytes(tmp_path / "exported.parquet", "dst_port") == \
+        _dictionary_bytes(tmp_path / "pcap.parquet", "dst_port")
