@@ -21,7 +21,10 @@ proto/bytes`; each ordered by bytes, top 10. top_ports' ports section (`--param 
 flows the well-known or lower-numbered side, so 3389 and 8080 flows with a lower source port count for that
 port, where nfdump sums destination ports over all protocols), and on the flows where the two agree (`--filter
 'tcp and dst portrange 0-1023 and src portrange 1024-65535'` = nfdump's `proto tcp and dst port < 1024 and src
-port > 1023`), items compared. internet_summary = seven `nfdump -s proto/bytes` runs, one per category with the
+port > 1023`), items compared. `--peers` adds that filtered section with its peers column (distinct clients
+per port, which `-s dstport` does not give) against the two nfdump commands that give the same figures:
+`-s dstport/bytes` and `-A dstport,srcip` (one line per port and client, counted per port); bytes and peers of
+every top item compared. internet_summary = seven `nfdump -s proto/bytes` runs, one per category with the
 default config's home and special blocks as nfdump filters, summed. origin_as = `nfdump -s srcas/bytes` +
 `-s dstas/bytes` (in + out; the generated records carry AS 0, which is origin_as' "-").
 top_ports whole (with its clients section, which ranks every client by distinct service ports reached and has no
@@ -205,10 +208,28 @@ def report_rows(result: object, section: str) -> list[tuple[tuple[str, ...], int
             if not it.others]
 
 
+def report_peers(result: object, section: str) -> list[tuple[tuple[str, ...], int, int]]:
+    """top_ports' ports section -> [((port,), bytes, peers)] of its top-N items (compared with ports_peers)."""
+    sec = next(s for s in result.sections if s.name == section)
+    b, p = sec.measures.index("bytes"), sec.measures.index("peers")
+    return [((it.names[1],), int(it.values[b]), int(it.values[p])) for it in sec.items if not it.others]
+
+
+def ports_peers(outs: list[str]) -> list[tuple[tuple[str, ...], int, int]]:
+    """`-s dstport/bytes` and `-A dstport,srcip -o fmt:%dp` (one line per port and client) -> [((port,), bytes,
+    distinct clients)] in the order of the first."""
+    peers: dict[str, int] = {}
+    for line in outs[1].splitlines():
+        port = line.strip()
+        if port.isdigit():
+            peers[port] = peers.get(port, 0) + 1
+    return [(key, b, peers.get(key[0], 0)) for key, b in nfdump_stat_rows(outs[0])]
+
+
 def compare(what: str, ours: list, theirs: list) -> str:
     if ours == theirs:
-        return f"{what}: {len(ours)} items, identical keys, order and bytes"
-    if sorted(ours) == sorted(theirs) and [b for _, b in ours] == [b for _, b in theirs]:
+        return f"{what}: {len(ours)} items, identical keys, order and values"
+    if sorted(ours) == sorted(theirs) and [x[1:] for x in ours] == [x[1:] for x in theirs]:
         return f"{what}: {len(ours)} items, identical keys and bytes (equal byte counts listed in another order)"
     diff = [f"  #{i + 1}: forensics {a} / nfdump {b}" for i, (a, b) in
             enumerate(zip(ours + [None] * (len(theirs) - len(ours)), theirs + [None] * (len(ours) - len(theirs)),
@@ -324,6 +345,9 @@ def main() -> None:
     ap.add_argument("--layout", default="file",
                     help="case layout(s) to time, comma-separated: file (single DuckDB file), lake (docs/lake.md); "
                          "default file")
+    ap.add_argument("--peers", action="store_true",
+                    help="also top_ports' ports section with its peers column (distinct clients per port) against "
+                         "the nfdump commands that give the same figures: -s dstport and -A dstport,srcip")
     ap.add_argument("--only", help="time only the pairs whose name contains one of these comma-separated words")
     ap.add_argument("--cli", action="store_true",
                     help="also time each report as a `forensics report` process (start-up, open, store the run)")
@@ -382,6 +406,11 @@ def main() -> None:
             ("ports", [[*stat, "-s", "dstport/bytes"]], lambda o: nfdump_stat_rows(o[0]), None)]),
         ("top_ports ports, tcp to a port < 1024", "top_ports", {"sections": "ports"}, svc_dst[0], [
             ("ports", [[*stat, "-s", "dstport/bytes", svc_dst[1]]], lambda o: nfdump_stat_rows(o[0]), ports_only)]),
+        *([("top_ports ports and peers, tcp to a port < 1024 (nfdump: 2 commands)", "top_ports",
+            {"sections": "ports"}, svc_dst[0], [
+                ("ports", [[*stat, "-s", "dstport/bytes", svc_dst[1]],
+                           ["nfdump", "-r", str(nffile), "-q", "-N", "-A", "dstport,srcip", "-o", "fmt:%dp",
+                            svc_dst[1]]], ports_peers, report_peers)])] if args.peers else []),
         ("internet_summary (nfdump: 7 filtered runs)", "internet_summary", {}, None, [
             ("internet_summary", [[*stat, "-s", "proto/bytes", flt] for _, flt in SUMMARY_FILTERS], summed_runs,
              list)]),
@@ -421,7 +450,11 @@ def main() -> None:
                     for layout, result in results.items():
                         label = f"{report} {section}" + (f" --filter {filter_expr!r}" if filter_expr else "") + \
                             (f" [{layout}]" if len(opened) > 1 else "")
-                        checks[label] = compare(label, ours(report_rows(result, section)), parse(outs))
+                        if ours is report_peers:
+                            label, rows = label + " (bytes and peers)", report_peers(result, section)
+                        else:
+                            rows = ours(report_rows(result, section))
+                        checks[label] = compare(label, rows, parse(outs))
                 theirs_t[what].append(total)
                 theirs_c[what].append(total_cpu)
             for report in solo:
