@@ -150,43 +150,67 @@ DELTA_COLUMNS = {"packets": ("frame", "ts", "file_offset", "ip_id"),
                  "flows": ("flow_id", "record_pos", "first_ts", "last_ts")}
 
 
-# Exported flows (NetFlow, IPFIX, sFlow, nfcapd, Zeek, Suricata) are the case's only record of their traffic and
-# every report reads them: their parts keep a column's dictionary to 32 KiB a row group, so a column with more
-# distinct values than that (the addresses, byte counts and ports of a large export: 4k eight-byte or 8k
-# four-byte values in 122,880 rows) goes over to plain encoding, which DuckDB decodes faster. 10 M bench flows
-# (bench/README.md, "Tenth session"): the reports 15-22% less CPU for 2.7% more bytes. Flows built from packets
-# keep pyarrow's 1 MiB: the reports count their bytes from the packets, and on the 2M-packet bench capture the
-# small dictionaries would cost 2.2 bytes a packet on disk (issue 17's budget is 25).
-EXPORTED_DICTIONARY_BYTES = 32 << 10
+# Flows: each part chooses, per integer column, delta or dictionary encoding by which its first rows say is smaller
+# (_delta_columns): many distinct values close together (the addresses of a few networks, ports, byte counts of a
+# large export) are smaller delta-encoded than through a dictionary of tens of thousands of entries, and DuckDB
+# decodes them faster; values that repeat keep their dictionary. 10 M bench flows (bench/README.md, "Tenth
+# session"): 513 -> 294 MB, a scan of the hot columns 0.88 -> 0.62 s of CPU; the 2M-packet bench capture's flows
+# keep their dictionaries. The estimate is an upper bound for delta (one bit width for the whole sample, where the
+# encoder takes one per 32 values). Packets keep the static choice (their values repeat: a dictionary decodes as
+# fast, and sampling 38 columns per part would cost the import).
+_SAMPLE_ROWS = 16_384
 
 
-def _writer_options(names: list[str], exported: bool = False) -> dict:
+def _delta_columns(table: pa.Table) -> list[str]:
+    """The integer columns of a flows table estimated smaller delta- than dictionary-encoded on its first rows."""
+    import numpy as np
+    import pyarrow.compute as pc
+    sample = table.slice(0, _SAMPLE_ROWS)
+    chosen = []
+    for name in sample.column_names:
+        kind = sample.schema.field(name).type
+        if not pa.types.is_integer(kind) or name in DELTA_COLUMNS["flows"]:
+            continue
+        values = sample.column(name).drop_null()
+        n = len(values)
+        if n < 1024:
+            continue
+        distinct = pc.count_distinct(values).as_py()
+        if distinct <= 256:  # a small dictionary: bit-packed or run-length indices, as small and as fast to read
+            continue
+        width = 8 if kind.bit_width == 64 else 4  # the physical INT64 / INT32 a dictionary entry is stored as
+        dictionary = distinct * width + n * max(1, (distinct - 1).bit_length()) / 8
+        as_int = values.to_numpy().astype(np.int64)  # (uint64 wraps, as the INT64 the encoder writes)
+        steps = np.diff(as_int)  # wraps modulo 2^64 as the encoder's INT64 arithmetic does
+        delta = n * (int(steps.max()) - int(steps.min())).bit_length() / 8
+        if delta < dictionary:
+            chosen.append(name)
+    return chosen
+
+
+def _writer_options(names: list[str], delta_too: list[str] | None = None) -> dict:
     kind = "packets" if "frame" in names else "flows"
-    delta = DELTA_COLUMNS[kind]
+    delta = [*DELTA_COLUMNS[kind], *(delta_too or [])]
     hot = HOT_COLUMNS.get(kind)
     compression = {c: ("none" if hot is None or c in hot else COMPRESSION) for c in names}
     return {"compression": compression,
             "compression_level": {c: COMPRESSION_LEVEL for c, codec in compression.items() if codec != "none"},
             "max_rows_per_page": ROW_GROUP_ROWS, "data_page_size": PAGE_BYTES, "write_statistics": True,
             "use_dictionary": [c for c in names if c not in delta],
-            "column_encoding": {c: "DELTA_BINARY_PACKED" for c in delta},
-            **({"dictionary_pagesize_limit": EXPORTED_DICTIONARY_BYTES} if exported else {})}
+            "column_encoding": {c: "DELTA_BINARY_PACKED" for c in delta}}
 
 
-def exported_flows(table: pa.Table) -> bool:
-    """The table holds flows of a flow export (a `source` other than pcap): written with small dictionaries."""
-    if "source" not in table.column_names or not len(table):
-        return False
-    import pyarrow.compute as pc
-    return bool(pc.any(pc.not_equal(table.column("source"), "pcap")).as_py())
+def _options_for(table: pa.Table) -> dict:
+    """Writer options for a part of `table`'s rows (a flows part: its delta columns chosen from them)."""
+    names = table.column_names
+    return _writer_options(names, None if "frame" in names else _delta_columns(table))
 
 
 def write_part(table: pa.Table, path: Path) -> int:
     """Write one Parquet part (a table of SCHEMAS) and return its size in bytes."""
     import pyarrow.parquet as pq
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS,
-                   **_writer_options(table.column_names, exported_flows(table)))
+    pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS, **_options_for(table))
     return path.stat().st_size
 
 
@@ -207,24 +231,23 @@ def write_part_batches(tables: Iterable[pa.Table], schema: pa.Schema, path: Path
 
 class PartWriter:
     """One Parquet part written from tables of `schema` as they come (write_part_batches one table at a time):
-    row groups of ROW_GROUP_ROWS, as write_part writes the tables' concatenation (the same bytes, but for
-    exported flows, whose dictionaries may give over to plain a few rows apart); less than a row group of them
-    is held in memory. close() writes the rest and returns the file's size."""
+    row groups of ROW_GROUP_ROWS, as write_part writes the tables' concatenation (the same bytes when the first
+    table's rows choose the encodings as the concatenation's first rows do); less than a row group of them is held
+    in memory. close() writes the rest and returns the file's size."""
 
     def __init__(self, schema: pa.Schema, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.rows = 0
         self._schema = schema
-        # opened by the first table, whose rows choose the encoding (exported_flows)
+        # opened by the first table, whose rows choose the flows' encodings (_delta_columns)
         self._writer: pq.ParquetWriter | None = None
         self._closed = False
         self._rest = schema.empty_table()
 
     def _open(self, first: pa.Table) -> None:
         import pyarrow.parquet as pq
-        self._writer = pq.ParquetWriter(self.path, self._schema,
-                                        **_writer_options(self._schema.names, exported_flows(first)))
+        self._writer = pq.ParquetWriter(self.path, self._schema, **_options_for(first))
 
     def write(self, table: pa.Table) -> None:
         assert not self._closed

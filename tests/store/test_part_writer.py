@@ -47,44 +47,42 @@ def test_abandon_leaves_a_closed_file(tmp_path):
     (tmp_path / "x.parquet").unlink()
 
 
-def _dictionary_bytes(path, column: str) -> list[int]:
-    """Per row group, the bytes of `column`'s dictionary page (0: none)."""
+def _encodings(path, column: str) -> set[str]:
+    """The encodings of `column`'s data in every row group of a part."""
     meta = pq.ParquetFile(path).metadata
-    out = []
+    found: set[str] = set()
     for g in range(meta.num_row_groups):
         rg = meta.row_group(g)
         chunk = next(rg.column(i) for i in range(rg.num_columns) if rg.column(i).path_in_schema == column)
-        out.append(chunk.data_page_offset - chunk.dictionary_page_offset if chunk.has_dictionary_page else 0)
-    return out
+        found |= set(chunk.encodings) - {"RLE", "PLAIN"}  # levels, and a dictionary page's own encoding
+    return found
 
 
-def test_exported_flows_keep_small_dictionaries(tmp_path):
-    """Exported flows: a column with many distinct values goes over to plain encoding after 32 KiB of dictionary
-    (DuckDB decodes it faster); flows built from packets keep a full dictionary. Same values either way, and a
-    PartWriter chooses by its first table as write_part does by the whole."""
-    from forensics.store.lake_layout import EXPORTED_DICTIONARY_BYTES
-    pcap = _flows(ROW_GROUP_ROWS + 500, 3)
-    rng = np.random.default_rng(7)
-    pcap = pcap.set_column(pcap.column_names.index("src_ip_lo"), "src_ip_lo",
-                           pa.array(rng.integers(0, 2**40, len(pcap)).astype(np.uint64)))
-    exported = pcap.set_column(pcap.column_names.index("source"), "source",
-                               pa.array(["netflow_v5"] * len(pcap), pcap.schema.field("source").type))
-    sizes = {}
-    for name, table in (("pcap", pcap), ("exported", exported)):
-        write_part(table, tmp_path / f"{name}.parquet")
-        streamed = PartWriter(SCHEMAS["flows"], tmp_path / f"{name}-streamed.parquet")
-        streamed.write(table.slice(0, 1000))
-        streamed.write(table.slice(1000))
-        streamed.close()
-        assert pq.read_table(tmp_path / f"{name}.parquet").equals(table)
-        assert pq.read_table(tmp_path / f"{name}-streamed.parquet").equals(table)
-        sizes[name] = [_dictionary_bytes(tmp_path / f"{name}{how}.parquet", "src_ip_lo") for how in ("", "-streamed")]
-    # (where a dictionary gives over to plain depends on the batches the writer was given: the exported files
-    # hold the same rows, not the same bytes)
-    assert sizes["pcap"][0] == sizes["pcap"][1]
-    assert sizes["pcap"][0][0] > 8 * EXPORTED_DICTIONARY_BYTES  # the first row group: 122,880 distinct values
-    # the writer checks the limit after each batch of 1,024 values: up to 8 KiB of them over it, and the header
-    assert all(0 < n <= EXPORTED_DICTIONARY_BYTES + 1024 * 8 + 1024 for both in sizes["exported"] for n in both)
-    # a column with few values keeps its whole dictionary in both
-    assert _dictionary_bytes(tmp_path / "exported.parquet", "dst_port") == \
-        _dictionary_bytes(tmp_path / "pcap.parquet", "dst_port")
+def test_flow_columns_choose_delta_or_dictionary_by_their_values(tmp_path):
+    """A flows part delta-encodes an integer column whose first rows hold many values close together (addresses
+    of one network, byte counts) and keeps the dictionary of one whose values repeat; the values read back the
+    same, and a PartWriter given the rows in pieces writes the file write_part writes of them whole."""
+    n = 2 * ROW_GROUP_ROWS + 300
+    rng = np.random.default_rng(11)
+    table = _flows(n, 5)
+    many = (0xFFFF0A000000 + rng.integers(0, 1 << 20, n)).astype(np.uint64)  # 10.0.0.0/12: ~1 M addresses
+    few = (0xFFFFC0A80000 + rng.integers(0, 40, n)).astype(np.uint64)        # 40 addresses
+    table = table.set_column(table.column_names.index("src_ip_lo"), "src_ip_lo", pa.array(many))
+    table = table.set_column(table.column_names.index("dst_ip_lo"), "dst_ip_lo", pa.array(few))
+    write_part(table, tmp_path / "whole.parquet")
+    part = PartWriter(SCHEMAS["flows"], tmp_path / "pieces.parquet")
+    for a, b in ((0, 20_000), (20_000, ROW_GROUP_ROWS + 3), (ROW_GROUP_ROWS + 3, n)):
+        part.write(table.slice(a, b - a))
+    part.close()
+    assert (tmp_path / "pieces.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+    assert pq.read_table(tmp_path / "whole.parquet").equals(table)
+    assert _encodings(tmp_path / "whole.parquet", "src_ip_lo") == {"DELTA_BINARY_PACKED"}
+    assert _encodings(tmp_path / "whole.parquet", "dst_ip_lo") == {"RLE_DICTIONARY"}
+    assert _encodings(tmp_path / "whole.parquet", "first_ts") == {"DELTA_BINARY_PACKED"}  # always
+    # the same many addresses under a dictionary: the choice is the smaller file
+    plain = pq.ParquetFile(tmp_path / "whole.parquet")
+    pq.write_table(table.select(["src_ip_lo"]), tmp_path / "dict.parquet", row_group_size=ROW_GROUP_ROWS,
+                   use_dictionary=True, compression="none", dictionary_pagesize_limit=64 << 20)
+    delta_bytes = sum(plain.metadata.row_group(g).column(table.column_names.index("src_ip_lo")).total_compressed_size
+                      for g in range(plain.metadata.num_row_groups))
+    assert delta_bytes < (tmp_path / "dict.parquet").stat().st_size
