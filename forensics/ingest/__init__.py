@@ -378,6 +378,9 @@ def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgr
     handed on (on that thread: while the consumer stores the batches before it and the last; it waited for the
     consumer to take the last batch, with one core idle while the consumer wrote the one before); past
     EARLY_READ_BACK_PACKETS, once the consumer has taken the last batch."""
+    # what travels on of a batch is copied from it (the selector's parts, the meter's flows) or is one of its
+    # FRESH_COLUMNS (the Arrow table's zero-copy columns): its other columns may be the reader's reused buffers
+    reader.reuse_batches = True
     for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
         if selector is not None:
             selector.feed(chunk.batch)

@@ -113,6 +113,12 @@ class CaptureReader:
         self._O = np.empty((fd.NCOLS, batch_rows + 24), np.int64)
         self._R = np.empty((len(fd.RECORD_ROWS), batch_rows + 24), np.int64)
         self._k = 0
+        # reuse_batches (the import sets it): the columns of a batch that its consumers copy anyway (all but
+        # FRESH_COLUMNS) are written into buffers kept for the next batch: the same pages serve every batch
+        # instead of fresh memory (page faults, zeroing) each time. A batch is then valid only until the next
+        # chunk is asked for, but for its FRESH_COLUMNS (new arrays each batch: Arrow wraps them without a copy).
+        self.reuse_batches = False
+        self._typed: dict[str, np.ndarray] = {}
         self._exports: list[ExportCandidate] = []
         self._empty_run = 0  # records in a row, up to the last decoded, that captured no bytes
         self._empty_from: tuple[int, int | None] = (0, None)  # the run's first: file offset, column in this batch
@@ -182,6 +188,7 @@ class CaptureReader:
         # (before the last batch is handed on: _emit copied it out)
         self._O = np.empty((fd.NCOLS, 0), np.int64)
         self._R = np.empty((len(fd.RECORD_ROWS), 0), np.int64)
+        self._typed = {}  # (the last batch holds its own references to them)
         self.read_all = True
         if last is not None:
             yield last
@@ -472,7 +479,11 @@ class CaptureReader:
         }
         for j, name in enumerate(fd.COL_NAMES):
             if name in _FIELD_TYPES:
-                batch[name] = dec[j, :n].astype(_FIELD_TYPES[name])
+                if self.reuse_batches and name not in FRESH_COLUMNS:
+                    batch[name] = self._typed_buffer(name, n)
+                    np.copyto(batch[name], dec[j, :n], casting="unsafe")  # the values astype() gives
+                else:
+                    batch[name] = dec[j, :n].astype(_FIELD_TYPES[name])
         self.packets += n
         self.undecoded += int(np.count_nonzero((batch["ip_version"] < 0) & (batch["arp_op"] < 0)))
         chunk = Chunk(batch, self._exports)
@@ -480,6 +491,13 @@ class CaptureReader:
         self._k = 0
         self._empty_from = (self._empty_from[0], None)  # a run that began in this batch was handed on with it
         return chunk
+
+    def _typed_buffer(self, name: str, n: int) -> np.ndarray:
+        """The first n items of the buffer kept for column `name` (reuse_batches)."""
+        buf = self._typed.get(name)
+        if buf is None or len(buf) < n:
+            buf = self._typed[name] = np.empty(max(n, self._rows), _FIELD_TYPES[name])
+        return buf[:n]
 
     def _take_exports(self, k0: int) -> None:
         """UDP payloads that may be NetFlow/IPFIX/sFlow among the rows decoded since k0 (bytes still in the window)."""
@@ -509,6 +527,10 @@ class CaptureReader:
 
 
 _U64 = (1 << 64) - 1
+# Batch columns that are new arrays in every batch, also with reuse_batches: the store's Arrow tables wrap these
+# without a copy (their types are already the stored ones) and hold them after the batch is gone.
+FRESH_COLUMNS = frozenset(("frame", "ts_us", "iface", "linktype", "file_offset", "caplen", "wirelen",
+                           "src_hi", "src_lo", "dst_hi", "dst_lo"))
 
 
 def split_link_field(network: int) -> tuple[int, int | None]:

@@ -296,6 +296,8 @@ def _nullable(values: np.ndarray, arrow_type: pa.DataType, valid: np.ndarray | N
     """An Arrow column from a numpy column where -1 (or ~valid) means NULL."""
     if valid is None:
         valid = values >= 0
+    if not valid.any():  # (vlan_inner, mpls_label, arp_* of most batches) no copy for a column of NULLs
+        return pa.nulls(len(values), arrow_type)
     data = values.astype(arrow_type.to_pandas_dtype(), copy=False)
     if valid.all():
         return pa.array(data, type=arrow_type)
@@ -392,6 +394,9 @@ def _lake_packet_table(batch: PacketBatch) -> pa.Table:
         elif name in ("arp_spa", "arp_tpa"):
             values = batch[name]
             valid = values >= 0
+            if not valid.any():  # (most batches) the columns of NULLs without their arrays
+                cols[name + "_hi"] = cols[name + "_lo"] = pa.nulls(len(values), pa.uint64())
+                continue
             cols[name + "_hi"] = _nullable(np.zeros(len(values), np.uint64), pa.uint64(), valid)
             cols[name + "_lo"] = _nullable(values.astype(np.uint64) | (_V4_MAPPED_HI32 << np.uint64(32)),
                                            pa.uint64(), valid)

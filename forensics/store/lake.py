@@ -220,6 +220,11 @@ def _nullable(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
     return pa.array(data, type=arrow_type, mask=None if valid.all() else ~valid)
 
 
+def _as_u64(values: np.ndarray) -> np.ndarray:
+    """A column of counts (never negative) as uint64: int64's bits as they are (a view, no copy)."""
+    return values.view(np.uint64) if values.dtype == np.int64 else values.astype(np.uint64, copy=False)
+
+
 def derived_flow_table(flows: dict[str, np.ndarray], capture_id: int) -> pa.Table:
     """Flows metered from a capture's packets (forensics.ingest.flowmeter.FLOW_COLUMNS, -1 for NULL, ids as
     for capture 0) in the Parquet layout, with the ids of `capture_id`: what _INSERT_DERIVED_FLOWS stores."""
@@ -231,10 +236,11 @@ def derived_flow_table(flows: dict[str, np.ndarray], capture_id: int) -> pa.Tabl
     nulls = {name: pa.nulls(n, schema.field(name).type) for name in (
         "exporter_ip_hi", "exporter_ip_lo", "observation_domain", "in_if", "out_if", "src_as", "dst_as",
         "next_hop_hi", "next_hop_lo", "direction", "tos")}
-    packets = pa.array(flows["packets"].astype(np.uint64, copy=False))
-    nbytes = pa.array(flows["bytes"].astype(np.uint64, copy=False))
+    # counts and sums are never negative: the int64 columns' bits are the uint64 values (a view, not a copy)
+    packets = pa.array(_as_u64(flows["packets"]))
+    nbytes = pa.array(_as_u64(flows["bytes"]))
     cols = {
-        "flow_id": pa.array(flows["flow_id"].astype(np.int64) + (np.int64(capture_id) << np.int64(32))),
+        "flow_id": pa.array(flows["flow_id"].astype(np.int64, copy=False) + (np.int64(capture_id) << np.int64(32))),
         "source": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array(["pcap"])).cast(
             pa.string()),
         "record_pos": pa.array(flows["record_pos"].astype(np.int64, copy=False)),
@@ -255,7 +261,7 @@ def derived_flow_table(flows: dict[str, np.ndarray], capture_id: int) -> pa.Tabl
         "tcp_flags": _nullable(flows["tcp_flags"], pa.uint16()),
         "packets": packets,
         "bytes": nbytes,
-        "frame_bytes": pa.array(flows["frame_bytes"].astype(np.uint64, copy=False)),
+        "frame_bytes": pa.array(_as_u64(flows["frame_bytes"])),
         "sampling_rate": pa.array(np.ones(n, np.uint32)),
         "packets_scaled": packets,
         "bytes_scaled": nbytes,
@@ -356,7 +362,10 @@ class Stage:
         them as they end): appended to the part of their capture and day, whose file holds the tables in the
         order they came, in whole row groups (one file a day, as publish wrote from a part per table and day,
         merged: no part is read back and written again)."""
-        for day, part, part_us in self._days("flows", table.sort_by("flow_id")):
+        ids = table.column("flow_id")
+        if ids.num_chunks != 1 or ids.null_count or (np.diff(ids.chunk(0).to_numpy()) < 0).any():
+            table = table.sort_by("flow_id")  # (derived_flow_table's are in order already: no copy of them)
+        for day, part, part_us in self._days("flows", table):
             key = (capture_id, _day_text(day))
             open_part = self._flow_parts.get(key)
             if open_part is None:

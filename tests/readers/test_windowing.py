@@ -65,3 +65,37 @@ def test_read_all_says_which_chunk_is_the_last(batch_rows):
     assert all(not flag for flag, _ in seen[:-1])
     if sum(n for _, n in seen) % batch_rows:  # a part batch last: the reader knew it was the last
         assert seen[-1][0]
+
+
+@pytest.mark.parametrize("row", _pick()[:4], ids=lambda r: r["path"])
+@pytest.mark.parametrize("lake_layout", [True, False])
+def test_reused_batch_buffers_give_the_same_tables(row, lake_layout):
+    """reuse_batches (the import): each batch's store table, built before the next batch is decoded, is the same
+    as without reuse, and stays so after the later batches overwrote the reused buffers; the reused columns are
+    the same memory batch after batch, the FRESH_COLUMNS never."""
+    from forensics.store import packet_table
+
+    path = str(corpus_path(row))
+    size = os.path.getsize(path)
+
+    def tables(reuse: bool) -> tuple[list, list]:
+        reader = CaptureReader(path, sniff(path, size), size, batch_rows=97)
+        reader.reuse_batches = reuse
+        out, addresses, fresh = [], [], []
+        for chunk in reader.chunks():
+            out.append(packet_table(chunk.batch, lake_layout))
+            addresses.append({k: v.__array_interface__["data"][0] for k, v in chunk.batch.items()})
+            fresh.append({k: chunk.batch[k] for k in capture.FRESH_COLUMNS})  # held: their memory is not freed
+            del chunk
+        return out, addresses
+
+    want, _ = tables(False)
+    got, addresses = tables(True)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):  # compared once every batch is decoded: nothing was overwritten
+        assert g.equals(w)
+    if len(addresses) > 2:  # (the last batch is shorter; its buffers are the same too, unless it is the only one)
+        first, second = addresses[0], addresses[1]
+        reused = [k for k in first if k not in capture.FRESH_COLUMNS]
+        assert reused and all(first[k] == second[k] for k in reused)
+        assert all(first[k] != second[k] for k in capture.FRESH_COLUMNS)
