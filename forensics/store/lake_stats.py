@@ -96,9 +96,11 @@ def is_lake_flows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return table != "flows" or not temps
 
 
-def flow_part_spans(con: duckdb.DuckDBPyConnection) -> list[Span] | None:
-    """(capture_id, pcap, sampled, min first_ts, max last_ts, max first_ts, rows) per capture, kind and sampling
-    of the lake's flow parts listed in lake_parts, from their footers; [] for no flows; None when unsure."""
+def _flow_part_rows(con: duckdb.DuckDBPyConnection) -> list[tuple] | None:
+    """Per flow part listed in lake_parts, its _PART_STATS row with the part's capture id in place of the file
+    name (a shared file's from its capture_id statistics), the source one value (min = max); [] for no flows;
+    None when a footer cannot say it (a part unreadable or gone, a statistic missing or inexact, a part mixing
+    sources, a shared file of several captures)."""
     root = _root(con)
     parts = con.execute("SELECT path, capture_id FROM lake_parts WHERE table_name = 'flows' AND rows > 0").fetchall()
     if not parts or root is None:
@@ -110,18 +112,31 @@ def flow_part_spans(con: duckdb.DuckDBPyConnection) -> list[Span] | None:
         return None
     if len(rows) != len(files):
         return None
-    spans: dict[tuple[int, bool, bool], list] = {}
-    for name, src_lo, src_hi, rate_lo, rate_hi, cid_lo, cid_hi, first_lo, first_hi, last_hi, n, unsure in rows:
-        if unsure or src_lo is None or src_lo != src_hi or None in (rate_lo, rate_hi, first_lo, first_hi, last_hi, n):
-            return None
+    out = []
+    for name, src_lo, src_hi, *stats, unsure in rows:
         cid = files.get(name)
-        if cid is None:
+        if unsure or src_lo is None or src_lo != src_hi or cid is None:
             return None
+        cid_lo, cid_hi = stats[2], stats[3]
         if cid == 0:  # a shared file: one capture's rows, or unsure
             if cid_lo is None or cid_lo != cid_hi:
                 return None
             cid = int(cid_lo)
-        pcap = src_lo == "pcap"
+        out.append((cid, src_lo, *stats, unsure))
+    return out
+
+
+def flow_part_spans(con: duckdb.DuckDBPyConnection) -> list[Span] | None:
+    """(capture_id, pcap, sampled, min first_ts, max last_ts, max first_ts, rows) per capture, kind and sampling
+    of the lake's flow parts listed in lake_parts, from their footers; [] for no flows; None when unsure."""
+    rows = _flow_part_rows(con)
+    if rows is None:
+        return None
+    spans: dict[tuple[int, bool, bool], list] = {}
+    for cid, source, rate_lo, rate_hi, _cid_lo, _cid_hi, first_lo, first_hi, last_hi, n, _unsure in rows:
+        if None in (rate_lo, rate_hi, first_lo, first_hi, last_hi, n):
+            return None
+        pcap = source == "pcap"
         if not pcap and (rate_lo > 1) != (rate_hi > 1):
             return None
         key = (cid, pcap, not pcap and rate_lo > 1)
@@ -137,36 +152,14 @@ def flow_part_spans(con: duckdb.DuckDBPyConnection) -> list[Span] | None:
 def flow_source_pairs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]] | None:
     """The (source, capture_id) pairs of the lake's exported flows (source other than pcap), ordered by capture and
     source, from the footers of the flow parts listed in lake_parts: what the runs' data fingerprint scans the
-    flows for (a GROUP BY over 10 M flows: 0.06 s wall, twice per `forensics report`). None on a single-file case,
-    a lake whose flows a TEMP object shadows, or when a footer cannot say it (a part mixing sources, a shared file
-    of several captures, a statistic missing or inexact): the caller scans then."""
+    flows for (a GROUP BY over 10 M flows: 0.05-0.08 s, twice per `forensics report`). None on a single-file case,
+    a lake whose flows a TEMP object shadows, or when a footer cannot say it (_flow_part_rows): the caller scans."""
     if not is_lake_flows(con, "flows"):
         return None
-    root = _root(con)
-    parts = con.execute("SELECT path, capture_id FROM lake_parts WHERE table_name = 'flows' AND rows > 0").fetchall()
-    if not parts:
-        return []
-    if root is None:
+    rows = _flow_part_rows(con)
+    if rows is None:
         return None
-    files = {str(root / path): cid for path, cid in parts}
-    try:
-        rows = footer_rows(con, _PART_STATS, list(files))
-    except (duckdb.Error, OSError):
-        return None
-    if len(rows) != len(files):
-        return None
-    pairs = set()
-    for name, src_lo, src_hi, _rl, _rh, cid_lo, cid_hi, *_times, unsure in rows:
-        if unsure or src_lo is None or src_lo != src_hi or name not in files:
-            return None
-        cid = files[name]
-        if cid == 0:  # a shared file: one capture's rows, or unsure
-            if cid_lo is None or cid_lo != cid_hi:
-                return None
-            cid = int(cid_lo)
-        if src_lo != "pcap":
-            pairs.add((src_lo, int(cid)))
-    return sorted(pairs, key=lambda r: (r[1], r[0]))
+    return sorted({(source, cid) for cid, source, *_ in rows if source != "pcap"}, key=lambda r: (r[1], r[0]))
 
 
 # Per part: the range of its time column (packets.ts, flows.first_ts), and whether a row group leaves it unsaid.
