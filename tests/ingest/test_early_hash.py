@@ -83,3 +83,25 @@ def filehash_early(path: str):
     from forensics.readers import filehash
 
     return next(iter(filehash._early.values()), None)
+
+
+def test_sha256_file_over_mapped_windows_and_a_pipe(monkeypatch, tmp_path):
+    """Mapped window by window (small windows here: every boundary case is hit) or read from a FIFO: the digest
+    hashlib gives of the whole bytes, for empty, one-byte, exact-window and ragged sizes."""
+    import threading
+
+    from forensics.readers import filehash
+
+    monkeypatch.setattr(filehash, "HASH_WINDOW", 4096)  # mmap offsets are multiples of the page size
+    for size in (0, 1, 4095, 4096, 4097, 3 * 4096, 3 * 4096 + 17):
+        data = os.urandom(size)
+        path = tmp_path / f"f{size}"
+        path.write_bytes(data)
+        assert filehash.sha256_file(str(path)) == hashlib.sha256(data).hexdigest(), size
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    data = os.urandom(100_000)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(data))
+    writer.start()
+    assert filehash.sha256_file(str(fifo)) == hashlib.sha256(data).hexdigest()
+    writer.join()
