@@ -13,12 +13,14 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def read_ahead(items: Iterator[T], depth: int = 3) -> Iterator[T]:
+def read_ahead(items: Iterator[T], depth: int = 3, meanwhile: Callable[[], None] | None = None) -> Iterator[T]:
     """Iterate `items` in a background thread, `depth` items ahead (the decoder releases the GIL).
 
     The next item is made only once there is room for it: at most `depth` items wait or are being made beside
     the one the consumer holds (an item made and then held until the queue had room was one more packet batch
     in memory). Exceptions raised by the producer are re-raised here; closing the consumer stops the producer.
+    `meanwhile` runs on the consumer's thread once the producer has begun, before the first item is waited for
+    (what the consumer will need anyway, done while it would otherwise wait for the first item).
     """
     q: queue.Queue = queue.Queue()  # bounded by `room`
     room = threading.Semaphore(depth)
@@ -46,6 +48,8 @@ def read_ahead(items: Iterator[T], depth: int = 3) -> Iterator[T]:
     thread = threading.Thread(target=produce, daemon=True, name="forensics-decode")
     thread.start()
     try:
+        if meanwhile is not None:
+            meanwhile()
         while True:
             item = q.get()
             room.release()
