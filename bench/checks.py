@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.procenv import forensics_env
+
 ROOT = Path(__file__).resolve().parent.parent
 GEN = ROOT.parent / "shared" / "bench" / "gen_pcap.py"
 if not GEN.exists():
@@ -32,7 +34,7 @@ FORENSICS = [sys.executable, "-c", "import sys; sys.argv[0] = 'forensics'; from 
 
 
 def _env() -> dict:
-    env = dict(os.environ)
+    env = forensics_env()  # bench/procenv.py: bytecode written and reused, as an installed forensics has it
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 

@@ -27,6 +27,8 @@ import threading
 import time
 from pathlib import Path
 
+from bench.procenv import forensics_env
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "forensics-bench"
 DEFAULT_PACKETS = 2_000_000
@@ -36,7 +38,7 @@ APT_PACKAGES = {"tshark": "tshark", "nfpcapd": "nfdump"}
 
 
 def _env() -> dict:
-    env = dict(os.environ)
+    env = forensics_env()  # bench/procenv.py: bytecode written and reused, as an installed forensics has it
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 

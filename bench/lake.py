@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from bench.ingest import FORENSICS, ensure_peer
+from bench.procenv import forensics_env
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PCAP = Path("/tmp/bench/p2m.pcap")
@@ -44,7 +45,7 @@ def _run(cmd: list[str], before=None, tree: Path = ROOT) -> dict:
     `forensics` runs (PYTHONPATH)."""
     if before is not None:
         before()
-    env = dict(os.environ, PYTHONPATH=str(tree), FORENSICS_LAYOUT="file")  # single.duckdb a file; lake/ a lake
+    env = forensics_env(tree, FORENSICS_LAYOUT="file")  # single.duckdb a file; lake/ a lake (bench/procenv.py)
     t = time.perf_counter()
     # cwd is the tree too: `python -c` puts the working directory ahead of PYTHONPATH on sys.path (with cwd=ROOT
     # a --baseline run imported this tree's forensics, not the baseline's)

@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.procenv import forensics_env
+
 ROOT = Path(__file__).resolve().parent.parent
 FORENSICS = [sys.executable, "-c", "import sys; sys.argv[0] = 'forensics'; from forensics.cli import main; main()"]
 
@@ -64,7 +66,7 @@ _ALERT_ID = re.compile(r"(?m)^ *\d+  ")  # check's table: an alert's id first (a
 
 
 def _run(cmd: list[str], tree: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(tree))
+    env = forensics_env(tree)  # bench/procenv.py
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=tree)  # cwd: this tree's forensics

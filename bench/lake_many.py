@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.procenv import forensics_env
+
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = [("top_talkers", {"top": 10, "bin": 300}), ("protocol_mix", {"bin": 300}), ("wannacry", {}),
            ("top_ports", {"top": 10, "bin": 300})]
@@ -39,7 +41,7 @@ PCAP_HEADER = 24
 
 
 def _env(**extra: str) -> dict:
-    return dict(os.environ, PYTHONPATH=str(ROOT), **extra)
+    return forensics_env(ROOT, **extra)  # bench/procenv.py
 
 
 def _timed(cmd: list[str], **extra: str) -> dict:

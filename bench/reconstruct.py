@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.procenv import forensics_env
+
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = {
     "wannacry": [],
@@ -42,7 +44,7 @@ VARIANTS = {
 
 
 def _env() -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = forensics_env(ROOT)  # bench/procenv.py
     env.pop("FORENSICS_DEBUG", None)
     return env
 

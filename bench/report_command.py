@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.procenv import forensics_env
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
                     cmd = [sys.executable, "-m", "forensics", "report", report, "--db", str(cases[(tree_name, case)]),
                            "-F", "json", "--fresh", *window]
                     c, t = _cpu(), time.perf_counter()
-                    subprocess.run(cmd, cwd=tree, env=dict(os.environ, PYTHONPATH=str(tree)), check=True,
+                    subprocess.run(cmd, cwd=tree, env=forensics_env(tree), check=True,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     times.setdefault((report, case, tree_name), []).append((time.perf_counter() - t, _cpu() - c))
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus; "

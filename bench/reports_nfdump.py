@@ -59,6 +59,7 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.procenv import forensics_env  # noqa: E402
 from forensics.reports import run_report  # noqa: E402
 from forensics.store import Case  # noqa: E402
 
@@ -165,7 +166,8 @@ def timed(cmd: list[str]) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds, stdout) of one command."""
     c = cpu(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    # a forensics command (--cli) runs from bytecode as an installed one does (bench/procenv.py); nfdump: no effect
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=forensics_env()).stdout
     return time.perf_counter() - t, cpu(resource.RUSAGE_CHILDREN) - c, out
 
 

@@ -47,6 +47,7 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.procenv import forensics_env  # noqa: E402
 from bench.reports_nfdump import BASE, generate, load_case, netflow_v5  # noqa: E402
 from forensics.config import load_config  # noqa: E402
 from forensics.reports import run_report  # noqa: E402
@@ -268,7 +269,7 @@ def timed_import(db: Path, files: list[Path], master: str | None) -> tuple[float
     cmd = [sys.executable, "-m", "forensics", "import", "--quiet", "--db", str(db), *map(str, files)]
     if master is not None:
         cmd += ["--engine", "spark", "--spark-master", master]
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    env = forensics_env(Path(__file__).resolve().parent.parent)  # bench/procenv.py
     seen: dict[int, float] = {}
     t = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
