@@ -10,6 +10,7 @@ other core meanwhile instead of beside the decoding.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import mmap
 import os
@@ -25,10 +26,16 @@ HASH_WINDOW = 32 << 20  # bytes of the file mapped and hashed by one update() ca
 # core it took). One window is mapped at a time: it adds at most 32 MB of file pages to the resident set.
 
 
+class FileShrank(OSError):
+    """The file got shorter while it was hashed (a mapped page past its new end would kill the process)."""
+
+
 def _hash_mapped(h: hashlib._Hash, fd: int, size: int) -> None:
     offset = 0
     while offset < size:
         n = min(HASH_WINDOW, size - offset)
+        if os.fstat(fd).st_size < offset + n:  # (a window is mapped only while the file still holds it)
+            raise FileShrank(errno.EIO, "the file got shorter while it was read; import it once it is complete")
         with mmap.mmap(fd, n, offset=offset, access=mmap.ACCESS_READ) as window:
             if hasattr(window, "madvise"):
                 window.madvise(mmap.MADV_SEQUENTIAL)
@@ -45,6 +52,8 @@ def sha256_file(path: str) -> str:
             try:
                 _hash_mapped(h, f.fileno(), st.st_size)
                 return h.hexdigest()
+            except FileShrank:
+                raise
             except (OSError, ValueError):  # a file system that cannot map: read it instead
                 h = hashlib.sha256()
                 f.seek(0)

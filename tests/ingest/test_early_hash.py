@@ -105,3 +105,22 @@ def test_sha256_file_over_mapped_windows_and_a_pipe(monkeypatch, tmp_path):
     writer.start()
     assert filehash.sha256_file(str(fifo)) == hashlib.sha256(data).hexdigest()
     writer.join()
+
+
+def test_a_file_cut_short_while_hashed_is_an_error_not_a_crash(monkeypatch, tmp_path):
+    """A window past the file's new end is never mapped (touching it would kill the process with SIGBUS): the
+    hash stops with FileShrank, which the import reports as the file's error."""
+    import pytest
+
+    from forensics.readers import filehash
+
+    monkeypatch.setattr(filehash, "HASH_WINDOW", 4096)
+    path = tmp_path / "growing-then-cut.pcap"
+    path.write_bytes(os.urandom(3 * 4096))
+
+    class CutsTheFile:
+        def update(self, data) -> None:
+            os.truncate(path, 4096)  # another program shortens the file after the first window
+
+    with open(path, "rb") as f, pytest.raises(filehash.FileShrank, match="got shorter"):
+        filehash._hash_mapped(CutsTheFile(), f.fileno(), 3 * 4096)
