@@ -137,7 +137,7 @@ def test_a_signal_after_the_last_commit_says_everything_was_kept(many):
 
 def test_reimport_of_many_files_prints_no_line_per_file(many):
     caps, db = many
-    if len(captures(db)) < 100:
+    if not db.exists() or len(captures(db)) < 100:  # (the test before it ran on another worker, or failed)
         assert run("import", "--quiet", "--db", str(db), str(caps))[0] == 0
     code, out, err = run("import", "--quiet", "--db", str(db), str(caps))
     assert code == 0 and out == "" and err == ""
