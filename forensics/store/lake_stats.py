@@ -3,8 +3,10 @@
 A single-file case answers `min(first_ts), max(last_ts), count(*) ...` over its flows from DuckDB's own column
 statistics; over the lake's view DuckDB scans every part (the views' glob always names the empty part too, and
 DuckDB merges no statistics across files): 0.39 s of CPU per report on 10 M flows, more than the rest of
-protocol_mix's setup together (issue 11/17, bench/README.md "Lake layout reports (s7)"). The footers are
-cached (parquet_metadata_cache, set on open), so this costs a few milliseconds.
+protocol_mix's setup together (issue 11/17, bench/README.md "Lake layout reports (s7)"). The footers are read
+with pyarrow, once per file and process (footer_rows): DuckDB's parquet_metadata() took 35-45 ms for one 10 M-flow
+part (82 row groups: a row per column chunk, every statistic as text), pyarrow 5 ms, and only the columns asked
+for are walked.
 
 flow_part_spans() gives, per capture, kind (flows built from packets or exported) and sampling, what
 forensics.reports.traffic.flow_spans computes by a scan, or None when the statistics cannot say it exactly
@@ -16,59 +18,94 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
 # Per part: the statistics that settle kind, sampling, time range and row count. A part listed with capture_id 0
 # is a shared file (forensics/store/lake_compact.py): its capture is its capture_id column's (one value or none).
-_PART_STATS = """
-SELECT file_name,
-       min(stats_min_value) FILTER (WHERE path_in_schema = 'source') AS src_lo,
-       max(stats_max_value) FILTER (WHERE path_in_schema = 'source') AS src_hi,
-       min(TRY_CAST(stats_min_value AS BIGINT)) FILTER (WHERE path_in_schema = 'sampling_rate') AS rate_lo,
-       max(TRY_CAST(stats_max_value AS BIGINT)) FILTER (WHERE path_in_schema = 'sampling_rate') AS rate_hi,
-       min(TRY_CAST(stats_min_value AS BIGINT)) FILTER (WHERE path_in_schema = 'capture_id') AS cid_lo,
-       max(TRY_CAST(stats_max_value AS BIGINT)) FILTER (WHERE path_in_schema = 'capture_id') AS cid_hi,
-       min(TRY_CAST(stats_min_value AS TIMESTAMP)) FILTER (WHERE path_in_schema = 'first_ts') AS first_lo,
-       max(TRY_CAST(stats_max_value AS TIMESTAMP)) FILTER (WHERE path_in_schema = 'first_ts') AS first_hi,
-       max(TRY_CAST(stats_max_value AS TIMESTAMP)) FILTER (WHERE path_in_schema = 'last_ts') AS last_hi,
-       sum(row_group_num_rows) FILTER (WHERE path_in_schema = 'first_ts') AS n,
-       bool_or(stats_min_value IS NULL OR stats_max_value IS NULL OR stats_null_count IS DISTINCT FROM 0
-               OR NOT coalesce(min_is_exact, true) OR NOT coalesce(max_is_exact, true))
-           FILTER (WHERE row_group_num_rows > 0) AS unsure
-FROM parquet_metadata($files)
-WHERE path_in_schema IN ('source', 'sampling_rate', 'capture_id', 'first_ts', 'last_ts')
-GROUP BY file_name
-"""
+_PART_COLUMNS = ("source", "sampling_rate", "capture_id", "first_ts", "last_ts")
+
+
+def _part_stats(path: str, meta: pq.FileMetaData) -> list[tuple]:
+    """[(path, source min, source max, sampling_rate min, max, capture_id min, max, first_ts min, max, last_ts max,
+    rows, unsure)] (no row for a file without row groups): a value is None where no row group states it; unsure
+    when a row group with rows leaves one of these columns' range unsaid or holds NULLs in them."""
+    chunks = _chunks(meta, _PART_COLUMNS)
+    if not any(chunks.values()):
+        return []
+    unsure = None
+    for name in _PART_COLUMNS:
+        for rows, st in chunks[name]:
+            if rows > 0:
+                unsure = bool(unsure) or not _has_range(st) or not st.has_null_count or st.null_count != 0
+    src, rate, cid = _range(chunks["source"]), _range(chunks["sampling_rate"]), _range(chunks["capture_id"])
+    first, last = _range(chunks["first_ts"]), _range(chunks["last_ts"])
+    n = sum(rows for rows, _ in chunks["first_ts"]) if chunks["first_ts"] else None
+    return [(path, *src, *rate, *cid, *first, last[1], n, unsure)]
+
+
+def _chunks(meta: pq.FileMetaData, names: tuple[str, ...]) -> dict[str, list[tuple[int, pq.Statistics | None]]]:
+    """(rows, statistics) of each row group's chunk of each column in `names` (top-level columns; [] where absent)."""
+    where = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    out: dict[str, list[tuple[int, pq.Statistics | None]]] = {n: [] for n in names}
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for name in names:
+            i = where.get(name)
+            if i is not None:
+                out[name].append((group.num_rows, group.column(i).statistics))
+    return out
+
+
+def _has_range(st: pq.Statistics | None) -> bool:
+    return st is not None and st.has_min_max
+
+
+def _range(chunks: list[tuple[int, pq.Statistics | None]]) -> tuple:
+    """(least min, greatest max) over the chunks that state them (None where none does): SQL's min()/max() over
+    parquet_metadata's stats_min_value/stats_max_value, with the values typed (integers, datetimes, text)."""
+    stated = [st for _, st in chunks if _has_range(st)]
+    if not stated:
+        return None, None
+    return min(st.min for st in stated), max(st.max for st in stated)
+
 
 Span = tuple[int, bool, bool, dt.datetime, dt.datetime, dt.datetime, int]
 
-# footer_rows' answers per (query, file, mtime, size): a published part never changes (a new part is a new file), and
-# parquet_metadata over a report's parts costs ~1 ms of CPU a file, each report (several queries a report).
-_FOOTERS: dict[tuple[str, str, int, int], list[tuple]] = {}
+# footer_rows' answers per (summary, file, mtime, size): a published part never changes (a new part is a new file),
+# and a report asks several summaries of the same parts.
+_FOOTERS: dict[tuple[object, str, int, int], list[tuple]] = {}
 _FOOTERS_MAX = 8192
+Summary = Callable[[str, "pq.FileMetaData"], list[tuple]]
 
 
-def footer_rows(con: duckdb.DuckDBPyConnection, query: str, files: list[str]) -> list[tuple]:
-    """The rows of `query` (over parquet_metadata($files), first column file_name) for `files`, each file's rows
-    read once per process while its size and mtime stay the same. Raises OSError for a file gone."""
+def footer_rows(summary: Summary, files: list[str]) -> list[tuple]:
+    """summary(path, footer) for each of `files` (its rows, first column the path), each file's answer computed once
+    per process while its size and mtime stay the same. Raises OSError for a file gone or not Parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     keys = {}
     for f in files:
         st = os.stat(f)
-        keys[f] = (query, f, st.st_mtime_ns, st.st_size)
+        keys[f] = (summary, f, st.st_mtime_ns, st.st_size)
     got = {f: _FOOTERS.get(k) for f, k in keys.items()}
     missing = [f for f, rows in got.items() if rows is None]
-    if missing:
-        found: dict[str, list[tuple]] = {f: [] for f in missing}
-        for row in con.execute(query, {"files": missing}).fetchall():
-            found.setdefault(row[0], []).append(tuple(row))
-        if len(_FOOTERS) + len(missing) > _FOOTERS_MAX:
-            _FOOTERS.clear()
-        for f in missing:
-            got[f] = _FOOTERS[keys[f]] = found[f]
+    if len(_FOOTERS) + len(missing) > _FOOTERS_MAX:
+        _FOOTERS.clear()
+    for f in missing:
+        try:
+            meta = pq.read_metadata(f)
+        except (pa.ArrowException, ValueError) as exc:  # (ArrowInvalid: not Parquet, cut short)
+            raise OSError(f"{f}: {exc}") from exc
+        got[f] = _FOOTERS[keys[f]] = summary(f, meta)
     return [r for f in files for r in got[f]]
 
 
@@ -107,8 +144,8 @@ def _flow_part_rows(con: duckdb.DuckDBPyConnection) -> list[tuple] | None:
         return [] if not parts else None
     files = {str(root / path): cid for path, cid in parts}
     try:
-        rows = footer_rows(con, _PART_STATS, list(files))
-    except (duckdb.Error, OSError):  # a part gone or unreadable: the scan says what is wrong
+        rows = footer_rows(_part_stats, list(files))
+    except OSError:  # a part gone or unreadable: the scan says what is wrong
         return None
     if len(rows) != len(files):
         return None
@@ -162,19 +199,16 @@ def flow_source_pairs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]] |
     return sorted({(source, cid) for cid, source, *_ in rows if source != "pcap"}, key=lambda r: (r[1], r[0]))
 
 
-# Per part: the range of its time column (packets.ts, flows.first_ts), and whether a row group leaves it unsaid.
-_TIME_STATS = """
-SELECT file_name,
-       min(TRY_CAST(stats_min_value AS TIMESTAMP)) AS lo,
-       max(TRY_CAST(stats_max_value AS TIMESTAMP)) AS hi,
-       bool_or(stats_min_value IS NULL OR stats_max_value IS NULL OR TRY_CAST(stats_min_value AS TIMESTAMP) IS NULL
-               OR TRY_CAST(stats_max_value AS TIMESTAMP) IS NULL
-               OR NOT coalesce(min_is_exact, true) OR NOT coalesce(max_is_exact, true))
-           FILTER (WHERE row_group_num_rows > 0) AS unsure
-FROM parquet_metadata($files)
-WHERE path_in_schema IN ('ts', 'first_ts')
-GROUP BY file_name
-"""
+def _time_stats(path: str, meta: pq.FileMetaData) -> list[tuple]:
+    """[(path, least ts/first_ts, greatest, unsure)] (no row for a file without row groups): the range of the part's
+    time column (packets.ts, flows.first_ts), unsure when a row group with rows leaves it unsaid."""
+    chunks = _chunks(meta, ("ts", "first_ts"))
+    both = chunks["ts"] + chunks["first_ts"]
+    if not both:
+        return []
+    said = [_has_range(st) for rows, st in both if rows > 0]
+    lo, hi = _range(both)
+    return [(path, lo, hi, (not all(said)) if said else None)]
 
 
 def time_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime | None, dt.datetime | None] | None:
@@ -196,8 +230,8 @@ def time_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime | None, dt.d
     if not files:
         return None, None
     try:
-        rows = footer_rows(con, _TIME_STATS, files)
-    except (duckdb.Error, OSError):  # a part gone or unreadable: the scan says what is wrong
+        rows = footer_rows(_time_stats, files)
+    except OSError:  # a part gone or unreadable: the scan says what is wrong
         return None
     if len(rows) != len(files) or any(unsure or lo is None or hi is None for _, lo, hi, unsure in rows):
         return None
@@ -218,16 +252,20 @@ PINNED_PARTS = 8
 MAX_PINNED_PARTS = 64
 PINNED_PART_ROWS = 100_000
 
-# Per part and address column A: whether every A_hi is 0 (no NULL) or every A_hi is NULL, from the footers.
-_ADDRESS_STATS = """
-SELECT file_name, path_in_schema,
-       bool_and(stats_null_count = 0 AND stats_min_value = '0' AND stats_max_value = '0'
-                AND coalesce(min_is_exact, true) AND coalesce(max_is_exact, true)) AS zero,
-       bool_and(stats_null_count = row_group_num_rows) AS null
-FROM parquet_metadata($files)
-WHERE ends_with(path_in_schema, '_hi')
-GROUP BY ALL
-"""
+def _address_stats(path: str, meta: pq.FileMetaData) -> list[tuple]:
+    """[(path, A_hi, zero, null)] per address column A of the part (a column named *_hi): zero when every row
+    group states that A_hi is 0 in every row (no NULL); null when every row group holds only NULLs in it."""
+    names = tuple(meta.schema.column(i).path for i in range(meta.num_columns)
+                  if meta.schema.column(i).path.endswith("_hi"))
+    out = []
+    for name, chunks in _chunks(meta, names).items():
+        if not chunks:
+            continue
+        zero = all(_has_range(st) and st.has_null_count and st.null_count == 0 and st.min == 0 and st.max == 0
+                   for _, st in chunks)
+        null = all(st is not None and st.has_null_count and st.null_count == rows for rows, st in chunks)
+        out.append((path, name, zero, null))
+    return out
 
 
 def _address(name: str, hi: tuple[bool, bool] | None) -> str:
@@ -284,8 +322,8 @@ def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows
     files = [f for paths in listed.values() for f in paths]
     try:
         his = {(f, c.removesuffix("_hi")): (bool(z), bool(n))
-               for f, c, z, n in footer_rows(con, _ADDRESS_STATS, files)}
-    except (duckdb.Error, OSError):  # a part gone or unreadable: the catalog's view says what is wrong
+               for f, c, z, n in footer_rows(_address_stats, files)}
+    except OSError:  # a part gone or unreadable: the catalog's view says what is wrong
         return {}
     described = dict(con.execute(  # the catalog views' columns, in order
         "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "

@@ -62,6 +62,9 @@ def test_check_json_envelope_and_alerts_listing(flooded):
 
 def test_packets_and_carve_alert_match_tcpdump(flooded):
     folder, pcap, db = flooded
+    # the alert of the check the test before runs (here too: under xdist that test may run on another worker)
+    run = cli("check", "syn_flood", "--db", str(db), "--param", "syn_flood.home_pps=1", "--json")
+    assert run.returncode == 0, run.stderr
     alert = json.loads(cli("alerts", "--db", str(db), "--json").stdout)["response"]["result"]["data"]["alerts"][0]
     lo, hi = epoch(T0), epoch(T0 + dt.timedelta(minutes=1))
     dump = subprocess.run(["tcpdump", "-nn", "-tt", "-r", str(pcap), alert["evidence"]], capture_output=True,

@@ -478,20 +478,26 @@ def test_import_compacts_when_many_small_parts_wait_and_the_command_says_so(inpu
     assert not (tmp_path / "x").exists()  # refused before anything was imported
 
 
-def test_footer_rows_are_read_once_per_file_and_again_when_the_file_changes(tmp_path):
-    """lake_stats.footer_rows caches each file's parquet_metadata rows by path, size and mtime: a second call reads
-    no footer, a file rewritten (a new mtime) is read again."""
+def test_footer_rows_are_read_once_per_file_and_again_when_the_file_changes(tmp_path, monkeypatch):
+    """lake_stats.footer_rows caches each file's summary by path, size and mtime: a second call reads no footer,
+    a file rewritten (a new mtime) is read again; a file that is not Parquet is an OSError naming it."""
     part = tmp_path / "part.parquet"
     pq.write_table(SHARED_SCHEMAS["flows"].empty_table(), part)
-    query = "SELECT file_name, count(DISTINCT path_in_schema) FROM parquet_metadata($files) GROUP BY ALL"
-    con = duckdb.connect()
-    assert lake_stats.footer_rows(con, query, [str(part)]) == [(str(part), 36)]  # the columns of a shared part
+    reads = []
+
+    def columns(path, meta):
+        reads.append(path)
+        return [(path, meta.num_columns)]
+
+    assert lake_stats.footer_rows(columns, [str(part)]) == [(str(part), 36)]  # the columns of a shared part
     table = pa.table({"capture_id": pa.array([1, 2], pa.int32())})
     pq.write_table(table, part)
     os.utime(part, ns=(1, 1))
-    first = lake_stats.footer_rows(con, query, [str(part)])
-    assert first == [(str(part), 1)]
-    con.close()  # a cached file's rows: no query (a closed connection would raise)
-    assert lake_stats.footer_rows(con, query, [str(part)]) == first
+    first = lake_stats.footer_rows(columns, [str(part)])
+    assert first == [(str(part), 1)] and len(reads) == 2
+    assert lake_stats.footer_rows(columns, [str(part)]) == first and len(reads) == 2  # cached: no read
     pq.write_table(pa.table({"a": pa.array([1], pa.int32()), "b": pa.array([2], pa.int32())}), part)
-    assert lake_stats.footer_rows(duckdb.connect(), query, [str(part)]) == [(str(part), 2)]
+    assert lake_stats.footer_rows(columns, [str(part)]) == [(str(part), 2)] and len(reads) == 3
+    part.write_bytes(b"PAR1 not a footer")
+    with pytest.raises(OSError, match="part.parquet"):
+        lake_stats.footer_rows(columns, [str(part)])
