@@ -27,6 +27,11 @@ DEMO_REPORTS = ["attributes", "dhcp_leases", "dns_names", "dns_nxdomain", "http_
 CHECKS = ["after_hours", "app_anomaly", "host_sweep", "host_total", "icmp_misuse", "ip_proto_null", "land_attack",
           "port_scan", "rst_flood", "syn_flood", "syn_scan", "tcp_flag_misuse", "tcp_fragment", "traffic_anomaly",
           "traffic_threshold", "udp_flood", "udp_fragment", "unexpected_server"]
+# On the demo case (packets, not flows: the check rows and misuse bins made from packets), the checks that alert
+# there and two signature checks over its misuse bins. The other checks raise nothing on the demo's packets: compared
+# there they were empty against empty, at ~3 s of Spark each, and their SQL is compared on the flow case.
+DEMO_ALERTING = ["after_hours", "host_sweep", "syn_scan", "unexpected_server"]
+DEMO_CHECKS = [*DEMO_ALERTING, "syn_flood", "tcp_flag_misuse"]
 
 
 def _same_report(a, b) -> None:
@@ -70,15 +75,15 @@ def _alerts(run) -> list[tuple]:
 _RUNS: dict = {}
 
 
-def _check_runs(spark, path, tmp_path_factory) -> tuple:
-    """All shipped checks in one run per engine, each on its own copy of the case (checks write alerts)."""
+def _check_runs(spark, path, tmp_path_factory, names: list[str] = CHECKS) -> tuple:
+    """The checks in one run per engine, each on its own copy of the case (checks write alerts)."""
     if path not in _RUNS:
         duck_path = copy_case(path, tmp_path_factory.mktemp("duck"))
         spark_path = copy_case(path, tmp_path_factory.mktemp("spark"))
         with Case.open(duck_path) as case:
-            duck = run_checks(case, CHECKS, config=load_config(None, str(duck_path)))
+            duck = run_checks(case, names, config=load_config(None, str(duck_path)))
         with Case.open(spark_path) as case:
-            on_spark = spark_checks(case, CHECKS, config=load_config(None, str(spark_path)), spark=spark)
+            on_spark = spark_checks(case, names, config=load_config(None, str(spark_path)), spark=spark)
         _RUNS[path] = (duck, on_spark)
     return _RUNS[path]
 
@@ -95,12 +100,14 @@ def test_check_flow_case(spark, flow_case, tmp_path_factory, name):
     _same_check(*_check_runs(spark, flow_case, tmp_path_factory), name)
 
 
-@pytest.mark.parametrize("name", CHECKS)
+@pytest.mark.parametrize("name", DEMO_CHECKS)
 def test_check_demo_case(spark, demo_case, tmp_path_factory, name):
-    _same_check(*_check_runs(spark, demo_case, tmp_path_factory), name)
+    _same_check(*_check_runs(spark, demo_case, tmp_path_factory, DEMO_CHECKS), name)
 
 
 def test_checks_alert_somewhere(spark, flow_case, demo_case, tmp_path_factory):
-    """The comparison has something to compare: the two cases raise alerts on DuckDB."""
-    runs = [_check_runs(spark, p, tmp_path_factory)[0] for p in (flow_case, demo_case)]
-    assert sum(len(r.alerts) for r in runs) > 0
+    """The comparison has something to compare: the flow case raises alerts on DuckDB, and each check chosen for
+    the demo case as alerting there does."""
+    assert _check_runs(spark, flow_case, tmp_path_factory)[0].alerts
+    demo = _check_runs(spark, demo_case, tmp_path_factory, DEMO_CHECKS)[0]
+    assert sorted({a.check for a in demo.alerts}) == DEMO_ALERTING
