@@ -407,11 +407,11 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
         reader, meter, selector = decoded.reader, decoded.meter, decoded.selector
     meta = CaptureMeta(path=str(Path(path).resolve()), sha256="pending-" + str(id(reader)), size_bytes=size,
                        format=sniffed.format)
+    read_back: list[Later] = []  # the appdata pass's Parsed, the labels' payload evidence
     try:
         with case.importing(meta, small=_small(size, sniffed), capture_id=capture_id) as writer:
             collector = None  # made at the first UDP datagram that may be a flow export
             finished = _FlowBuffer(writer, meter)
-            read_back: list[Later] = []  # the appdata pass's Parsed, the labels' payload evidence
 
             def parse() -> None:  # after the last batch, from the decode thread: the file read back (no database)
                 if selector is not None and reader.packets:  # beside the main thread's last writes, two threads
@@ -441,6 +441,15 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             if reader.rejected is not None and reader.packets == 0:
                 raise reader.rejected  # nothing readable: reject the file whole
             meta.link_types = reader.link_types or None
+            # what needs nothing of the file's reading back (its application data and payload evidence, on two
+            # threads), done while it goes on: the flow exports, the sha256, the staged flows shown for the labels
+            writer.counts.undecoded = reader.undecoded
+            if collector is not None:
+                stats = collector.finish()
+                result.details["flow_exports"] = stats
+            _seal(case, writer, hasher, path, options, result)
+            if read_back and not meter.out_of_order:  # (out of order: the SQL derives the flows first, below)
+                writer.flows_visible()
             parsed, evidence = (read_back[0].value(), read_back[1].value()) if read_back else (None, None)
             read_back.clear()
             if options.appdata:
@@ -448,11 +457,6 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
                                                             selector.columns() if selector and not parsed else None,
                                                             parsed)
                 parsed = None  # the parsed payloads and the candidates' columns: not held through the labels
-            writer.counts.undecoded = reader.undecoded
-            if collector is not None:
-                stats = collector.finish()
-                result.details["flow_exports"] = stats
-            _seal(case, writer, hasher, path, options, result)
             if reader.rejected is not None:
                 writer.counts.rejected = str(reader.rejected)
             result.flows = meter.flows if not meter.out_of_order else derive_flows(writer, options)
@@ -468,6 +472,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             result.undecoded = writer.counts.undecoded
             result.link_types = meta.link_types
     except _Abandon as exc:
+        for later in read_back:  # (the sha256 found duplicate content while the file was read back)
+            later.wait()
         return exc.args[0]
     except InputError as exc:
         hasher.join()

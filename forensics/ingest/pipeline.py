@@ -82,6 +82,10 @@ class Later(Generic[T]):
         except BaseException as exc:  # handed to value()
             self._error = exc
 
+    def wait(self) -> None:
+        """Wait for fn to end, whatever it returns or raises."""
+        self._thread.join()
+
     def value(self) -> T:
         self._thread.join()
         if self._error is not None:
