@@ -411,6 +411,8 @@ class Stage:
         if self._flow_rows == "flows":
             self.con.execute("ALTER TABLE temp.flows RENAME TO _stage_flow_rows")
             self._flow_rows = "_stage_flow_rows"
+        elif not self._flow_parts:  # shown already, and no part begun since: the view stands as it is
+            return
         self._flow_view()
 
     def _flow_view(self) -> None:
