@@ -27,6 +27,7 @@ from forensics.records import FlowColumns, PacketBatch
 from forensics.resources import read_sql
 from forensics.store import lake, lake_compact
 from forensics.store.flow_table import flow_columns_table, flow_record_table
+from forensics.store.nulls import null_column
 
 # Packets per append: whole DuckDB row groups (122,880 rows) compress fully, and several let it use every core.
 PACKET_BATCH_ROWS = 4 * 122_880
@@ -297,7 +298,7 @@ def _nullable(values: np.ndarray, arrow_type: pa.DataType, valid: np.ndarray | N
     if valid is None:
         valid = values >= 0
     if not valid.any():  # (vlan_inner, mpls_label, arp_* of most batches) no copy for a column of NULLs
-        return pa.nulls(len(values), arrow_type)
+        return null_column(len(values), arrow_type)
     data = values.astype(arrow_type.to_pandas_dtype(), copy=False)
     if valid.all():
         return pa.array(data, type=arrow_type)
@@ -329,7 +330,7 @@ def _mac_blobs(values: np.ndarray) -> pa.Array:
     """48-bit MAC numbers (-1 = absent) as a 6-byte binary column in network byte order."""
     valid = values >= 0
     if not valid.any():  # the ARP columns of nearly every batch (4 ms a column to build the same NULLs)
-        return pa.nulls(len(values), pa.binary(6))
+        return null_column(len(values), pa.binary(6))
     data = values.astype(">u8").view(_MAC_OF_BE64)["mac"].tobytes()
     bits = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.Array.from_buffers(pa.binary(6), len(values), [bits, pa.py_buffer(data)])
@@ -395,7 +396,7 @@ def _lake_packet_table(batch: PacketBatch) -> pa.Table:
             values = batch[name]
             valid = values >= 0
             if not valid.any():  # (most batches) the columns of NULLs without their arrays
-                cols[name + "_hi"] = cols[name + "_lo"] = pa.nulls(len(values), pa.uint64())
+                cols[name + "_hi"] = cols[name + "_lo"] = null_column(len(values), pa.uint64())
                 continue
             cols[name + "_hi"] = _nullable(np.zeros(len(values), np.uint64), pa.uint64(), valid)
             cols[name + "_lo"] = _nullable(values.astype(np.uint64) | (_V4_MAPPED_HI32 << np.uint64(32)),

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from forensics.records import FlowColumns
 from forensics.store.flow_values import RANGES, REQUIRED, split_valid
+from forensics.store.nulls import null_column
 
 ADDR_COLS = ("exporter_ip", "src_ip", "dst_ip", "next_hop")
 PLAIN_COLS = [
@@ -64,7 +65,7 @@ def _column(cols: FlowColumns, key: str, arrow_type: pa.DataType, name: str | No
         return pa.array([cols.source] * cols.rows, type=arrow_type)
     values = cols.values.get(name or key)
     if values is None:
-        return pa.nulls(cols.rows, type=arrow_type)
+        return null_column(cols.rows, arrow_type)
     values = values.astype(arrow_type.to_pandas_dtype(), copy=False)
     valid = cols.valid.get(key)
     return pa.array(values, type=arrow_type, mask=None if valid is None else ~valid)

@@ -40,6 +40,7 @@ from forensics.store.lake_layout import (
     write_part,
     write_part_batches,
 )
+from forensics.store.nulls import null_column
 
 _MAPPED = pa.scalar(0xFFFF << 32, pa.uint64())
 _US_PER_DAY = 86_400_000_000
@@ -233,7 +234,7 @@ def derived_flow_table(flows: dict[str, np.ndarray], capture_id: int) -> pa.Tabl
     if (order != np.arange(n)).any():  # delta-encoded ids and times stay small (flows 6.98 MB, not 8.07)
         flows = {k: v[order] for k, v in flows.items()}
     schema = SCHEMAS["flows"]
-    nulls = {name: pa.nulls(n, schema.field(name).type) for name in (
+    nulls = {name: null_column(n, schema.field(name).type) for name in (
         "exporter_ip_hi", "exporter_ip_lo", "observation_domain", "in_if", "out_if", "src_as", "dst_as",
         "next_hop_hi", "next_hop_lo", "direction", "tos")}
     # counts and sums are never negative: the int64 columns' bits are the uint64 values (a view, not a copy)
