@@ -11,6 +11,7 @@ from forensics.checks.config import ChecksConfig
 from forensics.config import CaseConfig
 from forensics.reports.context import install_context
 from forensics.resources import read_sql
+from forensics.store.bulk_insert import insert_rows
 
 CHECK_CONTEXT_SQL = "checks/_context.sql"
 
@@ -25,9 +26,7 @@ _TABLES = {
 
 def _fill(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({_TABLES[table]})")
-    if rows:
-        marks = ", ".join(f"${i}" for i in range(1, len(rows[0]) + 1))
-        con.executemany(f"INSERT INTO {table} VALUES ({marks})", [list(r) for r in rows])
+    insert_rows(con, table, rows)
 
 
 def _pair(value: tuple[int, int] | None) -> tuple:

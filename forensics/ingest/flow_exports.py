@@ -47,6 +47,7 @@ from forensics.readers.netflow import (
 from forensics.readers.sflow import COUNTER_COLUMNS, parse_sflow, plausible_sflow
 from forensics.readers.sniff import GzipBombError, open_stream
 from forensics.store import CaptureWriter, register_capture_table
+from forensics.store.bulk_insert import insert_rows
 
 CHUNK = 50_000
 PENDING_SPILL = 10_000  # data sets held in memory before they are parked in flow_pending_sets
@@ -387,10 +388,7 @@ class ExportCollector:
                  "ent": tpl.enterprise_fields if tpl else 0, "w": tpl is None, "pos": frame,
                  "ts": _ts(secs)}).fetchall()
         self._park_pending()
-        if self.gaps:
-            self.con.executemany(
-                "INSERT INTO flow_sequence_gaps VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                [[self.capture_id, *g] for g in self.gaps])
+        insert_rows(self.con, "flow_sequence_gaps", [[self.capture_id, *g] for g in self.gaps])
         pending = self.con.execute("SELECT count(*) FROM flow_pending_sets WHERE capture_id = $c",
                                    {"c": self.capture_id}).fetchall()[0][0]
         self.invalid.update(self.writer.invalid_flows)  # records whose values their columns cannot hold

@@ -1,6 +1,6 @@
 """The TEMP tables and macros a report query may use, created from the case config (see _context.sql).
 
-Rows go in through bound parameters (executemany); no config value ever becomes SQL text.
+Rows go in through bound parameters (forensics.store.bulk_insert); no config value ever becomes SQL text.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import duckdb
 from forensics.config import CaseConfig
 from forensics.reports.coverage import install_retention, install_summary
 from forensics.resources import read_sql
+from forensics.store.bulk_insert import insert_rows
 from forensics.store.flow_list import ensure_flow_app
 
 CONTEXT_SQL = "reports/_context.sql"
@@ -29,9 +30,7 @@ _TABLES = {
 
 def _fill(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({_TABLES[table]})")
-    if rows:
-        marks = ", ".join(f"${i}" for i in range(1, len(rows[0]) + 1))
-        con.executemany(f"INSERT INTO {table} VALUES ({marks})", [list(r) for r in rows])
+    insert_rows(con, table, rows)
 
 
 def install_context(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:

@@ -13,6 +13,7 @@ from forensics.errors import UsageError
 from forensics.reports.traffic import EXPORT_SPANS, flow_spans, install_export_spans
 from forensics.resources import read_sql
 from forensics.store import retain as retained
+from forensics.store.bulk_insert import insert_rows
 
 LEVELS = ("packets", "flows", "sampled", "partial", "summary", "none")
 # Levels whose values are not measured traffic: the renderers show no figure (JSON null) for them.
@@ -56,8 +57,7 @@ def install_retention(con: duckdb.DuckDBPyConnection) -> None:
     rows = retained.held(con)
     con.execute("CREATE OR REPLACE TEMP TABLE _retained (capture_id INTEGER, packets_before TIMESTAMP, "
                 "flows_before TIMESTAMP)")
-    if rows:
-        con.executemany("INSERT INTO _retained VALUES ($1, $2, $3)", [list(r) for r in rows])
+    insert_rows(con, "_retained", rows)
     cases = " ".join(f"WHEN {int(cid)} THEN {_ts_literal(before)}" for cid, before, _ in rows)
     body = f"CASE c {cases} ELSE CAST(NULL AS TIMESTAMP) END" if cases else "CAST(NULL AS TIMESTAMP)"
     con.execute(f"CREATE OR REPLACE TEMP MACRO packets_gone_before(c) AS {body}")

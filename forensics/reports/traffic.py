@@ -21,6 +21,7 @@ import duckdb
 from forensics.errors import UsageError
 from forensics.reports.scopes import Fragment
 from forensics.resources import read_sql
+from forensics.store.bulk_insert import insert_rows
 from forensics.store.lake_stats import flow_part_spans, is_lake_flows
 
 PACKET_BINS_SQL = "reports/_packet_bins.sql"
@@ -184,8 +185,7 @@ def install_export_spans(con: duckdb.DuckDBPyConnection, rows: list[FlowSpan]) -
     con.execute(f"CREATE OR REPLACE TEMP TABLE {EXPORT_SPANS} (capture_id INTEGER, sampled BOOLEAN, lo TIMESTAMP, "
                 "hi TIMESTAMP)")
     spans = [[r.capture_id, r.sampled, r.first_ts, r.last_ts] for r in rows if not r.pcap]
-    if spans:
-        con.executemany(f"INSERT INTO {EXPORT_SPANS} VALUES ($1, $2, $3, $4)", spans)
+    insert_rows(con, EXPORT_SPANS, spans)
 
 
 def span_range(spans: list[CaptureSpan]) -> tuple[dt.datetime | None, dt.datetime | None]:

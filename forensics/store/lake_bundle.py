@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from forensics.errors import UsageError
 from forensics.store import lake
+from forensics.store.bulk_insert import insert_rows
 from forensics.store.lake_layout import CATALOG, part_path, write_part
 
 _ALIAS = "forensics_bundle"
@@ -122,8 +123,7 @@ def publish_bundle(con: duckdb.DuckDBPyConnection, root: Path, bundle: Path, fro
                     os.replace(src, dst)
                     size = dst.stat().st_size
                 rows.append((new_rel, table_name, to_id, day, nrows, size, lo, hi))
-            if rows:
-                con.executemany("INSERT INTO lake_parts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            insert_rows(con, "lake_parts", rows)
             con.execute("COMMIT")
             committed = True
         except BaseException:
