@@ -8,7 +8,11 @@
 -- traffic or a config filter's name (filter_compare runs it once per filter).
 INSERT INTO _packet_bins
 SELECT $filter AS filter, time_bin(first_ts, $bin_secs) AS bin, ip_version, src_ip, dst_ip, ip_proto, src_port,
-       dst_port, iface, vlan, in_if, out_if, src_as, dst_as, bit_or(tcp_flags) AS tcp_flags,
+       dst_port, iface, vlan,
+       -- a packet has no flow-export interfaces or AS numbers: NULL here, not group keys (DuckDB hashed these four
+       -- constant NULLs with the nine real keys: protocol_mix on the 2M-packet bench lake 0.42 -> 0.36 s)
+       CAST(NULL AS UINTEGER) AS in_if, CAST(NULL AS UINTEGER) AS out_if, CAST(NULL AS UINTEGER) AS src_as,
+       CAST(NULL AS UINTEGER) AS dst_as, bit_or(tcp_flags) AS tcp_flags,
        -- 1: a TCP SYN without ACK was sent on this key (a client opening); 2: a SYN with ACK (a server answering)
        bit_or(CASE WHEN ip_proto = 6 AND tcp_flags & 18 = 2 THEN 1 WHEN ip_proto = 6 AND tcp_flags & 18 = 18 THEN 2
                    ELSE 0 END) AS handshake,
@@ -26,4 +30,4 @@ FROM (
       AND p.ip_version IS NOT NULL AND p.src_ip IS NOT NULL AND p.dst_ip IS NOT NULL
 ) AS flows
 WHERE true /* restrict */
-GROUP BY ALL;
+GROUP BY bin, ip_version, src_ip, dst_ip, ip_proto, src_port, dst_port, iface, vlan;
