@@ -8,12 +8,15 @@ from __future__ import annotations
 import collections
 import ipaddress
 import json
+import os
 import shutil
 import subprocess
 
 import pytest
 
 from forensics.ingest import import_paths
+from forensics.readers.capture import CaptureReader
+from forensics.readers.sniff import sniff
 from forensics.store import Case
 from forensics.store.info import case_info
 from tests import builders as b
@@ -106,10 +109,18 @@ def _arp_captures() -> list[str]:
     return [corpus_path(row) for row in corpus_sample(rows)]
 
 
+def _decodes_arp(path: str) -> bool:
+    """Our decoder finds an ARP packet in the file (read only: no case). The import stores the same decoded
+    column, so a capture skipped here is one the import would find no ARP in either."""
+    size = os.path.getsize(path)
+    reader = CaptureReader(path, sniff(path, size), size)
+    return any(bool((chunk.batch["arp_op"] >= 0).any()) for chunk in reader.chunks())
+
+
 @pytest.mark.oracle
 def test_corpus_link_view_equals_tshark(tmp_path):
     checked = 0
-    for i, path in enumerate(_arp_captures()):
+    for i, path in enumerate(p for p in _arp_captures() if _decodes_arp(p)):  # only these need a case
         with Case.open(tmp_path / f"c{i}.duckdb") as case:
             import_paths(case, [str(path)])
             if not case.con.execute("SELECT count(arp_op) FROM packets").fetchone()[0]:
