@@ -669,7 +669,10 @@ class Case:
             self.con.execute(f"COMMENT ON VIEW {_DIGEST_VIEW} IS '{_DIGEST_PREFIX}{digest} {self._catalog_objects()}'")
             self.con.execute("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            try:
+                self.con.execute("ROLLBACK")
+            except duckdb.Error:  # (the connection is gone: nothing was committed) the first error is the one to see
+                pass
             raise
 
     def _catalog_objects(self) -> int:
