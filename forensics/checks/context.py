@@ -11,7 +11,7 @@ from forensics.checks.config import ChecksConfig
 from forensics.config import CaseConfig
 from forensics.reports.context import install_context
 from forensics.resources import read_sql
-from forensics.store.bulk_insert import insert_rows
+from forensics.store.bulk_insert import temp_table
 
 CHECK_CONTEXT_SQL = "checks/_context.sql"
 
@@ -25,8 +25,7 @@ _TABLES = {
 
 
 def _fill(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({_TABLES[table]})")
-    insert_rows(con, table, rows)
+    temp_table(con, table, _TABLES[table], rows)
 
 
 def _pair(value: tuple[int, int] | None) -> tuple:

@@ -10,7 +10,7 @@ import duckdb
 from forensics.config import CaseConfig
 from forensics.reports.coverage import install_retention, install_summary
 from forensics.resources import read_sql
-from forensics.store.bulk_insert import insert_rows
+from forensics.store.bulk_insert import temp_table
 from forensics.store.flow_list import ensure_flow_app
 
 CONTEXT_SQL = "reports/_context.sql"
@@ -29,8 +29,7 @@ _TABLES = {
 
 
 def _fill(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({_TABLES[table]})")
-    insert_rows(con, table, rows)
+    temp_table(con, table, _TABLES[table], rows)
 
 
 def install_context(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:

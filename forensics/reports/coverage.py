@@ -13,7 +13,7 @@ from forensics.errors import UsageError
 from forensics.reports.traffic import EXPORT_SPANS, flow_spans, install_export_spans
 from forensics.resources import read_sql
 from forensics.store import retain as retained
-from forensics.store.bulk_insert import insert_rows
+from forensics.store.bulk_insert import temp_table
 
 LEVELS = ("packets", "flows", "sampled", "partial", "summary", "none")
 # Levels whose values are not measured traffic: the renderers show no figure (JSON null) for them.
@@ -55,9 +55,7 @@ def install_retention(con: duckdb.DuckDBPyConnection) -> None:
     tests them inside the scan of the flows without a join.
     """
     rows = retained.held(con)
-    con.execute("CREATE OR REPLACE TEMP TABLE _retained (capture_id INTEGER, packets_before TIMESTAMP, "
-                "flows_before TIMESTAMP)")
-    insert_rows(con, "_retained", rows)
+    temp_table(con, "_retained", "capture_id INTEGER, packets_before TIMESTAMP, flows_before TIMESTAMP", rows)
     cases = " ".join(f"WHEN {int(cid)} THEN {_ts_literal(before)}" for cid, before, _ in rows)
     body = f"CASE c {cases} ELSE CAST(NULL AS TIMESTAMP) END" if cases else "CAST(NULL AS TIMESTAMP)"
     con.execute(f"CREATE OR REPLACE TEMP MACRO packets_gone_before(c) AS {body}")

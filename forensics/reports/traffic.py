@@ -21,7 +21,7 @@ import duckdb
 from forensics.errors import UsageError
 from forensics.reports.scopes import Fragment
 from forensics.resources import read_sql
-from forensics.store.bulk_insert import insert_rows
+from forensics.store.bulk_insert import temp_table
 from forensics.store.lake_stats import flow_part_spans, is_lake_flows
 
 PACKET_BINS_SQL = "reports/_packet_bins.sql"
@@ -182,10 +182,8 @@ EXPORT_SPANS = "_export_spans"
 def install_export_spans(con: duckdb.DuckDBPyConnection, rows: list[FlowSpan]) -> None:
     """TEMP table _export_spans(capture_id, sampled, lo, hi): the exported flows' spans per capture and
     sampling (from flow_spans), which queries/runs/coverage.sql and bin_sources.sql read instead of the flows."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {EXPORT_SPANS} (capture_id INTEGER, sampled BOOLEAN, lo TIMESTAMP, "
-                "hi TIMESTAMP)")
     spans = [[r.capture_id, r.sampled, r.first_ts, r.last_ts] for r in rows if not r.pcap]
-    insert_rows(con, EXPORT_SPANS, spans)
+    temp_table(con, EXPORT_SPANS, "capture_id INTEGER, sampled BOOLEAN, lo TIMESTAMP, hi TIMESTAMP", spans)
 
 
 def span_range(spans: list[CaptureSpan]) -> tuple[dt.datetime | None, dt.datetime | None]:

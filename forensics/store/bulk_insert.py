@@ -42,4 +42,10 @@ def insert_rows(con: object, table: str, rows: Sequence[Sequence]) -> None:
     con.execute(f"INSERT INTO {table} SELECT {unnested}", columns)
 
 
-__all__ = ["insert_rows"]
+def temp_table(con: object, table: str, columns: str, rows: Sequence[Sequence]) -> None:
+    """(Re)create TEMP table `table` with `columns` ("name TYPE, ...") holding `rows`."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({columns})")  # type: ignore[attr-defined]
+    insert_rows(con, table, rows)
+
+
+__all__ = ["insert_rows", "temp_table"]
