@@ -28,12 +28,11 @@ directed AS (  -- each connection as both directions
     UNION ALL
     SELECT ip_proto, dst_ip, src_ip, dst_port, src_port, rank, frame, app, evidence FROM ev
 ),
-best AS (
-    SELECT ip_proto, src_ip, dst_ip, src_port, dst_port,
-           arg_min(app, (rank, frame, evidence = 'payload')) AS app,  -- a table's message before the payload check
-           arg_min(evidence, (rank, frame, evidence = 'payload')) AS evidence,  -- of the same frame: deterministic
-           arg_min(frame, (rank, frame, evidence = 'payload')) AS frame
-    FROM directed
+best AS (  -- the order (rank, frame, a table's message before the payload check of the same frame) as one integer
+    SELECT ip_proto, src_ip, dst_ip, src_port, dst_port, arg_min(app, k) AS app, arg_min(evidence, k) AS evidence,
+           arg_min(frame, k) AS frame
+    FROM (SELECT *, (CAST(rank AS BIGINT) << 33) + (coalesce(CAST(frame AS BIGINT), 4294967295) << 1)
+                    + CAST(evidence = 'payload' AS BIGINT) AS k FROM directed)
     GROUP BY ip_proto, src_ip, dst_ip, src_port, dst_port
 )
 SELECT $cid AS capture_id, f.flow_id, b.app, b.evidence, b.frame
