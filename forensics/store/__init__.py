@@ -813,7 +813,7 @@ class Case:
             self._finish_capture(writer, meta)
             if stage is not None:
                 stage.publish()
-            self.con.execute("COMMIT")
+            self._commit_file()
             if stage is not None:
                 stage.cleanup()
             if self._doomed:
@@ -840,6 +840,25 @@ class Case:
             raise
         finally:
             self._importing -= 1
+
+    def _commit_file(self) -> None:
+        """COMMIT an imported file's transaction. A large file's catalog rows (application data and labels: 12 MB
+        for the 2M-packet bench capture) go into the database file at this COMMIT, not into the WAL first and the
+        database at close: DuckDB checkpoints instead of logging a commit that would take the WAL past
+        checkpoint_threshold. The 2M-packet capture: COMMIT 0.05 -> 0.09 s, close 0.07 -> 0.01 s, 12 MB less
+        written. Small files keep the default threshold (a checkpoint per small file would rewrite the tables'
+        last row groups again and again)."""
+        if self._small_file:
+            self.con.execute("COMMIT")
+            return
+        self.con.execute("SET checkpoint_threshold = '1MB'")
+        try:
+            self.con.execute("COMMIT")
+        finally:
+            try:
+                self.con.execute("RESET checkpoint_threshold")
+            except duckdb.Error:  # (a connection a failed COMMIT invalidated: that error is the one to see)
+                pass
 
     def finish_lake_commit(self) -> None:
         """After a COMMIT that dropped lake parts from lake_parts (forensics.store.lake_prune): delete their files."""
