@@ -158,6 +158,26 @@ def null_loop(family: int, payload: bytes, big_endian: bool = False) -> bytes:
     return struct.pack(">I" if big_endian else "<I", family) + payload
 
 
+def nflog_tlv(kind: int, value: bytes, big_endian: bool = False) -> bytes:
+    """One NFLOG TLV: length (4 + len(value)) | type, each 2 bytes in the capturing host's order, then the
+    value, padded with zeros to a multiple of 4."""
+    head = struct.pack(">HH" if big_endian else "<HH", 4 + len(value), kind)
+    return head + value + bytes(-len(value) % 4)
+
+
+def nflog(payload: bytes | None, family: int = 2, *, big_endian: bool = False, resource: int = 42,
+          before: tuple[tuple[int, bytes], ...] = ((1, b"\x08\x00\x01\x00"), (10, b"\x00"), (5, bytes(4))),
+          after: tuple[tuple[int, bytes], ...] = ()) -> bytes:
+    """Linux NFLOG (LINKTYPE 239): family (1: 2 IPv4, 10 IPv6) | version 0 (1) | resource id (2, big-endian) |
+    TLVs `before` (default: packet header 1, prefix 10, outdev 5, as tcpdump -i nflog writes them) | the payload
+    TLV (type 9: the packet from its network header; none when `payload` is None) | TLVs `after`."""
+    tlvs = b"".join(nflog_tlv(k, v, big_endian) for k, v in before)
+    if payload is not None:
+        tlvs += nflog_tlv(9, payload, big_endian)
+    tlvs += b"".join(nflog_tlv(k, v, big_endian) for k, v in after)
+    return struct.pack("!BBH", family, 0, resource) + tlvs
+
+
 # ---------------------------------------------------------------------------------------------
 # Network layers
 

@@ -1,5 +1,5 @@
 """Link layers as tcpdump prints them (-e shows the header): Ethernet with 802.1Q/QinQ tags, Linux SLL/SLL2,
-BSD null/loopback, raw IP. Returns the text and the link header's length (where -x/-X/-A start)."""
+BSD null/loopback, raw IP, NFLOG. Returns the text and the link header's length (where -x/-X/-A start)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from forensics.packetview.ip import ip4_print, ip6_print
 from forensics.packetview.llc import llc_print
 from forensics.packetview.state import ViewState
 from forensics.packetview.text import mac, u16, u32
+from forensics.readers.exact import decode_packet
 
 ETHERTYPES = {0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "802.1Q", 0x88A8: "802.1Q-QinQ",
               0x9100: "802.1Q-9100", 0x8035: "Reverse ARP", 0x8847: "MPLS unicast", 0x8848: "MPLS multicast",
@@ -20,7 +21,8 @@ ETHERTYPES = {0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "802.1Q", 0
 _VLAN_TYPES = (0x8100, 0x88A8, 0x9100)
 _SLL_TYPES = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
 _AF = {2: "IPv4", 24: "IPv6", 28: "IPv6", 30: "IPv6", 7: "OSI", 23: "IPX", 16: "Appletalk"}
-LINKTYPE_ETHERNET, LINKTYPE_SLL, LINKTYPE_SLL2 = 1, 113, 276
+LINKTYPE_ETHERNET, LINKTYPE_SLL, LINKTYPE_SLL2, LINKTYPE_NFLOG = 1, 113, 276, 239
+_NFLOG_FAMILIES = {2: ("IPv4", 0x0800), 10: ("IPv6", 0x86DD)}
 
 
 def _etype(et: int) -> str:
@@ -70,6 +72,8 @@ def link_print(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple
             f"{_etype(et)}, length {wirelen}: "
         text = _after(st, head, et, data, 20, wirelen - 20)
         return (text if st.eflag else lead + text), 20
+    if linktype == LINKTYPE_NFLOG:
+        return _nflog(st, data, wirelen)
     if linktype in (0, 108):
         if len(data) < 4:
             return "[|null]", len(data)
@@ -85,6 +89,20 @@ def link_print(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple
         text = _network(st, et, data, wirelen) if et > 0 else f"ip v{version}"
         return ("ip: " if st.eflag and linktype not in (228, 229) else "") + (text or ""), 0
     return f"[link type {linktype} is not decoded] length {wirelen}", 0
+
+
+def _nflog(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:
+    """NFLOG as tcpdump prints it: with -e the header (version, resource id, family), then the packet of the
+    payload TLV (found as the decoder finds it: forensics.readers.exact)."""
+    if len(data) < 4:
+        return "[|nflog]", len(data)
+    family, version, resource = data[0], data[1], u16(data, 2)
+    name, et = _NFLOG_FAMILIES.get(family, ("unknown", -1))
+    head = f"version {version}, resource ID {resource}, family {name} ({family}), length {wirelen}: "
+    off = int(decode_packet(LINKTYPE_NFLOG, data, wirelen, layers=True)["net_offset"])
+    if off < 0:
+        return head + ("[not decoded]" if et < 0 else "[no payload captured]"), len(data)
+    return _after(st, head, et, data, off, wirelen - off), off
 
 
 def _ifname(ifindex: int) -> str:

@@ -25,6 +25,12 @@ Points the records docstring leaves open, decided here (the fast decoder must ma
 - Raw IP link types (12, 14, 101, 228, 229): the version nibble decides; a nibble other than 4 or 6
   is malformed. Null/loopback (0, 108): the family is read little-endian and byte-swapped when the
   value is over 0xFFFF; other families are not decoded and not malformed.
+- NFLOG (239): the TLVs' length and type are in the byte order of the capturing host; the first TLV's
+  type decides it (below 256 read little-endian: little-endian). The TLVs are walked to the payload TLV
+  (type 9), whose end bounds the network layer. Whole TLVs without a payload TLV: nothing decoded, not
+  malformed; a TLV cut by the captured end is short; a TLV length under 4 is malformed; a family other
+  than 2 (IPv4) or 10 (IPv6) is not decoded and not malformed. No MAC is read (the hardware-address TLV
+  is left alone).
 - IPv4 with an impossible IHL (< 5) or total length (< IHL * 4): malformed; the fixed-header fields
   present are kept (ip_len, ip_id, fragment fields, ttl, ip_proto, addresses) and nothing after
   the header is decoded. The total-length check is made whenever the total length is present.
@@ -70,6 +76,9 @@ _BLANK["net_offset"] = -1  # not stored: where the network layer (IP, ARP) start
 _BLANK["transport_offset"] = -1  # not stored: where the transport header starts (first fragments only)
 
 ETH_ARP, ETH_RARP = 0x0806, 0x8035
+NFLOG_LINKTYPE = 239  # Linux netfilter log (tcpdump -i nflog)
+NFLOG_FAMILIES = {2: ETH_IPV4, 10: ETH_IPV6}  # AF_INET, AF_INET6
+NFLOG_PAYLOAD = 9  # NFULA_PAYLOAD: the packet from its network header
 PPP_LINKTYPES = (9, 50)  # PPP, PPP in HDLC-like framing
 # PPP protocol -> ethertype (RFC 1661 numbers): IPv4, IPv6, MPLS unicast and multicast.
 PPP_PROTOCOLS = {0x0021: ETH_IPV4, 0x0057: ETH_IPV6, 0x0281: 0x8847, 0x0283: 0x8848}
@@ -145,6 +154,8 @@ def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
         out["net_offset"] = -1
         out["malformed"] = True
         return True
+    if linktype == NFLOG_LINKTYPE:
+        return _nflog(data, end, out)
     if linktype in NULL_LINKTYPES:
         if end < 4:
             return False
@@ -159,6 +170,39 @@ def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
             return _ipv6(data, 4, end, out)
         return True
     return True
+
+
+def _nflog(data: bytes, end: int, out: dict) -> bool:
+    """NFLOG: a 4-byte header (address family, version, resource id), then TLVs to the payload TLV. A TLV is a
+    2-byte length (its 4-byte head included) and a 2-byte type in the byte order of the host that captured (as
+    libpcap writes them), padded to 4 bytes. The first TLV's type tells the order: read one way it is below 256
+    (netlink attribute types are small; their two flag bits are masked), read the other way it is not."""
+    if end < 4:
+        return False
+    etype = NFLOG_FAMILIES.get(data[0], -1)
+    p = 4
+    if p + 4 > end:
+        return p == end  # no TLV at all: nothing to decode
+    order = "little" if int.from_bytes(data[p + 2:p + 4], "little") & 0x3FFF < 0x100 else "big"
+    while True:
+        if p == end:
+            return True  # every TLV captured, none a payload: nothing to decode
+        if p + 4 > end:
+            return False
+        length = int.from_bytes(data[p:p + 2], order)
+        kind = int.from_bytes(data[p + 2:p + 4], order) & 0x3FFF
+        if length < 4:
+            out["malformed"] = True
+            return True
+        if kind == NFLOG_PAYLOAD:
+            if etype == -1:
+                return True  # a family other than IPv4/IPv6: not decoded
+            p, end = p + 4, min(end, p + length)
+            out["eth_type"], out["net_offset"] = etype, p
+            return _ipv4(data, p, end, out) if etype == ETH_IPV4 else _ipv6(data, p, end, out)
+        p += (length + 3) & ~3
+        if p > end:
+            return False
 
 
 def _ethertype(data: bytes, p: int, end: int, etype: int, out: dict, lengths: bool = False) -> bool:

@@ -380,6 +380,43 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
                 et, state = 0x86DD, _NET
             else:
                 O[C_MALF, k] = 1
+    elif lt == 239:  # NFLOG: header, then TLVs in the capturing host's byte order (exact._nflog)
+        state = _SHORT
+        if caplen >= 4:
+            fam = b[base]
+            p = base + 4
+            if p == end:
+                state = _DONE
+            elif p + 4 <= end:
+                little = (b[p + 3] & 0x3F) == 0  # the first TLV's type, read little-endian, is below 256
+                while True:
+                    if p == end:
+                        state = _DONE
+                        break
+                    if p + 4 > end:
+                        break
+                    if little:
+                        length = np.int64(b[p]) | (np.int64(b[p + 1]) << 8)
+                        kind = (np.int64(b[p + 2]) | (np.int64(b[p + 3]) << 8)) & 0x3FFF
+                    else:
+                        length = (np.int64(b[p]) << 8) | np.int64(b[p + 1])
+                        kind = ((np.int64(b[p + 2]) << 8) | np.int64(b[p + 3])) & 0x3FFF
+                    if length < 4:
+                        O[C_MALF, k] = 1
+                        state = _DONE
+                        break
+                    if kind == 9:  # the payload: the network layer
+                        state = _DONE
+                        if fam == 2 or fam == 10:
+                            et = np.int64(0x0800) if fam == 2 else np.int64(0x86DD)
+                            if p + length < end:
+                                end = p + length
+                            p += 4
+                            state = _NET
+                        break
+                    p += (length + 3) & ~np.int64(3)
+                    if p > end:
+                        break
     elif lt == 0 or lt == 108:
         if caplen < 4:
             state = _SHORT

@@ -38,6 +38,8 @@ from builders import (  # noqa: E402
     ipv4,
     ipv6,
     mpls,
+    nflog,
+    nflog_tlv,
     null_loop,
     pad60,
     pppoe,
@@ -277,6 +279,28 @@ def _null(linktype, family, big_endian, v6):
     frame = null_loop(family, inner, big_endian=big_endian)
     exp = dict(exp, payload_offset=exp["payload_offset"] + 4)
     return linktype, frame, exp
+
+
+def case_nflog_v4_tcp():
+    seg = tcp(49762, 80, SYN, PAY)
+    frame = nflog(ipv4(S4, D4, 6, seg), after=((11, bytes(4)),))  # a TLV after the payload (uid)
+    return 239, frame, expect(net4(ip_len=20 + len(seg)), eth_type=0x0800, src_port=49762, dst_port=80,
+                              tcp_flags=SYN, payload_offset=frame.rindex(PAY))
+
+
+def case_nflog_v6_udp_big_endian_tlvs():
+    seg = udp(5353, 5353, PAY)
+    frame = nflog(ipv6(S6, D6, 17, seg), family=10, big_endian=True)
+    return 239, frame, expect(net6(proto=17, ip_len=48 + len(PAY)), eth_type=0x86DD, src_port=5353,
+                              dst_port=5353, payload_offset=frame.rindex(PAY))
+
+
+def case_nflog_no_payload_tlv():
+    return 239, nflog(None), expect()
+
+
+def case_nflog_unknown_family():
+    return 239, nflog(ipv4(S4, D4, 6, tcp(1, 2, SYN)), family=7), expect()
 
 
 def case_null_unknown_family():
@@ -608,6 +632,23 @@ def test_cut_inside_pppoe():
         assert decode_packet(1, frame[:k], len(frame)) == expect(eth_type=0x8864), k
         assert decode_packet(1, frame[:k], k) == expect(eth_type=0x8864, malformed=True), k
     assert decode_packet(1, frame[:23], len(frame)) == expect(eth_type=0x0800, ip_version=4)
+
+
+def test_nflog_tlv_shorter_than_its_head_is_malformed():
+    frame = nflog(None, before=()) + b"\x02\x00\x09\x00" + ipv4(S4, D4, 6, tcp(1, 2, SYN))  # payload TLV, length 2
+    assert decode_packet(239, frame, len(frame)) == expect(malformed=True)
+    assert decode_packet(239, frame, len(frame) + 100) == expect(malformed=True)  # damage, whatever the snap length
+
+
+def test_cut_inside_nflog_tlvs():
+    frame = nflog(ipv4(S4, D4, 17, udp(1, 2)))  # header 4, TLVs of 8, 8 (5 + 3 padding) and 8, payload TLV head 4
+    start = 32
+    assert frame[28:32] == nflog_tlv(9, bytes(28))[:4]
+    for k in range(0, start):
+        assert decode_packet(239, frame[:k], len(frame)) == expect(), k  # a snap-length cut: nothing invented
+        # cut at a TLV boundary: whole TLVs, none a payload (nothing to decode); elsewhere a cut TLV (damage)
+        assert decode_packet(239, frame[:k], k) == expect(malformed=k not in (4, 12, 20, 28)), k
+    assert decode_packet(239, frame[:start + 1], len(frame)) == expect(eth_type=0x0800, ip_version=4)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -98,6 +98,8 @@ def _variants() -> list[tuple[int, bytes]]:
             (228 if et == 0x0800 else 229, ip),
             (0, b.null_loop(2 if et == 0x0800 else 30, ip)),
             (0, b.null_loop(2 if et == 0x0800 else 30, ip, big_endian=True)),
+            (239, b.nflog(ip, 2 if et == 0x0800 else 10)),
+            (239, b.nflog(ip, 2 if et == 0x0800 else 10, big_endian=True, after=((11, bytes(4)),))),
         ]
     out.append((1, b.eth(0x0806, b"\x00" * 28)))
     arp = (b"\x00\x01\x08\x00\x06\x04\x00\x02" + b.mac("00:11:22:33:44:55") + bytes([10, 0, 0, 1])
@@ -114,6 +116,7 @@ def _variants() -> list[tuple[int, bytes]]:
     out.append((9, b"\xff\x03\xc0\x21" + b"\x01" * 20))  # LCP: not decoded
     out.append((1, b.eth(0x0026, b"\x42\x42\x03" + b"\x00" * 40)))
     out.append((147, b"\x00" * 30))
+    out += [(239, b.nflog(None)), (239, b.nflog(v4, 7)), (239, b.nflog(None, before=()) + b"\x02\x00\x09\x00" + v4)]
     return out
 
 
