@@ -178,6 +178,35 @@ def nflog(payload: bytes | None, family: int = 2, *, big_endian: bool = False, r
     return struct.pack("!BBH", family, 0, resource) + tlvs
 
 
+def snap(ethertype: int, payload: bytes) -> bytes:
+    """802.2 LLC/SNAP: AA AA 03 | OUI 00 00 00 | ethertype (2) | payload."""
+    return b"\xaa\xaa\x03\x00\x00\x00" + struct.pack("!H", ethertype) + payload
+
+
+def dot11(body: bytes, *, qos: bool = True, to_ds: bool = False, from_ds: bool = True, protected: bool = False,
+          htc: bool = False, amsdu: bool = False, kind: int = 2, subtype: int | None = None) -> bytes:
+    """An IEEE 802.11 frame (LINKTYPE 105). Frame control (2: version 0, `kind` 2 data, subtype 8 QoS data or 0
+    data; flags to-DS 0x01, from-DS 0x02, protected 0x40, order 0x80 = HT control with QoS) | duration (2) | three
+    addresses (18) | sequence control (2) | a fourth address when to-DS and from-DS (6) | QoS control (2: bit 7 of
+    its first byte marks an A-MSDU) | HT control (4, QoS and order) | `body` (LLC/SNAP for a data frame)."""
+    sub = subtype if subtype is not None else (8 if qos else 0)
+    flags = (0x01 if to_ds else 0) | (0x02 if from_ds else 0) | (0x40 if protected else 0) | (0x80 if htc else 0)
+    head = bytes([(sub << 4) | (kind << 2), flags]) + b"\x2c\x00" + bytes(range(1, 19)) + b"\x10\x00"
+    if to_ds and from_ds:
+        head += bytes(range(31, 37))
+    if sub & 0x8:
+        head += bytes([0x80 if amsdu else 0x06, 0x00])
+        if htc:
+            head += b"\x00\x00\x00\x00"
+    return head + body
+
+
+def radiotap(frame: bytes, length: int = 12) -> bytes:
+    """A radiotap header (LINKTYPE 127): version 0 | pad | length (2, little-endian) | present flags (4: flags
+    and rate) | fields, zero padded to `length` | the 802.11 frame."""
+    return struct.pack("<BBHI", 0, 0, length, 0x6) + bytes(max(0, length - 8)) + frame
+
+
 # ---------------------------------------------------------------------------------------------
 # Network layers
 

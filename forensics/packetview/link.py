@@ -1,5 +1,6 @@
 """Link layers as tcpdump prints them (-e shows the header): Ethernet with 802.1Q/QinQ tags, Linux SLL/SLL2,
-BSD null/loopback, raw IP, NFLOG. Returns the text and the link header's length (where -x/-X/-A start)."""
+BSD null/loopback, raw IP, NFLOG, 802.11 data frames (their radio fields not printed). Returns the text and the
+link header's length (where -x/-X/-A start)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ _VLAN_TYPES = (0x8100, 0x88A8, 0x9100)
 _SLL_TYPES = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
 _AF = {2: "IPv4", 24: "IPv6", 28: "IPv6", 30: "IPv6", 7: "OSI", 23: "IPX", 16: "Appletalk"}
 LINKTYPE_ETHERNET, LINKTYPE_SLL, LINKTYPE_SLL2, LINKTYPE_NFLOG = 1, 113, 276, 239
+LINKTYPE_DOT11, LINKTYPE_RADIOTAP = 105, 127
 _NFLOG_FAMILIES = {2: ("IPv4", 0x0800), 10: ("IPv6", 0x86DD)}
 
 
@@ -74,6 +76,8 @@ def link_print(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple
         return (text if st.eflag else lead + text), 20
     if linktype == LINKTYPE_NFLOG:
         return _nflog(st, data, wirelen)
+    if linktype in (LINKTYPE_DOT11, LINKTYPE_RADIOTAP):
+        return _dot11(st, linktype, data, wirelen)
     if linktype in (0, 108):
         if len(data) < 4:
             return "[|null]", len(data)
@@ -103,6 +107,16 @@ def _nflog(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:
     if off < 0:
         return head + ("[not decoded]" if et < 0 else "[no payload captured]"), len(data)
     return _after(st, head, et, data, off, wirelen - off), off
+
+
+def _dot11(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple[str, int]:
+    """An 802.11 data frame's packet (behind radiotap or not), without the radio fields and 802.11 addresses
+    tcpdump prints before it (docs/filters.md); other frames (management, control, encrypted) are named only."""
+    decoded = decode_packet(linktype, data, wirelen, layers=True)
+    off, et = int(decoded["net_offset"]), int(decoded["eth_type"])
+    if off < 0 or et not in (0x0800, 0x86DD, 0x0806, 0x8035):
+        return f"[802.11 frame is not decoded] length {wirelen}", len(data)
+    return _after(st, f"802.11 data, {_etype(et)}, length {wirelen}: ", et, data, off, wirelen - off), off
 
 
 def _ifname(ifindex: int) -> str:

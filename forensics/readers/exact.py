@@ -31,6 +31,10 @@ Points the records docstring leaves open, decided here (the fast decoder must ma
   malformed; a TLV cut by the captured end is short; a TLV length under 4 is malformed; a family other
   than 2 (IPv4) or 10 (IPv6) is not decoded and not malformed. No MAC is read (the hardware-address TLV
   is left alone).
+- IEEE 802.11 (105) and radiotap (127, its little-endian header length at byte 2; under 8 is
+  malformed): data frames of protocol version 0 that carry data, are not protected and are not A-MSDUs
+  continue with LLC/SNAP (then the ethertype chain); other frames are not decoded and not malformed. No
+  MAC is read (802.11's addresses are not Ethernet's source and destination).
 - IPv4 with an impossible IHL (< 5) or total length (< IHL * 4): malformed; the fixed-header fields
   present are kept (ip_len, ip_id, fragment fields, ttl, ip_proto, addresses) and nothing after
   the header is decoded. The total-length check is made whenever the total length is present.
@@ -79,6 +83,7 @@ ETH_ARP, ETH_RARP = 0x0806, 0x8035
 NFLOG_LINKTYPE = 239  # Linux netfilter log (tcpdump -i nflog)
 NFLOG_FAMILIES = {2: ETH_IPV4, 10: ETH_IPV6}  # AF_INET, AF_INET6
 NFLOG_PAYLOAD = 9  # NFULA_PAYLOAD: the packet from its network header
+DOT11_LINKTYPE, RADIOTAP_LINKTYPE = 105, 127  # IEEE 802.11 frames, and behind a radiotap header
 PPP_LINKTYPES = (9, 50)  # PPP, PPP in HDLC-like framing
 # PPP protocol -> ethertype (RFC 1661 numbers): IPv4, IPv6, MPLS unicast and multicast.
 PPP_PROTOCOLS = {0x0021: ETH_IPV4, 0x0057: ETH_IPV6, 0x0281: 0x8847, 0x0283: 0x8848}
@@ -156,6 +161,16 @@ def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
         return True
     if linktype == NFLOG_LINKTYPE:
         return _nflog(data, end, out)
+    if linktype == RADIOTAP_LINKTYPE:
+        if end < 4:
+            return False
+        length = data[2] | (data[3] << 8)  # the radiotap header's length, little-endian
+        if length < 8:  # version, pad, length and one present word at least
+            out["malformed"] = True
+            return True
+        return end >= length and _dot11(data, length, end, out)
+    if linktype == DOT11_LINKTYPE:
+        return _dot11(data, 0, end, out)
     if linktype in NULL_LINKTYPES:
         if end < 4:
             return False
@@ -203,6 +218,30 @@ def _nflog(data: bytes, end: int, out: dict) -> bool:
         p += (length + 3) & ~3
         if p > end:
             return False
+
+
+def _dot11(data: bytes, p: int, end: int, out: dict) -> bool:
+    """An IEEE 802.11 frame at data[p]: a data frame that is not protected (encrypted), carries data and is not an
+    A-MSDU continues with LLC/SNAP as Ethernet's 802.3 frames do; anything else is not decoded. The header: frame
+    control, duration, three addresses, sequence control (24 bytes), a fourth address when both DS bits are set,
+    QoS control for QoS subtypes, and HT control when a QoS frame sets the order bit."""
+    if p + 2 > end:
+        return False
+    fc0, fc1 = data[p], data[p + 1]
+    kind, subtype = (fc0 >> 2) & 0x3, fc0 >> 4
+    if fc0 & 0x3 or kind != 2 or subtype & 0x4 or fc1 & 0x40:  # version 0 data frames, with data, in clear
+        return True
+    qos = p + 24 + (6 if fc1 & 0x3 == 0x3 else 0)
+    header = qos - p
+    if subtype & 0x8:
+        if qos + 1 > end:
+            return False
+        if data[qos] & 0x80:  # an A-MSDU: subframes, not one LLC frame
+            return True
+        header += 2 + (4 if fc1 & 0x80 else 0)
+    if p + header > end:
+        return False
+    return _ethertype(data, p + header, end, 0, out, True)
 
 
 def _ethertype(data: bytes, p: int, end: int, etype: int, out: dict, lengths: bool = False) -> bool:

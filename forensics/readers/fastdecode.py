@@ -417,6 +417,41 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
                     p += (length + 3) & ~np.int64(3)
                     if p > end:
                         break
+    elif lt == 127 or lt == 105:  # radiotap + 802.11, 802.11 (exact._dot11)
+        state = _SHORT
+        q = base
+        go = True
+        if lt == 127:
+            if caplen < 4:
+                go = False
+            else:
+                rlen = np.int64(b[base + 2]) | (np.int64(b[base + 3]) << 8)
+                if rlen < 8:
+                    O[C_MALF, k] = 1
+                    state = _DONE
+                    go = False
+                elif caplen < rlen:
+                    go = False
+                else:
+                    q = base + rlen
+        if go and q + 2 <= end:
+            fc0 = np.int64(b[q])
+            fc1 = np.int64(b[q + 1])
+            if (fc0 & 3) != 0 or ((fc0 >> 2) & 3) != 2 or ((fc0 >> 4) & 4) != 0 or (fc1 & 0x40) != 0:
+                state = _DONE
+            else:
+                qos = q + 24 + (6 if (fc1 & 3) == 3 else 0)
+                hdr = qos - q
+                cut = False
+                if (fc0 >> 4) & 8:
+                    if qos + 1 > end:
+                        cut = True
+                    elif b[qos] & 0x80:
+                        state = _DONE
+                    else:
+                        hdr += 2 + (4 if (fc1 & 0x80) != 0 else 0)
+                if state != _DONE and not cut and q + hdr <= end:
+                    p, et, state = _tags(b, q + hdr, end, np.int64(0), O, k, True)
     elif lt == 0 or lt == 108:
         if caplen < 4:
             state = _SHORT

@@ -38,7 +38,11 @@ DEVIATIONS = [
      lambda o, t: t.startswith(o + " [telnet ")),
     ("pcapng simple packet blocks carry no time stamp: tcpdump prints 00:00:00.000000, we print the time the "
      "import gave the packet", lambda o, t: t.startswith("00:00:00.000000 ") and o[15:] == t[15:]),
-    ("link types we do not decode (PPP, radiotap)", lambda o, t: "is not decoded] length" in o),
+    ("link types we do not decode (PPP), 802.11 frames without a packet in clear (management, control, encrypted)",
+     lambda o, t: "is not decoded] length" in o),
+    ("radiotap fields and 802.11 headers tcpdump prints before an 802.11 data frame's packet",
+     lambda o, t: ("MHz" in t or "Mb/s" in t) and t.startswith(o.split(" ", 1)[0] + " ")
+     and t.endswith(" " + o.split(" ", 1)[1])),
 ]
 
 

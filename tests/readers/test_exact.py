@@ -29,6 +29,7 @@ from builders import (  # noqa: E402
     RST,
     SYN,
     URG,
+    dot11,
     eth,
     ext_ah,
     ext_frag,
@@ -43,10 +44,12 @@ from builders import (  # noqa: E402
     null_loop,
     pad60,
     pppoe,
+    radiotap,
     sctp,
     sctp_chunk,
     sll,
     sll2,
+    snap,
     tcp,
     udp,
 )
@@ -303,12 +306,49 @@ def case_nflog_unknown_family():
     return 239, nflog(ipv4(S4, D4, 6, tcp(1, 2, SYN)), family=7), expect()
 
 
+def case_radiotap_qos_data_v4_udp():
+    seg = udp(61738, 53, PAY)
+    frame = radiotap(dot11(snap(0x0800, ipv4(S4, D4, 17, seg))), length=48)
+    return 127, frame, expect(net4(proto=17, ip_len=28 + len(PAY)), eth_type=0x0800, src_port=61738, dst_port=53,
+                              payload_offset=frame.rindex(PAY))
+
+
+def case_radiotap_data_v6_tcp_four_addresses_htc():
+    seg = tcp(443, 50000, ACK, PAY)
+    frame = radiotap(dot11(snap(0x86DD, ipv6(S6, D6, 6, seg)), to_ds=True, from_ds=True, htc=True))
+    return 127, frame, expect(net6(ip_len=60 + len(PAY)), eth_type=0x86DD, src_port=443, dst_port=50000,
+                              tcp_flags=ACK, payload_offset=frame.rindex(PAY))
+
+
+def case_dot11_plain_data_v4():
+    seg = udp(5353, 5353, PAY)
+    frame = dot11(snap(0x0800, ipv4(S4, D4, 17, seg)), qos=False, to_ds=True, from_ds=False)
+    return 105, frame, expect(net4(proto=17, ip_len=28 + len(PAY)), eth_type=0x0800, src_port=5353,
+                              dst_port=5353, payload_offset=frame.rindex(PAY))
+
+
+def case_dot11_protected_data():  # encrypted: nothing to read
+    return 105, dot11(bytes(40), protected=True), expect()
+
+
+def case_dot11_amsdu():
+    return 105, dot11(snap(0x0800, ipv4(S4, D4, 17, udp(1, 2))), amsdu=True), expect()
+
+
+def case_dot11_beacon():  # a management frame
+    return 127, radiotap(dot11(bytes(40), kind=0, subtype=8, from_ds=False)), expect()
+
+
+def case_dot11_null_function():  # a data frame without data
+    return 105, dot11(b"", subtype=0xC), expect()
+
+
 def case_null_unknown_family():
     return 0, null_loop(7, ipv4(S4, D4, 6, tcp(1, 2, SYN))), expect()
 
 
 def case_unknown_linktype():
-    return 127, eth(0x0800, ipv4(S4, D4, 6, tcp(1, 2, SYN))), expect()
+    return 147, eth(0x0800, ipv4(S4, D4, 6, tcp(1, 2, SYN))), expect()
 
 
 def case_v4_options():
@@ -640,6 +680,21 @@ def test_nflog_tlv_shorter_than_its_head_is_malformed():
     assert decode_packet(239, frame, len(frame) + 100) == expect(malformed=True)  # damage, whatever the snap length
 
 
+def test_radiotap_header_shorter_than_8_is_malformed():
+    frame = radiotap(dot11(snap(0x0800, ipv4(S4, D4, 17, udp(1, 2)))))
+    bad = frame[:2] + b"\x06\x00" + frame[4:]
+    assert decode_packet(127, bad, len(bad)) == expect(malformed=True)
+
+
+def test_cut_inside_radiotap_and_dot11():
+    frame = radiotap(dot11(snap(0x0800, ipv4(S4, D4, 17, udp(1, 2)))))  # radiotap 12, 802.11 26, SNAP 8
+    start = 12 + 26 + 8
+    for k in range(0, start):
+        assert decode_packet(127, frame[:k], len(frame)) == expect(), k
+        assert decode_packet(127, frame[:k], k) == expect(malformed=True), k
+    assert decode_packet(127, frame[:start + 1], len(frame)) == expect(eth_type=0x0800, ip_version=4)
+
+
 def test_cut_inside_nflog_tlvs():
     frame = nflog(ipv4(S4, D4, 17, udp(1, 2)))  # header 4, TLVs of 8, 8 (5 + 3 padding) and 8, payload TLV head 4
     start = 32
@@ -654,7 +709,7 @@ def test_cut_inside_nflog_tlvs():
 # ---------------------------------------------------------------------------------------------
 # Fuzz: never raises, and the output keeps its shape whatever the bytes.
 
-LINKTYPES = [0, 1, 12, 14, 101, 108, 113, 127, 228, 229, 239, 276]
+LINKTYPES = [0, 1, 12, 14, 101, 105, 108, 113, 127, 228, 229, 239, 276]
 
 
 def _assert_shape(out: dict, data: bytes) -> None:

@@ -381,7 +381,7 @@ def _read_capture(path: Path) -> list[tuple[int, bytes, int]]:
 HEADER_CATEGORIES = {
     "vlan", "qinq", "mpls", "pppoe", "gre", "erspan", "vxlan", "geneve", "teredo", "ip-in-ip", "ipv6-ext", "ah",
     "fragments", "snaplen", "truncated", "sll", "sll2", "raw-ip", "null-loopback", "ipv6", "ipsec", "scan",
-    "llc-snap", "mixed", "nsec", "big-endian", "ppp", "nflog",
+    "llc-snap", "mixed", "nsec", "big-endian", "ppp", "nflog", "radiotap",
 }
 
 
@@ -401,7 +401,7 @@ def _corpus_paths() -> list[str]:
 
 
 # Layers tshark decodes that the decoder, by design, does not (records docstring): LLC/SNAP under
-# Ethernet, pseudowires under MPLS, other link types (radiotap ...).
+# Ethernet, pseudowires under MPLS, other link types (PPI, Prism ...).
 from forensics.readers.capture import DECODED_LINKTYPES  # noqa: E402  (the reader's own list)
 
 NOT_DECODED_LAYERS = {"llc", "pwethcw", "pwethheuristic", "pwethnocw", "mplspwcw", "pwach"}
