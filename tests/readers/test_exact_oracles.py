@@ -25,6 +25,7 @@ from builders import (  # noqa: E402
     Interface,
     Packet,
     Section,
+    dot11,
     eth,
     ext_ah,
     ext_frag,
@@ -34,12 +35,15 @@ from builders import (  # noqa: E402
     ipv4,
     ipv6,
     mpls,
+    nflog,
     null_loop,
     pcapng_file,
     pppoe,
+    radiotap,
     sctp,
     sll,
     sll2,
+    snap,
     tcp,
     udp,
 )
@@ -240,7 +244,15 @@ def _dpkt_reads(linktype: int, frame: bytes, ip_at: int) -> bool:
 
 def _link_layer(rng: random.Random, etype: int, packet: bytes) -> tuple[int, bytes]:
     v6 = etype == 0x86DD
-    kind = rng.choice(["eth", "tags", "mpls", "pppoe", "sll", "sll2", "raw", "null", "loop"])
+    kind = rng.choice(["eth", "tags", "mpls", "pppoe", "sll", "sll2", "raw", "null", "loop", "nflog", "radiotap",
+                       "dot11"])
+    if kind == "nflog":
+        return 239, nflog(packet, 10 if v6 else 2)  # TLVs in the file's byte order (tshark reads them so)
+    if kind in ("radiotap", "dot11"):
+        both = rng.random() < 0.3
+        frame = dot11(snap(etype, packet), qos=rng.random() < 0.6, to_ds=both or rng.random() < 0.5,
+                      from_ds=both or rng.random() < 0.5, htc=rng.random() < 0.3)
+        return (127, radiotap(frame, length=rng.choice([12, 24, 48]))) if kind == "radiotap" else (105, frame)
     if kind == "eth":
         return 1, eth(etype, packet)
     if kind == "tags":
@@ -289,7 +301,7 @@ def generated(tmp_path_factory):
 def test_generated_packets_match_tshark(generated):
     packets, rows = generated
     assert len(rows) == len(packets)
-    assert {lt for lt, _, _ in packets} >= {0, 1, 101, 108, 113, 228, 229, 276}
+    assert {lt for lt, _, _ in packets} >= {0, 1, 101, 105, 108, 113, 127, 228, 229, 239, 276}
     for i, ((linktype, frame, _), ts) in enumerate(zip(packets, rows, strict=True)):
         where = f"generated packet {i + 1} (linktype {linktype}): {frame.hex()}"
         got = decode_packet(linktype, frame, len(frame))
@@ -347,7 +359,7 @@ def test_generated_packets_match_dpkt(generated):
             assert got["tcp_flags"] == seg.flags, where
         if isinstance(seg, (dpkt.icmp.ICMP, dpkt.icmp6.ICMP6)):
             assert (got["icmp_type"], got["icmp_code"]) == (seg.type, seg.code), where
-    assert checked > len(packets) // 3
+    assert checked > len(packets) // 4  # (NFLOG, radiotap, 802.11, null and loopback frames: dpkt has no reader)
 
 
 # ---------------------------------------------------------------------------------------------
