@@ -178,6 +178,17 @@ def nflog(payload: bytes | None, family: int = 2, *, big_endian: bool = False, r
     return struct.pack("!BBH", family, 0, resource) + tlvs
 
 
+def pflog(packet: bytes, family: int = 2, *, ifname: bytes = b"em0", action: int = 0, reason: int = 0,
+          rulenr: int = 3, subrulenr: int = 0xFFFFFFFF, ruleset: bytes = b"", direction: int = 1,
+          length: int = 61) -> bytes:
+    """An OpenBSD/FreeBSD pflog record (LINKTYPE 117): length (1: 61, the header without its padding) | family
+    (1: BSD, 2 IPv4, 24/28/30 IPv6) | action (1) | reason (1) | interface name (16) | ruleset (16) | rule number (4)
+    | subrule number (4) | uid, pid, rule uid, rule pid (4 each) | direction (1) | padding (3) | the packet."""
+    head = struct.pack("!BBBB16s16sIIIiIiB3s", length, family, action, reason, ifname.ljust(16, b"\0"),
+                       ruleset.ljust(16, b"\0"), rulenr, subrulenr, 0, 0, 0, 0, direction, bytes(3))
+    return head[:max(length, 0)].ljust((length + 3) & ~3, b"\0") + packet
+
+
 def snap(ethertype: int, payload: bytes) -> bytes:
     """802.2 LLC/SNAP: AA AA 03 | OUI 00 00 00 | ethertype (2) | payload."""
     return b"\xaa\xaa\x03\x00\x00\x00" + struct.pack("!H", ethertype) + payload

@@ -1,5 +1,5 @@
 """Link layers as tcpdump prints them (-e shows the header): Ethernet with 802.1Q/QinQ tags, Linux SLL/SLL2,
-BSD null/loopback, raw IP, NFLOG, 802.11 data frames (their radio fields not printed). Returns the text and the
+BSD null/loopback, raw IP, NFLOG, pflog, 802.11 data frames (their radio fields not printed). Returns the text and the
 link header's length (where -x/-X/-A start)."""
 
 from __future__ import annotations
@@ -23,7 +23,13 @@ _VLAN_TYPES = (0x8100, 0x88A8, 0x9100)
 _SLL_TYPES = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
 _AF = {2: "IPv4", 24: "IPv6", 28: "IPv6", 30: "IPv6", 7: "OSI", 23: "IPX", 16: "Appletalk"}
 LINKTYPE_ETHERNET, LINKTYPE_SLL, LINKTYPE_SLL2, LINKTYPE_NFLOG = 1, 113, 276, 239
-LINKTYPE_DOT11, LINKTYPE_RADIOTAP = 105, 127
+LINKTYPE_DOT11, LINKTYPE_RADIOTAP, LINKTYPE_PFLOG = 105, 127, 117
+# pf's reasons, actions and directions as tcpdump 4.99 names them (print-pflog.c)
+_PF_REASONS = ["match", "bad-offset", "fragment", "short", "normalize", "memory", "bad-timestamp", "congestion",
+               "ip-option", "proto-cksum", "state-mismatch", "state-insert", "state-limit", "src-limit", "synproxy"]
+_PF_ACTIONS = {0: "pass", 1: "block", 2: "scrub", 3: "nat", 4: "nat", 5: "binat", 6: "binat", 7: "rdr", 8: "rdr",
+               9: "synproxy-drop", 10: "defer", 11: "match", 12: "divert", 13: "rt", 14: "afrt"}
+_PF_DIRECTIONS = {0: "in/out", 1: "in", 2: "out", 3: "fwd"}
 _NFLOG_FAMILIES = {2: ("IPv4", 0x0800), 10: ("IPv6", 0x86DD)}
 
 
@@ -78,6 +84,8 @@ def link_print(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple
         return _nflog(st, data, wirelen)
     if linktype in (LINKTYPE_DOT11, LINKTYPE_RADIOTAP):
         return _dot11(st, linktype, data, wirelen)
+    if linktype == LINKTYPE_PFLOG:
+        return _pflog(st, data, wirelen)
     if linktype in (0, 108):
         if len(data) < 4:
             return "[|null]", len(data)
@@ -117,6 +125,24 @@ def _dot11(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple[str
     if off < 0 or et not in (0x0800, 0x86DD, 0x0806, 0x8035):
         return f"[802.11 frame is not decoded] length {wirelen}", len(data)
     return _after(st, f"802.11 data, {_etype(et)}, length {wirelen}: ", et, data, off, wirelen - off), off
+
+
+def _pflog(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:
+    """pf's log as tcpdump prints it: with -e the rule, reason, action, direction and interface."""
+    if len(data) < 61 or data[0] < 45:
+        return "[|pflog]", len(data)
+    off = (data[0] + 3) & ~3
+    reason, action, direction = data[3], data[2], data[60]
+    ifname = data[4:20].split(b"\0", 1)[0].decode("ascii", "replace")
+    ruleset = data[20:36].split(b"\0", 1)[0].decode("ascii", "replace")
+    rulenr, subrulenr = u32(data, 36), u32(data, 40)
+    rule = f"rule {rulenr}/" if subrulenr == 0xFFFFFFFF else f"rule {rulenr}.{ruleset}.{subrulenr}/"
+    why = f"{reason}({_PF_REASONS[reason]})" if reason < len(_PF_REASONS) else f"unkn({reason})"
+    head = (f"{rule}{why}: {_PF_ACTIONS.get(action, f'unkn({action})')} "
+            f"{_PF_DIRECTIONS.get(direction, f'unkn({direction})')} on {ifname}: ")
+    family = data[1]
+    et = 0x0800 if family == 2 else 0x86DD if family in (24, 28, 30) else -1
+    return _after(st, head, et, data, off, wirelen - off), off
 
 
 def _ifname(ifindex: int) -> str:

@@ -35,6 +35,9 @@ Points the records docstring leaves open, decided here (the fast decoder must ma
   malformed): data frames of protocol version 0 that carry data, are not protected and are not A-MSDUs
   continue with LLC/SNAP (then the ethertype chain); other frames are not decoded and not malformed. No
   MAC is read (802.11's addresses are not Ethernet's source and destination).
+- pflog (117): the header's length byte (at least 45, else malformed), padded to a multiple of 4, is where
+  the packet starts; its family byte is a BSD address family (2 IPv4; 24, 28, 30 IPv6), others not
+  decoded and not malformed.
 - IPv4 with an impossible IHL (< 5) or total length (< IHL * 4): malformed; the fixed-header fields
   present are kept (ip_len, ip_id, fragment fields, ttl, ip_proto, addresses) and nothing after
   the header is decoded. The total-length check is made whenever the total length is present.
@@ -84,6 +87,8 @@ NFLOG_LINKTYPE = 239  # Linux netfilter log (tcpdump -i nflog)
 NFLOG_FAMILIES = {2: ETH_IPV4, 10: ETH_IPV6}  # AF_INET, AF_INET6
 NFLOG_PAYLOAD = 9  # NFULA_PAYLOAD: the packet from its network header
 DOT11_LINKTYPE, RADIOTAP_LINKTYPE = 105, 127  # IEEE 802.11 frames, and behind a radiotap header
+PFLOG_LINKTYPE = 117  # OpenBSD/FreeBSD pf's log (pflog0)
+PFLOG_MIN_LENGTH = 45  # tcpdump's MIN_PFLOG_HDRLEN: the shortest header length a pflog record may give
 PPP_LINKTYPES = (9, 50)  # PPP, PPP in HDLC-like framing
 # PPP protocol -> ethertype (RFC 1661 numbers): IPv4, IPv6, MPLS unicast and multicast.
 PPP_PROTOCOLS = {0x0021: ETH_IPV4, 0x0057: ETH_IPV6, 0x0281: 0x8847, 0x0283: 0x8848}
@@ -171,6 +176,22 @@ def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
         return end >= length and _dot11(data, length, end, out)
     if linktype == DOT11_LINKTYPE:
         return _dot11(data, 0, end, out)
+    if linktype == PFLOG_LINKTYPE:  # a header of data[0] bytes, padded to 4; the family at data[1]
+        if end < 2:
+            return False
+        if data[0] < PFLOG_MIN_LENGTH:
+            out["malformed"] = True
+            return True
+        p = (data[0] + 3) & ~3
+        if end < p:
+            return False
+        if data[1] == 2:
+            out["eth_type"], out["net_offset"] = ETH_IPV4, p
+            return _ipv4(data, p, end, out)
+        if data[1] in NULL_IPV6_FAMILIES:
+            out["eth_type"], out["net_offset"] = ETH_IPV6, p
+            return _ipv6(data, p, end, out)
+        return True
     if linktype in NULL_LINKTYPES:
         if end < 4:
             return False

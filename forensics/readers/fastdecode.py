@@ -452,6 +452,22 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
                         hdr += 2 + (4 if (fc1 & 0x80) != 0 else 0)
                 if state != _DONE and not cut and q + hdr <= end:
                     p, et, state = _tags(b, q + hdr, end, np.int64(0), O, k, True)
+    elif lt == 117:  # pflog (exact: the header's length byte, padded to 4; a BSD family)
+        state = _SHORT
+        if caplen >= 2:
+            if b[base] < 45:
+                O[C_MALF, k] = 1
+                state = _DONE
+            else:
+                hl = (np.int64(b[base]) + 3) & ~np.int64(3)
+                if caplen >= hl:
+                    state = _DONE
+                    fam = b[base + 1]
+                    p = base + hl
+                    if fam == 2:
+                        et, state = 0x0800, _NET
+                    elif fam == 24 or fam == 28 or fam == 30:
+                        et, state = 0x86DD, _NET
     elif lt == 0 or lt == 108:
         if caplen < 4:
             state = _SHORT

@@ -43,6 +43,7 @@ from builders import (  # noqa: E402
     nflog_tlv,
     null_loop,
     pad60,
+    pflog,
     pppoe,
     radiotap,
     sctp,
@@ -341,6 +342,24 @@ def case_dot11_beacon():  # a management frame
 
 def case_dot11_null_function():  # a data frame without data
     return 105, dot11(b"", subtype=0xC), expect()
+
+
+def case_pflog_v4_tcp():
+    seg = tcp(1234, 80, SYN, PAY)
+    frame = pflog(ipv4(S4, D4, 6, seg))
+    return 117, frame, expect(net4(ip_len=20 + len(seg)), eth_type=0x0800, src_port=1234, dst_port=80, tcp_flags=SYN,
+                              payload_offset=frame.rindex(PAY))
+
+
+def case_pflog_v6_udp_freebsd_family():
+    seg = udp(53, 5353, PAY)
+    frame = pflog(ipv6(S6, D6, 17, seg), 28, length=45)  # a shorter (older) header: 45, padded to 48
+    return 117, frame, expect(net6(proto=17, ip_len=48 + len(PAY)), eth_type=0x86DD, src_port=53, dst_port=5353,
+                              payload_offset=frame.rindex(PAY))
+
+
+def case_pflog_unknown_family():
+    return 117, pflog(ipv4(S4, D4, 6, tcp(1, 2, SYN)), 7), expect()
 
 
 def case_null_unknown_family():
@@ -695,6 +714,19 @@ def test_cut_inside_radiotap_and_dot11():
     assert decode_packet(127, frame[:start + 1], len(frame)) == expect(eth_type=0x0800, ip_version=4)
 
 
+def test_pflog_header_length_under_45_is_malformed():
+    frame = pflog(ipv4(S4, D4, 6, tcp(1, 2, SYN)), length=40)
+    assert decode_packet(117, frame, len(frame)) == expect(malformed=True)
+
+
+def test_cut_inside_pflog_header():
+    frame = pflog(ipv4(S4, D4, 17, udp(1, 2)))
+    for k in range(0, 64):
+        assert decode_packet(117, frame[:k], len(frame)) == expect(), k
+        assert decode_packet(117, frame[:k], k) == expect(malformed=True), k
+    assert decode_packet(117, frame[:65], len(frame)) == expect(eth_type=0x0800, ip_version=4)
+
+
 def test_cut_inside_nflog_tlvs():
     frame = nflog(ipv4(S4, D4, 17, udp(1, 2)))  # header 4, TLVs of 8, 8 (5 + 3 padding) and 8, payload TLV head 4
     start = 32
@@ -709,7 +741,7 @@ def test_cut_inside_nflog_tlvs():
 # ---------------------------------------------------------------------------------------------
 # Fuzz: never raises, and the output keeps its shape whatever the bytes.
 
-LINKTYPES = [0, 1, 12, 14, 101, 105, 108, 113, 127, 228, 229, 239, 276]
+LINKTYPES = [0, 1, 12, 14, 101, 105, 108, 113, 117, 127, 228, 229, 239, 276]
 
 
 def _assert_shape(out: dict, data: bytes) -> None:

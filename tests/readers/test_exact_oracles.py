@@ -38,6 +38,7 @@ from builders import (  # noqa: E402
     nflog,
     null_loop,
     pcapng_file,
+    pflog,
     pppoe,
     radiotap,
     sctp,
@@ -245,7 +246,9 @@ def _dpkt_reads(linktype: int, frame: bytes, ip_at: int) -> bool:
 def _link_layer(rng: random.Random, etype: int, packet: bytes) -> tuple[int, bytes]:
     v6 = etype == 0x86DD
     kind = rng.choice(["eth", "tags", "mpls", "pppoe", "sll", "sll2", "raw", "null", "loop", "nflog", "radiotap",
-                       "dot11"])
+                       "dot11", "pflog"])
+    if kind == "pflog":
+        return 117, pflog(packet, rng.choice([24, 28, 30]) if v6 else 2)
     if kind == "nflog":
         return 239, nflog(packet, 10 if v6 else 2)  # TLVs in the file's byte order (tshark reads them so)
     if kind in ("radiotap", "dot11"):
@@ -301,7 +304,7 @@ def generated(tmp_path_factory):
 def test_generated_packets_match_tshark(generated):
     packets, rows = generated
     assert len(rows) == len(packets)
-    assert {lt for lt, _, _ in packets} >= {0, 1, 101, 105, 108, 113, 127, 228, 229, 239, 276}
+    assert {lt for lt, _, _ in packets} >= {0, 1, 101, 105, 108, 113, 117, 127, 228, 229, 239, 276}
     for i, ((linktype, frame, _), ts) in enumerate(zip(packets, rows, strict=True)):
         where = f"generated packet {i + 1} (linktype {linktype}): {frame.hex()}"
         got = decode_packet(linktype, frame, len(frame))
