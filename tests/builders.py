@@ -189,6 +189,12 @@ def pflog(packet: bytes, family: int = 2, *, ifname: bytes = b"em0", action: int
     return head[:max(length, 0)].ljust((length + 3) & ~3, b"\0") + packet
 
 
+def chdlc(ethertype: int, payload: bytes, address: int = 0x0F) -> bytes:
+    """Cisco HDLC (LINKTYPE 104): address (1: 0x0f unicast, 0x8f broadcast) | control 0 (1) | ethertype (2) |
+    payload."""
+    return struct.pack("!BBH", address, 0, ethertype) + payload
+
+
 def snap(ethertype: int, payload: bytes) -> bytes:
     """802.2 LLC/SNAP: AA AA 03 | OUI 00 00 00 | ethertype (2) | payload."""
     return b"\xaa\xaa\x03\x00\x00\x00" + struct.pack("!H", ethertype) + payload

@@ -1,6 +1,6 @@
 """Link layers as tcpdump prints them (-e shows the header): Ethernet with 802.1Q/QinQ tags, Linux SLL/SLL2,
-BSD null/loopback, raw IP, NFLOG, pflog, 802.11 data frames (their radio fields not printed). Returns the text and the
-link header's length (where -x/-X/-A start)."""
+BSD null/loopback, raw IP, Cisco HDLC, NFLOG, pflog, 802.11 data frames (their radio fields not printed).
+Returns the text and the link header's length (where -x/-X/-A start)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ _VLAN_TYPES = (0x8100, 0x88A8, 0x9100)
 _SLL_TYPES = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
 _AF = {2: "IPv4", 24: "IPv6", 28: "IPv6", 30: "IPv6", 7: "OSI", 23: "IPX", 16: "Appletalk"}
 LINKTYPE_ETHERNET, LINKTYPE_SLL, LINKTYPE_SLL2, LINKTYPE_NFLOG = 1, 113, 276, 239
-LINKTYPE_DOT11, LINKTYPE_RADIOTAP, LINKTYPE_PFLOG = 105, 127, 117
+LINKTYPE_DOT11, LINKTYPE_RADIOTAP, LINKTYPE_PFLOG, LINKTYPE_CHDLC = 105, 127, 117, 104
 # pf's reasons, actions and directions as tcpdump 4.99 names them (print-pflog.c)
 _PF_REASONS = ["match", "bad-offset", "fragment", "short", "normalize", "memory", "bad-timestamp", "congestion",
                "ip-option", "proto-cksum", "state-mismatch", "state-insert", "state-limit", "src-limit", "synproxy"]
@@ -86,6 +86,15 @@ def link_print(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple
         return _dot11(st, linktype, data, wirelen)
     if linktype == LINKTYPE_PFLOG:
         return _pflog(st, data, wirelen)
+    if linktype == LINKTYPE_CHDLC:
+        if len(data) < 4:
+            return "[|chdlc]", len(data)
+        et = u16(data, 2)
+        cast = {0x0F: "unicast", 0x8F: "bcast"}.get(data[0], f"0x{data[0]:02x}")
+        head = f"{cast}, {_etype(et)}, length {wirelen}: "
+        if et == 0x8035:  # SLARP, not RARP
+            return head + "[SLARP is not decoded]", 4
+        return _after(st, head, et, data, 4, wirelen - 4), 4
     if linktype in (0, 108):
         if len(data) < 4:
             return "[|null]", len(data)

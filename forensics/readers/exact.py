@@ -35,6 +35,8 @@ Points the records docstring leaves open, decided here (the fast decoder must ma
   malformed): data frames of protocol version 0 that carry data, are not protected and are not A-MSDUs
   continue with LLC/SNAP (then the ethertype chain); other frames are not decoded and not malformed. No
   MAC is read (802.11's addresses are not Ethernet's source and destination).
+- Cisco HDLC (104): a 4-byte header (address, control, ethertype), then the ethertype chain; 0x8035 is
+  SLARP there, not RARP, and is not decoded.
 - pflog (117): the header's length byte (at least 45, else malformed), padded to a multiple of 4, is where
   the packet starts; its family byte is a BSD address family (2 IPv4; 24, 28, 30 IPv6), others not
   decoded and not malformed.
@@ -88,6 +90,7 @@ NFLOG_FAMILIES = {2: ETH_IPV4, 10: ETH_IPV6}  # AF_INET, AF_INET6
 NFLOG_PAYLOAD = 9  # NFULA_PAYLOAD: the packet from its network header
 DOT11_LINKTYPE, RADIOTAP_LINKTYPE = 105, 127  # IEEE 802.11 frames, and behind a radiotap header
 PFLOG_LINKTYPE = 117  # OpenBSD/FreeBSD pf's log (pflog0)
+CHDLC_LINKTYPE = 104  # Cisco HDLC: address, control, then an ethertype
 PFLOG_MIN_LENGTH = 45  # tcpdump's MIN_PFLOG_HDRLEN: the shortest header length a pflog record may give
 PPP_LINKTYPES = (9, 50)  # PPP, PPP in HDLC-like framing
 # PPP protocol -> ethertype (RFC 1661 numbers): IPv4, IPv6, MPLS unicast and multicast.
@@ -176,6 +179,13 @@ def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
         return end >= length and _dot11(data, length, end, out)
     if linktype == DOT11_LINKTYPE:
         return _dot11(data, 0, end, out)
+    if linktype == CHDLC_LINKTYPE:
+        if end < 4:
+            return False
+        etype = _u16(data, 2)
+        if etype == ETH_RARP:  # SLARP, Cisco's serial-line address resolution, shares 0x8035: not decoded
+            return True
+        return _ethertype(data, 4, end, etype, out)
     if linktype == PFLOG_LINKTYPE:  # a header of data[0] bytes, padded to 4; the family at data[1]
         if end < 2:
             return False

@@ -452,6 +452,13 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
                         hdr += 2 + (4 if (fc1 & 0x80) != 0 else 0)
                 if state != _DONE and not cut and q + hdr <= end:
                     p, et, state = _tags(b, q + hdr, end, np.int64(0), O, k, True)
+    elif lt == 104:  # Cisco HDLC: address, control, ethertype (0x8035 is SLARP: not decoded)
+        if caplen < 4:
+            state = _SHORT
+        elif _u16(b, base + 2) == 0x8035:
+            state = _DONE
+        else:
+            p, et, state = _tags(b, base + 4, end, _u16(b, base + 2), O, k, False)
     elif lt == 117:  # pflog (exact: the header's length byte, padded to 4; a BSD family)
         state = _SHORT
         if caplen >= 2:

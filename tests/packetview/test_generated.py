@@ -19,6 +19,7 @@ from builders import (
     TPID_8021AD,
     TPID_8021Q,
     URG,
+    chdlc,
     eth,
     ext_frag,
     icmp,
@@ -169,26 +170,29 @@ def test_generated_packets_equal_tcpdump(capture, flags, options, dump):
 
 
 def _link_frames(linktype: int) -> list[bytes]:
-    """Packets behind the link layers tcpdump prints whole: NFLOG (239) and pflog (117)."""
+    """Packets behind the link layers tcpdump prints whole: NFLOG (239), pflog (117), Cisco HDLC (104)."""
     packets = [ipv4(A, B, 6, tcp(40000, 443, SYN, seq=1000, options=_OPTS, src=A, dst=B), df=True, ident=7),
                ipv4(B, A, 17, udp(53, 40002, _dns(7, 0x8180, "example.com", 1, [(1, bytes([93, 184, 216, 34]))]),
                                   src=B, dst=A)),
                ipv6(A6, B6, 6, tcp(50000, 22, SYN, seq=77, options=_OPTS, src=A6, dst=B6))]
     if linktype == 239:
         return [nflog(p, 10 if p[0] >> 4 == 6 else 2) for p in packets]
+    if linktype == 104:
+        return [chdlc(0x86DD if p[0] >> 4 == 6 else 0x0800, p, address=0x0F if i % 2 else 0x8F)
+                for i, p in enumerate(packets)]
     return [pflog(packets[0]), pflog(packets[1], action=1, reason=1, direction=2, ifname=b"vio0"),
             pflog(packets[2], 24, rulenr=12, subrulenr=7, ruleset=b"anchor1"),
             pflog(packets[0], 2, action=99, reason=40)]
 
 
-@pytest.mark.parametrize("linktype", [239, 117])
+@pytest.mark.parametrize("linktype", [239, 117, 104])
 @pytest.mark.parametrize(("flags", "options", "dump"), [
     ((), ViewOptions(), None),
     (("-e",), ViewOptions(link_header=True), None),
     (("-v",), ViewOptions(verbose=1), None),
     (("-X",), ViewOptions(), ("X", False)),
 ])
-def test_nflog_and_pflog_packets_equal_tcpdump(tmp_path, linktype, flags, options, dump):
+def test_nflog_pflog_chdlc_packets_equal_tcpdump(tmp_path, linktype, flags, options, dump):
     frames = _link_frames(linktype)
     path = tmp_path / "link.pcap"
     path.write_bytes(pcap_file([(1700000000 + i * 0.25, f) for i, f in enumerate(frames)], linktype=linktype))

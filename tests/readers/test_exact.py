@@ -29,6 +29,7 @@ from builders import (  # noqa: E402
     RST,
     SYN,
     URG,
+    chdlc,
     dot11,
     eth,
     ext_ah,
@@ -342,6 +343,24 @@ def case_dot11_beacon():  # a management frame
 
 def case_dot11_null_function():  # a data frame without data
     return 105, dot11(b"", subtype=0xC), expect()
+
+
+def case_chdlc_v4_tcp():
+    seg = tcp(1234, 80, SYN, PAY)
+    frame = chdlc(0x0800, ipv4(S4, D4, 6, seg))
+    return 104, frame, expect(net4(ip_len=20 + len(seg)), eth_type=0x0800, src_port=1234, dst_port=80, tcp_flags=SYN,
+                              payload_offset=frame.rindex(PAY))
+
+
+def case_chdlc_mpls_v6_udp():
+    seg = udp(53, 5353, PAY)
+    frame = chdlc(0x8847, mpls([100], ipv6(S6, D6, 17, seg)), address=0x8F)
+    return 104, frame, expect(net6(proto=17, ip_len=48 + len(PAY)), eth_type=0x86DD, mpls_label=100, src_port=53,
+                              dst_port=5353, payload_offset=frame.rindex(PAY))
+
+
+def case_chdlc_slarp():  # 0x8035 is SLARP on Cisco HDLC, not RARP
+    return 104, chdlc(0x8035, bytes(20)), expect()
 
 
 def case_pflog_v4_tcp():
@@ -741,7 +760,7 @@ def test_cut_inside_nflog_tlvs():
 # ---------------------------------------------------------------------------------------------
 # Fuzz: never raises, and the output keeps its shape whatever the bytes.
 
-LINKTYPES = [0, 1, 12, 14, 101, 105, 108, 113, 117, 127, 228, 229, 239, 276]
+LINKTYPES = [0, 1, 12, 14, 101, 104, 105, 108, 113, 117, 127, 228, 229, 239, 276]
 
 
 def _assert_shape(out: dict, data: bytes) -> None:

@@ -25,6 +25,7 @@ from builders import (  # noqa: E402
     Interface,
     Packet,
     Section,
+    chdlc,
     dot11,
     eth,
     ext_ah,
@@ -245,17 +246,7 @@ def _dpkt_reads(linktype: int, frame: bytes, ip_at: int) -> bool:
 
 def _link_layer(rng: random.Random, etype: int, packet: bytes) -> tuple[int, bytes]:
     v6 = etype == 0x86DD
-    kind = rng.choice(["eth", "tags", "mpls", "pppoe", "sll", "sll2", "raw", "null", "loop", "nflog", "radiotap",
-                       "dot11", "pflog"])
-    if kind == "pflog":
-        return 117, pflog(packet, rng.choice([24, 28, 30]) if v6 else 2)
-    if kind == "nflog":
-        return 239, nflog(packet, 10 if v6 else 2)  # TLVs in the file's byte order (tshark reads them so)
-    if kind in ("radiotap", "dot11"):
-        both = rng.random() < 0.3
-        frame = dot11(snap(etype, packet), qos=rng.random() < 0.6, to_ds=both or rng.random() < 0.5,
-                      from_ds=both or rng.random() < 0.5, htc=rng.random() < 0.3)
-        return (127, radiotap(frame, length=rng.choice([12, 24, 48]))) if kind == "radiotap" else (105, frame)
+    kind = rng.choice(["eth", "tags", "mpls", "pppoe", "sll", "sll2", "raw", "null", "loop"])
     if kind == "eth":
         return 1, eth(etype, packet)
     if kind == "tags":
@@ -282,15 +273,40 @@ def _link_layer(rng: random.Random, etype: int, packet: bytes) -> tuple[int, byt
     return 108, null_loop(rng.choice([24, 28, 30]) if v6 else 2, packet, big_endian=True)
 
 
+def _other_link_layer(rng: random.Random, etype: int, packet: bytes) -> tuple[int, bytes]:
+    """The link layers added later (NFLOG, radiotap and 802.11, pflog, Cisco HDLC), drawn from their own random
+    stream so that the first stream's packets stay as they were."""
+    v6 = etype == 0x86DD
+    kind = rng.choice(["nflog", "radiotap", "dot11", "pflog", "chdlc"])
+    if kind == "nflog":
+        return 239, nflog(packet, 10 if v6 else 2)  # TLVs in the file's byte order (tshark reads them so)
+    if kind == "pflog":
+        return 117, pflog(packet, rng.choice([24, 28, 30]) if v6 else 2)
+    if kind == "chdlc":
+        if rng.random() < 0.3:
+            return 104, chdlc(0x8847, mpls([rng.randrange(16, 1 << 20)], packet), address=0x8F)
+        return 104, chdlc(etype, packet)
+    both = rng.random() < 0.3
+    frame = dot11(snap(etype, packet), qos=rng.random() < 0.6, to_ds=both or rng.random() < 0.5,
+                  from_ds=both or rng.random() < 0.5, htc=rng.random() < 0.3)
+    return (127, radiotap(frame, length=rng.choice([12, 24, 48]))) if kind == "radiotap" else (105, frame)
+
+
 def generated_packets(n: int, seed: int) -> list[tuple[int, bytes, bool]]:
     """n random packets: (linktype, frame, whether dpkt can read the frame's link layer)."""
     rng = random.Random(seed)
-    return [_linked(rng, *_network(rng)) for _ in range(n)]
+    packets = [_linked(rng, *_network(rng)) for _ in range(n)]
+    other = random.Random(seed + 1)
+    for _ in range(n // 3):
+        etype, packet = _network(other)
+        packets.append((*_other_link_layer(other, etype, packet), False))  # (dpkt has no reader for these)
+    return packets
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    """400 generated packets in one pcapng (one interface per link type) and tshark's view of them."""
+    """400 generated packets (and 133 on the link layers added later) in one pcapng (one interface per link type)
+    and tshark's view of them."""
     packets = generated_packets(400, seed=20261124)
     linktypes = sorted({lt for lt, _, _ in packets})
     iface = {lt: i for i, lt in enumerate(linktypes)}
@@ -304,7 +320,7 @@ def generated(tmp_path_factory):
 def test_generated_packets_match_tshark(generated):
     packets, rows = generated
     assert len(rows) == len(packets)
-    assert {lt for lt, _, _ in packets} >= {0, 1, 101, 105, 108, 113, 117, 127, 228, 229, 239, 276}
+    assert {lt for lt, _, _ in packets} >= {0, 1, 101, 104, 105, 108, 113, 117, 127, 228, 229, 239, 276}
     for i, ((linktype, frame, _), ts) in enumerate(zip(packets, rows, strict=True)):
         where = f"generated packet {i + 1} (linktype {linktype}): {frame.hex()}"
         got = decode_packet(linktype, frame, len(frame))
@@ -362,7 +378,7 @@ def test_generated_packets_match_dpkt(generated):
             assert got["tcp_flags"] == seg.flags, where
         if isinstance(seg, (dpkt.icmp.ICMP, dpkt.icmp6.ICMP6)):
             assert (got["icmp_type"], got["icmp_code"]) == (seg.type, seg.code), where
-    assert checked > len(packets) // 4  # (NFLOG, radiotap, 802.11, null and loopback frames: dpkt has no reader)
+    assert checked > len(packets) // 4  # (NFLOG, pflog, Cisco HDLC, 802.11, null, loopback: dpkt has no reader)
 
 
 # ---------------------------------------------------------------------------------------------

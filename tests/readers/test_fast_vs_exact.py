@@ -103,6 +103,8 @@ def _variants() -> list[tuple[int, bytes]]:
             (127, b.radiotap(b.dot11(b.snap(et, ip), to_ds=True, from_ds=True, htc=True))),
             (105, b.dot11(b.snap(et, ip), qos=False, to_ds=True, from_ds=False)),
             (117, b.pflog(ip, 2 if et == 0x0800 else 24)),
+            (104, b.chdlc(et, ip)),
+            (104, b.chdlc(0x8847, b.mpls([16, 17], ip), address=0x8F)),
             (117, b.pflog(ip, 2 if et == 0x0800 else 30, length=45)),
             (239, b.nflog(ip, 2 if et == 0x0800 else 10, big_endian=True, after=((11, bytes(4)),))),
         ]
@@ -124,7 +126,8 @@ def _variants() -> list[tuple[int, bytes]]:
     out += [(239, b.nflog(None)), (239, b.nflog(v4, 7)), (239, b.nflog(None, before=()) + b"\x02\x00\x09\x00" + v4)]
     out += [(105, b.dot11(bytes(40), protected=True)), (105, b.dot11(b.snap(0x0800, v4), amsdu=True)),
             (127, b.radiotap(b.dot11(bytes(40), kind=0, subtype=8, from_ds=False))), (105, b.dot11(b"", subtype=0xC)),
-            (127, b"\x00\x00\x06\x00" + bytes(30)), (117, b.pflog(v4, 7)), (117, b.pflog(v4, length=40))]
+            (127, b"\x00\x00\x06\x00" + bytes(30)), (117, b.pflog(v4, 7)), (117, b.pflog(v4, length=40)),
+            (104, b.chdlc(0x8035, bytes(20))), (104, b.chdlc(0x0806, arp))]
     return out
 
 
