@@ -218,6 +218,12 @@ def dot11(body: bytes, *, qos: bool = True, to_ds: bool = False, from_ds: bool =
     return head + body
 
 
+def ppi(frame: bytes, dlt: int = 105, length: int = 8) -> bytes:
+    """A PPI header (LINKTYPE 192): version 0 | flags 0 | length (2, little-endian) | the frame's link type (4,
+    little-endian) | fields, zero padded to `length` | the frame."""
+    return struct.pack("<BBHI", 0, 0, length, dlt) + bytes(max(0, length - 8)) + frame
+
+
 def radiotap(frame: bytes, length: int = 12) -> bytes:
     """A radiotap header (LINKTYPE 127): version 0 | pad | length (2, little-endian) | present flags (4: flags
     and rate) | fields, zero padded to `length` | the 802.11 frame."""

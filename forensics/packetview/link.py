@@ -23,7 +23,7 @@ _VLAN_TYPES = (0x8100, 0x88A8, 0x9100)
 _SLL_TYPES = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
 _AF = {2: "IPv4", 24: "IPv6", 28: "IPv6", 30: "IPv6", 7: "OSI", 23: "IPX", 16: "Appletalk"}
 LINKTYPE_ETHERNET, LINKTYPE_SLL, LINKTYPE_SLL2, LINKTYPE_NFLOG = 1, 113, 276, 239
-LINKTYPE_DOT11, LINKTYPE_RADIOTAP, LINKTYPE_PFLOG, LINKTYPE_CHDLC = 105, 127, 117, 104
+LINKTYPE_DOT11, LINKTYPE_RADIOTAP, LINKTYPE_PFLOG, LINKTYPE_CHDLC, LINKTYPE_PPI = 105, 127, 117, 104, 192
 # pf's reasons, actions and directions as tcpdump 4.99 names them (print-pflog.c)
 _PF_REASONS = ["match", "bad-offset", "fragment", "short", "normalize", "memory", "bad-timestamp", "congestion",
                "ip-option", "proto-cksum", "state-mismatch", "state-insert", "state-limit", "src-limit", "synproxy"]
@@ -82,7 +82,7 @@ def link_print(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple
         return (text if st.eflag else lead + text), 20
     if linktype == LINKTYPE_NFLOG:
         return _nflog(st, data, wirelen)
-    if linktype in (LINKTYPE_DOT11, LINKTYPE_RADIOTAP):
+    if linktype in (LINKTYPE_DOT11, LINKTYPE_RADIOTAP, LINKTYPE_PPI):
         return _dot11(st, linktype, data, wirelen)
     if linktype == LINKTYPE_PFLOG:
         return _pflog(st, data, wirelen)
@@ -127,7 +127,7 @@ def _nflog(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:
 
 
 def _dot11(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple[str, int]:
-    """An 802.11 data frame's packet (behind radiotap or not), without the radio fields and 802.11 addresses
+    """An 802.11 data frame's packet (behind radiotap, PPI or nothing), without the radio fields and addresses
     tcpdump prints before it (docs/filters.md); other frames (management, control, encrypted) are named only."""
     decoded = decode_packet(linktype, data, wirelen, layers=True)
     off, et = int(decoded["net_offset"]), int(decoded["eth_type"])

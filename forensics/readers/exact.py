@@ -31,10 +31,11 @@ Points the records docstring leaves open, decided here (the fast decoder must ma
   malformed; a TLV cut by the captured end is short; a TLV length under 4 is malformed; a family other
   than 2 (IPv4) or 10 (IPv6) is not decoded and not malformed. No MAC is read (the hardware-address TLV
   is left alone).
-- IEEE 802.11 (105) and radiotap (127, its little-endian header length at byte 2; under 8 is
-  malformed): data frames of protocol version 0 that carry data, are not protected and are not A-MSDUs
-  continue with LLC/SNAP (then the ethertype chain); other frames are not decoded and not malformed. No
-  MAC is read (802.11's addresses are not Ethernet's source and destination).
+- IEEE 802.11 (105), radiotap (127, its little-endian header length at byte 2; under 8 is malformed)
+  and PPI (192: the same length, then the frame's link type; only 802.11 frames are decoded behind it):
+  data frames of protocol version 0 that carry data, are not protected and are not A-MSDUs continue with
+  LLC/SNAP (then the ethertype chain); other frames are not decoded and not malformed. No MAC is read
+  (802.11's addresses are not Ethernet's source and destination).
 - Cisco HDLC (104): a 4-byte header (address, control, ethertype), then the ethertype chain; 0x8035 is
   SLARP there, not RARP, and is not decoded.
 - pflog (117): the header's length byte (at least 45, else malformed), padded to a multiple of 4, is where
@@ -91,6 +92,7 @@ NFLOG_PAYLOAD = 9  # NFULA_PAYLOAD: the packet from its network header
 DOT11_LINKTYPE, RADIOTAP_LINKTYPE = 105, 127  # IEEE 802.11 frames, and behind a radiotap header
 PFLOG_LINKTYPE = 117  # OpenBSD/FreeBSD pf's log (pflog0)
 CHDLC_LINKTYPE = 104  # Cisco HDLC: address, control, then an ethertype
+PPI_LINKTYPE = 192  # Per-Packet Information header (older wireless captures), before a frame of its own link type
 PFLOG_MIN_LENGTH = 45  # tcpdump's MIN_PFLOG_HDRLEN: the shortest header length a pflog record may give
 PPP_LINKTYPES = (9, 50)  # PPP, PPP in HDLC-like framing
 # PPP protocol -> ethertype (RFC 1661 numbers): IPv4, IPv6, MPLS unicast and multicast.
@@ -179,6 +181,16 @@ def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
         return end >= length and _dot11(data, length, end, out)
     if linktype == DOT11_LINKTYPE:
         return _dot11(data, 0, end, out)
+    if linktype == PPI_LINKTYPE:  # version, flags, length (2, little-endian), the frame's link type (4, little-endian)
+        if end < 8:
+            return False
+        length = data[2] | (data[3] << 8)
+        if length < 8:
+            out["malformed"] = True
+            return True
+        if end < length:
+            return False
+        return _dot11(data, length, end, out) if int.from_bytes(data[4:8], "little") == DOT11_LINKTYPE else True
     if linktype == CHDLC_LINKTYPE:
         if end < 4:
             return False

@@ -417,11 +417,27 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
                     p += (length + 3) & ~np.int64(3)
                     if p > end:
                         break
-    elif lt == 127 or lt == 105:  # radiotap + 802.11, 802.11 (exact._dot11)
+    elif lt == 127 or lt == 105 or lt == 192:  # radiotap or PPI + 802.11, 802.11 (exact._dot11)
         state = _SHORT
         q = base
         go = True
-        if lt == 127:
+        if lt == 192:
+            if caplen < 8:
+                go = False
+            else:
+                plen = np.int64(b[base + 2]) | (np.int64(b[base + 3]) << 8)
+                if plen < 8:
+                    O[C_MALF, k] = 1
+                    state = _DONE
+                    go = False
+                elif caplen < plen:
+                    go = False
+                elif _u32le(b, base + 4) != 105:
+                    state = _DONE
+                    go = False
+                else:
+                    q = base + plen
+        elif lt == 127:
             if caplen < 4:
                 go = False
             else:

@@ -20,6 +20,7 @@ from builders import (
     TPID_8021Q,
     URG,
     chdlc,
+    dot11,
     eth,
     ext_frag,
     icmp,
@@ -31,6 +32,8 @@ from builders import (
     pad60,
     pcap_file,
     pflog,
+    ppi,
+    snap,
     tcp,
     udp,
 )
@@ -206,3 +209,28 @@ def test_nflog_pflog_chdlc_packets_equal_tcpdump(tmp_path, linktype, flags, opti
         ours.append(text)
     bad = [(o, t) for o, t in zip(ours, theirs, strict=True) if o != t]
     assert not bad, "\n".join(f"ours: {o}\ntcpd: {t}" for o, t in bad[:6])
+
+
+@pytest.mark.parametrize(("flags", "options", "dump"), [
+    ((), ViewOptions(), None),
+    (("-v",), ViewOptions(verbose=1), None),
+])
+def test_ppi_802_11_packets_equal_tcpdump(tmp_path, flags, options, dump):
+    """802.11 data frames behind PPI: the packet as tcpdump prints it (with -e tcpdump prints the PPI and 802.11
+    headers first, which the view does not; with -x/-X tcpdump 4.99 dumps 6 bytes of a PPI frame, the view the IP
+    packet: docs/filters.md)."""
+    packets = [ipv4(A, B, 6, tcp(40000, 443, SYN, seq=1000, options=_OPTS, src=A, dst=B), df=True, ident=7),
+               ipv6(A6, B6, 6, tcp(50000, 22, SYN, seq=77, options=_OPTS, src=A6, dst=B6))]
+    frames = [ppi(dot11(snap(0x86DD if p[0] >> 4 == 6 else 0x0800, p), qos=i % 2 == 0), length=8 + 12 * i)
+              for i, p in enumerate(packets)]
+    path = tmp_path / "ppi.pcap"
+    path.write_bytes(pcap_file([(1700000000 + i * 0.25, f) for i, f in enumerate(frames)], linktype=192))
+    theirs = tcpdump_lines(path, *flags, count=len(frames))
+    view = PacketView(options)
+    ours = []
+    for i, frame in enumerate(frames):
+        text = view.line((1700000000 * 4 + i) * 250_000_000, 192, frame, len(frame))
+        if dump:
+            text = "\n".join([text, *view.dump(192, frame, dump[0], link=dump[1])])
+        ours.append(text)
+    assert ours == theirs

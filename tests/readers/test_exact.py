@@ -45,6 +45,7 @@ from builders import (  # noqa: E402
     null_loop,
     pad60,
     pflog,
+    ppi,
     pppoe,
     radiotap,
     sctp,
@@ -320,6 +321,17 @@ def case_radiotap_data_v6_tcp_four_addresses_htc():
     frame = radiotap(dot11(snap(0x86DD, ipv6(S6, D6, 6, seg)), to_ds=True, from_ds=True, htc=True))
     return 127, frame, expect(net6(ip_len=60 + len(PAY)), eth_type=0x86DD, src_port=443, dst_port=50000,
                               tcp_flags=ACK, payload_offset=frame.rindex(PAY))
+
+
+def case_ppi_qos_data_v4_tcp():
+    seg = tcp(1234, 80, SYN, PAY)
+    frame = ppi(dot11(snap(0x0800, ipv4(S4, D4, 6, seg))), length=32)
+    return 192, frame, expect(net4(ip_len=20 + len(seg)), eth_type=0x0800, src_port=1234, dst_port=80, tcp_flags=SYN,
+                              payload_offset=frame.rindex(PAY))
+
+
+def case_ppi_ethernet_not_decoded():  # PPI before another link type: only 802.11 is read behind it
+    return 192, ppi(eth(0x0800, ipv4(S4, D4, 6, tcp(1, 2, SYN))), dlt=1), expect()
 
 
 def case_dot11_plain_data_v4():
@@ -724,6 +736,12 @@ def test_radiotap_header_shorter_than_8_is_malformed():
     assert decode_packet(127, bad, len(bad)) == expect(malformed=True)
 
 
+def test_ppi_header_shorter_than_8_is_malformed():
+    frame = ppi(dot11(snap(0x0800, ipv4(S4, D4, 17, udp(1, 2)))))
+    bad = frame[:2] + b"\x04\x00" + frame[4:]
+    assert decode_packet(192, bad, len(bad)) == expect(malformed=True)
+
+
 def test_cut_inside_radiotap_and_dot11():
     frame = radiotap(dot11(snap(0x0800, ipv4(S4, D4, 17, udp(1, 2)))))  # radiotap 12, 802.11 26, SNAP 8
     start = 12 + 26 + 8
@@ -760,7 +778,7 @@ def test_cut_inside_nflog_tlvs():
 # ---------------------------------------------------------------------------------------------
 # Fuzz: never raises, and the output keeps its shape whatever the bytes.
 
-LINKTYPES = [0, 1, 12, 14, 101, 104, 105, 108, 113, 117, 127, 228, 229, 239, 276]
+LINKTYPES = [0, 1, 12, 14, 101, 104, 105, 108, 113, 117, 127, 192, 228, 229, 239, 276]
 
 
 def _assert_shape(out: dict, data: bytes) -> None:

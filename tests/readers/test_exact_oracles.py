@@ -40,6 +40,7 @@ from builders import (  # noqa: E402
     null_loop,
     pcapng_file,
     pflog,
+    ppi,
     pppoe,
     radiotap,
     sctp,
@@ -274,10 +275,10 @@ def _link_layer(rng: random.Random, etype: int, packet: bytes) -> tuple[int, byt
 
 
 def _other_link_layer(rng: random.Random, etype: int, packet: bytes) -> tuple[int, bytes]:
-    """The link layers added later (NFLOG, radiotap and 802.11, pflog, Cisco HDLC), drawn from their own random
+    """The link layers added later (NFLOG, radiotap, PPI and 802.11, pflog, Cisco HDLC), drawn from their own random
     stream so that the first stream's packets stay as they were."""
     v6 = etype == 0x86DD
-    kind = rng.choice(["nflog", "radiotap", "dot11", "pflog", "chdlc"])
+    kind = rng.choice(["nflog", "radiotap", "dot11", "pflog", "chdlc", "ppi"])
     if kind == "nflog":
         return 239, nflog(packet, 10 if v6 else 2)  # TLVs in the file's byte order (tshark reads them so)
     if kind == "pflog":
@@ -289,6 +290,8 @@ def _other_link_layer(rng: random.Random, etype: int, packet: bytes) -> tuple[in
     both = rng.random() < 0.3
     frame = dot11(snap(etype, packet), qos=rng.random() < 0.6, to_ds=both or rng.random() < 0.5,
                   from_ds=both or rng.random() < 0.5, htc=rng.random() < 0.3)
+    if kind == "ppi":
+        return 192, ppi(frame, length=rng.choice([8, 20, 32]))
     return (127, radiotap(frame, length=rng.choice([12, 24, 48]))) if kind == "radiotap" else (105, frame)
 
 
@@ -320,7 +323,7 @@ def generated(tmp_path_factory):
 def test_generated_packets_match_tshark(generated):
     packets, rows = generated
     assert len(rows) == len(packets)
-    assert {lt for lt, _, _ in packets} >= {0, 1, 101, 104, 105, 108, 113, 117, 127, 228, 229, 239, 276}
+    assert {lt for lt, _, _ in packets} >= {0, 1, 101, 104, 105, 108, 113, 117, 127, 192, 228, 229, 239, 276}
     for i, ((linktype, frame, _), ts) in enumerate(zip(packets, rows, strict=True)):
         where = f"generated packet {i + 1} (linktype {linktype}): {frame.hex()}"
         got = decode_packet(linktype, frame, len(frame))
