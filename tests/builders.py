@@ -218,6 +218,17 @@ def dot11(body: bytes, *, qos: bool = True, to_ds: bool = False, from_ds: bool =
     return head + body
 
 
+def erf(kind: int, frame: bytes, extensions: int = 0) -> bytes:
+    """An Endace ERF record (LINKTYPE 197): time (8, little-endian) | type (1: `kind`, bit 7 when extension
+    headers follow) | flags 0x04 (1) | record length (2) | loss counter 0 (2) | wire length (2) | `extensions`
+    8-byte extension headers (bit 7 of each first byte: another follows) | 2 bytes (offset, pad) for the Ethernet
+    types 2, 11, 16, 20 | `frame`."""
+    exts = b"".join(bytes([(0x80 if i < extensions - 1 else 0) | 3]) + bytes(7) for i in range(extensions))
+    body = exts + (b"\x00\x00" if kind in (2, 11, 16, 20) else b"") + frame
+    return struct.pack("<Q", 0) + struct.pack("!BBHHH", kind | (0x80 if extensions else 0), 0x04, 16 + len(body), 0,
+                                              len(frame)) + body
+
+
 def ppi(frame: bytes, dlt: int = 105, length: int = 8) -> bytes:
     """A PPI header (LINKTYPE 192): version 0 | flags 0 | length (2, little-endian) | the frame's link type (4,
     little-endian) | fields, zero padded to `length` | the frame."""

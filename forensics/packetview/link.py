@@ -1,5 +1,5 @@
 """Link layers as tcpdump prints them (-e shows the header): Ethernet with 802.1Q/QinQ tags, Linux SLL/SLL2,
-BSD null/loopback, raw IP, Cisco HDLC, NFLOG, pflog, 802.11 data frames (their radio fields not printed).
+BSD null/loopback, raw IP, Cisco HDLC, NFLOG, pflog, ERF, 802.11 data frames (their radio fields not printed).
 Returns the text and the link header's length (where -x/-X/-A start)."""
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ _VLAN_TYPES = (0x8100, 0x88A8, 0x9100)
 _SLL_TYPES = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
 _AF = {2: "IPv4", 24: "IPv6", 28: "IPv6", 30: "IPv6", 7: "OSI", 23: "IPX", 16: "Appletalk"}
 LINKTYPE_ETHERNET, LINKTYPE_SLL, LINKTYPE_SLL2, LINKTYPE_NFLOG = 1, 113, 276, 239
-LINKTYPE_DOT11, LINKTYPE_RADIOTAP, LINKTYPE_PFLOG, LINKTYPE_CHDLC, LINKTYPE_PPI = 105, 127, 117, 104, 192
+LINKTYPE_DOT11, LINKTYPE_RADIOTAP, LINKTYPE_PPI, LINKTYPE_ERF = 105, 127, 192, 197
+LINKTYPE_PFLOG, LINKTYPE_CHDLC = 117, 104
 # pf's reasons, actions and directions as tcpdump 4.99 names them (print-pflog.c)
 _PF_REASONS = ["match", "bad-offset", "fragment", "short", "normalize", "memory", "bad-timestamp", "congestion",
                "ip-option", "proto-cksum", "state-mismatch", "state-insert", "state-limit", "src-limit", "synproxy"]
@@ -84,6 +85,8 @@ def link_print(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple
         return _nflog(st, data, wirelen)
     if linktype in (LINKTYPE_DOT11, LINKTYPE_RADIOTAP, LINKTYPE_PPI):
         return _dot11(st, linktype, data, wirelen)
+    if linktype == LINKTYPE_ERF:
+        return _erf(st, data, wirelen)
     if linktype == LINKTYPE_PFLOG:
         return _pflog(st, data, wirelen)
     if linktype == LINKTYPE_CHDLC:
@@ -134,6 +137,19 @@ def _dot11(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple[str
     if off < 0 or et not in (0x0800, 0x86DD, 0x0806, 0x8035):
         return f"[802.11 frame is not decoded] length {wirelen}", len(data)
     return _after(st, f"802.11 data, {_etype(et)}, length {wirelen}: ", et, data, off, wirelen - off), off
+
+
+def _erf(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:
+    """An ERF record's packet (tcpdump 4.99 prints `UNSUPPORTED` for ERF): with -e, the record type and the
+    packet's ethertype first."""
+    if len(data) < 16:
+        return "[|erf]", len(data)
+    decoded = decode_packet(LINKTYPE_ERF, data, wirelen, layers=True)
+    off, et = int(decoded["net_offset"]), int(decoded["eth_type"])
+    if off < 0 or et not in (0x0800, 0x86DD, 0x0806, 0x8035):
+        return f"[ERF record type {data[8] & 0x7F} is not decoded] length {wirelen}", len(data)
+    return _after(st, f"ERF type {data[8] & 0x7F}, {_etype(et)}, length {wirelen}: ", et, data, off,
+                  wirelen - off), off
 
 
 def _pflog(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:

@@ -36,6 +36,9 @@ Points the records docstring leaves open, decided here (the fast decoder must ma
   data frames of protocol version 0 that carry data, are not protected and are not A-MSDUs continue with
   LLC/SNAP (then the ethertype chain); other frames are not decoded and not malformed. No MAC is read
   (802.11's addresses are not Ethernet's source and destination).
+- ERF (197): after the 16-byte record header and its extension headers, Ethernet types (2, 11, 16, 20)
+  skip 2 bytes and read as Ethernet (MACs too); HDLC types (1, 10, 15, 19) read PPP (first byte 0xff) or
+  Cisco HDLC; 22 and 23 are raw IPv4 and IPv6; other types are not decoded and not malformed.
 - Cisco HDLC (104): a 4-byte header (address, control, ethertype), then the ethertype chain; 0x8035 is
   SLARP there, not RARP, and is not decoded.
 - pflog (117): the header's length byte (at least 45, else malformed), padded to a multiple of 4, is where
@@ -93,6 +96,10 @@ DOT11_LINKTYPE, RADIOTAP_LINKTYPE = 105, 127  # IEEE 802.11 frames, and behind a
 PFLOG_LINKTYPE = 117  # OpenBSD/FreeBSD pf's log (pflog0)
 CHDLC_LINKTYPE = 104  # Cisco HDLC: address, control, then an ethertype
 PPI_LINKTYPE = 192  # Per-Packet Information header (older wireless captures), before a frame of its own link type
+ERF_LINKTYPE = 197  # Endace ERF records (DAG cards)
+ERF_ETHERNET = (2, 11, 16, 20)  # ETH, COLOR_ETH, DSM_COLOR_ETH, COLOR_HASH_ETH: 2 bytes (offset, pad), then Ethernet
+ERF_HDLC = (1, 10, 15, 19)  # HDLC_POS, COLOR_HDLC_POS, DSM_COLOR_HDLC_POS, COLOR_HASH_POS: PPP or Cisco HDLC
+ERF_IPV4, ERF_IPV6 = 22, 23
 PFLOG_MIN_LENGTH = 45  # tcpdump's MIN_PFLOG_HDRLEN: the shortest header length a pflog record may give
 PPP_LINKTYPES = (9, 50)  # PPP, PPP in HDLC-like framing
 # PPP protocol -> ethertype (RFC 1661 numbers): IPv4, IPv6, MPLS unicast and multicast.
@@ -181,6 +188,8 @@ def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
         return end >= length and _dot11(data, length, end, out)
     if linktype == DOT11_LINKTYPE:
         return _dot11(data, 0, end, out)
+    if linktype == ERF_LINKTYPE:
+        return _erf(data, end, out)
     if linktype == PPI_LINKTYPE:  # version, flags, length (2, little-endian), the frame's link type (4, little-endian)
         if end < 8:
             return False
@@ -261,6 +270,43 @@ def _nflog(data: bytes, end: int, out: dict) -> bool:
         p += (length + 3) & ~3
         if p > end:
             return False
+
+
+def _erf(data: bytes, end: int, out: dict) -> bool:
+    """An ERF record: a 16-byte header (time, type, flags, record and wire lengths, loss counter), 8-byte
+    extension headers while the type's bit 7 and then each extension's first bit say one follows, then the frame
+    by type: Ethernet after 2 bytes (MACs as on Ethernet), PPP (address 0xff) or Cisco HDLC, raw IPv4 or IPv6;
+    other types (ATM, multichannel, InfiniBand, ...) are not decoded."""
+    if end < 16:
+        return False
+    kind, p, more = data[8] & 0x7F, 16, data[8] & 0x80
+    while more:
+        if p + 8 > end:
+            return False
+        more = data[p] & 0x80
+        p += 8
+    if kind in ERF_ETHERNET:
+        p += 2
+        if end >= p + 6:
+            out["dst_mac"] = _mac(data, p)
+        if end >= p + 12:
+            out["src_mac"] = _mac(data, p + 6)
+        return end >= p + 14 and _ethertype(data, p + 14, end, _u16(data, p + 12), out, True)
+    if kind in ERF_HDLC:
+        if p + 4 > end:
+            return False
+        if data[p] == 0xFF:  # PPP: address 0xff, control, a 2-byte protocol
+            etype = PPP_PROTOCOLS.get(_u16(data, p + 2), -1)
+            return True if etype == -1 else _ethertype(data, p + 4, end, etype, out)
+        etype = _u16(data, p + 2)  # Cisco HDLC: an ethertype (0x8035: SLARP, not decoded)
+        return True if etype == ETH_RARP else _ethertype(data, p + 4, end, etype, out)
+    if kind == ERF_IPV4:
+        out["eth_type"], out["net_offset"] = ETH_IPV4, p
+        return _ipv4(data, p, end, out)
+    if kind == ERF_IPV6:
+        out["eth_type"], out["net_offset"] = ETH_IPV6, p
+        return _ipv6(data, p, end, out)
+    return True
 
 
 def _dot11(data: bytes, p: int, end: int, out: dict) -> bool:

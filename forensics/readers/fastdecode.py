@@ -468,6 +468,54 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
                         hdr += 2 + (4 if (fc1 & 0x80) != 0 else 0)
                 if state != _DONE and not cut and q + hdr <= end:
                     p, et, state = _tags(b, q + hdr, end, np.int64(0), O, k, True)
+    elif lt == 197:  # ERF (exact._erf)
+        state = _SHORT
+        if caplen >= 16:
+            rt = np.int64(b[base + 8])
+            q = base + 16
+            more = (rt & 0x80) != 0
+            cut = False
+            while more:
+                if q + 8 > end:
+                    cut = True
+                    break
+                more = (b[q] & 0x80) != 0
+                q += 8
+            if not cut:
+                kind = rt & 0x7F
+                if kind == 2 or kind == 11 or kind == 16 or kind == 20:
+                    q += 2
+                    if q + 6 <= end:
+                        O[C_DMAC, k] = _mac(b, q)
+                    if q + 12 <= end:
+                        O[C_SMAC, k] = _mac(b, q + 6)
+                    if q + 14 <= end:
+                        p, et, state = _tags(b, q + 14, end, _u16(b, q + 12), O, k, True)
+                elif kind == 1 or kind == 10 or kind == 15 or kind == 19:
+                    if q + 4 <= end:
+                        state = _DONE
+                        e2 = _u16(b, q + 2)
+                        if b[q] == 0xFF:
+                            if e2 == 0x0021:
+                                e2 = 0x0800
+                            elif e2 == 0x0057:
+                                e2 = 0x86DD
+                            elif e2 == 0x0281:
+                                e2 = 0x8847
+                            elif e2 == 0x0283:
+                                e2 = 0x8848
+                            else:
+                                e2 = -1
+                        elif e2 == 0x8035:
+                            e2 = -1
+                        if e2 != -1:
+                            p, et, state = _tags(b, q + 4, end, e2, O, k, False)
+                elif kind == 22:
+                    p, et, state = q, np.int64(0x0800), _NET
+                elif kind == 23:
+                    p, et, state = q, np.int64(0x86DD), _NET
+                else:
+                    state = _DONE
     elif lt == 104:  # Cisco HDLC: address, control, ethertype (0x8035 is SLARP: not decoded)
         if caplen < 4:
             state = _SHORT

@@ -21,6 +21,7 @@ from builders import (
     URG,
     chdlc,
     dot11,
+    erf,
     eth,
     ext_frag,
     icmp,
@@ -234,3 +235,27 @@ def test_ppi_802_11_packets_equal_tcpdump(tmp_path, flags, options, dump):
             text = "\n".join([text, *view.dump(192, frame, dump[0], link=dump[1])])
         ours.append(text)
     assert ours == theirs
+
+
+def test_erf_packets_print_as_tcpdump_prints_them_behind_ethernet(tmp_path):
+    """tcpdump 4.99 prints `UNSUPPORTED` for ERF records; the view prints the packet inside as tcpdump prints the
+    same packet behind Ethernet."""
+    packets = [ipv4(A, B, 6, tcp(40000, 443, SYN, seq=1000, options=_OPTS, src=A, dst=B), df=True, ident=7),
+               ipv4(B, A, 17, udp(53, 40002, _dns(7, 0x8180, "example.com", 1, [(1, bytes([93, 184, 216, 34]))]),
+                                  src=B, dst=A)),
+               ipv6(A6, B6, 6, tcp(50000, 22, SYN, seq=77, options=_OPTS, src=A6, dst=B6))]
+    kinds = [(2, lambda et, p: eth(et, p)), (1, lambda et, p: (b"\xff\x03\x00\x57" if et == ETH_IPV6
+                                                           else b"\xff\x03\x00\x21") + p),
+             (19, lambda et, p: chdlc(et, p)), (22, lambda et, p: p)]
+    path = tmp_path / "eth.pcap"
+    path.write_bytes(pcap_file([(1700000000 + i * 0.25, eth(ETH_IPV6 if p[0] >> 4 == 6 else ETH_IPV4, p))
+                                for i, p in enumerate(packets)]))
+    theirs = tcpdump_lines(path, count=len(packets))
+    view = PacketView(ViewOptions())
+    for kind, wrap in kinds:
+        ours = []
+        for i, p in enumerate(packets):
+            et = ETH_IPV6 if p[0] >> 4 == 6 else ETH_IPV4
+            record = erf(23 if kind == 22 and et == ETH_IPV6 else kind, wrap(et, p), extensions=i % 2)
+            ours.append(view.line((1700000000 * 4 + i) * 250_000_000, 197, record, len(record)))
+        assert ours == theirs, kind

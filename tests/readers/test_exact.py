@@ -31,6 +31,7 @@ from builders import (  # noqa: E402
     URG,
     chdlc,
     dot11,
+    erf,
     eth,
     ext_ah,
     ext_frag,
@@ -373,6 +374,38 @@ def case_chdlc_mpls_v6_udp():
 
 def case_chdlc_slarp():  # 0x8035 is SLARP on Cisco HDLC, not RARP
     return 104, chdlc(0x8035, bytes(20)), expect()
+
+
+def case_erf_ethernet_v4_tcp_with_extensions():
+    seg = tcp(1234, 80, SYN, PAY)
+    frame = erf(2, eth(0x0800, ipv4(S4, D4, 6, seg), tags=[(0x8100, 10)]), extensions=2)
+    return 197, frame, expect(net4(ip_len=20 + len(seg)), eth_type=0x0800, vlan=10, src_port=1234, dst_port=80,
+                              tcp_flags=SYN, payload_offset=frame.rindex(PAY))
+
+
+def case_erf_pos_ppp_v6_udp():
+    seg = udp(53, 5353, PAY)
+    frame = erf(1, b"\xff\x03\x00\x57" + ipv6(S6, D6, 17, seg))
+    return 197, frame, expect(net6(proto=17, ip_len=48 + len(PAY)), eth_type=0x86DD, src_port=53, dst_port=5353,
+                              payload_offset=frame.rindex(PAY))
+
+
+def case_erf_pos_chdlc_mpls_v4():
+    seg = udp(1, 2, PAY)
+    frame = erf(15, chdlc(0x8847, mpls([77], ipv4(S4, D4, 17, seg))))
+    return 197, frame, expect(net4(proto=17, ip_len=28 + len(PAY)), eth_type=0x0800, mpls_label=77, src_port=1,
+                              dst_port=2, payload_offset=frame.rindex(PAY))
+
+
+def case_erf_raw_ipv4():
+    seg = tcp(5, 6, ACK, PAY)
+    frame = erf(22, ipv4(S4, D4, 6, seg))
+    return 197, frame, expect(net4(ip_len=20 + len(seg)), eth_type=0x0800, src_port=5, dst_port=6, tcp_flags=ACK,
+                              payload_offset=frame.rindex(PAY))
+
+
+def case_erf_atm_not_decoded():
+    return 197, erf(3, bytes(52)), expect()
 
 
 def case_pflog_v4_tcp():
@@ -778,7 +811,7 @@ def test_cut_inside_nflog_tlvs():
 # ---------------------------------------------------------------------------------------------
 # Fuzz: never raises, and the output keeps its shape whatever the bytes.
 
-LINKTYPES = [0, 1, 12, 14, 101, 104, 105, 108, 113, 117, 127, 192, 228, 229, 239, 276]
+LINKTYPES = [0, 1, 12, 14, 101, 104, 105, 108, 113, 117, 127, 192, 197, 228, 229, 239, 276]
 
 
 def _assert_shape(out: dict, data: bytes) -> None:

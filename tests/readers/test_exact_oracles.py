@@ -27,6 +27,7 @@ from builders import (  # noqa: E402
     Section,
     chdlc,
     dot11,
+    erf,
     eth,
     ext_ah,
     ext_frag,
@@ -275,10 +276,16 @@ def _link_layer(rng: random.Random, etype: int, packet: bytes) -> tuple[int, byt
 
 
 def _other_link_layer(rng: random.Random, etype: int, packet: bytes) -> tuple[int, bytes]:
-    """The link layers added later (NFLOG, radiotap, PPI and 802.11, pflog, Cisco HDLC), drawn from their own random
-    stream so that the first stream's packets stay as they were."""
+    """The link layers added later (NFLOG, radiotap, PPI and 802.11, pflog, Cisco HDLC, ERF), drawn from their own
+    random stream so that the first stream's packets stay as they were."""
     v6 = etype == 0x86DD
-    kind = rng.choice(["nflog", "radiotap", "dot11", "pflog", "chdlc", "ppi"])
+    kind = rng.choice(["nflog", "radiotap", "dot11", "pflog", "chdlc", "ppi", "erf"])
+    if kind == "erf":
+        ppp = (b"\xff\x03\x00\x57" if v6 else b"\xff\x03\x00\x21") + packet
+        choices = [(2, eth(etype, packet)), (16, eth(etype, packet)), (1, ppp), (10, ppp), (19, chdlc(etype, packet)),
+                   (23 if v6 else 22, packet)]
+        erf_kind, frame = rng.choice(choices)
+        return 197, erf(erf_kind, frame, extensions=rng.choice([0, 0, 1, 2]))
     if kind == "nflog":
         return 239, nflog(packet, 10 if v6 else 2)  # TLVs in the file's byte order (tshark reads them so)
     if kind == "pflog":
@@ -323,7 +330,7 @@ def generated(tmp_path_factory):
 def test_generated_packets_match_tshark(generated):
     packets, rows = generated
     assert len(rows) == len(packets)
-    assert {lt for lt, _, _ in packets} >= {0, 1, 101, 104, 105, 108, 113, 117, 127, 192, 228, 229, 239, 276}
+    assert {lt for lt, _, _ in packets} >= {0, 1, 101, 104, 105, 108, 113, 117, 127, 192, 197, 228, 229, 239, 276}
     for i, ((linktype, frame, _), ts) in enumerate(zip(packets, rows, strict=True)):
         where = f"generated packet {i + 1} (linktype {linktype}): {frame.hex()}"
         got = decode_packet(linktype, frame, len(frame))

@@ -103,6 +103,10 @@ def _variants() -> list[tuple[int, bytes]]:
             (127, b.radiotap(b.dot11(b.snap(et, ip), to_ds=True, from_ds=True, htc=True))),
             (105, b.dot11(b.snap(et, ip), qos=False, to_ds=True, from_ds=False)),
             (192, b.ppi(b.dot11(b.snap(et, ip)), length=20)),
+            (197, b.erf(2, b.eth(et, ip, tags=[(0x8100, 7)]), extensions=1)),
+            (197, b.erf(1, (b"\xff\x03\x00\x21" if et == 0x0800 else b"\xff\x03\x00\x57") + ip)),
+            (197, b.erf(19, b.chdlc(et, ip))),
+            (197, b.erf(22 if et == 0x0800 else 23, ip, extensions=2)),
             (117, b.pflog(ip, 2 if et == 0x0800 else 24)),
             (104, b.chdlc(et, ip)),
             (104, b.chdlc(0x8847, b.mpls([16, 17], ip), address=0x8F)),
@@ -129,6 +133,8 @@ def _variants() -> list[tuple[int, bytes]]:
             (127, b.radiotap(b.dot11(bytes(40), kind=0, subtype=8, from_ds=False))), (105, b.dot11(b"", subtype=0xC)),
             (127, b"\x00\x00\x06\x00" + bytes(30)), (117, b.pflog(v4, 7)), (117, b.pflog(v4, length=40)),
             (104, b.chdlc(0x8035, bytes(20))), (104, b.chdlc(0x0806, arp)), (192, b.ppi(b.eth(0x0800, v4), dlt=1)),
+            (197, b.erf(3, bytes(52))), (197, b.erf(1, b"\xff\x03\xc0\x21" + bytes(8))),
+            (197, b.erf(1, b.chdlc(0x8035, bytes(8)))),
             (192, b"\x00\x00\x04\x00" + bytes(30))]
     return out
 
