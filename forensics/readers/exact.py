@@ -178,28 +178,22 @@ def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
         return True
     if linktype == NFLOG_LINKTYPE:
         return _nflog(data, end, out)
-    if linktype == RADIOTAP_LINKTYPE:
-        if end < 4:
-            return False
-        length = data[2] | (data[3] << 8)  # the radiotap header's length, little-endian
-        if length < 8:  # version, pad, length and one present word at least
-            out["malformed"] = True
-            return True
-        return end >= length and _dot11(data, length, end, out)
-    if linktype == DOT11_LINKTYPE:
-        return _dot11(data, 0, end, out)
-    if linktype == ERF_LINKTYPE:
-        return _erf(data, end, out)
-    if linktype == PPI_LINKTYPE:  # version, flags, length (2, little-endian), the frame's link type (4, little-endian)
-        if end < 8:
+    if linktype in (RADIOTAP_LINKTYPE, PPI_LINKTYPE):  # a header whose little-endian length is at byte 2
+        if end < (8 if linktype == PPI_LINKTYPE else 4):  # (PPI: the frame's link type, little-endian, after it)
             return False
         length = data[2] | (data[3] << 8)
-        if length < 8:
+        if length < 8:  # radiotap: version, pad, length and a present word at least; PPI: its fixed header
             out["malformed"] = True
             return True
         if end < length:
             return False
-        return _dot11(data, length, end, out) if int.from_bytes(data[4:8], "little") == DOT11_LINKTYPE else True
+        if linktype == PPI_LINKTYPE and int.from_bytes(data[4:8], "little") != DOT11_LINKTYPE:
+            return True
+        return _dot11(data, length, end, out)
+    if linktype == DOT11_LINKTYPE:
+        return _dot11(data, 0, end, out)
+    if linktype == ERF_LINKTYPE:
+        return _erf(data, end, out)
     if linktype == CHDLC_LINKTYPE:
         if end < 4:
             return False

@@ -421,35 +421,22 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
         state = _SHORT
         q = base
         go = True
-        if lt == 192:
-            if caplen < 8:
+        if lt != 105:  # radiotap's or PPI's header: its little-endian length at byte 2 (PPI: the link type after)
+            if caplen < (8 if lt == 192 else 4):
                 go = False
             else:
-                plen = np.int64(b[base + 2]) | (np.int64(b[base + 3]) << 8)
-                if plen < 8:
+                hl = np.int64(b[base + 2]) | (np.int64(b[base + 3]) << 8)
+                if hl < 8:
                     O[C_MALF, k] = 1
                     state = _DONE
                     go = False
-                elif caplen < plen:
+                elif caplen < hl:
                     go = False
-                elif _u32le(b, base + 4) != 105:
+                elif lt == 192 and _u32le(b, base + 4) != 105:
                     state = _DONE
                     go = False
                 else:
-                    q = base + plen
-        elif lt == 127:
-            if caplen < 4:
-                go = False
-            else:
-                rlen = np.int64(b[base + 2]) | (np.int64(b[base + 3]) << 8)
-                if rlen < 8:
-                    O[C_MALF, k] = 1
-                    state = _DONE
-                    go = False
-                elif caplen < rlen:
-                    go = False
-                else:
-                    q = base + rlen
+                    q = base + hl
         if go and q + 2 <= end:
             fc0 = np.int64(b[q])
             fc1 = np.int64(b[q + 1])

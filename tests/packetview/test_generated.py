@@ -147,6 +147,19 @@ def capture(tmp_path_factory):
     return path, frames
 
 
+def _view_entries(frames: list[bytes], linktype: int, options: ViewOptions, dump: tuple[str, bool] | None,
+                  ) -> list[str]:
+    """The view's entries for frames 0.25 s apart from 1700000000 (the times the test captures are written with)."""
+    view = PacketView(options)
+    out = []
+    for i, frame in enumerate(frames):
+        text = view.line((1700000000 * 4 + i) * 250_000_000, linktype, frame, len(frame))
+        if dump:
+            text = "\n".join([text, *view.dump(linktype, frame, dump[0], link=dump[1])])
+        out.append(text)
+    return out
+
+
 @pytest.mark.parametrize(("flags", "options", "dump"), [
     ((), ViewOptions(), None),
     (("-e",), ViewOptions(link_header=True), None),
@@ -159,13 +172,7 @@ def capture(tmp_path_factory):
 def test_generated_packets_equal_tcpdump(capture, flags, options, dump):
     path, frames = capture
     theirs = tcpdump_lines(path, *flags, count=len(frames))
-    view = PacketView(options)
-    ours = []
-    for i, frame in enumerate(frames):
-        text = view.line((1700000000 * 4 + i) * 250_000_000, 1, frame, len(frame))
-        if dump:
-            text = "\n".join([text, *view.dump(1, frame, dump[0], link=dump[1])])
-        ours.append(text)
+    ours = _view_entries(frames, 1, options, dump)
     assert len(ours) == len(theirs)
     if options.verbose:  # tcpdump -v's BOOTP and DHCPv6 options are not ours (docs/filters.md); NTP's are
         ours, theirs = [_before_app(o) for o in ours], [_before_app(t) for t in theirs]
@@ -201,13 +208,7 @@ def test_nflog_pflog_chdlc_packets_equal_tcpdump(tmp_path, linktype, flags, opti
     path = tmp_path / "link.pcap"
     path.write_bytes(pcap_file([(1700000000 + i * 0.25, f) for i, f in enumerate(frames)], linktype=linktype))
     theirs = tcpdump_lines(path, *flags, count=len(frames))
-    view = PacketView(options)
-    ours = []
-    for i, frame in enumerate(frames):
-        text = view.line((1700000000 * 4 + i) * 250_000_000, linktype, frame, len(frame))
-        if dump:
-            text = "\n".join([text, *view.dump(linktype, frame, dump[0], link=dump[1])])
-        ours.append(text)
+    ours = _view_entries(frames, linktype, options, dump)
     bad = [(o, t) for o, t in zip(ours, theirs, strict=True) if o != t]
     assert not bad, "\n".join(f"ours: {o}\ntcpd: {t}" for o, t in bad[:6])
 
@@ -226,15 +227,7 @@ def test_ppi_802_11_packets_equal_tcpdump(tmp_path, flags, options, dump):
               for i, p in enumerate(packets)]
     path = tmp_path / "ppi.pcap"
     path.write_bytes(pcap_file([(1700000000 + i * 0.25, f) for i, f in enumerate(frames)], linktype=192))
-    theirs = tcpdump_lines(path, *flags, count=len(frames))
-    view = PacketView(options)
-    ours = []
-    for i, frame in enumerate(frames):
-        text = view.line((1700000000 * 4 + i) * 250_000_000, 192, frame, len(frame))
-        if dump:
-            text = "\n".join([text, *view.dump(192, frame, dump[0], link=dump[1])])
-        ours.append(text)
-    assert ours == theirs
+    assert _view_entries(frames, 192, options, dump) == tcpdump_lines(path, *flags, count=len(frames))
 
 
 def test_erf_packets_print_as_tcpdump_prints_them_behind_ethernet(tmp_path):
@@ -251,11 +244,9 @@ def test_erf_packets_print_as_tcpdump_prints_them_behind_ethernet(tmp_path):
     path.write_bytes(pcap_file([(1700000000 + i * 0.25, eth(ETH_IPV6 if p[0] >> 4 == 6 else ETH_IPV4, p))
                                 for i, p in enumerate(packets)]))
     theirs = tcpdump_lines(path, count=len(packets))
-    view = PacketView(ViewOptions())
     for kind, wrap in kinds:
-        ours = []
+        records = []
         for i, p in enumerate(packets):
             et = ETH_IPV6 if p[0] >> 4 == 6 else ETH_IPV4
-            record = erf(23 if kind == 22 and et == ETH_IPV6 else kind, wrap(et, p), extensions=i % 2)
-            ours.append(view.line((1700000000 * 4 + i) * 250_000_000, 197, record, len(record)))
-        assert ours == theirs, kind
+            records.append(erf(23 if kind == 22 and et == ETH_IPV6 else kind, wrap(et, p), extensions=i % 2))
+        assert _view_entries(records, 197, ViewOptions(), None) == theirs, kind
