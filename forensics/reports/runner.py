@@ -45,12 +45,15 @@ from forensics.reports.traffic import (
     Restriction,
     binning,
     capture_spans,
+    captures_range,
     case_flows,
     fill_packet_bins,
     filter_restriction,
     flow_spans,
     flows_only_when_no_packets,
+    greatest,
     install_export_spans,
+    least,
     span_range,
 )
 from forensics.reports.units import UNITS, empty_hints, measure_units
@@ -230,6 +233,12 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
                 restriction.notes.append(f"no traffic matches scope {scope}"
                                          + (f" and --filter {filter_expr!r}" if filter_expr else "")
                                          + "; the window is the case's whole time range")
+        if lo is None or "packets" in definition.needs:  # no IP traffic, or a report of every frame
+            cap_lo, cap_hi = captures_range(con)
+            if lo is None and cap_lo is not None:
+                restriction.notes.append("the case holds no IP traffic; the window is the captures' time range "
+                                         "(first to last packet)")
+            lo, hi = least(lo, cap_lo), greatest(hi, cap_hi)
         if summary_usable(definition.needs, None, scope, filter_expr):  # pruned bins answered from the summary
             lo, hi = summary_range(con, lo, hi)
         window = resolve_window((lo, hi), options.get("from"), options.get("to") or options.get("end"),

@@ -160,19 +160,19 @@ def capture_spans(con: duckdb.DuckDBPyConnection, table: str = "flows",
             out[r.capture_id] = CaptureSpan(r.capture_id, r.first_ts, r.last_ts, traffic, r.flows,
                                             r.flows if r.pcap else 0)
             continue
-        span.first_ts = _least(span.first_ts, r.first_ts)
-        span.last_ts = _greatest(span.last_ts, r.last_ts)
-        span.last_traffic = _greatest(span.last_traffic, traffic)
+        span.first_ts = least(span.first_ts, r.first_ts)
+        span.last_ts = greatest(span.last_ts, r.last_ts)
+        span.last_traffic = greatest(span.last_traffic, traffic)
         span.flows += r.flows
         span.pcap_flows += r.flows if r.pcap else 0
     return list(out.values())
 
 
-def _least(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+def least(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def _greatest(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+def greatest(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
     return b if a is None else a if b is None else max(a, b)
 
 
@@ -193,6 +193,12 @@ def span_range(spans: list[CaptureSpan]) -> tuple[dt.datetime | None, dt.datetim
     return (min(firsts) if firsts else None, max(lasts) if lasts else None)
 
 
+def captures_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(first, last) packet or record time over the case's imported files (None, None when it has none): the
+    window of a case without IP traffic (only ARP, STP, ... frames), and of reports that read every frame."""
+    return con.execute("SELECT min(first_ts), max(last_ts) FROM captures").fetchone()
+
+
 def case_flows(con: duckdb.DuckDBPyConnection) -> str:
     """The case's own flows table, qualified by its catalog (`main.flows` would also name the TEMP one)."""
     db = con.execute("SELECT current_database()").fetchone()[0]
@@ -211,6 +217,8 @@ def binning(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime
     if spans is not None:
         held = sum(s.pcap_flows for s in spans)
         exported = sum(s.flows - s.pcap_flows for s in spans)
+        if not exported and not held:  # no flows: packets held (ARP, STP, ... frames only) or nothing
+            held = con.execute("SELECT coalesce(sum(packets), 0) FROM captures").fetchone()[0]
         if not exported:
             return (BINNING_PACKETS if held else BINNING_FLOWS), []
         if not held:

@@ -1,6 +1,6 @@
 -- name: mac_addresses
 -- title: MAC addresses and IP-to-MAC changes
--- description: The link layer over the report window, read from the case's packets (every frame with a source MAC, ARP and non-IP frames included; the scope and --filter of the IP reports do not apply; the window, without --from/--to, is the time range of the IP traffic, as for every report: give --from/--to to cover ARP outside it, or a capture with no IP packet). Sections: (1) macs: the source MAC addresses that sent the most frames, with the IPv4/IPv6 addresses seen behind each (packets' source addresses and ARP sender addresses, busiest first, five shown; a router's MAC carries every routed address; 0.0.0.0 and :: left out); packets and frame_bytes (link layer, frame length on the wire) per bin and over the window, arp_packets the ARP/RARP frames it sent, addresses the distinct IPs behind it. (2) ip_mac_changes: every ARP/RARP frame whose sender claims an IPv4 address for another MAC than the previous claim of that address, in time order (ARP spoofing evidence; also failover, a new NIC, DHCP reuse); macs = the MACs that claimed the address in the window, old_mac_last_ts the previous claim's time, frame = capture_id:frame. The same logic as `forensics info` (queries/info/macs.sql, queries/info/ip_mac_changes.sql), over the window.
+-- description: The link layer over the report window, read from the case's packets (every frame with a source MAC, ARP and non-IP frames included; the scope and --filter of the IP reports do not apply; the window, without --from/--to, is the time range of every frame, IP or not). Sections: (1) macs: the source MAC addresses that sent the most frames, with the IPv4/IPv6 addresses seen behind each (packets' source addresses and ARP sender addresses, busiest first, five shown; a router's MAC carries every routed address; 0.0.0.0 and :: left out); packets and frame_bytes (link layer, frame length on the wire) per bin and over the window, arp_packets the ARP/RARP frames it sent, addresses the distinct IPs behind it. (2) ip_mac_changes: every ARP/RARP frame whose sender claims an IPv4 address for another MAC than the previous claim of that address, in time order (ARP spoofing evidence; also failover, a new NIC, DHCP reuse); macs = the MACs that claimed the address in the window, old_mac_last_ts the previous claim's time, frame = capture_id:frame. The same logic as `forensics info` (queries/info/macs.sql, queries/info/ip_mac_changes.sql), over the window.
 -- param: top INTEGER = 10
 -- param: change_limit INTEGER = 50
 -- param: from_ts TIMESTAMP
@@ -10,6 +10,7 @@
 -- section: ip_mac_changes: ts, ip, old_mac, new_mac, arp_op, old_mac_last_ts, frame
 -- measures: packets, frame_bytes, arp_packets, addresses, macs
 -- unit: packets
+-- needs: packets
 WITH win AS MATERIALIZED (
     SELECT ts, capture_id, frame, wirelen, src_mac, ip_version, src_ip, arp_op, arp_sha, arp_spa
     FROM packets

@@ -19,10 +19,12 @@ import pytest
 from forensics.ingest import import_paths
 from forensics.reports.runner import run_report
 from forensics.store import Case
+from tests import builders as b
 from tests.cli.test_info_link import (
     ATTACKER,
     GATEWAY,
     VICTIM,
+    _arp,
     _arp_captures,
     _decodes_arp,
     _spoof_capture,
@@ -98,6 +100,48 @@ def test_other_formats_and_limits(spoof_case):
     assert sum(1 for r in rows if r["section"] == "macs" and not r["bin"]) == 3
     html = _forensics("report", "mac_addresses", "--db", str(db), "--format", "html")
     assert html.returncode == 0 and "<html" in html.stdout.lower() and ATTACKER in html.stdout
+
+
+def _macs(run: subprocess.CompletedProcess) -> dict[str, int]:
+    """mac -> frames over the window, from mac_addresses' JSON."""
+    assert run.returncode == 0, run.stderr
+    section = _section(json.loads(run.stdout), "macs")
+    return {names[0]: int(section["total"][key][0]) for key, names in section["items"].items()}
+
+
+def test_frames_without_ip_traffic(tmp_path):
+    """A capture of ARP frames only: the IP reports are empty (exit 0, a note saying why), not an error, and
+    mac_addresses without --from/--to counts every frame; in a capture with IP traffic between ARP frames hours
+    before and after it, mac_addresses' window still covers them all and the IP reports keep the IP traffic's."""
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc).timestamp()
+    frames = [(t0, _arp(1, VICTIM, "10.0.0.5", "00:00:00:00:00:00", "10.0.0.1")),
+              (t0 + 0.5, _arp(2, GATEWAY, "10.0.0.1", VICTIM, "10.0.0.5")),
+              (t0 + 9000.0, _arp(2, ATTACKER, "10.0.0.1", VICTIM, "10.0.0.5")),
+              (t0 + 9000.5, _arp(2, ATTACKER, "10.0.0.1", VICTIM, "10.0.0.5"))]
+    arp_only, db = tmp_path / "arp.pcap", tmp_path / "arp.duckdb"
+    arp_only.write_bytes(b.pcap_file(frames))
+    assert _forensics("import", "--quiet", "--db", str(db), str(arp_only)).returncode == 0
+    talkers = _forensics("report", "top_talkers", "--db", str(db), "--json")
+    assert talkers.returncode == 0, talkers.stderr
+    data = json.loads(talkers.stdout)["response"]["result"]["data"]
+    assert data["sections"][0]["items"] == {}
+    assert any("no IP traffic" in note for note in data["notes"]), data["notes"]
+    assert (data["datetime_start"], data["datetime_end"], data["binning"]) == \
+        ("2024-01-01T00:00:00Z", "2024-01-01T02:35:00Z", "packet-time")
+    assert _macs(_forensics("report", "mac_addresses", "--db", str(db), "--json")) == \
+        {VICTIM: 1, GATEWAY: 1, ATTACKER: 2}
+
+    ip = b.eth(0x0800, b.ipv4("93.184.216.34", "10.0.0.5", 6, b.tcp(443, 50000, b.ACK, b"x")), src=GATEWAY,
+               dst=VICTIM)
+    mixed, db2 = tmp_path / "mixed.pcap", tmp_path / "mixed.duckdb"
+    mixed.write_bytes(b.pcap_file([*frames[:2], (t0 + 4500.0, ip), *frames[2:]]))
+    assert _forensics("import", "--quiet", "--db", str(db2), str(mixed)).returncode == 0
+    assert _macs(_forensics("report", "mac_addresses", "--db", str(db2), "--json")) == \
+        {VICTIM: 1, GATEWAY: 2, ATTACKER: 2}
+    talkers = _forensics("report", "top_talkers", "--db", str(db2), "--json")
+    data = json.loads(talkers.stdout)["response"]["result"]["data"]
+    assert (data["datetime_start"], data["datetime_end"], data["notes"]) == \
+        ("2024-01-01T01:15:00Z", "2024-01-01T01:20:00Z", [])
 
 
 @pytest.mark.oracle
