@@ -5,14 +5,14 @@
 
 Each packet's bytes come from its source capture (captures.path, verified by sha256; `search` folders
 find a moved file by its hash) at packets.file_offset: a pcap record header + caplen bytes, or a pcapng
-packet block (EPB 6, SPB 3, obsolete PB 2). `+gzip` captures are streamed through gzip (offsets are in
-the decompressed stream). Output is in time order; a pcap holds one link type, so several link types give
-one file each (out.pcap -> out-<linktype>.pcap); a pcapng keeps every original interface.
+packet block (EPB 6, SPB 3, obsolete PB 2). Compressed captures (`+gzip`, `+zstd`, ...) are streamed through
+their decompressor (offsets are in the decompressed stream). Output is in time order; a pcap holds one link
+type, so several link types give one file each (out.pcap -> out-<linktype>.pcap); a pcapng keeps every original
+interface.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import struct
@@ -24,6 +24,7 @@ from typing import BinaryIO
 import duckdb
 
 from forensics.errors import ForensicsError, MalformedError, SourceMissingError, TruncatedError, UsageError
+from forensics.readers.sniff import format_compression, open_decompressed
 
 PCAP_MAGIC_USEC = 0xA1B2C3D4
 PCAP_MAGIC_NSEC = 0xA1B23C4D
@@ -174,13 +175,14 @@ class RawRecord:
 
 
 class RecordReader:
-    """Reads records at given offsets from one capture file (gzip streamed when the format says so)."""
+    """Reads records at given offsets from one capture file (decompressed as a stream when the format says so)."""
 
     def __init__(self, source: Source, tsresol_ns: dict[int, int] | None = None) -> None:
         self.source = source
         self.tsresol_ns = tsresol_ns or {}
-        self.gz = source.format.endswith("+gzip")
-        self.f: BinaryIO = gzip.open(source.path, "rb") if self.gz else open(source.path, "rb")
+        codec = format_compression(source.format)
+        self.gz = codec is not None
+        self.f: BinaryIO = open_decompressed(str(source.path), codec)
         head = self._read_at(0, 24, allow_short=True)
         self.kind = "pcapng" if source.format.startswith("pcapng") else "pcap"
         self.endian, self.nsec, self.rec_header = "<", False, 16
@@ -457,9 +459,10 @@ def bpf_frames(con: duckdb.DuckDBPyConnection, capture_id: int, expr: str,
         raise UsageError("--bpf needs tcpdump on the PATH (Debian: apt install tcpdump)")
     locator = locator or SourceLocator(con, [])
     src = locator.source(capture_id)
-    gz = src.format.endswith("+gzip")
+    codec = format_compression(src.format)
+    gz = codec is not None
     cmd = [exe, "-r", "-" if gz else str(src.path), "-w", "-", "--", expr]
-    stdin = gzip.open(src.path, "rb") if gz else subprocess.DEVNULL
+    stdin = open_decompressed(str(src.path), codec) if gz else subprocess.DEVNULL
     frames: list[int] = []
     with subprocess.Popen(cmd, stdin=subprocess.PIPE if gz else stdin, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE) as proc:
@@ -554,7 +557,7 @@ def register_byte_loads(con: duckdb.DuckDBPyConnection, locator: SourceLocator |
     plain: dict[int, tuple[int, str, int] | None] = {}  # uncompressed captures: descriptor, kind, header size
 
     def data_of(cid: int, off: int, caplen: int, wirelen: int, lt: int) -> bytes:
-        """The packet's bytes: one pread from a plain pcap/pcapng, else read as carving does (gzip)."""
+        """The packet's bytes: one pread from a plain pcap/pcapng, else read as carving does (compressed)."""
         if cid not in plain:
             record = store.read(PacketRef(cid, 0, 0, 0, lt, off, caplen, wirelen))  # opens and checks the reader
             reader = store.readers[cid]

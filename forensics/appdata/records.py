@@ -1,13 +1,13 @@
 """Packet bytes read back from a capture file at the offsets the import recorded (packets.file_offset).
 
 pcap: a 16-byte record header (24 for the modified-libpcap magic) then caplen bytes; pcapng: an
-enhanced (6) or obsolete (2) packet block has its data at +28, a simple one (3) at +12. `+gzip`
-files are read by decompressing forward, so offsets must come in ascending order (they do: frames).
+enhanced (6) or obsolete (2) packet block has its data at +28, a simple one (3) at +12. Compressed
+files (`+gzip`, `+zstd`, ...) are read by decompressing forward, so offsets should come in ascending order
+(they do: frames).
 """
 
 from __future__ import annotations
 
-import gzip
 import mmap
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
@@ -16,6 +16,7 @@ import numpy as np
 
 from forensics.jit import njit
 from forensics.readers.exact import decode_packet
+from forensics.readers.sniff import format_compression, open_decompressed
 
 MODIFIED_MAGICS = (b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34")
 
@@ -25,9 +26,10 @@ def read_frames(path: str, fmt: str, refs: Iterable[tuple[int, int]]) -> Iterato
 
     A record that is not where the case says (file changed since) yields b'' rather than failing the import.
     """
-    gz = fmt.endswith("+gzip")
+    codec = format_compression(fmt)
+    gz = codec is not None
     pcapng = fmt.startswith("pcapng")
-    with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
+    with open_decompressed(path, codec) as f:
         head = f.read(4)
         skip = 24 if head in MODIFIED_MAGICS else 16
         if gz:

@@ -42,7 +42,9 @@ def import_command(
     json_out: JsonFlag = False,
     quiet: QuietFlag = False,
 ) -> None:
-    """Import captures (pcap, pcapng, gzipped) and flow files into the case database.
+    """Import captures (pcap, pcapng, compressed or not) and flow files into the case database.
+
+    Formats are told by content: gzip, zstd, LZ4, bzip2 and xz files are read through their decompressor.
 
     Exit code 0 when everything was imported, 1 when some input was rejected (the rest is kept).
     Ctrl-C or SIGTERM rolls back the file being imported and says which files were kept.

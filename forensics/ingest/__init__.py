@@ -292,10 +292,10 @@ def _import_file(case: Case, path: str, options: ImportOptions, progress: Import
         return _import_capture(case, path, size, sniffed, hasher, options, progress, capture_id=capture_id)
     flow_fmt = _sniff_flow_file(path, sniffed.head) if sniffed.kind == "other" else None
     if flow_fmt is not None:
-        return _import_flow_file(case, path, size, flow_fmt, sniffed.compressed, hasher, options, progress,
+        return _import_flow_file(case, path, size, flow_fmt, sniffed.compression, hasher, options, progress,
                                  capture_id)
     what = {
-        "gzip-damaged": "gzip file whose data cannot be decompressed",
+        "damaged-compressed": f"{sniffed.compression} file whose data cannot be decompressed",
         "pcap-modified": "'modified' (Kuznetzov) pcap format is not supported",
     }.get(sniffed.kind, f"not a capture or flow file (starts with {sniffed.head[:8].hex(' ')})")
     msg = f"{path}, byte offset 0: {what}. Check the file is a pcap, pcapng or flow export"
@@ -574,11 +574,11 @@ def _sniff_flow_file(path: str, head: bytes) -> str | None:
     return sniff_flow_file(path, head)
 
 
-def _import_flow_file(case: Case, path: str, size: int, fmt: str, compressed: bool, hasher: FileHasher,
+def _import_flow_file(case: Case, path: str, size: int, fmt: str, compression: str | None, hasher: FileHasher,
                       options: ImportOptions, progress: ImportProgress, capture_id: int | None = None) -> FileResult:
     from forensics.ingest.flow_exports import import_flow_file
 
-    result = FileResult(path, "imported", format=fmt + ("+gzip" if compressed else ""))
+    result = FileResult(path, "imported", format=fmt + (f"+{compression}" if compression else ""))
     meta = CaptureMeta(path=str(Path(path).resolve()), sha256="pending-flowfile", size_bytes=size,
                        format=result.format)
     try:

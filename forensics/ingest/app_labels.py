@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from forensics.appdata.records import frame_starts, let_go, payload_spans, read_frames, slices, transport_payload
+from forensics.readers.sniff import format_compression
 from forensics.resources import read_sql
 from forensics.store import CaptureWriter, register_capture_table
 
@@ -138,7 +139,7 @@ def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str) -> tu
     head = np.full((n, HEAD), -1, np.int16)
     size = np.zeros(n, np.int64)  # payload bytes captured
     slow = np.ones(n, bool)
-    if not fmt.endswith("+gzip"):
+    if format_compression(fmt) is None:
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
             buf = np.frombuffer(m, np.uint8)
             try:

@@ -42,6 +42,7 @@ from forensics.appdata.extract import DHCP_PORTS, DNS_PORTS, NTP_PORT, TABLES, E
 from forensics.appdata.records import frame_starts, let_go, payload_spans, read_frames, slices, transport_payload
 from forensics.appdata.select import FIRST_SEGMENTS
 from forensics.appdata.wire import split128
+from forensics.readers.sniff import format_compression
 from forensics.resources import read_sql
 from forensics.store import CaptureWriter, register_capture_table
 
@@ -169,7 +170,7 @@ def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
     if n == 0:
         return []
     proto = cols["ip_proto"]
-    if fmt.endswith("+gzip"):
+    if format_compression(fmt) is not None:
         refs = zip(cols["file_offset"].tolist(), cols["caplen"].tolist(), strict=True)
         payloads = [transport_payload(lt, data, wl, pr, il) for data, lt, wl, pr, il in zip(
             read_frames(path, fmt, refs), cols["linktype"].tolist(), cols["wirelen"].tolist(), proto.tolist(),

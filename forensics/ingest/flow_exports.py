@@ -45,7 +45,7 @@ from forensics.readers.netflow import (
     v5_header,
 )
 from forensics.readers.sflow import COUNTER_COLUMNS, parse_sflow, plausible_sflow
-from forensics.readers.sniff import GzipBombError, open_stream
+from forensics.readers.sniff import GzipBombError, compression_of, open_stream
 from forensics.store import CaptureWriter, register_capture_table
 from forensics.store.bulk_insert import insert_rows
 
@@ -480,10 +480,10 @@ MAX_LINE = 1 << 20  # a text flow line longer than this (1 MiB) is not a flow re
 
 
 def _guarded(path: str) -> BinaryIO:
-    """The file's bytes, through gzip when compressed, with sniff's bomb guard."""
+    """The file's bytes, through its decompressor when compressed, with sniff's bomb guard."""
     with open(path, "rb") as raw:
-        gz = raw.read(2) == b"\x1f\x8b"
-    return io.BufferedReader(open_stream(path, gz, os.path.getsize(path)))  # type: ignore[arg-type]
+        codec = compression_of(raw.read(8))
+    return io.BufferedReader(open_stream(path, codec, os.path.getsize(path)))  # type: ignore[arg-type]
 
 
 def _counted_lines(path: str, done: list[int]) -> Iterable[bytes]:
@@ -493,8 +493,8 @@ def _counted_lines(path: str, done: list[int]) -> Iterable[bytes]:
             try:
                 line = f.readline(MAX_LINE)
             except GzipBombError as exc:
-                raise MalformedError(path, exc.offset, f"gzip data inflated to {exc.offset:,} bytes from "
-                                     f"{exc.compressed:,} compressed bytes (a gzip bomb?)") from None
+                raise MalformedError(path, exc.offset, f"{exc.codec} data inflated to {exc.offset:,} bytes "
+                                     f"from {exc.compressed:,} compressed bytes (a {exc.codec} bomb?)") from None
             except (OSError, EOFError, zlib.error) as exc:
                 raise TruncatedError(path, done[0], f"compressed data ends or is damaged ({exc})") from None
             if not line:
@@ -543,8 +543,8 @@ def _import_raw_exports(writer: CaptureWriter, path: str,
                 if progress and index % 1000 == 0:
                     progress(done, collector.flow_records)
         except GzipBombError as exc:
-            raise MalformedError(path, exc.offset, f"gzip data inflated to {exc.offset:,} bytes from "
-                                 f"{exc.compressed:,} compressed bytes (a gzip bomb?)") from None
+            raise MalformedError(path, exc.offset, f"{exc.codec} data inflated to {exc.offset:,} bytes from "
+                                 f"{exc.compressed:,} compressed bytes (a {exc.codec} bomb?)") from None
         except (OSError, EOFError, zlib.error) as exc:
             raise TruncatedError(path, done, f"compressed data ends or is damaged ({exc})") from None
     stats = collector.finish()

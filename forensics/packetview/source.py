@@ -19,7 +19,8 @@ from forensics.store import Case
 def transient_case(path: Path, progress: ImportProgress | None = None) -> Iterator[tuple[Case, ImportSummary]]:
     """Import one capture into an in-memory case (the normal ingest library) and yield it; nothing on disk."""
     if not path.is_file():
-        raise UsageError(f"-r {path}: no such file; give a pcap, pcapng or gzip of either")
+        raise UsageError(f"-r {path}: no such file; give a pcap or pcapng (plain or compressed: gzip, zstd, lz4, "
+                         "bzip2, xz)")
     case = Case.open(":memory:")
     try:
         summary = import_paths(case, [str(path)], ImportOptions(workers=1), progress)

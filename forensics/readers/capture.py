@@ -19,7 +19,7 @@ import numpy as np
 
 from forensics.errors import InputError, MalformedError, TruncatedError
 from forensics.readers import fastdecode as fd
-from forensics.readers.sniff import BOMB_RATIO, GzipBombError, Sniffed, open_stream
+from forensics.readers.sniff import BOMB_RATIOS, GzipBombError, Sniffed, open_stream
 from forensics.records import PacketBatch
 
 WINDOW = 2 * 1024 * 1024  # bytes of file held at once (small enough to stay in cache while decoded)
@@ -142,8 +142,9 @@ class CaptureReader:
             except GzipBombError as exc:
                 self._stream_error = MalformedError(
                     self.path, exc.offset,
-                    f"gzip data inflated to {exc.offset:,} bytes from {exc.compressed:,} compressed bytes, "
-                    f"more than {BOMB_RATIO} times (a gzip bomb?)",
+                    f"{self.sniffed.compression} data inflated to {exc.offset:,} bytes from {exc.compressed:,} "
+                    f"compressed bytes, more than {BOMB_RATIOS[self.sniffed.compression]} times "
+                    f"(a {self.sniffed.compression} bomb?)",
                     "Reading stopped there, the packets before it were kept; decompress it yourself if it is genuine",
                 )
                 n = 0
@@ -174,7 +175,7 @@ class CaptureReader:
         Every chunk but the last holds batch_rows packets. Packets decoded before an unreadable record
         are yielded too; `rejected` then says what stopped the reading.
         """
-        self._stream = open_stream(self.path, self.sniffed.compressed, self.size)
+        self._stream = open_stream(self.path, self.sniffed.compression, self.size)
         try:
             if self.sniffed.kind == "pcap":
                 yield from self._pcap_chunks(progress)
@@ -460,7 +461,7 @@ class CaptureReader:
         raise MalformedError(
             self.path, offset,
             f"{EMPTY_RUN_LIMIT:,} or more records in a row capture no bytes (zeros, not packets"
-            + (": a gzip bomb?)" if self.sniffed.compressed else ")"),
+            + (f": a {self.sniffed.compression} bomb?)" if self.sniffed.compressed else ")"),
             "The packets before them were kept",
         )
 

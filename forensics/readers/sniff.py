@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
+# Compressed files are read through their decompressor, whatever the name says: gzip (as tcpdump -r - and
+# tshark read it), zstd and LZ4 frames (tshark reads them too), bzip2 and xz (the Python standard library).
+# The captures.format value then ends in +NAME (pcap-le-usec+gzip, pcapng+zstd).
+COMPRESSION_MAGICS = {
+    "gzip": GZIP_MAGIC,
+    "bzip2": b"BZh",
+    "xz": b"\xfd7zXZ\x00",
+    "zstd": b"\x28\xb5\x2f\xfd",
+    "lz4": b"\x04\x22\x4d\x18",
+}
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("le", "usec"),
@@ -29,41 +41,138 @@ MODIFIED_PCAP_MAGICS = {b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34"}
 # much again as the prefix, since the ratio so far then passes 400.
 BOMB_RATIO = 400
 BOMB_MIN_BYTES = 16 * 1024 * 1024
+# The other codecs compress genuine captures further (the same worst case: bzip2 -9 3,751:1, xz -9e 1,048:1,
+# zstd -19 592:1, LZ4 141:1) and bombs of zeros much further (bzip2 849,479:1, xz 6,781:1, zstd 32,483:1;
+# LZ4 cannot pass about 255:1): a limit of their own each, above the genuine case, below the bombs.
+BOMB_RATIOS = {"gzip": BOMB_RATIO, "bzip2": 20000, "xz": 3000, "zstd": 3000, "lz4": BOMB_RATIO}
 
 
 @dataclass
 class Sniffed:
-    """What the first bytes say: `kind` is pcap, pcapng or other; `head` the first (decompressed) bytes."""
+    """What the first bytes say: `kind` is pcap, pcapng, other or damaged-compressed; `compression` the
+    codec the file is compressed with (COMPRESSION_MAGICS) or None; `head` the first (decompressed) bytes."""
 
     kind: str
-    compressed: bool
+    compression: str | None
     head: bytes
     byte_order: str | None = None
     resolution: str | None = None
 
     @property
+    def compressed(self) -> bool:
+        return self.compression is not None
+
+    @property
     def format(self) -> str:
-        """captures.format value, e.g. pcap-le-usec, pcapng, with +gzip."""
+        """captures.format value, e.g. pcap-le-usec, pcapng, with +gzip (or +bzip2, +xz, +zstd, +lz4)."""
         if self.kind == "pcap":
             base = f"pcap-{self.byte_order}-{self.resolution}"
         else:
             base = self.kind
-        return base + ("+gzip" if self.compressed else "")
+        return base + (f"+{self.compression}" if self.compression else "")
+
+
+def compression_of(head: bytes) -> str | None:
+    """The codec whose magic `head` (a file's first bytes) starts with, or None."""
+    for name, magic in COMPRESSION_MAGICS.items():
+        if head.startswith(magic):
+            if name == "bzip2" and not (len(head) > 3 and head[3] in b"123456789"):  # BZh and the block size
+                continue
+            return name
+    return None
+
+
+def format_compression(fmt: str) -> str | None:
+    """The codec a captures.format value names after its '+' (pcapng+zstd -> zstd), or None."""
+    _, plus, codec = fmt.rpartition("+")
+    return codec if plus and codec in COMPRESSION_MAGICS else None
+
+
+class DamagedStreamError(OSError):
+    """A compressed stream that cannot be decompressed further (each codec's own error, as one type)."""
+
+
+def _codec_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [zlib.error, lzma.LZMAError]
+    try:
+        import zstandard
+
+        errors.append(zstandard.ZstdError)
+    except ImportError:  # pragma: no cover - a declared dependency
+        pass
+    errors.append(RuntimeError)  # lz4.frame reports a damaged frame as RuntimeError
+    return tuple(errors)
+
+
+def decompressor(raw: BinaryIO, compression: str) -> BinaryIO:
+    """A stream of the decompressed bytes of `raw` (an open compressed file), concatenated members or frames
+    read as one stream, as gzip -dc, bzip2 -dc, xz -dc, zstd -dc and lz4 -dc write them."""
+    if compression == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if compression == "bzip2":
+        return bz2.BZ2File(raw, mode="rb")  # type: ignore[return-value]
+    if compression == "xz":
+        return lzma.LZMAFile(raw, mode="rb")  # type: ignore[return-value]
+    if compression == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False)
+    if compression == "lz4":
+        import lz4.frame
+
+        return lz4.frame.LZ4FrameFile(raw, mode="rb")  # type: ignore[return-value]
+    raise ValueError(f"unknown compression {compression!r}")
+
+
+def open_decompressed(path: str, compression: str | None) -> BinaryIO:
+    """The file's bytes, through its decompressor when `compression` names one (no bomb guard: for reading
+    records back at offsets the import has already read through the guard). Damaged data raises OSError."""
+    raw = open(path, "rb")  # noqa: SIM115 - closed with the returned stream
+    if compression is None:
+        return raw
+    return io.BufferedReader(BombGuard(decompressor(raw, compression), raw, path, None,  # type: ignore[arg-type]
+                                       compression))
 
 
 class BombGuard(io.RawIOBase):
     """Wraps a decompressing stream and stops it when it inflates implausibly (a gzip bomb)."""
 
-    def __init__(self, inner: BinaryIO, raw: BinaryIO, path: str) -> None:
+    def __init__(self, inner: BinaryIO, raw: BinaryIO, path: str, ratio: int | None = BOMB_RATIO,
+                 codec: str = "gzip") -> None:
         self.inner = inner
+        self.codec = codec
         self.raw = raw  # the compressed file: its position is what has been read of it
-        self.ratio = BOMB_RATIO
+        self.ratio = ratio  # None: no limit (the stream's own errors still come as DamagedStreamError)
         self.floor = BOMB_MIN_BYTES
         self.count = 0
         self.path = path
 
     def readable(self) -> bool:
         return True
+
+    # Seeking (for reading records back at their offsets in the decompressed stream, as GzipFile allows):
+    # forward by reading on, backward by starting the decompression over from the file's first byte.
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.count
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            pos += self.count
+        elif whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("seek from the end of a compressed stream")
+        if pos < self.count:
+            self.inner.close()
+            self.raw.seek(0)
+            self.inner = decompressor(self.raw, self.codec)
+            self.count = 0
+        scratch = memoryview(bytearray(1 << 16))
+        while self.count < pos:
+            if not self.readinto(scratch[:min(len(scratch), pos - self.count)]):
+                break
+        return self.count
 
     def close(self) -> None:
         if not self.closed:
@@ -72,43 +181,50 @@ class BombGuard(io.RawIOBase):
         super().close()
 
     def readinto(self, b: bytearray | memoryview) -> int:  # noqa: ANN001 - buffer protocol
-        n = self.inner.readinto(b)  # type: ignore[attr-defined]
+        try:
+            n = self.inner.readinto(b)  # type: ignore[attr-defined]
+        except (OSError, EOFError, RecursionError):
+            raise
+        except _CODEC_ERRORS as exc:
+            raise DamagedStreamError(str(exc) or type(exc).__name__) from None
         self.count += n or 0
-        if self.count > self.floor:
+        if self.ratio is not None and self.count > self.floor:
             read = self.raw.tell()
             if self.count > self.ratio * max(read, 1):
-                raise GzipBombError(self.count, read)
+                raise GzipBombError(self.count, read, self.codec)
         return n
 
 
 class GzipBombError(Exception):
     """Raised by BombGuard; the reader turns it into an InputError with the offset."""
 
-    def __init__(self, offset: int, compressed: int = 0) -> None:
+    def __init__(self, offset: int, compressed: int = 0, codec: str = "gzip") -> None:
         self.offset = offset
         self.compressed = compressed
+        self.codec = codec
         super().__init__(offset)
 
 
-def open_stream(path: str, compressed: bool, size: int) -> BinaryIO:
-    """The file's bytes, decompressed when gzip, guarded against bombs."""
+def open_stream(path: str, compression: str | None, size: int) -> BinaryIO:
+    """The file's bytes, through its decompressor when compressed, guarded against bombs."""
     raw = open(path, "rb")  # noqa: SIM115 - closed by the caller through the returned stream
-    if not compressed:
+    if compression is None:
         return raw
-    return BombGuard(gzip.GzipFile(fileobj=raw, mode="rb"), raw, path)  # type: ignore[return-value]
+    return BombGuard(decompressor(raw, compression), raw, path, BOMB_RATIOS[compression],  # type: ignore[return-value]
+                     compression)
 
 
 def sniff(path: str, size: int) -> Sniffed:
-    """Read the first bytes (through gzip if needed) and say what the file is."""
+    """Read the first bytes (decompressed when the file is compressed) and say what the file is."""
     with open(path, "rb") as f:
         head = f.read(4096)
-    compressed = head[:2] == GZIP_MAGIC
-    if compressed:
+    compressed = compression_of(head)
+    if compressed is not None:
         try:
-            with gzip.open(path, "rb") as g:
+            with open_decompressed(path, compressed) as g:
                 head = g.read(4096)
-        except (OSError, EOFError, zlib.error):
-            return Sniffed("gzip-damaged", True, b"")
+        except (OSError, EOFError):
+            return Sniffed("damaged-compressed", compressed, b"")
     magic = head[:4]
     if magic in PCAP_MAGICS:
         order, res = PCAP_MAGICS[magic]
@@ -118,3 +234,6 @@ def sniff(path: str, size: int) -> Sniffed:
     if magic == PCAPNG_MAGIC:
         return Sniffed("pcapng", compressed, head)
     return Sniffed("other", compressed, head)
+
+
+_CODEC_ERRORS = _codec_errors()
