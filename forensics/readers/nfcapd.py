@@ -10,9 +10,11 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 
-from forensics.errors import InputError
+from forensics.errors import InputError, MalformedError, TruncatedError
+from forensics.readers.sniff import GzipBombError, compression_of, open_stream
 from forensics.readers.textflows import addr_version, parse_addr, tcp_flag_letters, text_to_us
 
 INSTALL_HINT = "Install nfdump (Debian/Ubuntu: apt-get install nfdump; macOS: brew install nfdump) and import again"
@@ -28,10 +30,36 @@ def nfdump_program() -> str:
 
 
 def read_nfcapd(path: str) -> Iterator[dict]:
-    """Flow records of an nfcapd file (`record_pos` = record index from 1), source 'nfcapd'."""
+    """Flow records of an nfcapd file (`record_pos` = record index from 1), source 'nfcapd'.
+
+    A compressed nfcapd file (gzip, zstd, ...: forensics.readers.sniff) is decompressed into a private
+    temporary folder first, through the bomb guard: nfdump reads files, not streams."""
+    with open(path, "rb") as f:
+        codec = compression_of(f.read(8))
+    if codec is None:
+        yield from _read_plain(path, path)
+        return
+    with tempfile.TemporaryDirectory(prefix="forensics-nfcapd-") as folder:
+        plain = os.path.join(folder, "nfcapd")
+        done = 0
+        try:
+            with open_stream(path, codec, os.path.getsize(path)) as src, open(plain, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+                    done += len(chunk)
+        except GzipBombError as exc:
+            raise MalformedError(path, exc.offset, f"{codec} data inflated to {exc.offset:,} bytes from "
+                                 f"{exc.compressed:,} compressed bytes (a {codec} bomb?)") from None
+        except (OSError, EOFError) as exc:
+            raise TruncatedError(path, done, f"compressed data ends or is damaged ({exc})") from None
+        yield from _read_plain(plain, path)
+
+
+def _read_plain(file: str, path: str) -> Iterator[dict]:
+    """read_nfcapd of an uncompressed `file`; errors name `path`, the file the user gave."""
     prog = nfdump_program()
     env = dict(os.environ, TZ="UTC")
-    proc = subprocess.Popen([prog, "-r", path, "-o", "json"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([prog, "-r", file, "-o", "json"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, text=True)
     assert proc.stdout is not None
     index = 0

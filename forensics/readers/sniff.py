@@ -6,6 +6,7 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -114,14 +115,74 @@ def decompressor(raw: BinaryIO, compression: str) -> BinaryIO:
     if compression == "xz":
         return lzma.LZMAFile(raw, mode="rb")  # type: ignore[return-value]
     if compression == "zstd":
-        import zstandard
-
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False)
+        return _ZstdStream(raw)  # type: ignore[return-value]
     if compression == "lz4":
         import lz4.frame
 
         return lz4.frame.LZ4FrameFile(raw, mode="rb")  # type: ignore[return-value]
     raise ValueError(f"unknown compression {compression!r}")
+
+
+class _ZstdStream(io.RawIOBase):
+    """zstd frames one after another (zstandard's stream reader), and EOFError when the data ends inside a
+    frame: the reader itself then just stops, as if the file ended there (a cut .zst imported short, silently)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        import zstandard
+
+        self.raw = raw
+        self.reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False)
+        self.checked = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # noqa: ANN001 - buffer protocol
+        n = self.reader.readinto(b)
+        if not n and not self.checked:
+            self.checked = True
+            if not zstd_frames_complete(self.raw):
+                raise EOFError("zstd data ends inside a frame")
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self.reader.close()
+        super().close()
+
+
+def zstd_frames_complete(f: BinaryIO) -> bool:
+    """Whether the zstd file `f` (an open binary file) is whole frames only (RFC 8878: frame header, blocks
+    up to the one marked last, the optional checksum; skippable frames by their length). Reads headers only."""
+    end = os.fstat(f.fileno()).st_size
+    pos = 0
+    while pos < end:
+        f.seek(pos)
+        head = f.read(14)  # magic, frame header descriptor and the longest rest of a frame header
+        if len(head) < 5:
+            return len(head) == 8 and 0x184D2A50 <= int.from_bytes(head[:4], "little") <= 0x184D2A5F
+        magic = int.from_bytes(head[:4], "little")
+        if 0x184D2A50 <= magic <= 0x184D2A5F:  # a skippable frame: its length follows
+            if len(head) < 8:
+                return False
+            pos += 8 + int.from_bytes(head[4:8], "little")
+            continue
+        if magic != 0xFD2FB528:
+            return False
+        fhd = head[4]
+        single = (fhd >> 5) & 1
+        pos += 5 + (0 if single else 1) + (0, 1, 2, 4)[fhd & 3] + ((1 if single else 0), 2, 4, 8)[fhd >> 6]
+        while True:  # blocks: a 3-byte header (last flag, type, size); an RLE block's content is one byte
+            f.seek(pos)
+            block = f.read(3)
+            if len(block) < 3:
+                return False
+            word = int.from_bytes(block, "little")
+            pos += 3 + (1 if (word >> 1) & 3 == 1 else word >> 3)
+            if word & 1:
+                break
+        pos += 4 if (fhd >> 2) & 1 else 0  # content checksum
+    return pos == end
 
 
 def open_decompressed(path: str, compression: str | None) -> BinaryIO:
@@ -141,6 +202,7 @@ class BombGuard(io.RawIOBase):
                  codec: str = "gzip") -> None:
         self.inner = inner
         self.codec = codec
+        self._read = getattr(inner, "readinto1", None) or inner.readinto  # type: ignore[attr-defined]
         self.raw = raw  # the compressed file: its position is what has been read of it
         self.ratio = ratio  # None: no limit (the stream's own errors still come as DamagedStreamError)
         self.floor = BOMB_MIN_BYTES
@@ -167,6 +229,7 @@ class BombGuard(io.RawIOBase):
             self.inner.close()
             self.raw.seek(0)
             self.inner = decompressor(self.raw, self.codec)
+            self._read = getattr(self.inner, "readinto1", None) or self.inner.readinto  # type: ignore[attr-defined]
             self.count = 0
         scratch = memoryview(bytearray(1 << 16))
         while self.count < pos:
@@ -182,7 +245,10 @@ class BombGuard(io.RawIOBase):
 
     def readinto(self, b: bytearray | memoryview) -> int:  # noqa: ANN001 - buffer protocol
         try:
-            n = self.inner.readinto(b)  # type: ignore[attr-defined]
+            # readinto1: one read of the compressed file at most, so that the bytes decompressed before damage
+            # are handed out before the error (readinto fills `b` by several reads, and an error in the last
+            # one lost the others: a cut gzip under 64 KiB decompressed kept nothing)
+            n = self._read(b)
         except (OSError, EOFError, RecursionError):
             raise
         except _CODEC_ERRORS as exc:
@@ -220,10 +286,14 @@ def sniff(path: str, size: int) -> Sniffed:
         head = f.read(4096)
     compressed = compression_of(head)
     if compressed is not None:
-        try:
+        head = b""
+        try:  # what decompresses before damage is enough to tell the format (the reader then stops there)
             with open_decompressed(path, compressed) as g:
-                head = g.read(4096)
+                while len(head) < 4096 and (chunk := g.read1(4096 - len(head))):
+                    head += chunk
         except (OSError, EOFError):
+            pass
+        if not head:
             return Sniffed("damaged-compressed", compressed, b"")
     magic = head[:4]
     if magic in PCAP_MAGICS:

@@ -13,6 +13,7 @@ from flowcase import CORPUS, import_file
 
 import forensics.readers.nfcapd as nfcapd_mod
 from forensics.errors import InputError
+from forensics.ingest import import_paths
 from forensics.netaddr import int_to_ip, ip_to_int
 from forensics.readers.flowfiles import sniff_flow_file
 from forensics.store import Case
@@ -205,3 +206,30 @@ def test_sniffing_rejects_other_files(tmp_path):
     assert sniff_flow_file("x", b"\x00\x05\x00\x01" + b"\x00" * 10) is None
     pcap = (CORPUS / "files/graylog-netflow/netflow5.pcap").read_bytes()[:4096]
     assert sniff_flow_file("x", pcap) is None
+
+
+@pytest.mark.parametrize("codec", ["gzip", "zstd", "xz"])
+def test_compressed_nfcapd_reads_as_the_plain_file(tmp_path, nfcapd_dir, codec):
+    """nfdump reads files: a compressed nfcapd goes through a private temporary copy, decompressed with the
+    bomb guard, and gives the plain file's flows; a cut one is a truncation naming the file."""
+    from tests.readers.test_compressed import COMPRESS
+
+    plain = sorted(nfcapd_dir.glob("nfcapd.*"))
+    packed = []
+    for f in plain:
+        p = tmp_path / f"{f.name}.{codec}"
+        p.write_bytes(COMPRESS[codec](f.read_bytes()))
+        packed.append(p)
+    rows = []
+    for i, files in enumerate((plain, packed)):
+        with Case.open(tmp_path / f"n{i}.duckdb") as case:
+            summary = import_paths(case, [str(f) for f in files])
+            assert summary.exit_code == 0 and {r.format for r in summary.files} == {"nfcapd" + ("+" + codec) * i}
+            rows.append(case.con.execute(KEY).fetchall())
+    assert rows[0] == rows[1] and rows[0]
+    cut = tmp_path / f"cut.{codec}"
+    cut.write_bytes(packed[0].read_bytes()[:-9])
+    with Case.open(tmp_path / "cut.duckdb") as case:
+        (r,) = import_paths(case, [str(cut)]).files
+    assert r.status == "rejected" and str(cut) in r.message, r.message  # whole blocks only: perhaps none
+    assert "compressed data ends" in r.message or "cannot be decompressed" in r.message, r.message

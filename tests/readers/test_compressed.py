@@ -138,3 +138,18 @@ def test_genuine_capture_that_compresses_well_imports_whole(codec, case, tmp_pat
     assert len(data) / os.path.getsize(path) < sniff_mod.BOMB_RATIOS[codec]
     (r,) = import_paths(case, [str(path)]).files
     assert r.status == "imported" and r.packets == 12000, r.message
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_cut_in_a_later_member_is_not_a_clean_end(codec, case, tmp_path):
+    """Records in whole members/frames, the second one cut: the packets of the first are kept and the file is
+    partial, not imported as if it ended there (zstandard's reader stops silently inside a frame)."""
+    first = b.pcap_file(GOOD)
+    second = b.pcap_file([(1700000100.0 + i, UDP0) for i in range(50)])[24:]
+    head = COMPRESS[codec](first)
+    path = tmp_path / f"cut.pcap.{codec}"
+    path.write_bytes(head + COMPRESS[codec](second)[:40])
+    (r,) = import_paths(case, [str(path)]).files
+    assert r.status == "partial" and r.packets == len(GOOD), (r.status, r.packets, r.message)
+    offset = int(r.message.split("byte offset ")[1].split(":")[0])  # where decompression stopped
+    assert len(first) <= offset < len(first) + len(second) and "compressed data ends" in r.message, r.message
