@@ -43,9 +43,7 @@
 
 -- is_home and home_broadcast read _nets here; the report runner (forensics/reports/context.py) then redefines
 -- them with the home blocks as literal ranges (numbers from the parsed config), which DuckDB can test inside
--- the scan: the list subquery cost two nested-loop joins per report on 10 M flows (issue 11). is_home is then a
--- binary search over the merged blocks (nested CASE on their starts, in_ranges_sql): ~log2(n) + 2 comparisons
--- of a 128-bit value where an OR of BETWEENs makes up to 2n.
+-- the scan: the list subquery cost two nested-loop joins per report on 10 M flows (issue 11).
 CREATE OR REPLACE TEMP MACRO is_home(a) AS
     array_length(list_filter((SELECT list({'lo': n.lo, 'hi': n.hi}) FROM _nets n WHERE n.kind = 'home'),
                     lambda x: a BETWEEN x.lo AND x.hi)) > 0;
