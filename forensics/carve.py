@@ -181,7 +181,7 @@ class RecordReader:
         self.source = source
         self.tsresol_ns = tsresol_ns or {}
         codec = format_compression(source.format)
-        self.gz = codec is not None
+        self.compressed = codec is not None
         self.f: BinaryIO = open_decompressed(str(source.path), codec)
         head = self._read_at(0, 24, allow_short=True)
         self.kind = "pcapng" if source.format.startswith("pcapng") else "pcap"
@@ -460,13 +460,13 @@ def bpf_frames(con: duckdb.DuckDBPyConnection, capture_id: int, expr: str,
     locator = locator or SourceLocator(con, [])
     src = locator.source(capture_id)
     codec = format_compression(src.format)
-    gz = codec is not None
-    cmd = [exe, "-r", "-" if gz else str(src.path), "-w", "-", "--", expr]
-    stdin = open_decompressed(str(src.path), codec) if gz else subprocess.DEVNULL
+    compressed = codec is not None
+    cmd = [exe, "-r", "-" if compressed else str(src.path), "-w", "-", "--", expr]
+    stdin = open_decompressed(str(src.path), codec) if compressed else subprocess.DEVNULL
     frames: list[int] = []
-    with subprocess.Popen(cmd, stdin=subprocess.PIPE if gz else stdin, stdout=subprocess.PIPE,
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE if compressed else stdin, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE) as proc:
-        if gz:
+        if compressed:
             import threading
 
             def feed() -> None:
@@ -561,7 +561,7 @@ def register_byte_loads(con: duckdb.DuckDBPyConnection, locator: SourceLocator |
         if cid not in plain:
             record = store.read(PacketRef(cid, 0, 0, 0, lt, off, caplen, wirelen))  # opens and checks the reader
             reader = store.readers[cid]
-            plain[cid] = None if reader.gz else (reader.f.fileno(), reader.kind, reader.rec_header)
+            plain[cid] = None if reader.compressed else (reader.f.fileno(), reader.kind, reader.rec_header)
             return record.data
         known = plain[cid]
         if known is None:

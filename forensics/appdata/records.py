@@ -27,12 +27,12 @@ def read_frames(path: str, fmt: str, refs: Iterable[tuple[int, int]]) -> Iterato
     A record that is not where the case says (file changed since) yields b'' rather than failing the import.
     """
     codec = format_compression(fmt)
-    gz = codec is not None
+    compressed = codec is not None
     pcapng = fmt.startswith("pcapng")
     with open_decompressed(path, codec) as f:
         head = f.read(4)
         skip = 24 if head in MODIFIED_MAGICS else 16
-        if gz:
+        if compressed:
             yield from _stream(f, refs, pcapng, skip)
             return
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
