@@ -30,7 +30,7 @@ from forensics.ingest.pipeline import GuardedProgress, Later, SideBySide, read_a
 from forensics.ingest.walk import expand_paths
 from forensics.readers.capture import CaptureReader
 from forensics.readers.filehash import FileHasher, take_early
-from forensics.readers.sniff import Sniffed, sniff
+from forensics.readers.sniff import Sniffed, compression_of, sniff
 from forensics.resources import read_sql
 from forensics.store import PACKET_BATCH_ROWS, CaptureMeta, CaptureWriter, Case, PacketStats, packet_table
 
@@ -294,11 +294,15 @@ def _import_file(case: Case, path: str, options: ImportOptions, progress: Import
     if flow_fmt is not None:
         return _import_flow_file(case, path, size, flow_fmt, sniffed.compression, hasher, options, progress,
                                  capture_id)
+    inner = compression_of(sniffed.head) if sniffed.compressed and sniffed.kind == "other" else None
     what = {
         "damaged-compressed": f"{sniffed.compression} file whose data cannot be decompressed",
         "pcap-modified": "'modified' (Kuznetzov) pcap format is not supported",
     }.get(sniffed.kind, f"not a capture or flow file (starts with {sniffed.head[:8].hex(' ')})")
     msg = f"{path}, byte offset 0: {what}. Check the file is a pcap, pcapng or flow export"
+    if inner is not None:  # e.g. a .pcap.gz compressed again with zstd
+        msg = (f"{path}, byte offset 0: {inner} data inside {sniffed.compression}: one layer of compression is "
+               f"read. Decompress the outer one ({sniffed.compression} -dk FILE) and import the result")
     hasher.join()
     case.record_reject(path, 0, msg)
     return FileResult(path, "rejected", message=msg, offset=0)

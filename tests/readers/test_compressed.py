@@ -153,3 +153,15 @@ def test_cut_in_a_later_member_is_not_a_clean_end(codec, case, tmp_path):
     assert r.status == "partial" and r.packets == len(GOOD), (r.status, r.packets, r.message)
     offset = int(r.message.split("byte offset ")[1].split(":")[0])  # where decompression stopped
     assert len(first) <= offset < len(first) + len(second) and "compressed data ends" in r.message, r.message
+
+
+def test_compressed_twice_says_so(case, tmp_path):
+    """One layer of compression is read: a .pcap.gz compressed again with zstd is refused, naming both layers
+    and the command that removes the outer one."""
+    path = tmp_path / "twice.pcap.gz.zst"
+    path.write_bytes(COMPRESS["zstd"](COMPRESS["gzip"](b.pcap_file(GOOD))))
+    summary = import_paths(case, [str(path)])
+    (r,) = summary.files
+    assert r.status == "rejected" and summary.exit_code == 1
+    assert r.message == (f"{path}, byte offset 0: gzip data inside zstd: one layer of compression is read. "
+                         "Decompress the outer one (zstd -dk FILE) and import the result")
