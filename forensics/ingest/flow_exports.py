@@ -493,8 +493,7 @@ def _counted_lines(path: str, done: list[int]) -> Iterable[bytes]:
             try:
                 line = f.readline(MAX_LINE)
             except GzipBombError as exc:
-                raise MalformedError(path, exc.offset, f"{exc.codec} data inflated to {exc.offset:,} bytes "
-                                     f"from {exc.compressed:,} compressed bytes (a {exc.codec} bomb?)") from None
+                raise MalformedError(path, exc.offset, exc.describe()) from None
             except (OSError, EOFError, zlib.error) as exc:
                 raise TruncatedError(path, done[0], f"compressed data ends or is damaged ({exc})") from None
             if not line:
@@ -543,8 +542,7 @@ def _import_raw_exports(writer: CaptureWriter, path: str,
                 if progress and index % 1000 == 0:
                     progress(done, collector.flow_records)
         except GzipBombError as exc:
-            raise MalformedError(path, exc.offset, f"{exc.codec} data inflated to {exc.offset:,} bytes from "
-                                 f"{exc.compressed:,} compressed bytes (a {exc.codec} bomb?)") from None
+            raise MalformedError(path, exc.offset, exc.describe()) from None
         except (OSError, EOFError, zlib.error) as exc:
             raise TruncatedError(path, done, f"compressed data ends or is damaged ({exc})") from None
     stats = collector.finish()

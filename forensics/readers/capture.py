@@ -19,7 +19,7 @@ import numpy as np
 
 from forensics.errors import InputError, MalformedError, TruncatedError
 from forensics.readers import fastdecode as fd
-from forensics.readers.sniff import BOMB_RATIOS, GzipBombError, Sniffed, open_stream
+from forensics.readers.sniff import GzipBombError, Sniffed, open_stream
 from forensics.records import PacketBatch
 
 WINDOW = 2 * 1024 * 1024  # bytes of file held at once (small enough to stay in cache while decoded)
@@ -141,10 +141,7 @@ class CaptureReader:
                 n = self._stream.readinto(view[self._filled:self._filled + room])
             except GzipBombError as exc:
                 self._stream_error = MalformedError(
-                    self.path, exc.offset,
-                    f"{self.sniffed.compression} data inflated to {exc.offset:,} bytes from {exc.compressed:,} "
-                    f"compressed bytes, more than {BOMB_RATIOS[self.sniffed.compression]} times "
-                    f"(a {self.sniffed.compression} bomb?)",
+                    self.path, exc.offset, exc.describe(),
                     "Reading stopped there, the packets before it were kept; decompress it yourself if it is genuine",
                 )
                 n = 0

@@ -48,8 +48,7 @@ def read_nfcapd(path: str) -> Iterator[dict]:
                     dst.write(chunk)
                     done += len(chunk)
         except GzipBombError as exc:
-            raise MalformedError(path, exc.offset, f"{codec} data inflated to {exc.offset:,} bytes from "
-                                 f"{exc.compressed:,} compressed bytes (a {codec} bomb?)") from None
+            raise MalformedError(path, exc.offset, exc.describe()) from None
         except (OSError, EOFError) as exc:
             raise TruncatedError(path, done, f"compressed data ends or is damaged ({exc})") from None
         yield from _read_plain(plain, path)

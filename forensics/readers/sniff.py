@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import io
 import lzma
@@ -93,16 +94,14 @@ class DamagedStreamError(OSError):
     """A compressed stream that cannot be decompressed further (each codec's own error, as one type)."""
 
 
+@functools.cache
 def _codec_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [zlib.error, lzma.LZMAError]
-    try:
-        import zstandard
+    """The codecs' own errors for damaged data; asked on the error path only, so that importing this module
+    does not import zstandard (~9 ms at every command's start)."""
+    import zstandard
 
-        errors.append(zstandard.ZstdError)
-    except ImportError:  # pragma: no cover - a declared dependency
-        pass
-    errors.append(RuntimeError)  # lz4.frame reports a damaged frame as RuntimeError
-    return tuple(errors)
+    return (zlib.error, lzma.LZMAError, zstandard.ZstdError,
+            RuntimeError)  # lz4.frame reports a damaged frame as RuntimeError
 
 
 def decompressor(raw: BinaryIO, compression: str) -> BinaryIO:
@@ -251,24 +250,32 @@ class BombGuard(io.RawIOBase):
             n = self._read(b)
         except (OSError, EOFError, RecursionError):
             raise
-        except _CODEC_ERRORS as exc:
-            raise DamagedStreamError(str(exc) or type(exc).__name__) from None
+        except Exception as exc:
+            if isinstance(exc, _codec_errors()):
+                raise DamagedStreamError(str(exc) or type(exc).__name__) from None
+            raise
         self.count += n or 0
         if self.ratio is not None and self.count > self.floor:
             read = self.raw.tell()
             if self.count > self.ratio * max(read, 1):
-                raise GzipBombError(self.count, read, self.codec)
+                raise GzipBombError(self.count, read, self.codec, self.ratio)
         return n
 
 
 class GzipBombError(Exception):
     """Raised by BombGuard; the reader turns it into an InputError with the offset."""
 
-    def __init__(self, offset: int, compressed: int = 0, codec: str = "gzip") -> None:
+    def __init__(self, offset: int, compressed: int = 0, codec: str = "gzip", ratio: int = BOMB_RATIO) -> None:
         self.offset = offset
         self.compressed = compressed
         self.codec = codec
+        self.ratio = ratio
         super().__init__(offset)
+
+    def describe(self) -> str:
+        """What happened, for the one-line error every reader of a compressed file gives."""
+        return (f"{self.codec} data inflated to {self.offset:,} bytes from {self.compressed:,} compressed bytes, "
+                f"more than {self.ratio} times (a {self.codec} bomb?)")
 
 
 def open_stream(path: str, compression: str | None, size: int) -> BinaryIO:
@@ -305,5 +312,3 @@ def sniff(path: str, size: int) -> Sniffed:
         return Sniffed("pcapng", compressed, head)
     return Sniffed("other", compressed, head)
 
-
-_CODEC_ERRORS = _codec_errors()
