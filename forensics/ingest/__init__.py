@@ -33,6 +33,7 @@ from forensics.readers.filehash import FileHasher, take_early
 from forensics.readers.sniff import Sniffed, compression_of, sniff
 from forensics.resources import read_sql
 from forensics.store import PACKET_BATCH_ROWS, CaptureMeta, CaptureWriter, Case, PacketStats, packet_table
+from forensics.store.pending_parts import PendingParts
 
 
 @dataclass
@@ -375,7 +376,7 @@ EARLY_READ_BACK_PACKETS = 4_000_000
 def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgress,
                   selector: CandidateSelector | None = None, lake_layout: bool = False,
                   after: Callable[[], None] | None = None,
-                  ) -> Iterator[tuple[pa.Table, PacketStats, list, FlowColumns | None]]:
+                  ) -> Iterator[tuple[pa.Table | PendingParts, PacketStats, list, FlowColumns | None]]:
     """Decode, shape the packets for the store, meter the flows, choose application metadata candidates (on
     the read-ahead thread of a large file). The decoded batch itself is let go here (only its Arrow form
     travels on: flat memory). `after`: run once the last batch is decoded and fed to the selector, before it is
@@ -385,11 +386,19 @@ def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgr
     # what travels on of a batch is copied from it (the selector's parts, the meter's flows) or is one of its
     # FRESH_COLUMNS (the Arrow table's zero-copy columns): its other columns may be the reader's reused buffers
     reader.reuse_batches = True
+    before = 0
     for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
         if selector is not None:
             selector.feed(chunk.batch)
-        item = (packet_table(chunk.batch, lake_layout), PacketStats.of(chunk.batch), chunk.exports,
-                meter.feed(chunk.batch))
+        table = packet_table(chunk.batch, lake_layout)
+        if lake_layout:  # the parts of a batch made with (nearly) nothing left to decode: the decode thread may
+            # write them while it waits for the main thread (read_ahead's assist); less than half a batch left
+            # of a plain file counts (the next batch is then a short one)
+            batch_bytes, before = reader.bytes_read - before, reader.bytes_read
+            left = reader.size - reader.bytes_read if not reader.sniffed.compressed else None
+            table = PendingParts(table, reader.read_all or (left is not None and 2 * left < batch_bytes))
+        item = (table, PacketStats.of(chunk.batch), chunk.exports, meter.feed(chunk.batch))
+        del table
         del chunk  # not held while the item waits in the queue and the next batch is decoded: -1 batch of RSS
         if reader.read_all and after is not None and reader.packets <= EARLY_READ_BACK_PACKETS:
             after()  # the file is read: this is the last batch
@@ -424,18 +433,27 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
                     read_back.append(Later(lambda: parse_appdata(path, sniffed.format, chosen)))
                     read_back.append(Later(lambda: payload_evidence(first, path, sniffed.format)))
 
+            def assist(item: tuple) -> None:  # on the decode thread, the file read: write a batch's parts
+                if isinstance(item[0], PendingParts) and item[0].tail and writer.stage is not None:
+                    writer.stage.help_write(writer.capture_id, item[0])
+
             items = decoded.items if decoded else read_ahead(
                 _decode_items(reader, meter, progress, selector, case.lake_root is not None, parse), depth=1,
-                meanwhile=_load_writers)
-            for table, stats, exports, flows in items:
-                writer.append_packet_table(table, stats)
-                del table
-                finished.add(flows)
-                if exports and collector is None:
-                    collector = _collector(writer, path)
-                if collector is not None:
-                    for cand in exports:
-                        collector.feed(*cand)
+                meanwhile=_load_writers, assist=assist)
+            try:
+                for table, stats, exports, flows in items:
+                    writer.append_packet_table(table, stats)
+                    del table
+                    finished.add(flows)
+                    if exports and collector is None:
+                        collector = _collector(writer, path)
+                    if collector is not None:
+                        for cand in exports:
+                            collector.feed(*cand)
+            finally:  # on an error, the decode thread stopped (and done writing a part) before the stage goes
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
             finished.add(meter.finish())
             finished.flush()
             writer.add_interfaces([(i.iface, i.section, i.linktype, i.snaplen, i.tsresol_ns, i.name, i.fcs_len,

@@ -13,14 +13,18 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def read_ahead(items: Iterator[T], depth: int = 3, meanwhile: Callable[[], None] | None = None) -> Iterator[T]:
+def read_ahead(items: Iterator[T], depth: int = 3, meanwhile: Callable[[], None] | None = None,
+               assist: Callable[[T], None] | None = None) -> Iterator[T]:
     """Iterate `items` in a background thread, `depth` items ahead (the decoder releases the GIL).
 
     The next item is made only once there is room for it: at most `depth` items wait or are being made beside
     the one the consumer holds (an item made and then held until the queue had room was one more packet batch
     in memory). Exceptions raised by the producer are re-raised here; closing the consumer stops the producer.
     `meanwhile` runs on the consumer's thread once the producer has begun, before the first item is waited for
-    (what the consumer will need anyway, done while it would otherwise wait for the first item).
+    (what the consumer will need anyway, done while it would otherwise wait for the first item). `assist` runs
+    on the producer's thread with the item it has just queued, when there is no room for the next one (the
+    consumer is busy): work on that item the producer may do instead of waiting (the item says whether and
+    keeps it from being done twice).
     """
     q: queue.Queue = queue.Queue()  # bounded by `room`
     room = threading.Semaphore(depth)
@@ -29,9 +33,17 @@ def read_ahead(items: Iterator[T], depth: int = 3, meanwhile: Callable[[], None]
     def produce() -> None:
         try:
             it = iter(items)
+            last = None  # the item just queued, for `assist`
             while True:
-                while not room.acquire(timeout=0.1):
-                    if stop.is_set():
+                free = False
+                if last is not None:
+                    free = room.acquire(blocking=False)
+                    if not free:
+                        assist(last)  # type: ignore[misc]  # (last is set only with an assist)
+                    last = None
+                while not free:
+                    free = room.acquire(timeout=0.1)
+                    if not free and stop.is_set():
                         return
                 if stop.is_set():
                     return
@@ -40,6 +52,8 @@ def read_ahead(items: Iterator[T], depth: int = 3, meanwhile: Callable[[], None]
                 except StopIteration:
                     break
                 q.put(item)
+                if assist is not None:
+                    last = item
                 del item
             q.put(_DONE)
         except BaseException as exc:  # handed to the consumer

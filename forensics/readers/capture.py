@@ -224,6 +224,7 @@ class CaptureReader:
             if progress:
                 progress(self._base + pos)
             if status == fd.WALK_FULL:
+                self.bytes_read = self._base + pos
                 yield self._emit()
                 continue
             if status == fd.WALK_BAD:
@@ -276,6 +277,7 @@ class CaptureReader:
             else:
                 status = fd.WALK_BLOCK
             if status == fd.WALK_FULL:
+                self.bytes_read = self._base + pos
                 yield self._emit()
                 continue
             if status == fd.WALK_BAD:

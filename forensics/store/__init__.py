@@ -28,6 +28,7 @@ from forensics.resources import read_sql
 from forensics.store import lake, lake_compact
 from forensics.store.flow_table import flow_columns_table, flow_record_table
 from forensics.store.nulls import null_column
+from forensics.store.pending_parts import PendingParts
 
 # Packets per append: whole DuckDB row groups (122,880 rows) compress fully, and several let it use every core.
 PACKET_BATCH_ROWS = 4 * 122_880
@@ -177,8 +178,9 @@ class CaptureWriter:
         if len(batch["frame"]):
             self.append_packet_table(packet_table(batch), PacketStats.of(batch))
 
-    def append_packet_table(self, table: pa.Table, stats: PacketStats) -> None:
-        """Append packets already shaped by packet_table() (on another thread), with their PacketStats.
+    def append_packet_table(self, table: pa.Table | PendingParts, stats: PacketStats) -> None:
+        """Append packets already shaped by packet_table() (on another thread), with their PacketStats (a lake:
+        or a PendingParts batch, whose parts the decode thread may have written).
 
         Packets go through the case's bulk connection, each batch committed on its own (DuckDB keeps an
         open transaction's appends in memory); the file's transaction rolls them back by purging.

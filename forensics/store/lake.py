@@ -12,6 +12,7 @@ renames and COMMIT leaves files that lake_parts does not list: sweep() deletes t
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -41,6 +42,7 @@ from forensics.store.lake_layout import (
     write_part_batches,
 )
 from forensics.store.nulls import null_column
+from forensics.store.pending_parts import PendingParts
 
 _MAPPED = pa.scalar(0xFFFF << 32, pa.uint64())
 _US_PER_DAY = 86_400_000_000
@@ -307,7 +309,7 @@ class Stage:
         self.dir = root / STAGING / self.token
         self.parts: list[tuple[str, str, int, str, int, int, int]] = []  # table, rel, cid, day, rows, lo, hi
         self.published: list[str] = []
-        self._seq = 0
+        self._seq = itertools.count(1)  # part numbers; next() on it is atomic (parts written on two threads)
         self._flow_rows = "flows"  # the temp table of flows not metered (renamed when `flows` becomes a view)
         # metered flows of a (capture, day) go into one part as they come, closed when SQL must see them
         # (expose_flow_parts) or at publish: (part writer, rel, lowest and highest first_ts)
@@ -328,12 +330,23 @@ class Stage:
 
     def _write(self, table_name: str, capture_id: int, table: pa.Table) -> None:
         """Write `table` (SCHEMAS order) as one part per UTC day of its time column."""
+        self.parts.extend(self._part_files(table_name, capture_id, table))
+
+    def _part_files(self, table_name: str, capture_id: int, table: pa.Table) -> list[tuple]:
+        """Write `table` as one staged part per UTC day of its time column; their `parts` entries. Safe on
+        another thread than the one that registers them (the part names are drawn from one counter)."""
+        entries = []
         for day, part, part_us in self._days(table_name, table):
-            self._seq += 1
-            rel = part_path(table_name, capture_id, _day_text(day), f"part-{self.token}-{self._seq}.parquet")
+            rel = part_path(table_name, capture_id, _day_text(day), f"part-{self.token}-{next(self._seq)}.parquet")
             write_part(part, self.dir / rel)
-            self.parts.append((table_name, rel, capture_id, _day_text(day), len(part), int(part_us.min()),
-                               int(part_us.max())))
+            entries.append((table_name, rel, capture_id, _day_text(day), len(part), int(part_us.min()),
+                            int(part_us.max())))
+        return entries
+
+    def _packet_files(self, capture_id: int, table: pa.Table) -> list[tuple]:
+        if "src_ip_hi" not in table.column_names:
+            table = lake_packet_table(table)
+        return self._part_files("packets", capture_id, table)
 
     @staticmethod
     def _days(table_name: str, table: pa.Table) -> list[tuple[int, pa.Table, np.ndarray]]:
@@ -351,12 +364,19 @@ class Stage:
             return [(int(days[a]), table.slice(a, b - a), us[a:b]) for a, b in zip(edges, edges[1:], strict=False)]
         return [(int(d), table.filter(pa.array(days == d)), us[days == d]) for d in np.unique(days)]
 
-    def write_packets(self, capture_id: int, table: pa.Table) -> None:
-        """Stage a batch of packets shaped by forensics.store.packet_table() (either layout)."""
-        if "src_ip_hi" not in table.column_names:
-            table = lake_packet_table(table)
-        self._write("packets", capture_id, table)
+    def write_packets(self, capture_id: int, table: pa.Table | PendingParts) -> None:
+        """Stage a batch of packets shaped by forensics.store.packet_table() (either layout); a PendingParts
+        batch's parts may have been written already by the decode thread (help_write)."""
+        if isinstance(table, PendingParts):
+            self.parts.extend(table.take(lambda t: self._packet_files(capture_id, t)))
+        else:
+            self.parts.extend(self._packet_files(capture_id, table))
         self._packet_views()
+
+    def help_write(self, capture_id: int, pending: PendingParts) -> bool:
+        """On the decode thread, while it waits for the main thread: write `pending`'s parts unless the main
+        thread has taken the batch (write_packets then registers them); whether this call wrote them."""
+        return pending.help(lambda t: self._packet_files(capture_id, t))
 
     def write_flows(self, capture_id: int, table: pa.Table) -> None:
         """Stage flows already in the Parquet layout (derived_flow_table()), in flow id order (the meter gives
@@ -370,8 +390,7 @@ class Stage:
             key = (capture_id, _day_text(day))
             open_part = self._flow_parts.get(key)
             if open_part is None:
-                self._seq += 1
-                rel = part_path("flows", capture_id, key[1], f"part-{self.token}-{self._seq}.parquet")
+                rel = part_path("flows", capture_id, key[1], f"part-{self.token}-{next(self._seq)}.parquet")
                 open_part = self._flow_parts[key] = [PartWriter(SCHEMAS["flows"], self.dir / rel), rel,
                                                      int(part_us.min()), int(part_us.max())]
             open_part[0].write(part)
@@ -472,8 +491,7 @@ class Stage:
             for entry in parts:
                 yield pq.ParquetFile(self.dir / entry[1]).read().cast(schema)
 
-        self._seq += 1
-        rel = part_path("flows", key[0], key[1], f"part-{self.token}-{self._seq}.parquet")
+        rel = part_path("flows", key[0], key[1], f"part-{self.token}-{next(self._seq)}.parquet")
         write_part_batches(tables(), schema, self.dir / rel)
         lo, hi = [e[5] for e in parts], [e[6] for e in parts]
         n = sum(e[4] for e in parts)
