@@ -387,23 +387,35 @@ def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgr
     # FRESH_COLUMNS (the Arrow table's zero-copy columns): its other columns may be the reader's reused buffers
     reader.reuse_batches = True
     before = 0
+    held = None  # a batch made with less than half a batch of the file left: handed on once the rest is read
     for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
         if selector is not None:
             selector.feed(chunk.batch)
         table = packet_table(chunk.batch, lake_layout)
+        tail = False
         if lake_layout:  # the parts of a batch made with (nearly) nothing left to decode: the decode thread may
             # write them while it waits for the main thread (read_ahead's assist); less than half a batch left
             # of a plain file counts (the next batch is then a short one)
             batch_bytes, before = reader.bytes_read - before, reader.bytes_read
             left = reader.size - reader.bytes_read if not reader.sniffed.compressed else None
-            table = PendingParts(table, reader.read_all or (left is not None and 2 * left < batch_bytes))
+            tail = left is not None and 2 * left < batch_bytes
+            table = PendingParts(table, reader.read_all or tail)
         item = (table, PacketStats.of(chunk.batch), chunk.exports, meter.feed(chunk.batch))
         del table
         del chunk  # not held while the item waits in the queue and the next batch is decoded: -1 batch of RSS
         if reader.read_all and after is not None and reader.packets <= EARLY_READ_BACK_PACKETS:
             after()  # the file is read: this is the last batch
             after = None
+        if held is not None:
+            yield held
+            held = None
+        if tail and not reader.read_all:
+            held = item  # the short rest decoded first: the read-back (`after`) begins before this batch's parts
+            del item  # are written, on this thread or the main one
+            continue
         yield item
+    if held is not None:
+        yield held
     if after is not None:
         after()
 
@@ -472,6 +484,7 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             _seal(case, writer, hasher, path, options, result)
             if read_back and not meter.out_of_order:  # (out of order: the SQL derives the flows first, below)
                 writer.flows_visible()
+            writer.packets_visible()  # (the decode thread may still have been writing the last parts)
             parsed, evidence = (read_back[0].value(), read_back[1].value()) if read_back else (None, None)
             read_back.clear()
             if options.appdata:

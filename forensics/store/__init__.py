@@ -173,6 +173,12 @@ class CaptureWriter:
         if self.stage is not None:
             self.stage.expose_flow_parts()
 
+    def packets_visible(self) -> None:
+        """Make every packet of this file visible to SQL over `packets` on the file's connection (a lake: the
+        parts the decode thread was still writing when append_packet_table came to them, waited for)."""
+        if self.stage is not None:
+            self.stage.settle()
+
     def append_packets(self, batch: PacketBatch) -> None:
         """Append a batch of decoded packets (see forensics.records)."""
         if len(batch["frame"]):

@@ -42,7 +42,7 @@ from forensics.store.lake_layout import (
     write_part_batches,
 )
 from forensics.store.nulls import null_column
-from forensics.store.pending_parts import PendingParts
+from forensics.store.pending_parts import NOT_YET, PendingParts
 
 _MAPPED = pa.scalar(0xFFFF << 32, pa.uint64())
 _US_PER_DAY = 86_400_000_000
@@ -309,6 +309,7 @@ class Stage:
         self.dir = root / STAGING / self.token
         self.parts: list[tuple[str, str, int, str, int, int, int]] = []  # table, rel, cid, day, rows, lo, hi
         self.published: list[str] = []
+        self._writing: list[tuple[int, PendingParts]] = []  # batches the decode thread writes (settle)
         self._seq = itertools.count(1)  # part numbers; next() on it is atomic (parts written on two threads)
         self._flow_rows = "flows"  # the temp table of flows not metered (renamed when `flows` becomes a view)
         # metered flows of a (capture, day) go into one part as they come, closed when SQL must see them
@@ -368,9 +369,23 @@ class Stage:
         """Stage a batch of packets shaped by forensics.store.packet_table() (either layout); a PendingParts
         batch's parts may have been written already by the decode thread (help_write)."""
         if isinstance(table, PendingParts):
-            self.parts.extend(table.take(lambda t: self._packet_files(capture_id, t)))
+            entries = table.take(lambda t: self._packet_files(capture_id, t), wait=False)
+            if entries is NOT_YET:  # the decode thread is writing them: registered by settle(), not waited for
+                self._writing.append((capture_id, table))
+                return
+            self.parts.extend(entries)
         else:
             self.parts.extend(self._packet_files(capture_id, table))
+        self._packet_views()
+
+    def settle(self) -> None:
+        """The packet parts the decode thread was still writing when the main thread came to them, waited for
+        and registered (before SQL reads the staged packets, and at publish)."""
+        if not self._writing:
+            return
+        writing, self._writing = self._writing, []
+        for capture_id, pending in writing:
+            self.parts.extend(pending.take(lambda t, c=capture_id: self._packet_files(c, t)))
         self._packet_views()
 
     def help_write(self, capture_id: int, pending: PendingParts) -> bool:
@@ -508,6 +523,7 @@ class Stage:
     def publish(self) -> None:
         """Inside the file's transaction: stage the temp flows table, move every part into place, list it in
         lake_parts, drop the temp objects. COMMIT makes the rows the catalog's."""
+        self.settle()
         self._close_flow_parts()
         self._stage_temp_flows()
         rows = []
@@ -544,6 +560,9 @@ class Stage:
 
     def discard(self) -> None:
         """After ROLLBACK: staged and already moved files go (the catalog never listed them)."""
+        for _, pending in self._writing:  # (not into a folder being removed)
+            pending.wait()
+        self._writing = []
         self._abandon_flow_parts()
         remove_files(self.root, self.published)
         self.published = []

@@ -5,6 +5,7 @@ first (issue 17: the end of a large file's import, where the main thread wrote t
     pending = PendingParts(table, tail=True)       # made on the decode thread
     pending.help(write)                            # decode thread: writes the parts unless main took it
     entries = pending.take(write)                  # main thread: writes them itself, or waits for help's
+    entries = pending.take(write, wait=False)      # ... or NOT_YET while help() is still writing them
 
 `write(table)` returns what the main thread registers (the staged parts' entries). It runs once, on the thread
 that claimed the batch; an error raised in help() is raised again by take().
@@ -55,18 +56,29 @@ class PendingParts:
             self._done.set()
         return True
 
-    def take(self, write: Callable[[pa.Table], Any]) -> Any:
-        """The batch's written parts: written here when no other thread claimed it, else waited for."""
+    def take(self, write: Callable[[pa.Table], Any], wait: bool = True) -> Any:
+        """The batch's written parts: written here when no other thread claimed it, else waited for (with
+        `wait` False: NOT_YET while the other thread is still writing them)."""
         table = self._claim()
         if table is not None:
             try:
                 return write(table)
             finally:
                 self._done.set()
+        if not wait and not self._done.is_set():
+            return NOT_YET
         self._done.wait()
         if self._error is not None:
             raise self._error
         return self._entries
 
+    def wait(self) -> None:
+        """Until no thread is writing the batch (an error is left for take())."""
+        if self._claimed:
+            self._done.wait()
 
-__all__ = ["PendingParts"]
+
+NOT_YET = object()  # take(wait=False): the decode thread is still writing the parts
+
+
+__all__ = ["NOT_YET", "PendingParts"]
