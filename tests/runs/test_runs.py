@@ -105,6 +105,32 @@ def test_new_data_is_not_answered_from_an_older_run(case, tmp_path):
     assert len(_runs(case)) == 2
 
 
+def test_a_run_computed_before_an_import_or_a_prune_is_not_stored_after_it(case, tmp_path):
+    """The CLI computes on a read-only open and stores on a write-open after it (forensics/cli/report.py): what
+    changed in between (a file imported, flows pruned) keeps the run out of the case."""
+    from forensics.runs import keep, report_with_runs
+
+    def computed() -> object:
+        with Case.open(case, read_only=True) as ro:
+            return report_with_runs(ro, "top_talkers", {}, store_run=False, fresh=True)
+
+    unchanged = computed()
+    with Case.open(case) as rw:
+        assert keep(rw, unchanged) is not None  # nothing happened in between: stored
+    before_import = computed()
+    cap = tmp_path / "b.pcap"
+    cap.write_bytes(_capture(600, 6))
+    assert run("import", "--db", str(case), "-q", str(cap)).returncode == 0
+    with Case.open(case) as rw:
+        assert keep(rw, before_import) is None
+    before_prune = computed()
+    pruned = run("retain", "--db", str(case), "--before", "2016-09-06T12:10:00Z", "--level", "flows")
+    assert pruned.returncode == 0, pruned.stderr
+    with Case.open(case) as rw:
+        assert keep(rw, before_prune) is None
+    assert len(_runs(case)) == 1
+
+
 def test_reconstruct_equals_a_direct_computation_and_repeats_unchanged(case):
     window = ["--from", "2016-09-06T12:00:00Z", "--to", "2016-09-06T12:30:00Z"]
     first = run("reconstruct", "top_talkers", "--db", str(case), "--json", *window)
