@@ -68,10 +68,13 @@ def test_read_ahead_assists_with_the_item_queued_while_the_consumer_is_busy() ->
     assert helped and all(0 <= i < 6 for i in helped) and helped == sorted(helped)
 
 
-def test_a_lake_import_with_the_decode_thread_writing_stores_the_same_case(tmp_path, monkeypatch) -> None:
-    """zeek/smtp.pcap in batches of 16 packets (a part each, at least 8), the main thread slowed so that the
-    decode thread finds it busy: the case is the same table by table as when the main thread writes every part."""
-    path = str(CORPUS / "files/zeek/smtp.pcap")
+@pytest.mark.parametrize(("rel", "packets"), [("zeek/smtp.pcap", 125), ("debian-gopacket/le__test301.pcapng", 276)])
+def test_a_lake_import_with_the_decode_thread_writing_stores_the_same_case(tmp_path, monkeypatch, rel: str,
+                                                                           packets: int) -> None:
+    """A pcap and a pcapng in batches of 16 packets (a part each, at least 8), the main thread slowed so that
+    the decode thread finds it busy: the case is the same table by table as when the main thread writes every
+    part. (packets: tcpdump's count, MANIFEST.tsv)"""
+    path = str(CORPUS / "files" / rel)
     monkeypatch.setattr(ingest, "PACKET_BATCH_ROWS", 16)
     slow_append = CaptureWriter.append_packet_table
 
@@ -101,4 +104,4 @@ def test_a_lake_import_with_the_decode_thread_writing_stores_the_same_case(tmp_p
     assert written_by_helper, "the decode thread never wrote a part"
     monkeypatch.setattr(Stage, "help_write", lambda self, capture_id, pending: False)
     assert imported("main_only") == helped
-    assert helped["packets"][0] == 125  # smtp.pcap's packets (tcpdump -r | wc -l)
+    assert helped["packets"][0] == packets
