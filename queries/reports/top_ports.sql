@@ -41,11 +41,23 @@ base AS NOT MATERIALIZED (  -- the service, the client and server sides, and the
 -- the unit is made of, bytes for bps and bytes, packets for pps and packets, flows for flows; u_in: its part toward
 -- the service) and valued in the unit from the sums (labelled): in = u_in, total = bytes/packets/flows, out =
 -- total - in; the values the per-piece DOUBLE sums gave wherever those were exact (sums below 2^53). $sections:
--- which sections to compute (chosen() is folded to a constant by DuckDB, as are the tests on $top).
+-- which sections to compute (chosen() is folded to a constant by DuckDB, as are the tests on $top). With both
+-- sections, the (client, service) pairs are summed once and read three times (the services' totals and distinct
+-- clients, the clients' totals and distinct services): one aggregate over the pieces instead of three; the whole
+-- report on 10 M bench flows 3.56 -> 2.97 s (file) and 3.88 -> 3.32 s (lake), ~150 MB more at its peak
+-- (bench/README.md, seventeenth session). The ports section alone keeps its cheaper path (totals by service, then
+-- the top services' clients as bit masks): the pairs cost more than both of those passes.
+pairs AS MATERIALIZED (  -- with the clients section: each (client, service) pair once with its total
+    SELECT client, k_svc, sum(u) AS s_u
+    FROM base WHERE chosen($sections, 'clients')
+    GROUP BY client, k_svc
+),
 port_top AS (  -- ports: the $top largest services; ties broken by key
     SELECT k_svc, row_number() OVER (ORDER BY item_total DESC, k_svc) AS item_rank
-    FROM (SELECT k_svc, sum(u) AS item_total
-          FROM base WHERE chosen($sections, 'ports')
+    FROM (SELECT k_svc, sum(s_u) AS item_total
+          FROM (SELECT k_svc, s_u FROM pairs WHERE chosen($sections, 'ports')
+                UNION ALL
+                SELECT k_svc, u FROM base WHERE chosen($sections, 'ports') AND NOT chosen($sections, 'clients'))
           GROUP BY k_svc
           ORDER BY item_total DESC, k_svc LIMIT $top)
 ),
@@ -56,31 +68,34 @@ port_bins AS (  -- per (rank, bin): the top services and Others
     WHERE chosen($sections, 'ports')
     GROUP BY ALL
 ),
-port_masks AS (  -- $top <= 63: each client of the top services once, with the ranks it reached as bits: one
-                 -- aggregate by client (~0.9 M groups on 10 M bench flows), not by (rank, client) (~2 M)
+port_masks AS (  -- ports alone, $top <= 63: each client of the top services once, with the ranks it reached as
+                 -- bits: one aggregate by client (~0.9 M groups on 10 M bench flows), not by (rank, client) (~2 M)
     SELECT b.client, bit_or(CAST(1 AS BIGINT) << (t.item_rank - 1)) AS m
     FROM base b JOIN port_top t ON b.k_svc = t.k_svc
-    WHERE chosen($sections, 'ports') AND $top <= 63 AND b.client IS NOT NULL
+    WHERE chosen($sections, 'ports') AND NOT chosen($sections, 'clients') AND $top <= 63 AND b.client IS NOT NULL
     GROUP BY b.client
 ),
-port_peers AS (  -- the distinct clients of each top service over the window (count(DISTINCT) when $top > 63)
+port_peers AS (  -- the distinct clients of each top service over the window: from the pairs with the clients
+                 -- section, else from the masks (count(DISTINCT) when $top > 63)
+    SELECT t.item_rank AS rank, count(p.client) AS n_peers
+    FROM port_top t LEFT JOIN pairs p ON p.k_svc = t.k_svc
+    WHERE chosen($sections, 'clients')
+    GROUP BY t.item_rank
+    UNION ALL
     SELECT t.item_rank AS rank, count(p.client) AS n_peers
     FROM port_top t LEFT JOIN port_masks p ON (p.m >> (t.item_rank - 1)) & 1 = 1
-    WHERE $top <= 63
+    WHERE $top <= 63 AND NOT chosen($sections, 'clients')
     GROUP BY t.item_rank
     UNION ALL
     SELECT t.item_rank, count(DISTINCT b.client)
     FROM base b JOIN port_top t ON b.k_svc = t.k_svc
-    WHERE chosen($sections, 'ports') AND $top > 63
+    WHERE chosen($sections, 'ports') AND NOT chosen($sections, 'clients') AND $top > 63
     GROUP BY t.item_rank
 ),
-client_totals AS (  -- clients: every client's total and the distinct services it reached, from its (client,
-                    -- service) pairs summed once (count(DISTINCT) beside the sum hashed every piece twice)
-    SELECT k_ip, sum(s_u) AS item_total, count(*) AS n_ports
-    FROM (SELECT client AS k_ip, k_svc, sum(u) AS s_u
-          FROM base WHERE chosen($sections, 'clients')
-          GROUP BY client, k_svc)
-    GROUP BY k_ip
+client_totals AS (  -- clients: every client's total and the distinct services it reached, from the pairs
+    SELECT client AS k_ip, sum(s_u) AS item_total, count(*) AS n_ports
+    FROM pairs
+    GROUP BY client
 ),
 client_top AS (  -- the $top clients reaching most services; ties broken by total, then address
     SELECT k_ip, n_ports, row_number() OVER (ORDER BY n_ports DESC, item_total DESC, k_ip) AS item_rank

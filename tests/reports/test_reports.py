@@ -159,21 +159,37 @@ def test_top_ports(case, flows):
 
 
 def test_top_ports_peers(case, flows):
-    """peers of each top service = its distinct clients (IPv4 and IPv6), both ways the SQL counts them: one
-    aggregate by client with the ranks as bits for $top <= 63, count(DISTINCT) per rank above."""
-    clients = defaultdict(set)
+    """peers of each top service = its distinct clients (IPv4 and IPv6), every way the SQL counts them: the ports
+    section alone, one aggregate by client with the ranks as bits for $top <= 63, count(DISTINCT) per rank above;
+    with the clients section, from the (client, service) pairs both sections share. Each top client's ports =
+    its distinct services, peers = its distinct servers."""
+    clients, services, servers = defaultdict(set), defaultdict(set), defaultdict(set)
     for f in flows:
         if f.proto not in (6, 17):
             continue
         to_service = (f.dport < 1024) if (f.dport < 1024) != (f.sport < 1024) else f.dport <= f.sport
         port = f.dport if to_service else f.sport
-        clients[(PROTO_NAMES[f.proto], str(port))].add(f.src if to_service else f.dst)
-    for top in (3, 8, 63, 64):
-        (section, _) = run(case, "top_ports", top=top, sections="ports").sections
-        items = [it for it in section.items if not it.others]
-        assert len(items) == min(top, len(clients))
-        got = {tuple(it.names): it.values[section.measures.index("peers")] for it in items}
-        assert got == {k: len(clients[k]) for k in got}
+        client, server = (f.src, f.dst) if to_service else (f.dst, f.src)
+        clients[(PROTO_NAMES[f.proto], str(port))].add(client)
+        services[ip_text(client)].add((f.proto, port))
+        servers[ip_text(client)].add(server)
+    for sections in ("ports", "ports,clients"):
+        for top in (3, 8, 63, 64):
+            section, by_client = run(case, "top_ports", top=top, sections=sections).sections
+            items = [it for it in section.items if not it.others]
+            assert len(items) == min(top, len(clients))
+            got = {tuple(it.names): it.values[section.measures.index("peers")] for it in items}
+            assert got == {k: len(clients[k]) for k in got}
+            if sections == "ports":
+                assert by_client.items == []
+                continue
+            tops = [it for it in by_client.items if not it.others]
+            assert len(tops) == min(top, len(services))
+            ports = [it.values[by_client.measures.index("ports")] for it in tops]
+            assert ports == sorted(ports, reverse=True) and ports[0] == max(len(v) for v in services.values())
+            for it in tops:
+                assert it.values[by_client.measures.index("ports")] == len(services[it.names[0]])
+                assert it.values[by_client.measures.index("peers")] == len(servers[it.names[0]])
     assert len(got) == len(clients) and any(":" in c for k in got for c in clients[k])
 
 
