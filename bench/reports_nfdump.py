@@ -21,12 +21,13 @@ proto/bytes`; each ordered by bytes, top 10. top_ports' ports section (`--param 
 flows the well-known or lower-numbered side, so 3389 and 8080 flows with a lower source port count for that
 port, where nfdump sums destination ports over all protocols), and on the flows where the two agree (`--filter
 'tcp and dst portrange 0-1023 and src portrange 1024-65535'` = nfdump's `proto tcp and dst port < 1024 and src
-port > 1023`), items compared. `--peers` adds that filtered section with its peers column (distinct clients
-per port, which `-s dstport` does not give) against the two nfdump commands that give the same figures:
-`-s dstport/bytes` and `-A dstport,srcip` (one line per port and client, counted per port); bytes and peers of
-every top item compared. internet_summary = seven `nfdump -s proto/bytes` runs, one per category with the
-default config's home and special blocks as nfdump filters, summed. origin_as = `nfdump -s srcas/bytes` +
-`-s dstas/bytes` (in + out; the generated records carry AS 0, which is origin_as' "-").
+port > 1023`), items compared; the report gives a peers column there too (distinct clients per port, which `-s
+dstport` does not give), so the like-for-like pair, the one the target is read on, is that filtered section
+against the two nfdump commands that give all of its figures: `-s dstport/bytes` and `-A dstport,srcip` (one
+line per port and client, counted per port); bytes and peers of every top item compared (`--no-peers` leaves
+this pair out: nfdump's second command takes ~6 s a round). internet_summary = seven `nfdump -s proto/bytes`
+runs, one per category with the default config's home and special blocks as nfdump filters, summed. origin_as =
+`nfdump -s srcas/bytes` + `-s dstas/bytes` (in + out; the generated records carry AS 0, which is origin_as' "-").
 top_ports whole (with its clients section, which ranks every client by distinct service ports reached and has no
 nfdump command) is timed alone (`--no-solo` leaves it out).
 The pairs above time the report in this process (`run_report` on an open case) against nfdump's process. `--cli`
@@ -347,9 +348,9 @@ def main() -> None:
     ap.add_argument("--layout", default="file",
                     help="case layout(s) to time, comma-separated: file (single DuckDB file), lake (docs/lake.md); "
                          "default file")
-    ap.add_argument("--peers", action="store_true",
-                    help="also top_ports' ports section with its peers column (distinct clients per port) against "
-                         "the nfdump commands that give the same figures: -s dstport and -A dstport,srcip")
+    ap.add_argument("--no-peers", dest="peers", action="store_false",
+                    help="leave out top_ports' ports section with its peers column (distinct clients per port) "
+                         "against the nfdump commands that give the same figures: -s dstport and -A dstport,srcip")
     ap.add_argument("--only", help="time only the pairs whose name contains one of these comma-separated words")
     ap.add_argument("--cli", action="store_true",
                     help="also time each report as a `forensics report` process (start-up, open, store the run)")
