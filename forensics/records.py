@@ -16,7 +16,8 @@ same values for the same bytes:
   PPPoE session (ethertype 0x8864, PPP protocol 0x0021 IPv4, 0x0057 IPv6), Linux NFLOG (239: family 2
   IPv4 or 10 IPv6, the network layer in the payload TLV, type 9), pflog (117: after its header, a BSD
   family), Cisco HDLC (104: an ethertype after address and control; 0x8035 is SLARP there, not decoded),
-  IEEE 802.11 (105), radiotap (127) and PPI (192, before 802.11): data frames in clear, through LLC/SNAP;
+  IEEE 802.11 (105), radiotap (127), PPI (192), Prism (119) and AVS (163, before 802.11): data frames in
+  clear, through LLC/SNAP; Apple PKTAP (258: its Ethernet, loopback or raw IP frame);
   ERF (197: Ethernet, PPP or Cisco HDLC over POS, raw IPv4/IPv6 records, after extension headers).
   `vlan` is the outermost tag's id, `vlan_inner` the second; `mpls_label` the outermost label;
   `eth_type` the ethertype that names the network layer (0x0800/0x86dd for IP via MPLS too).

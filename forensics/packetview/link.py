@@ -25,6 +25,7 @@ _AF = {2: "IPv4", 24: "IPv6", 28: "IPv6", 30: "IPv6", 7: "OSI", 23: "IPX", 16: "
 LINKTYPE_ETHERNET, LINKTYPE_SLL, LINKTYPE_SLL2, LINKTYPE_NFLOG = 1, 113, 276, 239
 LINKTYPE_DOT11, LINKTYPE_RADIOTAP, LINKTYPE_PPI, LINKTYPE_ERF = 105, 127, 192, 197
 LINKTYPE_PFLOG, LINKTYPE_CHDLC = 117, 104
+LINKTYPE_PRISM, LINKTYPE_AVS, LINKTYPE_PKTAP = 119, 163, 258
 # pf's reasons, actions and directions as tcpdump 4.99 names them (print-pflog.c)
 _PF_REASONS = ["match", "bad-offset", "fragment", "short", "normalize", "memory", "bad-timestamp", "congestion",
                "ip-option", "proto-cksum", "state-mismatch", "state-insert", "state-limit", "src-limit", "synproxy"]
@@ -83,8 +84,10 @@ def link_print(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple
         return (text if st.eflag else lead + text), 20
     if linktype == LINKTYPE_NFLOG:
         return _nflog(st, data, wirelen)
-    if linktype in (LINKTYPE_DOT11, LINKTYPE_RADIOTAP, LINKTYPE_PPI):
+    if linktype in (LINKTYPE_DOT11, LINKTYPE_RADIOTAP, LINKTYPE_PPI, LINKTYPE_PRISM, LINKTYPE_AVS):
         return _dot11(st, linktype, data, wirelen)
+    if linktype == LINKTYPE_PKTAP:
+        return _pktap(st, data, wirelen)
     if linktype == LINKTYPE_ERF:
         return _erf(st, data, wirelen)
     if linktype == LINKTYPE_PFLOG:
@@ -137,6 +140,23 @@ def _dot11(st: ViewState, linktype: int, data: bytes, wirelen: int) -> tuple[str
     if off < 0 or et not in (0x0800, 0x86DD, 0x0806, 0x8035):
         return f"[802.11 frame is not decoded] length {wirelen}", len(data)
     return _after(st, f"802.11 data, {_etype(et)}, length {wirelen}: ", et, data, off, wirelen - off), off
+
+
+def _pktap(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:
+    """Apple's PKTAP: the frame after the header, printed by its own link type (as tcpdump does); the header's
+    interface name first with -e."""
+    if len(data) < 12:
+        return "[|pktap]", len(data)
+    length, kind, inner = (int.from_bytes(data[i:i + 4], "little") for i in (0, 4, 8))
+    if length < 108 or len(data) < length:
+        return f"[|pktap] length {wirelen}", len(data)
+    if kind != 1 or inner == LINKTYPE_PKTAP:
+        return f"[pktap record type {kind}, DLT {inner} is not decoded] length {wirelen}", length
+    text, used = link_print(st, inner, data[length:], wirelen - length)
+    if st.eflag:
+        name = data[12:36].split(b"\0", 1)[0].decode("ascii", "replace")
+        text = f"({name}) {text}"
+    return text, length + used
 
 
 def _erf(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:

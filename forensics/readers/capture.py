@@ -35,9 +35,10 @@ EMPTY_RUN_LIMIT = 100_000
 LINKTYPE_NAMES = {
     0: "null", 1: "ether", 9: "ppp", 12: "raw", 14: "raw", 101: "raw", 104: "c-hdlc", 108: "loop", 113: "linux-sll",
     117: "pflog", 50: "ppp-hdlc", 105: "802.11", 127: "radiotap", 192: "ppi", 197: "erf", 228: "ipv4",
-    229: "ipv6", 239: "nflog", 276: "linux-sll2",
+    229: "ipv6", 239: "nflog", 276: "linux-sll2", 119: "prism", 163: "avs", 258: "pktap",
 }
-DECODED_LINKTYPES = {0, 1, 9, 12, 14, 50, 101, 104, 105, 108, 113, 117, 127, 192, 197, 228, 229, 239, 276}
+DECODED_LINKTYPES = {0, 1, 9, 12, 14, 50, 101, 104, 105, 108, 113, 117, 119, 127, 163, 192, 197, 228, 229, 239, 258,
+                     276}
 
 # UDP payloads whose first bytes look like NetFlow v5/v9, IPFIX or sFlow v5 are handed on.
 ExportCandidate = tuple[int, int, int, int, int, int, bytes]

@@ -36,6 +36,12 @@ Points the records docstring leaves open, decided here (the fast decoder must ma
   data frames of protocol version 0 that carry data, are not protected and are not A-MSDUs continue with
   LLC/SNAP (then the ethertype chain); other frames are not decoded and not malformed. No MAC is read
   (802.11's addresses are not Ethernet's source and destination).
+- Prism (119: msglen at byte 4 in the writer's byte order, little-endian unless over 0xFFFF) and AVS (163,
+  or 119 whose first word is 0x8021100N: the big-endian length at byte 4) headers before 802.11, decoded as
+  behind radiotap; a header length under 8 is malformed.
+- Apple PKTAP (258): pth_length, pth_type_next and pth_dlt little-endian at bytes 0, 4, 8; a length under 108
+  is malformed (as Wireshark has it); a packet record (type_next 1) of DLT Ethernet, loopback or raw IP is
+  decoded as that link type from the end of the header; other records and DLTs are not decoded.
 - ERF (197): after the 16-byte record header and its extension headers, Ethernet types (2, 11, 16, 20)
   skip 2 bytes and read as Ethernet (MACs too); HDLC types (1, 10, 15, 19) read PPP (first byte 0xff) or
   Cisco HDLC; 22 and 23 are raw IPv4 and IPv6; other types are not decoded and not malformed.
@@ -97,6 +103,16 @@ PFLOG_LINKTYPE = 117  # OpenBSD/FreeBSD pf's log (pflog0)
 CHDLC_LINKTYPE = 104  # Cisco HDLC: address, control, then an ethertype
 PPI_LINKTYPE = 192  # Per-Packet Information header (older wireless captures), before a frame of its own link type
 ERF_LINKTYPE = 197  # Endace ERF records (DAG cards)
+# 802.11 behind a Prism II monitor-mode header (its length, msglen, at byte 4 in the capturing host's byte order)
+# or an AVS header (0x8021100N, then its big-endian length); a Prism capture may hold AVS headers (Wireshark and
+# tcpdump tell them by that magic number)
+PRISM_LINKTYPE, AVS_LINKTYPE = 119, 163
+AVS_MAGIC, AVS_MAGIC_MASK = 0x80211000, 0xFFFFFFF0
+PKTAP_LINKTYPE = 258  # Apple's PKTAP (macOS `tcpdump -i pktap` / `-k`): a header, then a frame of its own DLT
+PKTAP_MIN_LENGTH = 108  # Wireshark's MIN_PKTAP_HDR_LEN: a shorter pth_length is malformed
+PKTAP_PACKET = 1  # pth_type_next: a packet follows
+# the inner link types decoded behind PKTAP (Ethernet, loopback, raw IP), as the compiled decoder decodes them
+PKTAP_INNER = (1, 0, 108, 12, 14, 101, 228, 229)
 ERF_ETHERNET = (2, 11, 16, 20)  # ETH, COLOR_ETH, DSM_COLOR_ETH, COLOR_HASH_ETH: 2 bytes (offset, pad), then Ethernet
 ERF_HDLC = (1, 10, 15, 19)  # HDLC_POS, COLOR_HDLC_POS, DSM_COLOR_HDLC_POS, COLOR_HASH_POS: PPP or Cisco HDLC
 ERF_IPV4, ERF_IPV6 = 22, 23
@@ -192,6 +208,23 @@ def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
         return _dot11(data, length, end, out)
     if linktype == DOT11_LINKTYPE:
         return _dot11(data, 0, end, out)
+    if linktype in (PRISM_LINKTYPE, AVS_LINKTYPE):
+        if end < 8:
+            return False
+        if linktype == AVS_LINKTYPE or _u32(data, 0) & AVS_MAGIC_MASK == AVS_MAGIC:
+            length = _u32(data, 4)
+        else:
+            length = int.from_bytes(data[4:8], "little")
+            if length > 0xFFFF:  # written by a big-endian host
+                length = _u32(data, 4)
+        if length < 8:
+            out["malformed"] = True
+            return True
+        if end < length:
+            return False
+        return _dot11(data, length, end, out)
+    if linktype == PKTAP_LINKTYPE:
+        return _pktap(data, end, out)
     if linktype == ERF_LINKTYPE:
         return _erf(data, end, out)
     if linktype == CHDLC_LINKTYPE:
@@ -231,6 +264,28 @@ def _link(linktype: int, data: bytes, end: int, out: dict) -> bool:
             return _ipv6(data, 4, end, out)
         return True
     return True
+
+
+def _pktap(data: bytes, end: int, out: dict) -> bool:
+    """Apple's PKTAP: pth_length, pth_type_next and pth_dlt (little-endian) lead the header; a packet record's
+    frame follows it, decoded by its DLT (Ethernet, loopback or raw IP: PKTAP_INNER) with offsets from the
+    record's start."""
+    if end < 12:
+        return False
+    length = int.from_bytes(data[:4], "little")
+    if length < PKTAP_MIN_LENGTH:
+        out["malformed"] = True
+        return True
+    if end < length:
+        return False
+    inner = int.from_bytes(data[8:12], "little")
+    if int.from_bytes(data[4:8], "little") != PKTAP_PACKET or inner not in PKTAP_INNER:
+        return True
+    complete = _link(inner, data[length:], end - length, out)
+    for name in ("net_offset", "transport_offset", "payload_offset"):
+        if out[name] >= 0:
+            out[name] += length
+    return complete
 
 
 def _nflog(data: bytes, end: int, out: dict) -> bool:

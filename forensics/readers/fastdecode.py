@@ -368,11 +368,29 @@ def _other_link(b, base, caplen, end, lt, O, k):
                     p += (length + 3) & ~np.int64(3)
                     if p > end:
                         break
-    elif lt == 127 or lt == 105 or lt == 192:  # radiotap or PPI + 802.11, 802.11 (exact._dot11)
-        state = _SHORT
+    elif lt == 127 or lt == 105 or lt == 192 or lt == 119 or lt == 163:  # radiotap, PPI, Prism or AVS + 802.11
+        state = _SHORT  # (exact._dot11)
         q = base
         go = True
-        if lt != 105:  # radiotap's or PPI's header: its little-endian length at byte 2 (PPI: the link type after)
+        if lt == 119 or lt == 163:  # Prism: msglen at byte 4 in the host's order; AVS (magic 0x8021100N): big-endian
+            if caplen < 8:
+                go = False
+            else:
+                if lt == 163 or (_u32(b, base) & 0xFFFFFFF0) == 0x80211000:
+                    hl = _u32(b, base + 4)
+                else:
+                    hl = _u32le(b, base + 4)
+                    if hl > 0xFFFF:
+                        hl = _u32(b, base + 4)
+                if hl < 8:
+                    O[C_MALF, k] = 1
+                    state = _DONE
+                    go = False
+                elif caplen < hl:
+                    go = False
+                else:
+                    q = base + hl
+        elif lt != 105:  # radiotap's or PPI's header: its little-endian length at byte 2 (PPI: the link type after)
             if caplen < (8 if lt == 192 else 4):
                 go = False
             else:
@@ -406,6 +424,52 @@ def _other_link(b, base, caplen, end, lt, O, k):
                         hdr += 2 + (4 if (fc1 & 0x80) != 0 else 0)
                 if state != _DONE and not cut and q + hdr <= end:
                     p, et, state = _tags(b, q + hdr, end, np.int64(0), O, k, True)
+    elif lt == 258:  # Apple PKTAP (exact._pktap): pth_length, pth_type_next, pth_dlt little-endian, then the frame
+        state = _SHORT
+        if caplen >= 12:
+            hl = _u32le(b, base)
+            if hl < 108:
+                O[C_MALF, k] = 1
+                state = _DONE
+            elif caplen >= hl:
+                state = _DONE
+                inner = _u32le(b, base + 8)
+                q = base + hl
+                if _u32le(b, base + 4) != 1:
+                    pass
+                elif inner == 1:  # Ethernet
+                    if end - q >= 6:
+                        O[C_DMAC, k] = _mac(b, q)
+                    if end - q >= 12:
+                        O[C_SMAC, k] = _mac(b, q + 6)
+                    if end - q < 14:
+                        state = _SHORT
+                    else:
+                        p, et, state = _tags(b, q + 14, end, _u16(b, q + 12), O, k, True)
+                elif inner == 0 or inner == 108:  # loopback: the family in either byte order
+                    if end - q < 4:
+                        state = _SHORT
+                    else:
+                        fam = _u32le(b, q)
+                        if fam > 0xFFFF:
+                            fam = _u32(b, q)
+                        p = q + 4
+                        if fam == 2:
+                            et, state = 0x0800, _NET
+                        elif fam == 24 or fam == 28 or fam == 30:
+                            et, state = 0x86DD, _NET
+                elif inner == 12 or inner == 14 or inner == 101 or inner == 228 or inner == 229:  # raw IP
+                    if end - q < 1:
+                        state = _SHORT
+                    else:
+                        nib = b[q] >> 4
+                        p = q
+                        if nib == 4:
+                            et, state = 0x0800, _NET
+                        elif nib == 6:
+                            et, state = 0x86DD, _NET
+                        else:
+                            O[C_MALF, k] = 1
     elif lt == 197:  # ERF (exact._erf)
         state = _SHORT
         if caplen >= 16:
@@ -535,7 +599,8 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
                 et, state = 0x86DD, _NET
             else:
                 O[C_MALF, k] = 1
-    elif lt == 239 or lt == 127 or lt == 105 or lt == 192 or lt == 197 or lt == 104 or lt == 117:
+    elif (lt == 239 or lt == 127 or lt == 105 or lt == 192 or lt == 197 or lt == 104 or lt == 117 or lt == 119
+          or lt == 163 or lt == 258):
         state, p, et, end = _other_link(b, base, caplen, end, lt, O, k)
     elif lt == 0 or lt == 108:
         if caplen < 4:
