@@ -244,6 +244,37 @@ _NET = 2  # a network layer of ethertype et starts at p
 
 
 @njit(cache=True, inline="always")
+def _null_link(b, q, end):
+    """BSD null/loopback from q (exact's NULL_LINKTYPES): its 4-byte family in either byte order -> (state, p,
+    et); families other than IPv4 and IPv6 are not decoded."""
+    if end - q < 4:
+        return _SHORT, q, np.int64(0)
+    fam = _u32le(b, q)
+    if fam > 0xFFFF:
+        fam = _u32(b, q)
+    if fam == 2:
+        return _NET, q + 4, np.int64(0x0800)
+    if fam == 24 or fam == 28 or fam == 30:
+        return _NET, q + 4, np.int64(0x86DD)
+    return _DONE, q + 4, np.int64(0)
+
+
+@njit(cache=True, inline="always")
+def _raw_link(b, q, end, O, k):
+    """Raw IP from q (exact's RAW_IP_LINKTYPES): the version nibble decides -> (state, p, et); another
+    version is malformed."""
+    if end - q < 1:
+        return _SHORT, q, np.int64(0)
+    nib = b[q] >> 4
+    if nib == 4:
+        return _NET, q, np.int64(0x0800)
+    if nib == 6:
+        return _NET, q, np.int64(0x86DD)
+    O[C_MALF, k] = 1
+    return _DONE, q, np.int64(0)
+
+
+@njit(cache=True, inline="always")
 def _tags(b, p, end, et, O, k, lengths):
     """VLAN tags, LLC/SNAP (when `lengths`: Ethernet), PPPoE, MPLS after an ethertype. Returns (p, et, state)."""
     while et == 0x8100 or et == 0x88A8 or et == 0x9100:
@@ -446,30 +477,10 @@ def _other_link(b, base, caplen, end, lt, O, k):
                         state = _SHORT
                     else:
                         p, et, state = _tags(b, q + 14, end, _u16(b, q + 12), O, k, True)
-                elif inner == 0 or inner == 108:  # loopback: the family in either byte order
-                    if end - q < 4:
-                        state = _SHORT
-                    else:
-                        fam = _u32le(b, q)
-                        if fam > 0xFFFF:
-                            fam = _u32(b, q)
-                        p = q + 4
-                        if fam == 2:
-                            et, state = 0x0800, _NET
-                        elif fam == 24 or fam == 28 or fam == 30:
-                            et, state = 0x86DD, _NET
+                elif inner == 0 or inner == 108:  # loopback
+                    state, p, et = _null_link(b, q, end)
                 elif inner == 12 or inner == 14 or inner == 101 or inner == 228 or inner == 229:  # raw IP
-                    if end - q < 1:
-                        state = _SHORT
-                    else:
-                        nib = b[q] >> 4
-                        p = q
-                        if nib == 4:
-                            et, state = 0x0800, _NET
-                        elif nib == 6:
-                            et, state = 0x86DD, _NET
-                        else:
-                            O[C_MALF, k] = 1
+                    state, p, et = _raw_link(b, q, end, O, k)
     elif lt == 197:  # ERF (exact._erf)
         state = _SHORT
         if caplen >= 16:
@@ -589,31 +600,12 @@ def decode_one(b, base, caplen, wirelen, lt, O, k):
             else:
                 p, et, state = _tags(b, p, end, et, O, k, False)
     elif lt == 101 or lt == 228 or lt == 229 or lt == 12 or lt == 14:
-        if caplen < 1:
-            state = _SHORT
-        else:
-            nib = b[base] >> 4
-            if nib == 4:
-                et, state = 0x0800, _NET
-            elif nib == 6:
-                et, state = 0x86DD, _NET
-            else:
-                O[C_MALF, k] = 1
+        state, p, et = _raw_link(b, base, end, O, k)
     elif (lt == 239 or lt == 127 or lt == 105 or lt == 192 or lt == 197 or lt == 104 or lt == 117 or lt == 119
           or lt == 163 or lt == 258):
         state, p, et, end = _other_link(b, base, caplen, end, lt, O, k)
     elif lt == 0 or lt == 108:
-        if caplen < 4:
-            state = _SHORT
-        else:
-            fam = _u32le(b, base)
-            if fam > 0xFFFF:
-                fam = _u32(b, base)
-            p = base + 4
-            if fam == 2:
-                et, state = 0x0800, _NET
-            elif fam == 24 or fam == 28 or fam == 30:
-                et, state = 0x86DD, _NET
+        state, p, et = _null_link(b, base, end)
     ok = state != _SHORT
     if state == _NET and et >= 0x0600:
         O[C_ETYPE, k] = et
