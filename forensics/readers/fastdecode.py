@@ -403,29 +403,19 @@ def _other_link(b, base, caplen, end, lt, O, k):
         state = _SHORT  # (exact._dot11)
         q = base
         go = True
-        if lt == 119 or lt == 163:  # Prism: msglen at byte 4 in the host's order; AVS (magic 0x8021100N): big-endian
-            if caplen < 8:
+        if lt != 105:  # the radio header's length: radiotap's and PPI's little-endian at byte 2 (PPI: the link type
+            # after it); Prism's msglen at byte 4 in the writer's byte order; AVS's (magic 0x8021100N) big-endian there
+            if caplen < (4 if lt == 127 else 8):
                 go = False
             else:
-                if lt == 163 or (_u32(b, base) & 0xFFFFFFF0) == 0x80211000:
+                if lt == 127 or lt == 192:
+                    hl = np.int64(b[base + 2]) | (np.int64(b[base + 3]) << 8)
+                elif lt == 163 or (_u32(b, base) & 0xFFFFFFF0) == 0x80211000:
                     hl = _u32(b, base + 4)
                 else:
                     hl = _u32le(b, base + 4)
                     if hl > 0xFFFF:
                         hl = _u32(b, base + 4)
-                if hl < 8:
-                    O[C_MALF, k] = 1
-                    state = _DONE
-                    go = False
-                elif caplen < hl:
-                    go = False
-                else:
-                    q = base + hl
-        elif lt != 105:  # radiotap's or PPI's header: its little-endian length at byte 2 (PPI: the link type after)
-            if caplen < (8 if lt == 192 else 4):
-                go = False
-            else:
-                hl = np.int64(b[base + 2]) | (np.int64(b[base + 3]) << 8)
                 if hl < 8:
                     O[C_MALF, k] = 1
                     state = _DONE
