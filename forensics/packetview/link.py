@@ -12,7 +12,7 @@ from forensics.packetview.ip import ip4_print, ip6_print
 from forensics.packetview.llc import llc_print
 from forensics.packetview.state import ViewState
 from forensics.packetview.text import mac, u16, u32
-from forensics.readers.exact import decode_packet
+from forensics.readers.exact import PKTAP_MIN_LENGTH, PKTAP_PACKET, decode_packet
 
 ETHERTYPES = {0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "802.1Q", 0x88A8: "802.1Q-QinQ",
               0x9100: "802.1Q-9100", 0x8035: "Reverse ARP", 0x8847: "MPLS unicast", 0x8848: "MPLS multicast",
@@ -148,9 +148,9 @@ def _pktap(st: ViewState, data: bytes, wirelen: int) -> tuple[str, int]:
     if len(data) < 12:
         return "[|pktap]", len(data)
     length, kind, inner = (int.from_bytes(data[i:i + 4], "little") for i in (0, 4, 8))
-    if length < 108 or len(data) < length:
+    if length < PKTAP_MIN_LENGTH or len(data) < length:
         return f"[|pktap] length {wirelen}", len(data)
-    if kind != 1 or inner == LINKTYPE_PKTAP:
+    if kind != PKTAP_PACKET or inner == LINKTYPE_PKTAP:
         return f"[pktap record type {kind}, DLT {inner} is not decoded] length {wirelen}", length
     text, used = link_print(st, inner, data[length:], wirelen - length)
     if st.eflag:
