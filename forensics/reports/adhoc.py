@@ -22,7 +22,7 @@ import duckdb
 
 from forensics.config import CaseConfig
 from forensics.errors import UsageError
-from forensics.reports.context import install_context
+from forensics.reports.context import forget_context, install_context
 from forensics.store import lake
 
 FETCH_ROWS = 2048
@@ -57,6 +57,7 @@ def _first_line(exc: Exception) -> str:
 def prepare_readonly(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:
     """Load the report context on `con`, then switch off file access for the rest of the connection's life."""
     install_context(con, config)
+    forget_context(con)  # the analyst's SQL may redefine its macros: a later report on `con` makes them again
     con.execute("SET enable_external_access = false")
 
 

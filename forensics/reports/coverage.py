@@ -119,7 +119,7 @@ def _has_temp(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 def _drop_counts_held(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the case has the drop counter columns and the sequence gap table (a case made before them and
     opened read-only has neither until its next writable open)."""
-    found = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' AND "
+    found = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND "
                         "((table_name = 'interfaces' AND column_name IN ('isb_ifdrop', 'isb_osdrop', "
                         "'isb_starttime', 'isb_endtime')) OR table_name = 'flow_sequence_gaps')").fetchone()[0]
     return found >= 5

@@ -77,7 +77,7 @@ def ensure_flow_app(con: object) -> None:
     """A case made before flow_app, opened read-only, lacks the table: an empty TEMP one stands in (on this
     connection), so the listing and reports read such a case as one without labels. A writable open
     creates the real table (queries/schema/flow_app.sql); a re-import with --force fills it."""
-    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'flow_app'").fetchone()
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'flow_app'").fetchone()
     if not found[0]:
         con.execute("CREATE TEMP TABLE flow_app (capture_id INTEGER, flow_id BIGINT, app VARCHAR, evidence VARCHAR, "
                     "frame UINTEGER)")

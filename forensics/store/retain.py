@@ -39,7 +39,8 @@ def prune_before(case: object, table: str, cutoff_ts: dt.datetime) -> int:
 
 def has_retention(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the case has the retention tables (a case made before them, opened read-only, has not)."""
-    row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+    # (duckdb_tables(): half the time of information_schema.tables, asked three times a report)
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
                       "AND table_name IN ('retention', 'retention_captures', 'traffic_summary')").fetchone()
     return row[0] == len(TABLES)
 
