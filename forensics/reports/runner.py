@@ -243,13 +243,16 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
             lo, hi = summary_range(con, lo, hi)
         window = resolve_window((lo, hi), options.get("from"), options.get("to") or options.get("end"),
                                 options.get("period"), options.get("bin"))
-        if basis != "flows":  # --basis flows: every flow in the bin of its start, no packet binning
+        # a case whose captures hold no packet (flow files only) has none to bin: the scan of its packets is
+        # skipped (5 ms on a lake)
+        packets_held = con.execute("SELECT count(*) FROM captures WHERE packets > 0").fetchone()[0] > 0
+        if basis != "flows" and packets_held:  # --basis flows: every flow in the bin of its start, no packet binning
             fill_packet_bins(con, window.start, window.end, window.bin_secs, restriction.packets)
         use_summary = summary_usable(definition.needs, window.bin_secs, scope, filter_expr)
         install_summary(con, use_summary)
         if "flow_filters" in definition.needs:
             build_flow_filters(con, config)
-            for fname in config.filters if basis != "flows" else ():
+            for fname in config.filters if basis != "flows" and packets_held else ():
                 fill_packet_bins(con, window.start, window.end, window.bin_secs,
                                  [*restriction.packets, filter_fragment(fname, config)], fname)
         flows_only_when_no_packets(con)
