@@ -10,10 +10,10 @@ import datetime as dt
 import duckdb
 
 from forensics.errors import UsageError
-from forensics.reports.traffic import EXPORT_SPANS, flow_spans, install_export_spans
 from forensics.resources import read_sql
 from forensics.store import retain as retained
 from forensics.store.bulk_insert import temp_table
+from forensics.store.catalog_probe import persistent_objects
 
 LEVELS = ("packets", "flows", "sampled", "partial", "summary", "none")
 # Levels whose values are not measured traffic: the renderers show no figure (JSON null) for them.
@@ -100,25 +100,20 @@ def summary_range(con: duckdb.DuckDBPyConnection, lo: dt.datetime | None, hi: dt
 def bin_coverage(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime,
                  bin_secs: int, summary: bool = False) -> dict[dt.datetime, str]:
     """{bin start: 'packets' | 'flows' | 'sampled' | 'partial' | 'summary' | 'none'} for every bin of
-    [start, end); `summary` when the report answers pruned bins from the summary (else they are 'none')."""
-    if not _has_temp(con, "_retained"):
-        install_retention(con)
-    if not _has_temp(con, EXPORT_SPANS):
-        install_export_spans(con, flow_spans(con))
+    [start, end); `summary` when the report answers pruned bins from the summary (else they are 'none'). Reads
+    the TEMP tables _retained (install_retention) and _export_spans (install_export_spans), which the report
+    runner makes before it."""
     rows = con.execute(read_sql("runs/coverage.sql"),
                        {"from_ts": start, "to_ts": end, "bin_secs": bin_secs, "summary": summary}).fetchall()
     return with_drops(con, dict(rows), start, end, bin_secs)
 
 
-def _has_temp(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $n",
-                      {"n": name}).fetchone()
-    return bool(row[0])
-
-
 def _drop_counts_held(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the case has the drop counter columns and the sequence gap table (a case made before them and
     opened read-only has neither until its next writable open)."""
+    taken = persistent_objects(con)  # within a report run: from its one look at the catalog
+    if taken is not None:
+        return taken.drop_columns == 4 and "flow_sequence_gaps" in taken.tables
     found = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND "
                         "((table_name = 'interfaces' AND column_name IN ('isb_ifdrop', 'isb_osdrop', "
                         "'isb_starttime', 'isb_endtime')) OR table_name = 'flow_sequence_gaps')").fetchone()[0]
@@ -146,10 +141,9 @@ def bin_basis(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.dateti
 
     auto: packet time where packets are held (a partial bin: where a capture of packets overlaps it), flow start
     where only flows are; packets: packet time where packets are held, else None; flows: flow start wherever
-    flows are held (from packets or exported). A summary bin: "summary" under auto, else None.
+    flows are held (from packets or exported). A summary bin: "summary" under auto, else None. Reads the TEMP
+    table _export_spans (install_export_spans).
     """
-    if not _has_temp(con, EXPORT_SPANS):
-        install_export_spans(con, flow_spans(con))
     sources = {b: (p, x) for b, p, x in con.execute(
         read_sql("runs/bin_sources.sql"), {"from_ts": start, "to_ts": end, "bin_secs": bin_secs}).fetchall()}
     out: dict[dt.datetime, str | None] = {}

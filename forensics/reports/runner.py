@@ -59,6 +59,7 @@ from forensics.reports.traffic import (
 from forensics.reports.units import UNITS, empty_hints, measure_units
 from forensics.resources import queries_dir
 from forensics.sqlfiles import Catalog, Definition, load_catalog
+from forensics.store.catalog_probe import steady_catalog
 from forensics.store.lake_stats import pin_parts, unpin
 
 # Option keys taken out of `params` before the report's own parameters are bound.
@@ -206,88 +207,90 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         declared = ", ".join(p.name for p in definition.params)
         raise UsageError(f"report {name}: no parameter {', '.join(unknown)} (declared: {declared})")
     pinned: list[str] = []
-    try:
-        install_context(con, config)
-        con.execute("SET VARIABLE forensics_basis = $basis", {"basis": basis})  # report_basis() in _context.sql
-        restriction = Restriction()
-        if scope.startswith("filter:"):
-            scope_fragment = filter_fragment(scope.partition(":")[2], config)
-        else:
-            scope_params: dict = {}
-            scope_fragment = (scope_sql(scope, config, scope_params), scope_params)
-        restriction.flows.append(scope_fragment)
-        restriction.packets.append(scope_fragment)
-        if filter_expr:
-            filter_restriction(filter_expr, restriction)
-        restricted = restrict_flows(con, restriction.flows)
-        flow_rows = flow_spans(con)
-        install_export_spans(con, flow_rows)  # the coverage per bin reads these, not the flows
-        pinned = pin_parts(con)  # a lake's tables read part by part, with their Parquet statistics
-        spans = capture_spans(con, rows=flow_rows)
-        case_spans = None if restricted else spans
-        lo, hi = span_range(spans)
-        if lo is None:
-            case_spans = capture_spans(con, case_flows(con))
-            lo, hi = span_range(case_spans)
-            if lo is not None:
-                restriction.notes.append(f"no traffic matches scope {scope}"
-                                         + (f" and --filter {filter_expr!r}" if filter_expr else "")
-                                         + "; the window is the case's whole time range")
-        if lo is None or "packets" in definition.needs:  # no IP traffic, or a report of every frame
-            cap_lo, cap_hi = captures_range(con)
-            if lo is None and cap_lo is not None:
-                restriction.notes.append("the case holds no IP traffic; the window is the captures' time range "
-                                         "(first to last packet)")
-            lo, hi = least(lo, cap_lo), greatest(hi, cap_hi)
-        if summary_usable(definition.needs, None, scope, filter_expr):  # pruned bins answered from the summary
-            lo, hi = summary_range(con, lo, hi)
-        window = resolve_window((lo, hi), options.get("from"), options.get("to") or options.get("end"),
-                                options.get("period"), options.get("bin"))
-        # a case whose captures hold no packet (flow files only) has none to bin: the scan of its packets is
-        # skipped (5 ms on a lake)
-        packets_held = con.execute("SELECT count(*) FROM captures WHERE packets > 0").fetchone()[0] > 0
-        if basis != "flows" and packets_held:  # --basis flows: every flow in the bin of its start, no packet binning
-            fill_packet_bins(con, window.start, window.end, window.bin_secs, restriction.packets)
-        use_summary = summary_usable(definition.needs, window.bin_secs, scope, filter_expr)
-        install_summary(con, use_summary)
-        if "flow_filters" in definition.needs:
-            build_flow_filters(con, config)
-            for fname in config.filters if basis != "flows" and packets_held else ():
-                fill_packet_bins(con, window.start, window.end, window.bin_secs,
-                                 [*restriction.packets, filter_fragment(fname, config)], fname)
-        flows_only_when_no_packets(con)
-        binned, binning_notes = binning(con, window.start, window.end, spans)
-        if basis != "auto":
-            binned, binning_notes = (BINNING_FLOWS, []) if basis == "flows" else (BINNING_PACKETS, [])
-            binning_notes.append(f"--basis {basis}: " + (
-                "every flow (from packets or exported) is binned by its start, even where packets are held"
-                if basis == "flows" else "only packets held count; exported flows are left out and bins "
-                "without packets held have no value"))
-        restriction.notes.extend(binning_notes)
-        standard = {"from_ts": window.start, "to_ts": window.end, "bin_secs": window.bin_secs, "unit": unit,
-                    "ip_version": ip_version}
-        bound = _bind(definition, given, standard)
-        dims_shown = None
-        if definition.param("attributes") is not None:
-            dims_shown = [a.strip() for a in str(bound["attributes"]).split(",") if a.strip()]
-            bad = [a for a in dims_shown if a not in definition.dimensions]
-            if bad or not dims_shown:
-                raise UsageError(f"report {name}: attributes {', '.join(bad) or '(none)'} not known; "
-                                 f"choose from {', '.join(definition.dimensions)}")
+    with steady_catalog(con):  # the catalog asked once for the run (a run makes only TEMP objects)
         try:
-            cursor = con.execute(definition.sql, _typed(definition, bound))
-            columns = [d[0] for d in cursor.description]
-            rows = cursor.fetchall()
-        except duckdb.Error as exc:
-            raise DefinitionError(definition.path, None, f"query failed: {str(exc).splitlines()[0]}") from None
-        sections = _shape(definition, columns, rows, dims_shown)
-        sources = _sources(con, case_spans)
-        coverage = bin_coverage(con, window.start, window.end, window.bin_secs, use_summary)
-        per_bin_basis = bin_basis(con, window.start, window.end, window.bin_secs, basis, coverage)
-    finally:
-        unpin(con, pinned)
-        cleanup(con)
-        con.execute("RESET VARIABLE forensics_basis")
+            install_context(con, config)
+            con.execute("SET VARIABLE forensics_basis = $basis", {"basis": basis})  # report_basis() in _context.sql
+            restriction = Restriction()
+            if scope.startswith("filter:"):
+                scope_fragment = filter_fragment(scope.partition(":")[2], config)
+            else:
+                scope_params: dict = {}
+                scope_fragment = (scope_sql(scope, config, scope_params), scope_params)
+            restriction.flows.append(scope_fragment)
+            restriction.packets.append(scope_fragment)
+            if filter_expr:
+                filter_restriction(filter_expr, restriction)
+            restricted = restrict_flows(con, restriction.flows)
+            flow_rows = flow_spans(con)
+            install_export_spans(con, flow_rows)  # the coverage per bin reads these, not the flows
+            pinned = pin_parts(con)  # a lake's tables read part by part, with their Parquet statistics
+            spans = capture_spans(con, rows=flow_rows)
+            case_spans = None if restricted else spans
+            lo, hi = span_range(spans)
+            if lo is None:
+                case_spans = capture_spans(con, case_flows(con))
+                lo, hi = span_range(case_spans)
+                if lo is not None:
+                    restriction.notes.append(f"no traffic matches scope {scope}"
+                                             + (f" and --filter {filter_expr!r}" if filter_expr else "")
+                                             + "; the window is the case's whole time range")
+            if lo is None or "packets" in definition.needs:  # no IP traffic, or a report of every frame
+                cap_lo, cap_hi = captures_range(con)
+                if lo is None and cap_lo is not None:
+                    restriction.notes.append("the case holds no IP traffic; the window is the captures' time range "
+                                             "(first to last packet)")
+                lo, hi = least(lo, cap_lo), greatest(hi, cap_hi)
+            if summary_usable(definition.needs, None, scope, filter_expr):  # pruned bins answered from the summary
+                lo, hi = summary_range(con, lo, hi)
+            window = resolve_window((lo, hi), options.get("from"), options.get("to") or options.get("end"),
+                                    options.get("period"), options.get("bin"))
+            # a case whose captures hold no packet (flow files only) has none to bin: the scan of its packets is
+            # skipped (5 ms on a lake)
+            packets_held = con.execute("SELECT count(*) FROM captures WHERE packets > 0").fetchone()[0] > 0
+            # --basis flows: every flow in the bin of its start, no packet binning
+            if basis != "flows" and packets_held:
+                fill_packet_bins(con, window.start, window.end, window.bin_secs, restriction.packets)
+            use_summary = summary_usable(definition.needs, window.bin_secs, scope, filter_expr)
+            install_summary(con, use_summary)
+            if "flow_filters" in definition.needs:
+                build_flow_filters(con, config)
+                for fname in config.filters if basis != "flows" and packets_held else ():
+                    fill_packet_bins(con, window.start, window.end, window.bin_secs,
+                                     [*restriction.packets, filter_fragment(fname, config)], fname)
+            flows_only_when_no_packets(con)
+            binned, binning_notes = binning(con, window.start, window.end, spans)
+            if basis != "auto":
+                binned, binning_notes = (BINNING_FLOWS, []) if basis == "flows" else (BINNING_PACKETS, [])
+                binning_notes.append(f"--basis {basis}: " + (
+                    "every flow (from packets or exported) is binned by its start, even where packets are held"
+                    if basis == "flows" else "only packets held count; exported flows are left out and bins "
+                    "without packets held have no value"))
+            restriction.notes.extend(binning_notes)
+            standard = {"from_ts": window.start, "to_ts": window.end, "bin_secs": window.bin_secs, "unit": unit,
+                        "ip_version": ip_version}
+            bound = _bind(definition, given, standard)
+            dims_shown = None
+            if definition.param("attributes") is not None:
+                dims_shown = [a.strip() for a in str(bound["attributes"]).split(",") if a.strip()]
+                bad = [a for a in dims_shown if a not in definition.dimensions]
+                if bad or not dims_shown:
+                    raise UsageError(f"report {name}: attributes {', '.join(bad) or '(none)'} not known; "
+                                     f"choose from {', '.join(definition.dimensions)}")
+            try:
+                cursor = con.execute(definition.sql, _typed(definition, bound))
+                columns = [d[0] for d in cursor.description]
+                rows = cursor.fetchall()
+            except duckdb.Error as exc:
+                raise DefinitionError(definition.path, None, f"query failed: {str(exc).splitlines()[0]}") from None
+            sections = _shape(definition, columns, rows, dims_shown)
+            sources = _sources(con, case_spans)
+            coverage = bin_coverage(con, window.start, window.end, window.bin_secs, use_summary)
+            per_bin_basis = bin_basis(con, window.start, window.end, window.bin_secs, basis, coverage)
+        finally:
+            unpin(con, pinned)
+            cleanup(con)
+            con.execute("RESET VARIABLE forensics_basis")
     shown_params = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in bound.items()}
     pair = ["in", "out"] if {"in", "out"} <= set(definition.measures) else list(definition.measures[:1])
     notes = restriction.notes + empty_hints(definition.name, sections, params=shown_params)

@@ -183,10 +183,10 @@ _VAR = "forensics_restrict"  # the prefix of the variables restrict_flows sets (
 
 def _drop_shadow(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the TEMP view (or table, from an older run) shadowing `flows`, and its variables."""
-    kinds = con.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = 'temp' "
-                        "AND table_name = 'flows'").fetchall()
-    for (kind,) in kinds:
-        con.execute("DROP VIEW temp.flows" if kind == "VIEW" else "DROP TABLE temp.flows")
+    # (duckdb_views() and DROP IF EXISTS: 1.1 ms, information_schema.tables alone 1.3; twice a report. No DROP
+    # VIEW IF EXISTS tried first: on a table of that name it fails, which would abort a caller's transaction)
+    view = con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = 'flows'").fetchone()[0]
+    con.execute("DROP VIEW temp.flows" if view else "DROP TABLE IF EXISTS temp.flows")
     for (name,) in con.execute("SELECT name FROM duckdb_variables() WHERE starts_with(name, $p)",
                                {"p": _VAR}).fetchall():
         con.execute(f"RESET VARIABLE {name}")

@@ -14,6 +14,7 @@ import datetime as dt
 
 from forensics.errors import UsageError
 from forensics.resources import read_sql
+from forensics.store.catalog_probe import persistent_objects
 
 Condition = tuple[str, dict]
 # --sort: nfdump's -O tstart / -O bytes / -O packets; ties keep the flow id order (import order).
@@ -77,10 +78,13 @@ def ensure_flow_app(con: object) -> None:
     """A case made before flow_app, opened read-only, lacks the table: an empty TEMP one stands in (on this
     connection), so the listing and reports read such a case as one without labels. A writable open
     creates the real table (queries/schema/flow_app.sql); a re-import with --force fills it."""
+    taken = persistent_objects(con)  # within a report run: from its one look at the catalog
+    if taken is not None and "flow_app" in taken.tables:
+        return
     found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'flow_app'").fetchone()
     if not found[0]:
-        con.execute("CREATE TEMP TABLE flow_app (capture_id INTEGER, flow_id BIGINT, app VARCHAR, evidence VARCHAR, "
-                    "frame UINTEGER)")
+        con.execute("CREATE TEMP TABLE IF NOT EXISTS flow_app (capture_id INTEGER, flow_id BIGINT, app VARCHAR, "
+                    "evidence VARCHAR, frame UINTEGER)")
 
 
 def sources(con: object) -> list[str]:

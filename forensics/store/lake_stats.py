@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from forensics.store.catalog_probe import persistent_objects, remembered
+
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
 
@@ -120,6 +122,13 @@ def is_lake_flows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     False on another engine's connection (forensics/spark: its flows are Spark's own reading of the parts)."""
     if not isinstance(con, duckdb.DuckDBPyConnection):
         return False
+    taken = persistent_objects(con)  # within a report run: the views and lake_parts from its one look
+    if taken is not None:
+        if "flows" not in taken.views or "lake_parts" not in taken.tables:
+            return False
+        return table != "flows" or not con.execute(
+            "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = 'flows' AND temporary) "
+            "     + (SELECT count(*) FROM duckdb_views() WHERE view_name = 'flows' AND temporary)").fetchone()[0]
     row = con.execute(
         "SELECT (SELECT count(*) FROM duckdb_views() WHERE view_name = 'flows' AND NOT temporary "
         "        AND schema_name = 'main' AND database_name = current_database()), "
@@ -139,7 +148,7 @@ def _flow_part_rows(con: duckdb.DuckDBPyConnection) -> list[tuple] | None:
     None when a footer cannot say it (a part unreadable or gone, a statistic missing or inexact, a part mixing
     sources, a shared file of several captures)."""
     root = _root(con)
-    parts = con.execute("SELECT path, capture_id FROM lake_parts WHERE table_name = 'flows' AND rows > 0").fetchall()
+    parts = [(path, cid) for table, path, cid, _ in _listed_parts(con) if table == "flows"]
     if not parts or root is None:
         return [] if not parts else None
     files = {str(root / path): cid for path, cid in parts}
@@ -238,8 +247,15 @@ def time_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime | None, dt.d
     return min(r[1] for r in rows), max(r[2] for r in rows)
 
 
+def _listed_parts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, int]]:
+    """(table_name, path, capture_id, rows) of every part with rows listed in lake_parts."""
+    return remembered(con, "lake_parts", lambda: con.execute(
+        "SELECT table_name, path, capture_id, rows FROM lake_parts WHERE rows > 0").fetchall())
+
+
 def _root(con: duckdb.DuckDBPyConnection) -> Path | None:
-    base = con.execute("SELECT current_setting('file_search_path')").fetchone()[0]
+    base = remembered(con, "file_search_path",
+                      lambda: con.execute("SELECT current_setting('file_search_path')").fetchone()[0])
     return Path(base.split(",")[0]) if base else None
 
 
@@ -313,10 +329,13 @@ def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows
         return {}
     temps = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
                                        "SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
-    listed = {t: sorted(str(root / p) for p in paths) for t, paths, rows in con.execute(
-        "SELECT table_name, list(path), sum(rows) FROM lake_parts WHERE rows > 0 GROUP BY table_name").fetchall()
-        if t in tables and t not in temps and (len(paths) <= PINNED_PARTS or (
-            len(paths) <= MAX_PINNED_PARTS and rows >= PINNED_PART_ROWS * len(paths)))}
+    by_table: dict[str, tuple[list[str], int]] = {}
+    for table, path, _, rows in _listed_parts(con):
+        paths, total = by_table.get(table, ([], 0))
+        by_table[table] = ([*paths, path], total + rows)
+    listed = {t: sorted(str(root / p) for p in paths) for t, (paths, rows) in by_table.items()
+              if t in tables and t not in temps and (len(paths) <= PINNED_PARTS or (
+                  len(paths) <= MAX_PINNED_PARTS and rows >= PINNED_PART_ROWS * len(paths)))}
     if not listed:
         return {}
     files = [f for paths in listed.values() for f in paths]
