@@ -270,6 +270,10 @@ def test_tables_in_several_parts_are_read_part_by_part_with_the_same_rows(lake, 
         assert "CAST(NULL AS UHUGEINT) AS exporter_ip" in sql["flows"]  # flows from packets: no exporter
         assert "CAST(NULL AS UHUGEINT) AS arp_spa" in sql["packets"]  # no ARP in a part
         assert "WHEN ((exporter_ip_hi = 0))" in sql["flows"]  # NetFlow v5 records beside flows from packets
+        for table in ("packets", "flows"):  # a part in its capture's folder: the capture id a literal, no hive;
+            literal = sql[table].count("(hive_partitioning = false)")  # a shared file: its capture_id column
+            assert literal + sql[table].count("(hive_partitioning = true") == parts[table]
+            assert literal < parts[table] if compacted else literal == parts[table]
         lake_stats.unpin(con, ["flows", "packets"])
         assert not con.execute(_PINNED_VIEWS).fetchone()[0]
         after = [run_report(case, name, dict(params)) for name, params in REPORTS]
