@@ -116,6 +116,11 @@ _ADDRESSES = {"flows": ("exporter_ip", "src_ip", "dst_ip", "next_hop"),
               "packets": ("src_ip", "dst_ip", "arp_spa", "arp_tpa")}
 
 
+# TEMP objects named flows (a report's scope restriction or pinned parts, an import's staged rows)
+_TEMP_FLOWS = ("(SELECT count(*) FROM duckdb_tables() WHERE table_name = 'flows' AND temporary) "
+               "+ (SELECT count(*) FROM duckdb_views() WHERE view_name = 'flows' AND temporary)")
+
+
 def is_lake_flows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether `table` (a name as the report code passes it: `flows`, or the catalog-qualified main.flows) reads
     the lake's flows view: no TEMP `flows` shadows it (a report's scope restriction, an import's staged rows).
@@ -126,16 +131,12 @@ def is_lake_flows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     if taken is not None:
         if "flows" not in taken.views or "lake_parts" not in taken.tables:
             return False
-        return table != "flows" or not con.execute(
-            "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = 'flows' AND temporary) "
-            "     + (SELECT count(*) FROM duckdb_views() WHERE view_name = 'flows' AND temporary)").fetchone()[0]
+        return table != "flows" or not con.execute(f"SELECT {_TEMP_FLOWS}").fetchone()[0]
     row = con.execute(
         "SELECT (SELECT count(*) FROM duckdb_views() WHERE view_name = 'flows' AND NOT temporary "
         "        AND schema_name = 'main' AND database_name = current_database()), "
         "       (SELECT count(*) FROM duckdb_tables() WHERE table_name = 'lake_parts' AND NOT temporary "
-        "        AND schema_name = 'main' AND database_name = current_database()), "
-        "       (SELECT count(*) FROM duckdb_tables() WHERE table_name = 'flows' AND temporary) "
-        "     + (SELECT count(*) FROM duckdb_views() WHERE view_name = 'flows' AND temporary)").fetchone()
+        f"        AND schema_name = 'main' AND database_name = current_database()), {_TEMP_FLOWS}").fetchone()
     views, parts, temps = row
     if not views or not parts:
         return False
@@ -329,16 +330,17 @@ def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows
         return {}
     temps = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
                                        "SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
-    by_table: dict[str, tuple[list[str], int]] = {}
+    paths_of: dict[str, list[str]] = {}
+    rows_of: dict[str, int] = {}
     hive_capture: dict[str, int] = {}  # a part in its capture's folder: the capture id its path names
     for table, path, cid, rows in _listed_parts(con):
-        paths, total = by_table.get(table, ([], 0))
-        by_table[table] = ([*paths, path], total + rows)
+        paths_of.setdefault(table, []).append(path)
+        rows_of[table] = rows_of.get(table, 0) + rows
         if path.startswith(f"{table}/capture_id={cid}/"):
             hive_capture[str(root / path)] = int(cid)
-    listed = {t: sorted(str(root / p) for p in paths) for t, (paths, rows) in by_table.items()
+    listed = {t: sorted(str(root / p) for p in paths) for t, paths in paths_of.items()
               if t in tables and t not in temps and (len(paths) <= PINNED_PARTS or (
-                  len(paths) <= MAX_PINNED_PARTS and rows >= PINNED_PART_ROWS * len(paths)))}
+                  len(paths) <= MAX_PINNED_PARTS and rows_of[t] >= PINNED_PART_ROWS * len(paths)))}
     if not listed:
         return {}
     files = [f for paths in listed.values() for f in paths]
