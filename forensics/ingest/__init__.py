@@ -487,10 +487,10 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             writer.packets_visible()  # (the decode thread may still have been writing the last parts)
             parsed, evidence = (read_back[0].value(), read_back[1].value()) if read_back else (None, None)
             read_back.clear()
+            frame_tuples = None  # the 5-tuples of the appdata rows that hold none, for the labels
             if options.appdata:
-                result.details["appdata"] = extract_appdata(writer, path, sniffed.format,
-                                                            selector.columns() if selector and not parsed else None,
-                                                            parsed)
+                result.details["appdata"], frame_tuples = extract_appdata(
+                    writer, path, sniffed.format, selector.columns() if selector and not parsed else None, parsed)
                 parsed = None  # the parsed payloads and the candidates' columns: not held through the labels
             if reader.rejected is not None:
                 writer.counts.rejected = str(reader.rejected)
@@ -498,8 +498,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             if options.appdata:  # flows.app from payload evidence (ingest/app_labels.py), once flows and appdata are in
                 result.details["app_labels"] = label_flows(
                     writer, path, sniffed.format, selector.first_payload() if selector and evidence is None else None,
-                    result.details.get("appdata"), evidence)
-                evidence = None
+                    result.details.get("appdata"), evidence, frame_tuples)
+                evidence = frame_tuples = None
             result.capture_id = writer.capture_id
             result.packets = writer.counts.packets
             result.flow_records = writer.counts.flow_records

@@ -42,13 +42,15 @@ _QUIC_VERSIONS = (0x00000001, 0x6B3343CF)  # QUIC v1 (RFC 9000), v2 (RFC 9369); 
 def label_flows(writer: CaptureWriter, path: str, fmt: str,
                 first_payload: dict[str, np.ndarray] | None = None,
                 appdata: dict[str, dict[str, int]] | None = None,
-                payload_rows: pa.Table | None = None) -> dict[str, int]:
+                payload_rows: pa.Table | None = None, frame_tuples: pa.Table | None = None) -> dict[str, int]:
     """Write flow_app rows for the capture's pcap-derived flows; {app: labelled flows}. `first_payload`: the
     packets whose first payload bytes are checked, as CandidateSelector.first_payload() gives them while the
     capture is decoded (emptied once read: its arrays are let go before the join over every flow); without it they
     are found in SQL over the stored packets (app_first_payload.sql). `payload_rows`: payload_evidence() of them,
     done already (the import reads them back on another thread). `appdata`: what the appdata pass stored
-    for the capture ({table: {"rows": n, ...}}); when it stored no row, the tables' evidence is not queried."""
+    for the capture ({table: {"rows": n, ...}}); when it stored no row, the tables' evidence is not queried.
+    `frame_tuples`: the 5-tuples of the packets of the appdata rows that hold none (extract_appdata gives them);
+    without it they are found among the stored packets."""
     cid = writer.capture_id
     writer.case.import_tail_memory()  # (also done by the appdata pass) DuckDB holds less beside these arrays
     writer.flows_visible()  # a lake: the metered flows staged as parts, joined below
@@ -62,7 +64,7 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
     if not tables_hold and payload_rows.num_rows == 0:
         return {}
     if writer.bulk is writer.con:  # the join on the file's own connection: one statement, no rows through Python
-        if not _insert_labels(writer, cid, payload_rows, tables_hold):
+        if not _insert_labels(writer, cid, payload_rows, tables_hold, frame_tuples):
             return {}
     else:  # the flows on the bulk connection (a large file of a single-file case), the tables' rows on the file's
         evidence = writer.con.sql(read_sql("derive/app_evidence.sql"), params={"cid": cid}).to_arrow_table()
@@ -70,11 +72,17 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
         if evidence.num_rows == 0:
             return {}
         writer.bulk.register("_app_evidence", evidence)
+        if frame_tuples is not None:
+            writer.bulk.register(_FRAME_ROWS, frame_tuples)
         try:
             with writer.case.import_stream_memory():  # the join over every flow: the tail limit is too low for it
-                labels = writer.bulk.sql(read_sql("derive/flow_app.sql"), params={"cid": cid}).to_arrow_table()
+                labels = writer.bulk.sql(f"WITH _app_frames AS ({_frames_sql(frame_tuples)})\n"
+                                         f"SELECT * FROM (\n{read_sql('derive/flow_app.sql')}\n)",
+                                         params={"cid": cid}).to_arrow_table()
         finally:
             writer.bulk.unregister("_app_evidence")
+            if frame_tuples is not None:
+                writer.bulk.unregister(_FRAME_ROWS)
         if labels.num_rows == 0:
             return {}
         writer.con.register("_flow_app_new", labels)
@@ -109,7 +117,8 @@ def payload_evidence(first_payload: dict[str, np.ndarray], path: str, fmt: str) 
     return pa.table(payload).cast(_EVIDENCE)
 
 
-def _insert_labels(writer: CaptureWriter, cid: int, payload: pa.Table, tables_hold: bool) -> int:
+def _insert_labels(writer: CaptureWriter, cid: int, payload: pa.Table, tables_hold: bool,
+                   frame_tuples: pa.Table | None = None) -> int:
     """flow_app rows of the capture in one statement: the tables' evidence (app_evidence.sql, when the appdata
     pass stored rows) and the payload evidence as `_app_evidence`, joined to the flows (flow_app.sql) and
     inserted. A small capture's labels took four statements (evidence out to Arrow, the join out to Arrow, the
@@ -118,14 +127,31 @@ def _insert_labels(writer: CaptureWriter, cid: int, payload: pa.Table, tables_ho
     if tables_hold:
         evidence = f"SELECT * FROM (\n{read_sql('derive/app_evidence.sql')}\n) UNION ALL BY NAME {evidence}"
     writer.con.register("_app_payload", payload)
+    if frame_tuples is not None:
+        writer.con.register(_FRAME_ROWS, frame_tuples)
     try:
         with writer.case.import_stream_memory():  # the join over every flow: the tail limit is too low for it
             return int(writer.con.execute(
-                f"INSERT INTO flow_app WITH _app_evidence AS ({evidence})\n"
+                f"INSERT INTO flow_app WITH _app_evidence AS ({evidence}),\n"
+                f"_app_frames AS ({_frames_sql(frame_tuples)})\n"
                 f"SELECT capture_id, flow_id, app, evidence, frame FROM (\n{read_sql('derive/flow_app.sql')}\n)",
                 {"cid": cid}).fetchall()[0][0])
     finally:
         writer.con.unregister("_app_payload")
+        if frame_tuples is not None:
+            writer.con.unregister(_FRAME_ROWS)
+
+
+_FRAME_ROWS = "_app_frame_rows"
+
+
+def _frames_sql(frame_tuples: pa.Table | None) -> str:
+    """The SELECT of `_app_frames` (flow_app.sql): the packets' 5-tuples by frame, from the appdata pass's rows
+    (registered as _app_frame_rows) when it gave them, else from the capture's stored packets."""
+    if frame_tuples is None:
+        return "SELECT frame, ip_proto, src_ip, dst_ip, src_port, dst_port FROM packets WHERE capture_id = $cid"
+    return (f"SELECT frame, ip_proto, (src_hi::UHUGEINT << 64) | src_lo AS src_ip, "
+            f"(dst_hi::UHUGEINT << 64) | dst_lo AS dst_ip, src_port, dst_port FROM {_FRAME_ROWS}")
 
 
 def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str) -> tuple[np.ndarray, list[str]]:

@@ -74,11 +74,16 @@ def parse_appdata(path: str, fmt: str, chosen: dict[str, np.ndarray]) -> Parsed:
     return Parsed(cols, fast, extract(candidates))
 
 
+# The tables whose rows hold no 5-tuple (the labels find each packet's by its frame: ingest/app_labels.py)
+FRAME_ONLY = ("dhcp", "dhcp6", "ntp")
+
+
 def extract_appdata(writer: CaptureWriter, path: str, fmt: str, chosen: dict[str, np.ndarray] | None = None,
-                    parsed: Parsed | None = None) -> dict[str, dict[str, int]]:
-    """Read, parse and store the capture's application metadata; {table: {rows, malformed, truncated}}.
-    `chosen`: the candidates' columns as a CandidateSelector fed the capture's batches gives them; without
-    it they are chosen in SQL over the stored packet rows (queries/derive/appdata_candidates.sql).
+                    parsed: Parsed | None = None) -> tuple[dict[str, dict[str, int]], pa.Table | None]:
+    """Read, parse and store the capture's application metadata: ({table: {rows, malformed, truncated}}, the
+    frame, ip_proto, address halves and ports of the packets of the FRAME_ONLY tables' rows, or None when no row
+    was stored). `chosen`: the candidates' columns as a CandidateSelector fed the capture's batches gives them;
+    without it they are chosen in SQL over the stored packet rows (queries/derive/appdata_candidates.sql).
     `parsed`: parse_appdata() of them, done already."""
     writer.case.import_tail_memory()  # the packets are in: DuckDB holds less beside this pass's arrays
     try:
@@ -88,7 +93,7 @@ def extract_appdata(writer: CaptureWriter, path: str, fmt: str, chosen: dict[str
 
 
 def _extract_appdata(writer: CaptureWriter, path: str, fmt: str, chosen: dict[str, np.ndarray] | None,
-                     parsed: Parsed | None) -> dict[str, dict[str, int]]:
+                     parsed: Parsed | None) -> tuple[dict[str, dict[str, int]], pa.Table | None]:
     if parsed is None:
         if chosen is None:  # SQL over every packet of the capture: the streaming limit for it
             with writer.case.import_stream_memory():
@@ -97,7 +102,7 @@ def _extract_appdata(writer: CaptureWriter, path: str, fmt: str, chosen: dict[st
         parsed = parse_appdata(path, fmt, chosen)
     cols, fast, out = parsed.cols, parsed.fast, parsed.out
     if out is None:
-        return {}
+        return {}, None
     more = _smtp_elsewhere(writer, path, fmt, cols, out)
     if more is not None:  # the rows of cols change: the fast rows' positions follow their frames
         frames = {t: [cols["frame"][at] for at, _ in parts] for t, parts in fast.items()}
@@ -109,6 +114,7 @@ def _extract_appdata(writer: CaptureWriter, path: str, fmt: str, chosen: dict[st
                                                                                               strict=True)]
                 for t, parts in fast.items()}
     summary = {}
+    frame_only = []  # the rows (of cols) of the FRAME_ONLY tables' messages
     for table in TABLES:
         found = out.tables[table]
         parts = fast[table]
@@ -118,6 +124,8 @@ def _extract_appdata(writer: CaptureWriter, path: str, fmt: str, chosen: dict[st
         rows = sum(len(at) for at, _ in parts)
         if rows:
             _insert(writer, table, parts, cols)
+            if table in FRAME_ONLY:
+                frame_only.extend(at for at, _ in parts)
         summary[table] = {"rows": rows, "malformed": out.malformed[table], "truncated": out.truncated[table]}
     # one statement for the capture's rows (one per table cost 2.7 ms of CPU each: 19 ms a file, a small
     # capture's largest statement)
@@ -126,7 +134,22 @@ def _extract_appdata(writer: CaptureWriter, path: str, fmt: str, chosen: dict[st
                        {"c": writer.capture_id, "t": list(summary), "n": len(cols["frame"]),
                         "r": [s["rows"] for s in summary.values()], "m": [s["malformed"] for s in summary.values()],
                         "x": [s["truncated"] for s in summary.values()]})
-    return summary
+    return summary, _frame_tuples(cols, frame_only)
+
+
+def _frame_tuples(cols: dict[str, np.ndarray], parts: list[np.ndarray]) -> pa.Table | None:
+    """frame, ip_proto, src_hi, src_lo, dst_hi, dst_lo, src_port, dst_port of the rows `parts` of cols (each
+    packet once): what the labels join the FRAME_ONLY tables' messages to, in place of a scan of the stored
+    packets (all of them, for a few frames: 50 ms of the 2M-packet bench capture's import)."""
+    if not parts:
+        return None
+    at = np.unique(np.concatenate(parts))
+    arrays = {"frame": pa.array(cols["frame"][at], _U32), "ip_proto": pa.array(cols["ip_proto"][at], pa.uint8())}
+    for name in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
+        arrays[name] = pa.array(cols[name][at], _U64)
+    for name in ("src_port", "dst_port"):
+        arrays[name] = pa.array(cols[name][at], _U16)
+    return pa.table(arrays)
 
 
 def _smtp_elsewhere(writer: CaptureWriter, path: str, fmt: str, cols: dict[str, np.ndarray],

@@ -2,7 +2,9 @@
 -- description: Application labels for the pcap-derived flows of one capture (the rows of flow_app). Input:
 --   _app_evidence(frame, app, evidence, ip_proto, src_hi, src_lo, dst_hi, dst_lo, src_port, dst_port), the
 --   capture's packets that show an application (addresses in two UBIGINT halves) (the appdata tables,
---   queries/derive/app_evidence.sql, and first payload bytes, forensics/ingest/app_labels.py). A packet
+--   queries/derive/app_evidence.sql, and first payload bytes, forensics/ingest/app_labels.py);
+--   _app_frames(frame, ip_proto, src_ip, dst_ip, src_port, dst_port): the capture's packets by frame, for the
+--   evidence rows without a 5-tuple (the import gives those packets alone, or the stored ones). A packet
 --   labels its connection: every flow of the capture with its 5-tuple, in either direction (a DNS query labels
 --   the answer's flow too; a TLS ClientHello the server's). Where a connection shows several applications,
 --   the first in `precedence` wins (SMTP before the TLS of STARTTLS, TLS before the HTTP of a CONNECT), then
@@ -20,7 +22,7 @@ ev AS (  -- the evidence packets with their 5-tuple (found by frame where the ev
     UNION ALL
     SELECT e.app, e.evidence, e.frame, r.rank, p.ip_proto, p.src_ip, p.dst_ip, p.src_port, p.dst_port
     FROM _app_evidence e JOIN precedence r USING (app)
-    JOIN packets p ON p.capture_id = $cid AND p.frame = e.frame
+    JOIN _app_frames p ON p.frame = e.frame
     WHERE e.src_port IS NULL AND p.src_port IS NOT NULL AND p.dst_port IS NOT NULL
 ),
 directed AS (  -- each connection as both directions

@@ -208,3 +208,36 @@ def test_exported_flows_get_signature_labels_only(tmp_path):
 
     assert [(r["app"], r["app_evidence"]) for r in exported] == [expected(r) for r in exported]
     assert {expected(r)[0] for r in exported} == {"web", "resolver", None}
+
+
+FRAME_ONLY_FILES = ["zeek/ntp__ntp.pcap", "zeek/dhcp__dhcp.pcap", "tcpdump/dhcpv6-ia-na.pcap", "nDPI/1kxun.pcap"]
+
+
+@pytest.mark.parametrize("rel", FRAME_ONLY_FILES)
+def test_frame_only_messages_label_the_same_flows_without_a_packet_scan(tmp_path, monkeypatch, rel):
+    """DHCP, DHCPv6 and NTP rows hold no 5-tuple: the appdata pass hands the labels their packets' 5-tuples
+    (extract_appdata), in place of a join to every stored packet; the labels equal those the join gives."""
+    from forensics.ingest import appdata_pass
+    from forensics.store import Case
+
+    handed = []
+    real = appdata_pass._frame_tuples
+
+    def spy(cols, parts):
+        out = real(cols, parts)
+        handed.append(0 if out is None else out.num_rows)
+        return out
+
+    def labels(db, frame_tuples) -> list:
+        with monkeypatch.context() as m:
+            m.setattr(appdata_pass, "_frame_tuples", frame_tuples)
+            with Case.open(db) as case:
+                summary = import_paths(case, [str(CORPUS / "files" / rel)], ImportOptions(workers=1))
+                assert summary.files[0].status in ("imported", "partial"), summary.files[0]
+                return sorted(case.con.execute("SELECT flow_id, app, evidence, frame FROM flow_app").fetchall())
+
+    given = labels(tmp_path / "given", spy)
+    scanned = labels(tmp_path / "scanned", lambda cols, parts: None)
+    assert handed and handed[0] > 0  # the pass handed the labels packets
+    assert given == scanned
+    assert {app for _, app, _, _ in given} & {"dhcp", "ntp"}
