@@ -19,7 +19,9 @@ transaction, the join to flows runs on the bulk connection, and the labels are w
 
 from __future__ import annotations
 
+import contextlib
 import mmap
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -72,17 +74,14 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
         if evidence.num_rows == 0:
             return {}
         writer.bulk.register("_app_evidence", evidence)
-        if frame_tuples is not None:
-            writer.bulk.register(_FRAME_ROWS, frame_tuples)
         try:
-            with writer.case.import_stream_memory():  # the join over every flow: the tail limit is too low for it
-                labels = writer.bulk.sql(f"WITH _app_frames AS ({_frames_sql(frame_tuples)})\n"
+            # the join over every flow: the tail limit is too low for it
+            with _frames(writer.bulk, frame_tuples) as frames, writer.case.import_stream_memory():
+                labels = writer.bulk.sql(f"WITH _app_frames AS ({frames})\n"
                                          f"SELECT * FROM (\n{read_sql('derive/flow_app.sql')}\n)",
                                          params={"cid": cid}).to_arrow_table()
         finally:
             writer.bulk.unregister("_app_evidence")
-            if frame_tuples is not None:
-                writer.bulk.unregister(_FRAME_ROWS)
         if labels.num_rows == 0:
             return {}
         writer.con.register("_flow_app_new", labels)
@@ -127,31 +126,30 @@ def _insert_labels(writer: CaptureWriter, cid: int, payload: pa.Table, tables_ho
     if tables_hold:
         evidence = f"SELECT * FROM (\n{read_sql('derive/app_evidence.sql')}\n) UNION ALL BY NAME {evidence}"
     writer.con.register("_app_payload", payload)
-    if frame_tuples is not None:
-        writer.con.register(_FRAME_ROWS, frame_tuples)
     try:
-        with writer.case.import_stream_memory():  # the join over every flow: the tail limit is too low for it
+        # the join over every flow: the tail limit is too low for it
+        with _frames(writer.con, frame_tuples) as frames, writer.case.import_stream_memory():
             return int(writer.con.execute(
-                f"INSERT INTO flow_app WITH _app_evidence AS ({evidence}),\n"
-                f"_app_frames AS ({_frames_sql(frame_tuples)})\n"
+                f"INSERT INTO flow_app WITH _app_evidence AS ({evidence}),\n_app_frames AS ({frames})\n"
                 f"SELECT capture_id, flow_id, app, evidence, frame FROM (\n{read_sql('derive/flow_app.sql')}\n)",
                 {"cid": cid}).fetchall()[0][0])
     finally:
         writer.con.unregister("_app_payload")
-        if frame_tuples is not None:
-            writer.con.unregister(_FRAME_ROWS)
 
 
-_FRAME_ROWS = "_app_frame_rows"
-
-
-def _frames_sql(frame_tuples: pa.Table | None) -> str:
-    """The SELECT of `_app_frames` (flow_app.sql): the packets' 5-tuples by frame, from the appdata pass's rows
-    (registered as _app_frame_rows) when it gave them, else from the capture's stored packets."""
+@contextlib.contextmanager
+def _frames(con: object, frame_tuples: pa.Table | None) -> Iterator[str]:
+    """The SELECT of `_app_frames` (flow_app.sql), the packets' 5-tuples by frame: the appdata pass's rows
+    (registered on `con` for the length of the `with`) when it gave them, else the capture's stored packets."""
     if frame_tuples is None:
-        return "SELECT frame, ip_proto, src_ip, dst_ip, src_port, dst_port FROM packets WHERE capture_id = $cid"
-    return (f"SELECT frame, ip_proto, (src_hi::UHUGEINT << 64) | src_lo AS src_ip, "
-            f"(dst_hi::UHUGEINT << 64) | dst_lo AS dst_ip, src_port, dst_port FROM {_FRAME_ROWS}")
+        yield "SELECT frame, ip_proto, src_ip, dst_ip, src_port, dst_port FROM packets WHERE capture_id = $cid"
+        return
+    con.register("_app_frame_rows", frame_tuples)
+    try:
+        yield ("SELECT frame, ip_proto, (src_hi::UHUGEINT << 64) | src_lo AS src_ip, "
+               "(dst_hi::UHUGEINT << 64) | dst_lo AS dst_ip, src_port, dst_port FROM _app_frame_rows")
+    finally:
+        con.unregister("_app_frame_rows")
 
 
 def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str) -> tuple[np.ndarray, list[str]]:
