@@ -2,6 +2,7 @@
 in one process each time (same run, same machine load), plus the pass's own time.
 
     python -m bench.appdata --pcap /tmp/bench/p2m.pcap --runs 2
+    FORENSICS_LAYOUT=file python -m bench.appdata --pcap /tmp/bench/p2m.pcap --runs 2   # a single-file case
 
 Prints per run: wall seconds with FORENSICS_APPDATA off and on, the pass's seconds (timed inside the
 import; the candidates are chosen on the decoder's thread, which this does not time), the ratio of medians
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -47,7 +49,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
             for on in (False, True):
-                db = Path(tmp) / f"case-{run}-{on}.duckdb"
+                db = Path(tmp) / f"case-{run}-{on}.duckdb"  # a lake folder, or a file with FORENSICS_LAYOUT=file
                 spent.clear()
                 t = time.perf_counter()
                 with Case.open(db) as case:
@@ -57,7 +59,11 @@ def main() -> None:
                 walls[on].append(wall)
                 print(f"run {run + 1} appdata={'on ' if on else 'off'} wall {wall:7.2f} s  pass {sum(spent):6.2f} s  "
                       f"exit {summary.exit_code}  {rows if on else ''}", flush=True)
-                os.remove(db)
+                if db.is_dir():
+                    shutil.rmtree(db)
+                else:
+                    for left in (db, db.with_name(db.name + ".wal")):
+                        left.unlink(missing_ok=True)
     off, on = statistics.median(walls[False]), statistics.median(walls[True])
     pairs = statistics.median(b / a for a, b in zip(walls[False], walls[True], strict=True))
     print(f"median off {off:.2f} s, on {on:.2f} s: {100 * (on / off - 1):+.0f} %; median of the runs' own ratios "

@@ -39,13 +39,14 @@ def _tree_bytes(folder: Path, pattern: str = "**/*") -> int:
     return sum(p.stat().st_size for p in folder.glob(pattern) if p.is_file())
 
 
-def _run(cmd: list[str], before=None, tree: Path = ROOT) -> dict:
+def _run(cmd: list[str], before=None, tree: Path = ROOT, extra_env: dict[str, str] | None = None) -> dict:
     """One run: wall seconds, CPU seconds (user + system, children included), peak RSS in MB. On a shared
     machine CPU time is the steadier figure: both are reported, ratios of each. `tree`: the source tree whose
-    `forensics` runs (PYTHONPATH)."""
+    `forensics` runs (PYTHONPATH); `extra_env`: more environment for it."""
     if before is not None:
         before()
-    env = forensics_env(tree, FORENSICS_LAYOUT="file")  # single.duckdb a file; lake/ a lake (bench/procenv.py)
+    # single.duckdb a file; lake/ a lake (bench/procenv.py)
+    env = forensics_env(tree, FORENSICS_LAYOUT="file", **(extra_env or {}))
     t = time.perf_counter()
     # cwd is the tree too: `python -c` puts the working directory ahead of PYTHONPATH on sys.path (with cwd=ROOT
     # a --baseline run imported this tree's forensics, not the baseline's)
@@ -61,10 +62,14 @@ def _run(cmd: list[str], before=None, tree: Path = ROOT) -> dict:
 
 def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None, baseline: Path | None = None) -> dict:
     lake, single, nfdir = work / "lake", work / "single.duckdb", work / "nfpcapd.out"
+    bare = work / "lake-no-appdata"
     base_single = work / "baseline.duckdb"
 
     def fresh_lake() -> None:
         shutil.rmtree(lake, ignore_errors=True)
+
+    def fresh_bare() -> None:
+        shutil.rmtree(bare, ignore_errors=True)
 
     def fresh_single() -> None:
         for p in (single, single.with_name(single.name + ".wal")):
@@ -79,7 +84,12 @@ def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None, base
         "forensics import (lake)": (FORENSICS + ["import", "--quiet", "--db", str(lake), str(pcap)], fresh_lake),
         "forensics import (single-file)": (FORENSICS + ["import", "--quiet", "--db", str(single), str(pcap)],
                                            fresh_single),
+        # the same lake import without the application metadata pass (issue 15) and the flow labels it feeds:
+        # what that pass adds to the import, in the same run
+        "forensics import (lake, no appdata)": (FORENSICS + ["import", "--quiet", "--db", str(bare), str(pcap)],
+                                                fresh_bare),
     }
+    envs = {"forensics import (lake, no appdata)": {"FORENSICS_APPDATA": "0"}}
     trees = {}
     if baseline is not None:  # another source tree (e.g. `git archive main | tar -x -C DIR`), same run, interleaved
         def fresh_base() -> None:
@@ -104,7 +114,7 @@ def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None, base
     runs: dict[str, list[dict]] = {k: [] for k in tools}
     for _ in range(rounds):
         for name, (cmd, before) in tools.items():
-            runs[name].append(_run(cmd, before, trees.get(name, ROOT)))
+            runs[name].append(_run(cmd, before, trees.get(name, ROOT), envs.get(name)))
 
     def med(name: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[name])
@@ -115,6 +125,7 @@ def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None, base
                   "cpu_vs_sha256": round(med(name, "cpu_s") / med("openssl dgst -sha256", "cpu_s"), 2),
                   "peak_rss_mb": round(med(name, "rss_mb"), 1)} for name in tools}
     shutil.rmtree(nfdir, ignore_errors=True)
+    shutil.rmtree(bare, ignore_errors=True)
     base_single.unlink(missing_ok=True)
     shutil.rmtree(work / "baseline-lake", ignore_errors=True)
     return out
