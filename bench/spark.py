@@ -50,8 +50,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.procenv import forensics_env  # noqa: E402
 from bench.reports_nfdump import BASE, generate, load_case, netflow_v5  # noqa: E402
 from forensics.config import load_config  # noqa: E402
+from forensics.ingest import case_home  # noqa: E402
 from forensics.reports import run_report  # noqa: E402
 from forensics.store import Case  # noqa: E402
+from forensics.store.home_bits import home_fingerprint, with_home_bits  # noqa: E402
 from forensics.store.lake import Stage  # noqa: E402
 from forensics.store.lake_layout import SCHEMAS  # noqa: E402
 
@@ -126,8 +128,12 @@ def load_lake(root: Path, n: int, chunk: int) -> tuple[float, float]:
         con = case.con
         con.execute("INSERT INTO captures (capture_id, path, sha256, size_bytes, format, importer_version, "
                     "imported_at) VALUES (1, 'bench', 'bench', 0, 'generated', 'bench', now()::TIMESTAMP)")
+        # each flow's home bits from the case config, as an import writes them (forensics/store/home_bits.py)
+        home = case_home(case)
+        if home is not None:
+            con.execute("INSERT INTO flow_home_bits VALUES (1, $fp)", {"fp": home_fingerprint(home)})
         for k, lo in enumerate(range(0, n, chunk)):
-            table = lake_flow_table(generate(min(chunk, n - lo), seed=1 + k), lo + 1)
+            table = with_home_bits(lake_flow_table(generate(min(chunk, n - lo), seed=1 + k), lo + 1), home)
             con.execute("BEGIN TRANSACTION")
             stage = Stage(case.lake_root, con)
             try:

@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from forensics.appdata.select import CandidateSelector
-from forensics.errors import InputError
+from forensics.errors import InputError, UsageError
 from forensics.ingest.app_labels import label_flows, payload_evidence
 from forensics.ingest.appdata_pass import extract_appdata, parse_appdata
 from forensics.ingest.flowmeter import FlowColumns, FlowMeter
@@ -33,6 +33,7 @@ from forensics.readers.filehash import FileHasher, take_early
 from forensics.readers.sniff import Sniffed, compression_of, sniff
 from forensics.resources import read_sql
 from forensics.store import PACKET_BATCH_ROWS, CaptureMeta, CaptureWriter, Case, PacketStats, packet_table
+from forensics.store.home_bits import home_fingerprint, home_ranges
 from forensics.store.pending_parts import PendingParts
 
 
@@ -51,6 +52,21 @@ class ImportOptions:
     # Worker processes for the files of a lake case (forensics/ingest/workers.py): None chooses (one per core
     # when the files are large enough to pay for starting them), 1 imports in this process.
     jobs: int | None = None
+    # The home blocks ((lo, hi) 128-bit pairs) a lake's flows parts record src_home/dst_home against
+    # (forensics/store/home_bits.py); import_paths fills in the case config's (forensics.toml beside the case,
+    # else the defaults). None: no bits (NULL), and the reports test the addresses.
+    home: tuple[tuple[int, int], ...] | None = None
+
+
+def case_home(case: Case) -> tuple[tuple[int, int], ...] | None:
+    """The home blocks of the case's config, as the reports load it without --config (None: it does not load;
+    the import goes on, and its flows get no home bits)."""
+    from forensics.config import load_config
+    try:
+        config = load_config(None, getattr(case, "path", None))
+    except UsageError:
+        return None
+    return home_ranges((n.lo, n.hi) for n in config.home)
 
 
 @dataclass
@@ -128,6 +144,8 @@ def import_paths(
 ) -> ImportSummary:
     """Import files and folders (recursively) into the case. Never raises for bad input files."""
     options = options or ImportOptions()
+    if options.home is None and case.lake_root is not None:
+        options = replace(options, home=case_home(case))
     progress = progress or NullProgress()
     summary = ImportSummary()
     files, problems = expand_paths(paths)
@@ -435,6 +453,7 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
     read_back: list[Later] = []  # the appdata pass's Parsed, the labels' payload evidence
     try:
         with case.importing(meta, small=_small(size, sniffed), capture_id=capture_id) as writer:
+            _home_bits(writer, options)
             collector = None  # made at the first UDP datagram that may be a flow export
             finished = _FlowBuffer(writer, meter)
 
@@ -520,6 +539,16 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
         result.offset = reader.rejected.offset
         case.record_reject(path, reader.rejected.offset, str(reader.rejected), result.capture_id)
     return result
+
+
+def _home_bits(writer: CaptureWriter, options: ImportOptions) -> None:
+    """A lake's flows parts of this file get src_home/dst_home from options.home, and flow_home_bits says under
+    which blocks (the file's transaction: kept or rolled back with its rows)."""
+    if writer.stage is None or options.home is None:
+        return
+    writer.stage.home = options.home
+    writer.con.execute("INSERT OR REPLACE INTO flow_home_bits VALUES ($c, $fp)",
+                       {"c": writer.capture_id, "fp": home_fingerprint(options.home)})
 
 
 def _load_writers() -> None:
@@ -618,6 +647,7 @@ def _import_flow_file(case: Case, path: str, size: int, fmt: str, compression: s
                        format=result.format)
     try:
         with case.importing(meta, capture_id=capture_id) as writer:
+            _home_bits(writer, options)
             stats = import_flow_file(writer, path, fmt, lambda b, r: progress.advanced(b, r))
             result.details["flow_exports"] = stats
             _seal(case, writer, hasher, path, options, result)

@@ -52,7 +52,9 @@ from forensics.reports.traffic import (
     flow_spans,
     flows_only_when_no_packets,
     greatest,
+    home_bits_usable,
     install_export_spans,
+    install_flow_traffic,
     least,
     span_range,
 )
@@ -207,6 +209,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         declared = ", ".join(p.name for p in definition.params)
         raise UsageError(f"report {name}: no parameter {', '.join(unknown)} (declared: {declared})")
     pinned: list[str] = []
+    home_bits = False
     with steady_catalog(con):  # the catalog asked once for the run (a run makes only TEMP objects)
         try:
             install_context(con, config)
@@ -224,7 +227,10 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
             restricted = restrict_flows(con, restriction.flows)
             flow_rows = flow_spans(con)
             install_export_spans(con, flow_rows)  # the coverage per bin reads these, not the flows
-            pinned = pin_parts(con)  # a lake's tables read part by part, with their Parquet statistics
+            pinned = pin_parts(con, homes=True)  # a lake's tables read part by part, with their Parquet statistics
+            home_bits = home_bits_usable(con, config, pinned)  # is_home of each flow's ends read, not computed
+            if home_bits:
+                install_flow_traffic(con, True)
             spans = capture_spans(con, rows=flow_rows)
             case_spans = None if restricted else spans
             lo, hi = span_range(spans)
@@ -288,6 +294,8 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
             coverage = bin_coverage(con, window.start, window.end, window.bin_secs, use_summary)
             per_bin_basis = bin_basis(con, window.start, window.end, window.bin_secs, basis, coverage)
         finally:
+            if home_bits:
+                install_flow_traffic(con, False)
             unpin(con, pinned)
             cleanup(con)
             con.execute("RESET VARIABLE forensics_basis")

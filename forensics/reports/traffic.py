@@ -13,17 +13,21 @@ one; exported flows are selected by their record (for TCP flags: the OR of the f
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
 import duckdb
 
+from forensics.config import CaseConfig
 from forensics.errors import UsageError
 from forensics.reports.scopes import Fragment
 from forensics.resources import read_sql
 from forensics.store.bulk_insert import temp_table
-from forensics.store.lake_stats import flow_part_spans, is_lake_flows
+from forensics.store.home_bits import home_fingerprint, home_ranges
+from forensics.store.lake_stats import HOME_VIEW, flow_part_spans, is_lake_flows
 
+CONTEXT_SQL = "reports/_context.sql"
 PACKET_BINS_SQL = "reports/_packet_bins.sql"
 FLOWS_ONLY_SQL = "reports/_traffic_flows_only.sql"
 _RESTRICT = "true /* restrict */"
@@ -87,6 +91,48 @@ def flows_only_when_no_packets(con: duckdb.DuckDBPyConnection) -> bool:
         return False
     con.execute(read_sql(FLOWS_ONLY_SQL))
     return True
+
+
+_FLOW_TRAFFIC_HEAD = "CREATE OR REPLACE TEMP MACRO flow_traffic("
+# flow_traffic() of _context.sql and its form reading the flows parts' home bits: (text in it, text in the other)
+_HOME_BITS_EDITS = (("is_home(f.src_ip) AS src_home", "f.src_home AS src_home"),
+                    ("is_home(f.dst_ip) AS dst_home", "f.dst_home AS dst_home"),
+                    ("FROM flows f", f"FROM {HOME_VIEW} f"))
+
+
+@functools.lru_cache(maxsize=4)
+def flow_traffic_sql(context_sql: str, home_bits: bool) -> str:
+    """The statement of `context_sql` (_context.sql) that defines flow_traffic(); with `home_bits`, the same macro
+    reading HOME_VIEW (the pinned flows parts with their src_home and dst_home) instead of testing the addresses."""
+    start = context_sql.index(_FLOW_TRAFFIC_HEAD)
+    sql = context_sql[start:context_sql.index(";", start) + 1]
+    if home_bits:
+        for plain, bits in _HOME_BITS_EDITS:
+            if sql.count(plain) != 1:
+                raise ValueError(f"flow_traffic in _context.sql: expected {plain!r} once")
+            sql = sql.replace(plain, bits)
+    return sql
+
+
+def home_bits_usable(con: duckdb.DuckDBPyConnection, config: CaseConfig, pinned: list[str]) -> bool:
+    """The flows parts' home bits answer is_home for this report: HOME_VIEW pinned (every flows part holds them,
+    nothing restricts the flows) and every capture of the case imported under the home blocks of `config`
+    (flow_home_bits; forensics/store/home_bits.py)."""
+    if HOME_VIEW not in pinned:
+        return False
+    fp = home_fingerprint(home_ranges((n.lo, n.hi) for n in config.home))
+    try:
+        row = con.execute("SELECT count(*) FROM captures c LEFT JOIN flow_home_bits h USING (capture_id) "
+                          "WHERE h.home_fp IS DISTINCT FROM $fp", {"fp": fp}).fetchone()
+    except duckdb.Error:  # (a case from before flow_home_bits, opened read-only: no bits anywhere)
+        return False
+    return row is not None and row[0] == 0
+
+
+def install_flow_traffic(con: duckdb.DuckDBPyConnection, home_bits: bool) -> None:
+    """Define flow_traffic() for the next statements: reading the home bits (home_bits_usable) or as _context.sql
+    has it. A report that read the bits puts the plain one back at its end (HOME_VIEW goes with its pins)."""
+    con.execute(flow_traffic_sql(read_sql(CONTEXT_SQL), home_bits))
 
 
 def data_range(con: duckdb.DuckDBPyConnection, table: str = "flows") -> tuple[dt.datetime | None,

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable
+from dataclasses import replace
 
 from forensics.errors import UsageError
-from forensics.ingest import FileResult, ImportOptions, ImportProgress, ImportSummary, NullProgress
+from forensics.ingest import FileResult, ImportOptions, ImportProgress, ImportSummary, NullProgress, case_home
 from forensics.ingest.walk import expand_paths
 from forensics.ingest.workers import BundleJob, BundleOutcome, BundlePublisher, plan_bundles
 from forensics.spark.session import spark_session
@@ -66,6 +67,8 @@ def spark_import_paths(case: Case, paths: Iterable[str], options: ImportOptions 
         raise UsageError(f"{case.path}: --engine spark imports into a lake case (a folder) only; convert this one "
                          f"first: forensics convert --db {case.path}")
     options = options or ImportOptions()
+    if options.home is None:  # the case config's home blocks, for the flows parts' home bits (as import_paths)
+        options = replace(options, home=case_home(case))
     progress = progress or NullProgress()
     summary = ImportSummary()
     files, problems = expand_paths(paths)

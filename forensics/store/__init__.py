@@ -215,7 +215,8 @@ class CaptureWriter:
         if len(flows["flow_id"]) == 0:
             return
         if self.stage is not None:
-            self.stage.write_flows(self.capture_id, lake.derived_flow_table(flows, self.capture_id))
+            table = lake.derived_flow_table(flows, self.capture_id, self.stage.home)
+            self.stage.write_flows(self.capture_id, table)
             return
         bulk = self.bulk
         bulk.register("_flows", pa.table(flows))

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from forensics.errors import UsageError
 from forensics.resources import read_sql
+from forensics.store.home_bits import home_bits, with_home_bits
 from forensics.store.lake_layout import (
     CATALOG,
     DAY_COLUMN,
@@ -228,9 +229,11 @@ def _as_u64(values: np.ndarray) -> np.ndarray:
     return values.view(np.uint64) if values.dtype == np.int64 else values.astype(np.uint64, copy=False)
 
 
-def derived_flow_table(flows: dict[str, np.ndarray], capture_id: int) -> pa.Table:
+def derived_flow_table(flows: dict[str, np.ndarray], capture_id: int,
+                       home: tuple[tuple[int, int], ...] | None = None) -> pa.Table:
     """Flows metered from a capture's packets (forensics.ingest.flowmeter.FLOW_COLUMNS, -1 for NULL, ids as
-    for capture 0) in the Parquet layout, with the ids of `capture_id`: what _INSERT_DERIVED_FLOWS stores."""
+    for capture 0) in the Parquet layout, with the ids of `capture_id`: what _INSERT_DERIVED_FLOWS stores.
+    `home`: the home blocks src_home and dst_home are computed from (None: NULL, unknown)."""
     n = len(flows["flow_id"])
     order = np.argsort(flows["flow_id"], kind="stable")  # the meter gives flows as they end: in id order, the
     if (order != np.arange(n)).any():  # delta-encoded ids and times stay small (flows 6.98 MB, not 8.07)
@@ -270,6 +273,9 @@ def derived_flow_table(flows: dict[str, np.ndarray], capture_id: int) -> pa.Tabl
         "bytes_scaled": nbytes,
         **nulls,
     }
+    for end in ("src", "dst"):
+        cols[f"{end}_home"] = (pa.nulls(n, pa.bool_()) if home is None
+                               else home_bits(flows[f"{end}_hi"], flows[f"{end}_lo"], home))
     return pa.table([cols[name] for name in schema.names], schema=schema)
 
 
@@ -312,6 +318,9 @@ class Stage:
         self._writing: list[tuple[int, PendingParts]] = []  # batches the decode thread writes (settle)
         self._seq = itertools.count(1)  # part numbers; next() on it is atomic (parts written on two threads)
         self._flow_rows = "flows"  # the temp table of flows not metered (renamed when `flows` becomes a view)
+        # the home blocks the flows parts' src_home and dst_home are computed from (forensics/store/home_bits.py);
+        # None: written NULL (a conversion; an import sets them from the case config)
+        self.home: tuple[tuple[int, int], ...] | None = None
         # metered flows of a (capture, day) go into one part as they come, closed when SQL must see them
         # (expose_flow_parts) or at publish: (part writer, rel, lowest and highest first_ts)
         self._flow_parts: dict[tuple[int, str], list] = {}
@@ -466,7 +475,7 @@ class Stage:
         day: the metered parts are read back one at a time (flat memory), the table's rows first."""
         rows = f"temp.{self._flow_rows}"
         if self.con.execute(f"SELECT EXISTS (SELECT 1 FROM {rows})").fetchall()[0][0]:  # most captures: none
-            table = self.con.sql(_TEMP_FLOWS_OUT.format(rows=rows)).to_arrow_table()
+            table = with_home_bits(self.con.sql(_TEMP_FLOWS_OUT.format(rows=rows)).to_arrow_table(), self.home)
         else:
             table = SCHEMAS["flows"].empty_table()
         schema = SCHEMAS["flows"]

@@ -126,6 +126,9 @@ def _read(root: Path, table: str, item: _Input) -> pa.Table:
     import pyarrow.parquet as pq
     schema = SHARED_SCHEMAS[table]
     data = pq.ParquetFile(root / item.rel).read()
+    for field in schema:  # a part written before a column existed (the flows' home bits): NULL there
+        if field.name not in data.column_names and field.name != "capture_id":
+            data = data.append_column(field.name, pa.nulls(len(data), field.type))
     if item.capture_id is not None:
         data = data.add_column(0, "capture_id", pa.array(np.full(len(data), item.capture_id, np.int32)))
     return pa.table([data.column(n).cast(schema.field(n).type) for n in schema.names], schema=schema)

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from forensics.errors import UsageError
 from forensics.store import Case
+from forensics.store.home_bits import with_home_bits
 from forensics.store.lake import Stage, is_lake, sql_literal
 from forensics.store.lake_layout import SCHEMAS
 
@@ -112,6 +113,8 @@ def _build(source: Path, build: Path) -> dict:
                     try:
                         for batch in reader:
                             table = pa.Table.from_batches([batch])
+                            if table_name == "flows":  # a single file keeps no home bits: NULL (unknown)
+                                table = with_home_bits(table, None)
                             table = pa.table([table.column(n).cast(schema.field(n).type) for n in schema.names],
                                              schema=schema)
                             stage.write_table(table_name, cid, table)

@@ -131,6 +131,9 @@ FLOW_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("sampling_rate", pa.uint32(), "1 in N sampling (1 = unsampled)"),
     ("packets_scaled", pa.uint64(), "packets * sampling_rate"),
     ("bytes_scaled", pa.uint64(), "bytes * sampling_rate"),
+    # written by the import from the case config's home blocks (forensics/store/home_bits.py); not in the views
+    ("src_home", pa.bool_(), "source address in a home block of the config at import (flow_home_bits); null: unknown"),
+    ("dst_home", pa.bool_(), "destination address in a home block of the config at import; null: unknown"),
 ]
 
 SCHEMAS = {"packets": pa.schema([(n, t) for n, t, _ in PACKET_COLUMNS]),

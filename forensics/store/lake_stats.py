@@ -285,6 +285,19 @@ def _address_stats(path: str, meta: pq.FileMetaData) -> list[tuple]:
     return out
 
 
+# The flows view with each end's home bit (forensics/store/home_bits.py) that a report's traffic() reads when they
+# apply (forensics/reports/traffic.py home_bits_usable): made by pin_parts(homes=True) when every flows part
+# holds them.
+HOME_VIEW = "_flow_homes"
+HOME_COLUMNS = ("src_home", "dst_home")
+
+
+def _home_columns(path: str, meta: pq.FileMetaData) -> list[tuple]:
+    """[(path, the part holds src_home and dst_home)]."""
+    names = {meta.schema.column(i).path for i in range(meta.num_columns)}
+    return [(path, all(c in names for c in HOME_COLUMNS))]
+
+
 def _address(name: str, hi: tuple[bool, bool] | None) -> str:
     """The view's expression for address `name` from its _hi/_lo columns: the catalog view's CASE
     (queries/schema/lake_views.sql), or what it comes to in a part whose footer says every _hi is 0 (IPv4 only: the
@@ -298,7 +311,8 @@ def _address(name: str, hi: tuple[bool, bool] | None) -> str:
             f"ELSE {name}_hi::UHUGEINT * 18446744073709551616::UHUGEINT + {name}_lo END AS {name}")
 
 
-def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows", "packets")) -> list[str]:
+def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows", "packets"),
+              homes: bool = False) -> list[str]:
     """For each of `tables` in few parts, or in large ones (PINNED_PARTS, MAX_PINNED_PARTS), a TEMP view of that
     name for the length of a report (unpin() drops it): a UNION ALL with one branch per part file, each a
     read_parquet of that file alone. The catalog's view reads a glob (which always names the empty part too), and
@@ -309,9 +323,10 @@ def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows"
     bench capture, six packet parts and two flow parts: bench/README.md, s8-lakeread). Each branch also rebuilds an
     address as its part's footer allows (_address). The same rows: lake_parts lists every published file, and the
     view has the catalog view's columns, names and types. Left alone: a lake opened for its import (TEMP objects of
-    that name), a table in more (or smaller) parts. Returns the names pinned."""
+    that name), a table in more (or smaller) parts. `homes`: also HOME_VIEW, the flows with their parts' home
+    bits, when every flows part holds them. Returns the names pinned."""
     pinned = []
-    for view, sql in part_views(con, tables).items():
+    for view, sql in part_views(con, tables, homes).items():
         try:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {sql}")
         except duckdb.Error:  # (a part unreadable, views of an older version): the catalog's view answers
@@ -320,9 +335,11 @@ def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows"
     return pinned
 
 
-def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows", "packets")) -> dict[str, str]:
+def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows", "packets"),
+               homes: bool = False) -> dict[str, str]:
     """The SELECT pin_parts makes a TEMP view of, for each of `tables` it would read part by part (none shadowed by
-    a TEMP object, few or large parts); {} on another engine's connection or a single-file case."""
+    a TEMP object, few or large parts); {} on another engine's connection or a single-file case. `homes` (with
+    flows among `tables`): also HOME_VIEW when every flows part holds the home bits."""
     if not is_lake_flows(con, "main.flows"):  # (first: another engine's connection has no DuckDB settings)
         return {}
     root = _root(con)
@@ -353,6 +370,11 @@ def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows
         "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
         "WHERE database_name = current_database() AND schema_name = 'main' AND table_name IN ('flows', 'packets') "
         "GROUP BY 1").fetchall())
+    try:
+        with_homes = homes and "flows" in listed and all(
+            has for _, has in footer_rows(_home_columns, listed["flows"]))
+    except OSError:
+        with_homes = False
     views = {}
     for table_name, paths in sorted(listed.items()):
         columns = described.get(table_name)
@@ -360,6 +382,7 @@ def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows
             continue
         addresses = set(_ADDRESSES[table_name])
         branches = []
+        home_branches = []
         for path in paths:
             # a part in its capture's folder: the capture id as a literal, no hive partitioning to bind (0.35 ms a
             # branch at every mention of the view); a shared file (lake_compact.py) holds a capture_id column
@@ -370,7 +393,12 @@ def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows
             literal = "'" + path.replace("'", "''") + "'"
             hive = "false" if cid is not None else "true, hive_types = {'day': DATE}"
             branches.append(f"SELECT {', '.join(exprs)} FROM read_parquet([{literal}], hive_partitioning = {hive})")
+            if with_homes and table_name == "flows":
+                home_branches.append(f"SELECT {', '.join([*exprs, *HOME_COLUMNS])} "
+                                     f"FROM read_parquet([{literal}], hive_partitioning = {hive})")
         views[table_name] = "\nUNION ALL ".join(branches)
+        if home_branches:
+            views[HOME_VIEW] = "\nUNION ALL ".join(home_branches)
     return views
 
 
@@ -402,5 +430,5 @@ def parts_pinned(*cons: duckdb.DuckDBPyConnection,
                 pass
 
 
-__all__ = ["flow_part_spans", "flow_source_pairs", "footer_rows", "is_lake_flows", "part_views", "parts_pinned",
-           "pin_parts", "time_range", "unpin"]
+__all__ = ["HOME_COLUMNS", "HOME_VIEW", "flow_part_spans", "flow_source_pairs", "footer_rows", "is_lake_flows",
+           "part_views", "parts_pinned", "pin_parts", "time_range", "unpin"]

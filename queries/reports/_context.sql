@@ -18,7 +18,9 @@
 -- unit_per(u, secs)       the divisor turning a sum into the unit: seconds for bps/pps (average rate), else 1
 -- traffic(from_ts, to_ts, bin_secs, ipv)  TABLE: what the reports count, one row per piece of traffic:
 --     bin, the flow key columns, tcp_flags, handshake (1: a TCP SYN without ACK was sent, the client's side;
---     2: a SYN with ACK, the server's side; 0 neither), packets, bytes (IP layer), flows. packets and bytes are
+--     2: a SYN with ACK, the server's side; 0 neither), packets, bytes (IP layer), flows, src_home and dst_home
+--     (is_home of each end; on a lake whose flows parts carry the bits computed at import under the home blocks
+--     in force, read from them: forensics/store/home_bits.py, forensics/reports/traffic.py). packets and bytes are
 --     BIGINT (a flow's counts fit): DuckDB sums BIGINT into its HUGEINT result about twice as fast as UBIGINT. Where packets are held (flows
 --     with source 'pcap') bytes and packets are binned by each packet's own time (_packet_bins) and the
 --     flow is counted once, in the bin of its first packet; exported flows (no packets) count bytes,
@@ -92,7 +94,8 @@ CREATE OR REPLACE TEMP MACRO packets_gone(c, last_ts) AS coalesce(last_ts < pack
 CREATE OR REPLACE TEMP MACRO packet_traffic(from_ts, to_ts, bin_secs, ipv) AS TABLE
     SELECT pb.bin, pb.ip_version, pb.src_ip, pb.dst_ip, pb.ip_proto, pb.src_port, pb.dst_port, pb.iface, pb.vlan,
            pb.in_if, pb.out_if, pb.src_as, pb.dst_as, pb.tcp_flags, pb.handshake, CAST(pb.packets AS BIGINT) AS packets,
-           CAST(pb.bytes AS BIGINT) AS bytes, 0 AS flows
+           CAST(pb.bytes AS BIGINT) AS bytes, 0 AS flows, is_home(pb.src_ip) AS src_home,
+           is_home(pb.dst_ip) AS dst_home
     FROM _packet_bins pb
     WHERE pb.filter IS NULL AND pb.bin >= from_ts AND pb.bin < to_ts AND (ipv = 0 OR pb.ip_version = ipv);
 
@@ -104,7 +107,7 @@ CREATE OR REPLACE TEMP MACRO flow_traffic(from_ts, to_ts, bin_secs, ipv) AS TABL
                      ELSE coalesce(f.packets_scaled, f.packets) END AS BIGINT) AS packets,
            CAST(CASE WHEN packet_held(f.source) AND NOT packets_gone(f.capture_id, f.last_ts) THEN 0
                      ELSE coalesce(f.bytes_scaled, f.bytes) END AS BIGINT) AS bytes,
-           1 AS flows
+           1 AS flows, is_home(f.src_ip) AS src_home, is_home(f.dst_ip) AS dst_home
     FROM flows f
     WHERE f.first_ts >= from_ts AND f.first_ts < to_ts AND (ipv = 0 OR f.ip_version = ipv)
       AND basis_counts(f.source)

@@ -61,8 +61,8 @@ keyed AS NOT MATERIALIZED (
         CASE WHEN chosen($attributes, 'src_as') THEN sa.asn END AS k_src_as,
         CASE WHEN chosen($attributes, 'dst_as') THEN da.asn END AS k_dst_as,
         b.bin,
-        CASE WHEN is_home(b.dst_ip) THEN b.amount ELSE 0 END AS v_in,
-        CASE WHEN is_home(b.src_ip) THEN b.amount ELSE 0 END AS v_out,
+        CASE WHEN b.dst_home THEN b.amount ELSE 0 END AS v_in,
+        CASE WHEN b.src_home THEN b.amount ELSE 0 END AS v_out,
         b.amount AS v_total, b.bytes AS b, b.packets AS p, b.flows AS n
     FROM base b
     LEFT JOIN apps ap ON ap.ip_proto IS NOT DISTINCT FROM b.ip_proto AND ap.src_port IS NOT DISTINCT FROM b.src_port
@@ -100,8 +100,8 @@ top_bins AS (  -- the top items per bin
     GROUP BY ALL
 ),
 all_bins AS (  -- everything per bin
-    SELECT bin, sum(CASE WHEN is_home(dst_ip) THEN amount ELSE 0 END) AS s_in,
-           sum(CASE WHEN is_home(src_ip) THEN amount ELSE 0 END) AS s_out, sum(amount) AS s_total, sum(bytes) AS sb,
+    SELECT bin, sum(CASE WHEN dst_home THEN amount ELSE 0 END) AS s_in,
+           sum(CASE WHEN src_home THEN amount ELSE 0 END) AS s_out, sum(amount) AS s_total, sum(bytes) AS sb,
            sum(packets) AS sp, sum(flows) AS sn, count(*) AS rows_
     FROM base GROUP BY bin
 ),

@@ -20,8 +20,9 @@ classed AS (  -- summed per bin and kind of both ends first: a few rows per bin 
               -- hide the flows' column statistics from DuckDB (issue 11, see traffic() in _context.sql)
     SELECT bin, sh, dh, si, di, sum(amount) AS amount, sum(bytes) AS bytes, sum(packets) AS packets,
            sum(flows) AS flows
-    FROM (SELECT bin, is_home(src_ip) AS sh, is_home(dst_ip) AS dh, is_internet(src_ip) AS si,
-                 is_internet(dst_ip) AS di, sum(unit_amount($unit, bytes, packets, flows)) AS amount,
+    FROM (SELECT bin, src_home AS sh, dst_home AS dh, NOT src_home AND NOT is_special(src_ip) AS si,  -- is_internet
+                 NOT dst_home AND NOT is_special(dst_ip) AS di,
+                 sum(unit_amount($unit, bytes, packets, flows)) AS amount,
                  sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows
           FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version)
           GROUP BY ALL

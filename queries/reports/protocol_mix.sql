@@ -16,7 +16,7 @@ WITH per_bin AS (  -- summed per protocol, bin and which ends are home first (a 
            sum(CASE WHEN src_home THEN amount ELSE 0 END) AS s_out, sum(amount) AS s_total,
            sum(b) AS sb, sum(p) AS sp, sum(n) AS sn
     FROM (SELECT k_proto, bin, src_home, dst_home, unit_amount($unit, b, p, n) AS amount, b, p, n
-          FROM (SELECT f.ip_proto AS k_proto, f.bin, is_home(f.src_ip) AS src_home, is_home(f.dst_ip) AS dst_home,
+          FROM (SELECT f.ip_proto AS k_proto, f.bin, f.src_home, f.dst_home,
                        sum(f.bytes) AS b, sum(f.packets) AS p, sum(f.flows) AS n
                 FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) f
                 GROUP BY ALL

@@ -20,13 +20,13 @@ WITH app_ports AS (  -- the signature as (protocol, port) pairs: an equality joi
 ),
 -- each piece of signature traffic classified once into the section of its direction, a number: 1 home ->
 -- internet (src_dst; dst_out_if reads the same rows), 3 internet -> home, 4 home -> home (else none). Home =
--- is_home; internet = neither home nor is_special. One key (src, dst, proto, port) serves sections 1, 3 and 4.
+-- is_home (traffic()'s src_home, dst_home); internet = neither home nor is_special. One key (src, dst, proto, port) serves sections 1, 3 and 4.
 matched AS MATERIALIZED (  -- (the sections are not filtered here: DuckDB would test them before the join)
     SELECT t.src_ip, t.dst_ip, t.ip_proto, t.dst_port, t.out_if, t.bin,
            unit_amount($unit, t.bytes, t.packets, t.flows) AS amount, t.bytes, t.packets, t.flows,
-           CASE WHEN is_home(t.src_ip) THEN (CASE WHEN is_home(t.dst_ip) THEN 4
-                                                 WHEN NOT is_special(t.dst_ip) THEN 1 END)
-                WHEN is_home(t.dst_ip) AND NOT is_special(t.src_ip) THEN 3 END AS sec
+           CASE WHEN t.src_home THEN (CASE WHEN t.dst_home THEN 4
+                                          WHEN NOT is_special(t.dst_ip) THEN 1 END)
+                WHEN t.dst_home AND NOT is_special(t.src_ip) THEN 3 END AS sec
     FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) t
     SEMI JOIN app_ports a ON a.proto = t.ip_proto AND a.port = t.dst_port
 ),

@@ -12,3 +12,12 @@ CREATE TABLE IF NOT EXISTS lake_parts (
     min_ts TIMESTAMP,                     -- earliest ts / first_ts in the file
     max_ts TIMESTAMP                      -- latest ts / first_ts in the file
 );
+
+-- flow_home_bits: the captures whose flows parts carry src_home and dst_home (whether each end of a flow is in a
+-- home block; forensics/store/home_bits.py), with the fingerprint of the home blocks they were computed from (the
+-- case config at import). A report reads those columns instead of testing the addresses only when every capture
+-- of the case is listed here with the fingerprint of the home blocks it runs with. Empty in a single-file case.
+CREATE TABLE IF NOT EXISTS flow_home_bits (
+    capture_id INTEGER PRIMARY KEY,       -- captures.capture_id
+    home_fp VARCHAR NOT NULL              -- home_fingerprint() of the blocks the bits were computed from
+);

@@ -224,7 +224,7 @@ def test_a_table_in_one_part_is_read_alone_during_a_report_with_the_same_rows(in
         con = case.con
         views = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ("packets", "flows")}
         with monkeypatch.context() as m:  # the report through the catalog's views
-            m.setattr(report_runner, "pin_parts", lambda con: [])
+            m.setattr(report_runner, "pin_parts", lambda con, **kw: [])
             before = run_report(case, "top_talkers", {"bin": DAY})
         assert sorted(lake_stats.pin_parts(con)) == ["flows", "packets"]
         for table in ("packets", "flows"):
@@ -257,7 +257,7 @@ def test_tables_in_several_parts_are_read_part_by_part_with_the_same_rows(lake, 
         described = {t: con.execute(f"DESCRIBE {t}").fetchall() for t in ("packets", "flows")}
         rows = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ("packets", "flows")}
         with monkeypatch.context() as m:  # the reports through the catalog's views
-            m.setattr(report_runner, "pin_parts", lambda con: [])
+            m.setattr(report_runner, "pin_parts", lambda con, **kw: [])
             before = [run_report(case, name, dict(params)) for name, params in REPORTS]
         assert sorted(lake_stats.pin_parts(con)) == ["flows", "packets"]
         sql = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE temporary").fetchall())
@@ -438,6 +438,8 @@ def test_force_on_a_compacted_case_rewrites_the_shared_files(lake, single, input
     _import(db, again, force=True)
     expect, result = _everything(one), _everything(db)
     for name in expect:
+        if name == "flow_home_bits":  # a lake's own (the flows parts' home bits): a single file keeps none
+            continue
         assert result[name] == expect[name], name
     with Case.open(db, read_only=True) as case:
         assert not orphans(case.con, db)
@@ -493,7 +495,8 @@ def test_footer_rows_are_read_once_per_file_and_again_when_the_file_changes(tmp_
         reads.append(path)
         return [(path, meta.num_columns)]
 
-    assert lake_stats.footer_rows(columns, [str(part)]) == [(str(part), 36)]  # the columns of a shared part
+    shared = len(SHARED_SCHEMAS["flows"])  # the columns of a shared part
+    assert lake_stats.footer_rows(columns, [str(part)]) == [(str(part), shared)]
     table = pa.table({"capture_id": pa.array([1, 2], pa.int32())})
     pq.write_table(table, part)
     os.utime(part, ns=(1, 1))

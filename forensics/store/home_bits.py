@@ -1,0 +1,73 @@
+"""Whether each end of a flow is in a home network, stored with the flow in a lake's flows parts.
+
+Reports ask `is_home(src_ip)` and `is_home(dst_ip)` of every flow (protocol_mix's in and out, for one). On a lake
+that means reading both address columns, rebuilding 128-bit addresses and testing each home block, for every flow
+of every report. An import knows the home blocks of the case's config (forensics.toml beside the case, else the
+defaults), so it writes the two answers as the BOOLEAN columns `src_home` and `dst_home` of each flows part, and
+keeps the blocks' fingerprint per capture in the catalog table `flow_home_bits`. A report reads the columns only
+when every capture of the case was imported under the home blocks it runs with (forensics/reports/traffic.py
+`home_bits_usable`); otherwise, and for parts written before the columns existed, it tests the addresses as
+before. The same test as is_home in queries/reports/_context.sql: an address is home when it lies in a block
+[lo, hi] (both ends included, 128-bit, IPv4 as ::ffff:a.b.c.d); a NULL address is not home.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import numpy as np
+import pyarrow as pa
+
+
+def home_ranges(blocks: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """The home blocks as sorted, distinct (lo, hi) pairs of 128-bit integers."""
+    return tuple(sorted({(int(lo), int(hi)) for lo, hi in blocks}))
+
+
+def home_fingerprint(ranges: tuple[tuple[int, int], ...]) -> str:
+    """A short digest of the home blocks, kept per capture with the bits computed under them."""
+    text = ";".join(f"{lo:032x}-{hi:032x}" for lo, hi in home_ranges(ranges))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _halves(values: pa.Array | pa.ChunkedArray | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(uint64 values, valid mask) of an address half column."""
+    if isinstance(values, np.ndarray):
+        return values.astype(np.uint64, copy=False), np.ones(len(values), np.bool_)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    valid = np.ones(len(values), np.bool_) if values.null_count == 0 else \
+        np.asarray(values.is_valid().to_numpy(zero_copy_only=False), np.bool_)
+    return np.asarray(values.fill_null(0).to_numpy(zero_copy_only=False), np.uint64), valid
+
+
+def home_bits(hi: pa.Array | pa.ChunkedArray | np.ndarray, lo: pa.Array | pa.ChunkedArray | np.ndarray,
+              ranges: tuple[tuple[int, int], ...]) -> pa.BooleanArray:
+    """For each address given by its high and low 64-bit halves: in one of the `ranges` (never NULL)."""
+    from forensics.store.home_kernel import home_flags  # (numba: loaded where bits are computed, an import)
+    h, h_ok = _halves(hi)
+    low, l_ok = _halves(lo)
+    out = home_flags(h, low, h_ok & l_ok, ranges)
+    return pa.array(out, pa.bool_())
+
+
+def with_home_bits(table: pa.Table, ranges: tuple[tuple[int, int], ...] | None) -> pa.Table:
+    """`table` (flows in the Parquet layout) with src_home and dst_home set from its address halves, or NULL
+    when `ranges` is None (the blocks are not known: a conversion, a case config that does not load)."""
+    cols = {}
+    for end in ("src", "dst"):
+        if ranges is None:
+            cols[end] = pa.nulls(len(table), pa.bool_())
+        else:
+            cols[end] = home_bits(table.column(f"{end}_ip_hi"), table.column(f"{end}_ip_lo"), ranges)
+    for end in ("src", "dst"):
+        name = f"{end}_home"
+        if name in table.column_names:
+            table = table.set_column(table.column_names.index(name), name, cols[end])
+        else:
+            table = table.append_column(name, cols[end])
+    return table
+
+
+__all__ = ["home_bits", "home_fingerprint", "home_ranges", "with_home_bits"]
