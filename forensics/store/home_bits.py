@@ -19,6 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 import pyarrow as pa
 
+_MASK64 = (1 << 64) - 1
 
 def home_ranges(blocks: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     """The home blocks as sorted, distinct (lo, hi) pairs of 128-bit integers."""
@@ -45,10 +46,22 @@ def _halves(values: pa.Array | pa.ChunkedArray | np.ndarray) -> tuple[np.ndarray
 def home_bits(hi: pa.Array | pa.ChunkedArray | np.ndarray, lo: pa.Array | pa.ChunkedArray | np.ndarray,
               ranges: tuple[tuple[int, int], ...]) -> pa.BooleanArray:
     """For each address given by its high and low 64-bit halves: in one of the `ranges` (never NULL)."""
-    from forensics.store.home_kernel import home_flags  # (numba: loaded where bits are computed, an import)
     h, h_ok = _halves(hi)
     low, l_ok = _halves(lo)
-    out = home_flags(h, low, h_ok & l_ok, ranges)
+    out = np.zeros(len(h), np.bool_)
+    same_high: dict[int, np.ndarray] = {}  # h == value, once per value (every IPv4 block's high half is 0)
+    for first, last in ranges:
+        fh, fl = first >> 64, np.uint64(first & _MASK64)
+        lh, ll = last >> 64, np.uint64(last & _MASK64)
+        if fh == lh:  # within one high half: IPv4 blocks, IPv6 blocks of /64 or longer
+            if fh not in same_high:
+                same_high[fh] = h == np.uint64(fh)
+            out |= same_high[fh] & (low >= fl) & (low <= ll)
+        else:
+            above = (h > np.uint64(fh)) | ((h == np.uint64(fh)) & (low >= fl))
+            below = (h < np.uint64(lh)) | ((h == np.uint64(lh)) & (low <= ll))
+            out |= above & below
+    out &= h_ok & l_ok
     return pa.array(out, pa.bool_())
 
 

@@ -17,7 +17,7 @@ from forensics.reports import run_report
 from forensics.reports.context import install_context
 from forensics.reports.traffic import flow_traffic_sql
 from forensics.resources import read_sql
-from forensics.store import Case
+from forensics.store import Case, lake_stats
 from forensics.store.home_bits import home_bits, home_fingerprint, home_ranges
 from forensics.store.lake_stats import HOME_VIEW
 from tests.conftest import CORPUS
@@ -30,6 +30,12 @@ FILES = ["files/suricata-verify/smb2-07__20171220_smb_psexec_add_user.pcap",  # 
 REPORTS = [("protocol_mix", {}), ("protocol_mix", {"unit": "bytes", "bin": "1d"})]
 # another home: one public IPv4 block, a narrower private one and an IPv6 block
 OTHER_HOME = '[home]\nnetworks = ["192.168.1.0/24", "131.243.0.0/16", "2001:db8::/32"]\n'
+
+
+@pytest.fixture(autouse=True)
+def _small_cases_read_the_bits(monkeypatch):
+    """The corpus captures here hold far fewer flows than the size from which reports read the bits."""
+    monkeypatch.setattr(lake_stats, "HOME_BITS_MIN_ROWS", 0)
 
 
 def _addresses(rng: random.Random) -> list[int | None]:
@@ -164,6 +170,16 @@ def test_a_part_without_the_bits_is_read_as_before(lake, tmp_path, monkeypatch):
         after = run_report(case, "protocol_mix", {})
         assert seen == [False]
     assert _rows(after) == _rows(before)
+
+
+def test_small_cases_test_the_addresses(lake, monkeypatch):
+    """Below HOME_BITS_MIN_ROWS flows the report tests the addresses (reading the bits costs more statements than
+    it spares there): no bits view is made."""
+    monkeypatch.setattr(lake_stats, "HOME_BITS_MIN_ROWS", 10**9)
+    with Case.open(lake, read_only=True) as case:
+        seen = _spy(monkeypatch)
+        run_report(case, "protocol_mix", {})
+    assert seen == [False]
 
 
 def test_flow_traffic_forms_differ_only_in_the_home_tests():
