@@ -59,6 +59,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from forensics.config_defaults import CONFIG_NAME, DEFAULT_HOME
 from forensics.errors import UsageError
 from forensics.netaddr import cidr_range
 
@@ -67,8 +68,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-CONFIG_NAME = "forensics.toml"
-DEFAULT_HOME = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
 DEFAULT_APPLICATIONS = {"WannaCry.attack": "tcp/udp 135,137,138,139,445"}
 PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "icmp6": 58, "sctp": 132}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

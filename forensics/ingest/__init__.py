@@ -22,12 +22,14 @@ import numpy as np
 import pyarrow as pa
 
 from forensics.appdata.select import CandidateSelector
+from forensics.config_defaults import CONFIG_NAME, DEFAULT_HOME
 from forensics.errors import InputError, UsageError
 from forensics.ingest.app_labels import label_flows, payload_evidence
 from forensics.ingest.appdata_pass import extract_appdata, parse_appdata
 from forensics.ingest.flowmeter import FlowColumns, FlowMeter
 from forensics.ingest.pipeline import GuardedProgress, Later, SideBySide, read_ahead
 from forensics.ingest.walk import expand_paths
+from forensics.netaddr import cidr_range
 from forensics.readers.capture import CaptureReader
 from forensics.readers.filehash import FileHasher, take_early
 from forensics.readers.sniff import Sniffed, compression_of, sniff
@@ -60,10 +62,14 @@ class ImportOptions:
 
 def case_home(case: Case) -> tuple[tuple[int, int], ...] | None:
     """The home blocks of the case's config, as the reports load it without --config (None: it does not load;
-    the import goes on, and its flows get no home bits)."""
+    the import goes on, and its flows get no home bits). Without a forensics.toml beside the case (as
+    load_config decides), the built-in blocks, without loading forensics.config."""
+    path = getattr(case, "path", None)
+    if path is None or str(path) == ":memory:" or not os.path.lexists(Path(path).parent / CONFIG_NAME):
+        return home_ranges(cidr_range(text) for text in DEFAULT_HOME)
     from forensics.config import load_config
     try:
-        config = load_config(None, getattr(case, "path", None))
+        config = load_config(None, path)
     except UsageError:
         return None
     return home_ranges((n.lo, n.hi) for n in config.home)

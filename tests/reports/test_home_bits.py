@@ -182,6 +182,24 @@ def test_small_cases_test_the_addresses(lake, monkeypatch):
     assert seen == [False]
 
 
+def test_case_home_is_the_config_the_reports_load(tmp_path):
+    """Without forensics.toml beside the case: the built-in blocks (without loading forensics.config); with one:
+    its blocks; with one that does not load: None (the import goes on, its flows without bits)."""
+    from forensics.ingest import case_home
+
+    with Case.open(tmp_path / "a" / "case") as case:
+        builtin = home_ranges((n.lo, n.hi) for n in default_config().home)
+        assert case_home(case) == builtin
+        (tmp_path / "a" / "forensics.toml").write_text(OTHER_HOME)
+        other = config_from_text(OTHER_HOME, str(tmp_path / "a" / "forensics.toml"), tmp_path / "a")
+        assert case_home(case) == home_ranges((n.lo, n.hi) for n in other.home) != builtin
+        (tmp_path / "a" / "forensics.toml").write_text('[home]\nnetworks = ["10.0.0.0/33"]\n')
+        assert case_home(case) is None
+        summary = import_paths(case, [str(CORPUS / FILES[0])], ImportOptions(jobs=1))
+        assert [r.status for r in summary.files] == ["imported"]
+        assert case.con.execute("SELECT count(*) FROM flow_home_bits").fetchone()[0] == 0
+
+
 def test_flow_traffic_forms_differ_only_in_the_home_tests():
     context = read_sql("reports/_context.sql")
     plain, bits = flow_traffic_sql(context, False), flow_traffic_sql(context, True)
