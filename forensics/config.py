@@ -59,7 +59,8 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from forensics.config_defaults import CONFIG_NAME, DEFAULT_HOME
+from forensics.config_defaults import CONFIG_NAME as CONFIG_NAME  # (re-exported: where callers import it)
+from forensics.config_defaults import DEFAULT_HOME, case_config_file
 from forensics.errors import UsageError
 from forensics.netaddr import cidr_range
 
@@ -811,9 +812,8 @@ def load_config(config_path: str | Path | None = None, db_path: str | Path | Non
         if not os.path.lexists(path):
             raise UsageError(f"{path}: no such config file. Check --config, or omit it to use the defaults")
         regular_file(path, "--config")
-    elif db_path is not None and str(db_path) != ":memory:" \
-            and os.path.lexists(Path(db_path).parent / CONFIG_NAME):
-        path = regular_file(Path(db_path).parent / CONFIG_NAME, "case config")
+    elif (beside := case_config_file(db_path)) is not None:
+        path = regular_file(beside, "case config")
     else:
         return default_config()
     try:

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from forensics.appdata.select import CandidateSelector
-from forensics.config_defaults import CONFIG_NAME, DEFAULT_HOME
+from forensics.config_defaults import DEFAULT_HOME, case_config_file
 from forensics.errors import InputError, UsageError
 from forensics.ingest.app_labels import label_flows, payload_evidence
 from forensics.ingest.appdata_pass import extract_appdata, parse_appdata
@@ -65,7 +65,7 @@ def case_home(case: Case) -> tuple[tuple[int, int], ...] | None:
     the import goes on, and its flows get no home bits). Without a forensics.toml beside the case (as
     load_config decides), the built-in blocks, without loading forensics.config."""
     path = getattr(case, "path", None)
-    if path is None or str(path) == ":memory:" or not os.path.lexists(Path(path).parent / CONFIG_NAME):
+    if case_config_file(path) is None:
         return home_ranges(cidr_range(text) for text in DEFAULT_HOME)
     from forensics.config import load_config
     try:

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 _MASK64 = (1 << 64) - 1
 
+
 def home_ranges(blocks: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     """The home blocks as sorted, distinct (lo, hi) pairs of 128-bit integers."""
     return tuple(sorted({(int(lo), int(hi)) for lo, hi in blocks}))
@@ -65,22 +66,19 @@ def home_bits(hi: pa.Array | pa.ChunkedArray | np.ndarray, lo: pa.Array | pa.Chu
     return pa.array(out, pa.bool_())
 
 
+def home_column(hi: pa.Array | pa.ChunkedArray | np.ndarray, lo: pa.Array | pa.ChunkedArray | np.ndarray,
+                ranges: tuple[tuple[int, int], ...] | None) -> pa.Array:
+    """home_bits of the addresses, or all NULL when `ranges` is None (the blocks are not known: a conversion, a
+    case config that does not load)."""
+    return pa.nulls(len(hi), pa.bool_()) if ranges is None else home_bits(hi, lo, ranges)
+
+
 def with_home_bits(table: pa.Table, ranges: tuple[tuple[int, int], ...] | None) -> pa.Table:
-    """`table` (flows in the Parquet layout) with src_home and dst_home set from its address halves, or NULL
-    when `ranges` is None (the blocks are not known: a conversion, a case config that does not load)."""
-    cols = {}
+    """`table` (flows in the Parquet layout, without the two columns) with src_home and dst_home appended."""
     for end in ("src", "dst"):
-        if ranges is None:
-            cols[end] = pa.nulls(len(table), pa.bool_())
-        else:
-            cols[end] = home_bits(table.column(f"{end}_ip_hi"), table.column(f"{end}_ip_lo"), ranges)
-    for end in ("src", "dst"):
-        name = f"{end}_home"
-        if name in table.column_names:
-            table = table.set_column(table.column_names.index(name), name, cols[end])
-        else:
-            table = table.append_column(name, cols[end])
+        table = table.append_column(f"{end}_home", home_column(table.column(f"{end}_ip_hi"),
+                                                               table.column(f"{end}_ip_lo"), ranges))
     return table
 
 
-__all__ = ["home_bits", "home_fingerprint", "home_ranges", "with_home_bits"]
+__all__ = ["home_bits", "home_column", "home_fingerprint", "home_ranges", "with_home_bits"]

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from forensics.errors import UsageError
 from forensics.resources import read_sql
-from forensics.store.home_bits import home_bits, with_home_bits
+from forensics.store.home_bits import home_column, with_home_bits
 from forensics.store.lake_layout import (
     CATALOG,
     DAY_COLUMN,
@@ -274,8 +274,7 @@ def derived_flow_table(flows: dict[str, np.ndarray], capture_id: int,
         **nulls,
     }
     for end in ("src", "dst"):
-        cols[f"{end}_home"] = (pa.nulls(n, pa.bool_()) if home is None
-                               else home_bits(flows[f"{end}_hi"], flows[f"{end}_lo"], home))
+        cols[f"{end}_home"] = home_column(flows[f"{end}_hi"], flows[f"{end}_lo"], home)
     return pa.table([cols[name] for name in schema.names], schema=schema)
 
 
