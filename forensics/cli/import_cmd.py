@@ -61,6 +61,7 @@ def import_command(
     if engine == "duckdb" and len(paths) == 1:  # one file: its sha256 on the other core while the rest loads
         hash_early(paths[0])
     from forensics.ingest import ImportOptions, import_paths
+    from forensics.jit import warm_up
     from forensics.store import Case
     from forensics.store.lake_compact import auto_parts, maybe_compact
 
@@ -79,6 +80,8 @@ def import_command(
     else:
         run = import_paths
 
+    if engine == "duckdb":
+        warm_up()  # numba's set-up while the case opens (forensics/jit.py)
     options = ImportOptions(force=force, idle_timeout=idle_timeout, active_timeout=active_timeout, jobs=jobs)
     ledger = Ledger(make_progress(quiet or json_out))
     summary = None
