@@ -37,6 +37,9 @@ _SET_VARIABLE = re.compile(r"^\s*(SET|RESET)\s+VARIABLE\s+(\w+)\s*(?:=\s*(.+?))?
 # Statements touching these stay on DuckDB (the case's catalog and what the runners write).
 DUCK_TABLES = {"alerts", "report_runs", "report_run_values", "schema_version"}
 DUCK_FUNCTIONS = {"nextval", "currval", "current_database"}
+# Up to this many rows, Python rows put into an empty TEMP table are the table as they are (a local relation in
+# the plans that read it); more are computed once and kept by the executors (SparkConnection.executemany).
+LOCAL_ROWS = 10_000
 _SPARK_TYPES = {"VARCHAR": "STRING", "TEXT": "STRING", "UHUGEINT": "BINARY", "HUGEINT": "DECIMAL(38,0)",
                 "UTINYINT": "SMALLINT", "USMALLINT": "INT", "UINTEGER": "BIGINT", "UBIGINT": "BIGINT",
                 "TINYINT": "TINYINT", "SMALLINT": "SMALLINT", "INTEGER": "INT", "BIGINT": "BIGINT",
@@ -55,6 +58,7 @@ class SparkConnection:
         self.temps: dict[str, str] = {}        # TEMP name -> Spark view
         self.cases: dict[str, str] = {}        # case table -> Spark view
         self.ddl: dict[str, list[tuple[str, str]]] = {}  # TEMP table made by DDL -> its DuckDB columns
+        self._empty: set[str] = set()  # TEMP tables made by DDL that no row has gone into yet
         self.sources: dict[str, tuple[str, int]] = {}    # SQL text -> (file, line of its first line)
         self._description: list[tuple] | None = None
         self._rows: list[tuple] = []
@@ -138,8 +142,17 @@ class SparkConnection:
             for _, lo, hi in sizes:
                 values.append(None if row[lo] is None or row[hi] is None else float(int(row[hi]) - int(row[lo])))
             data.append(tuple(values))
-        old = self.spark.table(self.temps[name])
         new = self._frame(columns, data)
+        if name in self._empty and len(data) <= LOCAL_ROWS:
+            # the table's first rows, a few: the frame of them as it is (its rows travel in the plans that read
+            # it), no Spark job to compute and keep them. A report's context holds seven such tables (the config's
+            # networks, applications, AS prefixes, interfaces, filters, retention, export spans); computing each
+            # cost ~0.3 s a report.
+            self._empty.discard(name)
+            self._register(name, new, cache=False, small=True)
+            return
+        self._empty.discard(name)
+        old = self.spark.table(self.temps[name])
         self._register(name, old.unionByName(new), cache=True)
 
     @property
@@ -219,9 +232,11 @@ class SparkConnection:
                 columns = _with_sizes(columns)
                 self.ddl[name] = columns
                 self._register(name, self._frame(columns, []), cache=False, small=True)
+                self._empty.add(name)
                 return
             frame = self._query(tree.expression, params)
             self.ddl.pop(name, None)
+            self._empty.discard(name)
             self._register(name, frame, cache=kind == "TABLE")
             return
         if isinstance(tree, exp.Insert):
@@ -230,6 +245,7 @@ class SparkConnection:
             if name not in self.temps:
                 raise TranspileError(f"INSERT INTO {name}: only TEMP tables are written on Spark")
             new = self._query(tree.expression, params)
+            self._empty.discard(name)
             old = self.spark.table(self.temps[name])
             if name in self.ddl:
                 new = _sized(new, self.ddl[name])
@@ -239,6 +255,7 @@ class SparkConnection:
             name = tree.args["tables"][0].name.lower() if tree.args.get("tables") else tree.this.name.lower()
             view = self.temps.pop(name, None)
             self.ddl.pop(name, None)
+            self._empty.discard(name)
             if view is not None:
                 self.spark.catalog.dropTempView(view)
             return
@@ -419,6 +436,7 @@ class SparkConnection:
         self._answers.clear()
         self.temps.clear()
         self.cases.clear()
+        self._empty.clear()
 
 
 def _bytes(text: str) -> int:
