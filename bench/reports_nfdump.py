@@ -407,7 +407,8 @@ def main() -> None:
             ("protocol_mix", [[*stat, "-s", "proto/bytes"]], lambda o: nfdump_stat_rows(o[0]), list)]),
         ("top_ports ports section (timing only)", "top_ports", {"sections": "ports"}, None, [
             ("ports", [[*stat, "-s", "dstport/bytes"]], lambda o: nfdump_stat_rows(o[0]), None)]),
-        ("top_ports ports, tcp to a port < 1024", "top_ports", {"sections": "ports"}, svc_dst[0], [
+        ("top_ports ports, tcp to a port < 1024 (timing only: no peers in nfdump's)", "top_ports",
+         {"sections": "ports"}, svc_dst[0], [
             ("ports", [[*stat, "-s", "dstport/bytes", svc_dst[1]]], lambda o: nfdump_stat_rows(o[0]), ports_only)]),
         *([("top_ports ports and peers, tcp to a port < 1024 (nfdump: 2 commands)", "top_ports",
             {"sections": "ports"}, svc_dst[0], [
