@@ -147,7 +147,7 @@ class SparkConnection:
             # the table's first rows, a few: the frame of them as it is (its rows travel in the plans that read
             # it), no Spark job to compute and keep them. A report's context holds seven such tables (the config's
             # networks, applications, AS prefixes, interfaces, filters, retention, export spans); computing each
-            # cost ~0.3 s a report.
+            # cost ~0.2 s (60 computations in 3 reports on local[2]: 13.75 s).
             self._empty.discard(name)
             self._register(name, new, cache=False, small=True)
             return
