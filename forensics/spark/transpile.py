@@ -314,11 +314,61 @@ class Transpiler:
             return node
 
         tree = tree.transform(marks)
+        tree = tree.transform(_date_format)
         try:
             text = tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
         except SqlglotError as exc:
             raise TranspileError(f"no Spark equivalent: {str(exc).splitlines()[0]}") from None
         return text, args
+
+
+# DuckDB strftime specifiers -> Spark datetime pattern letters (spark.apache.org, sql-ref-datetime-pattern)
+_STRFTIME = {"Y": "yyyy", "y": "yy", "m": "MM", "d": "dd", "H": "HH", "I": "hh", "M": "mm", "S": "ss",
+             "f": "SSSSSS", "g": "SSS", "p": "a", "a": "EEE", "A": "EEEE", "b": "MMM", "B": "MMMM", "j": "DDD"}
+
+
+def spark_datetime_pattern(strftime: str) -> str:
+    """A DuckDB strftime format as the Spark datetime pattern that prints the same text: each specifier its
+    letters, literal text quoted when it holds a letter or a quote ('%Y-%m-%dT%H:%M:%S.%fZ' ->
+    "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"; sqlglot leaves the T and Z bare, which Spark refuses)."""
+    out: list[str] = []
+    literal: list[str] = []
+
+    def flush() -> None:
+        text = "".join(literal)
+        literal.clear()
+        if text and re.search(r"[A-Za-z'\[\]#{}]", text):
+            out.append("'" + text.replace("'", "''") + "'")
+        else:
+            out.append(text)
+
+    i = 0
+    while i < len(strftime):
+        ch = strftime[i]
+        if ch == "%" and i + 1 < len(strftime):
+            spec = strftime[i + 1]
+            i += 2
+            if spec == "%":
+                literal.append("%")
+                continue
+            if spec not in _STRFTIME:
+                raise TranspileError(f"strftime %{spec} has no Spark pattern")
+            flush()
+            out.append(_STRFTIME[spec])
+            continue
+        literal.append(ch)
+        i += 1
+    flush()
+    return "".join(out)
+
+
+def _date_format(node: exp.Expression) -> exp.Expression:
+    """strftime(t, 'literal format') as DATE_FORMAT with the Spark pattern of spark_datetime_pattern."""
+    fmt = node.args.get("format") if isinstance(node, exp.TimeToStr) else None
+    if not isinstance(fmt, exp.Literal) or not fmt.is_string:
+        return node
+    return exp.Anonymous(this="DATE_FORMAT",
+                         expressions=[node.this, exp.Literal.string(spark_datetime_pattern(fmt.this))])
 
 
 def _ordered_list(order: exp.Order, where: exp.Expression | None) -> exp.Expression:

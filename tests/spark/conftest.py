@@ -161,6 +161,25 @@ def demo_case(tmp_path_factory) -> Path:
     return Path(result.db)
 
 
+# Small public captures holding rows for the application reports the demo's packets have none for: DHCP leases
+# (v4 and v6), an NXDOMAIN answer, an HTTP request, SMTP sessions (one after STARTTLS), TLS hellos.
+APPDATA_CAPTURES = ("zeek/dhcp__dhcp.pcap", "tcpdump/dhcpv6-ia-na.pcap", "zeek/tls__smtp-starttls.pcap",
+                    "zeek/smtp.pcap", "zeek/http__iso-download.pcap.gz",
+                    "suricata-verify/smb2-07__20171220_smb_psexec_add_user.pcap")
+
+
+@pytest.fixture(scope="session")
+def appdata_case(tmp_path_factory) -> Path:
+    from forensics.ingest import import_paths
+    from tests.conftest import CORPUS
+
+    path = tmp_path_factory.mktemp("appdata") / "case"
+    with Case.open(path) as case:
+        summary = import_paths(case, [str(CORPUS / "files" / f) for f in APPDATA_CAPTURES])
+    assert [f.status for f in summary.files] == ["imported"] * len(APPDATA_CAPTURES)
+    return path
+
+
 def copy_case(path: Path, folder: Path) -> Path:
     """The case and its config in another folder (checks write alerts: each engine gets its own copy)."""
     folder.mkdir(parents=True, exist_ok=True)
