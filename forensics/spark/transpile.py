@@ -315,6 +315,7 @@ class Transpiler:
 
         tree = tree.transform(marks)
         tree = tree.transform(_date_format)
+        tree = tree.transform(_printf_numbers)
         try:
             text = tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
         except SqlglotError as exc:
@@ -369,6 +370,33 @@ def _date_format(node: exp.Expression) -> exp.Expression:
         return node
     return exp.Anonymous(this="DATE_FORMAT",
                          expressions=[node.this, exp.Literal.string(spark_datetime_pattern(fmt.this))])
+
+
+# printf conversions: flags, width and precision, then the conversion letter (C's, as DuckDB's printf takes them)
+_PRINTF_SPEC = re.compile(r"%([-+ #0]*\d*(?:\.\d+)?)([a-zA-Z%])")
+
+
+def _printf_numbers(node: exp.Expression) -> exp.Expression:
+    """printf('... %.1f ... %d ...', a, b): each argument of a floating conversion (f, e, g) cast to DOUBLE, of %d
+    to BIGINT. Spark's printf hands its values to Java's formatter, which refuses a DECIMAL (what sums and
+    averages of integers are on Spark) for %f and %d: a check whose detail printed a rate failed on Spark as soon
+    as it alerted (IllegalFormatConversionException: f != Decimal)."""
+    if not isinstance(node, exp.Anonymous) or str(node.this).lower() != "printf" or not node.expressions:
+        return node
+    fmt, *values = node.expressions
+    if not isinstance(fmt, exp.Literal) or not fmt.is_string:
+        return node
+    casts: list[str | None] = []
+    for spec in _PRINTF_SPEC.finditer(fmt.this):
+        letter = spec.group(2)
+        if letter == "%":
+            continue
+        casts.append("DOUBLE" if letter in "feEgG" else "BIGINT" if letter in "di" else None)
+    if len(casts) != len(values):  # (positional or unknown conversions: left as they are)
+        return node
+    args = [v if kind is None else exp.Cast(this=v, to=exp.DataType.build(kind)) for v, kind in
+            zip(values, casts, strict=True)]
+    return exp.Anonymous(this=node.this, expressions=[fmt, *args])
 
 
 def _ordered_list(order: exp.Order, where: exp.Expression | None) -> exp.Expression:

@@ -42,3 +42,16 @@ def test_spark_prints_what_duckdb_prints(spark, fmt):
 def test_a_specifier_without_a_pattern_is_named():
     with pytest.raises(TranspileError, match="strftime %Q"):
         spark_datetime_pattern("%Y %Q")
+
+
+def test_printf_numbers_print_on_spark_as_on_duckdb(spark):
+    """printf's %f and %d take the DECIMALs Spark's sums and averages of integers are (Java's formatter refuses
+    them: the misuse checks failed on Spark as soon as they alerted); the text is DuckDB's."""
+    from forensics.spark.transpile import Transpiler, parse
+
+    sql = ("SELECT printf('peak %.1f pps, %.0f bps in %d bins (%s), 100%%', p / 3, b, n, s) AS t "
+           "FROM (SELECT CAST(7 AS HUGEINT) AS p, CAST(483.4 AS DECIMAL(10,1)) AS b, CAST(3 AS HUGEINT) AS n, "
+           "'home' AS s)")  # (HUGEINT: DECIMAL(38,0) on Spark)
+    duck = duckdb.connect().execute(sql).fetchone()[0]
+    text, args = Transpiler().statement(parse(sql)[0], {}, lambda table: None)
+    assert spark.sql(text, args=args or None).collect()[0].t == duck == "peak 2.3 pps, 483 bps in 3 bins (home), 100%"
