@@ -95,8 +95,8 @@ def _cpu() -> float:
 
 
 def lake_flow_table(f: dict[str, np.ndarray], first_id: int) -> pa.Table:
-    """Generated flows (reports_nfdump.generate) as a lake flows part (the columns load_case inserts; the
-    rest NULL), flow ids from first_id."""
+    """Generated flows (reports_nfdump.generate) as a lake flows part without its home bits (the columns
+    load_case inserts; the rest NULL), flow ids from first_id."""
     n = len(f["src"])
     schema = SCHEMAS["flows"]
     start_us = (f["start"].astype(np.int64) + BASE) * 1_000_000
@@ -116,8 +116,10 @@ def lake_flow_table(f: dict[str, np.ndarray], first_id: int) -> pa.Table:
         "packets_scaled": pa.array(f["packets"].astype(np.uint64)),
         "bytes_scaled": pa.array(f["bytes"].astype(np.uint64)),
     }
-    return pa.table([cols[name] if name in cols else pa.nulls(n, schema.field(name).type) for name in schema.names],
-                    schema=schema)
+    # without src_home/dst_home: load_lake appends them from the case's home blocks (with_home_bits)
+    names = [name for name in schema.names if name not in ("src_home", "dst_home")]
+    return pa.table([cols[name] if name in cols else pa.nulls(n, schema.field(name).type) for name in names],
+                    schema=pa.schema([schema.field(name) for name in names]))
 
 
 def load_lake(root: Path, n: int, chunk: int) -> tuple[float, float]:
