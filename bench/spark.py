@@ -138,6 +138,7 @@ def load_lake(root: Path, n: int, chunk: int) -> tuple[float, float]:
             table = with_home_bits(lake_flow_table(generate(min(chunk, n - lo), seed=1 + k), lo + 1), home)
             con.execute("BEGIN TRANSACTION")
             stage = Stage(case.lake_root, con)
+            stage.home = home  # (the 5-minute rollups of large parts are written under the same blocks)
             try:
                 stage.write_flows(1, table)
                 stage.publish()

@@ -18,6 +18,7 @@ import duckdb
 
 from forensics.config import CaseConfig
 from forensics.reports.coverage import install_retention, install_summary
+from forensics.reports.rollup import install_rollup
 from forensics.resources import read_sql
 from forensics.store.bulk_insert import temp_table
 from forensics.store.flow_list import ensure_flow_app
@@ -75,6 +76,7 @@ def install_context(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:
         _fill(con, "_filters", filters)
         _fill(con, "_packet_bins", [])  # filled by forensics.reports.traffic once the window is known
         install_summary(con, False)  # _summary, filled by the runner when the report can use it
+        install_rollup(con, False)  # _rollup, likewise (forensics/reports/rollup.py)
         con.execute(context_sql)
         _literal_home(con, config)
         _literal_as(con, config)

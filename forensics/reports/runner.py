@@ -30,6 +30,7 @@ from forensics.reports.coverage import (
     summary_usable,
 )
 from forensics.reports.result import Item, ReportResult, SectionResult, Source
+from forensics.reports.rollup import install_rollup, rollup_usable
 from forensics.reports.scopes import (
     build_flow_filters,
     cleanup,
@@ -259,6 +260,9 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
                 fill_packet_bins(con, window.start, window.end, window.bin_secs, restriction.packets)
             use_summary = summary_usable(definition.needs, window.bin_secs, scope, filter_expr)
             install_summary(con, use_summary)
+            # the flows parts' 5-minute rollups read in place of their flows (`-- needs: rollup`)
+            install_rollup(con, rollup_usable(definition.needs, home_bits, window.start, window.end,
+                                              window.bin_secs, scope, filter_expr, basis))
             if "flow_filters" in definition.needs:
                 build_flow_filters(con, config)
                 for fname in config.filters if basis != "flows" and packets_held else ():

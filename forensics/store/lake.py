@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from forensics.errors import UsageError
 from forensics.resources import read_sql
+from forensics.store.flow_rollup import write_rollups
 from forensics.store.home_bits import home_column, with_home_bits
 from forensics.store.lake_layout import (
     CATALOG,
@@ -555,6 +556,8 @@ class Stage:
                 self.con.execute("INSERT INTO lake_parts SELECT * FROM _lake_parts_new").fetchall()
             finally:
                 self.con.unregister("_lake_parts_new")
+        if self.home is not None:  # large parts of exported flows, with their home bits: their 5-minute rollup
+            write_rollups(self.con, self.root, [(r[0], r[2]) for r in rows if r[1] == "flows"])
         self.drop_temp()
 
     def drop_temp(self) -> None:

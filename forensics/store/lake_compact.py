@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from forensics.errors import UsageError
+from forensics.store.flow_rollup import drop_orphans
 from forensics.store.lake import rebuild_views, remove_files, sql_literal
 from forensics.store.lake_layout import (
     DAY_COLUMN,
@@ -196,6 +197,7 @@ def _publish(con: duckdb.DuckDBPyConnection, root: Path, stage: Path,
             placed.append(rel)
             _list_part(con, rel, table, day, data, size)
         con.execute("DELETE FROM lake_parts WHERE list_contains($p, path)", {"p": merged})
+        drop_orphans(con)  # (a merged part's 5-minute rollup, had it one: the shared file is read as flows)
         rebuild_views(con, root)  # the views read the shared tree once it holds rows (lake.views_sql)
         con.execute("COMMIT")
     except BaseException:

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from forensics.errors import UsageError
+from forensics.store.flow_rollup import drop_orphans
 from forensics.store.lake import remove_files
 from forensics.store.lake_layout import DAY_COLUMN, STAGING, write_part
 
@@ -60,6 +61,8 @@ def prune_before(case: object, table: str, cutoff_ts: dt.datetime) -> int:
             removed += gone
             doomed.append(path)
             fresh += [new_rel] if new_rel else []
+        if table == "flows" and doomed:
+            drop_orphans(con)  # the 5-minute rollups of the flows parts removed or rewritten
         if own:
             con.execute("COMMIT")
     except BaseException:

@@ -340,10 +340,12 @@ def pin_parts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows"
 
 
 def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows", "packets"),
-               homes: bool = False) -> dict[str, str]:
+               homes: bool = False, homes_without: frozenset[str] = frozenset()) -> dict[str, str]:
     """The SELECT pin_parts makes a TEMP view of, for each of `tables` it would read part by part (none shadowed by
     a TEMP object, few or large parts); {} on another engine's connection or a single-file case. `homes` (with
-    flows among `tables`): also HOME_VIEW when every flows part holds the home bits."""
+    flows among `tables`): also HOME_VIEW when every flows part holds the home bits; of the parts whose paths
+    (relative to the case folder) are in `homes_without`, only the flows built from packets (their exported
+    flows are read from their rollup: forensics/reports/rollup.py, which has pinned the parts already)."""
     if not is_lake_flows(con, "main.flows"):  # (first: another engine's connection has no DuckDB settings)
         return {}
     root = _root(con)
@@ -351,6 +353,8 @@ def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows
         return {}
     temps = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
                                        "SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
+    if homes_without:  # (a report pinning HOME_VIEW again: the TEMP views are the ones it pinned itself)
+        temps -= {"flows", "packets"}
     paths_of: dict[str, list[str]] = {}
     rows_of: dict[str, int] = {}
     hive_capture: dict[str, int] = {}  # a part in its capture's folder: the capture id its path names
@@ -380,6 +384,7 @@ def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows
     except OSError:
         with_homes = False
     views = {}
+    rolled_up = {str(root / p) for p in homes_without}
     for table_name, paths in sorted(listed.items()):
         columns = described.get(table_name)
         if not columns:
@@ -398,8 +403,9 @@ def part_views(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ("flows
             hive = "false" if cid is not None else "true, hive_types = {'day': DATE}"
             branches.append(f"SELECT {', '.join(exprs)} FROM read_parquet([{literal}], hive_partitioning = {hive})")
             if with_homes and table_name == "flows":
+                rolled = " WHERE source = 'pcap'" if path in rolled_up else ""
                 home_branches.append(f"SELECT {', '.join([*exprs, *HOME_COLUMNS])} "
-                                     f"FROM read_parquet([{literal}], hive_partitioning = {hive})")
+                                     f"FROM read_parquet([{literal}], hive_partitioning = {hive}){rolled}")
         views[table_name] = "\nUNION ALL ".join(branches)
         if home_branches:
             views[HOME_VIEW] = "\nUNION ALL ".join(home_branches)

@@ -26,6 +26,8 @@
 --     flow is counted once, in the bin of its first packet; exported flows (no packets) count bytes,
 --     packets and the flow in the bin of the flow's start. ipv: 4, 6 or 0 for both. It is the union of
 --     packet_traffic() (the _packet_bins rows) and flow_traffic() (the flows), with the same arguments.
+-- rollup_traffic(from_ts, to_ts, bin_secs, ipv)  TABLE: the flows parts' 5-minute rollups read in place of their
+--     flows (reports saying `-- needs: rollup`): bin, ip_version, ip_proto, src_home, dst_home, bytes, packets, flows.
 -- summary_traffic(from_ts, to_ts, bin_secs, ipv)  TABLE: the 5-minute summary `forensics retain` kept for bins
 --     whose flows it removed (reports saying `-- needs: summary`): bin, ip_version, ip_proto, src_zone, dst_zone,
 --     bytes, packets, flows. packets_gone(c, last_ts): the packets of a flow of capture c ending at last_ts are gone.
@@ -131,6 +133,16 @@ CREATE OR REPLACE TEMP MACRO summary_traffic(from_ts, to_ts, bin_secs, ipv) AS T
            s.flows
     FROM _summary s
     WHERE s.bin >= from_ts AND s.bin < to_ts AND (ipv = 0 OR s.ip_version = ipv);
+
+-- rollup_traffic(from_ts, to_ts, bin_secs, ipv)  TABLE: the 5-minute rollups of the flows parts a report reads in
+-- place of their flows (TEMP _rollup, forensics/reports/rollup.py: empty unless the report says `-- needs: rollup`
+-- and can use them; those parts are then left out of traffic()), in the report's bins: bin, ip_version, ip_proto,
+-- src_home, dst_home, bytes, packets, flows. Exported flows only: counted as flow_traffic() counts them.
+CREATE OR REPLACE TEMP MACRO rollup_traffic(from_ts, to_ts, bin_secs, ipv) AS TABLE
+    SELECT time_bin(r.bin, bin_secs) AS bin, r.ip_version, r.ip_proto, r.src_home, r.dst_home, r.bytes, r.packets,
+           r.flows
+    FROM _rollup r
+    WHERE r.bin >= from_ts AND r.bin < to_ts AND (ipv = 0 OR r.ip_version = ipv) AND report_basis() <> 'packets';
 
 CREATE OR REPLACE TEMP MACRO in_net(a, k, nm) AS
     EXISTS (SELECT 1 FROM _nets n WHERE n.kind = k AND n.name = nm AND a BETWEEN n.lo AND n.hi);

@@ -1,6 +1,6 @@
 -- name: protocol_mix
 -- title: Protocol mix
--- description: Traffic per IP protocol. in = into home (destination in a home network), out = out of home (source in a home network), total = all traffic of the protocol. Values are in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are the item's totals. Binned by packet time where the case holds the packets, by flow start for exported flows; bins whose flows were removed by retention come from the 5-minute summary kept for them.
+-- description: Traffic per IP protocol. in = into home (destination in a home network), out = out of home (source in a home network), total = all traffic of the protocol. Values are in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are the item's totals. Binned by packet time where the case holds the packets, by flow start for exported flows; bins whose flows were removed by retention come from the 5-minute summary kept for them; large parts of exported flows are read from the 5-minute rollup written at import (the same sums).
 -- param: top INTEGER = 10
 -- param: from_ts TIMESTAMP
 -- param: to_ts TIMESTAMP
@@ -10,7 +10,7 @@
 -- dimensions: proto
 -- measures: in, out, total, bytes, packets, flows
 -- unit: bps
--- needs: summary
+-- needs: summary, rollup
 WITH per_bin AS (  -- summed per protocol, bin and which ends are home first (a few rows per bin), then valued
     SELECT k_proto, bin, sum(CASE WHEN dst_home THEN amount ELSE 0 END) AS s_in,
            sum(CASE WHEN src_home THEN amount ELSE 0 END) AS s_out, sum(amount) AS s_total,
@@ -19,6 +19,10 @@ WITH per_bin AS (  -- summed per protocol, bin and which ends are home first (a 
           FROM (SELECT f.ip_proto AS k_proto, f.bin, f.src_home, f.dst_home,
                        sum(f.bytes) AS b, sum(f.packets) AS p, sum(f.flows) AS n
                 FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) f
+                GROUP BY ALL
+                UNION ALL  -- flows parts read from their 5-minute rollup written at import (left out of traffic())
+                SELECT r.ip_proto, r.bin, r.src_home, r.dst_home, sum(r.bytes), sum(r.packets), sum(r.flows)
+                FROM rollup_traffic($from_ts, $to_ts, $bin_secs, $ip_version) r
                 GROUP BY ALL
                 UNION ALL  -- bins whose flows retention removed: the 5-minute summary kept for them (coverage `summary`)
                 SELECT s.ip_proto, s.bin, s.src_zone = 'home', s.dst_zone = 'home',
