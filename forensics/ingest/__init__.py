@@ -150,7 +150,7 @@ def import_paths(
 ) -> ImportSummary:
     """Import files and folders (recursively) into the case. Never raises for bad input files."""
     options = options or ImportOptions()
-    if options.home is None and case.lake_root is not None:
+    if options.home is None:  # (a lake: the flows parts' home bits; a single file: its rollups)
         options = replace(options, home=case_home(case))
     progress = progress or NullProgress()
     summary = ImportSummary()
@@ -549,7 +549,9 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
 
 def _home_bits(writer: CaptureWriter, options: ImportOptions) -> None:
     """A lake's flows parts of this file get src_home/dst_home from options.home, and flow_home_bits says under
-    which blocks (the file's transaction: kept or rolled back with its rows)."""
+    which blocks (the file's transaction: kept or rolled back with its rows). A single-file case's writer keeps
+    the blocks for the rollup of the file's exported flows (forensics/store/flow_rollup.py)."""
+    writer.home = options.home
     if writer.stage is None or options.home is None:
         return
     writer.stage.home = options.home

@@ -30,7 +30,7 @@ from forensics.reports.coverage import (
     summary_usable,
 )
 from forensics.reports.result import Item, ReportResult, SectionResult, Source
-from forensics.reports.rollup import install_rollup, rollup_usable
+from forensics.reports.rollup import Rolled, install_rollup, rollup_usable
 from forensics.reports.scopes import (
     build_flow_filters,
     cleanup,
@@ -211,6 +211,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
         raise UsageError(f"report {name}: no parameter {', '.join(unknown)} (declared: {declared})")
     pinned: list[str] = []
     home_bits = False
+    rolled = Rolled()
     with steady_catalog(con):  # the catalog asked once for the run (a run makes only TEMP objects)
         try:
             install_context(con, config)
@@ -261,8 +262,8 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
             use_summary = summary_usable(definition.needs, window.bin_secs, scope, filter_expr)
             install_summary(con, use_summary)
             # the flows parts' 5-minute rollups read in place of their flows (`-- needs: rollup`)
-            install_rollup(con, rollup_usable(definition.needs, home_bits, window.start, window.end,
-                                              window.bin_secs, scope, filter_expr, basis))
+            rolled = install_rollup(con, rollup_usable(definition.needs, window.start, window.end, window.bin_secs,
+                                                       scope, filter_expr, basis), config, home_bits)
             if "flow_filters" in definition.needs:
                 build_flow_filters(con, config)
                 for fname in config.filters if basis != "flows" and packets_held else ():
@@ -298,7 +299,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
             coverage = bin_coverage(con, window.start, window.end, window.bin_secs, use_summary)
             per_bin_basis = bin_basis(con, window.start, window.end, window.bin_secs, basis, coverage)
         finally:
-            if home_bits:
+            if home_bits or rolled.captures:
                 install_flow_traffic(con, False)
             unpin(con, pinned)
             cleanup(con)

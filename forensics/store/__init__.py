@@ -25,7 +25,7 @@ from forensics import __version__
 from forensics.errors import UsageError
 from forensics.records import FlowColumns, PacketBatch
 from forensics.resources import read_sql
-from forensics.store import lake, lake_compact
+from forensics.store import flow_rollup, lake, lake_compact
 from forensics.store.flow_table import flow_columns_table, flow_record_table
 from forensics.store.nulls import null_column
 from forensics.store.pending_parts import PendingParts
@@ -138,6 +138,8 @@ class CaptureWriter:
         self._flow_seq = 0  # exported records appended so far, also those stored under an earlier capture
         self.exported_rows = 0  # exported flow records this writer inserted (capture_id = its capture), ever
         self.stage: lake.Stage | None = None  # a lake case: where this file's parts are staged
+        # the home blocks of the import (a single-file case's rollup of many exported flows: flow_rollup.py)
+        self.home: tuple[tuple[int, int], ...] | None = None
         self._interfaces_added = False
 
     def clear_derived_flows(self) -> None:
@@ -822,6 +824,8 @@ class Case:
             self._finish_capture(writer, meta)
             if stage is not None:
                 stage.publish()
+            elif writer.home is not None:  # a single-file case: the rollup of the file's many exported flows
+                flow_rollup.write_capture_rollup(self.con, writer.capture_id, writer.exported_rows, writer.home)
             self._commit_file()
             if stage is not None:
                 stage.cleanup()

@@ -557,7 +557,7 @@ class Stage:
             finally:
                 self.con.unregister("_lake_parts_new")
         if self.home is not None:  # large parts of exported flows, with their home bits: their 5-minute rollup
-            write_rollups(self.con, self.root, [(r[0], r[2]) for r in rows if r[1] == "flows"])
+            write_rollups(self.con, self.root, [(r[0], r[2]) for r in rows if r[1] == "flows"], self.home)
         self.drop_temp()
 
     def drop_temp(self) -> None:

@@ -46,7 +46,8 @@ _SELECT = {
             bytes, frame_bytes, sampling_rate, packets_scaled, bytes_scaled
         FROM src.flows WHERE capture_id = $c ORDER BY flow_id""",
 }
-_DERIVED = {"packets", "packet_rows", "flows", "schema_version", "lake_parts"}
+# (flow_rollups: a single-file case's are per capture; the converted parts, without home bits, have none)
+_DERIVED = {"packets", "packet_rows", "flows", "schema_version", "lake_parts", "flow_rollups"}
 
 
 def default_target(source: Path) -> Path:

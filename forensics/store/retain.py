@@ -35,6 +35,10 @@ def prune_before(case: object, table: str, cutoff_ts: dt.datetime) -> int:
         return lake_prune.prune_before(case, table, cutoff_ts)
     name, column = PRUNABLE[table]
     row = case.con.execute(f"DELETE FROM {name} WHERE {column} < $cutoff", {"cutoff": cutoff_ts}).fetchone()
+    if table == "flows":
+        from forensics.store.flow_rollup import drop_pruned_captures
+
+        drop_pruned_captures(case.con, cutoff_ts)
     return int(row[0]) if row else 0
 
 

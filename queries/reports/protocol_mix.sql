@@ -1,6 +1,6 @@
 -- name: protocol_mix
 -- title: Protocol mix
--- description: Traffic per IP protocol. in = into home (destination in a home network), out = out of home (source in a home network), total = all traffic of the protocol. Values are in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are the item's totals. Binned by packet time where the case holds the packets, by flow start for exported flows; bins whose flows were removed by retention come from the 5-minute summary kept for them; large parts of exported flows are read from the 5-minute rollup written at import (the same sums).
+-- description: Traffic per IP protocol. in = into home (destination in a home network), out = out of home (source in a home network), total = all traffic of the protocol. Values are in the chosen unit (bps/pps: average over the bin or period; bytes/packets/flows: sums); bytes (IP layer), packets and flows are the item's totals. Binned by packet time where the case holds the packets, by flow start for exported flows; bins whose flows were removed by retention come from the 5-minute summary kept for them; many exported flows are read from the 5-minute rollup written at import (the same sums).
 -- param: top INTEGER = 10
 -- param: from_ts TIMESTAMP
 -- param: to_ts TIMESTAMP
@@ -20,7 +20,7 @@ WITH per_bin AS (  -- summed per protocol, bin and which ends are home first (a 
                        sum(f.bytes) AS b, sum(f.packets) AS p, sum(f.flows) AS n
                 FROM traffic($from_ts, $to_ts, $bin_secs, $ip_version) f
                 GROUP BY ALL
-                UNION ALL  -- flows parts read from their 5-minute rollup written at import (left out of traffic())
+                UNION ALL  -- exported flows read from their 5-minute rollup written at import (left out of traffic())
                 SELECT r.ip_proto, r.bin, r.src_home, r.dst_home, sum(r.bytes), sum(r.packets), sum(r.flows)
                 FROM rollup_traffic($from_ts, $to_ts, $bin_secs, $ip_version) r
                 GROUP BY ALL

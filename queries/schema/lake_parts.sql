@@ -22,19 +22,22 @@ CREATE TABLE IF NOT EXISTS flow_home_bits (
     home_fp VARCHAR NOT NULL              -- home_fingerprint() of the blocks the bits were computed from
 );
 
--- flow_rollups: the 5-minute rollup of each large flows part of exported flows (forensics/store/flow_rollup.py),
--- written when the part is published: what flow_traffic() counts of its flows, summed per 5-minute bin of first_ts,
--- IP version, protocol and home bits. A report that needs nothing more (`-- needs: rollup`: protocol_mix) reads
--- these rows in place of the part's flows when its bins are whole multiples of 5 minutes and nothing narrows the
--- traffic. Rows of a part no longer listed in lake_parts are never read. Empty in a single-file case.
+-- flow_rollups: the 5-minute rollup of the exported flows of each large flows part of a lake, or of each capture with
+-- many exported flows in a single-file case (forensics/store/flow_rollup.py), written in the file's import
+-- transaction: what flow_traffic() counts of those flows, summed per 5-minute bin of first_ts, IP version, protocol
+-- and whether each end is in a home block. A report that needs nothing more (`-- needs: rollup`: protocol_mix)
+-- reads these rows in place of those flows when its bins are whole multiples of 5 minutes, nothing narrows the
+-- traffic and it runs with the home blocks the rollup was made with. Rows of a lake part no longer listed in
+-- lake_parts are never read.
 CREATE TABLE IF NOT EXISTS flow_rollups (
-    path VARCHAR NOT NULL,                -- lake_parts.path of the flows part
+    path VARCHAR,                         -- lake_parts.path of the flows part; NULL in a single-file case (the capture's)
     capture_id INTEGER NOT NULL,          -- captures.capture_id of its rows
+    home_fp VARCHAR NOT NULL,             -- home_fingerprint() of the home blocks src_home and dst_home answer for
     bin TIMESTAMP,                        -- time_bin(first_ts, 300): the 5-minute bin of the flows' start, UTC
     ip_version UTINYINT,                  -- 4 or 6
     ip_proto UTINYINT,                    -- transport protocol number
-    src_home BOOLEAN,                     -- the part's src_home (source in a home block at import)
-    dst_home BOOLEAN,                     -- the part's dst_home
+    src_home BOOLEAN,                     -- source in a home block
+    dst_home BOOLEAN,                     -- destination in a home block
     bytes UBIGINT,                        -- sum of the flows' bytes (scaled by sampling where exported so)
     packets UBIGINT,                      -- sum of their packets (scaled likewise)
     flows UBIGINT                         -- flow records
