@@ -22,6 +22,7 @@ from forensics.reports.rollup import install_rollup
 from forensics.resources import read_sql
 from forensics.store.bulk_insert import temp_table
 from forensics.store.flow_list import ensure_flow_app
+from forensics.store.home_bits import home_sql
 
 CONTEXT_SQL = "reports/_context.sql"
 
@@ -120,8 +121,7 @@ def _literal_home(con: duckdb.DuckDBPyConnection, config: CaseConfig) -> None:
     text; DuckDB takes no bound parameters in a macro body.
     """
     blocks = [(int(n.lo), int(n.hi)) for n in config.home]
-    ranges = " OR ".join(f"a BETWEEN CAST({lo} AS UHUGEINT) AND CAST({hi} AS UHUGEINT)" for lo, hi in blocks)
-    con.execute(f"CREATE OR REPLACE TEMP MACRO is_home(a) AS coalesce({ranges or 'false'}, false)")
+    con.execute(f"CREATE OR REPLACE TEMP MACRO is_home(a) AS {home_sql('a', blocks)}")
     ends = [hi for lo, hi in blocks if hi >> 32 == 0xFFFF and hi - lo >= 3]
     tests = " OR ".join(f"a = CAST({hi} AS UHUGEINT)" for hi in ends)
     con.execute(f"CREATE OR REPLACE TEMP MACRO home_broadcast(a) AS coalesce({tests or 'false'}, false)")

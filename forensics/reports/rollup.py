@@ -37,9 +37,6 @@ class Rolled:
     parts: list[str] = field(default_factory=list)
     captures: list[int] = field(default_factory=list)
 
-    def __bool__(self) -> bool:
-        return bool(self.parts or self.captures)
-
 
 def _aligned(t: dt.datetime) -> bool:
     return int((t - _EPOCH).total_seconds() * 1_000_000) % (ROLLUP_BIN_SECS * 1_000_000) == 0

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from forensics.resources import read_sql
-from forensics.store.home_bits import home_fingerprint
+from forensics.store.home_bits import home_fingerprint, home_sql
 
 ROLLUP_BIN_SECS = 300
 ROLLUP_MIN_ROWS = 100_000
@@ -85,12 +85,6 @@ def write_rollups(con: duckdb.DuckDBPyConnection, root: Path, parts: list[tuple[
     return done
 
 
-def _home_test(column: str, home: tuple[tuple[int, int], ...]) -> str:
-    """`column` in one of the `home` ranges, as SQL on the UHUGEINT address (literal ranges; false for none)."""
-    tests = [f"{column} BETWEEN CAST({lo} AS UHUGEINT) AND CAST({hi} AS UHUGEINT)" for lo, hi in home]
-    return "coalesce(" + " OR ".join(tests) + ", false)" if tests else "false"
-
-
 def write_capture_rollup(con: duckdb.DuckDBPyConnection, capture_id: int, exported: int,
                          home: tuple[tuple[int, int], ...]) -> bool:
     """A single-file case: the rollup of capture `capture_id`'s exported flows in the flows table (`exported` of
@@ -98,7 +92,7 @@ def write_capture_rollup(con: duckdb.DuckDBPyConnection, capture_id: int, export
     if exported < ROLLUP_MIN_ROWS:
         return False
     flows = f"(SELECT * FROM flows WHERE capture_id = {int(capture_id)})"
-    _insert(con, flows, _home_test("f.src_ip", home), _home_test("f.dst_ip", home), None, capture_id, home)
+    _insert(con, flows, home_sql("f.src_ip", home), home_sql("f.dst_ip", home), None, capture_id, home)
     return True
 
 

@@ -73,6 +73,15 @@ def home_column(hi: pa.Array | pa.ChunkedArray | np.ndarray, lo: pa.Array | pa.C
     return pa.nulls(len(hi), pa.bool_()) if ranges is None else home_bits(hi, lo, ranges)
 
 
+def home_sql(column: str, ranges: tuple[tuple[int, int], ...] | list[tuple[int, int]]) -> str:
+    """SQL that `column` (a UHUGEINT address) is in one of `ranges`: literal bounds (only integers reach the text),
+    false for none and for NULL. The reports' is_home (forensics/reports/context.py) and a single-file case's
+    rollups (forensics/store/flow_rollup.py) test home with it."""
+    tests = " OR ".join(f"{column} BETWEEN CAST({int(lo)} AS UHUGEINT) AND CAST({int(hi)} AS UHUGEINT)"
+                        for lo, hi in ranges)
+    return f"coalesce({tests or 'false'}, false)"
+
+
 def with_home_bits(table: pa.Table, ranges: tuple[tuple[int, int], ...] | None) -> pa.Table:
     """`table` (flows in the Parquet layout, without the two columns) with src_home and dst_home appended."""
     for end in ("src", "dst"):
@@ -81,4 +90,4 @@ def with_home_bits(table: pa.Table, ranges: tuple[tuple[int, int], ...] | None) 
     return table
 
 
-__all__ = ["home_bits", "home_column", "home_fingerprint", "home_ranges", "with_home_bits"]
+__all__ = ["home_bits", "home_column", "home_fingerprint", "home_ranges", "home_sql", "with_home_bits"]
