@@ -261,7 +261,7 @@ def run_report(case: object, name: str, params: dict | None = None, *, config: C
                 fill_packet_bins(con, window.start, window.end, window.bin_secs, restriction.packets)
             use_summary = summary_usable(definition.needs, window.bin_secs, scope, filter_expr)
             install_summary(con, use_summary)
-            # the flows parts' 5-minute rollups read in place of their flows (`-- needs: rollup`)
+            # 5-minute rollups of exported flows read in place of those flows (`-- needs: rollup`)
             rolled = install_rollup(con, rollup_usable(definition.needs, window.start, window.end, window.bin_secs,
                                                        scope, filter_expr, basis), config, home_bits)
             if "flow_filters" in definition.needs:
