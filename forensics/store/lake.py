@@ -41,7 +41,6 @@ from forensics.store.lake_layout import (
     part_path,
     published_parts,
     write_part,
-    write_part_batches,
 )
 from forensics.store.nulls import null_column
 from forensics.store.pending_parts import NOT_YET, PendingParts
@@ -493,7 +492,6 @@ class Stage:
     def _stream_temp_flows(self, rows: str, metered: dict[tuple[int, str], list]) -> set[tuple[int, str]]:
         """_stage_temp_flows' writing of the temp table `rows`; the (capture, day) keys written."""
         import pyarrow.compute as pc
-        import pyarrow.parquet as pq
         schema = SCHEMAS["flows"]
         done: set[tuple[int, str]] = set()
         open_key: tuple[int, str] | None = None
@@ -502,24 +500,13 @@ class Stage:
         span: list[int] = []  # lowest and highest first_ts (us) of the open part
 
         def finish() -> None:
-            """The open part: its metered parts appended, closed, listed in place of them."""
             assert open_key is not None and part is not None
-            n = part.rows
-            for entry in metered.get(open_key, []):
-                part.write(pq.ParquetFile(self.dir / entry[1]).read().cast(schema))
-                n += entry[4]
-                span.extend(entry[5:7])
-            part.close()
-            for entry in metered.get(open_key, []):
-                (self.dir / entry[1]).unlink(missing_ok=True)
-                self.parts.remove(entry)
-            self.parts.append(("flows", rel, open_key[0], open_key[1], n, min(span), max(span)))
+            self._close_flow_part(open_key, rel, part, metered.get(open_key, []), span)
             done.add(open_key)
 
-        rel = self.con.sql(_TEMP_FLOWS_OUT.format(rows=rows))
+        query = self.con.sql(_TEMP_FLOWS_OUT.format(rows=rows))
         # (DuckDB 2 names it to_arrow_reader; 1.x fetch_record_batch)
-        reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_record_batch
-        reader = reader(TEMP_FLOW_BATCH)
+        reader = (getattr(query, "to_arrow_reader", None) or query.fetch_record_batch)(TEMP_FLOW_BATCH)
         try:
             for batch in reader:
                 table = with_home_bits(pa.Table.from_batches([batch]), self.home)
@@ -552,20 +539,28 @@ class Stage:
 
     def _merge_flows(self, key: tuple[int, str], parts: list[tuple[str, str, int, str, int, int, int]]) -> None:
         """One part of the staged flow `parts` of a capture and day, in place of them."""
-        schema = SCHEMAS["flows"]
-
-        def tables():
-            import pyarrow.parquet as pq
-            for entry in parts:
-                yield pq.ParquetFile(self.dir / entry[1]).read().cast(schema)
-
         rel = part_path("flows", key[0], key[1], f"part-{self.token}-{next(self._seq)}.parquet")
-        write_part_batches(tables(), schema, self.dir / rel)
-        for entry in parts:
+        self._close_flow_part(key, rel, PartWriter(SCHEMAS["flows"], self.dir / rel), parts, [])
+
+    def _close_flow_part(self, key: tuple[int, str], rel: str, part: PartWriter,
+                         entries: list[tuple[str, str, int, str, int, int, int]], span: list[int]) -> None:
+        """The flows part `rel` of `key` being written: the staged flow parts `entries` appended (read back one at a
+        time), closed, listed in place of them. `span`: the lowest and highest first_ts (us) written to it so far."""
+        import pyarrow.parquet as pq
+        schema = SCHEMAS["flows"]
+        try:
+            for entry in entries:
+                part.write(pq.ParquetFile(self.dir / entry[1]).read().cast(schema))
+                span = [*span, entry[5], entry[6]]
+            part.close()
+        except BaseException:
+            part.abandon()
+            part.path.unlink(missing_ok=True)
+            raise
+        for entry in entries:
             (self.dir / entry[1]).unlink(missing_ok=True)
             self.parts.remove(entry)
-        self.parts.append(("flows", rel, key[0], key[1], sum(e[4] for e in parts), min(e[5] for e in parts),
-                           max(e[6] for e in parts)))
+        self.parts.append(("flows", rel, key[0], key[1], part.rows, min(span), max(span)))
 
     def publish(self) -> None:
         """Inside the file's transaction: stage the temp flows table, move every part into place, list it in
