@@ -441,21 +441,41 @@ TEXT_READERS = {
 }
 
 
+def _import_nfcapd(writer: CaptureWriter, path: str, progress: Callable[[int, int], None] | None) -> dict:
+    """An nfcapd file's records, a block of columns at a time (a block the columns cannot read: its records)."""
+    invalid: Counter = Counter()
+    for block in nfcapd.read_nfcapd_columns(path):
+        if isinstance(block, list):
+            good = []
+            for rec in block:
+                if "invalid" in rec:
+                    invalid[rec["invalid"]] += 1
+                else:
+                    good.append(rec)
+            writer.append_flow_records(good)
+        else:
+            writer.append_flow_records(block)
+        if progress:
+            progress(0, writer.counts.flow_records)
+    invalid.update(writer.invalid_flows)  # records whose values their columns cannot hold
+    return {"flow_records": writer.counts.flow_records, "invalid": dict(invalid), "pending_data_sets": 0,
+            "templates": 0}
+
+
 def import_flow_file(writer: CaptureWriter, path: str, fmt: str,
                      progress: Callable[[int, int], None] | None = None) -> dict:
     """Import one flow file of a format named by forensics.readers.flowfiles.sniff_flow_file."""
     if fmt == "netflow-raw":
         return _import_raw_exports(writer, path, progress)
+    if fmt == "nfcapd":
+        return _import_nfcapd(writer, path, progress)
+    if fmt not in TEXT_READERS:
+        raise ValueError(f"unknown flow file format {fmt!r}")
     invalid: Counter = Counter()
     done = [0]
     n = 0
     chunk: list[dict] = []
-    if fmt == "nfcapd":
-        records: Iterator[dict] = nfcapd.read_nfcapd(path)
-    elif fmt in TEXT_READERS:
-        records = TEXT_READERS[fmt](_counted_lines(path, done), path)
-    else:
-        raise ValueError(f"unknown flow file format {fmt!r}")
+    records = TEXT_READERS[fmt](_counted_lines(path, done), path)
     for rec in records:
         if "invalid" in rec:
             invalid[rec["invalid"]] += 1
