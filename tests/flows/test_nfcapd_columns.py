@@ -128,14 +128,14 @@ def test_a_block_the_columns_cannot_read_is_read_record_by_record(nfcapd_files, 
     path = max(nfcapd_files, key=lambda p: p.stat().st_size)
     expected = _by_dicts(path)
     monkeypatch.setattr(nfcapd, "BLOCK_BYTES", 2048)
-    real = nfcapd_columns.parse_block
+    real = nfcapd_columns.scan_block
     calls = [0]
 
-    def every_other(lines: bytes):  # noqa: ANN202
+    def every_other(block: bytes, first_pos: int):  # noqa: ANN202
         calls[0] += 1
-        return None if calls[0] % 2 else real(lines)
+        return None if calls[0] % 2 else real(block, first_pos)
 
-    monkeypatch.setattr(nfcapd_columns, "parse_block", every_other)
+    monkeypatch.setattr(nfcapd_columns, "scan_block", every_other)
     got, bad, columns = _by_columns(path)
     assert (got, bad) == expected
     assert 1 <= columns < calls[0]
@@ -164,35 +164,62 @@ def _handwritten() -> list[dict]:
         {**BASE, "src_vlan": 0, "src_as": 64512, "dst_as": 0, "ip4_next_hop": "0.0.0.0"},
         {**BASE, "src_vlan": 42, "ip6_next_hop": "2001:db8::ff", "ip4_router": "", "ip6_router": "2001:db8::fe"},
         {**BASE, "src4_addr": "010.1.2.3", "dst4_addr": "not an address"},  # no leading zeros: no address
-        {**BASE, "first": "2024-05-01T10:00:00Z", "last": "2024-05-01 10:00:02.5+01:00"},  # zones: Python's reading
         {k: v for k, v in BASE.items() if k not in ("last", "in_packets", "in_bytes", "tcp_flags")},
+        {**BASE, "first": "2024-05-01T10:00:00Z", "last": "2024-05-01 10:00:02.5+01:00"},  # zones: Python's reading
         {k: v for k, v in BASE.items() if k != "first"},  # no start time: not a record
         {**BASE, "first": "yesterday"},
     ]
 
 
+REGULAR = 8  # the first eight handwritten records are what the scan reads itself
+
+
 def test_handwritten_records_read_as_the_dict_reader_reads_them():
-    records = _handwritten()
-    expected = []
-    for i, r in enumerate(records, 1):
+    for i, record in enumerate(_handwritten(), 1):
+        text = _nfdump_text([record])
         try:
-            expected.append(nfcapd.nfdump_json_record(r, i))
+            want = [nfcapd.nfdump_json_record(record, i)]
         except (ValueError, KeyError):
-            expected.append(None)
-    table = nfcapd_columns.parse_block(nfcapd_columns.records_as_lines(_nfdump_text(records)))
-    assert table is not None and table.num_rows == len(records)
-    values, valid, kept = nfcapd_columns.block_columns(table, 1)
-    assert kept.tolist() == [e is not None for e in expected]
-    cols = FlowColumns(int(kept.sum()), "nfcapd", {k: v[kept] for k, v in values.items()},
-                       {k: ok[kept] for k, ok in valid.items()})
+            want = [{"invalid": "bad_nfdump_record"}]
+        cols = nfcapd_columns.scan_block(text, i)
+        assert (cols is not None) == (i <= REGULAR), record
+        if cols is None:  # the import reads it record by record
+            assert list(nfcapd._block_records(text, i - 1)) == want
+        else:
+            assert table_records(flow_columns_table(cols)[0]) == table_records(flow_record_table(want)[0])
+
+
+def test_many_records_in_one_slice_keep_their_order_and_numbers():
+    records = _handwritten()[:REGULAR] * 40
+    cols = nfcapd_columns.scan_block(_nfdump_text(records), 11)
+    assert cols is not None and cols.rows == len(records)
     got = table_records(flow_columns_table(cols)[0])
-    assert got == table_records(flow_record_table([e for e in expected if e is not None])[0])
+    assert got == table_records(flow_record_table([nfcapd.nfdump_json_record(r, i)
+                                                   for i, r in enumerate(records, 11)])[0])
 
 
-def test_a_value_of_another_json_type_leaves_the_block_to_the_dict_reader():
-    text = _nfdump_text([{**BASE, "tcp_flags": 27}])
-    assert nfcapd_columns.parse_block(nfcapd_columns.records_as_lines(text)) is None
-    assert list(nfcapd._block_records(text, 0))[0]["tcp_flags"] == 27
+@pytest.mark.parametrize("text", [
+    b'[\n{\n\t"first" : "2024-05-01T10:00:00.250",\n\t"label" : "a \\"quoted\\" label"\n}]',  # an escape
+    b'{"first" : "2024-05-01T10:00:00.250", "tcp_flags" : 27}',  # flags as a number
+    b'{"first" : "2024-05-01T10:00:00.250", "in_bytes" : -1}',
+    b'{"first" : "2024-05-01T10:00:00.250", "in_bytes" : 1.5}',
+    b'{"first" : "2024-05-01T10:00:00.250", "proto" : null}',
+    b'{"first" : "2024-05-01T10:00:00.250", "mpls" : [1, 2]}',
+    b'{"first" : "2024-05-01T10:00:00.250", "label" : tru}',
+    b'{"first" : "2024-05-01T10:00:00.250", "proto" : 6 "src_port" : 1}',
+    b'{"first" : "2024-05-01T10:00:00.25"}',
+    b'{"last" : "2024-05-01T10:00:00.250"}',
+    b'{"first" : "2024-02-30T10:00:00.250"}',
+])
+def test_what_the_scan_does_not_read_is_left_to_the_dict_reader(text):
+    assert nfcapd_columns.scan_block(text, 1) is None
+
+
+def test_the_scan_skips_the_values_of_keys_it_does_not_read():
+    text = (b'{"first" : "2024-05-01T10:00:00.250", "a" : -0.5e+3, "b" : true, "c" : false, "d" : null, '
+            b'"e" : "", "proto" : 17}')
+    cols = nfcapd_columns.scan_block(text, 1)
+    assert cols is not None and cols.values["ip_proto"].tolist() == [17]
 
 
 def test_an_nfcapd_import_stores_the_dict_readers_records(tmp_path, nfcapd_files):
