@@ -25,10 +25,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 
 from forensics.errors import MalformedError, TruncatedError
-from forensics.readers import nfcapd, textflows
+from forensics.readers import nfcapd, textflows, zeek_columns
 from forensics.readers.flow_columns import DataSetBatch, V5Batch, set_plan
 from forensics.readers.netflow import (
     SEQUENCE_UNITS,
@@ -46,6 +47,7 @@ from forensics.readers.netflow import (
 )
 from forensics.readers.sflow import COUNTER_COLUMNS, parse_sflow, plausible_sflow
 from forensics.readers.sniff import GzipBombError, compression_of, open_stream
+from forensics.records import FlowColumns
 from forensics.store import CaptureWriter, register_capture_table
 from forensics.store.bulk_insert import insert_rows
 
@@ -443,8 +445,14 @@ TEXT_READERS = {
 
 def _import_nfcapd(writer: CaptureWriter, path: str, progress: Callable[[int, int], None] | None) -> dict:
     """An nfcapd file's records, a block of columns at a time (a block the columns cannot read: its records)."""
+    return _import_blocks(writer, nfcapd.read_nfcapd_columns(path), progress, [0])
+
+
+def _import_blocks(writer: CaptureWriter, blocks: Iterable[FlowColumns | list[dict]],
+                   progress: Callable[[int, int], None] | None, done: list[int]) -> dict:
+    """Append the records of a reader that gives columns, or record dicts where it cannot (invalid ones counted)."""
     invalid: Counter = Counter()
-    for block in nfcapd.read_nfcapd_columns(path):
+    for block in blocks:
         if isinstance(block, list):
             good = []
             for rec in block:
@@ -456,7 +464,7 @@ def _import_nfcapd(writer: CaptureWriter, path: str, progress: Callable[[int, in
         else:
             writer.append_flow_records(block)
         if progress:
-            progress(0, writer.counts.flow_records)
+            progress(done[0], writer.counts.flow_records)
     invalid.update(writer.invalid_flows)  # records whose values their columns cannot hold
     return {"flow_records": writer.counts.flow_records, "invalid": dict(invalid), "pending_data_sets": 0,
             "templates": 0}
@@ -469,6 +477,9 @@ def import_flow_file(writer: CaptureWriter, path: str, fmt: str,
         return _import_raw_exports(writer, path, progress)
     if fmt == "nfcapd":
         return _import_nfcapd(writer, path, progress)
+    if fmt == "zeek-tsv":  # runs of lines as columns (forensics/readers/zeek_columns.py)
+        done = [0]
+        return _import_blocks(writer, zeek_columns.read_zeek_tsv_columns(_line_blocks(path, done)), progress, done)
     if fmt not in TEXT_READERS:
         raise ValueError(f"unknown flow file format {fmt!r}")
     invalid: Counter = Counter()
@@ -504,6 +515,50 @@ def _guarded(path: str) -> BinaryIO:
     with open(path, "rb") as raw:
         codec = compression_of(raw.read(8))
     return io.BufferedReader(open_stream(path, codec, os.path.getsize(path)))  # type: ignore[arg-type]
+
+
+LINE_BLOCK = 16 << 20  # _line_blocks' read size
+
+
+def _line_blocks(path: str, done: list[int]) -> Iterator[bytes]:
+    """The file's bytes in blocks of whole lines (the last line may lack its newline), with _counted_lines'
+    guards and errors: a line longer than MAX_LINE refuses the file, naming the line and its offset."""
+    with _guarded(path) as f:
+        rest = b""
+        lineno = 0
+        while True:
+            try:
+                chunk = f.read(LINE_BLOCK)
+            except GzipBombError as exc:
+                raise MalformedError(path, exc.offset, exc.describe()) from None
+            except (OSError, EOFError, zlib.error) as exc:
+                raise TruncatedError(path, done[0], f"compressed data ends or is damaged ({exc})") from None
+            if chunk:  # (one copy of the chunk: what ends its last line stays behind)
+                cut = chunk.rfind(b"\n") + 1
+                block, rest = (rest + chunk[:cut], chunk[cut:]) if cut else (b"", rest + chunk)
+            else:
+                block, rest = rest, b""
+            del chunk
+            if block:
+                ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10) + 1
+                if not len(ends) or ends[-1] != len(block):
+                    ends = np.append(ends, len(block))
+                starts = np.concatenate([[0], ends[:-1]])
+                long = np.flatnonzero((ends - starts > MAX_LINE) | ((ends - starts == MAX_LINE) & (
+                    np.frombuffer(block, np.uint8)[ends - 1] != 10)))
+                if len(long):
+                    k = int(long[0])
+                    raise MalformedError(path, done[0] + int(starts[k]),
+                                         f"line {lineno + k + 1} is longer than {MAX_LINE:,} bytes",
+                                         "Not a flow file this importer reads")
+                lineno += len(starts)
+                done[0] += len(block)
+                yield block
+            if len(rest) >= MAX_LINE:
+                raise MalformedError(path, done[0], f"line {lineno + 1} is longer than {MAX_LINE:,} bytes",
+                                     "Not a flow file this importer reads")
+            if not block and not rest:
+                return
 
 
 def _counted_lines(path: str, done: list[int]) -> Iterable[bytes]:

@@ -143,33 +143,49 @@ def _nfdump_csv_record(f: dict, lineno: int) -> dict:
 # ---- Zeek conn.log ------------------------------------------------------------------------------
 
 
+class ZeekTsvHeader:
+    """What a Zeek TSV log's header lines said so far: separator, unset and empty markers, field names."""
+
+    def __init__(self) -> None:
+        self.sep, self.unset, self.empty = "\t", "-", "(empty)"
+        self.fields: list[str] | None = None
+
+    def read(self, line: str) -> None:
+        """One header line (starting with '#')."""
+        if line.startswith("#separator"):
+            self.sep = line.split(" ", 1)[1].encode().decode("unicode_escape")
+        elif line.startswith("#unset_field"):
+            self.unset = line.split(self.sep, 1)[1]
+        elif line.startswith("#empty_field"):
+            self.empty = line.split(self.sep, 1)[1]
+        elif line.startswith("#fields"):
+            self.fields = line.split(self.sep)[1:]
+
+
 def read_zeek_tsv(lines: Iterable[bytes], path: str) -> Iterator[dict]:
     """Records of a Zeek conn.log in its tab-separated form (`#fields` header)."""
-    sep, unset, empty = "\t", "-", "(empty)"
-    fields: list[str] | None = None
+    header = ZeekTsvHeader()
     for lineno, raw in enumerate(lines, start=1):
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
-        if not line:
-            continue
-        if line.startswith("#"):
-            if line.startswith("#separator"):
-                sep = line.split(" ", 1)[1].encode().decode("unicode_escape")
-            elif line.startswith("#unset_field"):
-                unset = line.split(sep, 1)[1]
-            elif line.startswith("#empty_field"):
-                empty = line.split(sep, 1)[1]
-            elif line.startswith("#fields"):
-                fields = line.split(sep)[1:]
-            continue
-        if fields is None:
-            yield {"invalid": "zeek_line_before_fields"}
-            continue
-        parts = line.split(sep)
-        if len(parts) != len(fields):
-            yield {"invalid": "zeek_field_count"}
-            continue
-        row = {k: (None if v in (unset, empty) else v) for k, v in zip(fields, parts, strict=False)}
-        yield from _zeek_records(row, lineno)
+        yield from zeek_tsv_line(raw, lineno, header)
+
+
+def zeek_tsv_line(raw: bytes, lineno: int, header: ZeekTsvHeader) -> Iterator[dict]:
+    """The records of one line of a Zeek TSV log (a header line updates `header` and gives none)."""
+    line = raw.decode("utf-8", "replace").rstrip("\r\n")
+    if not line:
+        return
+    if line.startswith("#"):
+        header.read(line)
+        return
+    if header.fields is None:
+        yield {"invalid": "zeek_line_before_fields"}
+        return
+    parts = line.split(header.sep)
+    if len(parts) != len(header.fields):
+        yield {"invalid": "zeek_field_count"}
+        return
+    row = {k: (None if v in (header.unset, header.empty) else v) for k, v in zip(header.fields, parts, strict=False)}
+    yield from _zeek_records(row, lineno)
 
 
 def read_zeek_json(lines: Iterable[bytes], path: str) -> Iterator[dict]:

@@ -1,0 +1,215 @@
+"""Zeek conn.log in its tab-separated form, read a run of data lines at a time into columns.
+
+textflows.read_zeek_tsv reads a line at a time (~19 us a line: a million-line log took 19 s). Here a run of
+data lines under one header is parsed by pyarrow's CSV reader (tab-delimited, no quoting, every field text)
+and shaped as textflows._zeek_records shapes one line, with the same values:
+
+- unset and empty markers are NULL; times and durations are decimal seconds, as microseconds rounded as
+  Python's round(float(x) * 1e6) rounds them; ports and counts are decimal integers (missing counts 0);
+- addresses through textflows.parse_addr and protocols through textflows._proto, once per distinct text;
+  ICMP seen on an IPv6 connection is ICMPv6;
+- one record originator -> responder, then responder -> originator when it has packets, both with the
+  line's number; ICMP: the type and code from orig_p/resp_p on the first, NULL on the second, ports 0.
+
+A run with anything else (a line with another number of fields, an empty line, a time in ISO form or with a
+sign or exponent, a number that is not plain digits, no `ts` or address field, another separator than
+a tab) gives None: the caller reads it a line at a time, and that path decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from forensics.readers.address_columns import parse_addresses
+from forensics.readers.textflows import ZeekTsvHeader, _proto, zeek_tsv_line
+from forensics.records import FlowColumns
+
+_DECIMAL = r"^[0-9]{1,12}(\.[0-9]{1,9})?$"  # seconds: what float() reads the same way as Arrow
+_INTEGER = r"^[0-9]{1,18}$"
+
+
+def tsv_columns(run: bytes | memoryview, first_lineno: int, lines: int, header: ZeekTsvHeader) -> FlowColumns | None:
+    """The records of `lines` data lines (`run`, each ending with a newline but maybe the last) numbered from
+    `first_lineno`; None when the run is not regular."""
+    fields = header.fields
+    if fields is None or header.sep != "\t" or not {"ts", "id.orig_h", "id.resp_h"} <= set(fields) \
+            or len(set(fields)) != len(fields):
+        return None
+    bad = [0]
+
+    def count_bad(row: object) -> str:
+        bad[0] += 1
+        return "skip"
+
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(run),
+            read_options=pcsv.ReadOptions(column_names=fields, block_size=1 << 20),
+            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, ignore_empty_lines=False,
+                                            invalid_row_handler=count_bad),
+            convert_options=pcsv.ConvertOptions(column_types={f: pa.string() for f in fields},
+                                                strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return None
+    if bad[0] or table.num_rows != lines:
+        return None
+    markers = pa.array([header.unset, header.empty], pa.string())
+
+    def column(name: str) -> pa.Array | None:
+        if name not in fields:
+            return None
+        values = table.column(name).combine_chunks()
+        return pc.if_else(pc.is_in(values, value_set=markers), pa.scalar(None, pa.string()), values)
+
+    ts = column("ts")
+    if ts.null_count or not pc.all(pc.match_substring_regex(ts, _DECIMAL)).as_py():
+        return None
+    first = _micros(ts)
+    duration = column("duration")
+    last = first.copy()
+    if duration is not None:
+        duration = pc.if_else(pc.equal(duration, ""), pa.scalar(None, pa.string()), duration)
+        if pc.any(pc.invert(pc.match_substring_regex(duration, _DECIMAL))).as_py():
+            return None
+        has = ~np.asarray(duration.is_null().to_numpy(zero_copy_only=False))
+        last = first + np.where(has, _micros(duration.fill_null("0")), 0)
+    ints = {}
+    for name in ("id.orig_p", "id.resp_p", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes"):
+        got = _integers(column(name), table.num_rows)
+        if got is None:
+            return None
+        ints[name] = got
+    orig = parse_addresses(column("id.orig_h"))
+    resp = parse_addresses(column("id.resp_h"))
+    proto, proto_ok = _protocols(column("proto"), table.num_rows)
+    orig_v6 = orig[2] & ~((orig[0] == 0) & (orig[1] >> np.uint64(32) == 0xFFFF))
+    proto = np.where(proto_ok & (proto == 1) & orig_v6, 58, proto)
+
+    n = table.num_rows
+    oport, oport_ok = ints["id.orig_p"]
+    rport, rport_ok = ints["id.resp_p"]
+    counts = [(ints["orig_pkts"][0], ints["orig_ip_bytes"][0]), (ints["resp_pkts"][0], ints["resp_ip_bytes"][0])]
+    second = counts[1][0] != 0
+    per_line = 1 + second.astype(np.int64)
+    line = np.repeat(np.arange(n), per_line)
+    reverse = np.zeros(len(line), bool)
+    reverse[(np.cumsum(per_line) - per_line)[second] + 1] = True
+
+    cols = FlowColumns(len(line), "zeek")
+    v, valid = cols.values, cols.valid
+
+    def put(key: str, values: np.ndarray, ok: np.ndarray) -> None:
+        v[key] = values
+        if not ok.all():
+            valid[key] = ok
+
+    v["record_pos"] = (first_lineno + line).astype(np.int64)
+    v["first_ts_us"], v["last_ts_us"] = first[line], last[line]
+    for key, fwd, back in (("src_ip", orig, resp), ("dst_ip", resp, orig)):
+        hi = np.where(reverse, back[0][line], fwd[0][line])
+        lo = np.where(reverse, back[1][line], fwd[1][line])
+        ok = np.where(reverse, back[2][line], fwd[2][line])
+        v[key + "_hi"], v[key + "_lo"] = hi.astype(np.uint64), lo.astype(np.uint64)
+        if not ok.all():
+            valid[key] = ok
+    src_ok = valid.get("src_ip", np.ones(len(line), bool))
+    put("ip_version", np.where((v["src_ip_hi"] == 0) & (v["src_ip_lo"] >> np.uint64(32) == 0xFFFF), 4, 6), src_ok)
+    p, p_ok = proto[line], proto_ok[line]
+    put("ip_proto", p, p_ok)
+    icmp = p_ok & ((p == 1) | (p == 58))
+    sport = np.where(reverse, rport[line], oport[line])
+    sport_ok = np.where(reverse, rport_ok[line], oport_ok[line])
+    dport = np.where(reverse, oport[line], rport[line])
+    dport_ok = np.where(reverse, oport_ok[line], rport_ok[line])
+    put("src_port", np.where(icmp, 0, sport), sport_ok | icmp)
+    put("dst_port", np.where(icmp, 0, dport), dport_ok | icmp)
+    if icmp.any():  # Zeek puts the ICMP type in orig_p and the code in resp_p (the first record only)
+        v["icmp_type"] = np.where(icmp, oport[line], 0)
+        v["icmp_code"] = np.where(icmp, rport[line], 0)
+        valid["icmp_type"] = icmp & ~reverse & oport_ok[line]
+        valid["icmp_code"] = icmp & ~reverse & rport_ok[line]
+    v["packets"] = np.where(reverse, counts[1][0][line], counts[0][0][line]).astype(np.uint64)
+    v["bytes"] = np.where(reverse, counts[1][1][line], counts[0][1][line]).astype(np.uint64)
+    return cols
+
+
+def read_zeek_tsv_columns(blocks: Iterable[bytes]) -> Iterator[FlowColumns | list[dict]]:
+    """The records of a Zeek TSV log given as blocks of whole lines (the last may lack its newline): a run of
+    data lines as columns, or as textflows.zeek_tsv_line's records (invalid ones included) where the columns
+    cannot read it. Same records, same values, same order as textflows.read_zeek_tsv."""
+    header = ZeekTsvHeader()
+    lineno = 0
+    for block in blocks:
+        arr = np.frombuffer(block, np.uint8)
+        ends = np.flatnonzero(arr == 10) + 1
+        if not len(ends) or ends[-1] != len(block):
+            ends = np.append(ends, len(block))
+        starts = np.concatenate([[0], ends[:-1]])
+        is_header = arr[starts] == ord("#")
+        cuts = [0, *(np.flatnonzero(np.diff(is_header.astype(np.int8))) + 1).tolist(), len(starts)]
+        for i, j in zip(cuts[:-1], cuts[1:], strict=True):
+            if is_header[i]:
+                for k in range(i, j):
+                    for _ in zeek_tsv_line(block[starts[k]:ends[k]], lineno + k + 1, header):
+                        pass  # (a header line gives no record)
+                continue
+            yield from _run(block, starts, ends, i, j, lineno, header)
+        lineno += len(starts)
+
+
+SPLIT_LINES = 64  # a run the columns cannot read is halved down to this many lines, then read a line at a time
+
+
+def _run(block: bytes, starts: np.ndarray, ends: np.ndarray, i: int, j: int, lineno: int,
+         header: ZeekTsvHeader) -> Iterator[FlowColumns | list[dict]]:
+    """Data lines i..j-1 of `block`: as columns, or halved until the odd lines are found (a log with one odd
+    line stays fast), which are read a line at a time."""
+    cols = tsv_columns(memoryview(block)[starts[i]:ends[j - 1]], lineno + i + 1, j - i, header)
+    if cols is not None:
+        if cols.rows:
+            yield cols
+        return
+    if j - i > SPLIT_LINES:
+        mid = (i + j) // 2
+        yield from _run(block, starts, ends, i, mid, lineno, header)
+        yield from _run(block, starts, ends, mid, j, lineno, header)
+        return
+    yield [rec for k in range(i, j) for rec in zeek_tsv_line(block[starts[k]:ends[k]], lineno + k + 1, header)]
+
+
+def _micros(text: pa.Array) -> np.ndarray:
+    seconds = np.asarray(text.cast(pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+    return np.rint(seconds * 1_000_000).astype(np.int64)
+
+
+def _integers(text: pa.Array | None, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(values, valid) of textflows._int over `text` ("" and "-" NULL); None for text that is not digits."""
+    if text is None:
+        return np.zeros(n, np.int64), np.zeros(n, bool)
+    text = pc.if_else(pc.is_in(text, value_set=pa.array(["", "-"])), pa.scalar(None, pa.string()), text)
+    if pc.any(pc.invert(pc.match_substring_regex(text, _INTEGER))).as_py():
+        return None
+    ok = ~np.asarray(text.is_null().to_numpy(zero_copy_only=False))
+    values = np.asarray(text.fill_null("0").cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64)
+    return values, ok
+
+
+def _protocols(text: pa.Array | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(number, valid) of textflows._proto over `text`, once per distinct text."""
+    if text is None:
+        return np.zeros(n, np.int64), np.zeros(n, bool)
+    encoded = pc.dictionary_encode(text)
+    numbers = [_proto(w) for w in encoded.dictionary.to_pylist()]
+    u_value = np.array([0 if x is None else x for x in numbers] or [0], np.int64)
+    u_ok = np.array([x is not None for x in numbers] or [False])
+    present = ~np.asarray(encoded.indices.is_null().to_numpy(zero_copy_only=False))
+    at = np.asarray(encoded.indices.fill_null(0).to_numpy(zero_copy_only=False), np.int64)
+    return u_value[at], present & u_ok[at]
+
+
+__all__ = ["read_zeek_tsv_columns", "tsv_columns"]
