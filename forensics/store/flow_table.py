@@ -7,10 +7,11 @@ are left out and returned, so that the caller counts them as invalid.
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 from forensics.records import FlowColumns
-from forensics.store.flow_values import RANGES, REQUIRED, split_valid
+from forensics.store.flow_values import RANGES, REQUIRED, flow_value_problem, split_valid
 from forensics.store.nulls import null_column
 
 ADDR_COLS = ("exporter_ip", "src_ip", "dst_ip", "next_hop")
@@ -57,7 +58,18 @@ def flow_columns_table(cols: FlowColumns) -> tuple[pa.Table, Rejected]:
     table = pa.table(arrays)
     if _in_range(table):
         return table, []
-    return flow_record_table(table_records(table))  # some value does not fit: record by record, as dicts
+    # some value does not fit: the rows that surely fit stay as they are, the others are checked record by record
+    # (flow_value_problem decides), in order (a whole batch as dicts: ~10 us a record)
+    ok = _rows_in_range(table)
+    suspects = np.flatnonzero(~ok)
+    bad: Rejected = []
+    for at, rec in zip(suspects.tolist(), table_records(table.take(pa.array(suspects))), strict=True):
+        problem = flow_value_problem(rec)
+        if problem is None:
+            ok[at] = True
+        else:
+            bad.append((rec, *problem))
+    return table.filter(pa.array(ok)), bad
 
 
 def _column(cols: FlowColumns, key: str, arrow_type: pa.DataType, name: str | None = None) -> pa.Array:
@@ -88,6 +100,32 @@ def _table_if_in_range(records: list[dict]) -> pa.Table | None:
     except (OverflowError, TypeError, ValueError, pa.ArrowException):  # a value beyond 64 bits, or not a number
         return None
     return table if _in_range(table) else None
+
+
+def _rows_in_range(table: pa.Table) -> np.ndarray:
+    """Per row: every value fits its flows column (_in_range row by row; False is rechecked by the caller)."""
+    n = len(table)
+    ok = np.ones(n, bool)
+    for k in REQUIRED:
+        ok &= ~np.asarray(table[k].is_null().to_numpy(zero_copy_only=False), bool)
+    for k in PLAIN_COLS:
+        if k == "source":
+            continue
+        column = table[k]
+        lo, hi = RANGES[k]
+        present = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), bool)
+        values = np.asarray(column.fill_null(0).to_numpy(zero_copy_only=False))
+        if values.dtype == np.uint64:
+            fits = values <= np.uint64(min(hi, _MASK))
+        else:
+            fits = (values >= max(lo, -(2**63))) & (values <= min(hi, 2**63 - 1))
+        ok &= ~present | fits
+    rate = np.asarray(table["sampling_rate"].fill_null(1).to_numpy(zero_copy_only=False)).astype(np.uint64)
+    rate = np.where(rate == 0, np.uint64(1), rate)
+    for k in ("packets", "bytes"):
+        values = np.asarray(table[k].fill_null(0).to_numpy(zero_copy_only=False)).astype(np.uint64)
+        ok &= values <= np.uint64(_MASK) // rate
+    return ok
 
 
 def _in_range(table: pa.Table) -> bool:
