@@ -188,9 +188,10 @@ def zeek_tsv_line(raw: bytes, lineno: int, header: ZeekTsvHeader) -> Iterator[di
     yield from _zeek_records(row, lineno)
 
 
-def read_zeek_json(lines: Iterable[bytes], path: str) -> Iterator[dict]:
-    """Records of a Zeek conn.log written as JSON lines (LogAscii::use_json)."""
-    for lineno, raw in enumerate(lines, start=1):
+def read_zeek_json(lines: Iterable[bytes], path: str, first_lineno: int = 1) -> Iterator[dict]:
+    """Records of a Zeek conn.log written as JSON lines (LogAscii::use_json); lines numbered from
+    `first_lineno`."""
+    for lineno, raw in enumerate(lines, start=first_lineno):
         line = raw.strip()
         if not line:
             continue

@@ -1,4 +1,4 @@
-"""Zeek conn.log in its tab-separated form, read a run of data lines at a time into columns.
+"""Zeek conn.log, tab-separated or JSON lines, read a run of lines at a time into columns.
 
 textflows.read_zeek_tsv reads a line at a time (~19 us a line: a million-line log took 19 s). Here a run of
 data lines under one header is parsed by pyarrow's CSV reader (tab-delimited, no quoting, every field text)
@@ -14,6 +14,10 @@ and shaped as textflows._zeek_records shapes one line, with the same values:
 A run with anything else (a line with another number of fields, an empty line, a time in ISO form or with a
 sign or exponent, a number that is not plain digits, no `ts` or address field, another separator than
 a tab) gives None: the caller reads it a line at a time, and that path decides.
+
+JSON lines (textflows.read_zeek_json) go through pyarrow's JSON reader with the types Zeek writes (the time
+as seconds, or as ISO 8601 text ending in Z), then the same shaping; json_columns says what it leaves to the
+line reader.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+import pyarrow.json as pj
 
 from forensics.readers.address_columns import parse_addresses
-from forensics.readers.textflows import ZeekTsvHeader, _proto, zeek_tsv_line
+from forensics.readers.textflows import ZeekTsvHeader, _proto, read_zeek_json, zeek_tsv_line
 from forensics.records import FlowColumns
 
 _DECIMAL = r"^[0-9]{1,12}(\.[0-9]{1,9})?$"  # seconds: what float() reads the same way as Arrow
@@ -79,18 +84,27 @@ def tsv_columns(run: bytes | memoryview, first_lineno: int, lines: int, header: 
         has = ~np.asarray(duration.is_null().to_numpy(zero_copy_only=False))
         last = first + np.where(has, _micros(duration.fill_null("0")), 0)
     ints = {}
-    for name in ("id.orig_p", "id.resp_p", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes"):
+    for name in INT_FIELDS:
         got = _integers(column(name), table.num_rows)
         if got is None:
             return None
         ints[name] = got
-    orig = parse_addresses(column("id.orig_h"))
-    resp = parse_addresses(column("id.resp_h"))
-    proto, proto_ok = _protocols(column("proto"), table.num_rows)
+    return _shape(table.num_rows, first_lineno, first, last, column("id.orig_h"), column("id.resp_h"),
+                  column("proto"), ints)
+
+
+INT_FIELDS = ("id.orig_p", "id.resp_p", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes")
+
+
+def _shape(n: int, first_lineno: int, first: np.ndarray, last: np.ndarray, orig_text: pa.Array,
+           resp_text: pa.Array, proto_text: pa.Array | None,
+           ints: dict[str, tuple[np.ndarray, np.ndarray]]) -> FlowColumns:
+    """The records of n lines (textflows._zeek_records, a line at a time) from their fields as columns."""
+    orig = parse_addresses(orig_text)
+    resp = parse_addresses(resp_text)
+    proto, proto_ok = _protocols(proto_text, n)
     orig_v6 = orig[2] & ~((orig[0] == 0) & (orig[1] >> np.uint64(32) == 0xFFFF))
     proto = np.where(proto_ok & (proto == 1) & orig_v6, 58, proto)
-
-    n = table.num_rows
     oport, oport_ok = ints["id.orig_p"]
     rport, rport_ok = ints["id.resp_p"]
     counts = [(ints["orig_pkts"][0], ints["orig_ip_bytes"][0]), (ints["resp_pkts"][0], ints["resp_ip_bytes"][0])]
@@ -182,6 +196,88 @@ def _run(block: bytes, starts: np.ndarray, ends: np.ndarray, i: int, j: int, lin
     yield [rec for k in range(i, j) for rec in zeek_tsv_line(block[starts[k]:ends[k]], lineno + k + 1, header)]
 
 
+_JSON_SCHEMA = [("ts", pa.float64()), ("duration", pa.float64()), ("id.orig_h", pa.string()),
+                ("id.resp_h", pa.string()), ("proto", pa.string()), *((f, pa.int64()) for f in INT_FIELDS)]
+# a time as Zeek's JSON writer prints it with JSON::TS_ISO8601: what text_to_us and Arrow read alike
+_ISO_Z = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3}|\.[0-9]{6})?Z$"
+
+
+def json_columns(run: bytes | memoryview, first_lineno: int, lines: int) -> FlowColumns | None:
+    """The records of `lines` JSON lines (textflows.read_zeek_json, a line at a time); None when the run is not
+    regular: a blank line, a line that is not an object, a field of another JSON type than Zeek writes, a
+    NULL or missing time or address (the line reader tells a missing key, refused, from a null one)."""
+    table = None
+    for ts_type in (pa.float64(), pa.string()):  # epoch seconds (Zeek's default) or ISO 8601 text
+        schema = pa.schema([(name, ts_type if name == "ts" else kind) for name, kind in _JSON_SCHEMA])
+        try:
+            table = pj.read_json(pa.py_buffer(run), read_options=pj.ReadOptions(block_size=1 << 20),
+                                 parse_options=pj.ParseOptions(explicit_schema=schema,
+                                                               unexpected_field_behavior="ignore"))
+            break
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    if table is None or table.num_rows != lines:
+        return None
+    n = table.num_rows
+
+    def column(name: str) -> pa.Array:
+        return table.column(name).combine_chunks()
+
+    ts, orig, resp = column("ts"), column("id.orig_h"), column("id.resp_h")
+    if ts.null_count or orig.null_count or resp.null_count:
+        return None
+    if pa.types.is_string(ts.type):
+        if not pc.all(pc.match_substring_regex(ts, _ISO_Z)).as_py():
+            return None
+        try:
+            first = np.asarray(ts.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(), np.int64)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    else:
+        first = np.rint(np.asarray(ts.to_numpy(zero_copy_only=False), np.float64) * 1_000_000).astype(np.int64)
+    duration = column("duration")
+    has = ~np.asarray(duration.is_null().to_numpy(zero_copy_only=False))
+    seconds = np.asarray(duration.fill_null(0.0).to_numpy(zero_copy_only=False), np.float64)
+    last = first + np.where(has, np.rint(seconds * 1_000_000), 0).astype(np.int64)
+    ints = {}
+    for name in INT_FIELDS:
+        values = column(name)
+        ok = ~np.asarray(values.is_null().to_numpy(zero_copy_only=False))
+        ints[name] = np.asarray(values.fill_null(0).to_numpy(zero_copy_only=False), np.int64), ok
+        if (ints[name][0] < 0).any():  # (a negative count is refused by the record path's range check)
+            return None
+    return _shape(n, first_lineno, first, last, orig, resp, column("proto"), ints)
+
+
+def read_zeek_json_columns(blocks: Iterable[bytes]) -> Iterator[FlowColumns | list[dict]]:
+    """The records of a Zeek JSON log given as blocks of whole lines: runs of lines as columns, or as
+    textflows.read_zeek_json's records where the columns cannot read them. Same records, values and order."""
+    lineno = 0
+    for block in blocks:
+        arr = np.frombuffer(block, np.uint8)
+        ends = np.flatnonzero(arr == 10) + 1
+        if not len(ends) or ends[-1] != len(block):
+            ends = np.append(ends, len(block))
+        starts = np.concatenate([[0], ends[:-1]])
+        yield from _json_run(block, starts, ends, 0, len(starts), lineno)
+        lineno += len(starts)
+
+
+def _json_run(block: bytes, starts: np.ndarray, ends: np.ndarray, i: int, j: int,
+              lineno: int) -> Iterator[FlowColumns | list[dict]]:
+    cols = json_columns(memoryview(block)[starts[i]:ends[j - 1]], lineno + i + 1, j - i)
+    if cols is not None:
+        if cols.rows:
+            yield cols
+        return
+    if j - i > SPLIT_LINES:
+        mid = (i + j) // 2
+        yield from _json_run(block, starts, ends, i, mid, lineno)
+        yield from _json_run(block, starts, ends, mid, j, lineno)
+        return
+    yield [rec for k in range(i, j) for rec in read_zeek_json([block[starts[k]:ends[k]]], "", lineno + k + 1)]
+
+
 def _micros(text: pa.Array) -> np.ndarray:
     seconds = np.asarray(text.cast(pa.float64()).to_numpy(zero_copy_only=False), np.float64)
     return np.rint(seconds * 1_000_000).astype(np.int64)
@@ -212,4 +308,4 @@ def _protocols(text: pa.Array | None, n: int) -> tuple[np.ndarray, np.ndarray]:
     return u_value[at], present & u_ok[at]
 
 
-__all__ = ["read_zeek_tsv_columns", "tsv_columns"]
+__all__ = ["json_columns", "read_zeek_json_columns", "read_zeek_tsv_columns", "tsv_columns"]

@@ -4,7 +4,9 @@ same files with the same message."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
+import json
 import random
 from collections import Counter
 from pathlib import Path
@@ -160,3 +162,97 @@ def test_a_line_too_long_refuses_the_file_as_the_line_reader_does(tmp_path, monk
     assert str(blocks.value) == str(lines.value) and blocks.value.offset == lines.value.offset == len(head)
     path.write_bytes(head + b"x" * 1998 + b"\n" + head)  # one byte shorter: a line like any other
     assert len(list(_counted_lines(str(path), [0]))) == len(b"".join(list(_line_blocks(str(path), [0]))).splitlines())
+
+
+# ---- JSON lines ------------------------------------------------------------------------------------------------
+
+_NUMBERS = {"id.orig_p", "id.resp_p", "orig_bytes", "missed_bytes", "orig_pkts", "orig_ip_bytes", "resp_pkts",
+            "resp_ip_bytes"}
+
+
+def json_line(row: dict, iso: bool = False) -> str:
+    """A row as Zeek's JSON writer prints it: unset fields left out, counts and ports as numbers, the time as
+    seconds or (JSON::TS_ISO8601) as text."""
+    out: dict = {}
+    for k, v in row.items():
+        if v in ("-", "(empty)"):
+            continue
+        if k == "ts":
+            out[k] = (dt.datetime.fromtimestamp(float(v), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                      if iso else float(v))
+        elif k == "duration":
+            out[k] = float(v)
+        elif k in _NUMBERS:
+            out[k] = int(v)
+        else:
+            out[k] = v
+    return json.dumps(out) + "\n"
+
+
+def json_by_lines(path: Path) -> tuple[list[dict], Counter]:
+    recs = list(textflows.read_zeek_json(_counted_lines(str(path), [0]), str(path)))
+    good = [r for r in recs if "invalid" not in r]
+    return (table_records(flow_record_table(good)[0]) if good else []), Counter(r["invalid"] for r in recs
+                                                                                if "invalid" in r)
+
+
+def json_by_columns(path: Path, slow: list[int] | None = None) -> tuple[list[dict], Counter, int]:
+    out: list[dict] = []
+    bad: Counter = Counter()
+    columns = 0
+    for block in zeek_columns.read_zeek_json_columns(_line_blocks(str(path), [0])):
+        if isinstance(block, FlowColumns):
+            columns += 1
+            out += table_records(flow_columns_table(block)[0])
+        else:
+            if slow is not None:
+                slow[0] += len(block)
+            bad.update(r["invalid"] for r in block if "invalid" in r)
+            good = [r for r in block if "invalid" not in r]
+            out += table_records(flow_record_table(good)[0]) if good else []
+    return out, bad, columns
+
+
+@pytest.mark.parametrize("iso", [False, True])
+def test_json_columns_give_the_records_of_the_line_reader(tmp_path, iso):
+    path = tmp_path / "conn.json"
+    path.write_text("".join(json_line(r, iso) for r in rows(3000, seed=11)))
+    expected, expected_bad = json_by_lines(path)
+    got, bad, columns = json_by_columns(path)
+    assert columns == 1 and not bad and not expected_bad
+    assert got == expected and len(expected) > 3000
+
+
+@pytest.mark.parametrize("block", [1, 97, 4096])
+def test_json_any_block_size_gives_the_same_records(tmp_path, monkeypatch, block):
+    path = tmp_path / "conn.json"
+    path.write_text("".join(json_line(r) for r in rows(300, seed=5)))
+    expected = json_by_lines(path)
+    monkeypatch.setattr(flow_exports, "LINE_BLOCK", block)
+    assert json_by_columns(path)[:2] == expected
+
+
+def test_json_odd_lines_are_read_by_the_line_reader_with_the_same_outcome(tmp_path):
+    good = rows(4000, seed=13)
+
+    def edit(row: dict, **changes: object) -> str:
+        obj = json.loads(json_line(row))
+        obj.update(changes)
+        return json.dumps({k: v for k, v in obj.items() if v is not ...}) + "\n"
+
+    odd = ["\n", "   \n", "[1, 2]\n", "not json\n", edit(good[0], **{"id.orig_p": "80"}), edit(good[1], ts=None),
+           edit(good[2], **{"id.orig_h": ...}), edit(good[3], orig_pkts=-4),
+           edit(good[4], ts="2024-05-01T10:00:00+01:00"),
+           edit(good[5], orig_ip_bytes=1.5), edit(good[6], proto=6), edit(good[7], duration="0.5"),
+           edit(good[8], **{"id.resp_h": None})]
+    body = "".join(json_line(r) for r in good[10:100])
+    for k, o in enumerate(odd):
+        body += o + "".join(json_line(r) for r in good[100 + 280 * k:380 + 280 * k])
+    path = tmp_path / "conn.json"
+    path.write_text(body)
+    expected, expected_bad = json_by_lines(path)
+    slow = [0]
+    got, bad, columns = json_by_columns(path, slow)
+    assert (got, bad) == (expected, expected_bad)
+    assert expected_bad and columns >= 2
+    assert slow[0] <= 2 * len(odd) * zeek_columns.SPLIT_LINES < len(expected) / 2
