@@ -237,9 +237,10 @@ def _zeek_records(row: dict, lineno: int) -> Iterator[dict]:
 # ---- Suricata EVE -------------------------------------------------------------------------------
 
 
-def read_suricata_eve(lines: Iterable[bytes], path: str) -> Iterator[dict]:
-    """Records of Suricata eve.json `flow` and `netflow` events; other event types are passed over."""
-    for lineno, raw in enumerate(lines, start=1):
+def read_suricata_eve(lines: Iterable[bytes], path: str, first_lineno: int = 1) -> Iterator[dict]:
+    """Records of Suricata eve.json `flow` and `netflow` events; other event types are passed over. Lines are
+    numbered from `first_lineno`."""
+    for lineno, raw in enumerate(lines, start=first_lineno):
         line = raw.strip()
         if not line:
             continue
@@ -252,7 +253,7 @@ def read_suricata_eve(lines: Iterable[bytes], path: str) -> Iterator[dict]:
             continue
         try:
             yield from _eve_records(ev, lineno)
-        except (KeyError, ValueError, TypeError):
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError):  # ("flow": null, "tcp": "x", ...)
             yield {"invalid": "bad_eve_record"}
 
 
