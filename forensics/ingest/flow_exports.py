@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from forensics.errors import MalformedError, TruncatedError
-from forensics.readers import eve_columns, nfcapd, textflows, zeek_columns
+from forensics.readers import eve_columns, nfcapd, nfdump_csv_columns, textflows, zeek_columns
 from forensics.readers.flow_columns import DataSetBatch, V5Batch, set_plan
 from forensics.readers.netflow import (
     SEQUENCE_UNITS,
@@ -483,6 +483,10 @@ def import_flow_file(writer: CaptureWriter, path: str, fmt: str,
             blocks = zeek_columns.read_zeek_tsv_columns(_line_blocks(path, done))
         else:
             blocks = zeek_columns.read_zeek_json_columns(_line_blocks(path, done, JSON_LINE_BLOCK))
+        return _import_blocks(writer, blocks, progress, done)
+    if fmt == "nfdump-csv":  # runs of lines as columns (forensics/readers/nfdump_csv_columns.py)
+        done = [0]
+        blocks = nfdump_csv_columns.read_nfdump_csv_columns(_line_blocks(path, done))
         return _import_blocks(writer, blocks, progress, done)
     if fmt == "suricata-eve":  # runs of lines as columns (forensics/readers/eve_columns.py)
         done = [0]
