@@ -29,8 +29,9 @@ import numpy as np
 import pyarrow as pa
 
 from forensics.errors import MalformedError, TruncatedError
-from forensics.readers import eve_columns, nfcapd, nfdump_csv_columns, textflows, zeek_columns
+from forensics.readers import eve_columns, nfcapd, nfdump_csv_columns, zeek_columns
 from forensics.readers.flow_columns import DataSetBatch, V5Batch, set_plan
+from forensics.readers.line_runs import line_bounds
 from forensics.readers.netflow import (
     SEQUENCE_UNITS,
     DataSet,
@@ -435,11 +436,13 @@ FROM _sfc
 
 # ---- flow files --------------------------------------------------------------------------------
 
+# the text flow files, each read a run of lines at a time into columns (the line readers of
+# forensics/readers/textflows.py read what the columns cannot): (reader, _line_blocks' block size)
 TEXT_READERS = {
-    "nfdump-csv": textflows.read_nfdump_csv,
-    "zeek-tsv": textflows.read_zeek_tsv,
-    "zeek-json": textflows.read_zeek_json,
-    "suricata-eve": textflows.read_suricata_eve,
+    "nfdump-csv": (nfdump_csv_columns.read_nfdump_csv_columns, None),
+    "zeek-tsv": (zeek_columns.read_zeek_tsv_columns, None),
+    "zeek-json": (zeek_columns.read_zeek_json_columns, 8 << 20),
+    "suricata-eve": (eve_columns.read_suricata_eve_columns, 8 << 20),
 }
 
 
@@ -477,45 +480,11 @@ def import_flow_file(writer: CaptureWriter, path: str, fmt: str,
         return _import_raw_exports(writer, path, progress)
     if fmt == "nfcapd":
         return _import_nfcapd(writer, path, progress)
-    if fmt in ("zeek-tsv", "zeek-json"):  # runs of lines as columns (forensics/readers/zeek_columns.py)
-        done = [0]
-        if fmt == "zeek-tsv":
-            blocks = zeek_columns.read_zeek_tsv_columns(_line_blocks(path, done))
-        else:
-            blocks = zeek_columns.read_zeek_json_columns(_line_blocks(path, done, JSON_LINE_BLOCK))
-        return _import_blocks(writer, blocks, progress, done)
-    if fmt == "nfdump-csv":  # runs of lines as columns (forensics/readers/nfdump_csv_columns.py)
-        done = [0]
-        blocks = nfdump_csv_columns.read_nfdump_csv_columns(_line_blocks(path, done))
-        return _import_blocks(writer, blocks, progress, done)
-    if fmt == "suricata-eve":  # runs of lines as columns (forensics/readers/eve_columns.py)
-        done = [0]
-        blocks = eve_columns.read_suricata_eve_columns(_line_blocks(path, done, JSON_LINE_BLOCK))
-        return _import_blocks(writer, blocks, progress, done)
     if fmt not in TEXT_READERS:
         raise ValueError(f"unknown flow file format {fmt!r}")
-    invalid: Counter = Counter()
+    read, block_bytes = TEXT_READERS[fmt]
     done = [0]
-    n = 0
-    chunk: list[dict] = []
-    records = TEXT_READERS[fmt](_counted_lines(path, done), path)
-    for rec in records:
-        if "invalid" in rec:
-            invalid[rec["invalid"]] += 1
-            continue
-        chunk.append(rec)
-        if len(chunk) >= CHUNK:
-            writer.append_flow_records(chunk)
-            n += len(chunk)
-            chunk = []
-            if progress:
-                progress(done[0], n)
-    writer.append_flow_records(chunk)
-    n = writer.counts.flow_records
-    if progress:
-        progress(done[0], n)
-    invalid.update(writer.invalid_flows)  # records whose values their columns cannot hold
-    return {"flow_records": n, "invalid": dict(invalid), "pending_data_sets": 0, "templates": 0}
+    return _import_blocks(writer, read(_line_blocks(path, done, block_bytes)), progress, done)
 
 
 MAX_DATAGRAM = 65_535  # the largest UDP payload
@@ -529,10 +498,10 @@ def _guarded(path: str) -> BinaryIO:
     return io.BufferedReader(open_stream(path, codec, os.path.getsize(path)))  # type: ignore[arg-type]
 
 
-# _line_blocks' read size: a Zeek TSV block of 16 MB parses in ~0.15 s; JSON takes half that (pyarrow's JSON
-# reader holds ~15x its block while it parses: 1 M-line log, 16 MB +240 MB of peak RSS, 8 MB +136 MB, 0.5 s slower)
+# _line_blocks' read size, unless the reader says: a Zeek TSV block of 16 MB parses in ~0.15 s; JSON readers take
+# 8 MB (pyarrow's JSON reader holds ~15x its block while it parses: a 1 M-line log, 16 MB +240 MB of peak RSS,
+# 8 MB +136 MB, 0.5 s slower)
 LINE_BLOCK = 16 << 20
-JSON_LINE_BLOCK = 8 << 20
 
 
 def _line_blocks(path: str, done: list[int], block_bytes: int | None = None) -> Iterator[bytes]:
@@ -555,10 +524,7 @@ def _line_blocks(path: str, done: list[int], block_bytes: int | None = None) -> 
                 block, rest = rest, b""
             del chunk
             if block:
-                ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10) + 1
-                if not len(ends) or ends[-1] != len(block):
-                    ends = np.append(ends, len(block))
-                starts = np.concatenate([[0], ends[:-1]])
+                starts, ends = line_bounds(block)
                 long = np.flatnonzero((ends - starts > MAX_LINE) | ((ends - starts == MAX_LINE) & (
                     np.frombuffer(block, np.uint8)[ends - 1] != 10)))
                 if len(long):
@@ -577,6 +543,8 @@ def _line_blocks(path: str, done: list[int], block_bytes: int | None = None) -> 
 
 
 def _counted_lines(path: str, done: list[int]) -> Iterable[bytes]:
+    """The file's lines one at a time, with the guards of _line_blocks: the input of textflows' line readers
+    when they read a whole file (the import reads _line_blocks; tests compare the two)."""
     with _guarded(path) as f:
         lineno = 0
         while True:

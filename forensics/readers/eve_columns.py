@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from forensics.readers.address_columns import parse_addresses
+from forensics.readers.line_runs import line_bounds, runs
 from forensics.readers.textflows import _proto, read_suricata_eve
 from forensics.records import FlowColumns
 
@@ -45,7 +46,6 @@ _READ = pj.ReadOptions(block_size=1 << 20)
 # what text_to_us and Arrow read alike: YYYY-MM-DDTHH:MM:SS[.fff|.ffffff] and Z or an offset +HHMM / +HH:MM
 _TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3}|\.[0-9]{6})?(Z|[+-][0-9]{2}:?[0-9]{2})$"
 _HEX = r"^[0-9a-fA-F]{1,4}$"
-SPLIT_LINES = 64
 
 
 def eve_columns(run: bytes | memoryview, first_lineno: int, lines: int) -> FlowColumns | None:
@@ -165,31 +165,14 @@ def read_suricata_eve_columns(blocks: Iterable[bytes]) -> Iterator[FlowColumns |
     """The records of an eve.json given as blocks of whole lines: runs of lines as columns, or as
     textflows.read_suricata_eve's records where the columns cannot read them. Same records, values, order."""
     lineno = 0
+
+    def by_line(raw: bytes, number: int) -> Iterator[dict]:
+        return read_suricata_eve([raw], "", number)
+
     for block in blocks:
-        arr = np.frombuffer(block, np.uint8)
-        ends = np.flatnonzero(arr == 10) + 1
-        if not len(ends) or ends[-1] != len(block):
-            ends = np.append(ends, len(block))
-        starts = np.concatenate([[0], ends[:-1]])
-        yield from _run(block, starts, ends, 0, len(starts), lineno)
+        starts, ends = line_bounds(block)
+        yield from runs(block, starts, ends, 0, len(starts), lineno + 1, eve_columns, by_line)
         lineno += len(starts)
-
-
-def _run(block: bytes, starts: np.ndarray, ends: np.ndarray, i: int, j: int,
-         lineno: int) -> Iterator[FlowColumns | list[dict]]:
-    cols = eve_columns(memoryview(block)[starts[i]:ends[j - 1]], lineno + i + 1, j - i)
-    if cols is not None:
-        if cols.rows:
-            yield cols
-        return
-    if j - i > SPLIT_LINES:
-        mid = (i + j) // 2
-        yield from _run(block, starts, ends, i, mid, lineno)
-        yield from _run(block, starts, ends, mid, j, lineno)
-        return
-    out = list(read_suricata_eve([block[starts[k]:ends[k]] for k in range(i, j)], "", lineno + i + 1))
-    if out:
-        yield out
 
 
 def _micros(text: pa.Array) -> np.ndarray:

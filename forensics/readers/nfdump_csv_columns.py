@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from forensics.readers.address_columns import parse_addresses
+from forensics.readers.line_runs import line_bounds, runs
 from forensics.readers.textflows import _nfdump_csv_record, _proto, tcp_flag_letters
 from forensics.records import FlowColumns
 
@@ -29,7 +30,6 @@ _TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3}|\
 _DECIMAL = r"^[0-9]{1,12}(\.[0-9]{1,9})?$"
 _INTEGER = r"^[0-9]{1,18}$"
 _ICMP_DOT = r"^[0-9]{1,9}\.[0-9]{1,9}$"
-SPLIT_LINES = 64
 # the columns _nfdump_csv_record reads (nfdump prints 48: the others are not converted)
 _READ = {"ts", "te", "td", "sa", "da", "sp", "dp", "pr", "flg", "stos", "ipkt", "ibyt", "in", "out", "sas", "das",
          "dir", "nh", "ra", "svln"}
@@ -161,26 +161,29 @@ def csv_columns(run: bytes | memoryview, first_lineno: int, lines: int, cols: li
 def read_nfdump_csv_columns(blocks: Iterable[bytes]) -> Iterator[FlowColumns | list[dict]]:
     """The records of `nfdump -o csv` output given as blocks of whole lines: runs of data lines as columns, or
     as textflows.read_nfdump_csv's records where the columns cannot read them. Same records, values, order."""
-    cols: list[str] | None = None
+    cols: list[str] = []
     lineno = 0
+
+    def columns(run: memoryview, first: int, lines: int) -> FlowColumns | None:
+        return csv_columns(run, first, lines, cols)
+
+    def by_line(raw: bytes, number: int) -> Iterator[dict]:
+        return _line(raw, number, cols)
+
     for block in blocks:
-        arr = np.frombuffer(block, np.uint8)
-        ends = np.flatnonzero(arr == 10) + 1
-        if not len(ends) or ends[-1] != len(block):
-            ends = np.append(ends, len(block))
-        starts = np.concatenate([[0], ends[:-1]])
+        starts, ends = line_bounds(block)
         i = 0
-        while cols is None and i < len(starts):  # lines before the header are passed over
+        while not cols and i < len(starts):  # lines before the header are passed over
             line = block[starts[i]:ends[i]].decode("utf-8", "replace").strip()
             if line.startswith("ts,"):
                 cols = line.split(",")
             i += 1
-        if cols is None:
+        if not cols:
             lineno += len(starts)
             continue
         stop = _stop_line(block, starts, ends, i)
         if stop > i:
-            yield from _run(block, starts, ends, i, stop, lineno, cols)
+            yield from runs(block, starts, ends, i, stop, lineno + 1, columns, by_line)
         if stop < len(starts):
             return  # the Summary: nothing after it is read
         lineno += len(starts)
@@ -202,23 +205,6 @@ def _stop_line(block: bytes, starts: np.ndarray, ends: np.ndarray, i: int) -> in
                 break
             at = block.find(word, int(ends[k]))
     return best
-
-
-def _run(block: bytes, starts: np.ndarray, ends: np.ndarray, i: int, j: int, lineno: int,
-         cols: list[str]) -> Iterator[FlowColumns | list[dict]]:
-    got = csv_columns(memoryview(block)[starts[i]:ends[j - 1]], lineno + i + 1, j - i, cols)
-    if got is not None:
-        if got.rows:
-            yield got
-        return
-    if j - i > SPLIT_LINES:
-        mid = (i + j) // 2
-        yield from _run(block, starts, ends, i, mid, lineno, cols)
-        yield from _run(block, starts, ends, mid, j, lineno, cols)
-        return
-    out = [rec for k in range(i, j) for rec in _line(block[starts[k]:ends[k]], lineno + k + 1, cols)]
-    if out:
-        yield out
 
 
 def _line(raw: bytes, lineno: int, cols: list[str]) -> Iterator[dict]:

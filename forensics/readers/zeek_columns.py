@@ -31,6 +31,7 @@ import pyarrow.csv as pcsv
 import pyarrow.json as pj
 
 from forensics.readers.address_columns import parse_addresses
+from forensics.readers.line_runs import line_bounds, runs
 from forensics.readers.textflows import ZeekTsvHeader, _proto, read_zeek_json, zeek_tsv_line
 from forensics.records import FlowColumns
 
@@ -158,13 +159,16 @@ def read_zeek_tsv_columns(blocks: Iterable[bytes]) -> Iterator[FlowColumns | lis
     cannot read it. Same records, same values, same order as textflows.read_zeek_tsv."""
     header = ZeekTsvHeader()
     lineno = 0
+
+    def columns(run: memoryview, first: int, lines: int) -> FlowColumns | None:
+        return tsv_columns(run, first, lines, header)
+
+    def by_line(raw: bytes, number: int) -> Iterator[dict]:
+        return zeek_tsv_line(raw, number, header)
+
     for block in blocks:
-        arr = np.frombuffer(block, np.uint8)
-        ends = np.flatnonzero(arr == 10) + 1
-        if not len(ends) or ends[-1] != len(block):
-            ends = np.append(ends, len(block))
-        starts = np.concatenate([[0], ends[:-1]])
-        is_header = arr[starts] == ord("#")
+        starts, ends = line_bounds(block)
+        is_header = np.frombuffer(block, np.uint8)[starts] == ord("#")
         cuts = [0, *(np.flatnonzero(np.diff(is_header.astype(np.int8))) + 1).tolist(), len(starts)]
         for i, j in zip(cuts[:-1], cuts[1:], strict=True):
             if is_header[i]:
@@ -172,28 +176,8 @@ def read_zeek_tsv_columns(blocks: Iterable[bytes]) -> Iterator[FlowColumns | lis
                     for _ in zeek_tsv_line(block[starts[k]:ends[k]], lineno + k + 1, header):
                         pass  # (a header line gives no record)
                 continue
-            yield from _run(block, starts, ends, i, j, lineno, header)
+            yield from runs(block, starts, ends, i, j, lineno + 1, columns, by_line)
         lineno += len(starts)
-
-
-SPLIT_LINES = 64  # a run the columns cannot read is halved down to this many lines, then read a line at a time
-
-
-def _run(block: bytes, starts: np.ndarray, ends: np.ndarray, i: int, j: int, lineno: int,
-         header: ZeekTsvHeader) -> Iterator[FlowColumns | list[dict]]:
-    """Data lines i..j-1 of `block`: as columns, or halved until the odd lines are found (a log with one odd
-    line stays fast), which are read a line at a time."""
-    cols = tsv_columns(memoryview(block)[starts[i]:ends[j - 1]], lineno + i + 1, j - i, header)
-    if cols is not None:
-        if cols.rows:
-            yield cols
-        return
-    if j - i > SPLIT_LINES:
-        mid = (i + j) // 2
-        yield from _run(block, starts, ends, i, mid, lineno, header)
-        yield from _run(block, starts, ends, mid, j, lineno, header)
-        return
-    yield [rec for k in range(i, j) for rec in zeek_tsv_line(block[starts[k]:ends[k]], lineno + k + 1, header)]
 
 
 _JSON_SCHEMA = [("ts", pa.float64()), ("duration", pa.float64()), ("id.orig_h", pa.string()),
@@ -253,29 +237,14 @@ def read_zeek_json_columns(blocks: Iterable[bytes]) -> Iterator[FlowColumns | li
     """The records of a Zeek JSON log given as blocks of whole lines: runs of lines as columns, or as
     textflows.read_zeek_json's records where the columns cannot read them. Same records, values and order."""
     lineno = 0
+
+    def by_line(raw: bytes, number: int) -> Iterator[dict]:
+        return read_zeek_json([raw], "", number)
+
     for block in blocks:
-        arr = np.frombuffer(block, np.uint8)
-        ends = np.flatnonzero(arr == 10) + 1
-        if not len(ends) or ends[-1] != len(block):
-            ends = np.append(ends, len(block))
-        starts = np.concatenate([[0], ends[:-1]])
-        yield from _json_run(block, starts, ends, 0, len(starts), lineno)
+        starts, ends = line_bounds(block)
+        yield from runs(block, starts, ends, 0, len(starts), lineno + 1, json_columns, by_line)
         lineno += len(starts)
-
-
-def _json_run(block: bytes, starts: np.ndarray, ends: np.ndarray, i: int, j: int,
-              lineno: int) -> Iterator[FlowColumns | list[dict]]:
-    cols = json_columns(memoryview(block)[starts[i]:ends[j - 1]], lineno + i + 1, j - i)
-    if cols is not None:
-        if cols.rows:
-            yield cols
-        return
-    if j - i > SPLIT_LINES:
-        mid = (i + j) // 2
-        yield from _json_run(block, starts, ends, i, mid, lineno)
-        yield from _json_run(block, starts, ends, mid, j, lineno)
-        return
-    yield [rec for k in range(i, j) for rec in read_zeek_json([block[starts[k]:ends[k]]], "", lineno + k + 1)]
 
 
 def _micros(text: pa.Array) -> np.ndarray:

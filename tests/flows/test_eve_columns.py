@@ -12,7 +12,7 @@ import pytest
 
 from forensics.ingest import flow_exports
 from forensics.ingest.flow_exports import _counted_lines, _line_blocks
-from forensics.readers import eve_columns, textflows
+from forensics.readers import eve_columns, line_runs, textflows
 from forensics.records import FlowColumns
 from forensics.store.flow_table import flow_columns_table, flow_record_table, table_records
 
@@ -139,4 +139,4 @@ def test_odd_lines_are_read_by_the_line_reader_with_the_same_outcome(tmp_path):
     got, bad, columns = by_columns(path, slow)
     assert (got, bad) == (expected, expected_bad)
     assert expected_bad and columns >= 2
-    assert slow[0] <= 2 * len(odd) * eve_columns.SPLIT_LINES < len(expected) / 2
+    assert slow[0] <= 2 * len(odd) * line_runs.SPLIT_LINES < len(expected) / 2

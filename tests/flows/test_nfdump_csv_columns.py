@@ -14,7 +14,7 @@ from flowcase import CORPUS
 
 from forensics.ingest import flow_exports
 from forensics.ingest.flow_exports import _counted_lines, _line_blocks
-from forensics.readers import nfdump_csv_columns, textflows
+from forensics.readers import line_runs, nfdump_csv_columns, textflows
 from forensics.records import FlowColumns
 from forensics.store.flow_table import flow_columns_table, flow_record_table, table_records
 
@@ -108,7 +108,7 @@ def test_odd_lines_are_read_by_the_line_reader_with_the_same_outcome(tmp_path, c
     got, bad, columns = by_columns(path, slow)
     assert (got, bad) == (expected, expected_bad)
     assert expected_bad and columns >= 2
-    assert slow[0] <= 2 * len(odd) * nfdump_csv_columns.SPLIT_LINES  # the odd lines' runs only
+    assert slow[0] <= 2 * len(odd) * line_runs.SPLIT_LINES  # the odd lines' runs only
 
 
 def test_no_matching_flows(tmp_path):

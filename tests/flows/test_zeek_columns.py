@@ -16,7 +16,7 @@ import pytest
 from forensics.errors import InputError
 from forensics.ingest import flow_exports
 from forensics.ingest.flow_exports import _counted_lines, _line_blocks
-from forensics.readers import textflows, zeek_columns
+from forensics.readers import line_runs, textflows, zeek_columns
 from forensics.records import FlowColumns
 from forensics.store.flow_table import flow_columns_table, flow_record_table, table_records
 
@@ -133,7 +133,7 @@ def test_odd_lines_are_read_by_the_line_reader_with_the_same_outcome(tmp_path):
     got, bad, columns = by_columns(path, slow)
     assert (got, bad) == (expected, expected_bad)
     assert expected_bad and columns >= 2
-    assert slow[0] <= 2 * len(odd) * zeek_columns.SPLIT_LINES < len(expected) / 2  # the odd lines' runs only
+    assert slow[0] <= 2 * len(odd) * line_runs.SPLIT_LINES < len(expected) / 2  # the odd lines' runs only
 
 
 def test_lines_before_the_fields_header(tmp_path):
@@ -255,4 +255,4 @@ def test_json_odd_lines_are_read_by_the_line_reader_with_the_same_outcome(tmp_pa
     got, bad, columns = json_by_columns(path, slow)
     assert (got, bad) == (expected, expected_bad)
     assert expected_bad and columns >= 2
-    assert slow[0] <= 2 * len(odd) * zeek_columns.SPLIT_LINES < len(expected) / 2
+    assert slow[0] <= 2 * len(odd) * line_runs.SPLIT_LINES < len(expected) / 2
