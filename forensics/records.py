@@ -151,3 +151,9 @@ class FlowColumns:
 
     def __len__(self) -> int:
         return self.rows
+
+    def put(self, key: str, values: np.ndarray, ok: np.ndarray | None = None) -> None:
+        """Set column `key`; `ok` False marks its NULL rows (all True: none)."""
+        self.values[key] = values
+        if ok is not None and not ok.all():
+            self.valid[key] = ok

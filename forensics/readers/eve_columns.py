@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from forensics.readers.address_columns import parse_addresses
-from forensics.readers.line_runs import line_bounds, runs
+from forensics.readers.line_runs import all_lines
+from forensics.readers.text_columns import integers, ip_versions, mapped, parse_addresses
 from forensics.readers.textflows import _proto, read_suricata_eve
 from forensics.records import FlowColumns
 
@@ -109,9 +109,9 @@ def eve_columns(run: bytes | memoryview, first_lineno: int, lines: int) -> FlowC
     reverse[(np.cumsum(per_event) - per_event)[second] + 1] = True
 
     src, dst = parse_addresses(src_text), parse_addresses(dst_text)
-    sport, sport_ok = _ints(t.column("src_port"))
-    dport, dport_ok = _ints(t.column("dest_port"))
-    proto, proto_ok = _protocols(t.column("proto").combine_chunks())
+    sport, sport_ok = integers(t.column("src_port"))
+    dport, dport_ok = integers(t.column("dest_port"))
+    proto, proto_ok = mapped(t.column("proto").combine_chunks(), n, _proto)
     vlans = t.column("vlan").combine_chunks()
     has_vlan = np.asarray(pc.fill_null(pc.greater(pc.list_value_length(vlans), 0), False).to_numpy(
         zero_copy_only=False), bool)
@@ -125,10 +125,6 @@ def eve_columns(run: bytes | memoryview, first_lineno: int, lines: int) -> FlowC
     cols = FlowColumns(len(row), "suricata")
     v, valid = cols.values, cols.valid
 
-    def put(key: str, values: np.ndarray, ok: np.ndarray) -> None:
-        v[key] = values
-        if not ok.all():
-            valid[key] = ok
 
     v["record_pos"] = (first_lineno + kept[row]).astype(np.int64)
     v["first_ts_us"], v["last_ts_us"] = first[row], last[row]
@@ -139,49 +135,36 @@ def eve_columns(run: bytes | memoryview, first_lineno: int, lines: int) -> FlowC
         if not ok.all():
             valid[key] = ok
     src_ok = valid.get("src_ip", np.ones(len(row), bool))
-    put("ip_version", np.where((v["src_ip_hi"] == 0) & (v["src_ip_lo"] >> np.uint64(32) == 0xFFFF), 4, 6), src_ok)
+    cols.put("ip_version", ip_versions(v["src_ip_hi"], v["src_ip_lo"]), src_ok)
     p, p_ok = proto[row], proto_ok[row]
-    put("ip_proto", p, p_ok)
+    cols.put("ip_proto", p, p_ok)
     icmp = p_ok & ((p == 1) | (p == 58))
-    put("src_port", np.where(icmp, 0, np.where(reverse, dport[row], sport[row])),
+    cols.put("src_port", np.where(icmp, 0, np.where(reverse, dport[row], sport[row])),
         icmp | np.where(reverse, dport_ok[row], sport_ok[row]))
-    put("dst_port", np.where(icmp, 0, np.where(reverse, sport[row], dport[row])),
+    cols.put("dst_port", np.where(icmp, 0, np.where(reverse, sport[row], dport[row])),
         icmp | np.where(reverse, sport_ok[row], dport_ok[row]))
     if icmp.any():
         for key, name in (("icmp_type", "icmp_type"), ("icmp_code", "icmp_code")):
-            a, a_ok = _ints(t.column(name))
-            b, b_ok = _ints(t.column("response_" + name))
+            a, a_ok = integers(t.column(name))
+            b, b_ok = integers(t.column("response_" + name))
             v[key] = np.where(icmp, np.where(reverse, b[row], a[row]), 0)
             valid[key] = icmp & np.where(reverse, b_ok[row], a_ok[row])
     v["packets"] = np.where(reverse, counts[2][row], counts[0][row]).astype(np.uint64)
     v["bytes"] = np.where(reverse, counts[3][row], counts[1][row]).astype(np.uint64)
-    put("vlan", vlan[row], vlan_ok[row])
+    cols.put("vlan", vlan[row], vlan_ok[row])
     flags = np.where(reverse, flags_client[0][row], flags_server[0][row])
-    put("tcp_flags", flags, np.where(reverse, flags_client[1][row], flags_server[1][row]))
+    cols.put("tcp_flags", flags, np.where(reverse, flags_client[1][row], flags_server[1][row]))
     return cols
 
 
 def read_suricata_eve_columns(blocks: Iterable[bytes]) -> Iterator[FlowColumns | list[dict]]:
     """The records of an eve.json given as blocks of whole lines: runs of lines as columns, or as
     textflows.read_suricata_eve's records where the columns cannot read them. Same records, values, order."""
-    lineno = 0
-
-    def by_line(raw: bytes, number: int) -> Iterator[dict]:
-        return read_suricata_eve([raw], "", number)
-
-    for block in blocks:
-        starts, ends = line_bounds(block)
-        yield from runs(block, starts, ends, 0, len(starts), lineno + 1, eve_columns, by_line)
-        lineno += len(starts)
+    return all_lines(blocks, eve_columns, lambda raw, number: read_suricata_eve([raw], "", number))
 
 
 def _micros(text: pa.Array) -> np.ndarray:
     return np.asarray(text.cast(pa.timestamp("us", tz="UTC")).cast(_I64).to_numpy(zero_copy_only=False), np.int64)
-
-
-def _ints(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    ok = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), bool)
-    return np.asarray(column.fill_null(0).to_numpy(zero_copy_only=False), np.int64), ok
 
 
 def _flags(text: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
@@ -194,16 +177,6 @@ def _flags(text: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     values = np.array([int(w, 16) for w in encoded.dictionary.to_pylist()] or [0], np.int64)
     ok = ~np.asarray(encoded.indices.is_null().to_numpy(zero_copy_only=False), bool)
     return values[np.asarray(encoded.indices.fill_null(0).to_numpy(zero_copy_only=False), np.int64)], ok
-
-
-def _protocols(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    encoded = pc.dictionary_encode(text)
-    numbers = [_proto(w) for w in encoded.dictionary.to_pylist()]
-    u_value = np.array([0 if x is None else x for x in numbers] or [0], np.int64)
-    u_ok = np.array([x is not None for x in numbers] or [False])
-    present = ~np.asarray(encoded.indices.is_null().to_numpy(zero_copy_only=False), bool)
-    at = np.asarray(encoded.indices.fill_null(0).to_numpy(zero_copy_only=False), np.int64)
-    return u_value[at], present & u_ok[at]
 
 
 __all__ = ["eve_columns", "read_suricata_eve_columns"]

@@ -4,7 +4,7 @@ forensics/readers/zeek_columns.py, eve_columns.py and nfdump_csv_columns.py shar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -44,4 +44,15 @@ def runs(block: bytes, starts: np.ndarray, ends: np.ndarray, i: int, j: int, fir
         yield out
 
 
-__all__ = ["SPLIT_LINES", "line_bounds", "runs"]
+def all_lines(blocks: Iterable[bytes], as_columns: Callable[[memoryview, int, int], FlowColumns | None],
+              by_line: Callable[[bytes, int], Iterator[dict]]) -> Iterator[FlowColumns | list[dict]]:
+    """runs() over every line of blocks of whole lines (a file whose every line is a record: JSON lines), the
+    lines numbered from 1."""
+    lineno = 0
+    for block in blocks:
+        starts, ends = line_bounds(block)
+        yield from runs(block, starts, ends, 0, len(starts), lineno + 1, as_columns, by_line)
+        lineno += len(starts)
+
+
+__all__ = ["SPLIT_LINES", "all_lines", "line_bounds", "runs"]

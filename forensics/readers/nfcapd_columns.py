@@ -23,6 +23,7 @@ import numpy as np
 
 from forensics.netaddr import V4_MAPPED
 from forensics.readers import nfdump_scan as ns
+from forensics.readers.text_columns import ip_versions
 from forensics.readers.textflows import parse_addr
 from forensics.records import FlowColumns
 
@@ -55,10 +56,6 @@ def scan_block(block: bytes, first_pos: int) -> FlowColumns | None:
     cols = FlowColumns(n, "nfcapd")
     v, valid = cols.values, cols.valid
 
-    def put(key: str, values: np.ndarray, ok: np.ndarray) -> None:
-        v[key] = values
-        if not ok.all():
-            valid[key] = ok
 
     def integer(name: str, dtype: type = np.int64) -> tuple[np.ndarray, np.ndarray]:
         return ints[_INT[name], :n].astype(dtype), has_int[_INT[name], :n]
@@ -73,18 +70,18 @@ def scan_block(block: bytes, first_pos: int) -> FlowColumns | None:
         if not ok.all():
             valid[key] = ok
     src_ok = valid.get("src_ip", np.ones(n, bool))
-    put("ip_version", np.where((v["src_ip_hi"] == 0) & (v["src_ip_lo"] >> np.uint64(32) == 0xFFFF), 4, 6), src_ok)
+    cols.put("ip_version", ip_versions(v["src_ip_hi"], v["src_ip_lo"]), src_ok)
     for key, name in (("ip_proto", "proto"), ("src_port", "src_port"), ("dst_port", "dst_port"), ("tos", "src_tos"),
                       ("direction", "direction")):
-        put(key, *integer(name))
+        cols.put(key, *integer(name))
     for key, name in (("in_if", "input_snmp"), ("out_if", "output_snmp"), ("src_as", "src_as"), ("dst_as", "dst_as"),
                       ("observation_domain", "export_sysid")):
-        put(key, *integer(name, np.uint64))
+        cols.put(key, *integer(name, np.uint64))
     v["packets"] = integer("in_packets", np.uint64)[0]  # missing: 0
     v["bytes"] = integer("in_bytes", np.uint64)[0]
-    put("tcp_flags", flags[:n], has_flags[:n])
+    cols.put("tcp_flags", flags[:n], has_flags[:n])
     vlan = integer("src_vlan")[0]
-    put("vlan", vlan, vlan != 0)  # `src_vlan or None`
+    cols.put("vlan", vlan, vlan != 0)  # `src_vlan or None`
     proto, proto_ok = integer("proto")
     icmp = ((proto == 1) | (proto == 58)) & proto_ok
     if icmp.any():

@@ -19,16 +19,14 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pcsv
 
-from forensics.readers.address_columns import parse_addresses
 from forensics.readers.line_runs import line_bounds, runs
+from forensics.readers.text_columns import delimited, digits, ip_versions, mapped, parse_addresses
 from forensics.readers.textflows import _nfdump_csv_record, _proto, tcp_flag_letters
 from forensics.records import FlowColumns
 
 _TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3}|\.[0-9]{6})?$"
 _DECIMAL = r"^[0-9]{1,12}(\.[0-9]{1,9})?$"
-_INTEGER = r"^[0-9]{1,18}$"
 _ICMP_DOT = r"^[0-9]{1,9}\.[0-9]{1,9}$"
 # the columns _nfdump_csv_record reads (nfdump prints 48: the others are not converted)
 _READ = {"ts", "te", "td", "sa", "da", "sp", "dp", "pr", "flg", "stos", "ipkt", "ibyt", "in", "out", "sas", "das",
@@ -40,22 +38,8 @@ def csv_columns(run: bytes | memoryview, first_lineno: int, lines: int, cols: li
     not regular."""
     if len(set(cols)) != len(cols) or "ts" not in cols:
         return None
-    bad = [0]
-
-    def count_bad(row: object) -> str:
-        bad[0] += 1
-        return "skip"
-
-    try:
-        table = pcsv.read_csv(
-            pa.py_buffer(run),
-            read_options=pcsv.ReadOptions(column_names=cols, block_size=1 << 20),
-            parse_options=pcsv.ParseOptions(quote_char=False, ignore_empty_lines=False, invalid_row_handler=count_bad),
-            convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in cols}, strings_can_be_null=False,
-                                                include_columns=[c for c in cols if c in _READ]))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    if bad[0] or table.num_rows != lines:
+    table = delimited(run, cols, ",", _READ)
+    if table is None or table.num_rows != lines:
         return None
     n = lines
 
@@ -90,7 +74,7 @@ def csv_columns(run: bytes | memoryview, first_lineno: int, lines: int, cols: li
         last[~use_td] = _micros(end)
     ints = {}
     for name in ("stos", "ipkt", "ibyt", "in", "out", "sas", "das", "dir", "svln", "sp"):
-        got = _integers(text(name), n)
+        got = digits(text(name), n)
         if got is None:
             return None
         ints[name] = got
@@ -100,10 +84,6 @@ def csv_columns(run: bytes | memoryview, first_lineno: int, lines: int, cols: li
     cols_out = FlowColumns(n, "nfdump_csv")
     v, valid = cols_out.values, cols_out.valid
 
-    def put(key: str, values: np.ndarray, ok: np.ndarray) -> None:
-        v[key] = values
-        if not ok.all():
-            valid[key] = ok
 
     v["record_pos"] = np.arange(first_lineno, first_lineno + n, dtype=np.int64)
     v["first_ts_us"], v["last_ts_us"] = first, last
@@ -121,32 +101,32 @@ def csv_columns(run: bytes | memoryview, first_lineno: int, lines: int, cols: li
         if not ok.all():
             valid[key] = ok
     src_ok = valid.get("src_ip", np.ones(n, bool))
-    put("ip_version", np.where((v["src_ip_hi"] == 0) & (v["src_ip_lo"] >> np.uint64(32) == 0xFFFF), 4, 6), src_ok)
-    proto, proto_ok = _mapped(text("pr"), n, _proto)
-    put("ip_proto", proto, proto_ok)
-    flags, _ = _mapped(text("flg"), n, lambda w: tcp_flag_letters(w or ""))
+    cols_out.put("ip_version", ip_versions(v["src_ip_hi"], v["src_ip_lo"]), src_ok)
+    proto, proto_ok = mapped(text("pr"), n, _proto)
+    cols_out.put("ip_proto", proto, proto_ok)
+    flags, _ = mapped(text("flg"), n, lambda w: tcp_flag_letters(w or ""))
     v["tcp_flags"] = flags if "flg" in cols else np.zeros(n, np.int64)
     for key, name in (("tos", "stos"), ("in_if", "in"), ("out_if", "out"), ("src_as", "sas"), ("dst_as", "das"),
                       ("direction", "dir")):
-        put(key, *ints[name])
+        cols_out.put(key, *ints[name])
     v["packets"] = ints["ipkt"][0].astype(np.uint64)  # `_int(x) or 0`
     v["bytes"] = ints["ibyt"][0].astype(np.uint64)
     vlan, vlan_ok = ints["svln"]
-    put("vlan", vlan, vlan_ok & (vlan != 0))
+    cols_out.put("vlan", vlan, vlan_ok & (vlan != 0))
     icmp = proto_ok & ((proto == 1) | (proto == 58))
     dp = text("dp")
     if dp is None:
         dp = pa.array(["0"] * n, pa.string())
     dotted = np.asarray(pc.match_substring_regex(dp, _ICMP_DOT).to_numpy(zero_copy_only=False), bool)
-    plain = _integers(pc.if_else(pa.array(dotted), pa.scalar("", pa.string()), dp), n)
+    plain = digits(pc.if_else(pa.array(dotted), pa.scalar("", pa.string()), dp), n)
     if plain is None:
         return None
     dport, dport_ok = plain
     sport, sport_ok = ints["sp"]
     if (dotted & ~icmp).any():  # a dotted port on another protocol: int() refuses it
         return None
-    put("src_port", np.where(icmp, 0, sport), icmp | sport_ok)
-    put("dst_port", np.where(icmp, 0, dport), icmp | dport_ok)
+    cols_out.put("src_port", np.where(icmp, 0, sport), icmp | sport_ok)
+    cols_out.put("dst_port", np.where(icmp, 0, dport), icmp | dport_ok)
     if icmp.any():
         kind, code = dport >> 8, dport & 0xFF
         if dotted.any():
@@ -224,29 +204,6 @@ def _line(raw: bytes, lineno: int, cols: list[str]) -> Iterator[dict]:
 
 def _micros(text: pa.Array) -> np.ndarray:
     return np.asarray(text.cast(pa.timestamp("us")).cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64)
-
-
-def _integers(text: pa.Array | None, n: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(values, valid) of textflows._int ("" and "-" NULL); None for text that is not digits."""
-    if text is None:
-        return np.zeros(n, np.int64), np.zeros(n, bool)
-    text = pc.if_else(pc.is_in(text, value_set=pa.array(["", "-"])), pa.scalar(None, pa.string()), text)
-    if pc.any(pc.invert(pc.match_substring_regex(text, _INTEGER))).as_py():
-        return None
-    ok = ~np.asarray(text.is_null().to_numpy(zero_copy_only=False), bool)
-    return np.asarray(text.fill_null("0").cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64), ok
-
-
-def _mapped(text: pa.Array | None, n: int, convert) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
-    """(convert(x), valid) for each x of `text`, once per distinct text (None: not valid)."""
-    if text is None:
-        return np.zeros(n, np.int64), np.zeros(n, bool)
-    encoded = pc.dictionary_encode(text)
-    numbers = [convert(w) for w in encoded.dictionary.to_pylist()]
-    u_value = np.array([0 if x is None else x for x in numbers] or [0], np.int64)
-    u_ok = np.array([x is not None for x in numbers] or [False])
-    at = np.asarray(encoded.indices.fill_null(0).to_numpy(zero_copy_only=False), np.int64)
-    return u_value[at], u_ok[at]
 
 
 __all__ = ["csv_columns", "read_nfdump_csv_columns"]

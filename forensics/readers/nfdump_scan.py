@@ -65,6 +65,10 @@ def _key_index() -> np.ndarray:
 
 KEY_INDEX = _key_index()
 _TRUE, _FALSE, _NULL = (np.frombuffer(w, np.uint8).copy() for w in (b"true", b"false", b"null"))
+# the TCP flag of each ASCII letter nfdump prints, either case (textflows.tcp_flag_letters); 0 for the rest
+_FLAG_BITS = np.zeros(128, np.int64)
+for _letter, _bit in zip("FSRPAUEC", (1, 2, 4, 8, 16, 32, 64, 128), strict=True):
+    _FLAG_BITS[ord(_letter)] = _FLAG_BITS[ord(_letter.lower())] = _bit
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -223,27 +227,9 @@ def _flag_bits(buf: np.ndarray, s: int, e: int) -> int:
     """textflows.tcp_flag_letters over ASCII text; -1 for text with a non-ASCII byte."""
     bits = 0
     for j in range(s, e):
-        c = buf[j]
-        if c >= 128:
+        if buf[j] >= 128:
             return -1
-        if 97 <= c <= 122:
-            c -= 32
-        if c == 70:
-            bits += 1
-        elif c == 83:
-            bits += 2
-        elif c == 82:
-            bits += 4
-        elif c == 80:
-            bits += 8
-        elif c == 65:
-            bits += 16
-        elif c == 85:
-            bits += 32
-        elif c == 69:
-            bits += 64
-        elif c == 67:
-            bits += 128
+        bits += _FLAG_BITS[buf[j]]
     return bits
 
 

@@ -27,16 +27,14 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pcsv
 import pyarrow.json as pj
 
-from forensics.readers.address_columns import parse_addresses
-from forensics.readers.line_runs import line_bounds, runs
+from forensics.readers.line_runs import all_lines, line_bounds, runs
+from forensics.readers.text_columns import delimited, digits, integers, ip_versions, mapped, parse_addresses
 from forensics.readers.textflows import ZeekTsvHeader, _proto, read_zeek_json, zeek_tsv_line
 from forensics.records import FlowColumns
 
 _DECIMAL = r"^[0-9]{1,12}(\.[0-9]{1,9})?$"  # seconds: what float() reads the same way as Arrow
-_INTEGER = r"^[0-9]{1,18}$"
 
 
 def tsv_columns(run: bytes | memoryview, first_lineno: int, lines: int, header: ZeekTsvHeader) -> FlowColumns | None:
@@ -46,23 +44,8 @@ def tsv_columns(run: bytes | memoryview, first_lineno: int, lines: int, header: 
     if fields is None or header.sep != "\t" or not {"ts", "id.orig_h", "id.resp_h"} <= set(fields) \
             or len(set(fields)) != len(fields):
         return None
-    bad = [0]
-
-    def count_bad(row: object) -> str:
-        bad[0] += 1
-        return "skip"
-
-    try:
-        table = pcsv.read_csv(
-            pa.py_buffer(run),
-            read_options=pcsv.ReadOptions(column_names=fields, block_size=1 << 20),
-            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, ignore_empty_lines=False,
-                                            invalid_row_handler=count_bad),
-            convert_options=pcsv.ConvertOptions(column_types={f: pa.string() for f in fields},
-                                                strings_can_be_null=False))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
-        return None
-    if bad[0] or table.num_rows != lines:
+    table = delimited(run, fields, "\t")
+    if table is None or table.num_rows != lines:
         return None
     markers = pa.array([header.unset, header.empty], pa.string())
 
@@ -86,7 +69,7 @@ def tsv_columns(run: bytes | memoryview, first_lineno: int, lines: int, header: 
         last = first + np.where(has, _micros(duration.fill_null("0")), 0)
     ints = {}
     for name in INT_FIELDS:
-        got = _integers(column(name), table.num_rows)
+        got = digits(column(name), table.num_rows)
         if got is None:
             return None
         ints[name] = got
@@ -103,7 +86,7 @@ def _shape(n: int, first_lineno: int, first: np.ndarray, last: np.ndarray, orig_
     """The records of n lines (textflows._zeek_records, a line at a time) from their fields as columns."""
     orig = parse_addresses(orig_text)
     resp = parse_addresses(resp_text)
-    proto, proto_ok = _protocols(proto_text, n)
+    proto, proto_ok = mapped(proto_text, n, _proto)
     orig_v6 = orig[2] & ~((orig[0] == 0) & (orig[1] >> np.uint64(32) == 0xFFFF))
     proto = np.where(proto_ok & (proto == 1) & orig_v6, 58, proto)
     oport, oport_ok = ints["id.orig_p"]
@@ -118,10 +101,6 @@ def _shape(n: int, first_lineno: int, first: np.ndarray, last: np.ndarray, orig_
     cols = FlowColumns(len(line), "zeek")
     v, valid = cols.values, cols.valid
 
-    def put(key: str, values: np.ndarray, ok: np.ndarray) -> None:
-        v[key] = values
-        if not ok.all():
-            valid[key] = ok
 
     v["record_pos"] = (first_lineno + line).astype(np.int64)
     v["first_ts_us"], v["last_ts_us"] = first[line], last[line]
@@ -133,16 +112,16 @@ def _shape(n: int, first_lineno: int, first: np.ndarray, last: np.ndarray, orig_
         if not ok.all():
             valid[key] = ok
     src_ok = valid.get("src_ip", np.ones(len(line), bool))
-    put("ip_version", np.where((v["src_ip_hi"] == 0) & (v["src_ip_lo"] >> np.uint64(32) == 0xFFFF), 4, 6), src_ok)
+    cols.put("ip_version", ip_versions(v["src_ip_hi"], v["src_ip_lo"]), src_ok)
     p, p_ok = proto[line], proto_ok[line]
-    put("ip_proto", p, p_ok)
+    cols.put("ip_proto", p, p_ok)
     icmp = p_ok & ((p == 1) | (p == 58))
     sport = np.where(reverse, rport[line], oport[line])
     sport_ok = np.where(reverse, rport_ok[line], oport_ok[line])
     dport = np.where(reverse, oport[line], rport[line])
     dport_ok = np.where(reverse, oport_ok[line], rport_ok[line])
-    put("src_port", np.where(icmp, 0, sport), sport_ok | icmp)
-    put("dst_port", np.where(icmp, 0, dport), dport_ok | icmp)
+    cols.put("src_port", np.where(icmp, 0, sport), sport_ok | icmp)
+    cols.put("dst_port", np.where(icmp, 0, dport), dport_ok | icmp)
     if icmp.any():  # Zeek puts the ICMP type in orig_p and the code in resp_p (the first record only)
         v["icmp_type"] = np.where(icmp, oport[line], 0)
         v["icmp_code"] = np.where(icmp, rport[line], 0)
@@ -225,9 +204,7 @@ def json_columns(run: bytes | memoryview, first_lineno: int, lines: int) -> Flow
     last = first + np.where(has, np.rint(seconds * 1_000_000), 0).astype(np.int64)
     ints = {}
     for name in INT_FIELDS:
-        values = column(name)
-        ok = ~np.asarray(values.is_null().to_numpy(zero_copy_only=False))
-        ints[name] = np.asarray(values.fill_null(0).to_numpy(zero_copy_only=False), np.int64), ok
+        ints[name] = integers(column(name))
         if (ints[name][0] < 0).any():  # (a negative count is refused by the record path's range check)
             return None
     return _shape(n, first_lineno, first, last, orig, resp, column("proto"), ints)
@@ -236,45 +213,12 @@ def json_columns(run: bytes | memoryview, first_lineno: int, lines: int) -> Flow
 def read_zeek_json_columns(blocks: Iterable[bytes]) -> Iterator[FlowColumns | list[dict]]:
     """The records of a Zeek JSON log given as blocks of whole lines: runs of lines as columns, or as
     textflows.read_zeek_json's records where the columns cannot read them. Same records, values and order."""
-    lineno = 0
-
-    def by_line(raw: bytes, number: int) -> Iterator[dict]:
-        return read_zeek_json([raw], "", number)
-
-    for block in blocks:
-        starts, ends = line_bounds(block)
-        yield from runs(block, starts, ends, 0, len(starts), lineno + 1, json_columns, by_line)
-        lineno += len(starts)
+    return all_lines(blocks, json_columns, lambda raw, number: read_zeek_json([raw], "", number))
 
 
 def _micros(text: pa.Array) -> np.ndarray:
     seconds = np.asarray(text.cast(pa.float64()).to_numpy(zero_copy_only=False), np.float64)
     return np.rint(seconds * 1_000_000).astype(np.int64)
-
-
-def _integers(text: pa.Array | None, n: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(values, valid) of textflows._int over `text` ("" and "-" NULL); None for text that is not digits."""
-    if text is None:
-        return np.zeros(n, np.int64), np.zeros(n, bool)
-    text = pc.if_else(pc.is_in(text, value_set=pa.array(["", "-"])), pa.scalar(None, pa.string()), text)
-    if pc.any(pc.invert(pc.match_substring_regex(text, _INTEGER))).as_py():
-        return None
-    ok = ~np.asarray(text.is_null().to_numpy(zero_copy_only=False))
-    values = np.asarray(text.fill_null("0").cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64)
-    return values, ok
-
-
-def _protocols(text: pa.Array | None, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(number, valid) of textflows._proto over `text`, once per distinct text."""
-    if text is None:
-        return np.zeros(n, np.int64), np.zeros(n, bool)
-    encoded = pc.dictionary_encode(text)
-    numbers = [_proto(w) for w in encoded.dictionary.to_pylist()]
-    u_value = np.array([0 if x is None else x for x in numbers] or [0], np.int64)
-    u_ok = np.array([x is not None for x in numbers] or [False])
-    present = ~np.asarray(encoded.indices.is_null().to_numpy(zero_copy_only=False))
-    at = np.asarray(encoded.indices.fill_null(0).to_numpy(zero_copy_only=False), np.int64)
-    return u_value[at], present & u_ok[at]
 
 
 __all__ = ["json_columns", "read_zeek_json_columns", "read_zeek_tsv_columns", "tsv_columns"]

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections import Counter
 from pathlib import Path
 
 import dpkt
 
-from forensics.ingest.flow_exports import ExportCollector, import_flow_file, looks_like_export
+from forensics.ingest.flow_exports import (
+    ExportCollector,
+    _counted_lines,
+    _line_blocks,
+    import_flow_file,
+    looks_like_export,
+)
 from forensics.netaddr import V4_MAPPED
+from forensics.records import FlowColumns
 from forensics.store import CaptureMeta, Case
+from forensics.store.flow_table import flow_columns_table, flow_record_table, table_records
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -71,3 +80,31 @@ def import_file(case: Case, path: Path, fmt: str) -> dict:
     """Import one flow file through import_flow_file in its own transaction."""
     with case.importing(meta(path, fmt)) as writer:
         return import_flow_file(writer, str(path), fmt, None)
+
+
+def line_records(read_lines, path: Path) -> tuple[list[dict], Counter]:  # noqa: ANN001 - a textflows reader
+    """What a line-at-a-time reader (textflows.read_*) makes of a whole file: its records as the store's rows
+    (flow_table's form), and the reasons of the invalid ones."""
+    recs = list(read_lines(_counted_lines(str(path), [0]), str(path)))
+    good = [r for r in recs if "invalid" not in r]
+    return (table_records(flow_record_table(good)[0]) if good else []), Counter(r["invalid"] for r in recs
+                                                                                if "invalid" in r)
+
+
+def column_records(read_blocks, path: Path, slow: list[int] | None = None) -> tuple[list[dict], Counter, int]:  # noqa: ANN001
+    """The same of a column reader (forensics/readers/*_columns.py) over _line_blocks: (records, invalid reasons,
+    blocks read as columns); `slow` gets the count of records read a line at a time."""
+    out: list[dict] = []
+    bad: Counter = Counter()
+    columns = 0
+    for block in read_blocks(_line_blocks(str(path), [0])):
+        if isinstance(block, FlowColumns):
+            columns += 1
+            out += table_records(flow_columns_table(block)[0])
+        else:
+            if slow is not None:
+                slow[0] += len(block)
+            bad.update(r["invalid"] for r in block if "invalid" in r)
+            good = [r for r in block if "invalid" not in r]
+            out += table_records(flow_record_table(good)[0]) if good else []
+    return out, bad, columns

@@ -10,13 +10,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from flowcase import CORPUS
+from flowcase import CORPUS, column_records, line_records
 
 from forensics.ingest import flow_exports
-from forensics.ingest.flow_exports import _counted_lines, _line_blocks
 from forensics.readers import line_runs, nfdump_csv_columns, textflows
-from forensics.records import FlowColumns
-from forensics.store.flow_table import flow_columns_table, flow_record_table, table_records
 
 UTC = dict(os.environ, TZ="UTC")
 PACKETS = ["ipfixprobe/mixed.pcap", "dpkt/dns_icmp.pcap", "tcpdump/LINKTYPE_RAW_ipv6.pcap",
@@ -38,27 +35,11 @@ def csv_text(tmp_path_factory) -> str:
 
 
 def by_lines(path: Path) -> tuple[list[dict], Counter]:
-    recs = list(textflows.read_nfdump_csv(_counted_lines(str(path), [0]), str(path)))
-    good = [r for r in recs if "invalid" not in r]
-    return (table_records(flow_record_table(good)[0]) if good else []), Counter(r["invalid"] for r in recs
-                                                                                if "invalid" in r)
+    return line_records(textflows.read_nfdump_csv, path)
 
 
 def by_columns(path: Path, slow: list[int] | None = None) -> tuple[list[dict], Counter, int]:
-    out: list[dict] = []
-    bad: Counter = Counter()
-    columns = 0
-    for block in nfdump_csv_columns.read_nfdump_csv_columns(_line_blocks(str(path), [0])):
-        if isinstance(block, FlowColumns):
-            columns += 1
-            out += table_records(flow_columns_table(block)[0])
-        else:
-            if slow is not None:
-                slow[0] += len(block)
-            bad.update(r["invalid"] for r in block if "invalid" in r)
-            good = [r for r in block if "invalid" not in r]
-            out += table_records(flow_record_table(good)[0]) if good else []
-    return out, bad, columns
+    return column_records(nfdump_csv_columns.read_nfdump_csv_columns, path, slow)
 
 
 def test_columns_give_the_records_of_the_line_reader(tmp_path, csv_text):

@@ -12,13 +12,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from flowcase import column_records, line_records
 
 from forensics.errors import InputError
 from forensics.ingest import flow_exports
 from forensics.ingest.flow_exports import _counted_lines, _line_blocks
 from forensics.readers import line_runs, textflows, zeek_columns
-from forensics.records import FlowColumns
-from forensics.store.flow_table import flow_columns_table, flow_record_table, table_records
 
 FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration",
           "orig_bytes", "resp_bytes", "conn_state", "local_orig", "local_resp", "missed_bytes", "history",
@@ -59,28 +58,11 @@ def line(row: dict, fields: list[str] = FIELDS) -> str:
 
 
 def by_lines(path: Path) -> tuple[list[dict], Counter]:
-    recs = list(textflows.read_zeek_tsv(_counted_lines(str(path), [0]), str(path)))
-    good = [r for r in recs if "invalid" not in r]
-    return (table_records(flow_record_table(good)[0]) if good else []), Counter(r["invalid"] for r in recs
-                                                                                if "invalid" in r)
+    return line_records(textflows.read_zeek_tsv, path)
 
 
 def by_columns(path: Path, slow: list[int] | None = None) -> tuple[list[dict], Counter, int]:
-    """(records, invalid reasons, blocks read as columns); `slow` gets the count of what the line reader read."""
-    out: list[dict] = []
-    bad: Counter = Counter()
-    columns = 0
-    for block in zeek_columns.read_zeek_tsv_columns(_line_blocks(str(path), [0])):
-        if isinstance(block, FlowColumns):
-            columns += 1
-            out += table_records(flow_columns_table(block)[0])
-        else:
-            if slow is not None:
-                slow[0] += len(block)
-            bad.update(r["invalid"] for r in block if "invalid" in r)
-            good = [r for r in block if "invalid" not in r]
-            out += table_records(flow_record_table(good)[0]) if good else []
-    return out, bad, columns
+    return column_records(zeek_columns.read_zeek_tsv_columns, path, slow)
 
 
 @pytest.fixture(scope="module")
@@ -190,27 +172,11 @@ def json_line(row: dict, iso: bool = False) -> str:
 
 
 def json_by_lines(path: Path) -> tuple[list[dict], Counter]:
-    recs = list(textflows.read_zeek_json(_counted_lines(str(path), [0]), str(path)))
-    good = [r for r in recs if "invalid" not in r]
-    return (table_records(flow_record_table(good)[0]) if good else []), Counter(r["invalid"] for r in recs
-                                                                                if "invalid" in r)
+    return line_records(textflows.read_zeek_json, path)
 
 
 def json_by_columns(path: Path, slow: list[int] | None = None) -> tuple[list[dict], Counter, int]:
-    out: list[dict] = []
-    bad: Counter = Counter()
-    columns = 0
-    for block in zeek_columns.read_zeek_json_columns(_line_blocks(str(path), [0])):
-        if isinstance(block, FlowColumns):
-            columns += 1
-            out += table_records(flow_columns_table(block)[0])
-        else:
-            if slow is not None:
-                slow[0] += len(block)
-            bad.update(r["invalid"] for r in block if "invalid" in r)
-            good = [r for r in block if "invalid" not in r]
-            out += table_records(flow_record_table(good)[0]) if good else []
-    return out, bad, columns
+    return column_records(zeek_columns.read_zeek_json_columns, path, slow)
 
 
 @pytest.mark.parametrize("iso", [False, True])
