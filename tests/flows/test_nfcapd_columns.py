@@ -138,7 +138,7 @@ def test_a_block_the_columns_cannot_read_is_read_record_by_record(nfcapd_files, 
     monkeypatch.setattr(nfcapd_columns, "scan_block", every_other)
     got, bad, columns = _by_columns(path)
     assert (got, bad) == expected
-    assert 1 <= columns < calls[0]
+    assert columns and columns < calls[0]  # some blocks as columns, not all
 
 
 def _nfdump_text(records: list[dict]) -> bytes:
