@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from forensics.readers.line_runs import all_lines
-from forensics.readers.text_columns import integers, ip_versions, mapped, parse_addresses
+from forensics.readers.text_columns import integers, mapped, parse_addresses, put_endpoints, two_way
 from forensics.readers.textflows import _proto, read_suricata_eve
 from forensics.records import FlowColumns
 
@@ -102,12 +102,7 @@ def eve_columns(run: bytes | memoryview, first_lineno: int, lines: int) -> FlowC
         return None
 
     n = len(kept)
-    second = flow & (counts[2] != 0)
-    per_event = 1 + second.astype(np.int64)
-    row = np.repeat(np.arange(n), per_event)
-    reverse = np.zeros(len(row), bool)
-    reverse[(np.cumsum(per_event) - per_event)[second] + 1] = True
-
+    row, reverse = two_way(flow & (counts[2] != 0))
     src, dst = parse_addresses(src_text), parse_addresses(dst_text)
     sport, sport_ok = integers(t.column("src_port"))
     dport, dport_ok = integers(t.column("dest_port"))
@@ -124,25 +119,16 @@ def eve_columns(run: bytes | memoryview, first_lineno: int, lines: int) -> FlowC
 
     cols = FlowColumns(len(row), "suricata")
     v, valid = cols.values, cols.valid
-
-
     v["record_pos"] = (first_lineno + kept[row]).astype(np.int64)
     v["first_ts_us"], v["last_ts_us"] = first[row], last[row]
-    for key, fwd, back in (("src_ip", src, dst), ("dst_ip", dst, src)):
-        v[key + "_hi"] = np.where(reverse, back[0][row], fwd[0][row]).astype(np.uint64)
-        v[key + "_lo"] = np.where(reverse, back[1][row], fwd[1][row]).astype(np.uint64)
-        ok = np.where(reverse, back[2][row], fwd[2][row])
-        if not ok.all():
-            valid[key] = ok
-    src_ok = valid.get("src_ip", np.ones(len(row), bool))
-    cols.put("ip_version", ip_versions(v["src_ip_hi"], v["src_ip_lo"]), src_ok)
+    put_endpoints(cols, src, dst, row, reverse)
     p, p_ok = proto[row], proto_ok[row]
     cols.put("ip_proto", p, p_ok)
     icmp = p_ok & ((p == 1) | (p == 58))
     cols.put("src_port", np.where(icmp, 0, np.where(reverse, dport[row], sport[row])),
-        icmp | np.where(reverse, dport_ok[row], sport_ok[row]))
+             icmp | np.where(reverse, dport_ok[row], sport_ok[row]))
     cols.put("dst_port", np.where(icmp, 0, np.where(reverse, sport[row], dport[row])),
-        icmp | np.where(reverse, sport_ok[row], dport_ok[row]))
+             icmp | np.where(reverse, sport_ok[row], dport_ok[row]))
     if icmp.any():
         for key, name in (("icmp_type", "icmp_type"), ("icmp_code", "icmp_code")):
             a, a_ok = integers(t.column(name))

@@ -55,8 +55,6 @@ def scan_block(block: bytes, first_pos: int) -> FlowColumns | None:
         return None
     cols = FlowColumns(n, "nfcapd")
     v, valid = cols.values, cols.valid
-
-
     def integer(name: str, dtype: type = np.int64) -> tuple[np.ndarray, np.ndarray]:
         return ints[_INT[name], :n].astype(dtype), has_int[_INT[name], :n]
 

@@ -83,8 +83,6 @@ def csv_columns(run: bytes | memoryview, first_lineno: int, lines: int, cols: li
 
     cols_out = FlowColumns(n, "nfdump_csv")
     v, valid = cols_out.values, cols_out.valid
-
-
     v["record_pos"] = np.arange(first_lineno, first_lineno + n, dtype=np.int64)
     v["first_ts_us"], v["last_ts_us"] = first, last
     for key, name, zero in (("src_ip", "sa", False), ("dst_ip", "da", False), ("next_hop", "nh", True),

@@ -13,6 +13,7 @@ import pyarrow.csv as pcsv
 
 from forensics.netaddr import V4_MAPPED
 from forensics.readers.textflows import parse_addr
+from forensics.records import FlowColumns
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 # what ipaddress reads as IPv4 (no leading zeros, no spaces), matched by Arrow's RE2
@@ -108,4 +109,29 @@ def ip_versions(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
     return np.where((hi == 0) & (lo >> np.uint64(32) == 0xFFFF), 4, 6)
 
 
-__all__ = ["DOTTED", "delimited", "digits", "integers", "ip_versions", "mapped", "parse_addresses"]
+def two_way(second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For connections that give one record each, and a reverse one where `second`: (the connection of each
+    record, whether it is the reverse one), in order (each connection's first record, then its reverse)."""
+    per = 1 + second.astype(np.int64)
+    row = np.repeat(np.arange(len(second)), per)
+    reverse = np.zeros(len(row), bool)
+    reverse[(np.cumsum(per) - per)[second] + 1] = True
+    return row, reverse
+
+
+def put_endpoints(cols: FlowColumns, a: tuple[np.ndarray, np.ndarray, np.ndarray],
+                  b: tuple[np.ndarray, np.ndarray, np.ndarray], row: np.ndarray, reverse: np.ndarray) -> None:
+    """src_ip, dst_ip and ip_version of two_way's records: a -> b, or b -> a on a reverse record; a and b are
+    parse_addresses' (hi, lo, valid) per connection."""
+    for key, fwd, back in (("src_ip", a, b), ("dst_ip", b, a)):
+        cols.values[key + "_hi"] = np.where(reverse, back[0][row], fwd[0][row]).astype(np.uint64)
+        cols.values[key + "_lo"] = np.where(reverse, back[1][row], fwd[1][row]).astype(np.uint64)
+        ok = np.where(reverse, back[2][row], fwd[2][row])
+        if not ok.all():
+            cols.valid[key] = ok
+    cols.put("ip_version", ip_versions(cols.values["src_ip_hi"], cols.values["src_ip_lo"]),
+             cols.valid.get("src_ip"))
+
+
+__all__ = ["DOTTED", "delimited", "digits", "integers", "ip_versions", "mapped", "parse_addresses", "put_endpoints",
+           "two_way"]

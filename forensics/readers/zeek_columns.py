@@ -30,7 +30,15 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from forensics.readers.line_runs import all_lines, line_bounds, runs
-from forensics.readers.text_columns import delimited, digits, integers, ip_versions, mapped, parse_addresses
+from forensics.readers.text_columns import (
+    delimited,
+    digits,
+    integers,
+    mapped,
+    parse_addresses,
+    put_endpoints,
+    two_way,
+)
 from forensics.readers.textflows import ZeekTsvHeader, _proto, read_zeek_json, zeek_tsv_line
 from forensics.records import FlowColumns
 
@@ -92,27 +100,12 @@ def _shape(n: int, first_lineno: int, first: np.ndarray, last: np.ndarray, orig_
     oport, oport_ok = ints["id.orig_p"]
     rport, rport_ok = ints["id.resp_p"]
     counts = [(ints["orig_pkts"][0], ints["orig_ip_bytes"][0]), (ints["resp_pkts"][0], ints["resp_ip_bytes"][0])]
-    second = counts[1][0] != 0
-    per_line = 1 + second.astype(np.int64)
-    line = np.repeat(np.arange(n), per_line)
-    reverse = np.zeros(len(line), bool)
-    reverse[(np.cumsum(per_line) - per_line)[second] + 1] = True
-
+    line, reverse = two_way(counts[1][0] != 0)
     cols = FlowColumns(len(line), "zeek")
     v, valid = cols.values, cols.valid
-
-
     v["record_pos"] = (first_lineno + line).astype(np.int64)
     v["first_ts_us"], v["last_ts_us"] = first[line], last[line]
-    for key, fwd, back in (("src_ip", orig, resp), ("dst_ip", resp, orig)):
-        hi = np.where(reverse, back[0][line], fwd[0][line])
-        lo = np.where(reverse, back[1][line], fwd[1][line])
-        ok = np.where(reverse, back[2][line], fwd[2][line])
-        v[key + "_hi"], v[key + "_lo"] = hi.astype(np.uint64), lo.astype(np.uint64)
-        if not ok.all():
-            valid[key] = ok
-    src_ok = valid.get("src_ip", np.ones(len(line), bool))
-    cols.put("ip_version", ip_versions(v["src_ip_hi"], v["src_ip_lo"]), src_ok)
+    put_endpoints(cols, orig, resp, line, reverse)
     p, p_ok = proto[line], proto_ok[line]
     cols.put("ip_proto", p, p_ok)
     icmp = p_ok & ((p == 1) | (p == 58))
