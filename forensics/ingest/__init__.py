@@ -656,6 +656,9 @@ def _import_flow_file(case: Case, path: str, size: int, fmt: str, compression: s
     try:
         with case.importing(meta, capture_id=capture_id) as writer:
             _home_bits(writer, options)
+            # no packets stream in: DuckDB works under the tail's limit from the start (a 10 M-flow nfcapd file
+            # into a lake: 994 -> 682 MB of peak RSS, 40.3 -> 41.4 s)
+            case.import_tail_memory()
             stats = import_flow_file(writer, path, fmt, lambda b, r: progress.advanced(b, r))
             result.details["flow_exports"] = stats
             _seal(case, writer, hasher, path, options, result)
