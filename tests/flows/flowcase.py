@@ -108,3 +108,20 @@ def column_records(read_blocks, path: Path, slow: list[int] | None = None) -> tu
             good = [r for r in block if "invalid" not in r]
             out += table_records(flow_record_table(good)[0]) if good else []
     return out, bad, columns
+
+
+def assert_odd_lines_read_alike(read_lines, read_blocks, path: Path, odd: int,  # noqa: ANN001 - readers
+                                most_fast: bool = True) -> None:
+    """A file with `odd` odd lines among good ones: the column reader gives the line reader's records and
+    invalid reasons, reads some blocks as columns, and reads a line at a time only the odd lines' runs
+    (`most_fast`: those runs are under half the records)."""
+    from forensics.readers.line_runs import SPLIT_LINES
+
+    expected, expected_bad = line_records(read_lines, path)
+    slow = [0]
+    got, bad, columns = column_records(read_blocks, path, slow)
+    assert (got, bad) == (expected, expected_bad)
+    assert expected_bad and columns >= 2
+    assert slow[0] <= 2 * odd * SPLIT_LINES  # the odd lines' runs only
+    if most_fast:
+        assert 2 * odd * SPLIT_LINES < len(expected) / 2

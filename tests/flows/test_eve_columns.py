@@ -9,10 +9,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from flowcase import column_records, line_records
+from flowcase import assert_odd_lines_read_alike, column_records, line_records
 
 from forensics.ingest import flow_exports
-from forensics.readers import eve_columns, line_runs, textflows
+from forensics.readers import eve_columns, textflows
 
 
 def events(n: int, seed: int = 1) -> list[dict]:
@@ -116,9 +116,4 @@ def test_odd_lines_are_read_by_the_line_reader_with_the_same_outcome(tmp_path):
         body += o + "".join(json.dumps(e) + "\n" for e in good[100 + 250 * k:350 + 250 * k])
     path = tmp_path / "eve.json"
     path.write_text(body)
-    expected, expected_bad = by_lines(path)
-    slow = [0]
-    got, bad, columns = by_columns(path, slow)
-    assert (got, bad) == (expected, expected_bad)
-    assert expected_bad and columns >= 2
-    assert slow[0] <= 2 * len(odd) * line_runs.SPLIT_LINES < len(expected) / 2
+    assert_odd_lines_read_alike(textflows.read_suricata_eve, eve_columns.read_suricata_eve_columns, path, len(odd))

@@ -10,10 +10,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from flowcase import CORPUS, column_records, line_records
+from flowcase import CORPUS, assert_odd_lines_read_alike, column_records, line_records
 
 from forensics.ingest import flow_exports
-from forensics.readers import line_runs, nfdump_csv_columns, textflows
+from forensics.readers import nfdump_csv_columns, textflows
 
 UTC = dict(os.environ, TZ="UTC")
 PACKETS = ["ipfixprobe/mixed.pcap", "dpkt/dns_icmp.pcap", "tcpdump/LINKTYPE_RAW_ipv6.pcap",
@@ -84,12 +84,8 @@ def test_odd_lines_are_read_by_the_line_reader_with_the_same_outcome(tmp_path, c
     body += "".join(tail) + data[5]  # after the Summary: never read
     path = tmp_path / "flows.csv"
     path.write_text("some banner before the header\n" + body)
-    expected, expected_bad = by_lines(path)
-    slow = [0]
-    got, bad, columns = by_columns(path, slow)
-    assert (got, bad) == (expected, expected_bad)
-    assert expected_bad and columns >= 2
-    assert slow[0] <= 2 * len(odd) * line_runs.SPLIT_LINES  # the odd lines' runs only
+    assert_odd_lines_read_alike(textflows.read_nfdump_csv, nfdump_csv_columns.read_nfdump_csv_columns, path, len(odd),
+                                most_fast=False)
 
 
 def test_no_matching_flows(tmp_path):

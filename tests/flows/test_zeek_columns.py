@@ -12,12 +12,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from flowcase import column_records, line_records
+from flowcase import assert_odd_lines_read_alike, column_records, line_records
 
 from forensics.errors import InputError
 from forensics.ingest import flow_exports
 from forensics.ingest.flow_exports import _counted_lines, _line_blocks
-from forensics.readers import line_runs, textflows, zeek_columns
+from forensics.readers import textflows, zeek_columns
 
 FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration",
           "orig_bytes", "resp_bytes", "conn_state", "local_orig", "local_resp", "missed_bytes", "history",
@@ -110,12 +110,7 @@ def test_odd_lines_are_read_by_the_line_reader_with_the_same_outcome(tmp_path):
     body += header(fields2, unset="NONE") + "".join(line({**r, "id.resp_p": "NONE"}, fields2) for r in good[3000:])
     path = tmp_path / "conn.log"
     path.write_text(body)
-    expected, expected_bad = by_lines(path)
-    slow = [0]
-    got, bad, columns = by_columns(path, slow)
-    assert (got, bad) == (expected, expected_bad)
-    assert expected_bad and columns >= 2
-    assert slow[0] <= 2 * len(odd) * line_runs.SPLIT_LINES < len(expected) / 2  # the odd lines' runs only
+    assert_odd_lines_read_alike(textflows.read_zeek_tsv, zeek_columns.read_zeek_tsv_columns, path, len(odd))
 
 
 def test_lines_before_the_fields_header(tmp_path):
@@ -216,9 +211,4 @@ def test_json_odd_lines_are_read_by_the_line_reader_with_the_same_outcome(tmp_pa
         body += o + "".join(json_line(r) for r in good[100 + 280 * k:380 + 280 * k])
     path = tmp_path / "conn.json"
     path.write_text(body)
-    expected, expected_bad = json_by_lines(path)
-    slow = [0]
-    got, bad, columns = json_by_columns(path, slow)
-    assert (got, bad) == (expected, expected_bad)
-    assert expected_bad and columns >= 2
-    assert slow[0] <= 2 * len(odd) * line_runs.SPLIT_LINES < len(expected) / 2
+    assert_odd_lines_read_alike(textflows.read_zeek_json, zeek_columns.read_zeek_json_columns, path, len(odd))
