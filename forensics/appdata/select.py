@@ -23,9 +23,13 @@ lose a candidate.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from forensics.appdata.kept_frames import KeptFrames
 from forensics.jit import njit
+from forensics.readers import fastdecode as fd
 from forensics.records import PacketBatch
 
 FIRST_SEGMENTS = 3  # a ClientHello split in two, or a request after a proxy preamble, still lands
@@ -128,21 +132,37 @@ def _rehash(keys, counts, new_keys, new_counts):  # noqa: ANN001, ANN202
         new_counts[i] = counts[j]
 
 
-class CandidateSelector:
-    """Fed every decoded batch of one capture, in order; `columns()` then gives the chosen packets' columns
-    (COLUMNS, as the SQL query returns them: ip_len masked where NULL), in frame order."""
+# The batch types of COLUMNS (forensics.readers.capture's), which feed_rows gives the rows it takes from the
+# decoder's matrices: its candidates' columns are then those feed() gives
+_TYPES = {"frame": np.uint32, "ts_us": np.int64, "linktype": np.uint16, "file_offset": np.uint64,
+          "caplen": np.uint32, "wirelen": np.uint32, "ip_proto": np.int16, "src_port": np.int32,
+          "dst_port": np.int32, "src_hi": np.uint64, "src_lo": np.uint64, "dst_hi": np.uint64, "dst_lo": np.uint64,
+          "ip_len": np.int32}
+_RECORD_ROWS = {"ts_us": fd.R_TS, "linktype": fd.R_LT, "file_offset": fd.R_OFF, "caplen": fd.R_CAP,
+                "wirelen": fd.R_WIRE}
+_DECODED_ROWS = {"ip_proto": fd.C_PROTO, "src_port": fd.C_SPORT, "dst_port": fd.C_DPORT, "src_hi": fd.C_SHI,
+                 "src_lo": fd.C_SLO, "dst_hi": fd.C_DHI, "dst_lo": fd.C_DLO, "ip_len": fd.C_IPLEN}
+KEPT_AT = "kept_at"  # a candidate's frame in the KeptFrames (feed_rows): a column beside COLUMNS
 
-    def __init__(self, first_segments: int = FIRST_SEGMENTS) -> None:
+
+class CandidateSelector:
+    """Fed every decoded batch of one capture, in order (feed), or every run of rows as the decoder makes them
+    (feed_rows, which also keeps the chosen packets' frames: `frames`); `columns()` then gives the chosen
+    packets' columns (COLUMNS, as the SQL query returns them: ip_len masked where NULL; with feed_rows also
+    KEPT_AT), in frame order."""
+
+    def __init__(self, first_segments: int = FIRST_SEGMENTS, frames_folder: str | Path | None = None) -> None:
         self._first = first_segments
         self._keys = np.zeros(1 << 12, np.uint64)  # 64-bit hashes of the 5-tuples seen (0: a free slot)
         self._counts = np.zeros(1 << 12, np.uint8)  # packets chosen of each
         self._used = 0
         self._parts: list[dict[str, np.ndarray]] = []
         self._opens: list[np.ndarray] = []  # per part: which of its rows open their 5-tuple direction
+        self._frames_folder = frames_folder
+        self.frames: KeptFrames | None = None  # the chosen packets' frames (feed_rows), at their KEPT_AT
 
-    def feed(self, batch: PacketBatch) -> None:
-        """Choose among one batch's packets (columns as forensics.records: -1 for NULL)."""
-        n = len(batch["frame"])
+    def _room(self, n: int) -> None:
+        """Grow the table of 5-tuples for n more."""
         size = len(self._keys)
         while self._used + n > _LOAD * size:
             size *= 2
@@ -150,6 +170,11 @@ class CandidateSelector:
             keys, counts = np.zeros(size, np.uint64), np.zeros(size, np.uint8)
             _rehash(self._keys, self._counts, keys, counts)
             self._keys, self._counts = keys, counts
+
+    def feed(self, batch: PacketBatch) -> None:
+        """Choose among one batch's packets (columns as forensics.records: -1 for NULL)."""
+        n = len(batch["frame"])
+        self._room(n)
         chosen, opens = np.empty(n, np.bool_), np.empty(n, np.bool_)
         self._used += _choose(batch["ip_proto"], batch["src_port"], batch["dst_port"], batch["frag_flags"],
                               batch["tcp_flags"], batch["ip_len"], batch["ip_version"], batch["src_hi"],
@@ -160,12 +185,51 @@ class CandidateSelector:
             self._parts.append({name: batch[name][at] for name in COLUMNS})
             self._opens.append(opens[at])
 
+    def feed_rows(self, dec: np.ndarray, rec: np.ndarray, k0: int, k: int, frame0: int, window: np.ndarray) -> None:
+        """Choose among the rows k0..k-1 of the decoder's matrices (forensics.readers.fastdecode's decoded and
+        record rows; column c is frame frame0 + c) and keep the chosen ones' frames from `window`, the decoder's
+        bytes they are in (CaptureReader.on_rows): the same choice as feed() over the batch they end up in."""
+        n = k - k0
+        self._room(n)
+        chosen, opens = np.empty(n, np.bool_), np.empty(n, np.bool_)
+
+        def row(c: int, unsigned: bool = False) -> np.ndarray:
+            values = dec[c, k0:k]
+            return values.view(np.uint64) if unsigned else values
+
+        self._used += _choose(row(fd.C_PROTO), row(fd.C_SPORT), row(fd.C_DPORT), row(fd.C_FFLAGS), row(fd.C_TFLAGS),
+                              row(fd.C_IPLEN), row(fd.C_IPV), row(fd.C_SHI, True), row(fd.C_SLO, True),
+                              row(fd.C_DHI, True), row(fd.C_DLO, True), self._first, self._keys, self._counts,
+                              chosen, opens)
+        at = np.flatnonzero(chosen)
+        if not len(at):
+            return
+        cols = {"frame": (at + (frame0 + k0)).astype(_TYPES["frame"])}
+        for name, r in _RECORD_ROWS.items():
+            cols[name] = rec[r, k0:k][at].astype(_TYPES[name])
+        for name, c in _DECODED_ROWS.items():
+            cols[name] = dec[c, k0:k][at].astype(_TYPES[name])
+        if self.frames is None:
+            self.frames = KeptFrames(self._frames_folder)
+        cols[KEPT_AT] = self.frames.add(window, rec[fd.R_DATA, k0:k][at], cols["caplen"])
+        self._parts.append(cols)
+        self._opens.append(opens[at])
+
+    def kept(self) -> KeptFrames | None:
+        """The frames feed_rows kept (after columns()), or None: none kept, or they could not be (the file is
+        then read again)."""
+        frames = self.frames
+        return frames if frames is not None and frames.failed is None and not frames.closed else None
+
     def columns(self) -> dict[str, np.ndarray]:
         """The chosen packets' columns, in frame order. The batches' parts are joined once and let go (the
         parts and a joined copy side by side would hold the candidates twice at the import's memory peak)."""
+        if self.frames is not None:
+            self.frames.finish()
+        names = (*COLUMNS, KEPT_AT) if self._parts and KEPT_AT in self._parts[0] else COLUMNS
         if len(self._parts) > 1 or (self._parts and self._parts[0]["ip_len"].dtype != np.int64):
             whole = {}
-            for name in COLUMNS:
+            for name in names:
                 whole[name] = np.concatenate([p.pop(name) for p in self._parts])
             for name in ("src_hi", "src_lo", "dst_hi", "dst_lo", "file_offset"):
                 whole[name] = whole[name].astype(np.uint64, copy=False)

@@ -256,17 +256,19 @@ def _import_read_first(case: Case, index: int, path: str, options: ImportOptions
     size, sniffed, hasher = pre
     reader = CaptureReader(path, sniffed, size, batch_rows=PACKET_BATCH_ROWS)
     meter = FlowMeter(0, *_timeouts_us(options))
-    selector = CandidateSelector() if options.appdata else None
+    selector = _selector(case, options)
     items = list(_decode_items(reader, meter, progress, selector, case.lake_root is not None))
     stored = not (reader.rejected is not None and reader.packets == 0)
     run.was_read(index, hasher.digest if stored else None, path)
-    if not stored:  # nothing readable: rejected whole, as _import_capture rejects it
+    if not stored:
+        _let_go_frames(selector)  # nothing readable: rejected whole, as _import_capture rejects it
         exc = reader.rejected
         assert exc is not None
         case.record_reject(path, exc.offset, str(exc))
         return FileResult(path, "rejected", format=sniffed.format, message=str(exc), offset=exc.offset)
     cid, same_as = run.capture_id(index)
     if same_as is not None:
+        _let_go_frames(selector)
         return FileResult(path, "duplicate", capture_id=cid,
                           message=f"{path}: same content already imported as capture {cid} "
                                   f"({Path(run.path[same_as]).resolve()}); nothing done (use --force to replace it)")
@@ -379,6 +381,24 @@ class _Abandon(Exception):
     """Roll the file's transaction back (duplicate content found after decoding)."""
 
 
+def _let_go_frames(selector: CandidateSelector | None) -> None:
+    """The frames the selector kept (a temporary file) go once the capture's application metadata is read."""
+    if selector is not None and selector.frames is not None:
+        selector.frames.close()
+
+
+def _selector(case: Case, options: ImportOptions) -> CandidateSelector | None:
+    """The application metadata candidates' selector of one capture (None without the pass); the frames it keeps
+    go to a temporary file in the case's folder."""
+    if not options.appdata:
+        return None
+    if case.lake_root is not None:
+        folder: Path | None = case.lake_root
+    else:
+        folder = Path(case.path).resolve().parent if case.path not in ("", ":memory:") else None
+    return CandidateSelector(frames_folder=folder if folder is not None and folder.is_dir() else None)
+
+
 @dataclass
 class _Decoded:
     """A small capture read whole before its transaction (files imported side by side)."""
@@ -410,11 +430,11 @@ def _decode_items(reader: CaptureReader, meter: FlowMeter, progress: ImportProgr
     # what travels on of a batch is copied from it (the selector's parts, the meter's flows) or is one of its
     # FRESH_COLUMNS (the Arrow table's zero-copy columns): its other columns may be the reader's reused buffers
     reader.reuse_batches = True
+    if selector is not None:  # candidates chosen, and their frames kept, as the decoder makes each run of rows
+        reader.on_rows = selector.feed_rows
     before = 0
     held = None  # a batch made with less than half a batch of the file left: handed on once the rest is read
     for chunk in reader.chunks(lambda done: progress.advanced(done, reader.packets)):
-        if selector is not None:
-            selector.feed(chunk.batch)
         table = packet_table(chunk.batch, lake_layout)
         tail = False
         if lake_layout:  # the parts of a batch made with (nearly) nothing left to decode: the decode thread may
@@ -451,7 +471,7 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
     if decoded is None:
         reader = CaptureReader(path, sniffed, size, batch_rows=PACKET_BATCH_ROWS)
         meter = FlowMeter(0, *_timeouts_us(options))  # flow ids for capture 0: the store adds the capture's
-        selector = CandidateSelector() if options.appdata else None
+        selector = _selector(case, options)
     else:
         reader, meter, selector = decoded.reader, decoded.meter, decoded.selector
     meta = CaptureMeta(path=str(Path(path).resolve()), sha256="pending-" + str(id(reader)), size_bytes=size,
@@ -467,8 +487,9 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
                 if selector is not None and reader.packets:  # beside the main thread's last writes, two threads
                     chosen = selector.columns()
                     first = selector.first_payload()  # (the selector lets go of its candidates: `chosen` holds them)
-                    read_back.append(Later(lambda: parse_appdata(path, sniffed.format, chosen)))
-                    read_back.append(Later(lambda: payload_evidence(first, path, sniffed.format)))
+                    frames = selector.kept()  # their frames, kept as they were decoded (no file read again)
+                    read_back.append(Later(lambda: parse_appdata(path, sniffed.format, chosen, frames)))
+                    read_back.append(Later(lambda: payload_evidence(first, path, sniffed.format, frames)))
 
             def assist(item: tuple) -> None:  # on the decode thread, the file read: write a batch's parts
                 if isinstance(item[0], PendingParts) and item[0].tail and writer.stage is not None:
@@ -515,7 +536,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             frame_tuples = None  # the 5-tuples of the appdata rows that hold none, for the labels
             if options.appdata:
                 result.details["appdata"], frame_tuples = extract_appdata(
-                    writer, path, sniffed.format, selector.columns() if selector and not parsed else None, parsed)
+                    writer, path, sniffed.format, selector.columns() if selector and not parsed else None, parsed,
+                    selector.kept() if selector else None)
                 parsed = None  # the parsed payloads and the candidates' columns: not held through the labels
             if reader.rejected is not None:
                 writer.counts.rejected = str(reader.rejected)
@@ -523,7 +545,7 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             if options.appdata:  # flows.app from payload evidence (ingest/app_labels.py), once flows and appdata are in
                 result.details["app_labels"] = label_flows(
                     writer, path, sniffed.format, selector.first_payload() if selector and evidence is None else None,
-                    result.details.get("appdata"), evidence, frame_tuples)
+                    result.details.get("appdata"), evidence, frame_tuples, selector.kept() if selector else None)
                 evidence = frame_tuples = None
             result.capture_id = writer.capture_id
             result.packets = writer.counts.packets
@@ -539,6 +561,8 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
         hasher.join()
         case.record_reject(path, exc.offset, str(exc))
         return FileResult(path, "rejected", format=sniffed.format, message=str(exc), offset=exc.offset)
+    finally:
+        _let_go_frames(selector)
     if reader.rejected is not None:
         result.status = "partial"
         result.message = str(reader.rejected)

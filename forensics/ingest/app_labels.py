@@ -20,13 +20,14 @@ transaction, the join to flows runs on the bulk connection, and the labels are w
 from __future__ import annotations
 
 import contextlib
-import mmap
 from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
 
+from forensics.appdata.kept_frames import KeptFrames, frame_source
 from forensics.appdata.records import frame_starts, let_go, payload_spans, read_frames, slices, transport_payload
+from forensics.appdata.select import KEPT_AT
 from forensics.readers.sniff import format_compression
 from forensics.resources import read_sql
 from forensics.store import CaptureWriter, register_capture_table
@@ -44,7 +45,8 @@ _QUIC_VERSIONS = (0x00000001, 0x6B3343CF)  # QUIC v1 (RFC 9000), v2 (RFC 9369); 
 def label_flows(writer: CaptureWriter, path: str, fmt: str,
                 first_payload: dict[str, np.ndarray] | None = None,
                 appdata: dict[str, dict[str, int]] | None = None,
-                payload_rows: pa.Table | None = None, frame_tuples: pa.Table | None = None) -> dict[str, int]:
+                payload_rows: pa.Table | None = None, frame_tuples: pa.Table | None = None,
+                frames: KeptFrames | None = None) -> dict[str, int]:
     """Write flow_app rows for the capture's pcap-derived flows; {app: labelled flows}. `first_payload`: the
     packets whose first payload bytes are checked, as CandidateSelector.first_payload() gives them while the
     capture is decoded (emptied once read: its arrays are let go before the join over every flow); without it they
@@ -52,7 +54,7 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
     done already (the import reads them back on another thread). `appdata`: what the appdata pass stored
     for the capture ({table: {"rows": n, ...}}); when it stored no row, the tables' evidence is not queried.
     `frame_tuples`: the 5-tuples of the packets of the appdata rows that hold none (extract_appdata gives them);
-    without it they are found among the stored packets."""
+    without it they are found among the stored packets. `frames`: where the selector kept the packets' frames."""
     cid = writer.capture_id
     writer.case.import_tail_memory()  # (also done by the appdata pass) DuckDB holds less beside these arrays
     writer.flows_visible()  # a lake: the metered flows staged as parts, joined below
@@ -62,7 +64,7 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
             with writer.case.import_stream_memory():  # SQL over every packet: the streaming limit for it
                 first_payload = writer.bulk.execute(read_sql("derive/app_first_payload.sql"),
                                                     {"cid": cid}).fetchnumpy()
-        payload_rows = payload_evidence(first_payload, path, fmt)
+        payload_rows = payload_evidence(first_payload, path, fmt, frames)
     if not tables_hold and payload_rows.num_rows == 0:
         return {}
     if writer.bulk is writer.con:  # the join on the file's own connection: one statement, no rows through Python
@@ -95,12 +97,16 @@ def label_flows(writer: CaptureWriter, path: str, fmt: str,
     return dict(counts)
 
 
-def payload_evidence(first_payload: dict[str, np.ndarray], path: str, fmt: str) -> pa.Table:
-    """The payload evidence rows (_EVIDENCE) of the packets whose first payload bytes match a signature, read back
-    from the file (no database). `first_payload` is emptied once read (its arrays go before the label join)."""
+def payload_evidence(first_payload: dict[str, np.ndarray], path: str, fmt: str,
+                     frames: KeptFrames | None = None) -> pa.Table:
+    """The payload evidence rows (_EVIDENCE) of the packets whose first payload bytes match a signature, read
+    from `frames` where the selector kept them (at KEPT_AT), else from the file (no database). `first_payload`
+    is emptied once read (its arrays go before the label join)."""
     first = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in first_payload.items()}  # ip_len: NULL kept
+    kept_at = first.pop(KEPT_AT, None)
     try:
-        hit = first_payload_labels(first, path, fmt)
+        hit = first_payload_labels(first, path, fmt,
+                                   kept=(frames, kept_at) if frames is not None and kept_at is not None else None)
     except (OSError, ValueError, IndexError):  # the file cannot be read back: the tables' evidence only
         hit = (np.zeros(0, np.int64), [])
     at, apps = hit
@@ -152,8 +158,10 @@ def _frames(con: object, frame_tuples: pa.Table | None) -> Iterator[str]:
         con.unregister("_app_frame_rows")
 
 
-def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str) -> tuple[np.ndarray, list[str]]:
-    """(row positions, labels) of the packets whose first payload bytes match a signature."""
+def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str,
+                         kept: tuple[KeptFrames, np.ndarray] | None = None) -> tuple[np.ndarray, list[str]]:
+    """(row positions, labels) of the packets whose first payload bytes match a signature. `kept`: the frames
+    kept while the capture was decoded and where each packet's is in them; else the file is read again."""
     n = len(cols["frame"])
     if n == 0:
         return np.zeros(0, np.int64), []
@@ -163,13 +171,14 @@ def first_payload_labels(cols: dict[str, np.ndarray], path: str, fmt: str) -> tu
     head = np.full((n, HEAD), -1, np.int16)
     size = np.zeros(n, np.int64)  # payload bytes captured
     slow = np.ones(n, bool)
-    if format_compression(fmt) is None:
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+    if kept is not None or format_compression(fmt) is None:
+        with frame_source(path, kept[0] if kept is not None else None) as m:
             buf = np.frombuffer(m, np.uint8)
             try:
                 last = len(buf) - 1
-                for i, j in slices(cols["file_offset"]):  # each slice of the mapped file let go after: flat memory
-                    starts = frame_starts(buf, fmt, cols["file_offset"][i:j])
+                # each slice of the mapped file (or kept frames) let go after: flat memory
+                for i, j in slices(kept[1] if kept is not None else cols["file_offset"]):
+                    starts = kept[1][i:j] if kept is not None else frame_starts(buf, fmt, cols["file_offset"][i:j])
                     lo, hi, fast = payload_spans(buf, starts, cols["caplen"][i:j], cols["linktype"][i:j], proto[i:j])
                     for k in range(HEAD):
                         head[i:j, k] = np.where(fast & (lo + k < hi), buf[np.minimum(lo + k, last)], -1)

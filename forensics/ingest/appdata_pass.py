@@ -39,8 +39,9 @@ import pyarrow as pa
 
 from forensics.appdata import Candidate, dhcp6, extract, fastpath, http, quic, smtp
 from forensics.appdata.extract import DHCP_PORTS, DNS_PORTS, NTP_PORT, TABLES, Extracted
+from forensics.appdata.kept_frames import KeptFrames, frame_source
 from forensics.appdata.records import frame_starts, let_go, payload_spans, read_frames, slices, transport_payload
-from forensics.appdata.select import FIRST_SEGMENTS
+from forensics.appdata.select import FIRST_SEGMENTS, KEPT_AT
 from forensics.appdata.wire import split128
 from forensics.readers.sniff import format_compression
 from forensics.resources import read_sql
@@ -62,13 +63,16 @@ class Parsed:
     out: Extracted | None
 
 
-def parse_appdata(path: str, fmt: str, chosen: dict[str, np.ndarray]) -> Parsed:
-    """Read and parse the chosen candidates' payloads from the file (no database: the import runs it on the
-    decode thread once the last batch is decoded, while the last batches are still being written)."""
+def parse_appdata(path: str, fmt: str, chosen: dict[str, np.ndarray], frames: KeptFrames | None = None) -> Parsed:
+    """Read and parse the chosen candidates' payloads (no database: the import runs it on a thread of its own
+    once the last batch is decoded, while the last batches are still being written): from `frames`, where the
+    selector kept them (at KEPT_AT), else from the file."""
     cols = {k: np.ma.getdata(v) if k != "ip_len" else v for k, v in chosen.items()}
+    kept_at = cols.pop(KEPT_AT, None)
     fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]] = {t: [] for t in TABLES}
     try:
-        candidates = _candidates(cols, path, fmt, fast)
+        candidates = _candidates(cols, path, fmt, fast,
+                                 kept=(frames, kept_at) if frames is not None and kept_at is not None else None)
     except (OSError, ValueError, IndexError):
         return Parsed(cols, fast, None)
     return Parsed(cols, fast, extract(candidates))
@@ -79,27 +83,29 @@ FRAME_ONLY = ("dhcp", "dhcp6", "ntp")
 
 
 def extract_appdata(writer: CaptureWriter, path: str, fmt: str, chosen: dict[str, np.ndarray] | None = None,
-                    parsed: Parsed | None = None) -> tuple[dict[str, dict[str, int]], pa.Table | None]:
+                    parsed: Parsed | None = None, frames: KeptFrames | None = None,
+                    ) -> tuple[dict[str, dict[str, int]], pa.Table | None]:
     """Read, parse and store the capture's application metadata: ({table: {rows, malformed, truncated}}, the
     frame, ip_proto, address halves and ports of the packets of the FRAME_ONLY tables' rows, or None when no row
     was stored). `chosen`: the candidates' columns as a CandidateSelector fed the capture's batches gives them;
     without it they are chosen in SQL over the stored packet rows (queries/derive/appdata_candidates.sql).
-    `parsed`: parse_appdata() of them, done already."""
+    `parsed`: parse_appdata() of them, done already; `frames`: where the selector kept their frames."""
     writer.case.import_tail_memory()  # the packets are in: DuckDB holds less beside this pass's arrays
     try:
-        return _extract_appdata(writer, path, fmt, chosen, parsed)
+        return _extract_appdata(writer, path, fmt, chosen, parsed, frames)
     finally:  # what follows (flows derived in SQL, for one) may need the streaming limit
         writer.case.import_tail_memory(lower=False)
 
 
 def _extract_appdata(writer: CaptureWriter, path: str, fmt: str, chosen: dict[str, np.ndarray] | None,
-                     parsed: Parsed | None) -> tuple[dict[str, dict[str, int]], pa.Table | None]:
+                     parsed: Parsed | None, frames: KeptFrames | None,
+                     ) -> tuple[dict[str, dict[str, int]], pa.Table | None]:
     if parsed is None:
         if chosen is None:  # SQL over every packet of the capture: the streaming limit for it
             with writer.case.import_stream_memory():
                 chosen = writer.bulk.execute(read_sql("derive/appdata_candidates.sql"),
                                              {"cid": writer.capture_id, "first": FIRST_SEGMENTS}).fetchnumpy()
-        parsed = parse_appdata(path, fmt, chosen)
+        parsed = parse_appdata(path, fmt, chosen, frames)
     cols, fast, out = parsed.cols, parsed.fast, parsed.out
     if out is None:
         return {}, None
@@ -183,31 +189,33 @@ def _smtp_elsewhere(writer: CaptureWriter, path: str, fmt: str, cols: dict[str, 
 
 def _candidates(cols: dict[str, np.ndarray], path: str, fmt: str,
                 fast: dict[str, list[tuple[np.ndarray, dict[str, pa.Array]]]],
-                every_segment: bool = False) -> list[Candidate]:
+                every_segment: bool = False, kept: tuple[KeptFrames, np.ndarray] | None = None) -> list[Candidate]:
     """The Candidates worth parsing in Python. Regular DNS and NTP over UDP are read by the compiled fast
     path (forensics.appdata.fastpath) into `fast` ({table: [(rows of cols, columns)]}) and are not among them.
     TCP payloads that do not start like a TLS hello record, an HTTP request or status line or an SMTP command
     or reply (nor are TCP 53) are dropped with their 5-tuple direction's other segments, unless one of those
-    does start like one (it may need them joined): the parsers would read nothing in them."""
+    does start like one (it may need them joined): the parsers would read nothing in them. `kept`: the frames
+    kept while the capture was decoded and where each candidate's is in them; else the file is read again."""
     n = len(cols["frame"])
     if n == 0:
         return []
     proto = cols["ip_proto"]
-    if format_compression(fmt) is not None:
+    if kept is None and format_compression(fmt) is not None:
         refs = zip(cols["file_offset"].tolist(), cols["caplen"].tolist(), strict=True)
         payloads = [transport_payload(lt, data, wl, pr, il) for data, lt, wl, pr, il in zip(
             read_frames(path, fmt, refs), cols["linktype"].tolist(), cols["wirelen"].tolist(), proto.tolist(),
             cols["ip_len"].tolist(), strict=True)]
         return _made(cols, np.ones(n, bool), payloads)
-    parts = slices(cols["file_offset"])  # the mapped file read slice by slice, each let go after (flat memory)
+    # the mapped file (or kept frames) read slice by slice, each let go after (flat memory)
+    parts = slices(kept[1] if kept is not None else cols["file_offset"])
     starts, lo, hi = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     spans, keep = np.empty(n, np.bool_), np.empty(n, np.bool_)
     caplen = cols["caplen"].astype(np.int64)
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+    with frame_source(path, kept[0] if kept is not None else None) as m:
         buf = np.frombuffer(m, np.uint8)
         try:
             for i, j in parts:
-                starts[i:j] = frame_starts(buf, fmt, cols["file_offset"][i:j])
+                starts[i:j] = kept[1][i:j] if kept is not None else frame_starts(buf, fmt, cols["file_offset"][i:j])
                 lo[i:j], hi[i:j], spans[i:j] = payload_spans(buf, starts[i:j], caplen[i:j], cols["linktype"][i:j],
                                                              proto[i:j])
                 k = (proto[i:j] == 17) | ~spans[i:j] | (cols["src_port"][i:j] == 53) \

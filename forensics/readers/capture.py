@@ -121,6 +121,11 @@ class CaptureReader:
         # chunk is asked for, but for its FRESH_COLUMNS (new arrays each batch: Arrow wraps them without a copy).
         self.reuse_batches = False
         self._typed: dict[str, np.ndarray] = {}
+        # on_rows(decoded, records, k0, k, frame0, window): called with each run of rows decoded while their
+        # bytes are still in the window (columns k0..k-1 of the decoding matrices, column c being frame frame0 + c;
+        # a record's bytes at window[records[R_DATA, c]:][:records[R_CAP, c]]): what must copy bytes of chosen
+        # packets does it there, instead of reading the file again (the import's application metadata pass)
+        self.on_rows: Callable[[np.ndarray, np.ndarray, int, int, int, np.ndarray], None] | None = None
         self._exports: list[ExportCandidate] = []
         self._empty_run = 0  # records in a row, up to the last decoded, that captured no bytes
         self._empty_from: tuple[int, int | None] = (0, None)  # the run's first: file offset, column in this batch
@@ -221,6 +226,7 @@ class CaptureReader:
             self._k, pos, status = fd.decode_pcap(self._np, pos, self._filled, self._base, big, nano, linktype,
                                                   self._O, self._R, k0, self._rows)
             self._take_exports(k0)
+            self._hand_rows(k0)
             self._check_empty_run(k0)
             if progress:
                 progress(self._base + pos)
@@ -272,6 +278,7 @@ class CaptureReader:
                                                         lts, snaps, section_base, last_ts, self._O, self._R, k0,
                                                         self._rows)
                 self._take_exports(k0)
+                self._hand_rows(k0)
                 self._check_empty_run(k0)
                 if progress and self._k > k0:
                     progress(self._base + pos)
@@ -500,6 +507,11 @@ class CaptureReader:
         if buf is None or len(buf) < n:
             buf = self._typed[name] = np.empty(max(n, self._rows), _FIELD_TYPES[name])
         return buf[:n]
+
+    def _hand_rows(self, k0: int) -> None:
+        """The rows decoded since k0 to on_rows, their bytes still in the window."""
+        if self.on_rows is not None and self._k > k0:
+            self.on_rows(self._O, self._R, k0, self._k, self.packets + 1, self._np)
 
     def _take_exports(self, k0: int) -> None:
         """UDP payloads that may be NetFlow/IPFIX/sFlow among the rows decoded since k0 (bytes still in the window)."""

@@ -3,18 +3,24 @@
 While a capture is decoded, forensics.appdata.select chooses the packets the appdata pass parses and those whose
 first payload bytes label flows (forensics/ingest/app_labels.py). Without a selector, the same choices are made
 in SQL over the stored packets (queries/derive/appdata_candidates.sql, app_first_payload.sql): the reference.
-The file's bytes are read back in slices, each let go after (forensics.appdata.records.SLICE_BYTES: flat
-memory); the reference reads them in one go. Every table of a case (every row and column but the import's
-clock) must come out the same both ways, on captures of different link types and file formats, with
-application metadata of every kind.
+The chosen packets' frames are kept as they are decoded (forensics/appdata/kept_frames.py, here through its
+temporary file in many small writes) and read in slices, each let go after (forensics.appdata.records.SLICE_BYTES:
+flat memory); the reference reads the file again. Every table of a case (every row and column but the import's
+clock) must come out the same both ways, on captures of different link types and file formats (gzipped too),
+with application metadata of every kind, and when the frames cannot be kept (no room for the temporary file).
 """
 
 from __future__ import annotations
 
+import errno
+import gzip
+import shutil
+from types import SimpleNamespace
+
 import pytest
 
 import forensics.ingest as ingest
-from forensics.appdata import records
+from forensics.appdata import kept_frames, records
 from forensics.ingest import ImportOptions, import_paths
 from forensics.store import Case
 from tests.conftest import CORPUS
@@ -48,9 +54,10 @@ def table_digests(case: Case) -> dict[str, tuple[int, int]]:
 def _import(tmp_path, name: str, path: str, monkeypatch, reference: bool) -> dict[str, tuple[int, int]]:
     with monkeypatch.context() as m:
         if reference:
-            m.setattr(ingest, "CandidateSelector", lambda: None)  # the SQL choices over the stored packets
-        else:  # the file read back in slices of a few KB, each let go after, as a large capture's are
+            m.setattr(ingest, "CandidateSelector", lambda *a, **k: None)  # the SQL choices over the stored packets
+        else:  # the frames read in slices of a few KB, each let go after, as a large capture's are
             m.setattr(records, "SLICE_BYTES", 4096)
+            m.setattr(kept_frames, "BUFFER_BYTES", 4096)
         with Case.open(tmp_path / name) as case:
             summary = import_paths(case, [path], ImportOptions(workers=1))
             assert summary.files[0].status == "imported", summary.files[0].message
@@ -66,3 +73,35 @@ def test_selector_equals_sql_reference(tmp_path, monkeypatch, rel):
     assert fast["packets"][0] > 0
     differ = {t: (fast.get(t), reference.get(t)) for t in set(fast) | set(reference) if fast.get(t) != reference.get(t)}
     assert not differ, differ
+
+
+def _same(fast: dict, reference: dict) -> None:
+    assert fast["packets"][0] > 0
+    differ = {t: (fast.get(t), reference.get(t)) for t in set(fast) | set(reference) if fast.get(t) != reference.get(t)}
+    assert not differ, differ
+
+
+@pytest.mark.parametrize("rel", ["zeek/smtp.pcap", "nDPI/steam.pcapng", "zeek/tls__smtp-starttls.pcap",
+                                 "zeek/dhcp__dhcp.pcap"])
+def test_gzipped_capture_same_as_reference(tmp_path, monkeypatch, rel):
+    """A gzipped capture's frames come from the decompressed stream as it is decoded (the reference decompresses
+    the file again to read them)."""
+    packed = tmp_path / (rel.replace("/", "_") + ".gz")
+    with open(CORPUS / "files" / rel, "rb") as src, gzip.open(packed, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    fast = _import(tmp_path, "fast.duckdb", str(packed), monkeypatch, reference=False)
+    _same(fast, _import(tmp_path, "reference.duckdb", str(packed), monkeypatch, reference=True))
+    assert sum(fast[t][0] for t in ("dns", "smtp", "tls", "dhcp")) > 0  # application metadata there to compare
+
+
+def test_no_room_for_kept_frames(tmp_path, monkeypatch):
+    """The temporary file cannot be written (a full disk): the frames are given up and the file read again,
+    with the same tables as the reference."""
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    path = str(CORPUS / "files" / "nDPI/1kxun.pcap")
+    monkeypatch.setattr(kept_frames, "tempfile", SimpleNamespace(TemporaryFile=full))  # (kept_frames' only)
+    fast = _import(tmp_path, "fast.duckdb", path, monkeypatch, reference=False)
+    _same(fast, _import(tmp_path, "reference.duckdb", path, monkeypatch, reference=True))
+    assert fast["dns"][0] > 0
