@@ -3,6 +3,7 @@
     python -m bench.lake                                  # /tmp/bench/p2m.pcap, 3 rounds
     python -m bench.lake --pcap F --rounds 5 --json
     python -m bench.lake --import-only --baseline /tmp/base   # + the imports (lake, single-file) of another tree
+    python -m bench.lake --import-only --gzip             # + the capture gzipped, against `gzip -dc` of it
 
 1. import time: `forensics import` into a new lake case and into a new single-file case, against
    `openssl dgst -sha256` of the same file (the floor: an import reads and hashes every byte), and nfpcapd's;
@@ -60,7 +61,19 @@ def _run(cmd: list[str], before=None, tree: Path = ROOT, extra_env: dict[str, st
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
 
 
-def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None, baseline: Path | None = None) -> dict:
+def gzipped(pcap: Path) -> Path:
+    """The capture gzipped (`gzip -1`), written once beside it (PCAP.gz) and reused while newer than the capture."""
+    packed = pcap.with_name(pcap.name + ".gz")
+    if not packed.exists() or packed.stat().st_mtime < pcap.stat().st_mtime:
+        tmp = packed.with_name(packed.name + ".tmp")
+        with open(tmp, "wb") as out:
+            subprocess.run(["gzip", "-1", "-c", str(pcap)], stdout=out, check=True)
+        os.replace(tmp, packed)
+    return packed
+
+
+def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None, baseline: Path | None = None,
+                  gzip: bool = False) -> dict:
     lake, single, nfdir = work / "lake", work / "single.duckdb", work / "nfpcapd.out"
     bare = work / "lake-no-appdata"
     base_single = work / "baseline.duckdb"
@@ -90,6 +103,13 @@ def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None, base
                                                 fresh_bare),
     }
     envs = {"forensics import (lake, no appdata)": {"FORENSICS_APPDATA": "0"}}
+    if gzip:  # the same capture gzipped: its import against decompressing it (`gzip -dc`), the floor there
+        packed = gzipped(pcap)
+        gz_lake = work / "lake-gzip"
+        tools["gzip -dc F.gz"] = (["sh", "-c", f"gzip -dc '{packed}' > /dev/null"], None)
+        tools["forensics import (lake, gzipped)"] = (
+            FORENSICS + ["import", "--quiet", "--db", str(gz_lake), str(packed)],
+            lambda: shutil.rmtree(gz_lake, ignore_errors=True))
     trees = {}
     if baseline is not None:  # another source tree (e.g. `git archive main | tar -x -C DIR`), same run, interleaved
         def fresh_base() -> None:
@@ -128,6 +148,11 @@ def import_rounds(pcap: Path, work: Path, rounds: int, nfpcapd: str | None, base
     shutil.rmtree(bare, ignore_errors=True)
     base_single.unlink(missing_ok=True)
     shutil.rmtree(work / "baseline-lake", ignore_errors=True)
+    shutil.rmtree(work / "lake-gzip", ignore_errors=True)
+    if gzip:
+        floor = med("gzip -dc F.gz", "wall_s")
+        out["forensics import (lake, gzipped)"]["wall_vs_gzip_dc"] = round(
+            med("forensics import (lake, gzipped)", "wall_s") / floor, 2)
     return out
 
 
@@ -196,6 +221,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--baseline", type=Path, help="also import with the forensics of this source tree (before/after)")
     ap.add_argument("--import-only", action="store_true", help="the import rounds only (no sizes, no queries)")
+    ap.add_argument("--gzip", action="store_true",
+                    help="also import the capture gzipped (written once beside it), against `gzip -dc` of it")
     args = ap.parse_args(argv)
     if not args.pcap.exists():
         sys.exit(f"{args.pcap}: missing; write it with ../shared/bench/gen_pcap.py --packets 2000000 --seed 1 -o F")
@@ -203,7 +230,7 @@ def main(argv: list[str] | None = None) -> dict:
     doc: dict = {"pcap": str(args.pcap), "rounds": args.rounds}
     if not args.no_import:
         doc["import"] = import_rounds(args.pcap, args.work, args.rounds, ensure_peer("nfpcapd", install=False),
-                                      args.baseline)
+                                      args.baseline, args.gzip)
     if not args.import_only:
         doc["sizes"] = sizes(args.work)
         doc["queries"] = query_ratios(args.work, args.repeat)
@@ -213,7 +240,8 @@ def main(argv: list[str] | None = None) -> dict:
         for name, r in doc.get("import", {}).items():
             print(f"{name:<32} wall {r['wall_s']:>7.2f} s {r['wall_vs_sha256']:>5.2f}x sha256   "
                   f"cpu {r['cpu_s']:>7.2f} s {r['cpu_vs_sha256']:>5.2f}x sha256   "
-                  f"rss {r['peak_rss_mb']:.0f} MB   walls {r['wall_runs']}")
+                  f"rss {r['peak_rss_mb']:.0f} MB   walls {r['wall_runs']}"
+                  + (f"   {r['wall_vs_gzip_dc']:.2f}x gzip -dc" if "wall_vs_gzip_dc" in r else ""))
         if args.import_only:
             return doc
         s = doc["sizes"]
