@@ -12,6 +12,7 @@
 --                                 added again). A flow counts at its first_ts with its (scaled) packets and bytes.
 --   misuse_match(sig, ...)        whether a row belongs to protocol-misuse signature `sig`
 --   misuse_evidence(sig, ip)      the tcpdump expression selecting signature `sig` towards address `ip`
+--   limit_text(x)                 a limit in an alert's text, written alike by every engine
 --   misuse_alerts(sig, from_ts, to_ts, home_bps, home_pps, other_bps, other_pps)
 --                                 the alerts of one protocol-misuse signature (GenieATM's rule, below), read
 --                                 from _misuse_bins, which _misuse_bins.sql fills once per run for the checks
@@ -72,6 +73,10 @@ CREATE OR REPLACE TEMP MACRO misuse_evidence(sig, ip) AS
 CREATE OR REPLACE TEMP TABLE _misuse_bins (dst_ip UHUGEINT, bin TIMESTAMP, kind VARCHAR, ip_proto UTINYINT,
     tcp_flags USMALLINT, frag BOOLEAN, land BOOLEAN, bytes HUGEINT, packets HUGEINT);
 
+-- limit_text(x): a limit (DOUBLE) in an alert's text, the same on every engine: a whole number without a fraction
+-- (2000000000, where a DOUBLE cast to text is 2000000000.0 on DuckDB and 2.0E9 on Spark), else the cast
+CREATE OR REPLACE TEMP MACRO limit_text(x) AS CASE WHEN x = round(x) THEN printf('%.0f', x) ELSE CAST(x AS VARCHAR) END;
+
 -- GenieATM's rule: per destination IP, the traffic matching the signature is averaged over 30-second bins
 -- aligned to the clock; a bin is over when its bps or its pps exceeds the limit (a limit of 0 is off; either
 -- triggers when both are set). Two or more consecutive bins over make one alert: window = those bins, value =
@@ -81,7 +86,7 @@ CREATE OR REPLACE TEMP TABLE _misuse_bins (dst_ip UHUGEINT, bin TIMESTAMP, kind 
 -- one minute before the window to 30 s after it, in the unit that triggered.
 CREATE OR REPLACE TEMP MACRO misuse_alerts(sig, from_ts, to_ts, home_bps, home_pps, other_bps, other_pps) AS TABLE
 WITH per_bin AS (
-    SELECT dst_ip, bin, sum(bytes) * 8 / 30.0 AS bps, sum(packets) / 30.0 AS pps
+    SELECT dst_ip, bin, CAST(sum(bytes) AS DOUBLE) * 8 / 30 AS bps, CAST(sum(packets) AS DOUBLE) / 30 AS pps
     FROM _misuse_bins
     WHERE bin >= time_bin(from_ts, 30) AND bin < to_ts AND misuse_match(sig, kind, ip_proto, tcp_flags, frag, land)
     GROUP BY ALL
@@ -128,8 +133,8 @@ SELECT ip_text(r.dst_ip) AS entity, r.window_start, r.window_end,
        CASE WHEN r.by_pps THEN 'pps' ELSE 'bps' END AS unit,
        printf('%s to %s (%s) above the limit in %d consecutive 30-s bins: peak %.1f pps, %.0f bps (limits: %s pps, %s bps)',
               sig, ip_text(r.dst_ip), CASE WHEN r.home THEN 'home' ELSE 'non-home' END, r.bins, r.peak_pps,
-              r.peak_bps, CASE WHEN r.pps_limit > 0 THEN CAST(r.pps_limit AS VARCHAR) ELSE 'off' END,
-              CASE WHEN r.bps_limit > 0 THEN CAST(r.bps_limit AS VARCHAR) ELSE 'off' END) AS detail,
+              r.peak_bps, CASE WHEN r.pps_limit > 0 THEN limit_text(r.pps_limit) ELSE 'off' END,
+              CASE WHEN r.bps_limit > 0 THEN limit_text(r.bps_limit) ELSE 'off' END) AS detail,
        misuse_evidence(sig, ip_text(r.dst_ip)) AS evidence,
        s.series
 FROM runs r

@@ -25,7 +25,7 @@ WITH matched AS (
 ),
 per_bin AS (
     SELECT name, per, host, bin, any_value(bps_limit) AS bps_limit, any_value(pps_limit) AS pps_limit,
-           sum(bytes) * 8.0 / $bin_secs AS bps, sum(packets) * 1.0 / $bin_secs AS pps
+           CAST(sum(bytes) AS DOUBLE) * 8 / $bin_secs AS bps, CAST(sum(packets) AS DOUBLE) / $bin_secs AS pps
     FROM matched
     GROUP BY name, per, host, bin
 ),
@@ -40,8 +40,8 @@ SELECT ip_text(o.host) AS entity, o.bin AS window_start, o.bin + to_seconds($bin
        CASE WHEN o.by_pps THEN 'pps' ELSE 'bps' END AS unit,
        printf('signature %s per %s %s: %.1f pps, %.0f bps over %d s (limits: %s pps, %s bps)', o.name, o.per,
               ip_text(o.host), o.pps, o.bps, $bin_secs,
-              CASE WHEN o.pps_limit > 0 THEN CAST(o.pps_limit AS VARCHAR) ELSE 'off' END,
-              CASE WHEN o.bps_limit > 0 THEN CAST(o.bps_limit AS VARCHAR) ELSE 'off' END) AS detail,
+              CASE WHEN o.pps_limit > 0 THEN limit_text(o.pps_limit) ELSE 'off' END,
+              CASE WHEN o.bps_limit > 0 THEN limit_text(o.bps_limit) ELSE 'off' END) AS detail,
        concat_ws(' and ', o.per || ' host ' || ip_text(o.host),
                  CASE WHEN s.proto IS NOT NULL THEN 'proto ' || CAST(s.proto AS VARCHAR) END,
                  CASE WHEN s.src_lo IS NOT NULL AND s.src_lo = s.src_hi THEN 'src host ' || ip_text(s.src_lo)

@@ -29,10 +29,14 @@ CHECKS = ["after_hours", "app_anomaly", "host_sweep", "host_total", "icmp_misuse
           "port_scan", "rst_flood", "syn_flood", "syn_scan", "tcp_flag_misuse", "tcp_fragment", "traffic_anomaly",
           "traffic_threshold", "udp_flood", "udp_fragment", "unexpected_server"]
 # On the demo case (packets, not flows: the check rows and misuse bins made from packets), the checks that alert
-# there and two signature checks over its misuse bins. The other checks raise nothing on the demo's packets: compared
-# there they were empty against empty, at ~3 s of Spark each, and their SQL is compared on the flow case.
+# there and two signature checks over its misuse bins, with limits low enough that they alert too (their rates and
+# a whole limit of 2e9 in their text: DuckDB wrote it 2000000000.0, Spark 2.0E9, and Spark's rates were decimals
+# of six places). The other checks raise nothing on the demo's packets: compared there they were empty against
+# empty, at ~3 s of Spark each, and their SQL is compared on the flow case.
 DEMO_ALERTING = ["after_hours", "host_sweep", "syn_scan", "unexpected_server"]
-DEMO_CHECKS = [*DEMO_ALERTING, "syn_flood", "tcp_flag_misuse"]
+DEMO_MISUSE = {name: {"home_pps": 0.01, "other_pps": 0.01, "home_bps": 2e9, "other_bps": 0}
+               for name in ("syn_flood", "icmp_misuse")}
+DEMO_CHECKS = [*DEMO_ALERTING, *DEMO_MISUSE]
 
 
 def _same_report(a, b) -> None:
@@ -82,15 +86,16 @@ def _alerts(run) -> list[tuple]:
 _RUNS: dict = {}
 
 
-def _check_runs(spark, path, tmp_path_factory, names: list[str] = CHECKS) -> tuple:
+def _check_runs(spark, path, tmp_path_factory, names: list[str] = CHECKS, params: dict | None = None) -> tuple:
     """The checks in one run per engine, each on its own copy of the case (checks write alerts)."""
     if path not in _RUNS:
         duck_path = copy_case(path, tmp_path_factory.mktemp("duck"))
         spark_path = copy_case(path, tmp_path_factory.mktemp("spark"))
         with Case.open(duck_path) as case:
-            duck = run_checks(case, names, config=load_config(None, str(duck_path)))
+            duck = run_checks(case, names, params=params, config=load_config(None, str(duck_path)))
         with Case.open(spark_path) as case:
-            on_spark = spark_checks(case, names, config=load_config(None, str(spark_path)), spark=spark)
+            on_spark = spark_checks(case, names, params=params, config=load_config(None, str(spark_path)),
+                                    spark=spark)
         _RUNS[path] = (duck, on_spark)
     return _RUNS[path]
 
@@ -109,12 +114,13 @@ def test_check_flow_case(spark, flow_case, tmp_path_factory, name):
 
 @pytest.mark.parametrize("name", DEMO_CHECKS)
 def test_check_demo_case(spark, demo_case, tmp_path_factory, name):
-    _same_check(*_check_runs(spark, demo_case, tmp_path_factory, DEMO_CHECKS), name)
+    _same_check(*_check_runs(spark, demo_case, tmp_path_factory, DEMO_CHECKS, DEMO_MISUSE), name)
 
 
 def test_checks_alert_somewhere(spark, flow_case, demo_case, tmp_path_factory):
     """The comparison has something to compare: the flow case raises alerts on DuckDB, and each check chosen for
     the demo case as alerting there does."""
     assert _check_runs(spark, flow_case, tmp_path_factory)[0].alerts
-    demo = _check_runs(spark, demo_case, tmp_path_factory, DEMO_CHECKS)[0]
-    assert sorted({a.check for a in demo.alerts}) == DEMO_ALERTING
+    demo = _check_runs(spark, demo_case, tmp_path_factory, DEMO_CHECKS, DEMO_MISUSE)[0]
+    assert sorted({a.check for a in demo.alerts}) == sorted([*DEMO_ALERTING, *DEMO_MISUSE])
+    assert any("(limits: 0.01 pps, 2000000000 bps)" in a.detail for a in demo.alerts if a.check in DEMO_MISUSE)
