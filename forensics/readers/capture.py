@@ -19,6 +19,7 @@ import numpy as np
 
 from forensics.errors import InputError, MalformedError, TruncatedError
 from forensics.readers import fastdecode as fd
+from forensics.readers.inflate_ahead import InflateAhead
 from forensics.readers.sniff import GzipBombError, Sniffed, open_stream
 from forensics.records import PacketBatch
 
@@ -179,6 +180,8 @@ class CaptureReader:
         are yielded too; `rejected` then says what stopped the reading.
         """
         self._stream = open_stream(self.path, self.sniffed.compression, self.size)
+        if self.sniffed.compressed:  # decompressed on a thread of its own, beside the decoding
+            self._stream = InflateAhead(self._stream)
         try:
             if self.sniffed.kind == "pcap":
                 yield from self._pcap_chunks(progress)
