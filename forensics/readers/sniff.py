@@ -143,19 +143,20 @@ class _GzipStream(io.RawIOBase):
         self._in = b""  # compressed bytes read and not yet inflated
         self._member = False  # inside a member: its first byte taken, its end not reached
         self._ended = False
-        self._salvaged = b""  # inflated before corrupt data, handed out before its error
+        self._salvaged = b""  # inflated before corrupt data, handed out (up to _handed) before its error
+        self._handed = 0
         self._error: zlib.error | None = None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: bytearray | memoryview) -> int:  # noqa: ANN001 - buffer protocol
-        if self._salvaged or self._error is not None:
-            if not self._salvaged:
-                raise self._error  # type: ignore[misc]
-            n = min(len(b), len(self._salvaged))
-            b[:n] = self._salvaged[:n]
-            self._salvaged = self._salvaged[n:]
+        if self._error is not None:
+            n = min(len(b), len(self._salvaged) - self._handed)
+            if not n:
+                raise self._error
+            b[:n] = self._salvaged[self._handed:self._handed + n]
+            self._handed += n
             return n
         want = len(b)
         while want:
