@@ -25,7 +25,7 @@ from forensics.appdata.select import CandidateSelector
 from forensics.config_defaults import DEFAULT_HOME, case_config_file
 from forensics.errors import InputError, UsageError
 from forensics.ingest.app_labels import label_flows, payload_evidence
-from forensics.ingest.appdata_pass import extract_appdata, parse_appdata
+from forensics.ingest.appdata_pass import extract_appdata, parse_appdata, reads_stored_packets
 from forensics.ingest.flowmeter import FlowColumns, FlowMeter
 from forensics.ingest.pipeline import GuardedProgress, Later, SideBySide, read_ahead
 from forensics.ingest.walk import expand_paths
@@ -495,9 +495,20 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
                 if isinstance(item[0], PendingParts) and item[0].tail and writer.stage is not None:
                     writer.stage.help_write(writer.capture_id, item[0])
 
+            stored: dict = {}  # the appdata pass's outcome once stored
+
+            def idle() -> None:  # the main thread would wait for a batch (the decode thread writes the last one's
+                # parts): the file is decoded and read back, so the application metadata is stored meanwhile,
+                # unless storing it reads the stored packets (all of them must be in)
+                if stored or not read_back:
+                    return
+                parsed = read_back[0].value()
+                if not reads_stored_packets(parsed):
+                    stored["appdata"] = extract_appdata(writer, path, sniffed.format, None, parsed, selector.kept())
+
             items = decoded.items if decoded else read_ahead(
                 _decode_items(reader, meter, progress, selector, case.lake_root is not None, parse), depth=1,
-                meanwhile=_load_writers, assist=assist)
+                meanwhile=_load_writers, assist=assist, idle=idle if options.appdata else None)
             try:
                 for table, stats, exports, flows in items:
                     writer.append_packet_table(table, stats)
@@ -535,7 +546,7 @@ def _import_capture(case: Case, path: str, size: int, sniffed: Sniffed, hasher: 
             read_back.clear()
             frame_tuples = None  # the 5-tuples of the appdata rows that hold none, for the labels
             if options.appdata:
-                result.details["appdata"], frame_tuples = extract_appdata(
+                result.details["appdata"], frame_tuples = stored.pop("appdata", None) or extract_appdata(
                     writer, path, sniffed.format, selector.columns() if selector and not parsed else None, parsed,
                     selector.kept() if selector else None)
                 parsed = None  # the parsed payloads and the candidates' columns: not held through the labels

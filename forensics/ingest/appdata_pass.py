@@ -158,12 +158,23 @@ def _frame_tuples(cols: dict[str, np.ndarray], parts: list[np.ndarray]) -> pa.Ta
     return pa.table(arrays)
 
 
+def reads_stored_packets(parsed: Parsed) -> bool:
+    """Whether storing `parsed` reads the capture's stored packets (SMTP found on a port that is not SMTP's: the
+    rest of those sessions, _smtp_elsewhere), which must all be in first."""
+    return parsed.out is not None and bool(_smtp_keys(parsed.out))
+
+
+def _smtp_keys(out: Extracted) -> set[tuple]:
+    """The directions found speaking SMTP on ports that are not SMTP's."""
+    return {k for k in out.smtp_directions if not ({k[4], k[5]} & set(smtp.PORTS))}
+
+
 def _smtp_elsewhere(writer: CaptureWriter, path: str, fmt: str, cols: dict[str, np.ndarray],
                     out: Extracted) -> dict[str, np.ndarray] | None:
     """SMTP found on a port that is not SMTP's was read in the first segments the choice keeps: read the rest
     of those sessions (both directions; queries/derive/appdata_segments.sql) into `out`; their columns, or
     None when there were none."""
-    keys = {k for k in out.smtp_directions if not ({k[4], k[5]} & set(smtp.PORTS))}
+    keys = _smtp_keys(out)
     keys |= {(k[2], k[3], k[0], k[1], k[5], k[4]) for k in keys}
     if not keys:
         return None

@@ -14,7 +14,7 @@ _DONE = object()
 
 
 def read_ahead(items: Iterator[T], depth: int = 3, meanwhile: Callable[[], None] | None = None,
-               assist: Callable[[T], None] | None = None) -> Iterator[T]:
+               assist: Callable[[T], None] | None = None, idle: Callable[[], None] | None = None) -> Iterator[T]:
     """Iterate `items` in a background thread, `depth` items ahead (the decoder releases the GIL).
 
     The next item is made only once there is room for it: at most `depth` items wait or are being made beside
@@ -24,7 +24,8 @@ def read_ahead(items: Iterator[T], depth: int = 3, meanwhile: Callable[[], None]
     (what the consumer will need anyway, done while it would otherwise wait for the first item). `assist` runs
     on the producer's thread with the item it has just queued, when there is no room for the next one (the
     consumer is busy): work on that item the producer may do instead of waiting (the item says whether and
-    keeps it from being done twice).
+    keeps it from being done twice). `idle` runs on the consumer's thread whenever it would wait for the next
+    item (work of its own it may do meanwhile: it should return at once when it has none).
     """
     q: queue.Queue = queue.Queue()  # bounded by `room`
     room = threading.Semaphore(depth)
@@ -65,6 +66,8 @@ def read_ahead(items: Iterator[T], depth: int = 3, meanwhile: Callable[[], None]
         if meanwhile is not None:
             meanwhile()
         while True:
+            if idle is not None and q.empty():
+                idle()
             item = q.get()
             room.release()
             if item is _DONE:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import gzip
 import shutil
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -23,6 +24,7 @@ import forensics.ingest as ingest
 from forensics.appdata import kept_frames, records
 from forensics.ingest import ImportOptions, import_paths
 from forensics.store import Case
+from tests import builders
 from tests.conftest import CORPUS
 
 FILES = ["nDPI/1kxun.pcap", "zeek/smtp.pcap", "nDPI/dlt_ppp.pcap", "zeek/linux_dlt_sll2.pcap",
@@ -124,3 +126,56 @@ def test_compressed_capture_decompressed_once(tmp_path, monkeypatch, rel):
         rows = case.con.execute("SELECT sum(rows) FROM appdata_counts").fetchone()[0]
     assert rows > 0
     assert streams == []
+
+
+def _smtp_on_port_2600(folder) -> str:
+    """SMTP on port 2600, with more client segments than the first three: storing it reads the stored packets."""
+    a, b = "10.0.0.1", "10.0.0.2"
+    talk = [(b, b"220 mx.example.org ESMTP ready\r\n"), (a, b"EHLO client.example.org\r\n"),
+            (b, b"250 mx.example.org\r\n"), (a, b"MAIL FROM:<x@example.org>\r\n"), (b, b"250 OK\r\n"),
+            (a, b"RCPT TO:<y@example.org>\r\n"), (b, b"250 OK\r\n"), (a, b"DATA\r\n"), (b, b"354 go\r\n"),
+            (a, b"hello\r\n.\r\n"), (b, b"250 queued\r\n"), (a, b"QUIT\r\n"), (b, b"221 bye\r\n")]
+    seq = {a: 1, b: 1}
+    frames = []
+    for k, (src, data) in enumerate(talk):
+        dst = b if src == a else a
+        sp, dp = (40000, 2600) if src == a else (2600, 40000)
+        frames.append((1.0 + k / 10, builders.eth(0x0800, builders.ipv4(src, dst, 6, builders.tcp(
+            sp, dp, 0x18, data, seq=seq[src], src=src, dst=dst)))))
+        seq[src] += len(data)
+    path = folder / "smtp2600.pcap"
+    path.write_bytes(builders.pcap_file(frames))
+    return str(path)
+
+
+@pytest.mark.parametrize("rel", ["nDPI/1kxun.pcap", "zeek/tls__smtp-starttls.pcap", "zeek/dhcp__dhcp.pcap",
+                                 "smtp on port 2600"])
+def test_appdata_stored_while_the_last_batch_is_awaited(tmp_path, monkeypatch, rel):
+    """The main thread stores the application metadata while it waits for the last batch (read_ahead's idle: on a
+    large capture the decode thread is writing that batch's parts then). Forced here by holding the last batch
+    back: it happens, and every table is the SQL reference path's; SMTP on another port, whose storing reads the
+    stored packets, is stored after them."""
+    real = ingest._decode_items
+
+    def last_held_back(*args, **kwargs):
+        held = None
+        for item in real(*args, **kwargs):
+            if held is not None:
+                yield held
+            held = item
+        time.sleep(0.5)  # the file is read back meanwhile; the main thread finds the queue empty
+        if held is not None:
+            yield held
+
+    asked = []
+    real_check = ingest.reads_stored_packets
+    monkeypatch.setattr(ingest, "_decode_items", last_held_back)
+    monkeypatch.setattr(ingest, "reads_stored_packets", lambda parsed: asked.append(1) or real_check(parsed))
+    path = _smtp_on_port_2600(tmp_path) if rel.startswith("smtp") else str(CORPUS / "files" / rel)
+    fast = _import(tmp_path, "fast.duckdb", path, monkeypatch, reference=False)
+    assert asked  # the early store was tried (it is the only caller)
+    monkeypatch.setattr(ingest, "_decode_items", real)
+    _same(fast, _import(tmp_path, "reference.duckdb", path, monkeypatch, reference=True))
+    assert sum(fast[t][0] for t in ("dns", "smtp", "tls", "dhcp")) > 0
+    if rel.startswith("smtp"):  # the segments past the first three, read by the second query, are there
+        assert fast["smtp"][0] >= 10
