@@ -25,7 +25,8 @@ def read_ahead(items: Iterator[T], depth: int = 3, meanwhile: Callable[[], None]
     on the producer's thread with the item it has just queued, when there is no room for the next one (the
     consumer is busy): work on that item the producer may do instead of waiting (the item says whether and
     keeps it from being done twice). `idle` runs on the consumer's thread whenever it would wait for the next
-    item (work of its own it may do meanwhile: it should return at once when it has none).
+    item, and again every 20 ms while it waits (work of its own it may do meanwhile: it should return at once when
+    it has none).
     """
     q: queue.Queue = queue.Queue()  # bounded by `room`
     room = threading.Semaphore(depth)
@@ -66,9 +67,7 @@ def read_ahead(items: Iterator[T], depth: int = 3, meanwhile: Callable[[], None]
         if meanwhile is not None:
             meanwhile()
         while True:
-            if idle is not None and q.empty():
-                idle()
-            item = q.get()
+            item = q.get() if idle is None else _get_idling(q, idle)
             room.release()
             if item is _DONE:
                 break
@@ -79,6 +78,18 @@ def read_ahead(items: Iterator[T], depth: int = 3, meanwhile: Callable[[], None]
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def _get_idling(q: queue.Queue, idle: Callable[[], None]) -> Any:
+    """The next item of `q`, with idle() run whenever there is none yet (again every 20 ms while there is none:
+    what it has to do may become ready while the consumer waits)."""
+    while True:
+        if q.empty():
+            idle()
+        try:
+            return q.get(timeout=0.02)
+        except queue.Empty:
+            continue
 
 
 class Later(Generic[T]):
